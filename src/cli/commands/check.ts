@@ -1,0 +1,69 @@
+import type { ArgumentsCamelCase } from 'yargs';
+import { checkOptionsFrom, diagnoseTarget, hostWideChecks, newHostContext, resolveChecks, type DiagnoseArgs } from '../diagnose.js';
+import { openTarget } from '../../targets/open-target.js';
+import { discoverGuests } from '../../targets/discover.js';
+import { parseTargetSpec } from '../../targets/target-spec.js';
+import { openSpec } from '../../targets/open-target.js';
+import { isMachineFormat, pickReporter, resolveFormat } from '../../report/pick-reporter.js';
+import { junitXml } from '../../report/junit-reporter.js';
+import { prometheusText } from '../../report/prometheus-reporter.js';
+import { combineExitCodes } from '../../core/exit-code.js';
+import { TargetError } from '../../targets/target-error.js';
+import type { Report } from '../../core/types.js';
+import type { CliIo } from '../io.js';
+
+/** Arguments of `check`. */
+export interface CheckArgs extends DiagnoseArgs {
+  json?: boolean;
+  format?: string;
+  all: boolean;
+  color: boolean;
+}
+
+/** `ctr-doctor check [TARGET]`: diagnose, report, and exit with the contract's code. */
+export async function runCheckCommand(args: ArgumentsCamelCase<CheckArgs> | CheckArgs, io: CliIo): Promise<number> {
+  const format = resolveFormat(args, io.isTty);
+  const streams = { out: io.out, err: io.err, color: io.color(args.color), verbose: args.verbose };
+  const options = checkOptionsFrom(args, io.env);
+  const checks = await resolveChecks(args, (l) => io.err.write(l + '\n'));
+  const host = newHostContext(options.timeoutMs);
+
+  if (args.all) return runAll(args, io, format, streams, options, checks, host);
+
+  const opened = await openTarget(args.target, { host, user: args.user, envFrom: args.envFrom });
+  let selected = checks;
+  if (opened.kind === 'host') {
+    selected = hostWideChecks(checks);
+    const lines = opened.candidates.length === 0
+      ? ['ctr-doctor: no container found on this host; running the host-wide checks.']
+      : ['ctr-doctor: several guests found; running the host-wide checks. Pick one with TARGET:', ...opened.candidates.map((c) => `  ${c.target.padEnd(40)} ${c.state}  ${c.detail}`)];
+    io.err.write(lines.join('\n') + '\n');
+  }
+  const reporter = pickReporter(format, streams);
+  const { exitCode } = await diagnoseTarget(opened.target, host, selected, options, args.strict, reporter);
+  return exitCode;
+}
+
+/** `--all`: every guest `list` finds; JSON becomes an array of reports. */
+async function runAll(args: CheckArgs, io: CliIo, format: ReturnType<typeof resolveFormat>, streams: Parameters<typeof pickReporter>[1], options: ReturnType<typeof checkOptionsFrom>, checks: Awaited<ReturnType<typeof resolveChecks>>, host: ReturnType<typeof newHostContext>): Promise<number> {
+  const guests = (await discoverGuests(host)).filter((g) => g.kind !== 'leftover');
+  const reports: Report[] = [];
+  const codes: number[] = [];
+  for (const guest of guests) {
+    try {
+      const opened = await openSpec(parseTargetSpec(guest.target), { host, user: args.user, envFrom: args.envFrom });
+      const reporter = isMachineFormat(format) ? null : pickReporter(format === 'tty' ? 'text' : format, streams);
+      const { report, exitCode } = await diagnoseTarget(opened.target, host, checks, options, args.strict, reporter);
+      reports.push(report);
+      codes.push(exitCode);
+    } catch (error) {
+      if (!(error instanceof TargetError)) throw error;
+      io.err.write(`ctr-doctor: skipping ${guest.target}: ${error.message}\n`);
+    }
+  }
+  if (guests.length === 0) io.err.write('ctr-doctor: no guests found on this host\n');
+  if (format === 'json') io.out.write(JSON.stringify(reports, null, 2) + '\n');
+  if (format === 'junit') io.out.write(junitXml(reports));
+  if (format === 'prometheus') io.out.write(prometheusText(reports));
+  return combineExitCodes(codes);
+}

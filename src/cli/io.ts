@@ -1,0 +1,23 @@
+/** The process's streams and environment, injected so commands can be tested without globals. */
+export interface CliIo {
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+  env: Record<string, string | undefined>;
+  isTty: boolean;
+  stdinIsTty: boolean;
+  /** Whether to colour, given the --color flag (NO_COLOR and pipes turn it off). */
+  color(flag: boolean): boolean;
+}
+
+/** The real process's io. */
+export function processIo(): CliIo {
+  const isTty = Boolean(process.stdout.isTTY);
+  return {
+    out: process.stdout,
+    err: process.stderr,
+    env: process.env,
+    isTty,
+    stdinIsTty: Boolean(process.stdin.isTTY),
+    color: (flag) => flag && isTty && process.env.NO_COLOR === undefined,
+  };
+}

@@ -1,0 +1,72 @@
+import yargs, { type Argv } from 'yargs';
+import { withDiagnoseOptions } from './common-options.js';
+import { processIo, type CliIo } from './io.js';
+import { UsageError } from './usage-error.js';
+import { TargetError } from '../targets/target-error.js';
+import { TOOL_VERSION } from '../core/version.js';
+import { EXIT } from '../core/exit-code.js';
+import type { CheckArgs } from './commands/check.js';
+
+const EPILOG = 'Exit codes: 0 healthy, 1 a check failed, 2 bad usage or target, 3 a check could not run.';
+
+/** Runs the CLI and returns the exit code; `bin` only sets process.exitCode. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  let code: number = EXIT.ok;
+  const parser: Argv = yargs(argv)
+    .scriptName('ctr-doctor')
+    .usage('$0 [check] [TARGET] [options]\n\nDiagnose a light Linux container (chroot, schroot, systemd-nspawn, any pid) from the inside.')
+    .command(['check [target]', '$0 [target]'], 'diagnose a guest (the default command)', (y) => withDiagnoseOptions(y)
+      .example('$0 chroot:/srv/bookworm', 'diagnose a chroot directory')
+      .example('$0 nspawn:mybox --only dns,x11', 'only the DNS and X11 checks')
+      .example('$0 session:bookworm-1 --json', 'JSON report for CI')
+      .example('sudo $0 --all --format prometheus', 'every guest, for node_exporter'),
+    async (args) => {
+      const { runCheckCommand } = await import('./commands/check.js');
+      code = await runCheckCommand(args as unknown as CheckArgs, io);
+    })
+    .command('checks', 'list the registered checks: id, group, title', (y) => y.option('json', { type: 'boolean' }).option('plugin', { type: 'string', array: true }), async (args) => {
+      const [{ runChecksCommand }, { resolveChecks }] = await Promise.all([import('./commands/checks.js'), import('./diagnose.js')]);
+      const checks = await resolveChecks({ timeout: 2000, strict: false, compareHost: false, verbose: false, plugin: args.plugin as string[] | undefined }, (l) => io.err.write(l + '\n'));
+      code = runChecksCommand(checks, Boolean(args.json), io);
+    })
+    .command('list', 'list the containers found on this host', (y) => y.option('json', { type: 'boolean' }).example('$0 list --json', 'machine-readable list'), async (args) => {
+      const { runListCommand } = await import('./commands/list.js');
+      code = await runListCommand(Boolean(args.json), io);
+    })
+    .command('schema', 'print the JSON Schema of the report', (y) => y, async () => {
+      const { runSchemaCommand } = await import('./commands/schema.js');
+      code = runSchemaCommand(io);
+    })
+    .epilogue(EPILOG)
+    .version(TOOL_VERSION)
+    .help()
+    .alias('h', 'help')
+    .strict()
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail((message, error) => {
+      throw error ?? new UsageError(message ?? 'bad usage');
+    });
+  try {
+    await parser.parseAsync();
+    return code;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+/** One line on stderr for every kind of failure; never a stack trace. */
+function reportError(error: unknown, io: CliIo): number {
+  if (error instanceof TargetError || error instanceof UsageError) {
+    io.err.write(`ctr-doctor: ${error.message} (${error.hint})\n`);
+    return EXIT.usage;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if ((error as { name?: string })?.name === 'YError') {
+    io.err.write(`ctr-doctor: ${message.split('\n')[0]} (see \`ctr-doctor --help\`)\n`);
+    return EXIT.usage;
+  }
+  io.err.write(`ctr-doctor: internal error: ${message.split('\n')[0]} (run with NODE_DEBUG=ctr-doctor for more; please report it)\n`);
+  if (io.env.NODE_DEBUG?.includes('ctr-doctor') && error instanceof Error) io.err.write(`${error.stack}\n`);
+  return EXIT.usage;
+}

@@ -1,0 +1,19 @@
+import { exitCodeFor, summarize } from './exit-code.js';
+import { TOOL_VERSION } from './version.js';
+import type { CheckResult, Report } from './types.js';
+import type { Target } from '../targets/target.js';
+
+/** Assembles the JSON report of the contract (`schemaVersion` 1). */
+export function buildReport(target: Pick<Target, 'kind' | 'name' | 'root' | 'pid'>, results: CheckResult[], startedAt: Date, strict: boolean): Report {
+  const summary = summarize(results.map((r) => r.status));
+  return {
+    schemaVersion: 1,
+    tool: { name: 'ctr-doctor', version: TOOL_VERSION },
+    target: { kind: target.kind, name: target.name, root: target.root, pid: target.pid },
+    startedAt: startedAt.toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+    success: exitCodeFor(summary, strict) === 0,
+    summary,
+    results,
+  };
+}

@@ -1,0 +1,72 @@
+import type { Check, CheckContext } from './check.js';
+import type { CheckOutcome, CheckResult } from './types.js';
+
+/** Lifecycle events a reporter may listen to. Reporters never probe. */
+export interface RunEvents {
+  checkStart?(check: Check): void;
+  checkEnd?(result: CheckResult): void;
+}
+
+/** Turns anything thrown into one line, naming missing privilege plainly. */
+export function describeCrash(error: unknown, isRoot: boolean): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const firstLine = message.split('\n')[0] ?? 'unknown error';
+  if (!isRoot && (code === 'EACCES' || code === 'EPERM' || /permission denied|operation not permitted/i.test(firstLine))) {
+    return `needs root: run with sudo (${firstLine})`;
+  }
+  return firstLine;
+}
+
+function errorOutcome(summary: string): CheckOutcome {
+  return { status: 'error', summary, findings: [], fixes: [] };
+}
+
+/** Runs one check, bounded by `timeoutMs`; a crash or a timeout becomes status `error`. */
+export async function runOneCheck(check: Check, ctx: CheckContext, timeoutMs: number, isRoot: boolean): Promise<CheckResult> {
+  const started = performance.now();
+  const base = { id: check.id, group: check.group, title: check.title };
+  let outcome: CheckOutcome;
+  const applies = (() => {
+    try { return check.appliesTo(ctx); } catch (error) { return `could not tell whether it applies: ${describeCrash(error, isRoot)}`; }
+  })();
+  if (applies !== true) {
+    outcome = { status: 'skip', summary: applies, findings: [], fixes: [] };
+  } else {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<CheckOutcome>((resolve) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        resolve(errorOutcome(`timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      outcome = await Promise.race([check.run(ctx, controller.signal), timeout]);
+    } catch (error) {
+      outcome = errorOutcome(describeCrash(error, isRoot));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return { ...base, ...outcome, durationMs: Math.round(performance.now() - started) };
+}
+
+/** Runs every check concurrently; results keep the registry's order. */
+export async function runChecks(checks: Check[], ctx: CheckContext, opts: { timeoutMs: number; isRoot: boolean; events?: RunEvents }): Promise<CheckResult[]> {
+  return Promise.all(checks.map(async (check) => {
+    opts.events?.checkStart?.(check);
+    const result = await runOneCheck(check, ctx, opts.timeoutMs, opts.isRoot);
+    opts.events?.checkEnd?.(result);
+    return result;
+  }));
+}
+
+/** Keeps the checks named by `--only` and drops those named by `--skip` (ids or groups). */
+export function selectChecks(checks: Check[], only: string[], skip: string[]): { selected: Check[]; unknown: string[] } {
+  const known = new Set(checks.flatMap((c) => [c.id, c.group]));
+  const unknown = [...only, ...skip].filter((name) => !known.has(name));
+  const matches = (c: Check, names: string[]) => names.includes(c.id) || names.includes(c.group);
+  const selected = checks.filter((c) => (only.length === 0 || matches(c, only)) && !matches(c, skip));
+  return { selected, unknown };
+}

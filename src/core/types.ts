@@ -1,0 +1,120 @@
+/** The outcome of one check. `error` means the check itself could not run; it never means "broken". */
+export type Status = 'pass' | 'warn' | 'fail' | 'skip' | 'error';
+
+/** How much a single finding matters. */
+export type Severity = 'fail' | 'warn' | 'info';
+
+/** The kinds of target a run can diagnose. */
+export type TargetKind = 'chroot' | 'schroot' | 'nspawn' | 'pid' | 'self' | 'host';
+
+/** One observation made by a check, with a stable kebab-case code and the evidence behind it. */
+export interface Finding {
+  code: string;
+  severity: Severity;
+  message: string;
+  evidence: Record<string, unknown>;
+}
+
+/** Where a fix step acts: on the host, or inside the guest (paths resolved inside the guest root). */
+export type StepWhere = 'host' | 'guest';
+
+/** Run a command. `unless` is a command whose success means the step is already done. */
+export interface ExecStep {
+  kind: 'exec';
+  where: StepWhere;
+  argv: string[];
+  description: string;
+  unless?: string[];
+}
+
+/** Write a whole file atomically (temp file, then rename), backing up what was there. */
+export interface WriteStep {
+  kind: 'write';
+  where: StepWhere;
+  path: string;
+  content: string;
+  mode?: number;
+  description: string;
+}
+
+/** Make `path` a symlink to `target`, backing up what was there. */
+export interface SymlinkStep {
+  kind: 'symlink';
+  where: StepWhere;
+  path: string;
+  target: string;
+  description: string;
+}
+
+/** Create a directory (and parents) with the given mode and owner. */
+export interface MkdirStep {
+  kind: 'mkdir';
+  where: StepWhere;
+  path: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  description: string;
+}
+
+/** Unmount one mount point. `makeRslave` first stops the unmount propagating to the host. */
+export interface UmountStep {
+  kind: 'umount';
+  where: 'host';
+  path: string;
+  recursive: boolean;
+  makeRslave: boolean;
+  lazy: boolean;
+  description: string;
+}
+
+/** Something a person has to do: a flag to add, a config line to change. */
+export interface ManualStep {
+  kind: 'manual';
+  where: StepWhere;
+  description: string;
+  /** Exact text to paste: a command line, a config line, a unit file snippet. */
+  snippet?: string;
+}
+
+/** One step of a fix plan. Steps are data: shown by `--dry-run`, written to JSON, applied by the engine. */
+export type FixStep = ExecStep | WriteStep | SymlinkStep | MkdirStep | UmountStep | ManualStep;
+
+/** `safe` fixes are applied by `fix`; `unsafe` ones only with `--unsafe`; `manual` ones are advice. */
+export type FixSafety = 'safe' | 'unsafe' | 'manual';
+
+/** A fix: a named plan of steps that one engine applies. */
+export interface Fix {
+  id: string;
+  title: string;
+  safety: FixSafety;
+  steps: FixStep[];
+}
+
+/** What a check's `run` returns. */
+export interface CheckOutcome {
+  status: Status;
+  summary: string;
+  findings: Finding[];
+  fixes: Fix[];
+}
+
+/** One result in the report. */
+export interface CheckResult extends CheckOutcome {
+  id: string;
+  group: string;
+  title: string;
+  durationMs: number;
+}
+
+/** The JSON report, `schemaVersion` 1. */
+export interface Report {
+  schemaVersion: 1;
+  tool: { name: 'ctr-doctor'; version: string };
+  target: { kind: TargetKind; name: string; root: string; pid: number | null };
+  startedAt: string;
+  durationMs: number;
+  success: boolean;
+  summary: Record<Status, number>;
+  results: CheckResult[];
+}

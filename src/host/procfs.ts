@@ -1,0 +1,87 @@
+import { readFile, readdir, readlink, stat } from 'node:fs/promises';
+
+/** A process as /proc shows it to the host. */
+export interface HostProcess {
+  pid: number;
+  ppid: number;
+  uid: number;
+  comm: string;
+  cmdline: string[];
+  /** dev:ino of /proc/PID/root, to group processes by the root they see; null when unreadable. */
+  rootId: string | null;
+  /** readlink of /proc/PID/root (relative to our root; "/" for other mount namespaces). */
+  rootLink: string | null;
+  /** Namespace inode ids (`net:[4026531840]`), null when unreadable. */
+  netns: string | null;
+  mntns: string | null;
+  cwdLink: string | null;
+}
+
+/** Parses the fields of /proc/PID/stat that follow the parenthesised comm. */
+function parseStat(text: string): { comm: string; ppid: number } | null {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const rest = text.slice(close + 2).split(' ');
+  return { comm: text.slice(open + 1, close), ppid: Number(rest[1]) };
+}
+
+async function readUid(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const line = status.split('\n').find((l) => l.startsWith('Uid:'));
+  return Number(line?.split(/\s+/)[1] ?? -1);
+}
+
+const orNull = <T>(p: Promise<T>): Promise<T | null> => p.catch(() => null);
+
+/** Identity of a directory (or /proc/PID/root): `dev:ino`. */
+export async function dirIdentity(path: string): Promise<string | null> {
+  const s = await orNull(stat(path));
+  return s ? `${s.dev}:${s.ino}` : null;
+}
+
+/** Reads one process; null when it vanished meanwhile. */
+export async function readProcess(pid: number): Promise<HostProcess | null> {
+  const statText = await orNull(readFile(`/proc/${pid}/stat`, 'utf8'));
+  const parsed = statText ? parseStat(statText) : null;
+  if (!parsed) return null;
+  const [uid, cmdline, rootId, rootLink, netns, mntns, cwdLink] = await Promise.all([
+    readUid(pid).catch(() => -1),
+    orNull(readFile(`/proc/${pid}/cmdline`)),
+    dirIdentity(`/proc/${pid}/root`),
+    orNull(readlink(`/proc/${pid}/root`)),
+    orNull(readlink(`/proc/${pid}/ns/net`)),
+    orNull(readlink(`/proc/${pid}/ns/mnt`)),
+    orNull(readlink(`/proc/${pid}/cwd`)),
+  ]);
+  return {
+    pid, ppid: parsed.ppid, uid, comm: parsed.comm,
+    cmdline: cmdline ? cmdline.toString('utf8').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1) : [],
+    rootId, rootLink, netns, mntns, cwdLink,
+  };
+}
+
+/** Every process on the host, skipping kernel threads and ones that vanish while read. */
+export async function listHostProcesses(): Promise<HostProcess[]> {
+  const entries = await readdir('/proc');
+  const pids = entries.filter((e) => /^\d+$/.test(e)).map(Number);
+  const all = await Promise.all(pids.map(readProcess));
+  return all.filter((p): p is HostProcess => p !== null && p.cmdline.length > 0);
+}
+
+/** A process's environment; empty when it vanished or cannot be read. */
+export async function readEnviron(pid: number): Promise<Record<string, string> | null> {
+  const raw = await orNull(readFile(`/proc/${pid}/environ`));
+  if (!raw) return null;
+  const env: Record<string, string> = {};
+  for (const item of raw.toString('utf8').split('\0')) {
+    const eq = item.indexOf('=');
+    if (eq > 0) env[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return env;
+}
+
+/** The namespace id of the calling process, e.g. `net:[4026531840]`. */
+export async function ownNamespace(kind: 'net' | 'mnt' | 'user'): Promise<string | null> {
+  return orNull(readlink(`/proc/self/ns/${kind}`));
+}

@@ -1,0 +1,69 @@
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { parseSchrootConfig, parseSchrootSession, type SchrootChroot, type SchrootSession } from '../parse/schroot-config.js';
+import type { MountEntry } from '../parse/mountinfo.js';
+import { isUnder } from '../parse/mountinfo.js';
+
+/** Where schroot keeps its configuration and session state; overridable for tests. */
+export interface SchrootPaths {
+  configDir: string;
+  sessionDir: string;
+}
+
+export const DEFAULT_SCHROOT_PATHS: SchrootPaths = { configDir: '/etc/schroot', sessionDir: '/var/lib/schroot/session' };
+
+/** A config file that could not be parsed. */
+export interface SchrootConfigProblem {
+  source: string;
+  line?: number;
+  message: string;
+}
+
+/** Every chroot defined in schroot.conf and chroot.d/, with parse problems kept. */
+export async function readSchrootChroots(paths = DEFAULT_SCHROOT_PATHS): Promise<{ chroots: SchrootChroot[]; problems: SchrootConfigProblem[] }> {
+  const files = [path.join(paths.configDir, 'schroot.conf')];
+  const dropIns = await readdir(path.join(paths.configDir, 'chroot.d')).catch(() => [] as string[]);
+  // schroot ignores chroot.d names with dots or odd characters, like run-parts does.
+  files.push(...dropIns.filter((f) => /^[A-Za-z0-9_-]+(\.conf)?$/.test(f)).sort().map((f) => path.join(paths.configDir, 'chroot.d', f)));
+  const chroots: SchrootChroot[] = [];
+  const problems: SchrootConfigProblem[] = [];
+  for (const file of files) {
+    const text = await readFile(file, 'utf8').catch(() => null);
+    if (text === null) continue;
+    const parsed = parseSchrootConfig(text, file);
+    chroots.push(...parsed.chroots);
+    problems.push(...parsed.problems.map((p) => ({ source: file, ...p })));
+  }
+  return { chroots, problems };
+}
+
+/** A session with its liveness: stale when its mounts are gone (for example after a reboot). */
+export interface SchrootSessionState extends SchrootSession {
+  stateFile: string;
+  /** The session's root is mounted at its mount-location. */
+  mounted: boolean;
+  stale: boolean;
+}
+
+/** Reads /var/lib/schroot/session/*, judging each against the host's mount table. */
+export async function readSchrootSessions(hostMounts: MountEntry[], paths = DEFAULT_SCHROOT_PATHS): Promise<SchrootSessionState[]> {
+  const names = await readdir(paths.sessionDir).catch(() => [] as string[]);
+  const sessions: SchrootSessionState[] = [];
+  for (const name of names.sort()) {
+    const stateFile = path.join(paths.sessionDir, name);
+    const text = await readFile(stateFile, 'utf8').catch(() => null);
+    if (text === null) continue;
+    const session = parseSchrootSession(text, stateFile);
+    if (!session) continue;
+    const location = session.mountLocation ?? `/run/schroot/mount/${session.id}`;
+    const mounted = hostMounts.some((m) => m.mountPoint === location || m.mountPoint === location.replace(/^\/var\/run\//, '/run/'))
+      || hostMounts.some((m) => isUnder(m.mountPoint, location));
+    sessions.push({ ...session, stateFile, mounted, stale: !mounted });
+  }
+  return sessions;
+}
+
+/** The directory a session's processes see as root: its mount location (normalised to /run). */
+export function sessionRoot(session: SchrootSession): string {
+  return (session.mountLocation ?? `/run/schroot/mount/${session.id}`).replace(/^\/var\/run\//, '/run/');
+}

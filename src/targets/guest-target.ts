@@ -1,0 +1,152 @@
+import { readFile } from 'node:fs/promises';
+import { GuestFiles } from '../guest/guest-files.js';
+import { guestArgv, netnsArgv } from '../guest/guest-argv.js';
+import { DEFAULT_PATH, runCommand } from '../guest/run-command.js';
+import { runProbe } from '../guest/probe-client.js';
+import { dirIdentity, listHostProcesses, readProcess } from '../host/procfs.js';
+import { mountsUnder, parseMountinfo, type MountEntry } from '../parse/mountinfo.js';
+import type { ProbeName, ProbeRequests, ProbeResponses } from '../guest/probe-protocol.js';
+import type { TargetKind } from '../core/types.js';
+import type { ExecOptions, ExecResult, GuestProcess, GuestUser, Target } from './target.js';
+
+/** Everything needed to build a Target once a guest has been found. */
+export interface GuestDescription {
+  kind: TargetKind;
+  name: string;
+  /** Host path of the root for files: the directory, or /proc/PID/root for another mount namespace. */
+  root: string;
+  /** The root as reported (the directory when known). */
+  displayRoot: string;
+  pid: number | null;
+  /** Network namespace to probe in; null when it is ours. */
+  netnsPath: string | null;
+  sharesNetns: boolean;
+  /** True when the guest has its own mount namespace (nspawn, pid targets). */
+  ownMountNs: boolean;
+  enterUserns: boolean;
+  env: Record<string, string>;
+  envSource: string;
+  user: GuestUser;
+  schroot?: Target['schroot'];
+  nspawn?: Target['nspawn'];
+}
+
+/** Strips a guest root prefix from a host mount point. */
+function toGuestMountPoint(root: string, mountPoint: string): string {
+  if (root === '/') return mountPoint;
+  return mountPoint === root ? '/' : mountPoint.slice(root.length);
+}
+
+/** The one Target implementation: every kind differs only in how it was found. */
+export class GuestTarget implements Target {
+  readonly kind: TargetKind;
+  readonly name: string;
+  readonly root: string;
+  readonly pid: number | null;
+  readonly netnsPath: string | null;
+  readonly sharesNetns: boolean;
+  readonly env: Record<string, string>;
+  readonly envSource: string;
+  readonly user: GuestUser;
+  readonly schroot?: Target['schroot'];
+  readonly nspawn?: Target['nspawn'];
+  private readonly files: GuestFiles;
+  private processCache?: Promise<GuestProcess[]>;
+  private mountCache?: Promise<MountEntry[]>;
+
+  constructor(private readonly desc: GuestDescription) {
+    this.kind = desc.kind;
+    this.name = desc.name;
+    this.root = desc.displayRoot;
+    this.pid = desc.pid;
+    this.netnsPath = desc.netnsPath;
+    this.sharesNetns = desc.sharesNetns;
+    this.env = desc.env;
+    this.envSource = desc.envSource;
+    this.user = desc.user;
+    if (desc.schroot) this.schroot = desc.schroot;
+    if (desc.nspawn) this.nspawn = desc.nspawn;
+    this.files = new GuestFiles(desc.root);
+  }
+
+  /** The host path through which this guest's files are reached. */
+  get fileRoot(): string {
+    return this.desc.root;
+  }
+
+  stat(guestPath: string, opts?: { followLast?: boolean }) {
+    return this.files.stat(guestPath, opts);
+  }
+
+  readFile(guestPath: string, opts?: { maxBytes?: number }) {
+    return this.files.readFile(guestPath, opts);
+  }
+
+  readlink(guestPath: string) {
+    return this.files.readlink(guestPath);
+  }
+
+  readdir(guestPath: string) {
+    return this.files.readdir(guestPath);
+  }
+
+  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const env = { ...(opts.env ?? this.env) };
+    env.PATH ??= DEFAULT_PATH;
+    const place = { root: this.desc.root, pid: this.pid, netnsPath: this.netnsPath, enterUserns: this.desc.enterUserns };
+    return runCommand(guestArgv(place, argv, opts.user, opts.cwd), {
+      env, extendEnv: false, timeoutMs: opts.timeoutMs, input: opts.input,
+    });
+  }
+
+  async execInNetns(argv: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ExecResult> {
+    return runCommand(netnsArgv(this.netnsPath, argv), { timeoutMs: opts.timeoutMs, env: opts.env });
+  }
+
+  async probe<K extends ProbeName>(name: K, request: ProbeRequests[K], opts: { timeoutMs?: number; asUser?: boolean } = {}): Promise<ProbeResponses[K]> {
+    const credentials = opts.asUser ? { uid: this.user.uid, gid: this.user.gid, groups: this.user.groups } : null;
+    const reply = await runProbe({ rootHostPath: this.desc.root, netnsPath: this.netnsPath, credentials }, name, request, opts.timeoutMs ?? 2000);
+    if (!reply.ok) throw new Error(reply.error);
+    return reply.response;
+  }
+
+  processes(): Promise<GuestProcess[]> {
+    this.processCache ??= this.loadProcesses();
+    return this.processCache;
+  }
+
+  private async loadProcesses(): Promise<GuestProcess[]> {
+    const all = await listHostProcesses();
+    let members;
+    if (this.desc.ownMountNs && this.pid !== null) {
+      const leader = await readProcess(this.pid);
+      members = all.filter((p) => leader !== null && p.mntns === leader.mntns && p.rootId === leader.rootId);
+    } else {
+      const rootId = await dirIdentity(this.desc.root);
+      members = all.filter((p) => rootId !== null && p.rootId === rootId);
+    }
+    return members.map(({ pid, ppid, uid, comm, cmdline }) => ({ pid, ppid, uid, comm, cmdline }));
+  }
+
+  mounts(): Promise<MountEntry[]> {
+    this.mountCache ??= this.loadMounts();
+    return this.mountCache;
+  }
+
+  private async loadMounts(): Promise<MountEntry[]> {
+    if (this.pid !== null) {
+      const text = await readFile(`/proc/${this.pid}/mountinfo`, 'utf8').catch(() => null);
+      if (text !== null) return parseMountinfo(text);
+    }
+    // No process to ask: the guest will see what the host has mounted under its root.
+    const host = parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8'));
+    return mountsUnder(host, this.desc.root)
+      .reverse()
+      .map((m) => ({ ...m, mountPoint: toGuestMountPoint(this.desc.root, m.mountPoint) }));
+  }
+
+  async alive(): Promise<boolean> {
+    if (this.pid !== null && (await readProcess(this.pid)) === null) return false;
+    return this.files.rootExists();
+  }
+}

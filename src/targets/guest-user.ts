@@ -1,0 +1,43 @@
+import { parseGroup, parsePasswd } from '../parse/passwd.js';
+import type { GuestFiles } from '../guest/guest-files.js';
+import type { GuestUser } from './target.js';
+
+/** How the desktop user was asked for: `--user`, SUDO_UID, a session process's uid. */
+export interface UserHints {
+  option?: string;
+  sudoUid?: string;
+  sessionUid?: number;
+}
+
+/** Picks the desktop user inside the guest: `--user`, then SUDO_UID, then the session process's owner, then 1000. */
+export async function resolveGuestUser(files: GuestFiles, hints: UserHints): Promise<GuestUser> {
+  const passwdRead = await files.readFile('/etc/passwd');
+  const groupRead = await files.readFile('/etc/group');
+  const passwd = passwdRead.ok ? parsePasswd(passwdRead.text) : [];
+  const groups = groupRead.ok ? parseGroup(groupRead.text) : [];
+
+  let source: GuestUser['source'] = 'default';
+  let wanted: string | number = 1000;
+  if (hints.option !== undefined && hints.option !== '') {
+    source = 'option';
+    wanted = /^\d+$/.test(hints.option) ? Number(hints.option) : hints.option;
+  } else if (hints.sudoUid !== undefined && /^\d+$/.test(hints.sudoUid) && hints.sudoUid !== '0') {
+    source = 'sudo';
+    wanted = Number(hints.sudoUid);
+  } else if (hints.sessionUid !== undefined && hints.sessionUid > 0) {
+    source = 'session-process';
+    wanted = hints.sessionUid;
+  }
+  const entry = passwd.find((p) => (typeof wanted === 'number' ? p.uid === wanted : p.name === wanted));
+  if (!entry && typeof wanted === 'string') {
+    throw new Error(`no user named "${wanted}" in the guest's /etc/passwd`);
+  }
+  const uid = entry?.uid ?? (wanted as number);
+  const gid = entry?.gid ?? uid;
+  const name = entry?.name ?? String(uid);
+  return {
+    uid, gid, name, source,
+    home: entry?.home ?? (uid === 0 ? '/root' : `/home/${name}`),
+    groups: groups.filter((g) => g.members.includes(name) && g.gid !== gid).map((g) => g.gid),
+  };
+}

@@ -1,0 +1,10 @@
+import type { HostContext } from '../host/host-context.js';
+
+/** What every target opener needs besides the TARGET itself. */
+export interface OpenOptions {
+  host: HostContext;
+  /** `--user NAME|UID`. */
+  user?: string;
+  /** `--env-from PID`. */
+  envFrom?: number;
+}

@@ -1,0 +1,218 @@
+/**
+ * Boot a systemd-nspawn guest (test-targets.md §5) from a whole-root overlay,
+ * in the world's guest netns, without machined, in its own cgroup.
+ */
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Cleanup } from './cleanup.js';
+import { killSync, runSyncQuiet } from './cleanup.js';
+import type { NetWorld } from './networld.js';
+import { childrenOf, killAndWait, must, run, type RunOptions, type RunResult, spawnDaemon, waitFor } from './proc.js';
+
+/** Units of this host that make an overlay guest slow, noisy or `degraded`. */
+export const NSPAWN_MASKED_UNITS = [
+  'postgresql.service',
+  'postgresql@.service',
+  'podman.service',
+  'podman.socket',
+  'podman-auto-update.service',
+  'podman-auto-update.timer',
+  'podman-clean-transient.service',
+  'podman-restart.service',
+  'podman-kube@.service',
+  'e2scrub_reap.service',
+  'e2scrub_all.timer',
+  'schroot.service',
+  'apt-daily.timer',
+  'apt-daily-upgrade.timer',
+  'man-db.timer',
+  'dpkg-db-backup.timer',
+  'fstrim.timer',
+];
+
+/** Options of {@link bootNspawn}. */
+export interface NspawnOptions {
+  /** `netns` (default): `--network-namespace-path=` the world's guest netns; `none`: `--private-network`. */
+  privateNetwork?: 'netns' | 'none';
+  /** `--bind=` values (`SRC[:DST]`). */
+  binds?: string[];
+  /** `--bind-ro=` values. */
+  bindRo?: string[];
+  /** `--resolv-conf=` mode; default `off` (keep the guest's file). */
+  resolvConf?: string;
+  /** `--setenv=K=V` for the guest's PID 1. */
+  setenv?: Record<string, string>;
+  /** Extra units to mask (on top of {@link NSPAWN_MASKED_UNITS}). */
+  mask?: string[];
+  /** Boot timeout (default 20 s). */
+  bootTimeoutMs?: number;
+}
+
+/** A booted nspawn guest. */
+export interface NspawnGuest {
+  /** PID of systemd-nspawn. */
+  nspawnPid: number;
+  /** PID of the guest's systemd (child of nspawn). */
+  leaderPid: number;
+  machine: string;
+  /** `running` or `degraded`. */
+  state: string;
+  /** Milliseconds from spawn until the state was reached. */
+  bootMs: number;
+  /** Run a command in all the guest's namespaces (`nsenter -t LEADER -a`). Never throws. */
+  exec(argv: string[], opts?: RunOptions): Promise<RunResult>;
+  /** SIGRTMIN+4 to the leader, wait for nspawn to exit (SIGKILL after 10 s). Idempotent. */
+  poweroff(): Promise<void>;
+  /** nspawn's console output so far. */
+  output(): string;
+}
+
+const NSPAWN_RUN = '/run/systemd/nspawn';
+let nspawnTmpfsUsers = 0;
+let nspawnTmpfsOurs = false;
+let nspawnDirCreated = false;
+
+async function isMountPoint(p: string): Promise<boolean> {
+  return (await run(['mountpoint', '-q', p])).exitCode === 0;
+}
+
+/** Mount a tmpfs on /run/systemd/nspawn unless already mounted; refcounted, undone by the last user. */
+async function acquireNspawnTmpfs(cleanup: Cleanup): Promise<void> {
+  if (nspawnTmpfsUsers === 0 && !(await isMountPoint(NSPAWN_RUN))) {
+    nspawnDirCreated = !existsSync(NSPAWN_RUN);
+    mkdirSync(NSPAWN_RUN, { recursive: true });
+    await must(['mount', '-t', 'tmpfs', '-o', 'mode=755,size=16m', 'ctrtest-nspawn', NSPAWN_RUN]);
+    nspawnTmpfsOurs = true;
+  }
+  nspawnTmpfsUsers++;
+  cleanup.defer(`release ${NSPAWN_RUN} tmpfs`, async () => {
+    if (--nspawnTmpfsUsers > 0 || !nspawnTmpfsOurs) return;
+    nspawnTmpfsOurs = false;
+    await run(['mount', '--make-rslave', NSPAWN_RUN]);
+    await must(['umount', '-R', NSPAWN_RUN]);
+    if (nspawnDirCreated) rmdirSync(NSPAWN_RUN);
+  }, {
+    sync: () => {
+      if (!nspawnTmpfsOurs) return;
+      runSyncQuiet(['umount', '-R', NSPAWN_RUN]);
+      if (nspawnDirCreated) runSyncQuiet(['rmdir', NSPAWN_RUN]);
+    },
+  });
+}
+
+/** Remove a cgroup directory tree depth first (only empty cgroups can go). */
+function rmCgroupTree(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) rmCgroupTree(join(dir, e.name));
+  }
+  rmdirSync(dir);
+}
+
+/** Cgroup dirs we create (unified) or nspawn creates (named systemd v1 hierarchy) for `name`. */
+function cgroupDirs(name: string): string[] {
+  return ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/systemd']
+    .filter((h) => existsSync(h))
+    .map((h) => join(h, name));
+}
+
+/**
+ * Boot `root` with `systemd-nspawn -b` as machine `machine` (make it unique per
+ * world, e.g. `ctd-<id>-n`). Masks noisy host units in the guest, runs nspawn in
+ * its own cgroup, waits for `is-system-running` = running/degraded. Cleanup
+ * powers off, kills if needed, removes cgroups and propagate mounts.
+ */
+export async function bootNspawn(
+  world: NetWorld,
+  root: string,
+  machine: string,
+  cleanup: Cleanup,
+  opts: NspawnOptions = {},
+): Promise<NspawnGuest> {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9-]{0,63}$/.test(machine)) throw new Error(`bad machine name ${machine}`);
+  await acquireNspawnTmpfs(cleanup);
+
+  const units = [...NSPAWN_MASKED_UNITS, ...(opts.mask ?? [])];
+  await must(['systemctl', `--root=${root}`, 'mask', '--quiet', ...units]);
+
+  const cgName = `ctd-${world.id}-${machine}`.slice(0, 100);
+  const [unifiedCg] = cgroupDirs(cgName);
+  if (!unifiedCg) throw new Error('no /sys/fs/cgroup/unified');
+  mkdirSync(unifiedCg);
+  cleanup.defer(`rmdir cgroups ${cgName}`, async () => {
+    for (const d of cgroupDirs(cgName)) {
+      await waitFor(`cgroup ${d} removable`, () => {
+        rmCgroupTree(d);
+        return true;
+      }, { timeoutMs: 5_000, intervalMs: 100 });
+    }
+  }, { sync: () => cgroupDirs(cgName).forEach((d) => runSyncQuiet(['find', d, '-depth', '-type', 'd', '-delete'])) });
+
+  const args = [
+    '-q', '-D', root, '-M', machine, '--register=no', '--keep-unit',
+    ...(opts.privateNetwork === 'none' ? ['--private-network'] : [`--network-namespace-path=${world.guestNsPath}`]),
+    `--resolv-conf=${opts.resolvConf ?? 'off'}`,
+    ...(opts.binds ?? []).map((b) => `--bind=${b}`),
+    ...(opts.bindRo ?? []).map((b) => `--bind-ro=${b}`),
+    ...Object.entries(opts.setenv ?? {}).map(([k, v]) => `--setenv=${k}=${v}`),
+    '-b',
+  ];
+  // Enter our own cgroup before exec, so --keep-unit does not share one with other containers.
+  const script = 'echo $$ > "$1/cgroup.procs" && shift && exec systemd-nspawn "$@"';
+  const t0 = performance.now();
+  const d = spawnDaemon(`systemd-nspawn ${machine}`, ['sh', '-c', script, 'sh', unifiedCg, ...args], cleanup);
+  const nspawnPid = d.pid;
+
+  const propagate = join(NSPAWN_RUN, 'propagate', machine);
+  cleanup.defer(`clean ${propagate}`, async () => {
+    if (!existsSync(propagate)) return;
+    if (await isMountPoint(propagate)) {
+      await run(['mount', '--make-rslave', propagate]);
+      await must(['umount', '-R', propagate]);
+    }
+    rmdirSync(propagate);
+  });
+
+  let leaderPid = 0;
+  let stopping: Promise<void> | null = null;
+  const poweroff = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (d.child.exitCode !== null || d.child.signalCode !== null) return;
+      if (leaderPid) await run(['kill', '-s', 'SIGRTMIN+4', String(leaderPid)]);
+      const done = await Promise.race([d.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+      if (!done) {
+        console.warn(`[harness] nspawn ${machine} did not power off in 10 s; killing`);
+        await killAndWait(nspawnPid, { signal: 'SIGKILL', child: d.child });
+      }
+    })();
+    return stopping;
+  };
+  cleanup.defer(`poweroff nspawn ${machine}`, poweroff, {
+    sync: () => {
+      if (leaderPid) killSync(leaderPid);
+      killSync(nspawnPid);
+    },
+  });
+
+  leaderPid = await waitFor(`nspawn ${machine} leader`, () => {
+    if (d.child.exitCode !== null) throw new Error(`systemd-nspawn exited: ${d.output()}`);
+    return childrenOf(nspawnPid)[0];
+  }, { timeoutMs: 10_000, intervalMs: 20 });
+
+  const exec = (argv: string[], o?: RunOptions): Promise<RunResult> =>
+    run(['nsenter', '-t', String(leaderPid), '-a', ...argv], o);
+  let state = '';
+  await waitFor(`nspawn ${machine} to reach running`, async () => {
+    if (d.child.exitCode !== null) throw new Error(`systemd-nspawn exited: ${d.output()}`);
+    state = (await exec(['systemctl', 'is-system-running'], { timeoutMs: 5_000 })).stdout.trim();
+    return state === 'running' || state === 'degraded';
+  }, { timeoutMs: opts.bootTimeoutMs ?? 20_000, intervalMs: 100 }).catch((e: unknown) => {
+    throw new Error(`${String(e)} (last state ${state || 'none'}); console:\n${d.output().slice(-3000)}`);
+  });
+  const bootMs = performance.now() - t0;
+  if (state === 'degraded') {
+    const failed = await exec(['systemctl', '--failed', '--no-legend', '--plain']);
+    console.warn(`[harness] nspawn ${machine} degraded: ${failed.stdout.trim()}`);
+  }
+  return { nspawnPid, leaderPid, machine, state, bootMs, exec, poweroff, output: d.output };
+}

@@ -1,0 +1,121 @@
+/**
+ * Run the built ctr-doctor CLI the way integration tests must: always inside a
+ * network namespace the test owns, and validate its JSON reports against the
+ * schema the CLI itself prints.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { run } from './proc.js';
+
+/** Repository root. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The built CLI entry point. */
+export const CLI_PATH = fileURLToPath(new URL('../../dist/bin/ctr-doctor.js', import.meta.url));
+
+/** Options of {@link runTool}. */
+export interface RunToolOptions {
+  /** A `/run/netns/…` (or `/proc/PID/ns/net`) path the test owns. Required: the tool never runs in the host netns. */
+  netns: string;
+  /** Added to the environment (CTR_DOCTOR_* variables are otherwise removed). */
+  env?: Record<string, string>;
+  input?: string;
+  /** Default 60 s. */
+  timeoutMs?: number;
+}
+
+/** What the CLI did. */
+export interface ToolResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON when it is JSON. */
+  json?: unknown;
+}
+
+/** Throw a clear message when `dist/` has not been built. */
+export function assertBuilt(): void {
+  if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run npm run build first`);
+}
+
+function assertNotHostNetns(netns: string): void {
+  if (!netns || !(netns.startsWith('/run/netns/') || /^\/proc\/\d+\/ns\/net$/.test(netns))) {
+    throw new Error(`runTool: netns must be a /run/netns/… or /proc/PID/ns/net path, got ${JSON.stringify(netns)}`);
+  }
+  const ino = statSync(netns).ino;
+  if (ino === statSync('/proc/self/ns/net').ino || ino === statSync('/proc/1/ns/net').ino) {
+    throw new Error(`runTool: ${netns} is the host's network namespace; refusing`);
+  }
+}
+
+/** Run `node dist/bin/ctr-doctor.js ...args` under `nsenter --net=<netns>`. Never throws on a non-zero exit. */
+export async function runTool(args: string[], opts: RunToolOptions): Promise<ToolResult> {
+  assertNotHostNetns(opts.netns);
+  assertBuilt();
+  const env: Record<string, string | undefined> = {};
+  for (const k of Object.keys(process.env)) if (k.startsWith('CTR_DOCTOR_')) env[k] = undefined;
+  Object.assign(env, { NO_COLOR: '1', FORCE_COLOR: undefined }, opts.env);
+  const r = await run(['nsenter', `--net=${opts.netns}`, process.execPath, CLI_PATH, ...args], {
+    env,
+    input: opts.input,
+    timeoutMs: opts.timeoutMs ?? 60_000,
+    cwd: REPO_ROOT,
+  });
+  const out: ToolResult = { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+  const t = r.stdout.trim();
+  if (t.startsWith('{') || t.startsWith('[')) {
+    try {
+      out.json = JSON.parse(t);
+    } catch {
+      /* not JSON */
+    }
+  }
+  return out;
+}
+
+let validator: ValidateFunction | null = null;
+
+/** The report JSON Schema printed by `ctr-doctor schema` (run once, in an empty netns). */
+export async function reportSchema(): Promise<Record<string, unknown>> {
+  assertBuilt();
+  const r = await run(['unshare', '--net', process.execPath, CLI_PATH, 'schema'], { cwd: REPO_ROOT });
+  if (r.exitCode !== 0) throw new Error(`ctr-doctor schema failed (rc ${r.exitCode}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+async function getValidator(): Promise<ValidateFunction> {
+  if (validator) return validator;
+  const schema = await reportSchema();
+  const draft = String(schema.$schema ?? '');
+  const opts = { strict: false, allErrors: true, validateFormats: true };
+  const ajv = draft.includes('2020-12') ? new Ajv2020(opts) : draft.includes('2019-09') ? new Ajv2019(opts) : new Ajv(opts);
+  // ajv-formats is not a dependency: the few formats a report uses, checked loosely.
+  ajv.addFormat('date-time', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
+  ajv.addFormat('uri', /^[a-z][a-z0-9+.-]*:\S*$/i);
+  validator = ajv.compile(schema);
+  return validator;
+}
+
+function describeErrors(errors: ErrorObject[] | null | undefined): string {
+  return (errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`).join('\n');
+}
+
+/** Validation errors of `json` against the report schema (empty = valid). An array is validated item by item. */
+export async function reportErrors(json: unknown): Promise<string[]> {
+  const v = await getValidator();
+  const items = Array.isArray(json) ? json : [json];
+  const errs: string[] = [];
+  items.forEach((item, i) => {
+    if (!v(item)) errs.push(`${Array.isArray(json) ? `[${i}] ` : ''}${describeErrors(v.errors)}`);
+  });
+  return errs;
+}
+
+/** Throw (failing the test) unless `json` is a valid report (or array of reports, from `--all`). */
+export async function validateReport(json: unknown): Promise<void> {
+  if (json === undefined) throw new Error('validateReport: no JSON (stdout was not JSON)');
+  const errs = await reportErrors(json);
+  if (errs.length) throw new Error(`report does not match the schema:\n${errs.join('\n')}`);
+}

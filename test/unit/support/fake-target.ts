@@ -1,0 +1,147 @@
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { GuestFiles } from '../../../src/guest/guest-files.js';
+import { HostContext } from '../../../src/host/host-context.js';
+import type { CheckContext, CheckOptions } from '../../../src/core/check.js';
+import type { ExecOptions, ExecResult, GuestProcess, GuestUser, Target } from '../../../src/targets/target.js';
+import type { MountEntry } from '../../../src/parse/mountinfo.js';
+import type { ProbeName, ProbeRequests, ProbeResponses } from '../../../src/guest/probe-protocol.js';
+import type { TargetKind } from '../../../src/core/types.js';
+
+/** A file in the fake guest: text, or a special node. */
+export type FakeFile = string | { symlink: string } | { dir: true; mode?: number } | { fifo: true } | { content: string | Buffer; mode?: number };
+
+/** A scripted command: the argv it expects and what it returns. */
+export interface FakeCommand {
+  argv: string[];
+  /** Match only the first N args (the rest may vary). */
+  prefix?: boolean;
+  result: Partial<ExecResult>;
+}
+
+/** A scripted probe: matched by name and, optionally, a predicate on the request. */
+export interface FakeProbe<K extends ProbeName = ProbeName> {
+  name: K;
+  match?: (req: ProbeRequests[K]) => boolean;
+  response: ProbeResponses[K] | ((req: ProbeRequests[K]) => ProbeResponses[K]);
+  /** Throw instead of answering, like a probe child that could not start. */
+  error?: string;
+}
+
+/** Everything a scenario sets up. */
+export interface FakeScenario {
+  kind?: TargetKind;
+  name?: string;
+  files?: Record<string, FakeFile>;
+  commands?: FakeCommand[];
+  netnsCommands?: FakeCommand[];
+  probes?: FakeProbe[];
+  processes?: GuestProcess[];
+  mounts?: MountEntry[];
+  env?: Record<string, string>;
+  user?: Partial<GuestUser>;
+  pid?: number | null;
+  sharesNetns?: boolean;
+  nspawn?: Target['nspawn'];
+  schroot?: Target['schroot'];
+}
+
+/** The calls a check made, for assertions. */
+export interface FakeLog {
+  exec: { argv: string[]; opts?: ExecOptions }[];
+  netns: string[][];
+  probes: { name: string; request: unknown; asUser?: boolean }[];
+}
+
+/**
+ * A Target whose files live in a real temp dir (so symlink semantics are real) and whose
+ * commands and probes are scripted: an unexpected command or probe fails the test.
+ */
+export class FakeTarget implements Target {
+  readonly kind: TargetKind;
+  readonly name: string;
+  readonly root: string;
+  readonly pid: number | null;
+  readonly netnsPath: string | null;
+  readonly sharesNetns: boolean;
+  readonly env: Record<string, string>;
+  readonly envSource = 'scenario';
+  readonly user: GuestUser;
+  readonly nspawn?: Target['nspawn'];
+  readonly schroot?: Target['schroot'];
+  readonly log: FakeLog = { exec: [], netns: [], probes: [] };
+  private readonly files: GuestFiles;
+
+  constructor(private readonly scenario: FakeScenario) {
+    this.root = mkdtempSync(path.join(os.tmpdir(), 'ctd-fake-'));
+    for (const [p, f] of Object.entries(scenario.files ?? {})) writeFake(this.root, p, f);
+    this.files = new GuestFiles(this.root);
+    this.kind = scenario.kind ?? 'chroot';
+    this.name = scenario.name ?? this.root;
+    this.pid = scenario.pid ?? null;
+    this.sharesNetns = scenario.sharesNetns ?? true;
+    this.netnsPath = this.sharesNetns ? null : '/proc/1/ns/net';
+    this.env = scenario.env ?? {};
+    this.user = { uid: 1000, gid: 1000, name: 'user', home: '/home/user', groups: [], source: 'default', ...scenario.user };
+    if (scenario.nspawn) this.nspawn = scenario.nspawn;
+    if (scenario.schroot) this.schroot = scenario.schroot;
+  }
+
+  stat(p: string, o?: { followLast?: boolean }) { return this.files.stat(p, o); }
+  readFile(p: string, o?: { maxBytes?: number }) { return this.files.readFile(p, o); }
+  readlink(p: string) { return this.files.readlink(p); }
+  readdir(p: string) { return this.files.readdir(p); }
+
+  async exec(argv: string[], opts?: ExecOptions): Promise<ExecResult> {
+    this.log.exec.push({ argv, opts });
+    return answer(this.scenario.commands ?? [], argv, 'guest');
+  }
+
+  async execInNetns(argv: string[]): Promise<ExecResult> {
+    this.log.netns.push(argv);
+    return answer(this.scenario.netnsCommands ?? [], argv, 'netns');
+  }
+
+  async probe<K extends ProbeName>(name: K, request: ProbeRequests[K], opts?: { asUser?: boolean }): Promise<ProbeResponses[K]> {
+    this.log.probes.push({ name, request, asUser: opts?.asUser });
+    const scripted = (this.scenario.probes ?? []).find((p) => p.name === name && (!p.match || (p.match as (r: unknown) => boolean)(request))) as FakeProbe<K> | undefined;
+    if (!scripted) throw new Error(`FakeTarget: unexpected probe ${name} ${JSON.stringify(request)}`);
+    if (scripted.error) throw new Error(scripted.error);
+    return typeof scripted.response === 'function' ? (scripted.response as (r: ProbeRequests[K]) => ProbeResponses[K])(request) : scripted.response;
+  }
+
+  async processes() { return this.scenario.processes ?? []; }
+  async mounts() { return this.scenario.mounts ?? []; }
+  async alive() { return true; }
+
+  /** Host path of a guest file, to assert on what a fix wrote. */
+  hostPath(p: string): string { return path.join(this.root, p); }
+
+  dispose(): void { rmSync(this.root, { recursive: true, force: true }); }
+}
+
+function answer(commands: FakeCommand[], argv: string[], where: string): ExecResult {
+  const hit = commands.find((c) => (c.prefix ? c.argv.every((a, i) => argv[i] === a) : c.argv.length === argv.length && c.argv.every((a, i) => argv[i] === a)));
+  if (!hit) throw new Error(`FakeTarget: unexpected ${where} command: ${JSON.stringify(argv)}`);
+  return { exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false, ...hit.result };
+}
+
+function writeFake(root: string, guestPath: string, file: FakeFile): void {
+  const host = path.join(root, guestPath);
+  mkdirSync(path.dirname(host), { recursive: true });
+  if (typeof file === 'string') writeFileSync(host, file);
+  else if ('symlink' in file) symlinkSync(file.symlink, host);
+  else if ('dir' in file) { mkdirSync(host, { recursive: true }); if (file.mode !== undefined) chmodSync(host, file.mode); }
+  else if ('fifo' in file) execFileSync('mkfifo', [host]);
+  else { writeFileSync(host, file.content); if (file.mode !== undefined) chmodSync(host, file.mode); }
+}
+
+/** Default options for unit tests: documentation addresses only. */
+export const TEST_OPTIONS: CheckOptions = { pingTarget: '192.0.2.1', dnsName: 'example.test', timeoutMs: 1000, compareHost: false, verbose: false };
+
+/** A check context over a fake target, with a real but unused host context. */
+export function fakeContext(target: FakeTarget, options: Partial<CheckOptions> = {}, host?: HostContext): CheckContext {
+  return { target, host: host ?? new HostContext({ invokingEnv: {} }), options: { ...TEST_OPTIONS, ...options } };
+}

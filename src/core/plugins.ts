@@ -1,44 +1,111 @@
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Check } from './check.js';
+import type { Fix } from './types.js';
 
-/** A plugin module: `export const checks = [...]`, or a default export with `checks`. */
+/**
+ * A plugin module: `export const checks = [...]` (and optionally `export const fixes = {...}`,
+ * named fix builders made with `defineFix`), or a default export that is a checks array or
+ * an object with `checks` and `fixes`.
+ */
 export interface PluginModule {
   checks?: Check[];
-  default?: { checks?: Check[] } | Check[];
+  fixes?: Record<string, (...args: never[]) => Fix>;
+  default?: { checks?: Check[]; fixes?: Record<string, (...args: never[]) => Fix> } | Check[];
 }
 
-/** A plugin that could not be loaded, named with what is wrong. */
+/** A plugin that could not be loaded, named with what is wrong (one line). */
 export interface PluginProblem {
   plugin: string;
   message: string;
 }
 
-function isCheck(value: unknown): value is Check {
-  const c = value as Partial<Check> | null;
-  return !!c && typeof c.id === 'string' && typeof c.group === 'string' && typeof c.run === 'function' && typeof c.appliesTo === 'function';
+/** What loading gave: the checks of every good plugin, and one problem per broken one. */
+export interface LoadedPlugins {
+  checks: Check[];
+  problems: PluginProblem[];
 }
 
-/** Loads plugins by path or module name; a broken one is reported and the others still load. */
-export async function loadPlugins(specs: string[], known: Check[]): Promise<{ checks: Check[]; problems: PluginProblem[] }> {
+const ID = /^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9-]*$/;
+
+/** Thrown for a plugin that loads but is not a valid plugin. */
+class PluginShapeError extends Error {}
+
+/** A path when it looks like one; otherwise a package name resolved from the working directory. */
+function moduleUrl(spec: string, cwd: string): string {
+  const isPath = spec.startsWith('.') || spec.startsWith('/') || /\.(m?js|cjs)$/.test(spec);
+  if (isPath) return pathToFileURL(path.resolve(cwd, spec)).href;
+  try {
+    // Resolve as the user would (from where they run the tool), not from ctr-doctor's own install.
+    return pathToFileURL(createRequire(path.join(cwd, 'noop.js')).resolve(spec)).href;
+  } catch {
+    return spec; // an ESM-only package or a global one: let import() try
+  }
+}
+
+/** The problems of one exported check, or null when it is a valid check. */
+function checkProblem(value: unknown, index: number): string | null {
+  const c = value as Partial<Check> | null;
+  if (!c || typeof c !== 'object') return `checks[${index}] is not an object (use defineCheck({...}))`;
+  const name = typeof c.id === 'string' ? `check ${c.id}` : `checks[${index}]`;
+  if (typeof c.id !== 'string' || !ID.test(c.id)) return `${name} needs an id of the form group.name in lower-case kebab-case`;
+  if (c.id.split('.')[0] !== c.group) return `check id ${c.id} does not start with its group "${String(c.group)}."`;
+  if (typeof c.title !== 'string' || !c.title) return `${name} has no title`;
+  if (typeof c.run !== 'function' || typeof c.appliesTo !== 'function') return `${name} needs appliesTo(ctx) and run(ctx, signal) functions`;
+  if (!c.findings || typeof c.findings !== 'object') return `${name} does not declare its finding codes in \`findings\``;
+  return null;
+}
+
+/** The checks a module exports, validated; throws a PluginShapeError naming what is wrong. */
+function checksOf(mod: PluginModule, taken: ReadonlySet<string>): Check[] {
+  const def = mod.default;
+  const exported: unknown = mod.checks ?? (Array.isArray(def) ? def : def?.checks);
+  if (exported === undefined) throw new PluginShapeError('exports no `checks` (write `export const checks = [defineCheck({...})]`)');
+  if (!Array.isArray(exported)) throw new PluginShapeError('exports `checks` that is not an array');
+  if (exported.length === 0) throw new PluginShapeError('exports an empty `checks` array');
+  const fixes: unknown = mod.fixes ?? (Array.isArray(def) ? undefined : def?.fixes);
+  if (fixes !== undefined && (typeof fixes !== 'object' || fixes === null || !Object.values(fixes).every((f) => typeof f === 'function'))) {
+    throw new PluginShapeError('exports `fixes` that is not an object of fix builders (use defineFix)');
+  }
+  const own = new Set<string>();
+  exported.forEach((value, i) => {
+    const problem = checkProblem(value, i);
+    if (problem) throw new PluginShapeError(problem);
+    const id = (value as Check).id;
+    if (taken.has(id) || own.has(id)) throw new PluginShapeError(`check id ${id} is already taken${own.has(id) ? ' in the same plugin' : ''}`);
+    own.add(id);
+  });
+  return exported as Check[];
+}
+
+/** One line for anything a broken plugin throws. */
+function describeLoadError(error: unknown): string {
+  if (error instanceof PluginShapeError) return error.message;
+  const e = error as NodeJS.ErrnoException;
+  if (e?.code === 'ERR_MODULE_NOT_FOUND') return `not found (${(e.message.split('\n')[0] ?? '').replace(/ imported from .*$/, '')})`;
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] || 'failed to load';
+  const kind = error instanceof Error && error.name !== 'Error' ? `${error.name}: ` : '';
+  return `${kind}${message}`;
+}
+
+/**
+ * Loads plugins by path or module name. A broken plugin (syntax error, throws on import,
+ * exports no checks, an invalid or duplicate check) is left out whole with one problem line;
+ * the built-in checks and the other plugins still load.
+ */
+export async function loadPlugins(specs: string[], known: Check[], cwd = process.cwd()): Promise<LoadedPlugins> {
   const checks: Check[] = [];
   const problems: PluginProblem[] = [];
   const taken = new Set(known.map((c) => c.id));
   for (const spec of specs) {
-    const isPath = spec.startsWith('.') || spec.startsWith('/');
     try {
-      const mod = (await import(isPath ? pathToFileURL(path.resolve(spec)).href : spec)) as PluginModule;
-      const exported = mod.checks ?? (Array.isArray(mod.default) ? mod.default : mod.default?.checks);
-      if (!Array.isArray(exported)) throw new Error('exports no `checks` array');
-      for (const check of exported) {
-        if (!isCheck(check)) throw new Error('exports something in `checks` that is not a check (id, group, appliesTo, run)');
-        if (taken.has(check.id)) throw new Error(`check id ${check.id} is already taken`);
-        if (check.id.split('.')[0] !== check.group) throw new Error(`check id ${check.id} does not start with its group "${check.group}."`);
-        taken.add(check.id);
-        checks.push(check);
-      }
+      const mod = (await import(moduleUrl(spec, cwd))) as PluginModule;
+      const own = checksOf(mod, taken);
+      for (const c of own) taken.add(c.id);
+      checks.push(...own);
     } catch (error) {
-      problems.push({ plugin: spec, message: (error as Error).message.split('\n')[0] ?? 'failed to load' });
+      problems.push({ plugin: spec, message: describeLoadError(error) });
     }
   }
   return { checks, problems };

@@ -9,7 +9,7 @@ export interface FstabEntry {
   /** Where to mount it; for schroot, relative to the chroot. */
   file: string;
   vfstype: string;
-  /** A missing options field means `defaults`, as in getmntent(3). */
+  /** Never empty: a missing (or all-commas) options field reads as `['defaults']`, as in getmntent(3). */
   options: string[];
   freq: number;
   passno: number;
@@ -43,11 +43,13 @@ function parseLine(trimmed: string, line: number): FstabEntry | null {
   if (f.length < 3 || f.length > 6) return null;
   const [spec, file, vfstype, options, freq = '0', passno = '0'] = f;
   if (!/^\d+$/.test(freq) || !/^\d+$/.test(passno)) return null;
+  // An options field with nothing but commas means the same as a missing one.
+  const opts = (options ?? '').split(',').filter((o) => o !== '').map(unescapeOctal);
   return {
     spec: unescapeOctal(spec ?? ''),
     file: unescapeOctal(file ?? ''),
     vfstype: unescapeOctal(vfstype ?? ''),
-    options: (options ?? 'defaults').split(',').filter((o) => o !== '').map(unescapeOctal),
+    options: opts.length === 0 ? ['defaults'] : opts,
     freq: Number(freq),
     passno: Number(passno),
     line,
@@ -63,9 +65,12 @@ function field(s: string, name: string): string {
 
 /**
  * Write one fstab line (without a newline) that parses back to the same entry, line number aside.
- * @throws ParseError `empty-field` when spec, file or vfstype is empty: fstab cannot express that.
+ * @throws ParseError `empty-field` when spec, file or vfstype is empty, `bad-number` for a negative or fractional freq/passno.
  */
 export function printFstabLine(e: FstabEntry): string {
+  for (const n of [e.freq, e.passno]) {
+    if (!Number.isSafeInteger(n) || n < 0) throw new ParseError('bad-number', `fstab freq and passno must be whole numbers, got ${n}`);
+  }
   const options = e.options.filter((o) => o !== '');
   const opts = options.length === 0 ? 'defaults' : options.map((o) => escapeOctal(o, ' \t\n,')).join(',');
   return [field(e.spec, 'spec'), field(e.file, 'file'), field(e.vfstype, 'vfstype'), opts, e.freq, e.passno].join('\t');

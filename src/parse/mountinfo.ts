@@ -76,9 +76,8 @@ function parseLine(raw: string): MountEntry | null {
   if (!root || !mountPoint || options === undefined) return null;
   const optionalFields = f.slice(6, sep).map(unescapeMountField);
   const tagged = (tag: string): number | null => {
-    const hit = optionalFields.find((o) => o.startsWith(`${tag}:`));
-    const n = hit === undefined ? NaN : Number(hit.slice(tag.length + 1));
-    return Number.isInteger(n) ? n : null;
+    const value = optionalFields.find((o) => o.startsWith(`${tag}:`))?.slice(tag.length + 1);
+    return value !== undefined && DECIMAL.test(value) ? Number(value) : null;
   };
   return {
     id: Number(id),

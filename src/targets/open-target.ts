@@ -1,7 +1,9 @@
 import { discoverGuests, runningInsideContainer, type DiscoveredGuest } from './discover.js';
 import { openChroot } from './open-chroot.js';
 import { openNspawn } from './open-nspawn.js';
+import { openDocker } from './open-docker.js';
 import { openPid, openSelf } from './open-pid.js';
+import { openPodman } from './open-podman.js';
 import { openSchroot, openSchrootSession } from './open-schroot.js';
 import { parseTargetSpec, type TargetSpec } from './target-spec.js';
 import type { GuestTarget } from './guest-target.js';
@@ -20,6 +22,8 @@ export async function openSpec(spec: TargetSpec, opts: OpenOptions): Promise<Ope
     case 'session': return { kind: 'guest', target: await openSchrootSession(spec.id, opts) };
     case 'nspawn': return { kind: 'guest', target: await openNspawn(spec.name, opts) };
     case 'pid': return { kind: 'guest', target: await openPid(spec.pid, opts) };
+    case 'podman': return { kind: 'guest', target: await openPodman(spec.name, opts) };
+    case 'docker': return { kind: 'guest', target: await openDocker(spec.name, opts) };
     case 'self': return { kind: 'guest', target: await openSelf(opts) };
     case 'auto': return openAuto(opts);
   }

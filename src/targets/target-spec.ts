@@ -7,10 +7,12 @@ export type TargetSpec =
   | { kind: 'session'; id: string }
   | { kind: 'nspawn'; name: string }
   | { kind: 'pid'; pid: number }
+  | { kind: 'podman'; name: string }
+  | { kind: 'docker'; name: string }
   | { kind: 'self' }
   | { kind: 'auto' };
 
-const HINT = 'use chroot:DIR, a directory path, schroot:NAME, session:ID, nspawn:NAME, pid:N or self (see `ctr-doctor list`)';
+const HINT = 'use chroot:DIR, a directory path, schroot:NAME, session:ID, nspawn:NAME, pid:N, podman:NAME, docker:NAME or self (see `ctr-doctor list`)';
 
 /** Parses the TARGET argument of the contract; a malformed one is a TargetError (exit 2). */
 export function parseTargetSpec(raw: string | undefined): TargetSpec {
@@ -35,6 +37,10 @@ export function parseTargetSpec(raw: string | undefined): TargetSpec {
     case 'pid':
       if (!/^\d+$/.test(rest) || Number(rest) < 1) throw new TargetError(`pid:${rest} is not a process id`, HINT);
       return { kind: 'pid', pid: Number(rest) };
+    case 'podman':
+    case 'docker':
+      if (!rest) throw new TargetError(`${prefix}: needs a container name or id, as in ${prefix}:web`, HINT);
+      return { kind: prefix, name: rest };
     default:
       if (raw.startsWith('/') || raw.startsWith('.') || raw.includes('/')) return { kind: 'chroot', dir: raw };
       throw new TargetError(`"${raw}" is not a target`, HINT);

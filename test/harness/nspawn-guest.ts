@@ -2,12 +2,12 @@
  * Boot a systemd-nspawn guest (test-targets.md §5) from a whole-root overlay,
  * in the world's guest netns, without machined, in its own cgroup.
  */
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cleanup } from './cleanup.js';
 import { killSync, runSyncQuiet } from './cleanup.js';
 import type { NetWorld } from './networld.js';
-import { childrenOf, killAndWait, must, run, type RunOptions, type RunResult, spawnDaemon, waitFor } from './proc.js';
+import { childrenOf, commOf, killAndWait, must, run, type RunOptions, type RunResult, spawnDaemon, waitFor } from './proc.js';
 
 /** Units of this host that make an overlay guest slow, noisy or `degraded`. */
 export const NSPAWN_MASKED_UNITS = [
@@ -81,7 +81,7 @@ async function acquireNspawnTmpfs(cleanup: Cleanup): Promise<void> {
   if (nspawnTmpfsUsers === 0 && !(await isMountPoint(NSPAWN_RUN))) {
     nspawnDirCreated = !existsSync(NSPAWN_RUN);
     mkdirSync(NSPAWN_RUN, { recursive: true });
-    await must(['mount', '-t', 'tmpfs', '-o', 'mode=755,size=16m', 'ctrtest-nspawn', NSPAWN_RUN]);
+    await must(['mount', '-t', 'tmpfs', '-o', 'mode=755,size=16m', 'ctrtest_nspawn', NSPAWN_RUN]);
     nspawnTmpfsOurs = true;
   }
   nspawnTmpfsUsers++;
@@ -107,6 +107,24 @@ function rmCgroupTree(dir: string): void {
     if (e.isDirectory()) rmCgroupTree(join(dir, e.name));
   }
   rmdirSync(dir);
+}
+
+/** True when a cgroup v2 directory (or a descendant) still holds processes. */
+function cgroupPopulated(dir: string): boolean {
+  try {
+    return /^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** SIGKILL every process in a cgroup v2 subtree (`cgroup.kill`, Linux ≥ 5.14). */
+function killCgroup(dir: string): void {
+  try {
+    writeFileSync(join(dir, 'cgroup.kill'), '1');
+  } catch {
+    /* gone or unsupported */
+  }
 }
 
 /** Cgroup dirs we create (unified) or nspawn creates (named systemd v1 hierarchy) for `name`. */
@@ -135,18 +153,29 @@ export async function bootNspawn(
   const units = [...NSPAWN_MASKED_UNITS, ...(opts.mask ?? [])];
   await must(['systemctl', `--root=${root}`, 'mask', '--quiet', ...units]);
 
-  const cgName = `ctd-${world.id}-${machine}`.slice(0, 100);
+  const cgName = machine.startsWith(`ctd-${world.id}-`) ? machine : `ctd-${world.id}-${machine}`;
   const [unifiedCg] = cgroupDirs(cgName);
   if (!unifiedCg) throw new Error('no /sys/fs/cgroup/unified');
   mkdirSync(unifiedCg);
   cleanup.defer(`rmdir cgroups ${cgName}`, async () => {
+    // Anything still in our cgroup is ours (e.g. an orphaned container after SIGKILL).
+    if (cgroupPopulated(unifiedCg)) {
+      console.warn(`[harness] cgroup ${cgName} still populated: cgroup.kill`);
+      killCgroup(unifiedCg);
+      await waitFor(`cgroup ${cgName} empty`, () => !cgroupPopulated(unifiedCg), { timeoutMs: 10_000 });
+    }
     for (const d of cgroupDirs(cgName)) {
       await waitFor(`cgroup ${d} removable`, () => {
         rmCgroupTree(d);
         return true;
       }, { timeoutMs: 5_000, intervalMs: 100 });
     }
-  }, { sync: () => cgroupDirs(cgName).forEach((d) => runSyncQuiet(['find', d, '-depth', '-type', 'd', '-delete'])) });
+  }, {
+    sync: () => {
+      killCgroup(unifiedCg);
+      cgroupDirs(cgName).forEach((d) => runSyncQuiet(['find', d, '-depth', '-type', 'd', '-delete']));
+    },
+  });
 
   const args = [
     '-q', '-D', root, '-M', machine, '--register=no', '--keep-unit',
@@ -178,7 +207,9 @@ export async function bootNspawn(
   const poweroff = (): Promise<void> => {
     stopping ??= (async () => {
       if (d.child.exitCode !== null || d.child.signalCode !== null) return;
+      // SIGRTMIN+4 = poweroff for systemd; before the leader is known, nspawn's own SIGTERM handling halts it.
       if (leaderPid) await run(['kill', '-s', 'SIGRTMIN+4', String(leaderPid)]);
+      else await run(['kill', '-s', 'SIGTERM', String(nspawnPid)]);
       const done = await Promise.race([d.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
       if (!done) {
         console.warn(`[harness] nspawn ${machine} did not power off in 10 s; killing`);
@@ -194,9 +225,17 @@ export async function bootNspawn(
     },
   });
 
+  // The leader is nspawn's child in a new PID namespace (the transient "outer child" is not).
+  const nspawnPidNs = readlinkSync(`/proc/${nspawnPid}/ns/pid`);
   leaderPid = await waitFor(`nspawn ${machine} leader`, () => {
     if (d.child.exitCode !== null) throw new Error(`systemd-nspawn exited: ${d.output()}`);
-    return childrenOf(nspawnPid)[0];
+    return childrenOf(nspawnPid).find((c) => {
+      try {
+        return readlinkSync(`/proc/${c}/ns/pid`) !== nspawnPidNs && commOf(c) === 'systemd';
+      } catch {
+        return false;
+      }
+    });
   }, { timeoutMs: 10_000, intervalMs: 20 });
 
   const exec = (argv: string[], o?: RunOptions): Promise<RunResult> =>

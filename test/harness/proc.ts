@@ -169,6 +169,9 @@ export async function killAndWait(
   if (exited) await Promise.race([exited, sleep(2_000)]);
 }
 
+/** PIDs of every daemon this process spawned (for leak attribution). */
+export const spawnedPids = new Set<number>();
+
 /** A long-running process we started, with a bounded tail of its output. */
 export interface Daemon {
   pid: number;
@@ -202,6 +205,7 @@ export function spawnDaemon(label: string, argv: string[], cleanup: Cleanup, opt
   const child = spawn(file, args, { env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`failed to spawn ${argv.join(' ')}`);
   const pid = child.pid;
+  spawnedPids.add(pid);
   let tail = '';
   const keep = (s: string): void => {
     tail = (tail + s).slice(-16_384);

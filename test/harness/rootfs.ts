@@ -61,7 +61,7 @@ export async function ensureBaseTmpfs(base: string, cleanup: Cleanup): Promise<v
   const created = !existsSync(base);
   mkdirSync(base, { recursive: true, mode: 0o755 });
   if (!(await isMountPoint(base))) {
-    await must(['mount', '-t', 'tmpfs', '-o', 'mode=755,size=2g', 'ctrtest', base]);
+    await must(['mount', '-t', 'tmpfs', '-o', 'mode=755,size=2g', 'ctrtest_base', base]);
     await must(['mount', '--make-private', base]);
     mountedBases.add(base);
     cleanup.defer(`umount base ${base}`, async () => {
@@ -115,7 +115,7 @@ export async function createGuestRoot(
   mkdirSync(work, { recursive: true });
   mkdirSync(root, { recursive: true });
   // argv, no shell: a space in `root` is fine; the option string holds only safe paths.
-  await must(['mount', '-t', 'overlay', '-o', `lowerdir=/,upperdir=${upperDir},workdir=${work}`, 'ctrtest-overlay', root]);
+  await must(['mount', '-t', 'overlay', '-o', `lowerdir=/,upperdir=${upperDir},workdir=${work}`, 'ctrtest_overlay', root]);
   cleanup.defer(`umount overlay ${root}`, async () => {
     await umountTree(root);
     rmdirSync(root);

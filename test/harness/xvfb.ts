@@ -35,7 +35,9 @@ export interface XvfbOptions {
   netns?: string;
 }
 
-const reserved = new Set<number>();
+/** Display numbers handed out by {@link allocDisplay} in this process. */
+export const allocatedDisplays = new Set<number>();
+const reserved = allocatedDisplays;
 
 /** A display number ≥ 150 with no socket, no lock file, and not handed out before in this process. */
 export function allocDisplay(start = 150): number {

@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { endianness } from 'node:os';
+import { Duplex } from 'node:stream';
 import type { X11SetupResponse } from '../probe-protocol.js';
 import { connectSocket, errnoOf, type SocketTarget } from './socket-connect.js';
 
@@ -10,15 +12,11 @@ interface X11Display {
   screen: { pixel_width: number; pixel_height: number }[];
 }
 
-interface X11Client {
-  on(event: 'error', listener: (error: Error) => void): void;
-}
-
 interface X11Lib {
   createClient(
-    options: { stream: Socket; auth: { name: string; data: string }; disableBigRequests: boolean },
+    options: { display: string; stream: Duplex; auth: { name: string; data: string }; disableBigRequests: boolean },
     done: (error: Error | undefined, display?: X11Display) => void,
-  ): X11Client;
+  ): { on(event: 'error', listener: (error: Error) => void): void };
 }
 
 // node-x11 is CommonJS without types; loaded when this module is, before privileges drop.
@@ -26,6 +24,11 @@ const x11 = createRequire(import.meta.url)('x11') as X11Lib;
 
 /** node-x11 prefixes the server's refusal with this; what follows is the server's own reason. */
 const SETUP_FAILED_PREFIX = 'X server connection failed: ';
+/** Status byte, pad, major, minor, then the rest's length in 4-byte units. */
+const REPLY_HEADER_BYTES = 8;
+
+type WithoutElapsed<T> = T extends unknown ? Omit<T, 'elapsedMs'> : never;
+type Verdict = WithoutElapsed<X11SetupResponse>;
 
 /** The cookie as node-x11 wants it: one latin1 character per byte, so binary bytes survive. */
 function cookieString(dataHex: string): string {
@@ -33,15 +36,46 @@ function cookieString(dataHex: string): string {
 }
 
 /**
- * Catches replies node-x11 cannot handle: status 2 (Authenticate) it would parse as success,
- * and a zero resource-id mask, on which its setup parser loops forever.
+ * Checks a complete setup reply before node-x11 parses it. node-x11 would take status 2
+ * (Authenticate) for success, and it loops forever on a zero resource-id mask, so a broken
+ * server could hang the probe at full CPU; those are refused here.
  */
-function screenFirstChunk(chunk: Buffer): string | null {
-  const status = chunk[0];
+function screenSetupReply(reply: Buffer): string | null {
+  const status = reply[0];
+  if (status === 0) return null;
   if (status === 2) return 'the X server asks for further authentication, which this probe does not speak';
-  if (status !== 0 && status !== 1) return `malformed setup reply (status byte ${String(status)})`;
-  if (status === 1 && chunk.length >= 20 && chunk.readUInt32LE(16) === 0) return 'malformed setup reply (empty resource-id mask)';
-  return null;
+  if (status !== 1) return `malformed setup reply (status byte ${String(status)})`;
+  if (reply.length < 40) return 'malformed setup reply (shorter than its fixed part)';
+  const mask = endianness() === 'LE' ? reply.readUInt32LE(16) : reply.readUInt32BE(16);
+  return mask === 0 ? 'malformed setup reply (empty resource-id mask)' : null;
+}
+
+/**
+ * Stands between the socket and node-x11: collects the whole setup reply (its length is
+ * in the header), screens it, and only then lets node-x11 read it.
+ */
+function screenedStream(socket: Socket, onRefused: (verdict: Verdict) => void): Duplex {
+  let pending: Buffer = Buffer.alloc(0);
+  let handedOver = false;
+  const proxy = new Duplex({
+    read: () => undefined,
+    write: (chunk: Buffer, _encoding, callback) => void socket.write(chunk, callback),
+    final: (callback) => void socket.end(callback),
+  });
+  socket.on('data', (chunk: Buffer) => {
+    if (handedOver) return void proxy.push(chunk);
+    pending = Buffer.concat([pending, chunk]);
+    if (pending.length < REPLY_HEADER_BYTES) return;
+    // The server answers in the byte order node-x11 declared, which is the host's.
+    const units = endianness() === 'LE' ? pending.readUInt16LE(6) : pending.readUInt16BE(6);
+    if (pending.length < REPLY_HEADER_BYTES + units * 4) return;
+    const refusal = screenSetupReply(pending);
+    if (refusal) return onRefused({ ok: false, stage: 'setup', errno: null, reason: refusal });
+    handedOver = true;
+    proxy.push(pending);
+  });
+  socket.on('end', () => proxy.push(null));
+  return proxy;
 }
 
 /**
@@ -61,66 +95,53 @@ export async function probeX11Setup(
     return { ok: false, stage: 'connect', errno: connected.errno, reason: connected.message, elapsedMs: elapsed() };
   }
   const socket = connected.socket;
-  const remainingMs = Math.max(1, timeoutMs - elapsed());
 
   return new Promise<X11SetupResponse>((resolve) => {
     let settled = false;
-    const finish = (response: X11SetupResponse): void => {
+    const finish = (verdict: Verdict): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve(response);
+      resolve({ ...verdict, elapsedMs: elapsed() } as X11SetupResponse);
     };
     const timer = setTimeout(() => {
-      finish({ ok: false, stage: 'silent', errno: null, reason: `no answer to the X11 setup within ${timeoutMs} ms`, elapsedMs: elapsed() });
-    }, remainingMs);
+      finish({ ok: false, stage: 'silent', errno: null, reason: `no answer to the X11 setup within ${timeoutMs} ms` });
+    }, Math.max(1, timeoutMs - elapsed()));
 
     const onFailure = (error: Error): void => {
       if (error.message.startsWith(SETUP_FAILED_PREFIX)) {
-        const reason = error.message.slice(SETUP_FAILED_PREFIX.length).trim();
-        finish({ ok: false, stage: 'setup', errno: null, reason, elapsedMs: elapsed() });
-        return;
+        return finish({ ok: false, stage: 'setup', errno: null, reason: error.message.slice(SETUP_FAILED_PREFIX.length).trim() });
       }
       const code = (error as NodeJS.ErrnoException).code;
-      finish({
-        ok: false,
-        stage: 'closed',
-        errno: code === undefined ? null : errnoOf(error),
-        reason: `the X server closed the connection before the setup completed: ${error.message}`,
-        elapsedMs: elapsed(),
-      });
+      const reason = 'the X server closed the connection before the setup completed';
+      finish({ ok: false, stage: 'closed', errno: code === undefined ? null : errnoOf(error), reason: code === undefined ? reason : `${reason}: ${error.message}` });
     };
+    socket.on('error', onFailure);
+    socket.on('close', () => onFailure(new Error('connection closed')));
 
     try {
       const client = x11.createClient(
         {
-          stream: socket,
+          // Fixed, so node-x11 never parses the inherited $DISPLAY (it throws on odd ones).
+          display: ':0',
+          stream: screenedStream(socket, finish),
           auth: auth ? { name: auth.name, data: cookieString(auth.dataHex) } : { name: '', data: '' },
           // BIG-REQUESTS would cost a round trip the diagnosis does not need.
           disableBigRequests: true,
         },
         (error, display) => {
-          if (error || !display) {
-            onFailure(error ?? new Error('no display information'));
-            return;
-          }
+          if (error || !display) return onFailure(error ?? new Error('no display information'));
           finish({
             ok: true,
             vendor: display.vendor,
             release: display.release,
             screens: display.screen.map((s) => ({ width: s.pixel_width, height: s.pixel_height })),
-            elapsedMs: elapsed(),
           });
         },
       );
       // The refusal itself arrives as an 'error' on the client, not through the callback.
       client.on('error', onFailure);
-      // Added before node-x11 attaches its own reader (a microtask later), so this sees data first.
-      socket.once('data', (chunk: Buffer) => {
-        const verdict = screenFirstChunk(chunk);
-        if (verdict) finish({ ok: false, stage: 'setup', errno: null, reason: verdict, elapsedMs: elapsed() });
-      });
     } catch (error) {
       onFailure(error instanceof Error ? error : new Error(String(error)));
     }

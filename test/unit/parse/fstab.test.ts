@@ -25,6 +25,7 @@ describe('parseFstab', () => {
     ['/run/user/1000/pulse /run/user/pulse none rw,bind 0 0', { spec: '/run/user/1000/pulse', file: '/run/user/pulse' }],
     ['/srv/My\\040Files /mnt/x none bind', { spec: '/srv/My Files', freq: 0, passno: 0 }],
     ['tmpfs /tmp tmpfs', { options: ['defaults'] }],
+    ['tmpfs /tmp tmpfs ,, 0 0', { options: ['defaults'] }],
     ['  UUID=ab /boot ext4 defaults 1 2  ', { spec: 'UUID=ab', freq: 1, passno: 2 }],
     ['a\\011b\t/x\tnone\trw,,bind', { spec: 'a\tb', options: ['rw', 'bind'] }],
   ])('reads %j', (line, want) => {

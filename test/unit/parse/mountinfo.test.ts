@@ -52,6 +52,10 @@ describe('parseMountinfo', () => {
     expect(r.entries).toHaveLength(1);
   });
 
+  it.each(['shared:', 'shared:x', 'shared:-1', 'shared:1e3'])('ignores the odd tag %j', (tag) => {
+    expect(parseMountinfo(`1 2 0:1 / /x rw ${tag} - t s rw`)[0]).toMatchObject({ shared: null, optionalFields: [tag] });
+  });
+
   it('keeps an empty source field', () => {
     expect(parseMountinfo('1 2 0:1 / /x rw - tmpfs  rw')[0]?.source).toBe('');
   });

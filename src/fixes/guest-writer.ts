@@ -1,0 +1,255 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { lstat, mkdir, open, readlink, rename, symlink, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import path from 'node:path';
+import { resolveInRoot } from '../guest/in-root.js';
+import { GuestWriteRefused, openGuestDir, type GuestDir } from './guest-dir.js';
+import type { ChangeLog, JournalChange, PriorState } from './journal.js';
+import type { MkdirStep, SymlinkStep, WriteStep } from '../core/types.js';
+
+/** How one step went. `already-done` means the guest was already as the step wants it. */
+export interface StepOutcome {
+  status: 'done' | 'already-done' | 'failed';
+  message: string;
+}
+
+/** Which fix and step a change belongs to, for the journal. */
+export interface StepRef {
+  fixId: string;
+  step: number;
+}
+
+/** Files larger than this are not backed up (and so not replaced). */
+const MAX_BACKUP = 64 * 1024 * 1024;
+
+/** What is at a name inside an open guest directory, read without following a symlink. */
+export type Present =
+  | { type: 'absent' }
+  | { type: 'file'; bytes: Buffer; mode: number; uid: number; gid: number }
+  | { type: 'symlink'; target: string }
+  | { type: 'dir'; mode: number; uid: number; gid: number }
+  | { type: 'other'; what: string };
+
+export function sha256(bytes: Buffer | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Looks at `name` in `dir` without following it. */
+export async function presentAt(dir: GuestDir, name: string): Promise<Present> {
+  const at = dir.at(name);
+  const stats = await lstat(at).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw error;
+  });
+  if (stats === null) return { type: 'absent' };
+  if (stats.isSymbolicLink()) return { type: 'symlink', target: await readlink(at) };
+  if (stats.isDirectory()) return { type: 'dir', mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid };
+  if (!stats.isFile()) return { type: 'other', what: stats.isFIFO() ? 'a FIFO' : stats.isSocket() ? 'a socket' : 'a device' };
+  if (stats.size > MAX_BACKUP) return { type: 'other', what: `a file of ${stats.size} bytes, too large to back up` };
+  const handle = await open(at, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    return { type: 'file', bytes: await handle.readFile(), mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A guest path split into its directory (resolved inside the root) and its last name (not followed). */
+async function placeOf(root: string, guestPath: string, followLast: boolean): Promise<{ dir: string; name: string }> {
+  const clean = path.posix.normalize('/' + guestPath);
+  const resolved = followLast
+    ? (await resolveInRoot(root, clean, { followLast: true })).guestPath
+    : path.posix.join((await resolveInRoot(root, path.posix.dirname(clean))).guestPath, path.posix.basename(clean));
+  if (resolved === '/') throw new GuestWriteRefused(`${guestPath} is the guest root itself`);
+  return { dir: path.posix.dirname(resolved), name: path.posix.basename(resolved) };
+}
+
+const isRoot = (): boolean => process.getuid?.() === 0;
+
+/** Describes a symlink that, read by a host tool, would lead outside the guest root. */
+function escapeNote(linkGuestPath: string, target: string): string {
+  if (target.startsWith('/')) return ` (an absolute link: on the host it would point to ${target}; it was replaced, never followed)`;
+  const depth = linkGuestPath.split('/').filter(Boolean).length - 1;
+  const ups = target.split('/').filter((p) => p === '..').length;
+  return ups > depth ? ' (it climbs above the guest root; it was replaced, never followed)' : '';
+}
+
+/**
+ * Applies write, symlink and mkdir steps inside a guest root. Directories are resolved inside
+ * the root, then opened component by component without following symlinks; files are written
+ * to a temp file and renamed; what was there is recorded in the change log first.
+ */
+export class GuestWriter {
+  constructor(private readonly root: string, private readonly log: ChangeLog) {}
+
+  /** Records the prior state of `name` (backing up a file) before changing it. */
+  private async priorOf(present: Present): Promise<PriorState> {
+    switch (present.type) {
+      case 'absent': return { type: 'absent' };
+      case 'symlink': return { type: 'symlink', target: present.target };
+      case 'dir': return { type: 'dir', mode: present.mode, uid: present.uid, gid: present.gid };
+      case 'file': return {
+        type: 'file', backup: await this.log.saveBackup(present.bytes), sha256: sha256(present.bytes),
+        size: present.bytes.length, mode: present.mode, uid: present.uid, gid: present.gid,
+      };
+      case 'other': throw new GuestWriteRefused(`it is ${present.what}; not replacing it`);
+    }
+  }
+
+  /** Records the parent directories the walk had to create, so undo removes them. */
+  private async recordCreatedDirs(dir: GuestDir, ref: StepRef): Promise<void> {
+    for (const created of dir.created) {
+      const index = await this.log.begin({ op: 'mkdir', ...ref, guestPath: created, prior: { type: 'absent' }, after: { type: 'dir' }, state: 'pending' });
+      await this.log.finish(index);
+    }
+  }
+
+  private async change<T>(change: JournalChange, apply: () => Promise<T>): Promise<T> {
+    const index = await this.log.begin(change);
+    const result = await apply();
+    await this.log.finish(index);
+    return result;
+  }
+
+  async write(step: WriteStep, ref: StepRef): Promise<StepOutcome> {
+    return guard(step.path, async () => {
+      const place = await placeOf(this.root, step.path, false);
+      const guestPath = path.posix.join(place.dir, place.name);
+      const dir = await openGuestDir(this.root, place.dir, { create: true });
+      try {
+        await this.recordCreatedDirs(dir, ref);
+        const present = await presentAt(dir, place.name);
+        const bytes = Buffer.from(step.content, 'utf8');
+        if (present.type === 'dir') return failed(`${guestPath} is a directory; not replacing it`);
+        if (present.type === 'file' && present.bytes.equals(bytes) && (step.mode === undefined || present.mode === step.mode)) {
+          return { status: 'already-done', message: `${guestPath} already has this content` };
+        }
+        const prior = await this.priorOf(present);
+        const mode = step.mode ?? (prior.type === 'file' ? prior.mode : 0o644);
+        const owner = prior.type === 'file' ? { uid: prior.uid, gid: prior.gid } : null;
+        await this.change({ op: 'file', ...ref, guestPath, prior, after: { type: 'file', sha256: sha256(bytes) }, state: 'pending' },
+          () => writeFileIn(dir, place.name, bytes, mode, owner));
+        const replaced = prior.type === 'symlink' ? `, replacing the symlink to ${prior.target}${escapeNote(guestPath, prior.target)}` : '';
+        return { status: 'done', message: `wrote ${guestPath} (${bytes.length} bytes, mode ${mode.toString(8)})${replaced}` };
+      } finally {
+        await dir.close();
+      }
+    });
+  }
+
+  async symlink(step: SymlinkStep, ref: StepRef): Promise<StepOutcome> {
+    return guard(step.path, async () => {
+      const place = await placeOf(this.root, step.path, false);
+      const guestPath = path.posix.join(place.dir, place.name);
+      const dir = await openGuestDir(this.root, place.dir, { create: true });
+      try {
+        await this.recordCreatedDirs(dir, ref);
+        const present = await presentAt(dir, place.name);
+        if (present.type === 'symlink' && present.target === step.target) {
+          return { status: 'already-done', message: `${guestPath} already points to ${step.target}` };
+        }
+        if (present.type === 'dir') return failed(`${guestPath} is a directory; not replacing it with a symlink`);
+        const prior = await this.priorOf(present);
+        await this.change({ op: 'symlink', ...ref, guestPath, prior, after: { type: 'symlink', target: step.target }, state: 'pending' },
+          () => symlinkIn(dir, place.name, step.target));
+        return { status: 'done', message: `linked ${guestPath} -> ${step.target}` };
+      } finally {
+        await dir.close();
+      }
+    });
+  }
+
+  async mkdir(step: MkdirStep, ref: StepRef): Promise<StepOutcome> {
+    return guard(step.path, async () => {
+      const place = await placeOf(this.root, step.path, true);
+      const guestPath = path.posix.join(place.dir, place.name);
+      const dir = await openGuestDir(this.root, place.dir, { create: true });
+      try {
+        await this.recordCreatedDirs(dir, ref);
+        const present = await presentAt(dir, place.name);
+        const want = { mode: step.mode, uid: step.uid, gid: step.gid };
+        if (present.type === 'dir') {
+          const same = (want.mode === undefined || present.mode === want.mode) && (want.uid === undefined || present.uid === want.uid) && (want.gid === undefined || present.gid === want.gid);
+          if (same) return { status: 'already-done', message: `${guestPath} already exists with the right mode and owner` };
+          const prior: PriorState = { type: 'dir', mode: present.mode, uid: present.uid, gid: present.gid };
+          await this.change({ op: 'mkdir', ...ref, guestPath, prior, after: { type: 'dir' }, state: 'pending' }, () => setDirAttrs(dir, place.name, want));
+          return { status: 'done', message: `set ${guestPath} to ${describeAttrs(want)} (was mode ${present.mode.toString(8)}, owner ${present.uid}:${present.gid})` };
+        }
+        if (present.type !== 'absent') return failed(`${guestPath} exists and is not a directory`);
+        await this.change({ op: 'mkdir', ...ref, guestPath, prior: { type: 'absent' }, after: { type: 'dir' }, state: 'pending' }, async () => {
+          await mkdir(dir.at(place.name), 0o700);
+          await setDirAttrs(dir, place.name, { ...want, mode: want.mode ?? 0o755 });
+        });
+        return { status: 'done', message: `created ${guestPath} (${describeAttrs({ ...want, mode: want.mode ?? 0o755 })})` };
+      } finally {
+        await dir.close();
+      }
+    });
+  }
+}
+
+function describeAttrs(a: { mode?: number; uid?: number; gid?: number }): string {
+  const parts = [a.mode !== undefined ? `mode ${a.mode.toString(8)}` : null, a.uid !== undefined ? `owner ${a.uid}:${a.gid ?? a.uid}` : null];
+  return parts.filter(Boolean).join(', ') || 'as it was';
+}
+
+function failed(message: string): StepOutcome {
+  return { status: 'failed', message };
+}
+
+/** Turns a refusal or an I/O error into a failed step with one clear line. */
+async function guard(guestPath: string, run: () => Promise<StepOutcome>): Promise<StepOutcome> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof GuestWriteRefused) return failed(`refused: ${guestPath}: ${error.message}`);
+    const e = error as NodeJS.ErrnoException;
+    const why = e.code === 'EBUSY' ? 'Device or resource busy (it is a mount point: change the bind mount instead)' : e.code === 'EROFS' ? 'Read-only file system' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied (needs root: run with sudo)' : e.message.split('\n')[0];
+    return failed(`${guestPath}: ${why}`);
+  }
+}
+
+/** Opens the directory `name` inside `dir` without following a symlink, and sets mode and owner through it. */
+export async function setDirAttrs(dir: GuestDir, name: string, want: { mode?: number; uid?: number; gid?: number }): Promise<void> {
+  const handle = await open(dir.at(name), constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    if (want.uid !== undefined || want.gid !== undefined) {
+      const stats = await handle.stat();
+      await handle.chown(want.uid ?? stats.uid, want.gid ?? stats.gid);
+    }
+    if (want.mode !== undefined) await handle.chmod(want.mode);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes `bytes` to a temp file in `dir`, then renames it over `name` (which may be a symlink: it is replaced, never followed). */
+export async function writeFileIn(dir: GuestDir, name: string, bytes: Buffer, mode: number, owner: { uid: number; gid: number } | null): Promise<void> {
+  const tmp = `.${name}.ctr-doctor-${randomBytes(4).toString('hex')}`;
+  const handle = await open(dir.at(tmp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    await handle.writeFile(bytes);
+    if (owner && isRoot()) await handle.chown(owner.uid, owner.gid);
+    await handle.chmod(mode);
+    await handle.sync();
+  } catch (error) {
+    await handle.close();
+    await unlink(dir.at(tmp)).catch(() => undefined);
+    throw error;
+  }
+  await handle.close();
+  await rename(dir.at(tmp), dir.at(name)).catch(async (error: unknown) => {
+    await unlink(dir.at(tmp)).catch(() => undefined);
+    throw error;
+  });
+}
+
+/** Creates a symlink under a temp name in `dir`, then renames it over `name`. */
+export async function symlinkIn(dir: GuestDir, name: string, target: string): Promise<void> {
+  const tmp = `.${name}.ctr-doctor-${randomBytes(4).toString('hex')}`;
+  await symlink(target, dir.at(tmp));
+  await rename(dir.at(tmp), dir.at(name)).catch(async (error: unknown) => {
+    await unlink(dir.at(tmp)).catch(() => undefined);
+    throw error;
+  });
+}

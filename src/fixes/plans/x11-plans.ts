@@ -1,0 +1,130 @@
+import type { Fix, ManualStep } from '../../core/types.js';
+import type { GuestUser, Target } from '../../targets/target.js';
+
+type Where = Pick<Target, 'kind' | 'root' | 'schroot' | 'nspawn'>;
+
+const X11_DIR = '/tmp/.X11-unix';
+
+function manual(description: string, snippet: string, where: 'host' | 'guest' = 'host'): ManualStep {
+  return { kind: 'manual', where, description, snippet };
+}
+
+function quoted(path: string): string {
+  return `'${path.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The guest path a host tool reaches from outside: the root joined with the guest path. */
+function fromHost(target: Where, guestPath: string): string {
+  return target.root === '/' ? guestPath : `${target.root.replace(/\/+$/, '')}${guestPath}`;
+}
+
+/** Make the host's /tmp/.X11-unix visible in the guest: read-only for nspawn, or the guest's systemd deletes it on the host. */
+export function x11SocketBindFix(target: Where): Fix | null {
+  switch (target.kind) {
+    case 'nspawn': {
+      const machine = target.nspawn?.machine ?? 'MACHINE';
+      return {
+        id: 'x11.nspawn-bind-socket', title: 'Bind the host\'s X11 sockets into the machine, read-only (--bind-ro=/tmp/.X11-unix)', safety: 'manual',
+        steps: [
+          manual('restart the machine with the X11 socket directory bound read-only (read-write lets the guest\'s systemd clean it out on the host)', `systemd-nspawn --bind-ro=${X11_DIR} -b -D … -M ${machine}`),
+          manual(`or in /etc/systemd/nspawn/${machine}.nspawn`, `[Files]\nBindReadOnly=${X11_DIR}`),
+        ],
+      };
+    }
+    case 'schroot': {
+      const chroot = target.schroot?.chroot ?? 'NAME';
+      return {
+        id: 'x11.schroot-bind-socket', title: 'Bind /tmp/.X11-unix in the schroot profile\'s fstab', safety: 'manual',
+        steps: [manual(`add this line to the fstab of ${chroot}'s profile (setup.fstab), then start a new session`, `${X11_DIR} ${X11_DIR} none rw,bind 0 0`)],
+      };
+    }
+    case 'chroot':
+      return {
+        id: 'x11.chroot-bind-socket', title: 'Bind /tmp/.X11-unix into the chroot', safety: 'manual',
+        steps: [manual('bind the host\'s X11 socket directory before entering the chroot', `mkdir -p ${quoted(fromHost(target, X11_DIR))} && mount --bind ${X11_DIR} ${quoted(fromHost(target, X11_DIR))}`)],
+      };
+    default:
+      return null;
+  }
+}
+
+/** Set DISPLAY in the guest session, per container kind. */
+export function displayEnvFix(target: Where, display: string): Fix | null {
+  switch (target.kind) {
+    case 'nspawn': {
+      const machine = target.nspawn?.machine ?? 'MACHINE';
+      return {
+        id: 'x11.nspawn-setenv-display', title: `Set DISPLAY=${display} in the machine`, safety: 'manual',
+        steps: [
+          manual('start the machine with DISPLAY set', `systemd-nspawn --setenv=DISPLAY=${display} -b -D … -M ${machine}`),
+          manual(`or in /etc/systemd/nspawn/${machine}.nspawn`, `[Exec]\nEnvironment=DISPLAY=${display}`),
+          manual('or for one program inside the machine', `DISPLAY=${display} firefox`, 'guest'),
+        ],
+      };
+    }
+    case 'schroot': {
+      const chroot = target.schroot?.chroot ?? 'NAME';
+      return {
+        id: 'x11.schroot-preserve-display', title: 'Keep DISPLAY when entering the schroot (preserve-environment=true)', safety: 'manual',
+        steps: [
+          manual(`schroot drops DISPLAY unless the chroot keeps the environment: add this to [${chroot}] in /etc/schroot/chroot.d/`, 'preserve-environment=true'),
+          manual('or for one session', `schroot -p -c ${chroot}`),
+        ],
+      };
+    }
+    case 'chroot':
+    case 'pid':
+    case 'self':
+      return {
+        id: 'x11.export-display', title: `Export DISPLAY=${display} in the guest shell`, safety: 'manual',
+        steps: [manual('in the shell inside the guest', `export DISPLAY=${display}`, 'guest')],
+      };
+    default:
+      return null;
+  }
+}
+
+/** Give the guest user the host's cookie: a read-only bind for nspawn, a copy for the others. */
+export function xauthorityFix(target: Where, opts: { display: string; hostXauthority: string; user: GuestUser }): Fix | null {
+  const guestFile = `${opts.user.home}/.Xauthority`;
+  if (target.kind === 'nspawn') {
+    const machine = target.nspawn?.machine ?? 'MACHINE';
+    return {
+      id: 'x11.nspawn-bind-xauthority', title: 'Bind the host\'s Xauthority into the machine and point XAUTHORITY at it', safety: 'manual',
+      steps: [
+        manual('restart the machine with the cookie file bound and XAUTHORITY set (keep it out of /tmp, which nspawn replaces)',
+          `systemd-nspawn --bind-ro=${opts.hostXauthority}:/run/host-xauthority --setenv=XAUTHORITY=/run/host-xauthority -b -D … -M ${machine}`),
+        manual(`or in /etc/systemd/nspawn/${machine}.nspawn`, `[Files]\nBindReadOnly=${opts.hostXauthority}:/run/host-xauthority\n\n[Exec]\nEnvironment=XAUTHORITY=/run/host-xauthority`),
+      ],
+    };
+  }
+  if (target.kind !== 'chroot' && target.kind !== 'schroot') return null;
+  const dest = fromHost(target, guestFile);
+  return {
+    id: 'x11.copy-xauthority', title: `Copy the cookie for ${opts.display} into ${guestFile} in the guest`, safety: 'manual',
+    steps: [manual('on the host, as the desktop user (or with XAUTHORITY set), merge the display\'s cookie into the guest user\'s file',
+      `xauth -f ${quoted(opts.hostXauthority)} extract - ${opts.display} | xauth -f ${quoted(dest)} merge - && chown ${opts.user.uid}:${opts.user.gid} ${quoted(dest)}`)],
+  };
+}
+
+/** Rewrite the cookie as FamilyWild, so it matches whatever hostname the guest has. */
+export function wildcardCookieFix(target: Where, opts: { display: string; guestXauthority: string }): Fix {
+  const dest = fromHost(target, opts.guestXauthority);
+  return {
+    id: 'x11.wildcard-cookie', title: 'Make the cookie match any hostname (FamilyWild)', safety: 'manual',
+    steps: [manual('X clients look the cookie up by hostname; a wildcard entry matches inside a guest with another hostname',
+      `xauth -f ${quoted(dest)} nlist ${opts.display} | sed -e 's/^..../ffff/' | xauth -f ${quoted(dest)} nmerge -`)],
+  };
+}
+
+/** Let the user's local clients in without a cookie. Unsafe: it widens who may talk to the X server. */
+export function xhostLocalUserFix(display: string, userName: string): Fix {
+  return {
+    id: 'x11.xhost-localuser', title: `Allow local clients of ${userName} without a cookie (xhost +si:localuser:${userName})`, safety: 'unsafe',
+    steps: [{
+      kind: 'exec', where: 'host', argv: ['env', `DISPLAY=${display}`, 'xhost', `+si:localuser:${userName}`],
+      unless: ['sh', '-c', 'DISPLAY="$1" xhost | grep -qx "SI:localuser:$2"', 'sh', display, userName],
+      description: `let every local process of ${userName} use ${display} without a cookie (the X server must be running as the same host; revert with xhost -si:localuser:${userName})`,
+    }],
+  };
+}

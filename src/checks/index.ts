@@ -1,11 +1,27 @@
 import type { Check } from '../core/check.js';
 import resolvConf from './dns/resolv-conf.js';
+import netPing from './net/ping.js';
+import dnsResolve from './dns/resolve.js';
+import dnsStub from './dns/stub.js';
+import x11Display from './x11/display.js';
+import x11Socket from './x11/socket.js';
+import audioPulse from './audio/pulse.js';
+import dconfRuntimeDir from './dconf/runtime-dir.js';
+import sessionUser from './session/user.js';
 
 /** The built-in checks, in report order. Add a check by importing it here. */
 export const builtinChecks: Check[] = [
   // net
+  netPing,
   // dns
   resolvConf,
+  dnsResolve,
+  dnsStub,
   // x11, audio, dconf, session
+  x11Display,
+  x11Socket,
+  audioPulse,
+  dconfRuntimeDir,
+  sessionUser,
   // mounts, schroot
 ];

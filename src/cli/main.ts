@@ -37,6 +37,16 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       const { runSchemaCommand } = await import('./commands/schema.js');
       code = runSchemaCommand(io);
     })
+    .command('completion [shell]', 'print the shell completion script (bash or zsh; default: $SHELL)', (y) => y
+      .positional('shell', { choices: ['bash', 'zsh'] as const, describe: 'the shell to complete for' })
+      .example('$0 completion bash >> ~/.bashrc', 'complete commands, options, check ids and targets in bash'), async (args) => {
+      const { runCompletionCommand } = await import('./commands/completion.js');
+      code = runCompletionCommand(args.shell as string | undefined, io);
+    })
+    // Hidden: answers the scripts' `--get-yargs-completions` requests (check ids, target prefixes).
+    .completion('__yargs-completion', false, (_current: string, _parsed: unknown, defaults: (cb?: (err: Error | null, words: string[] | undefined) => void) => void, done: (words: string[]) => void) => {
+      void import('./commands/completion.js').then(({ completeArgv }) => completeArgv(argv, io.env, defaults, done));
+    })
     .epilogue(EPILOG)
     .version(TOOL_VERSION)
     .help()
@@ -48,6 +58,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       throw error ?? new UsageError(message ?? 'bad usage');
     });
   try {
+    // Shell completion (`--get-yargs-completions WORDS…`): yargs prints the words; no command may run.
+    if (argv[0] === '--get-yargs-completions') parser.strict(false).middleware(() => { throw new CompletionAnswered(); });
     await parser.parseAsync();
     return code;
   } catch (error) {
@@ -55,8 +67,12 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   }
 }
 
+/** Stops a command from running once yargs has answered a completion request. */
+class CompletionAnswered extends Error {}
+
 /** One line on stderr for every kind of failure; never a stack trace. */
 function reportError(error: unknown, io: CliIo): number {
+  if (error instanceof CompletionAnswered) return EXIT.ok;
   if (error instanceof TargetError || error instanceof UsageError) {
     io.err.write(`ctr-doctor: ${error.message} (${error.hint})\n`);
     return EXIT.usage;

@@ -1,5 +1,6 @@
 import type { Check, CheckContext } from './check.js';
 import type { CheckOutcome, CheckResult } from './types.js';
+import { killLiveChildren } from './live-children.js';
 
 /** Lifecycle events a reporter may listen to. Reporters never probe. */
 export interface RunEvents {
@@ -54,12 +55,15 @@ export async function runOneCheck(check: Check, ctx: CheckContext, timeoutMs: nu
 
 /** Runs every check concurrently; results keep the registry's order. */
 export async function runChecks(checks: Check[], ctx: CheckContext, opts: { timeoutMs: number; isRoot: boolean; events?: RunEvents }): Promise<CheckResult[]> {
-  return Promise.all(checks.map(async (check) => {
+  const results = await Promise.all(checks.map(async (check) => {
     opts.events?.checkStart?.(check);
     const result = await runOneCheck(check, ctx, opts.timeoutMs, opts.isRoot);
     opts.events?.checkEnd?.(result);
     return result;
   }));
+  // Every check has an outcome now: a command or probe still running belongs to one that timed out.
+  killLiveChildren();
+  return results;
 }
 
 /** Keeps the checks named by `--only` and drops those named by `--skip` (ids or groups). */

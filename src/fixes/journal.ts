@@ -14,10 +14,30 @@ export type PriorState =
 /** What a fix left at a guest path, so undo can tell whether someone changed it since. */
 export type AfterState = { type: 'file'; sha256: string } | { type: 'symlink'; target: string } | { type: 'dir' };
 
+/** A change to a guest path: a file written, a symlink made, a directory made or re-moded. */
+export interface PathChange {
+  op: 'file' | 'symlink' | 'mkdir';
+  fixId: string;
+  step: number;
+  guestPath: string;
+  prior: PriorState;
+  after: AfterState;
+  state: 'pending' | 'done';
+}
+
+/** A command that ran: recorded so undo can say it cannot be undone. */
+export interface CommandChange {
+  op: 'exec' | 'umount';
+  fixId: string;
+  step: number;
+  where: StepWhere;
+  command: string[];
+  description: string;
+  state: 'pending' | 'done';
+}
+
 /** One change recorded before it is made (`pending`), then marked `done`. */
-export type JournalChange =
-  | { op: 'file' | 'symlink' | 'mkdir'; fixId: string; step: number; guestPath: string; prior: PriorState; after: AfterState; state: 'pending' | 'done' }
-  | { op: 'exec' | 'umount'; fixId: string; step: number; where: StepWhere; command: string[]; description: string; state: 'pending' | 'done' };
+export type JournalChange = PathChange | CommandChange;
 
 /** One `fix` run that changed something: what `undo` reverts. */
 export interface JournalEntry {

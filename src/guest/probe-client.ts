@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { trackChild } from '../core/live-children.js';
 import type { ProbeCredentials, ProbeEnvelope, ProbeName, ProbeReply, ProbeRequests } from './probe-protocol.js';
 
 /** Where a probe runs: the guest root as its cwd, the guest's netns, the user it drops to. */
@@ -73,7 +74,7 @@ export function runProbe<K extends ProbeName>(
       clearTimeout(timer);
       resolve(reply);
     };
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: place.rootHostPath, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = trackChild(spawn(argv[0]!, argv.slice(1), { cwd: place.rootHostPath, stdio: ['pipe', 'pipe', 'pipe'] }));
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');

@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import type { ExecResult } from '../targets/target.js';
+import { trackChild } from '../core/live-children.js';
 
 /** Options for running a host command. */
 export interface RunOptions {
@@ -15,7 +16,7 @@ export interface RunOptions {
 export async function runCommand(argv: string[], opts: RunOptions = {}): Promise<ExecResult> {
   const [file, ...args] = argv;
   if (!file) return { exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: true, spawnError: 'empty command' };
-  const result = await execa(file, args, {
+  const subprocess = execa(file, args, {
     reject: false,
     env: opts.env,
     extendEnv: opts.extendEnv ?? opts.env === undefined,
@@ -27,6 +28,9 @@ export async function runCommand(argv: string[], opts: RunOptions = {}): Promise
     maxBuffer: 4 * 1024 * 1024,
     killSignal: 'SIGKILL',
   });
+  // execa's subprocess is a ChildProcess and a promise; only the process is tracked.
+  trackChild(subprocess);
+  const result = await subprocess;
   const errnoCode = (result as { code?: string }).code;
   const spawnFailed = result.exitCode === undefined && !result.timedOut;
   return {

@@ -1,9 +1,11 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { listHostProcesses, ownNamespace, type HostProcess } from './procfs.js';
 import { parseMountinfo, type MountEntry } from '../parse/mountinfo.js';
-import { readSchrootChroots, readSchrootSessions, type SchrootPaths, DEFAULT_SCHROOT_PATHS, type SchrootConfigProblem, type SchrootSessionState } from './schroot-state.js';
+import { listSchrootSessions, readSchrootChroots, readSchrootSessions, type SchrootPaths, DEFAULT_SCHROOT_PATHS, type SchrootConfigProblem, type SchrootSessionState } from './schroot-state.js';
 import { machinectlMachines, scanNspawnProcesses, type NspawnMachine } from './nspawn-machines.js';
 import type { SchrootChroot } from '../parse/schroot-config.js';
+import { queryHostNameservers, type HostDnsResult } from './host-dns-query.js';
+import { readProcessFiles, type ProcessFiles } from './mount-holders.js';
 
 /** Memoises an async loader so concurrent checks share one read. */
 function once<T>(load: () => Promise<T>): () => Promise<T> {
@@ -27,6 +29,7 @@ export class HostContext {
       const known = new Set(viaMachined.map((m) => m.machine));
       return [...viaMachined, ...scanned.filter((m) => !known.has(m.machine))];
     });
+    this.schrootListedSessions = once(() => listSchrootSessions(timeoutMs));
   }
 
   readonly processes = once<HostProcess[]>(() => listHostProcesses());
@@ -39,7 +42,15 @@ export class HostContext {
 
   readonly nspawnMachines: () => Promise<NspawnMachine[]>;
 
+  /** `schroot --list --all-sessions`, or null when schroot is missing or fails. */
+  readonly schrootListedSessions: () => Promise<string[] | null>;
+
   readonly ownNetns = once(() => ownNamespace('net'));
+
+  readonly ownMntns = once(() => ownNamespace('mnt'));
+
+  /** Every process's root, cwd, open files and mappings: what keeps a mount busy. */
+  readonly processFiles = once<ProcessFiles[]>(async () => readProcessFiles(await this.processes()));
 
   /** The host's X11 displays: socket names in /tmp/.X11-unix (liveness is probed by the x11 checks). */
   readonly x11Sockets = once(async () => {
@@ -49,4 +60,9 @@ export class HostContext {
 
   /** systemd-resolved processes on the whole host, with their network namespaces. */
   readonly resolvedProcesses = once(async () => (await this.processes()).filter((p) => p.comm === 'systemd-resolve'));
+
+  /** Asks the host's own nameservers from the host's network namespace. Sends packets from the host: only for --compare-host. */
+  askHostNameservers(name: string, timeoutMs: number): Promise<HostDnsResult> {
+    return queryHostNameservers(name, timeoutMs);
+  }
 }

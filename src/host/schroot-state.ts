@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseSchrootConfig, parseSchrootSession, type SchrootChroot, type SchrootSession } from '../parse/schroot-config.js';
 import type { MountEntry } from '../parse/mountinfo.js';
 import { isUnder } from '../parse/mountinfo.js';
+import { runCommand } from '../guest/run-command.js';
 
 /** Where schroot keeps its configuration and session state; overridable for tests. */
 export interface SchrootPaths {
@@ -66,4 +67,11 @@ export async function readSchrootSessions(hostMounts: MountEntry[], paths = DEFA
 /** The directory a session's processes see as root: its mount location (normalised to /run). */
 export function sessionRoot(session: SchrootSession): string {
   return (session.mountLocation ?? `/run/schroot/mount/${session.id}`).replace(/^\/var\/run\//, '/run/');
+}
+
+/** Session ids as `schroot --list --all-sessions` prints them; null when schroot is missing or fails. */
+export async function listSchrootSessions(timeoutMs: number): Promise<string[] | null> {
+  const r = await runCommand(['schroot', '--list', '--all-sessions'], { timeoutMs });
+  if (r.notFound || r.exitCode !== 0) return null;
+  return r.stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('session:')).map((l) => l.slice('session:'.length));
 }

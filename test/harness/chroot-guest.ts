@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import type { Cleanup } from './cleanup.js';
 import { killSync } from './cleanup.js';
-import type { NetWorld } from './networld.js';
+import { netOf, type NetWorld, type WorldLike } from './networld.js';
 import { commOf, killAndWait, must, rootOf, spawnDaemon, waitFor } from './proc.js';
 import { guestPath, umountTree } from './rootfs.js';
 
@@ -80,11 +80,12 @@ export interface ChrootProcess {
  * host's mounts under R are exactly what it sees. Killed by `cleanup`.
  */
 export async function startChrootProcess(
-  world: NetWorld,
+  worldLike: WorldLike,
   root: string,
   opts: ChrootProcessOptions,
   cleanup: Cleanup,
 ): Promise<ChrootProcess> {
+  const world = netOf(worldLike);
   const uid = opts.uid ?? 0;
   const gid = opts.gid ?? uid;
   const cmd = opts.cmd ?? ['sleep', '100000'];

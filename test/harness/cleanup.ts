@@ -73,8 +73,14 @@ export class Cleanup {
   private items: Item[] = [];
   private running: Promise<void> | null = null;
 
-  /** @param name used in log lines */
-  constructor(readonly name = 'cleanup') {}
+  /**
+   * @param name used in log lines
+   * @param log where failures are reported (default console.error)
+   */
+  constructor(
+    readonly name = 'cleanup',
+    private readonly log: (msg: string, err: unknown) => void = (m, e) => console.error(m, e),
+  ) {}
 
   /** Register `fn` to run at teardown (last registered runs first). */
   defer(label: string, fn: () => Promise<void> | void, opts: DeferOptions = {}): void {
@@ -129,7 +135,7 @@ export class Cleanup {
         await item.fn();
       } catch (error) {
         failures.push({ label: item.label, error });
-        console.error(`[harness:${this.name}] cleanup "${item.label}" failed:`, error);
+        this.log(`[harness:${this.name}] cleanup "${item.label}" failed:`, error);
       }
     }
     this.items = [];

@@ -3,7 +3,7 @@
  * Command line as measured in test-targets.md §6.
  */
 import type { Cleanup } from './cleanup.js';
-import type { NetWorld, NsRef } from './networld.js';
+import { netOf, type NetWorld, type NsRef, type WorldLike } from './networld.js';
 import { spawnDaemon, waitFor } from './proc.js';
 
 /** Options of {@link startDnsmasq}. */
@@ -31,11 +31,12 @@ export interface DnsmasqHandle {
 
 /** Start dnsmasq in `ns` and wait until every listen address answers a query. */
 export async function startDnsmasq(
-  world: NetWorld,
+  worldLike: WorldLike,
   ns: NsRef,
   opts: DnsmasqOptions,
   cleanup: Cleanup,
 ): Promise<DnsmasqHandle> {
+  const world = netOf(worldLike);
   if (opts.listen.length === 0) throw new Error('startDnsmasq: listen is empty');
   const argv = [
     'nsenter',

@@ -3,7 +3,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Cleanup } from './cleanup.js';
-import type { NetWorld, NsRef } from './networld.js';
+import { netOf, type NetWorld, type NsRef, type WorldLike } from './networld.js';
 import { spawnDaemon } from './proc.js';
 
 /** Behaviours of the fake server; see fake-dns-server.mjs. */
@@ -46,13 +46,14 @@ export const FAKE_DNS_SCRIPT = fileURLToPath(new URL('./fake-dns-server.mjs', im
  * it to print `ready`. `addr` must exist there (see `NetWorld.addLoAddress`).
  */
 export async function startFakeDns(
-  world: NetWorld,
+  worldLike: WorldLike,
   ns: NsRef,
   addr: string,
   mode: FakeDnsMode,
   cleanup: Cleanup,
   opts: FakeDnsOptions = {},
 ): Promise<FakeDnsHandle> {
+  const world = netOf(worldLike);
   const port = opts.port ?? 53;
   const argv = [
     'nsenter',

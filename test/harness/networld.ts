@@ -141,3 +141,11 @@ export async function createNetWorld(id: string, cleanup: Cleanup): Promise<NetW
     },
   };
 }
+
+/** A {@link NetWorld}, or anything holding one as `net` (such as a `World`). */
+export type WorldLike = NetWorld | { net: NetWorld };
+
+/** The NetWorld of a {@link WorldLike}. */
+export function netOf(w: WorldLike): NetWorld {
+  return 'net' in w ? w.net : w;
+}

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSy
 import { join } from 'node:path';
 import type { Cleanup } from './cleanup.js';
 import { killSync, runSyncQuiet } from './cleanup.js';
-import type { NetWorld } from './networld.js';
+import { netOf, type NetWorld, type WorldLike } from './networld.js';
 import { childrenOf, commOf, killAndWait, must, run, type RunOptions, type RunResult, spawnDaemon, waitFor } from './proc.js';
 
 /** Units of this host that make an overlay guest slow, noisy or `degraded`. */
@@ -109,6 +109,11 @@ function rmCgroupTree(dir: string): void {
   rmdirSync(dir);
 }
 
+/** Block the thread for `ms` (only for the synchronous exit fallback). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /** True when a cgroup v2 directory (or a descendant) still holds processes. */
 function cgroupPopulated(dir: string): boolean {
   try {
@@ -141,12 +146,13 @@ function cgroupDirs(name: string): string[] {
  * powers off, kills if needed, removes cgroups and propagate mounts.
  */
 export async function bootNspawn(
-  world: NetWorld,
+  worldLike: WorldLike,
   root: string,
   machine: string,
   cleanup: Cleanup,
   opts: NspawnOptions = {},
 ): Promise<NspawnGuest> {
+  const world = netOf(worldLike);
   if (!/^[a-zA-Z0-9][a-zA-Z0-9-]{0,63}$/.test(machine)) throw new Error(`bad machine name ${machine}`);
   await acquireNspawnTmpfs(cleanup);
 
@@ -173,7 +179,14 @@ export async function bootNspawn(
   }, {
     sync: () => {
       killCgroup(unifiedCg);
-      cgroupDirs(cgName).forEach((d) => runSyncQuiet(['find', d, '-depth', '-type', 'd', '-delete']));
+      for (let i = 0; i < 60 && cgroupPopulated(unifiedCg); i++) sleepSync(50);
+      for (const d of cgroupDirs(cgName)) {
+        try {
+          rmCgroupTree(d);
+        } catch {
+          /* best effort */
+        }
+      }
     },
   });
 

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Cleanup } from './cleanup.js';
 import { killSync, runSyncQuiet } from './cleanup.js';
-import type { NetWorld } from './networld.js';
+import { netOf, type NetWorld, type WorldLike } from './networld.js';
 import { commOf, descendantsOf, killAndWait, must, run, type RunResult, spawnDaemon, waitFor } from './proc.js';
 import { umountTree } from './rootfs.js';
 
@@ -51,13 +51,13 @@ const procsOf = new Map<string, Set<number>>();
  * begun on it, then removes config and profile.
  */
 export function createSchroot(
-  world: NetWorld,
+  worldLike: WorldLike,
   root: string,
   name: string,
   cleanup: Cleanup,
   opts: SchrootOptions = {},
 ): SchrootChroot {
-  void world;
+  void worldLike; // kept for symmetry: the session runs in its guest netns (see runInSession)
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new Error(`bad schroot name ${name}`);
   const configPath = `/etc/schroot/chroot.d/${name}.conf`;
   const profileDir = `/etc/schroot/${name}`;
@@ -128,11 +128,12 @@ function sessionArgv(world: NetWorld, sessionId: string, argv: string[], o: Sess
 
 /** Run `argv` in the session, in the world's guest netns (30–65 ms). Never throws. */
 export function runInSession(
-  world: NetWorld,
+  worldLike: WorldLike,
   sessionId: string,
   argv: string[],
   opts: SessionRunOptions = {},
 ): Promise<RunResult> {
+  const world = netOf(worldLike);
   return run(sessionArgv(world, sessionId, argv, opts), { env: opts.env, timeoutMs: opts.timeoutMs });
 }
 
@@ -150,11 +151,12 @@ export interface SessionProcess {
  * return its PID. Killed by `cleanup` (and by {@link simulateReboot}).
  */
 export async function startSessionProcess(
-  world: NetWorld,
+  worldLike: WorldLike,
   sessionId: string,
   cleanup: Cleanup,
   opts: SessionRunOptions & { cmd?: string[] } = {},
 ): Promise<SessionProcess> {
+  const world = netOf(worldLike);
   const cmd = opts.cmd ?? ['sleep', '100000'];
   const d = spawnDaemon(`schroot session ${sessionId} ${cmd[0]}`, sessionArgv(world, sessionId, cmd, opts), cleanup, {
     env: opts.env,

@@ -45,7 +45,9 @@ function assertNotHostNetns(netns: string): void {
     throw new Error(`runTool: netns must be a /run/netns/… or /proc/PID/ns/net path, got ${JSON.stringify(netns)}`);
   }
   const ino = statSync(netns).ino;
-  if (ino === statSync('/proc/self/ns/net').ino || ino === statSync('/proc/1/ns/net').ino) {
+  // PID 1's namespaces may be unreadable here (no ptrace access to it); our own is the host's anyway.
+  const initIno = (() => { try { return statSync('/proc/1/ns/net').ino; } catch { return null; } })();
+  if (ino === statSync('/proc/self/ns/net').ino || ino === initIno) {
     throw new Error(`runTool: ${netns} is the host's network namespace; refusing`);
   }
 }

@@ -24,7 +24,7 @@ import {
   startSessionProcess,
 } from '../harness/schroot-guest.js';
 import { describeIntegration } from '../harness/skip.js';
-import { runTool } from '../harness/tool.js';
+import { runTool, validateReport } from '../harness/tool.js';
 import { allocatedDisplays } from '../harness/xvfb.js';
 import { createWorld, diffSnapshots, hostSnapshot, type HostSnapshot, type World } from '../harness/world.js';
 
@@ -46,7 +46,8 @@ describeIntegration('integration harness', () => {
   });
 
   test('Cleanup runs in reverse order and reports every failure', async () => {
-    const c = new Cleanup('t');
+    const logged: string[] = [];
+    const c = new Cleanup('t', (m) => void logged.push(m));
     const order: string[] = [];
     c.defer('a', () => void order.push('a'));
     c.defer('b', () => {
@@ -59,6 +60,7 @@ describeIntegration('integration harness', () => {
     expect(err).toBeInstanceOf(AggregateError);
     expect(String((err as Error).message)).toContain('b');
     expect(c.pending).toBe(0);
+    expect(logged).toHaveLength(1);
   });
 
   describeIntegration('world', () => {
@@ -246,6 +248,13 @@ describeIntegration('integration harness', () => {
 
     test('runTool refuses the host network namespace', async () => {
       await expect(runTool(['schema'], { netns: `/proc/${process.pid}/ns/net` })).rejects.toThrow(/host's network namespace/);
+    });
+
+    test('runTool runs the built CLI in a world netns; validateReport uses its schema', async () => {
+      const r = await runTool(['schema'], { netns: w.net.offNsPath });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect((r.json as { $schema?: string }).$schema).toMatch(/json-schema/);
+      await expect(validateReport({ schemaVersion: 1 })).rejects.toThrow(/does not match the schema/);
     });
 
     test('a world snapshot ignores the world itself', async () => {

@@ -82,11 +82,11 @@ export function nspawnNetnsPathFix(netnsPath: string): Fix {
  * or the one of whoever started its processes (ip netns exec, unshare).
  */
 export function sharedNetworkFix(target: PlanTarget): Fix {
-  const kind = target.kind === 'schroot' ? 'schroot' : target.kind === 'chroot' ? 'A chroot' : 'This guest';
+  const kind = { schroot: 'schroot', chroot: 'A chroot', nspawn: 'systemd-nspawn without --private-network' }[target.kind as string] ?? 'This guest';
   if (target.sharesNetns || target.pid === null) {
     return {
       id: 'net.fix-host-network',
-      title: `${kind === 'schroot' ? 'schroot' : kind} shares the host's network: fix it on the host`,
+      title: `${kind.replace(/^A /, '')} shares the host's network: fix it on the host`,
       safety: 'manual',
       steps: [
         { kind: 'manual', where: 'host', description: `${kind} has no network of its own: the same ping fails on the host. Check the host's links, routes and firewall`, snippet: 'ip route\nip addr\nping -c3 GATEWAY' },

@@ -29,8 +29,11 @@ export interface FakeServer {
 /** Listens on a unix path, abstract name (leading NUL) or loopback TCP (`{port: 0}`). */
 export async function listen(where: { path: string } | { host: string }, onConnection: (conn: net.Socket) => void): Promise<FakeServer> {
   const fake: FakeServer = { server: net.createServer(), connections: 0, port: 0 };
+  const open = new Set<net.Socket>();
   fake.server.on('connection', (conn) => {
     fake.connections++;
+    open.add(conn);
+    conn.on('close', () => open.delete(conn));
     conn.on('error', () => undefined);
     onConnection(conn);
   });
@@ -41,7 +44,11 @@ export async function listen(where: { path: string } | { host: string }, onConne
   });
   const address = fake.server.address();
   if (address && typeof address === 'object') fake.port = address.port;
-  cleanups.push(() => new Promise((resolve) => fake.server.close(resolve)));
+  cleanups.push(() => {
+    // A paused connection never notices its peer is gone, and close() would wait for it.
+    for (const conn of open) conn.destroy();
+    return new Promise((resolve) => fake.server.close(resolve));
+  });
   return fake;
 }
 

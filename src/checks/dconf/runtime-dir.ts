@@ -1,0 +1,102 @@
+import { defineCheck } from '../../core/check.js';
+import { finding, outcomeOf } from '../../core/outcome.js';
+import { exportRuntimeDirFix, runtimeDirFix } from '../../fixes/plans/dconf-plans.js';
+import type { Finding, Fix } from '../../core/types.js';
+
+/** dconf's own words when it cannot make its directory (see test-targets.md §9). */
+function dconfError(dir: string): string {
+  return `unable to create directory '${dir}/dconf': Permission denied.  dconf will not work properly.`;
+}
+
+/** The line dconf printed about its directory, without the pid and timestamp prefix, or null. */
+function dconfComplaint(stderr: string): string | null {
+  const line = stderr.split('\n').find((l) => l.includes('unable to create directory'));
+  if (line === undefined) return null;
+  const at = line.indexOf('unable to create directory');
+  return line.slice(at).trim();
+}
+
+// Creates and removes a directory as the user: what dconf does first, and it leaves nothing behind.
+const WRITE_TEST = 'd=$(mktemp -d "$1/.ctr-doctor-XXXXXX") && rmdir "$d"';
+
+export default defineCheck({
+  id: 'dconf.runtime-dir',
+  group: 'dconf',
+  title: 'XDG runtime directory usable by the user',
+  description: 'Checks that XDG_RUNTIME_DIR (or /run/user/UID) exists in the guest, belongs to the desktop user, has mode 0700 and is writable by that user, where dconf, PulseAudio and D-Bus keep their sockets; runs dconf as the user when the guest has it, to quote its own error.',
+  findings: {
+    'runtime-dir-missing': { severity: 'fail', description: 'The runtime directory does not exist; dconf says "unable to create directory \'/run/user/UID/dconf\': Permission denied.  dconf will not work properly."' },
+    'runtime-dir-not-a-directory': { severity: 'fail', description: 'The runtime directory path is not a directory.' },
+    'runtime-dir-wrong-owner': { severity: 'fail', description: 'The runtime directory belongs to another user (often root, when made by a root shell).' },
+    'runtime-dir-mode': { severity: 'warn', description: 'The runtime directory is not mode 0700 (the XDG spec requires it; some programs refuse it).' },
+    'runtime-dir-not-writable': { severity: 'fail', description: 'The desktop user cannot create anything in the runtime directory.' },
+    'runtime-dir-unset': { severity: 'info', description: 'XDG_RUNTIME_DIR is not set in the session; /run/user/UID was checked instead.' },
+    'dconf-cannot-write': { severity: 'fail', description: 'dconf itself, run as the user, prints "unable to create directory".' },
+    'write-test-unavailable': { severity: 'info', description: 'The guest has no sh or mktemp to test writing as the user.' },
+    'runtime-dir-ok': { severity: 'info', description: 'The runtime directory exists, belongs to the user, is 0700 and writable.' },
+  },
+  fixDocs: {
+    'dconf.make-runtime-dir': 'Safe: create the directory (or set its mode) 0700, owned by the user, in the guest.',
+    'dconf.chown-runtime-dir': 'Unsafe: give an existing directory to the user (it may be the host\'s, through a shared /run).',
+    'dconf.export-runtime-dir': 'Set XDG_RUNTIME_DIR in the guest session.',
+  },
+  appliesTo: (ctx) => (ctx.target.kind === 'host' ? 'no guest chosen: the runtime directory is checked inside a guest' : true),
+
+  async run(ctx) {
+    const { target } = ctx;
+    const { user } = target;
+    const findings: Finding[] = [];
+    const fixes: Fix[] = [];
+    const timeoutMs = Math.max(200, Math.floor(ctx.options.timeoutMs / 2));
+
+    // What it looks at: the directory the session names (or the standard one), as the user.
+    const fromEnv = target.env.XDG_RUNTIME_DIR;
+    const dir = fromEnv && fromEnv.startsWith('/') ? fromEnv.replace(/(.)\/+$/, '$1') : `/run/user/${user.uid}`;
+    if (!fromEnv) {
+      findings.push(finding('runtime-dir-unset', 'info', `XDG_RUNTIME_DIR is not set in the session (from ${target.envSource}); checking ${dir}`, { dir }));
+      fixes.push(exportRuntimeDirFix(dir));
+    }
+    const userOpts = { user: { uid: user.uid, gid: user.gid, groups: user.groups }, timeoutMs };
+    const dconfEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: user.home, USER: user.name, LOGNAME: user.name, LANG: 'C', XDG_RUNTIME_DIR: dir };
+    const [info, dconf] = await Promise.all([
+      target.stat(dir),
+      target.exec(['dconf', 'read', '/org/gnome/desktop/interface/gtk-theme'], { ...userOpts, env: dconfEnv }),
+    ]);
+    const complaint = dconf.notFound ? null : dconfComplaint(dconf.stderr);
+    const quote = complaint ?? dconfError(dir);
+    const evidence = { dir, source: fromEnv ? 'XDG_RUNTIME_DIR' : 'default', uid: user.uid, dconfStderr: dconf.notFound ? null : dconf.stderr.trim().slice(0, 2000) };
+
+    // How it decides: existence, then type, owner, mode, then an actual write as the user.
+    if ('error' in info) {
+      findings.push(finding('runtime-dir-missing', 'fail', `${dir} does not exist in the guest, so dconf prints "${quote}"`, { ...evidence, error: info.error }));
+      fixes.unshift(runtimeDirFix(dir, user, 'create'));
+      return outcomeOf(findings, fixes);
+    }
+    if (info.type !== 'directory') {
+      findings.push(finding('runtime-dir-not-a-directory', 'fail', `${dir} is a ${info.type}, not a directory, so dconf prints "${quote}"`, { ...evidence, type: info.type }));
+      return outcomeOf(findings, fixes);
+    }
+    const mode = info.mode & 0o7777;
+    if (info.uid !== user.uid) {
+      findings.push(finding('runtime-dir-wrong-owner', 'fail', `${dir} belongs to uid ${info.uid}, not to ${user.name} (uid ${user.uid})`, { ...evidence, owner: info.uid, mode: mode.toString(8) }));
+      fixes.unshift(runtimeDirFix(dir, user, 'owner'));
+    } else if (mode !== 0o700) {
+      findings.push(finding('runtime-dir-mode', 'warn', `${dir} has mode ${mode.toString(8).padStart(4, '0')}, not 0700 as the XDG Base Directory spec requires`, { ...evidence, mode: mode.toString(8) }));
+      fixes.unshift(runtimeDirFix(dir, user, 'mode'));
+    }
+    const write = await target.exec(['sh', '-c', WRITE_TEST, 'sh', dir], userOpts);
+    if (write.notFound || write.spawnError !== undefined) {
+      findings.push(finding('write-test-unavailable', 'info', `could not test writing to ${dir} as ${user.name}: ${write.spawnError ?? 'sh or mktemp is missing in the guest'}`, evidence));
+    } else if (write.exitCode !== 0) {
+      findings.push(finding('runtime-dir-not-writable', 'fail', `${user.name} (uid ${user.uid}) cannot create anything in ${dir}, so dconf prints "${quote}"`, { ...evidence, stderr: write.stderr.trim().slice(0, 500) }));
+      if (!fixes.some((f) => f.id === 'dconf.chown-runtime-dir')) fixes.unshift(runtimeDirFix(dir, user, 'owner'));
+    }
+    if (complaint !== null && !findings.some((f) => f.severity === 'fail')) {
+      findings.push(finding('dconf-cannot-write', 'fail', `dconf run as ${user.name} prints "${complaint}"`, evidence));
+    }
+    if (!findings.some((f) => f.severity !== 'info')) {
+      findings.push(finding('runtime-dir-ok', 'info', `${dir} belongs to ${user.name}, is mode 0700 and writable`, evidence));
+    }
+    return outcomeOf(findings, fixes, findings.some((f) => f.severity !== 'info') ? undefined : `${dir}: owned by ${user.name}, 0700, writable`);
+  },
+});

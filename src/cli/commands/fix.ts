@@ -1,0 +1,124 @@
+import type { ArgumentsCamelCase } from 'yargs';
+import { checkOptionsFrom, diagnoseTarget, hostWideChecks, newHostContext, resolveChecks, type DiagnoseArgs } from '../diagnose.js';
+import { openTarget, type Opened } from '../../targets/open-target.js';
+import { pickReporter, resolveFormat } from '../../report/pick-reporter.js';
+import { formatResult } from '../../report/text-reporter.js';
+import { EXIT } from '../../core/exit-code.js';
+import { UsageError } from '../usage-error.js';
+import { buildPlan, type PlannedFix } from '../../fixes/fix-plan.js';
+import { affectedChecks, applyFix, verdictOf, type AppliedFix } from '../../fixes/engine.js';
+import { realCommandRunner } from '../../fixes/command-steps.js';
+import { processesUsing } from '../../fixes/busy-mount.js';
+import { stateDir, TargetJournal } from '../../fixes/journal.js';
+import { fixExitCode, type FixRunResult } from '../../fixes/fix-result.js';
+import { appliedStepLine, planLines, verdictLines } from '../../fixes/plan-text.js';
+import { askWhichFixes } from '../../fixes/ask-plan.js';
+import type { Check } from '../../core/check.js';
+import type { Report } from '../../core/types.js';
+import type { CliIo } from '../io.js';
+
+/** Arguments of `fix`: the check options plus --dry-run, --yes and --unsafe. */
+export interface FixArgs extends DiagnoseArgs {
+  json?: boolean;
+  format?: string;
+  all: boolean;
+  color: boolean;
+  dryRun: boolean;
+  yes: boolean;
+  unsafe: boolean;
+}
+
+/** How `fix` asks which fixes to apply; replaced by the demo and tests. */
+export type AskFixes = (fixes: PlannedFix[]) => Promise<PlannedFix[]>;
+
+async function open(args: FixArgs, host: ReturnType<typeof newHostContext>): Promise<Opened> {
+  return openTarget(args.target, { host, user: args.user, envFrom: args.envFrom });
+}
+
+function checksFor(opened: Opened, checks: Check[]): Check[] {
+  return opened.kind === 'host' ? hostWideChecks(checks) : checks;
+}
+
+/** `ctr-doctor fix [TARGET]`: diagnose, show the plan, apply it, and run the affected checks again. */
+export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs, io: CliIo, ask?: AskFixes): Promise<number> {
+  if (args.all) throw new UsageError('fix works on one guest at a time; --all is for check', 'give a TARGET, see `ctr-doctor list`');
+  const format = resolveFormat(args, io.isTty);
+  if (format === 'junit' || format === 'prometheus') throw new UsageError(`fix writes text or JSON, not ${format}`, 'use --json, or run `ctr-doctor check --format ' + format + '`');
+  if (!args.dryRun && !args.yes && !io.stdinIsTty && !ask) {
+    io.err.write('ctr-doctor: fix refuses to change anything without a terminal to ask on: pass --yes to apply the fixes, or --dry-run to see the plan\n');
+    return EXIT.usage;
+  }
+  const json = format === 'json';
+  const color = io.color(args.color);
+  const say = (lines: string[]) => { if (lines.length > 0) (json ? io.err : io.out).write(lines.join('\n') + '\n'); };
+  const streams = { out: io.out, err: io.err, color, verbose: args.verbose };
+  const options = checkOptionsFrom(args, io.env);
+  const checks = await resolveChecks(args, (l) => io.err.write(l + '\n'));
+
+  const host = newHostContext(options.timeoutMs);
+  const opened = await open(args, host);
+  const selected = checksFor(opened, checks);
+  const reporter = json ? null : pickReporter(format, streams);
+  const before = await diagnoseTarget(opened.target, host, selected, options, args.strict, reporter);
+
+  const plan = buildPlan(before.report, { unsafe: args.unsafe, guestChosen: opened.kind === 'guest' });
+  say(['', ...planLines(plan, color)]);
+  const toApply = plan.filter((f) => f.action === 'apply');
+  const result: FixRunResult = { schemaVersion: 1, dryRun: args.dryRun, before: before.report, plan, declined: [], applied: [], after: null, journal: null, exitCode: EXIT.ok };
+  const finish = (code: number): number => {
+    result.exitCode = code;
+    if (json) io.out.write(JSON.stringify(result, null, 2) + '\n');
+    return code;
+  };
+
+  if (args.dryRun) {
+    say(['', 'Dry run: nothing was changed.']);
+    return finish(before.exitCode);
+  }
+  if (toApply.length === 0) {
+    say(['', plan.length === 0 ? 'Nothing to do.' : 'Nothing to do: no fix can be applied automatically (see the manual steps above).']);
+    return finish(fixExitCode(plan, [], [], before.report));
+  }
+  const chosen = args.yes ? toApply : await (ask ?? ((fixes) => askWhichFixes(fixes, process.stdin, io.err)))(toApply);
+  result.declined = toApply.filter((f) => !chosen.includes(f)).map((f) => f.fixId);
+  if (chosen.length === 0) {
+    say(['', 'No fix applied.']);
+    return finish(fixExitCode(plan, result.declined, [], before.report));
+  }
+
+  const target = opened.target;
+  const journal = new TargetJournal(stateDir(io.env), { kind: target.kind, name: target.name, root: target.root });
+  const log = journal.startEntry();
+  const runner = realCommandRunner(target, processesUsing);
+  say(['', 'Applying:']);
+  const stepsByFix = new Map<string, AppliedFix['steps']>();
+  for (const fix of chosen) {
+    stepsByFix.set(fix.fixId, await applyFix(fix, {
+      fileRoot: target.fileRoot, log, runner,
+      onStep: (f, step) => say([appliedStepLine(f, step, color)]),
+    }));
+  }
+  if (log.used) result.journal = log.dir;
+
+  const after = await diagnoseAgain(args, options, checks, chosen);
+  result.after = after;
+  result.applied = chosen.map((fix) => {
+    const steps = stepsByFix.get(fix.fixId) ?? [];
+    return { fixId: fix.fixId, title: fix.title, checkIds: fix.checkIds, status: verdictOf(steps, fix.checkIds, after), steps };
+  });
+  const changed = result.applied.some((f) => f.steps.some((s) => s.status === 'done'));
+  say(['', 'Checked again:', ...after.results.flatMap((r) => formatResult(r, streams)), '', ...verdictLines(result.applied, color)]);
+  say([changed
+    ? `\nUndo with: ctr-doctor undo ${args.target ?? ''}`.trimEnd()
+    : '\nNothing to do: every step was already done.']);
+  return finish(fixExitCode(plan, result.declined, result.applied, before.report));
+}
+
+/** Opens the target afresh (so no cached mounts or processes) and runs only the affected checks. */
+async function diagnoseAgain(args: FixArgs, options: ReturnType<typeof checkOptionsFrom>, checks: Check[], applied: PlannedFix[]): Promise<Report> {
+  const ids = new Set(affectedChecks(applied));
+  const host = newHostContext(options.timeoutMs);
+  const reopened = await open(args, host);
+  const again = checksFor(reopened, checks).filter((c) => ids.has(c.id));
+  return (await diagnoseTarget(reopened.target, host, again, options, args.strict, null)).report;
+}

@@ -1,0 +1,37 @@
+import type { ChildProcess } from 'node:child_process';
+
+/**
+ * Child processes started on behalf of checks (guest commands, probes) that have not exited.
+ * A check cut off by its timeout leaves its children running; they would keep the run alive
+ * past `--timeout`, so the runner kills whatever is left once every check has an outcome.
+ */
+const live = new Set<ChildProcess>();
+
+/** Remembers `child` until it exits. Returns it, for chaining. */
+export function trackChild<T extends ChildProcess>(child: T): T {
+  if (child.exitCode !== null || child.signalCode !== null) return child;
+  live.add(child);
+  const forget = (): void => void live.delete(child);
+  child.once('exit', forget);
+  child.once('error', forget);
+  return child;
+}
+
+/** How many tracked children are still running. */
+export function liveChildCount(): number {
+  return live.size;
+}
+
+/** SIGKILLs every tracked child still running (they belong to checks that already timed out). */
+export function killLiveChildren(): number {
+  let killed = 0;
+  for (const child of live) {
+    live.delete(child);
+    try {
+      if (child.kill('SIGKILL')) killed++;
+    } catch {
+      // Already gone.
+    }
+  }
+  return killed;
+}

@@ -1,0 +1,51 @@
+import type { Fix, FixSafety, FixStep, Report } from '../core/types.js';
+
+/**
+ * What `fix` will do with a fix: `apply` it; show it as `manual` advice; leave it because it is
+ * unsafe and `--unsafe` was not given (`needs-unsafe`); or leave it because it writes into a
+ * guest and no guest was chosen (`no-guest`).
+ */
+export type PlanAction = 'apply' | 'manual' | 'needs-unsafe' | 'no-guest';
+
+/** One fix in the plan, with the checks that offered it. */
+export interface PlannedFix {
+  fixId: string;
+  title: string;
+  safety: FixSafety;
+  /** The checks (failing or warning) that offered this fix; they are run again after applying it. */
+  checkIds: string[];
+  action: PlanAction;
+  steps: FixStep[];
+}
+
+/** A step the engine can carry out (everything but `manual`). */
+export function isAutomatic(step: FixStep): boolean {
+  return step.kind !== 'manual';
+}
+
+function actionOf(fix: Fix, opts: { unsafe: boolean; guestChosen: boolean }): PlanAction {
+  if (fix.safety === 'manual' || !fix.steps.some(isAutomatic)) return 'manual';
+  if (fix.safety === 'unsafe' && !opts.unsafe) return 'needs-unsafe';
+  if (!opts.guestChosen && fix.steps.some((s) => isAutomatic(s) && s.where === 'guest')) return 'no-guest';
+  return 'apply';
+}
+
+/**
+ * The fixes of every failing and warning check, in report order. A fix offered by several
+ * checks appears once, listing them all.
+ */
+export function buildPlan(report: Report, opts: { unsafe: boolean; guestChosen: boolean }): PlannedFix[] {
+  const byId = new Map<string, PlannedFix>();
+  for (const result of report.results) {
+    if (result.status !== 'fail' && result.status !== 'warn') continue;
+    for (const fix of result.fixes) {
+      const known = byId.get(fix.id);
+      if (known) {
+        if (!known.checkIds.includes(result.id)) known.checkIds.push(result.id);
+        continue;
+      }
+      byId.set(fix.id, { fixId: fix.id, title: fix.title, safety: fix.safety, checkIds: [result.id], action: actionOf(fix, opts), steps: fix.steps });
+    }
+  }
+  return [...byId.values()];
+}

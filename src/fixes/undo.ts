@@ -1,0 +1,110 @@
+import { readFile, rmdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { GuestWriteRefused, openGuestDir } from './guest-dir.js';
+import { presentAt, setDirAttrs, sha256, symlinkIn, writeFileIn, type Present } from './guest-writer.js';
+import type { AfterState, JournalChange, JournalEntry, PathChange, PriorState } from './journal.js';
+
+/** What undo did with one recorded change. */
+export interface UndoItem {
+  op: JournalChange['op'];
+  fixId: string;
+  /** The guest path, or the command for exec and umount. */
+  subject: string;
+  status: 'restored' | 'unchanged' | 'left' | 'not-undoable' | 'failed';
+  message: string;
+}
+
+function matches(present: Present, state: AfterState | PriorState): boolean {
+  switch (state.type) {
+    case 'absent': return present.type === 'absent';
+    case 'file': return present.type === 'file' && sha256(present.bytes) === state.sha256;
+    case 'symlink': return present.type === 'symlink' && present.target === state.target;
+    case 'dir': return present.type === 'dir';
+  }
+}
+
+/** Puts back what was at a path before a file or symlink step. */
+async function restorePath(fileRoot: string, entryDir: string, change: PathChange): Promise<Omit<UndoItem, 'op' | 'fixId' | 'subject'>> {
+  const { prior } = change;
+  const dir = await openGuestDir(fileRoot, path.posix.dirname(change.guestPath), { create: prior.type !== 'absent' });
+  try {
+    const name = path.posix.basename(change.guestPath);
+    const present = await presentAt(dir, name);
+    if (matches(present, prior) && (prior.type !== 'file' || (present.type === 'file' && present.mode === prior.mode))) {
+      return { status: 'unchanged', message: `${change.guestPath} is already as it was before the fix` };
+    }
+    if (!matches(present, change.after)) {
+      return { status: 'left', message: `${change.guestPath} was changed after the fix; left as it is` };
+    }
+    switch (prior.type) {
+      case 'absent':
+        await unlink(dir.at(name));
+        return { status: 'restored', message: `removed ${change.guestPath} (it did not exist before)` };
+      case 'symlink':
+        await symlinkIn(dir, name, prior.target);
+        return { status: 'restored', message: `restored the symlink ${change.guestPath} -> ${prior.target}` };
+      case 'file': {
+        const bytes = await readFile(path.join(entryDir, path.basename(prior.backup)));
+        if (sha256(bytes) !== prior.sha256) return { status: 'failed', message: `the backup of ${change.guestPath} is damaged; not restored` };
+        await writeFileIn(dir, name, bytes, prior.mode, { uid: prior.uid, gid: prior.gid });
+        return { status: 'restored', message: `restored ${change.guestPath} (${bytes.length} bytes, mode ${prior.mode.toString(8)}, owner ${prior.uid}:${prior.gid})` };
+      }
+      case 'dir':
+        return { status: 'failed', message: `${change.guestPath} was a directory; cannot restore it from a file backup` };
+    }
+  } finally {
+    await dir.close();
+  }
+}
+
+/** Removes a directory the fix created, or puts back its mode and owner. */
+async function restoreDir(fileRoot: string, change: PathChange): Promise<Omit<UndoItem, 'op' | 'fixId' | 'subject'>> {
+  const dir = await openGuestDir(fileRoot, path.posix.dirname(change.guestPath), { create: false });
+  try {
+    const name = path.posix.basename(change.guestPath);
+    const present = await presentAt(dir, name);
+    if (change.prior.type === 'absent') {
+      if (present.type === 'absent') return { status: 'unchanged', message: `${change.guestPath} is already gone` };
+      if (present.type !== 'dir') return { status: 'left', message: `${change.guestPath} is no longer a directory; left as it is` };
+      try {
+        await rmdir(dir.at(name));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOTEMPTY') return { status: 'left', message: `${change.guestPath} is not empty any more; left as it is` };
+        throw error;
+      }
+      return { status: 'restored', message: `removed the directory ${change.guestPath} (it did not exist before)` };
+    }
+    if (change.prior.type !== 'dir' || present.type !== 'dir') return { status: 'left', message: `${change.guestPath} is no longer a directory; left as it is` };
+    const { mode, uid, gid } = change.prior;
+    await setDirAttrs(dir, name, { mode, uid, gid });
+    return { status: 'restored', message: `put back mode ${mode.toString(8)} and owner ${uid}:${gid} on ${change.guestPath}` };
+  } finally {
+    await dir.close();
+  }
+}
+
+async function undoChange(fileRoot: string, entryDir: string, change: JournalChange): Promise<UndoItem> {
+  if ('command' in change) {
+    const subject = change.command.join(' ');
+    const message = change.op === 'umount'
+      ? `cannot be undone: \`${subject}\` unmounted it; mount it again by hand if it is needed`
+      : `cannot be undone: \`${subject}\` ran on the ${change.where}${change.state === 'pending' ? ' (it failed or was interrupted)' : ''}`;
+    return { op: change.op, fixId: change.fixId, subject, status: 'not-undoable', message };
+  }
+  const base = { op: change.op, fixId: change.fixId, subject: change.guestPath };
+  try {
+    const result = change.op === 'mkdir' ? await restoreDir(fileRoot, change) : await restorePath(fileRoot, entryDir, change);
+    return { ...base, ...result };
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    const message = error instanceof GuestWriteRefused ? `refused: ${e.message}` : e.code === 'ENOENT' ? `${change.guestPath}: its directory is gone; nothing to restore` : `${change.guestPath}: ${e.message.split('\n')[0]}`;
+    return { ...base, status: e.code === 'ENOENT' ? 'unchanged' : 'failed', message };
+  }
+}
+
+/** Reverts one journal entry, newest change first. Exec and umount steps are listed, never pretended undone. */
+export async function undoEntry(fileRoot: string, entryDir: string, entry: JournalEntry): Promise<UndoItem[]> {
+  const items: UndoItem[] = [];
+  for (const change of [...entry.changes].reverse()) items.push(await undoChange(fileRoot, entryDir, change));
+  return items;
+}

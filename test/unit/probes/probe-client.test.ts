@@ -1,0 +1,168 @@
+/**
+ * runProbe end to end: the real child (dist/src/guest/probe-main.js) in a tmp guest root.
+ * Builds only the probe files first (tsconfig.probe.json), since the full build may be mid-edit.
+ */
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, rename, symlink } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type * as ProbeClient from '../../../src/guest/probe-client.js';
+import { cleanupAll, listen, tmpDir } from './fake-sockets.js';
+import { reply, startFakeDns } from './fake-dns.js';
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const distClient = path.join(repo, 'dist/src/guest/probe-client.js');
+const isRoot = process.getuid?.() === 0;
+let runProbe: typeof ProbeClient.runProbe;
+
+beforeAll(async () => {
+  const build = await execa('npx', ['tsc', '-p', 'test/unit/probes/tsconfig.probe.json'], { cwd: repo, reject: false, all: true });
+  if (!existsSync(distClient) || !existsSync(path.join(repo, 'dist/src/guest/probe-main.js'))) {
+    throw new Error(`PROBE BUILD FAILED, cannot test the probe child:\n${build.all ?? ''}`);
+  }
+  // tsc emits despite type errors; the type check proper is `tsc --noEmit`.
+  if (build.exitCode !== 0) console.warn(`probe build reported errors (output still emitted):\n${build.all ?? ''}`);
+  ({ runProbe } = (await import(distClient)) as typeof ProbeClient);
+}, 120_000);
+
+afterEach(cleanupAll);
+
+/** A guest root the unprivileged user can enter (mkdtemp makes it 0700). */
+async function guestRoot(): Promise<string> {
+  const root = await tmpDir('ctr-doctor-root-');
+  await chmod(root, 0o755);
+  await mkdir(path.join(root, 'run'), { mode: 0o755 });
+  await mkdir(path.join(root, 'tmp'), { mode: 0o1777 });
+  return root;
+}
+
+const here = (root: string) => ({ rootHostPath: root, netnsPath: null, credentials: null });
+
+describe('runProbe (child process)', () => {
+  it('connects to a guest socket by its guest path', async () => {
+    const root = await guestRoot();
+    const server = await listen({ path: path.join(root, 'run/app.sock') }, (c) => c.end());
+    const reply = await runProbe(here(root), 'unix-connect', { path: '/run/app.sock', timeoutMs: 1000 }, 1000);
+    expect(reply).toMatchObject({ ok: true, response: { ok: true, errno: null, resolvedPath: '/run/app.sock' } });
+    expect(server.connections).toBe(1);
+  });
+
+  it('re-roots an absolute symlink to a host-only socket instead of reaching the host', async () => {
+    const root = await guestRoot();
+    const hostOnly = path.join(await tmpDir('ctr-doctor-host-only-'), 'sock');
+    const host = await listen({ path: hostOnly }, (c) => c.end());
+    await symlink(hostOnly, path.join(root, 'tmp/x'));
+    // `..` cannot climb out of the root either.
+    await symlink('../'.repeat(12) + hostOnly.slice(1), path.join(root, 'run/y'));
+    for (const guestPath of ['/tmp/x', '/run/y']) {
+      const reply = await runProbe(here(root), 'unix-connect', { path: guestPath, timeoutMs: 1000 }, 1000);
+      expect(reply).toMatchObject({ ok: true, response: { ok: false, errno: 'ENOENT', resolvedPath: hostOnly } });
+    }
+    expect(host.connections).toBe(0);
+    // Inside the root, the same guest path is found.
+    await mkdir(path.join(root, path.dirname(hostOnly)), { recursive: true });
+    const inGuest = await listen({ path: path.join(root, hostOnly) }, (c) => c.end());
+    expect(await runProbe(here(root), 'unix-connect', { path: '/tmp/x', timeoutMs: 1000 }, 1000)).toMatchObject({ ok: true, response: { ok: true } });
+    expect([host.connections, inGuest.connections]).toEqual([0, 1]);
+  });
+
+  it('reports a symlink loop in the guest as ELOOP', async () => {
+    const root = await guestRoot();
+    await symlink('/run/b', path.join(root, 'run/a'));
+    await symlink('/run/a', path.join(root, 'run/b'));
+    expect(await runProbe(here(root), 'unix-connect', { path: '/run/a', timeoutMs: 1000 }, 1000)).toMatchObject({
+      ok: true,
+      response: { ok: false, errno: 'ELOOP' },
+    });
+  });
+
+  it('reaches a socket whose path is too long for sun_path from its directory', async () => {
+    const root = await guestRoot();
+    const deep = path.join(root, 'run', 'd'.repeat(60), 'e'.repeat(60));
+    await mkdir(deep, { recursive: true });
+    // Bound at a short name, then moved: the server itself could not bind the long path.
+    const short = path.join(root, 'run/s');
+    const server = await listen({ path: short }, (c) => c.end());
+    await rename(short, path.join(deep, 'native'));
+    const guestPath = '/' + path.relative(root, path.join(deep, 'native'));
+    const reply = await runProbe(here(root), 'unix-connect', { path: guestPath, timeoutMs: 1000 }, 1000);
+    expect(reply).toMatchObject({ ok: true, response: { ok: true, resolvedPath: guestPath } });
+    expect(reply.ok && reply.response.message).toContain('connected from its directory');
+    expect(server.connections).toBe(1);
+  });
+
+  it('asks a loopback nameserver through the child', async () => {
+    const dns = await startFakeDns('127.0.0.1', (q) => reply(q, { addresses: ['203.0.113.10'] }));
+    try {
+      const request = { server: '127.0.0.1', port: dns.port, name: 'example.test', type: 'A', timeoutMs: 500, attempts: 1, transport: 'fallback' } as const;
+      expect(await runProbe(here(await guestRoot()), 'dns-query', request, 1000)).toMatchObject({
+        ok: true,
+        response: { verdict: 'answer', addresses: ['203.0.113.10'] },
+      });
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('kills a probe that overruns its time and says so', async () => {
+    const root = await guestRoot();
+    await listen({ path: path.join(root, 'tmp/X5') }, () => undefined);
+    const started = Date.now();
+    const reply = await runProbe(here(root), 'x11-setup', { socket: { path: '/tmp/X5' }, auth: null, timeoutMs: 10_000 }, 200);
+    expect(reply).toEqual({ ok: false, error: 'probe timed out after 700 ms' });
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('reports a root that does not exist, and an unknown probe, as one line', async () => {
+    const missing = await runProbe(here('/nonexistent/ctr-doctor-root'), 'tcp-connect', { host: '127.0.0.1', port: 9, timeoutMs: 100 }, 500);
+    expect(missing).toMatchObject({ ok: false, error: expect.stringContaining('cannot start probe tcp-connect in /nonexistent/ctr-doctor-root') });
+    const unknown = await runProbe(here(await guestRoot()), 'no-such-probe' as 'tcp-connect', { host: '127.0.0.1', port: 9, timeoutMs: 100 }, 500);
+    expect(unknown).toEqual({ ok: false, error: 'unknown probe "no-such-probe"' });
+  });
+
+  it('reports nsenter failing on a vanished process', async () => {
+    const reply = await runProbe(
+      { rootHostPath: await guestRoot(), netnsPath: '/proc/999999999/ns/net', credentials: null },
+      'tcp-connect',
+      { host: '127.0.0.1', port: 9, timeoutMs: 100 },
+      1000,
+    );
+    expect(reply.ok).toBe(false);
+    expect(!reply.ok && reply.error).toMatch(/^probe tcp-connect failed \(exit code \d+\): nsenter: .*\/proc\/999999999\/ns\/net/);
+  });
+
+  it.runIf(isRoot)('enters a network namespace with nsenter (our own, so loopback stays loopback)', async () => {
+    const dns = await startFakeDns('127.0.0.1', (q) => reply(q, { rcode: 3 }));
+    try {
+      const place = { rootHostPath: await guestRoot(), netnsPath: `/proc/${process.pid}/ns/net`, credentials: null };
+      const request = { server: '127.0.0.1', port: dns.port, name: 'example.test', type: 'A', timeoutMs: 500, attempts: 1, transport: 'fallback' } as const;
+      expect(await runProbe(place, 'dns-query', request, 1000)).toMatchObject({ ok: true, response: { verdict: 'nxdomain' } });
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it.runIf(isRoot)('connects as the desktop user: EACCES through a 0700 root-owned directory', async () => {
+    const root = await guestRoot();
+    await mkdir(path.join(root, 'run/private'), { mode: 0o700 });
+    await listen({ path: path.join(root, 'run/private/native') }, (c) => c.end());
+    await listen({ path: path.join(root, 'tmp/open') }, (c) => c.end());
+    // connect() needs write permission on the socket file itself.
+    await chmod(path.join(root, 'tmp/open'), 0o666);
+    await chmod(path.join(root, 'run/private/native'), 0o666);
+    const asUser = { rootHostPath: root, netnsPath: null, credentials: { uid: 1000, gid: 1000, groups: [] } };
+    expect(await runProbe(asUser, 'unix-connect', { path: '/run/private/native', timeoutMs: 1000 }, 1000)).toMatchObject({
+      ok: true,
+      response: { ok: false, errno: 'EACCES' },
+    });
+    expect(await runProbe(asUser, 'unix-connect', { path: '/tmp/open', timeoutMs: 1000 }, 1000)).toMatchObject({ ok: true, response: { ok: true } });
+    expect(await runProbe(here(root), 'unix-connect', { path: '/run/private/native', timeoutMs: 1000 }, 1000)).toMatchObject({
+      ok: true,
+      response: { ok: true },
+    });
+    const pulse = await runProbe(asUser, 'pulse-connect', { socket: { path: '/run/private/native' }, cookieHex: null, timeoutMs: 500 }, 1000);
+    expect(pulse).toMatchObject({ ok: true, response: { ok: false, stage: 'connect', errno: 'EACCES' } });
+  });
+});

@@ -15,6 +15,8 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
+          // Snapshots the host before the first file and fails the run if anything is left after the last.
+          globalSetup: ['test/harness/suite-guard.ts'],
         },
       },
     ],

@@ -83,7 +83,9 @@ for (const part of main.parts) {
   if (part.title) page.push(...renderSection(part.title, part.lines));
   else page.push('.SH EXIT STATUS', ...part.lines.map(esc));
 }
-for (const command of ['checks', 'list', 'schema', 'completion']) {
+// Every command the main help lists, except the default one it already describes.
+const commands = entries(main.parts.find((p) => p.title === 'Commands')?.lines ?? []).map((e) => e.term.split(/\s+/)[1]).filter((c) => c && c !== 'check');
+for (const command of commands) {
   const sub = sections(help(command));
   page.push(`.SH COMMAND: ${esc(command.toUpperCase())}`, esc(sub.usage.filter((l) => l.trim()).slice(1).join(' ').trim() || sub.usage[0].trim()));
   for (const part of sub.parts) {

@@ -8,6 +8,10 @@ import x11Socket from './x11/socket.js';
 import audioPulse from './audio/pulse.js';
 import dconfRuntimeDir from './dconf/runtime-dir.js';
 import sessionUser from './session/user.js';
+import mountsLeftover from './mounts/leftover.js';
+import mountsHostRun from './mounts/host-run.js';
+import schrootSessions from './schroot/sessions.js';
+import schrootConfig from './schroot/config.js';
 
 /** The built-in checks, in report order. Add a check by importing it here. */
 export const builtinChecks: Check[] = [
@@ -24,4 +28,8 @@ export const builtinChecks: Check[] = [
   dconfRuntimeDir,
   sessionUser,
   // mounts, schroot
+  mountsLeftover,
+  mountsHostRun,
+  schrootSessions,
+  schrootConfig,
 ];

@@ -5,6 +5,8 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   isTty: boolean;
   stdinIsTty: boolean;
+  /** Columns for tables: the terminal's, clamped to 80–140, or 100 off a terminal. */
+  width: number;
   /** Whether to colour, given the --color flag (NO_COLOR and pipes turn it off). */
   color(flag: boolean): boolean;
 }
@@ -18,6 +20,7 @@ export function processIo(): CliIo {
     env: process.env,
     isTty,
     stdinIsTty: Boolean(process.stdin.isTTY),
+    width: Math.max(80, Math.min(process.stdout.columns || 100, 140)),
     color: (flag) => flag && isTty && process.env.NO_COLOR === undefined,
   };
 }

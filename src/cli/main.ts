@@ -6,6 +6,9 @@ import { TargetError } from '../targets/target-error.js';
 import { TOOL_VERSION } from '../core/version.js';
 import { EXIT } from '../core/exit-code.js';
 import type { CheckArgs } from './commands/check.js';
+import type { FixArgs } from './commands/fix.js';
+import type { UndoArgs } from './commands/undo.js';
+import type { DemoArgs } from './commands/demo.js';
 
 const EPILOG = 'Exit codes: 0 healthy, 1 a check failed, 2 bad usage or target, 3 a check could not run.';
 
@@ -23,6 +26,36 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     async (args) => {
       const { runCheckCommand } = await import('./commands/check.js');
       code = await runCheckCommand(args as unknown as CheckArgs, io);
+    })
+    .command('fix [target]', 'diagnose, apply the fixes, diagnose again', (y) => withDiagnoseOptions(y)
+      .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and change nothing' })
+      .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'apply without asking' })
+      .option('unsafe', { type: 'boolean', default: false, describe: 'also apply fixes marked unsafe' })
+      .example('$0 fix chroot:/srv/bookworm --dry-run', 'show the plan: steps, host or guest, safety')
+      .example('sudo $0 fix nspawn:mybox --yes', 'apply the safe fixes without asking'),
+    async (args) => {
+      const { runFixCommand } = await import('./commands/fix.js');
+      code = await runFixCommand(args as unknown as FixArgs, io);
+    })
+    .command('undo [target]', 'revert the fixes applied last (journal)', (y) => y
+      .positional('target', { type: 'string', describe: 'the same TARGET given to fix' })
+      .option('user', { type: 'string', describe: 'the desktop user inside the guest (name or uid)' })
+      .option('json', { type: 'boolean', describe: 'write what was undone as JSON' })
+      .option('color', { type: 'boolean', default: true, describe: 'colour output' }),
+    async (args) => {
+      const { runUndoCommand } = await import('./commands/undo.js');
+      code = await runUndoCommand(args as unknown as UndoArgs, io);
+    })
+    .command('demo', 'build a throwaway broken guest, diagnose it, clean up (needs root)', (y) => y
+      .option('fix', { type: 'boolean', default: false, describe: 'also fix it and check again' })
+      .option('keep', { type: 'boolean', default: false, describe: 'keep the guest and print its TARGET and the cleanup command' })
+      .option('json', { type: 'boolean', describe: 'write only the JSON report (or fix result) to stdout' })
+      .option('verbose', { type: 'boolean', default: false, describe: 'show every finding' })
+      .option('color', { type: 'boolean', default: true, describe: 'colour output' })
+      .example('sudo $0 demo --fix', 'broken, fixed, checked again'),
+    async (args) => {
+      const { runDemoCommand } = await import('./commands/demo.js');
+      code = await runDemoCommand(args as unknown as DemoArgs, io);
     })
     .command('checks', 'list the registered checks: id, group, title', (y) => y.option('json', { type: 'boolean' }).option('plugin', { type: 'string', array: true }), async (args) => {
       const [{ runChecksCommand }, { resolveChecks }] = await Promise.all([import('./commands/checks.js'), import('./diagnose.js')]);

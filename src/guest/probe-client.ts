@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { trackChild } from '../core/live-children.js';
@@ -74,7 +74,15 @@ export function runProbe<K extends ProbeName>(
       clearTimeout(timer);
       resolve(reply);
     };
-    const child = trackChild(spawn(argv[0]!, argv.slice(1), { cwd: place.rootHostPath, stdio: ['pipe', 'pipe', 'pipe'] }));
+    let child: ChildProcessWithoutNullStreams;
+    let input: string;
+    try {
+      input = JSON.stringify(envelope);
+      child = trackChild(spawn(argv[0]!, argv.slice(1), { cwd: place.rootHostPath, stdio: ['pipe', 'pipe', 'pipe'] }));
+    } catch (error) {
+      // Bad arguments (a NUL in a path, an unserialisable request) throw synchronously.
+      return resolve({ ok: false, error: `cannot start probe ${name}: ${(error as Error).message}` });
+    }
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
@@ -99,6 +107,6 @@ export function runProbe<K extends ProbeName>(
       const status = signal ? `killed by ${signal}` : `exit code ${String(code)}`;
       finish({ ok: false, error: `probe ${name} failed (${status}): ${why}` });
     });
-    child.stdin.end(JSON.stringify(envelope));
+    child.stdin.end(input);
   });
 }

@@ -1,4 +1,4 @@
-import { runProbe } from '../guest/probe-client.js';
+import { probeUnixConnect } from '../guest/probes/unix-connect.js';
 import type { HostContext } from './host-context.js';
 
 /** One X display socket in the host's /tmp/.X11-unix, and whether it accepts connections. */
@@ -16,18 +16,16 @@ const cache = new WeakMap<HostContext, Promise<HostDisplay[]>>();
 
 async function probeHostDisplays(host: HostContext, timeoutMs: number): Promise<HostDisplay[]> {
   const sockets = await host.x11Sockets();
-  // Path sockets do not depend on the network namespace, so the tool's own one is right here.
-  const place = { rootHostPath: '/', netnsPath: null, credentials: null };
+  // The unix-connect probe run in-process: host paths, host root, and path sockets ignore the netns.
   return Promise.all(sockets.map(async ({ display, path }) => {
-    const reply = await runProbe(place, 'unix-connect', { path, timeoutMs }, timeoutMs);
-    const live = reply.ok && reply.response.ok;
-    const errno = reply.ok ? reply.response.errno : null;
-    return { display, name: `:${display}`, path, live, errno };
+    const reply = await probeUnixConnect({ kind: 'path', path }, timeoutMs, { resolvedPath: path });
+    return { display, name: `:${display}`, path, live: reply.ok, errno: reply.errno };
   }));
 }
 
 /**
- * The host's X displays, each probed once per run with a unix connect from the host's root:
+ * The host's X displays, each probed once per run with a unix connect from the tool itself
+ * (no probe child: these are host paths, reached from the host's root):
  * the sockets in /tmp/.X11-unix that accept connections are the displays a guest could use.
  */
 export function hostDisplays(host: HostContext, timeoutMs: number): Promise<HostDisplay[]> {

@@ -7,6 +7,8 @@ export interface ReportStreams {
   err: NodeJS.WritableStream;
   color: boolean;
   verbose: boolean;
+  /** Terminal width for tables. */
+  width: number;
 }
 
 /** A reporter turns run events into output. Every hook is optional; reporters never probe. */

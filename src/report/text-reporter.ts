@@ -27,7 +27,7 @@ export function textReporter(streams: ReportStreams): Reporter {
     end(report) {
       const lines = [`ctr-doctor ${report.tool.version}: ${report.target.kind} ${report.target.name}${report.target.pid ? ` (pid ${report.target.pid})` : ''}`];
       for (const r of report.results) lines.push(...formatResult(r, streams));
-      const table = problemTable(report);
+      const table = problemTable(report, streams.width);
       if (table) lines.push('', table);
       lines.push('', summaryLine(report));
       if (report.results.some((r) => r.fixes.some((f) => f.safety !== 'manual'))) lines.push('Run `ctr-doctor fix` to apply the safe fixes (`--dry-run` shows the plan).');

@@ -31,7 +31,7 @@ export function ttyReporter(streams: ReportStreams): Reporter {
       await list;
       const lines: string[] = [];
       for (const r of report.results.filter((x) => x.status === 'fail' || x.status === 'warn' || x.status === 'error')) lines.push(...formatResult(r, streams));
-      const table = problemTable(report, Math.min(process.stdout.columns ?? 100, 140));
+      const table = problemTable(report, streams.width);
       if (table) lines.push('', table);
       lines.push('', summaryLine(report));
       streams.out.write(lines.join('\n') + '\n');

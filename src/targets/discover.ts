@@ -2,6 +2,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { dirIdentity, readEnviron, readProcess } from '../host/procfs.js';
 import { sessionRoot } from '../host/schroot-state.js';
+import { apiMountRoots } from '../host/guest-mount-roots.js';
 import { isUnder } from '../parse/mountinfo.js';
 import type { HostContext } from '../host/host-context.js';
 
@@ -16,9 +17,6 @@ export interface DiscoveredGuest {
   state: 'running' | 'active' | 'stale' | 'leftover-mounts';
   detail: string;
 }
-
-/** Kernel filesystems whose mounts under a directory mark it as a (former) chroot. */
-const API_MOUNT_NAMES = new Set(['proc', 'sys', 'dev', 'run']);
 
 /** Every guest on the host: running chroots, schroot sessions, nspawn machines, directories with leftover mounts. */
 export async function discoverGuests(host: HostContext): Promise<DiscoveredGuest[]> {
@@ -57,18 +55,10 @@ export async function discoverGuests(host: HostContext): Promise<DiscoveredGuest
     found.push({ kind: 'chroot', target: `chroot:${root}`, name: root, root, pid: Math.min(...pids), state: 'running', detail: `${pids.length} process(es)` });
   }
 
-  // Leftover API mounts under a directory no process and no session uses.
-  const candidates = new Set<string>();
-  for (const m of mounts) {
-    const base = path.posix.basename(m.mountPoint);
-    const parent = path.posix.dirname(m.mountPoint);
-    if (!API_MOUNT_NAMES.has(base) || parent === '/' || m.mountPoint.startsWith('/proc/') || m.mountPoint.startsWith('/sys/')) continue;
-    if (!['proc', 'sysfs', 'devtmpfs', 'tmpfs', 'devpts'].includes(m.fsType) && !['/', '/dev', '/sys', '/proc', '/run'].includes(m.root)) continue;
-    candidates.add(parent);
-  }
+  // Leftover API mounts under a directory no process and no session uses (the same finder as mounts.leftover).
+  const candidates = apiMountRoots(mounts);
   for (const dir of candidates) {
     if (byRoot.has(dir) || schrootRoots.some((r) => dir === r || isUnder(dir, r))) continue;
-    if ([...candidates].some((other) => other !== dir && isUnder(dir, other))) continue;
     const count = mounts.filter((m) => isUnder(m.mountPoint, dir) && m.mountPoint !== dir).length;
     found.push({ kind: 'leftover', target: `chroot:${dir}`, name: dir, root: dir, pid: null, state: 'leftover-mounts', detail: `${count} mount(s) left under it` });
   }

@@ -18,6 +18,7 @@ import { createNetWorld, type NetWorld } from './networld.js';
 import { startPulse, type PulseHandle, type PulseOptions } from './pulse.js';
 import { createGuestRoot, createMinimalRoot, ensureBaseTmpfs, type GuestRoot, type GuestRootOptions } from './rootfs.js';
 import { hostSnapshot as takeSnapshot, type HostSnapshot } from './snapshot.js';
+import { recordWorldId } from './suite-guard.js';
 import { allocDisplay, startXvfb, type XvfbHandle, type XvfbOptions } from './xvfb.js';
 
 export { diffSnapshots, hostSnapshot, type HostSnapshot, type SnapshotFilter } from './snapshot.js';
@@ -63,6 +64,7 @@ export interface World {
 /** Build a world: netns, base tmpfs, state dir. Dispose it in `afterAll`. */
 export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   const id = opts.id ?? randomBytes(3).toString('hex');
+  recordWorldId(id);
   const cleanup = new Cleanup(`world ${id}`);
   const base = `/tmp/ctrtest-${id}`;
   try {
@@ -93,7 +95,16 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
           localOnly: true,
           ...o,
         }, cleanup)),
-      xvfb: (o) => startXvfb(allocDisplay(), cleanup, { dir: stateDir, ...o }),
+      xvfb: async (o) => {
+        // Another test process may grab the same free number at the same moment: try the next one.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await startXvfb(allocDisplay(), cleanup, { dir: stateDir, ...o });
+          } catch (e) {
+            if (attempt >= 3) throw e;
+          }
+        }
+      },
       pulse: (o = {}) => startPulse(o.dir ?? join(stateDir, `pulse-${++pulseN}`), cleanup, o),
       hostSnapshot: () =>
         takeSnapshot({

@@ -107,16 +107,16 @@ async function nsswitchHosts(ctx: CheckContext): Promise<string | null> {
 }
 
 /** Findings from getent: it catches nsswitch.conf and /etc/hosts faults the nameservers do not show. */
-async function glibcFindings(ctx: CheckContext, result: ExecResult, serversWork: boolean): Promise<Finding[]> {
+async function glibcFindings(ctx: CheckContext, result: ExecResult, serversAnswer: boolean): Promise<Finding[]> {
   const name = ctx.options.dnsName;
   if (result.notFound) return [finding('getent-missing', 'info', 'getent is not installed in the guest, so glibc\'s own lookup was not tried')];
   const addresses = glibcAddresses(result.stdout);
   const hosts = await nsswitchHosts(ctx);
   const ev = { command: `getent ahosts ${name}`, exitCode: result.exitCode, timedOut: result.timedOut, addresses, nsswitchHosts: hosts, user: ctx.target.user.name };
   if (result.exitCode === 0 && addresses.length > 0) {
-    return [finding('glibc-resolves', 'info', `getent ahosts ${name} in the guest: ${addresses.join(', ')}${serversWork ? '' : ' (from /etc/hosts or another NSS source, not DNS)'}`, ev)];
+    return [finding('glibc-resolves', 'info', `getent ahosts ${name} in the guest: ${addresses.join(', ')}${serversAnswer ? '' : ' (from /etc/hosts or another NSS source, not DNS)'}`, ev)];
   }
-  if (!serversWork) return [finding('glibc-fails', 'info', `getent ahosts ${name} fails in the guest too (${result.timedOut ? 'timed out' : `exit code ${String(result.exitCode)}`})`, ev)];
+  if (!serversAnswer) return [finding('glibc-fails', 'info', `getent ahosts ${name} fails in the guest too (${result.timedOut ? 'timed out' : `exit code ${String(result.exitCode)}`})`, ev)];
   const noDns = hosts !== null && !/\bdns\b/.test(hosts);
   const why = result.timedOut ? 'timed out' : result.exitCode === 2 ? 'not found' : `exit code ${String(result.exitCode)}`;
   return [finding('glibc-fails', 'fail',
@@ -222,7 +222,7 @@ export default defineCheck({
     const used = results.filter((r) => !r.unused);
     const someWork = used.some((r) => WORKING.has(r.verdict));
     const findings = results.map((r) => serverFinding(r, options.dnsName, someWork));
-    const glibcSays = await glibcFindings(ctx, await glibc, someWork);
+    const glibcSays = await glibcFindings(ctx, await glibc, used.some((r) => r.verdict === 'answer'));
     findings.push(...glibcSays);
     if (options.compareHost) findings.push(...hostFindings(ctx, await host, used.some((r) => r.verdict === 'answer')));
     findings.push(finding('resolve-plan', 'info', `asked ${servers.length} nameserver(s) with ${plan.attempts} attempt(s) of ${plan.attemptMs} ms each (resolv.conf asks for ${plan.wanted.attempts} × ${plan.wanted.timeoutMs} ms; --timeout ${options.timeoutMs} ms)`, { ...plan, transport }));

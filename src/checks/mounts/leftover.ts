@@ -11,9 +11,12 @@ import type { Finding, Fix } from '../../core/types.js';
 
 const SCHROOT_MOUNT_DIRS = ['/run/schroot/mount', '/var/run/schroot/mount'];
 
+/** No guest chosen (the bare host, or ctr-doctor's own environment): look at every guest root in our mount table. */
+const isHostWide = (ctx: CheckContext): boolean => ctx.target.kind === 'host' || ctx.target.kind === 'self';
+
 /** The guest roots to look at: this guest's, or on the bare host every directory that holds chroot mounts. */
 async function rootsToExamine(ctx: CheckContext, hostMounts: MountEntry[]): Promise<string[]> {
-  if (ctx.target.kind !== 'host') return [ctx.target.root];
+  if (!isHostWide(ctx)) return [ctx.target.root];
   const roots = new Set(apiMountRoots(hostMounts));
   // A session directory with mounts but no state file is also left over (state removed by hand).
   for (const m of hostMounts) {
@@ -81,7 +84,6 @@ export default defineCheck({
     'mounts.lazy-unmount': 'Unsafe: umount -l the busy mounts; they disappear but stay alive for their holders.',
   },
   appliesTo: (ctx) => {
-    if (ctx.target.kind === 'self') return 'ctr-doctor runs inside the guest; leftover mounts are seen from the host';
     if (ctx.target.root.startsWith('/proc/')) return 'the guest has its own mount namespace; its mounts end with it';
     return true;
   },
@@ -94,7 +96,7 @@ export default defineCheck({
     const sessionRoots = new Map(sessions.filter((s) => s.mounted).map((s) => [sessionRoot(s), s.id] as const));
     const roots = await rootsToExamine(ctx, hostMounts);
     if (roots.length === 0) return outcomeOf([], [], 'no guest roots with mounts on this host');
-    const guestPids = ctx.target.kind === 'host' ? [] : (await ctx.target.processes()).map((p) => p.pid);
+    const guestPids = isHostWide(ctx) ? [] : (await ctx.target.processes()).map((p) => p.pid);
 
     // How it decides: a root with mounts but no process rooted in it and no session is left over.
     const findings: Finding[] = [];
@@ -123,7 +125,7 @@ export default defineCheck({
     }
     // What it offers: the unmount plans built above.
     const summary = leftoverCount === 0
-      ? (findings.length === 0 ? `no mounts below ${ctx.target.kind === 'host' ? 'any guest root' : ctx.target.root}` : findings.map((f) => f.message).join('; '))
+      ? (findings.length === 0 ? `no mounts below ${isHostWide(ctx) ? 'any guest root' : ctx.target.root}` : findings.map((f) => f.message).join('; '))
       : undefined;
     return outcomeOf(findings, fixes, summary);
   },

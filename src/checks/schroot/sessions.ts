@@ -8,7 +8,7 @@ import type { Finding, Fix } from '../../core/types.js';
 /** The sessions this run is about: all of them on the host, or the target's. */
 function relevant(ctx: CheckContext, sessions: SchrootSessionState[]): SchrootSessionState[] {
   const s = ctx.target.schroot;
-  if (ctx.target.kind === 'host' || !s) return sessions;
+  if (ctx.target.kind === 'host' || ctx.target.kind === 'self' || !s) return sessions;
   return sessions.filter((x) => (s.session !== null ? x.id === s.session : x.chroot === s.chroot));
 }
 
@@ -28,7 +28,7 @@ export default defineCheck({
     'schroot.end-stale-session': 'schroot --recover-session -c session:ID, then schroot --end-session -c session:ID.',
     'schroot.force-remove-session': 'Unsafe fallback: --end-session --force, unmount what is left, delete the state file.',
   },
-  appliesTo: (ctx) => (ctx.target.kind === 'host' || ctx.target.kind === 'schroot' ? true : `not a schroot guest (${ctx.target.kind})`),
+  appliesTo: (ctx) => (['host', 'self', 'schroot'].includes(ctx.target.kind) ? true : `not a schroot guest (${ctx.target.kind})`),
 
   async run(ctx) {
     // What it looks at: every session state file, the host's mounts and processes, and schroot's own list.
@@ -36,7 +36,7 @@ export default defineCheck({
       ctx.host.schrootSessions(), ctx.host.processes(), ctx.host.schrootConfig(), ctx.host.schrootListedSessions(),
     ]);
     const sessions = relevant(ctx, all);
-    if (sessions.length === 0) return outcomeOf([], [], ctx.target.kind === 'host' ? 'no schroot sessions on this host' : 'no schroot session for this chroot');
+    if (sessions.length === 0) return outcomeOf([], [], ctx.target.kind !== 'schroot' ? 'no schroot sessions on this host' : 'no schroot session for this chroot');
 
     // How it decides: state file with no mounts → stale; mounts with processes → active; without → idle.
     const findings: Finding[] = [];

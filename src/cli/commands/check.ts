@@ -23,7 +23,7 @@ export interface CheckArgs extends DiagnoseArgs {
 /** `ctr-doctor check [TARGET]`: diagnose, report, and exit with the contract's code. */
 export async function runCheckCommand(args: ArgumentsCamelCase<CheckArgs> | CheckArgs, io: CliIo): Promise<number> {
   const format = resolveFormat(args, io.isTty);
-  const streams = { out: io.out, err: io.err, color: io.color(args.color), verbose: args.verbose };
+  const streams = { out: io.out, err: io.err, color: io.color(args.color), verbose: args.verbose, width: io.width };
   const options = checkOptionsFrom(args, io.env);
   const checks = await resolveChecks(args, (l) => io.err.write(l + '\n'));
   const host = newHostContext(options.timeoutMs);

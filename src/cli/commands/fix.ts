@@ -51,7 +51,7 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   const json = format === 'json';
   const color = io.color(args.color);
   const say = (lines: string[]) => { if (lines.length > 0) (json ? io.err : io.out).write(lines.join('\n') + '\n'); };
-  const streams = { out: io.out, err: io.err, color, verbose: args.verbose };
+  const streams = { out: io.out, err: io.err, color, verbose: args.verbose, width: io.width };
   const options = checkOptionsFrom(args, io.env);
   const checks = await resolveChecks(args, (l) => io.err.write(l + '\n'));
 

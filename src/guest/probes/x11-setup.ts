@@ -118,7 +118,8 @@ export async function probeX11Setup(
       finish({ ok: false, stage: 'closed', errno: code === undefined ? null : errnoOf(error), reason: code === undefined ? reason : `${reason}: ${error.message}` });
     };
     socket.on('error', onFailure);
-    socket.on('close', () => onFailure(new Error('connection closed')));
+    // Deferred, so a refusal sent just before the hang-up is parsed first.
+    socket.on('close', () => setImmediate(() => onFailure(new Error('connection closed'))));
 
     try {
       const client = x11.createClient(

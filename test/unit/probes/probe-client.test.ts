@@ -115,11 +115,13 @@ describe('runProbe (child process)', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
-  it('reports a root that does not exist, and an unknown probe, as one line', async () => {
+  it('reports a missing root, an unknown probe and unusable arguments as one line, never throwing', async () => {
     const missing = await runProbe(here('/nonexistent/ctr-doctor-root'), 'tcp-connect', { host: '127.0.0.1', port: 9, timeoutMs: 100 }, 500);
     expect(missing).toMatchObject({ ok: false, error: expect.stringContaining('cannot start probe tcp-connect in /nonexistent/ctr-doctor-root') });
     const unknown = await runProbe(here(await guestRoot()), 'no-such-probe' as 'tcp-connect', { host: '127.0.0.1', port: 9, timeoutMs: 100 }, 500);
     expect(unknown).toEqual({ ok: false, error: 'unknown probe "no-such-probe"' });
+    const nul = await runProbe({ rootHostPath: '/tmp', netnsPath: '/run/netns/a\0b', credentials: null }, 'tcp-connect', { host: '127.0.0.1', port: 9, timeoutMs: 100 }, 500);
+    expect(nul).toMatchObject({ ok: false, error: expect.stringContaining('cannot start probe tcp-connect') });
   });
 
   it('reports nsenter failing on a vanished process', async () => {

@@ -15,6 +15,8 @@ const EPILOG = 'Exit codes: 0 healthy, 1 a check failed, 2 bad usage or target, 
 /** Runs the CLI and returns the exit code; `bin` only sets process.exitCode. */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   let code: number = EXIT.ok;
+  let completionAnswered = () => {};
+  const answered = new Promise<void>((resolve) => { completionAnswered = resolve; });
   const parser: Argv = yargs(argv)
     .scriptName('ctr-doctor')
     .usage('$0 [check] [TARGET] [options]\n\nDiagnose a light Linux container (chroot, schroot, systemd-nspawn, any pid) from the inside.')
@@ -78,7 +80,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     })
     // Hidden: answers the scripts' `--get-yargs-completions` requests (check ids, target prefixes).
     .completion('__yargs-completion', false, (_current: string, _parsed: unknown, defaults: (cb?: (err: Error | null, words: string[] | undefined) => void) => void, done: (words: string[]) => void) => {
-      void import('./commands/completion.js').then(({ completeArgv }) => completeArgv(argv, io.env, defaults, done));
+      const finish = (words: string[]) => { done(words); completionAnswered(); };
+      void import('./commands/completion.js').then(({ completeArgv }) => completeArgv(argv, io.env, (cb) => defaults(cb ?? ((_e, w) => finish(w ?? []))), finish));
     })
     .epilogue(EPILOG)
     .version(TOOL_VERSION)
@@ -92,7 +95,12 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     });
   try {
     // Shell completion (`--get-yargs-completions WORDS…`): yargs prints the words; no command may run.
-    if (argv[0] === '--get-yargs-completions') parser.strict(false).middleware(() => { throw new CompletionAnswered(); });
+    if (argv[0] === '--get-yargs-completions') {
+      // yargs may throw synchronously from parseAsync (our middleware), so wrap it.
+      await Promise.resolve().then(() => parser.strict(false).middleware(() => { throw new CompletionAnswered(); }).parseAsync()).catch(() => undefined);
+      await Promise.race([answered, new Promise((r) => setTimeout(r, 5000).unref())]);
+      return EXIT.ok;
+    }
     await parser.parseAsync();
     return code;
   } catch (error) {

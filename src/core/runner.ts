@@ -19,6 +19,34 @@ export function describeCrash(error: unknown, isRoot: boolean): string {
   return firstLine;
 }
 
+const STATUSES: ReadonlySet<unknown> = new Set(['pass', 'warn', 'fail', 'skip', 'error']);
+
+/**
+ * Control characters written as visible escapes: a summary stays one line, and a hostile
+ * guest's file name (a newline, an ESC sequence) cannot forge lines or drive the terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => {
+    if (ch === '\n') return '\\n';
+    if (ch === '\t') return '\\t';
+    if (ch === '\r') return '\\r';
+    return `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
+/** The outcome with its summary and finding messages made {@link printable}; evidence keeps the raw data. */
+function printableOutcome(outcome: CheckOutcome): CheckOutcome {
+  // A plugin may resolve to anything: only a real outcome is passed on.
+  const shaped = outcome !== null && typeof outcome === 'object' && STATUSES.has(outcome.status)
+    && typeof outcome.summary === 'string' && Array.isArray(outcome.findings) && Array.isArray(outcome.fixes);
+  if (!shaped) return errorOutcome('the check returned no valid outcome (status, summary, findings, fixes)');
+  return {
+    ...outcome,
+    summary: printable(outcome.summary),
+    findings: outcome.findings.map((f) => ({ ...f, message: printable(f.message) })),
+  };
+}
+
 function errorOutcome(summary: string): CheckOutcome {
   return { status: 'error', summary, findings: [], fixes: [] };
 }
@@ -50,7 +78,7 @@ export async function runOneCheck(check: Check, ctx: CheckContext, timeoutMs: nu
       clearTimeout(timer);
     }
   }
-  return { ...base, ...outcome, durationMs: Math.round(performance.now() - started) };
+  return { ...base, ...printableOutcome(outcome), durationMs: Math.round(performance.now() - started) };
 }
 
 /** Runs every check concurrently; results keep the registry's order. */

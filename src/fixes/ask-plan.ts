@@ -1,19 +1,34 @@
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import type { PlannedFix } from './fix-plan.js';
+
+/** Reads answers line by line; lines typed ahead are kept for the next question; end of input answers "". */
+function lineReader(input: NodeJS.ReadableStream): { next(): Promise<string>; close(): void } {
+  const rl = createInterface({ input, terminal: false });
+  const buffered: string[] = [];
+  const waiting: ((line: string) => void)[] = [];
+  let closed = false;
+  rl.on('line', (line) => { const w = waiting.shift(); if (w) w(line); else buffered.push(line); });
+  rl.on('close', () => { closed = true; for (const w of waiting.splice(0)) w(''); });
+  return {
+    next: () => {
+      const line = buffered.shift();
+      if (line !== undefined) return Promise.resolve(line);
+      if (closed) return Promise.resolve('');
+      return new Promise((resolve) => waiting.push(resolve));
+    },
+    close: () => rl.close(),
+  };
+}
 
 /**
  * Asks on a terminal which fixes to apply: all, one by one, or none. Questions go to `output`
  * (stderr), so stdout keeps only the report. End of input means "none".
  */
 export async function askWhichFixes(fixes: PlannedFix[], input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<PlannedFix[]> {
-  const rl = createInterface({ input, output, terminal: false });
-  let closed = false;
-  rl.on('close', () => { closed = true; });
+  const reader = lineReader(input);
   const ask = async (question: string): Promise<string> => {
-    if (closed) return '';
-    const answer = rl.question(question);
-    const ended = new Promise<string>((resolve) => rl.once('close', () => resolve('')));
-    return (await Promise.race([answer, ended])).trim().toLowerCase();
+    output.write(question);
+    return (await reader.next()).trim().toLowerCase();
   };
   try {
     const first = await ask(`Apply ${fixes.length} fix(es)? [a]ll, [o]ne by one, [n]one: `);
@@ -26,6 +41,6 @@ export async function askWhichFixes(fixes: PlannedFix[], input: NodeJS.ReadableS
     }
     return chosen;
   } finally {
-    rl.close();
+    reader.close();
   }
 }

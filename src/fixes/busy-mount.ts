@@ -1,26 +1,15 @@
-import { readFile, readdir, readlink } from 'node:fs/promises';
-
-const isUnder = (p: string, mountPoint: string): boolean => p === mountPoint || p.startsWith(mountPoint.endsWith('/') ? mountPoint : mountPoint + '/');
+import { readFile } from 'node:fs/promises';
+import { isUnder, parseMountinfo } from '../parse/mountinfo.js';
+import { mountHolders, readProcessFiles } from '../host/mount-holders.js';
+import { listHostProcesses, ownNamespace } from '../host/procfs.js';
 
 /**
- * Processes whose root, working directory or open files lie under `mountPoint`:
- * the usual reasons for "target is busy". Returned as `PID (comm)`.
+ * The processes keeping `mountPoint` (or a mount below it) busy, through their root, cwd,
+ * open files or mappings: the usual reasons for "target is busy". Returned as `PID (comm)`.
  */
 export async function processesUsing(mountPoint: string): Promise<string[]> {
-  const pids = (await readdir('/proc').catch(() => [] as string[])).filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid);
-  const found: string[] = [];
-  for (const pid of pids) {
-    const links = [`/proc/${pid}/root`, `/proc/${pid}/cwd`];
-    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
-    links.push(...fds.map((fd) => `/proc/${pid}/fd/${fd}`));
-    let uses = false;
-    for (const link of links) {
-      const target = await readlink(link).catch(() => null);
-      if (target !== null && isUnder(target, mountPoint)) { uses = true; break; }
-    }
-    if (!uses) continue;
-    const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?')).trim();
-    found.push(`${pid} (${comm})`);
-  }
-  return found;
+  const mounts = parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8')).filter((m) => isUnder(m.mountPoint, mountPoint));
+  const files = await readProcessFiles(await listHostProcesses());
+  const holders = mountHolders(files, mounts, await ownNamespace('mnt'));
+  return [...new Set(holders.map((h) => `${h.pid} (${h.comm})`))];
 }

@@ -1,6 +1,5 @@
 import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import path from 'node:path';
 
 /** A write was refused because it could have left the guest root. Nothing was written. */
 export class GuestWriteRefused extends Error {
@@ -29,7 +28,7 @@ export interface GuestDir {
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 function componentsOf(guestPath: string): string[] {
-  const parts = path.posix.normalize('/' + guestPath).split('/').filter((c) => c !== '' && c !== '.');
+  const parts = guestPath.split('/').filter((c) => c !== '' && c !== '.');
   if (parts.includes('..')) throw new GuestWriteRefused(`${guestPath}: ".." is not allowed in a resolved guest path`);
   return parts;
 }

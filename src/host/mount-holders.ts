@@ -32,16 +32,27 @@ export interface MountHolder {
 const DELETED = ' (deleted)';
 const clean = (p: string): string => (p.endsWith(DELETED) ? p.slice(0, -DELETED.length) : p);
 
+// ENOENT and ESRCH mean the process exited meanwhile: nothing is missing, it simply holds nothing now.
+const denied = (e: unknown): boolean => ['EACCES', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '');
+
 async function fdPaths(procRoot: string, pid: number): Promise<{ paths: string[]; complete: boolean }> {
-  const names = await readdir(`${procRoot}/${pid}/fd`).catch(() => null);
-  if (names === null) return { paths: [], complete: false };
+  let names: string[];
+  try {
+    names = await readdir(`${procRoot}/${pid}/fd`);
+  } catch (e) {
+    return { paths: [], complete: !denied(e) };
+  }
   const links = await Promise.all(names.map((n) => readlink(`${procRoot}/${pid}/fd/${n}`).catch(() => null)));
   return { paths: links.filter((l): l is string => l !== null && l.startsWith('/')).map(clean), complete: true };
 }
 
 async function mappedPaths(procRoot: string, pid: number): Promise<{ paths: string[]; complete: boolean }> {
-  const text = await readFile(`${procRoot}/${pid}/maps`, 'utf8').catch(() => null);
-  if (text === null) return { paths: [], complete: false };
+  let text: string;
+  try {
+    text = await readFile(`${procRoot}/${pid}/maps`, 'utf8');
+  } catch (e) {
+    return { paths: [], complete: !denied(e) };
+  }
   const paths = new Set<string>();
   for (const line of text.split('\n')) {
     // address perms offset dev inode path: the path is everything after the fifth field.

@@ -3,7 +3,9 @@
  * network namespace the test owns, and validate its JSON reports against the
  * schema the CLI itself prints.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
@@ -52,12 +54,26 @@ function assertNotHostNetns(netns: string): void {
   }
 }
 
+let stateDir: string | null = null;
+
+/** A journal directory for every `fix` this test process runs (removed when it exits). */
+function toolStateDir(): string {
+  if (stateDir === null) {
+    const dir = mkdtempSync(join(tmpdir(), 'ctd-tool-state-'));
+    stateDir = dir;
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return stateDir;
+}
+
 /** Run `node dist/bin/ctr-doctor.js ...args` under `nsenter --net=<netns>`. Never throws on a non-zero exit. */
 export async function runTool(args: string[], opts: RunToolOptions): Promise<ToolResult> {
   assertNotHostNetns(opts.netns);
   assertBuilt();
   const env: Record<string, string | undefined> = {};
   for (const k of Object.keys(process.env)) if (k.startsWith('CTR_DOCTOR_')) env[k] = undefined;
+  // `fix` journals under /var/lib/ctr-doctor as root: keep test runs out of the machine's state.
+  env.CTR_DOCTOR_STATE_DIR = toolStateDir();
   Object.assign(env, { NO_COLOR: '1', FORCE_COLOR: undefined }, opts.env);
   const r = await run(['nsenter', `--net=${opts.netns}`, process.execPath, CLI_PATH, ...args], {
     env,

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { lstat } from 'node:fs/promises';
 import { defineCheck, type CheckContext } from '../../core/check.js';
 import { couldNotRun, finding, outcomeOf } from '../../core/outcome.js';
@@ -8,9 +9,15 @@ import type { Finding, Fix } from '../../core/types.js';
 
 const PATH = '/etc/resolv.conf';
 
-/** Text with NUL bytes or invalid UTF-8 is not a resolv.conf anyone wrote on purpose. */
+/** Text with NUL bytes, or mostly invalid UTF-8 and control bytes, is not a resolv.conf anyone wrote on purpose. */
 function looksBinary(bytes: Buffer): boolean {
-  return bytes.includes(0) || !Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes);
+  if (bytes.includes(0)) return true;
+  if (isUtf8(bytes)) return false;
+  // glibc reads bytes, not UTF-8: a Latin-1 comment is still text; mostly undecodable or control bytes is not.
+  const text = bytes.toString('utf8');
+  let odd = 0;
+  for (const ch of text) if (ch === '\uFFFD' || (ch < ' ' && ch !== '\n' && ch !== '\t' && ch !== '\r')) odd++;
+  return odd * 8 > text.length;
 }
 
 /** A relative symlink target that climbs above the guest root once followed from where it sits. */

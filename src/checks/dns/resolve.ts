@@ -6,7 +6,7 @@ import { resolvConfProvisionFix, writeResolvConfFix } from '../../fixes/plans/re
 import { nsswitchDnsFix } from '../../fixes/plans/dns-resolve-plans.js';
 import type { HostDnsResult } from '../../host/host-dns-query.js';
 import { hostNameservers } from '../../host/host-nameservers.js';
-import { planQueries, queryBudget, settleBy, type QueryPlan } from '../../guest/dns-query-plan.js';
+import { isProbeTimeout, planQueries, queryBudget, settleBy, type QueryPlan } from '../../guest/dns-query-plan.js';
 import type { DnsQueryResponse, DnsVerdict } from '../../guest/probe-protocol.js';
 import { DEFAULT_PATH } from '../../guest/run-command.js';
 import { buildDnsQuery } from '../../parse/dns-response.js';
@@ -28,10 +28,12 @@ interface ServerResult {
   unused: boolean;
 }
 
-const missed = (plan: QueryPlan): DnsQueryResponse => ({
-  verdict: 'timeout', rcode: null, addresses: [], transport: 'udp', truncatedOverUdp: false, elapsedMs: 0,
-  detail: `no answer within the ${plan.attempts} × ${plan.attemptMs} ms budget`,
+/** The probe had not answered when the budget ran out: the server is silent, or this machine is too busy. */
+const missed = (plan: QueryPlan, timeoutMs: number): DnsQueryResponse => ({
+  verdict: 'timeout', rcode: null, addresses: [], transport: 'udp', truncatedOverUdp: false, elapsedMs: timeoutMs,
+  detail: `no answer within --timeout ${timeoutMs} ms (${plan.attempts} × ${plan.attemptMs} ms attempts; on a busy machine, raise --timeout)`,
 });
+const glibcLate = (timeoutMs: number): ExecResult => ({ exitCode: null, stdout: '', stderr: '', timedOut: true, notFound: false, spawnError: `no result within ${timeoutMs} ms` });
 
 /** A server works when either question got a real answer; otherwise its worst failure speaks for it. */
 function combine(a: DnsQueryResponse, aaaa: DnsQueryResponse): DnsVerdict {
@@ -65,7 +67,9 @@ function serverFinding(r: ServerResult, name: string, someWork: boolean): Findin
     case 'answer': {
       const addrs = [...r.a.addresses, ...r.aaaa.addresses];
       const tcp = r.a.truncatedOverUdp || r.aaaa.truncatedOverUdp ? ', over TCP after a truncated UDP answer' : '';
-      return finding('server-answers', 'info', `${r.address} answers ${name}: ${addrs.join(', ')} (${Math.max(r.a.elapsedMs, r.aaaa.elapsedMs)} ms${tcp})`, ev);
+      // A hostile server may send thousands of records: the message names a few.
+      const shown = addrs.length > 8 ? `${addrs.slice(0, 8).join(', ')} and ${addrs.length - 8} more` : addrs.join(', ');
+      return finding('server-answers', 'info', `${r.address} answers ${name}: ${shown} (${Math.max(r.a.elapsedMs, r.aaaa.elapsedMs)} ms${tcp})`, ev);
     }
     case 'nxdomain':
       return finding('server-nxdomain', 'info', `${r.address} works: ${name} does not exist (NXDOMAIN)`, ev);
@@ -86,13 +90,21 @@ function serverFinding(r: ServerResult, name: string, someWork: boolean): Findin
   }
 }
 
-/** glibc's second opinion: getaddrinfo through the guest's nsswitch.conf, /etc/hosts and resolv.conf. */
+/**
+ * glibc's second opinion: getaddrinfo through the guest's nsswitch.conf, /etc/hosts and resolv.conf.
+ * The guest's own `timeout` bounds it: killing the nsenter in front of it would leave getent running.
+ */
 async function askGlibc(ctx: CheckContext, deadline: number): Promise<ExecResult> {
   const { target } = ctx;
   const asUser = target.user.uid === 0 ? {} : { user: { uid: target.user.uid, gid: target.user.gid, groups: target.user.groups } };
-  return target.exec(['getent', 'ahosts', ctx.options.dnsName], {
-    ...asUser, env: { PATH: DEFAULT_PATH, LC_ALL: 'C' }, timeoutMs: Math.max(100, deadline - performance.now()),
-  });
+  const opts = () => ({ ...asUser, env: { PATH: DEFAULT_PATH, LC_ALL: 'C' }, timeoutMs: Math.max(100, deadline - performance.now()) });
+  const seconds = Math.max(0.1, (deadline - performance.now() - 200) / 1000).toFixed(1);
+  const getent = ['getent', 'ahosts', ctx.options.dnsName];
+  const bounded = await target.exec(['timeout', '-k', '0.1', seconds, ...getent], opts());
+  if (bounded.exitCode === 124) return { ...bounded, exitCode: null, timedOut: true };
+  // `timeout` says "failed to run command 'getent'" when getent is missing; otherwise timeout itself is.
+  if (bounded.notFound && !/getent/.test(bounded.stderr)) return target.exec(getent, opts());
+  return bounded;
 }
 
 function glibcAddresses(stdout: string): string[] {
@@ -182,7 +194,8 @@ export default defineCheck({
   async run(ctx) {
     const { target, options } = ctx;
     const started = performance.now();
-    const deadline = started + options.timeoutMs - 150;
+    // Room after the deadline for the last reads and for a busy event loop, inside the runner's limit.
+    const deadline = started + options.timeoutMs - Math.max(200, options.timeoutMs * 0.12);
 
     // What it looks at: the nameservers the guest's resolver reads, asked from the guest's namespace.
     const read = await target.readFile('/etc/resolv.conf');
@@ -197,12 +210,14 @@ export default defineCheck({
     const plan = planQueries(conf.options, queryBudget(options.timeoutMs));
     const transport = conf.options.useVc ? 'tcp' as const : 'fallback' as const;
     const servers = conf.nameservers.slice(0, MAX_SERVERS);
+    // The probe child may run until the deadline: a slow start-up must not be mistaken for a broken probe.
     const ask = (address: string, type: 'A' | 'AAAA') => settleBy(
-      target.probe('dns-query', { server: address, name: options.dnsName, type, timeoutMs: plan.attemptMs, attempts: plan.attempts, transport }, { timeoutMs: plan.attemptMs * (plan.attempts + 1) }),
-      deadline, () => missed(plan));
+      target.probe('dns-query', { server: address, name: options.dnsName, type, timeoutMs: plan.attemptMs, attempts: plan.attempts, transport }, { timeoutMs: Math.max(plan.attemptMs, deadline - performance.now()) })
+        .catch((error: unknown) => (isProbeTimeout(error) ? missed(plan, options.timeoutMs) : Promise.reject(error as Error))),
+      deadline, () => missed(plan, options.timeoutMs));
 
     // Everything at once: the servers, glibc's second opinion and the host (when asked) share one budget.
-    const glibc = askGlibc(ctx, deadline);
+    const glibc = settleBy(askGlibc(ctx, deadline), deadline, () => glibcLate(options.timeoutMs));
     const host = options.compareHost
       ? settleBy(ctx.host.askHostNameservers(options.dnsName, plan.attemptMs), deadline, () => null)
       : Promise.resolve(null);

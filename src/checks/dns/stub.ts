@@ -1,7 +1,7 @@
 import { defineCheck, type CheckContext } from '../../core/check.js';
 import { couldNotRun, finding, outcomeOf } from '../../core/outcome.js';
 import type { Finding, Fix } from '../../core/types.js';
-import { queryBudget, settleBy } from '../../guest/dns-query-plan.js';
+import { isProbeTimeout, queryBudget, settleBy } from '../../guest/dns-query-plan.js';
 import type { DnsQueryResponse } from '../../guest/probe-protocol.js';
 import { hostNameservers, isLoopbackAddress } from '../../host/host-nameservers.js';
 import type { HostProcess } from '../../host/procfs.js';
@@ -104,11 +104,13 @@ async function deadStubFixes(ctx: CheckContext, facts: StubFacts): Promise<Fix[]
 
 /** Asks one loopback nameserver, from the guest's namespace, whether anything answers there. */
 async function askStub(ctx: CheckContext, server: string, deadline: number): Promise<DnsQueryResponse> {
-  const budget = queryBudget(ctx.options.timeoutMs);
+  // Reading every process's namespaces came first and may have taken a while on a busy host.
+  const budget = queryBudget(deadline - performance.now() + 150);
+  const late = (): DnsQueryResponse => ({ verdict: 'timeout', rcode: null, addresses: [], transport: 'udp', truncatedOverUdp: false, elapsedMs: budget, detail: `no answer within --timeout ${ctx.options.timeoutMs} ms (on a busy machine, raise --timeout)` });
   return settleBy(
-    ctx.target.probe('dns-query', { server, name: ctx.options.dnsName, type: 'A', timeoutMs: budget, attempts: 1, transport: 'fallback' }, { timeoutMs: budget }),
-    deadline,
-    () => ({ verdict: 'timeout', rcode: null, addresses: [], transport: 'udp', truncatedOverUdp: false, elapsedMs: budget, detail: `no answer within ${budget} ms` }),
+    ctx.target.probe('dns-query', { server, name: ctx.options.dnsName, type: 'A', timeoutMs: budget, attempts: 1, transport: 'fallback' }, { timeoutMs: Math.max(budget, deadline - performance.now()) })
+      .catch((error: unknown) => (isProbeTimeout(error) ? late() : Promise.reject(error as Error))),
+    deadline, late,
   );
 }
 
@@ -141,7 +143,7 @@ export default defineCheck({
 
   async run(ctx) {
     const { target, options } = ctx;
-    const deadline = performance.now() + options.timeoutMs - 150;
+    const deadline = performance.now() + options.timeoutMs - Math.max(200, options.timeoutMs * 0.12);
     const facts = await gatherFacts(ctx);
     if (typeof facts === 'string') return couldNotRun(facts);
     const findings: Finding[] = [];
@@ -181,19 +183,20 @@ export default defineCheck({
     }
 
     // Situation 3: a loopback nameserver in the guest's namespace, with nothing (useful) behind it.
+    const bound = facts.loopbacks.length > 0 ? settleBy(port53Listeners(ctx), deadline, () => null) : Promise.resolve(null);
     const asked = await Promise.all(facts.loopbacks.map(async (server) => ({ server, response: await askStub(ctx, server, deadline).catch((e: unknown) => e as Error) })));
+    const listeners = await bound;
     const failed = asked.find((a) => a.response instanceof Error);
     if (failed) return couldNotRun(`the DNS probe could not run in the guest's network namespace: ${(failed.response as Error).message}`);
-    const listeners = asked.some((a) => (a.response as DnsQueryResponse).verdict !== 'answer') ? await port53Listeners(ctx) : null;
     for (const { server, response } of asked as { server: string; response: DnsQueryResponse }[]) {
-      const bound = listeners?.filter((a) => udpBindCovers(a, server)) ?? null;
+      const boundHere = listeners?.filter((a) => udpBindCovers(a, server)) ?? null;
       const ev = { server, verdict: response.verdict, rcode: response.rcode, detail: response.detail, port53Listeners: listeners, bindMounted: facts.bindMount !== null };
       if (response.verdict === 'unreachable') {
         const from = facts.bindMount ? ' (the file is bind-mounted from the host, whose stub does not serve this namespace)' : '';
         findings.push(finding('stub-not-listening', 'fail', `${PATH} says nameserver ${server}, but nothing listens there in the guest's network namespace: connection refused${from}`, ev));
         if (!twoStubs) fixes.push(...(await deadStubFixes(ctx, facts)));
       } else if (response.verdict === 'timeout' || response.verdict === 'bad-response') {
-        findings.push(finding('stub-silent', 'fail', `${server} in the guest's network namespace does not answer (${response.detail ?? response.verdict})${bound && bound.length > 0 ? ': a socket is bound to port 53 there' : ''}`, ev));
+        findings.push(finding('stub-silent', 'fail', `${server} in the guest's network namespace does not answer (${response.detail ?? response.verdict})${boundHere && boundHere.length > 0 ? ': a socket is bound to port 53 there' : ''}`, ev));
         if (!twoStubs) fixes.push(...(await deadStubFixes(ctx, facts)));
       } else if (response.verdict === 'servfail' || response.verdict === 'refused') {
         findings.push(finding('stub-upstream-fails', 'warn', `${server} answers ${response.rcode ?? response.verdict} in the guest's network namespace: the stub runs but has no working upstream server`, ev));

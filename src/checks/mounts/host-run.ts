@@ -34,13 +34,12 @@ interface Exposure {
 
 const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
 
-/** Which guest mounts show the host's /run, /run/systemd, /run/dbus, /run/user or /run/user/UID. */
-async function exposures(hostMounts: MountEntry[], guestMounts: MountEntry[], uid: number): Promise<Exposure[]> {
+/** Which guest mounts show the host's /run, /run/systemd, /run/dbus, /run/user or /run/user/UID (by device and root). */
+function exposures(hostMounts: MountEntry[], guestMounts: MountEntry[], uid: number): Exposure[] {
   const userDirs = hostMounts.map((m) => m.mountPoint).filter((p) => /^\/run\/user\/\d+$/.test(p));
   const dirs = [...COUPLED.map((c) => c.dir), ...new Set([...userDirs, `/run/user/${uid}`])];
   const found = new Map<number, Exposure>();
   for (const dir of dirs) {
-    if (!(await exists(dir))) continue;
     const loc = fsLocationOf(hostMounts, dir);
     if (!loc) continue;
     for (const entry of guestMounts) {
@@ -51,7 +50,24 @@ async function exposures(hostMounts: MountEntry[], guestMounts: MountEntry[], ui
       found.set(entry.id, e);
     }
   }
-  return [...found.values()];
+  // A submount of an exposed mount (the rest of an rbind) is reported with it, and goes with it.
+  const byId = new Map(guestMounts.map((m) => [m.id, m]));
+  const exposedAncestor = (m: MountEntry): Exposure | undefined => {
+    let top: Exposure | undefined;
+    const seen = new Set<number>([m.id]);
+    for (let p = byId.get(m.parentId); p && !seen.has(p.id); p = byId.get(p.parentId)) {
+      seen.add(p.id);
+      top = found.get(p.id) ?? top;
+    }
+    return top;
+  };
+  const tops: Exposure[] = [];
+  for (const e of found.values()) {
+    const anc = exposedAncestor(e.entry);
+    if (anc) anc.shows.push(...e.shows);
+    else tops.push(e);
+  }
+  return tops;
 }
 
 /** The coupled directory that matters most for an exposure (the shallowest). */
@@ -139,7 +155,7 @@ export default defineCheck({
   async run(ctx) {
     // What it looks at: the guest's mount table against the host's, and the host daemons' sockets.
     const [hostMounts, guestMounts] = await Promise.all([ctx.host.mountinfo(), ctx.target.mounts()]);
-    const found = await exposures(hostMounts, guestMounts, ctx.target.user.uid);
+    const found = exposures(hostMounts, guestMounts, ctx.target.user.uid);
 
     // How it decides: any guest mount that shows one of the coupled host directories.
     const findings: Finding[] = [];

@@ -5,11 +5,11 @@ import { isUnder } from '../../parse/mountinfo.js';
 import { endStaleSessionFix, forceRemoveSessionFix } from '../../fixes/plans/schroot-plans.js';
 import type { Finding, Fix } from '../../core/types.js';
 
-/** The sessions this run is about: all of them on the host, or the target's. */
+/** The sessions this run is about: all of them on the host, or those of the target's chroot (its own included). */
 function relevant(ctx: CheckContext, sessions: SchrootSessionState[]): SchrootSessionState[] {
   const s = ctx.target.schroot;
   if (ctx.target.kind === 'host' || ctx.target.kind === 'self' || !s) return sessions;
-  return sessions.filter((x) => (s.session !== null ? x.id === s.session : x.chroot === s.chroot));
+  return sessions.filter((x) => x.id === s.session || x.chroot === s.chroot);
 }
 
 export default defineCheck({

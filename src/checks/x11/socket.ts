@@ -10,15 +10,32 @@ import type { Finding, Fix } from '../../core/types.js';
 /** What one connection attempt came to. */
 type Verdict = 'ok' | 'bad-cookie' | 'no-cookie' | 'refused' | 'silent' | 'connect';
 
-function verdictOf(r: X11SetupResponse): Verdict {
+function verdictOf(r: X11SetupResponse, sentCookie: boolean): Verdict {
   if (r.ok) return 'ok';
   if (r.stage === 'connect') return 'connect';
+  // Offered no cookie, a real X server sends its refusal and hangs up while node-x11 is still writing (EPIPE).
+  if (r.stage === 'closed' && !sentCookie && (r.errno === 'EPIPE' || r.errno === 'ECONNRESET')) return 'no-cookie';
   if (r.stage === 'setup') {
     if (/Invalid MIT-MAGIC-COOKIE-1 key/i.test(r.reason)) return 'bad-cookie';
     if (/No protocol specified|Authorization required|authoriz/i.test(r.reason)) return 'no-cookie';
     return 'refused';
   }
   return 'silent';
+}
+
+/**
+ * Whether an abstract X socket listens in the guest's network namespace, from /proc/net/unix there.
+ * Node 20 connects to abstract names padded to the full sun_path, which real X servers never bind,
+ * so a listener is looked up instead of trusting an ECONNREFUSED.
+ */
+async function abstractListener(ctx: CheckContext, name: string): Promise<boolean> {
+  const listing = await ctx.target.execInNetns(['cat', '/proc/net/unix'], { timeoutMs: 1000 });
+  if (listing.exitCode !== 0) return false;
+  return listing.stdout.split('\n').some((line) => {
+    const f = line.trim().split(/\s+/);
+    // Flags 00010000 is __SO_ACCEPTCON: a listening socket.
+    return f.length >= 8 && f[3] === '00010000' && f[7] === `@${name}`;
+  });
 }
 
 function isLoopback(host: string): boolean {
@@ -53,7 +70,7 @@ export default defineCheck({
   description: 'Connects to /tmp/.X11-unix/XN as the guest sees it (path socket) and to the abstract socket @/tmp/.X11-unix/XN of the guest\'s network namespace, as the desktop user, and performs the X11 connection setup with the cookie the user\'s Xauthority holds for the guest\'s hostname.',
   findings: {
     'x11-connected': { severity: 'info', description: 'The X11 setup succeeded: the server\'s vendor and screen size.' },
-    'x11-abstract-only': { severity: 'warn', description: 'Only the abstract socket works: it belongs to this network namespace, so a guest in another one (nspawn) needs the /tmp/.X11-unix bind.' },
+    'x11-abstract-only': { severity: 'warn', description: 'Only the abstract socket works (or listens, per /proc/net/unix): it belongs to this network namespace, so a guest in another one (nspawn) needs the /tmp/.X11-unix bind.' },
     'x11-no-cookie': { severity: 'fail', description: 'The server wants a cookie and the client has none: "No protocol specified" / "Authorization required, but no authorization protocol specified".' },
     'x11-cookie-invalid': { severity: 'fail', description: 'The server rejects the cookie: "Invalid MIT-MAGIC-COOKIE-1 key".' },
     'x11-setup-refused': { severity: 'fail', description: 'The server refused the connection setup for another reason.' },
@@ -129,16 +146,17 @@ export default defineCheck({
     } catch (error) {
       return couldNotRun(`the X11 probe could not run: ${(error as Error).message}`);
     }
-    const pathVerdict = verdictOf(viaPath);
-    const abstractVerdict = viaAbstract ? verdictOf(viaAbstract) : 'connect';
+    const pathVerdict = verdictOf(viaPath, sent !== null);
+    const abstractVerdict = viaAbstract ? verdictOf(viaAbstract, sent !== null) : 'connect';
     const usedAbstract = pathVerdict === 'connect' && viaAbstract !== null && abstractVerdict !== 'connect';
+    const listensAbstract = pathVerdict === 'connect' && viaAbstract !== null && !usedAbstract && (await abstractListener(ctx, socketPath));
     const result = usedAbstract && viaAbstract ? viaAbstract : viaPath;
     const verdict = usedAbstract ? abstractVerdict : pathVerdict;
     const where = parsed.protocol === 'tcp' ? `${parsed.host}:${6000 + parsed.display}` : usedAbstract ? `@${socketPath}` : socketPath;
     const evidence = {
       display: value, socket: where, via: parsed.protocol === 'tcp' ? 'tcp' : usedAbstract ? 'abstract' : 'path',
       path: viaPath.ok ? 'ok' : { stage: viaPath.stage, errno: viaPath.errno, reason: viaPath.reason },
-      abstract: viaAbstract === null ? null : viaAbstract.ok ? 'ok' : { stage: viaAbstract.stage, errno: viaAbstract.errno, reason: viaAbstract.reason },
+      abstract: viaAbstract === null ? null : viaAbstract.ok ? 'ok' : { stage: viaAbstract.stage, errno: viaAbstract.errno, reason: viaAbstract.reason, listening: listensAbstract },
       ...cookieEvidence(cookie),
     };
     const fixes: Fix[] = [];
@@ -148,6 +166,14 @@ export default defineCheck({
         evidence));
       const bind = x11SocketBindFix(target);
       if (bind) fixes.push(bind);
+    }
+
+    if (listensAbstract) {
+      findings.push(finding('x11-abstract-only', 'warn',
+        `${socketPath} is not reachable in the guest (${viaPath.ok ? '' : viaPath.reason}); X clients reach the server only through the abstract socket @${socketPath} listening in this network namespace (seen in /proc/net/unix; the cookie is not verified over it), which an nspawn guest or another namespace does not have: bind ${socketPath} in`,
+        evidence));
+      const bind = x11SocketBindFix(target);
+      return outcomeOf(findings, bind ? [bind] : []);
     }
 
     switch (verdict) {

@@ -28,8 +28,13 @@ export interface FixArgs extends DiagnoseArgs {
   unsafe: boolean;
 }
 
-/** How `fix` asks which fixes to apply; replaced by the demo and tests. */
-export type AskFixes = (fixes: PlannedFix[]) => Promise<PlannedFix[]>;
+/** Ways other commands (the demo) and tests adjust `fix`. */
+export interface FixHooks {
+  /** Asks which fixes to apply, instead of the terminal prompt. */
+  ask?: (fixes: PlannedFix[]) => Promise<PlannedFix[]>;
+  /** Whether to end with the `undo` command line (the demo removes its guest, so it does not). */
+  undoHint?: boolean;
+}
 
 async function open(args: FixArgs, host: ReturnType<typeof newHostContext>): Promise<Opened> {
   return openTarget(args.target, { host, user: args.user, envFrom: args.envFrom });
@@ -40,7 +45,8 @@ function checksFor(opened: Opened, checks: Check[]): Check[] {
 }
 
 /** `ctr-doctor fix [TARGET]`: diagnose, show the plan, apply it, and run the affected checks again. */
-export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs, io: CliIo, ask?: AskFixes): Promise<number> {
+export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs, io: CliIo, hooks: FixHooks = {}): Promise<number> {
+  const { ask } = hooks;
   if (args.all) throw new UsageError('fix works on one guest at a time; --all is for check', 'give a TARGET, see `ctr-doctor list`');
   const format = resolveFormat(args, io.isTty);
   if (format === 'junit' || format === 'prometheus') throw new UsageError(`fix writes text or JSON, not ${format}`, 'use --json, or run `ctr-doctor check --format ' + format + '`');
@@ -108,9 +114,8 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   });
   const changed = result.applied.some((f) => f.steps.some((s) => s.status === 'done'));
   say(['', 'Checked again:', ...after.results.flatMap((r) => formatResult(r, streams)), '', ...verdictLines(result.applied, color)]);
-  say([changed
-    ? `\nUndo with: ctr-doctor undo ${args.target ?? ''}`.trimEnd()
-    : '\nNothing to do: every step was already done.']);
+  if (!changed) say(['', 'Nothing to do: every step was already done.']);
+  else if (hooks.undoHint !== false) say(['', `Undo with: ctr-doctor undo ${args.target ?? ''}`.trimEnd()]);
   return finish(fixExitCode(plan, result.declined, result.applied, before.report));
 }
 

@@ -14,10 +14,12 @@ const resp = (verdict: DnsVerdict, more: Partial<DnsQueryResponse> = {}): DnsQue
   addresses: verdict === 'answer' ? ['203.0.113.10'] : [], transport: 'udp', truncatedOverUdp: false, elapsedMs: 3, detail: null, ...more,
 });
 /** A nameserver that says `a` to A and `aaaa` (default: no data) to AAAA. */
-const server = (address: string, a: DnsQueryResponse, aaaa: DnsQueryResponse = a.verdict === 'answer' ? resp('nodata') : a): FakeProbe<'dns-query'> => ({
+const dnsProbe = (p: FakeProbe<'dns-query'>): FakeProbe => p as unknown as FakeProbe;
+const server = (address: string, a: DnsQueryResponse, aaaa: DnsQueryResponse = a.verdict === 'answer' ? resp('nodata') : a): FakeProbe => dnsProbe({
   name: 'dns-query', match: (r: DnsQueryRequest) => r.server === address, response: (r: DnsQueryRequest) => (r.type === 'A' ? a : aaaa),
 });
-const getent = (result: FakeCommand['result']): FakeCommand => ({ argv: ['getent', 'ahosts', 'example.test'], result });
+/** getent, bounded by the guest's own `timeout`. */
+const getent = (result: FakeCommand['result']): FakeCommand => ({ argv: ['timeout', '-k', '0.1'], prefix: true, result });
 const GETENT_OK = getent({ stdout: '203.0.113.10    STREAM example.test\n203.0.113.10    DGRAM  \n' });
 const GETENT_NOT_FOUND = getent({ exitCode: 2 });
 
@@ -106,7 +108,7 @@ describe('dns.resolve', () => {
   });
 
   it('finishes within --timeout even when the probe hangs', async () => {
-    const hang: FakeProbe<'dns-query'> = { name: 'dns-query', response: () => new Promise<never>(() => undefined) as never };
+    const hang = dnsProbe({ name: 'dns-query', response: () => new Promise<never>(() => undefined) as never });
     const t0 = performance.now();
     const { codes, outcome } = await run({ files: resolv('nameserver 203.0.113.53\n'), probes: [hang], commands: [GETENT_NOT_FOUND] }, { timeoutMs: 600 });
     expect(performance.now() - t0).toBeLessThan(600);
@@ -151,8 +153,22 @@ describe('dns.resolve', () => {
     });
 
     it('no getent in the guest', async () => {
-      const { codes } = await run({ files: resolv('nameserver 203.0.113.53\n'), probes: [server('203.0.113.53', resp('answer'))], commands: [getent({ exitCode: 127, notFound: true })] });
+      const { codes } = await run({ files: resolv('nameserver 203.0.113.53\n'), probes: [server('203.0.113.53', resp('answer'))], commands: [getent({ exitCode: 127, notFound: true, stderr: "timeout: failed to run command 'getent': No such file or directory\n" })] });
       expect(codes).toContain('getent-missing');
+    });
+
+    it('no timeout in the guest: plain getent, bounded from outside', async () => {
+      const { t, codes } = await run({
+        files: resolv('nameserver 203.0.113.53\n'), probes: [server('203.0.113.53', resp('answer'))],
+        commands: [getent({ exitCode: 127, notFound: true, stderr: "chroot: failed to run command 'timeout': No such file or directory\n" }), { argv: ['getent', 'ahosts', 'example.test'], result: { stdout: '203.0.113.10 STREAM example.test\n' } }],
+      });
+      expect(codes).toContain('glibc-resolves');
+      expect(t.log.exec.map((e) => e.argv[0])).toEqual(['timeout', 'getent']);
+    });
+
+    it('getent killed by timeout counts as timed out', async () => {
+      const { outcome } = await run({ files: resolv('nameserver 203.0.113.53\n'), probes: [server('203.0.113.53', resp('answer'))], commands: [getent({ exitCode: 124 })] });
+      expect(outcome.findings.find((f) => f.code === 'glibc-fails')?.message).toContain('(timed out)');
     });
   });
 

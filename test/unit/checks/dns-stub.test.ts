@@ -30,7 +30,7 @@ const resp = (verdict: DnsVerdict, detail: string | null = null): DnsQueryRespon
   verdict, rcode: verdict === 'servfail' ? 'SERVFAIL' : verdict === 'answer' ? 'NOERROR' : null, addresses: verdict === 'answer' ? ['203.0.113.10'] : [],
   transport: 'udp', truncatedOverUdp: false, elapsedMs: 2, detail,
 });
-const stubSays = (r: DnsQueryResponse): FakeProbe<'dns-query'> => ({ name: 'dns-query', match: (q) => q.server === '127.0.0.53', response: r });
+const stubSays = (r: DnsQueryResponse): FakeProbe => ({ name: 'dns-query', match: (q: { server: string }) => q.server === '127.0.0.53', response: r } as FakeProbe);
 const UDP_NOTHING = { argv: ['cat', '/proc/net/udp', '/proc/net/udp6'], result: { stdout: '   sl  local_address rem_address   st\n   0: 0100007F:0277 00000000:0000 07\n' } };
 const STUB = 'nameserver 127.0.0.53\noptions edns0 trust-ad\n';
 const bindMount: MountEntry = { id: 9, parentId: 1, major: 0, minor: 25, root: '/systemd/resolve/stub-resolv.conf', mountPoint: '/etc/resolv.conf', mountOptions: ['ro'], optionalFields: [], shared: null, master: null, propagateFrom: null, unbindable: false, fsType: 'tmpfs', source: 'tmpfs', superOptions: [] };
@@ -87,7 +87,7 @@ describe('dns.stub', () => {
       kind: 'nspawn', nspawn, sharesNetns: true,
       files: { '/etc/resolv.conf': { symlink: '/run/systemd/resolve/stub-resolv.conf' }, '/run/systemd/resolve/stub-resolv.conf': STUB },
       processes: [guestProc(100, 'systemd'), guestProc(120, 'systemd-resolve')],
-      probes: [stubSays(resp('answer'))],
+      probes: [stubSays(resp('answer'))], netnsCommands: [UDP_NOTHING],
     };
     const host = [hostProc(100, 'systemd', HOST_NS), hostProc(120, 'systemd-resolve', HOST_NS), hostProc(7, 'systemd-resolve', HOST_NS), hostProc(8, 'systemd-resolve', 'net:[4026539999]')];
 
@@ -159,7 +159,7 @@ describe('dns.stub', () => {
     });
 
     it('a live stub passes', async () => {
-      const { outcome, codes } = await run({ files: { '/etc/resolv.conf': STUB }, probes: [stubSays(resp('answer'))] }, [hostProc(100, 'sleep', GUEST_NS)]);
+      const { outcome, codes } = await run({ files: { '/etc/resolv.conf': STUB }, probes: [stubSays(resp('answer'))], netnsCommands: [UDP_NOTHING] }, [hostProc(100, 'sleep', GUEST_NS)]);
       expect(codes).toEqual(['stub-answers']);
       expect(outcome.status).toBe('pass');
       expect(outcome.summary).toContain('127.0.0.53 answers');
@@ -167,7 +167,7 @@ describe('dns.stub', () => {
   });
 
   it('a probe that cannot run is an error', async () => {
-    const { outcome } = await run({ files: { '/etc/resolv.conf': STUB }, probes: [{ name: 'dns-query', response: resp('answer'), error: 'probe dns-query failed (exit code 1): nsenter: cannot open /proc/100/ns/net' }] }, [hostProc(100, 'sleep', GUEST_NS)]);
+    const { outcome } = await run({ files: { '/etc/resolv.conf': STUB }, netnsCommands: [UDP_NOTHING], probes: [{ name: 'dns-query', response: resp('answer'), error: 'probe dns-query failed (exit code 1): nsenter: cannot open /proc/100/ns/net' }] }, [hostProc(100, 'sleep', GUEST_NS)]);
     expect(outcome.status).toBe('error');
   });
 

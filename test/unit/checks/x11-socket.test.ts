@@ -13,6 +13,8 @@ const cookieFile = (host: string, family: number = XauthFamily.Local) =>
   ({ content: printXauthority([makeXauthEntry(family, Buffer.from(host), '0', 'MIT-MAGIC-COOKIE-1', Buffer.from(COOKIE, 'hex'))]), mode: 0o600 });
 const uname = (name: string): FakeCommand => ({ argv: ['uname', '-n'], result: { stdout: `${name}\n` } });
 
+const NET_UNIX_HEADER = 'Num       RefCount Protocol Flags    Type St Inode Path\n';
+const procNetUnix = (lines: string): FakeCommand => ({ argv: ['cat', '/proc/net/unix'], result: { stdout: NET_UNIX_HEADER + lines } });
 const OK: X11SetupResponse = { ok: true, vendor: 'The X.Org Foundation', release: 12101007, screens: [{ width: 1024, height: 768 }], elapsedMs: 3 };
 const setupFail = (reason: string): X11SetupResponse => ({ ok: false, stage: 'setup', errno: null, reason, elapsedMs: 2 });
 const connectFail = (errno: string): X11SetupResponse => ({ ok: false, stage: 'connect', errno, reason: `connect: ${errno}`, elapsedMs: 1 });
@@ -28,7 +30,7 @@ function x11(path: X11SetupResponse, abstract: X11SetupResponse): FakeProbe[] {
 async function run(scenario: FakeScenario) {
   // The cookie files belong to whoever runs the tests: make that the desktop user.
   const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-  const target = new FakeTarget({ commands: [uname('box')], ...scenario, user: { ...me, ...scenario.user } });
+  const target = new FakeTarget({ commands: [uname('box')], netnsCommands: [procNetUnix('')], ...scenario, user: { ...me, ...scenario.user } });
   made.push(target);
   const outcome = await check.run(fakeContext(target, {}, hostWithX11Sockets([])), new AbortController().signal);
   return { outcome, target };
@@ -55,6 +57,23 @@ describe('x11.socket', () => {
     expect(codes(outcome)).toContain(code);
     // Both sockets are tried, always as the desktop user.
     expect(target.log.probes.map((p) => p.asUser)).toEqual([true, true]);
+  });
+
+  it('an abstract listener in /proc/net/unix counts even when Node cannot connect to it', async () => {
+    const { outcome } = await run({
+      env: { DISPLAY: ':0' }, files: home, probes: x11(connectFail('ENOENT'), connectFail('ECONNREFUSED')),
+      netnsCommands: [procNetUnix('0000000000000000: 00000002 00000000 00010000 0001 01 134052 @/tmp/.X11-unix/X0\n0000000000000000: 00000002 00000000 00010000 0001 01 134053 /tmp/.X11-unix/X0\n')],
+    });
+    expect(outcome.status).toBe('warn');
+    expect(codes(outcome)).toEqual(['x11-abstract-only']);
+    expect(outcome.fixes.map((f) => f.id)).toContain('x11.chroot-bind-socket');
+  });
+
+  it('a server that hangs up on a connection with no cookie refused it for the missing cookie', async () => {
+    const { outcome } = await run({
+      env: { DISPLAY: ':0' }, probes: x11({ ok: false, stage: 'closed', errno: 'EPIPE', reason: 'write EPIPE', elapsedMs: 2 }, connectFail('ECONNREFUSED')),
+    });
+    expect(codes(outcome)).toContain('x11-no-cookie');
   });
 
   it('sends the cookie picked for the guest\'s hostname and reports vendor and screen size', async () => {

@@ -15,6 +15,8 @@ import { reply, startFakeDns } from './fake-dns.js';
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const distClient = path.join(repo, 'dist/src/guest/probe-client.js');
 const isRoot = process.getuid?.() === 0;
+/** Generous: a loaded CI machine can take most of a second just to start node. */
+const CHILD_BUDGET_MS = 5000;
 let runProbe: typeof ProbeClient.runProbe;
 
 beforeAll(async () => {
@@ -44,7 +46,7 @@ describe('runProbe (child process)', () => {
   it('connects to a guest socket by its guest path', async () => {
     const root = await guestRoot();
     const server = await listen({ path: path.join(root, 'run/app.sock') }, (c) => c.end());
-    const reply = await runProbe(here(root), 'unix-connect', { path: '/run/app.sock', timeoutMs: 1000 }, 1000);
+    const reply = await runProbe(here(root), 'unix-connect', { path: '/run/app.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS);
     expect(reply).toMatchObject({ ok: true, response: { ok: true, errno: null, resolvedPath: '/run/app.sock' } });
     expect(server.connections).toBe(1);
   });
@@ -57,14 +59,14 @@ describe('runProbe (child process)', () => {
     // `..` cannot climb out of the root either.
     await symlink('../'.repeat(12) + hostOnly.slice(1), path.join(root, 'run/y'));
     for (const guestPath of ['/tmp/x', '/run/y']) {
-      const reply = await runProbe(here(root), 'unix-connect', { path: guestPath, timeoutMs: 1000 }, 1000);
+      const reply = await runProbe(here(root), 'unix-connect', { path: guestPath, timeoutMs: 1000 }, CHILD_BUDGET_MS);
       expect(reply).toMatchObject({ ok: true, response: { ok: false, errno: 'ENOENT', resolvedPath: hostOnly } });
     }
     expect(host.connections).toBe(0);
     // Inside the root, the same guest path is found.
     await mkdir(path.join(root, path.dirname(hostOnly)), { recursive: true });
     const inGuest = await listen({ path: path.join(root, hostOnly) }, (c) => c.end());
-    expect(await runProbe(here(root), 'unix-connect', { path: '/tmp/x', timeoutMs: 1000 }, 1000)).toMatchObject({ ok: true, response: { ok: true } });
+    expect(await runProbe(here(root), 'unix-connect', { path: '/tmp/x', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: true } });
     expect([host.connections, inGuest.connections]).toEqual([0, 1]);
   });
 
@@ -72,7 +74,7 @@ describe('runProbe (child process)', () => {
     const root = await guestRoot();
     await symlink('/run/b', path.join(root, 'run/a'));
     await symlink('/run/a', path.join(root, 'run/b'));
-    expect(await runProbe(here(root), 'unix-connect', { path: '/run/a', timeoutMs: 1000 }, 1000)).toMatchObject({
+    expect(await runProbe(here(root), 'unix-connect', { path: '/run/a', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({
       ok: true,
       response: { ok: false, errno: 'ELOOP' },
     });
@@ -87,7 +89,7 @@ describe('runProbe (child process)', () => {
     const server = await listen({ path: short }, (c) => c.end());
     await rename(short, path.join(deep, 'native'));
     const guestPath = '/' + path.relative(root, path.join(deep, 'native'));
-    const reply = await runProbe(here(root), 'unix-connect', { path: guestPath, timeoutMs: 1000 }, 1000);
+    const reply = await runProbe(here(root), 'unix-connect', { path: guestPath, timeoutMs: 1000 }, CHILD_BUDGET_MS);
     expect(reply).toMatchObject({ ok: true, response: { ok: true, resolvedPath: guestPath } });
     expect(reply.ok && reply.response.message).toContain('connected from its directory');
     expect(server.connections).toBe(1);
@@ -97,7 +99,7 @@ describe('runProbe (child process)', () => {
     const dns = await startFakeDns('127.0.0.1', (q) => reply(q, { addresses: ['203.0.113.10'] }));
     try {
       const request = { server: '127.0.0.1', port: dns.port, name: 'example.test', type: 'A', timeoutMs: 500, attempts: 1, transport: 'fallback' } as const;
-      expect(await runProbe(here(await guestRoot()), 'dns-query', request, 1000)).toMatchObject({
+      expect(await runProbe(here(await guestRoot()), 'dns-query', request, CHILD_BUDGET_MS)).toMatchObject({
         ok: true,
         response: { verdict: 'answer', addresses: ['203.0.113.10'] },
       });
@@ -116,11 +118,11 @@ describe('runProbe (child process)', () => {
   });
 
   it('reports a missing root, an unknown probe and unusable arguments as one line, never throwing', async () => {
-    const missing = await runProbe(here('/nonexistent/ctr-doctor-root'), 'tcp-connect', { host: '127.0.0.1', port: 9, timeoutMs: 100 }, 500);
+    const missing = await runProbe(here('/nonexistent/ctr-doctor-root'), 'tcp-connect', { host: '127.0.0.1', port: 9, timeoutMs: 100 }, CHILD_BUDGET_MS);
     expect(missing).toMatchObject({ ok: false, error: expect.stringContaining('cannot start probe tcp-connect in /nonexistent/ctr-doctor-root') });
-    const unknown = await runProbe(here(await guestRoot()), 'no-such-probe' as 'tcp-connect', { host: '127.0.0.1', port: 9, timeoutMs: 100 }, 500);
+    const unknown = await runProbe(here(await guestRoot()), 'no-such-probe' as 'tcp-connect', { host: '127.0.0.1', port: 9, timeoutMs: 100 }, CHILD_BUDGET_MS);
     expect(unknown).toEqual({ ok: false, error: 'unknown probe "no-such-probe"' });
-    const nul = await runProbe({ rootHostPath: '/tmp', netnsPath: '/run/netns/a\0b', credentials: null }, 'tcp-connect', { host: '127.0.0.1', port: 9, timeoutMs: 100 }, 500);
+    const nul = await runProbe({ rootHostPath: '/tmp', netnsPath: '/run/netns/a\0b', credentials: null }, 'tcp-connect', { host: '127.0.0.1', port: 9, timeoutMs: 100 }, CHILD_BUDGET_MS);
     expect(nul).toMatchObject({ ok: false, error: expect.stringContaining('cannot start probe tcp-connect') });
   });
 
@@ -129,7 +131,7 @@ describe('runProbe (child process)', () => {
       { rootHostPath: await guestRoot(), netnsPath: '/proc/999999999/ns/net', credentials: null },
       'tcp-connect',
       { host: '127.0.0.1', port: 9, timeoutMs: 100 },
-      1000,
+      CHILD_BUDGET_MS,
     );
     expect(reply.ok).toBe(false);
     expect(!reply.ok && reply.error).toMatch(/^probe tcp-connect failed \(exit code \d+\): nsenter: .*\/proc\/999999999\/ns\/net/);
@@ -140,7 +142,7 @@ describe('runProbe (child process)', () => {
     try {
       const place = { rootHostPath: await guestRoot(), netnsPath: `/proc/${process.pid}/ns/net`, credentials: null };
       const request = { server: '127.0.0.1', port: dns.port, name: 'example.test', type: 'A', timeoutMs: 500, attempts: 1, transport: 'fallback' } as const;
-      expect(await runProbe(place, 'dns-query', request, 1000)).toMatchObject({ ok: true, response: { verdict: 'nxdomain' } });
+      expect(await runProbe(place, 'dns-query', request, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { verdict: 'nxdomain' } });
     } finally {
       await dns.close();
     }
@@ -155,16 +157,16 @@ describe('runProbe (child process)', () => {
     await chmod(path.join(root, 'tmp/open'), 0o666);
     await chmod(path.join(root, 'run/private/native'), 0o666);
     const asUser = { rootHostPath: root, netnsPath: null, credentials: { uid: 1000, gid: 1000, groups: [] } };
-    expect(await runProbe(asUser, 'unix-connect', { path: '/run/private/native', timeoutMs: 1000 }, 1000)).toMatchObject({
+    expect(await runProbe(asUser, 'unix-connect', { path: '/run/private/native', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({
       ok: true,
       response: { ok: false, errno: 'EACCES' },
     });
-    expect(await runProbe(asUser, 'unix-connect', { path: '/tmp/open', timeoutMs: 1000 }, 1000)).toMatchObject({ ok: true, response: { ok: true } });
-    expect(await runProbe(here(root), 'unix-connect', { path: '/run/private/native', timeoutMs: 1000 }, 1000)).toMatchObject({
+    expect(await runProbe(asUser, 'unix-connect', { path: '/tmp/open', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: true } });
+    expect(await runProbe(here(root), 'unix-connect', { path: '/run/private/native', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({
       ok: true,
       response: { ok: true },
     });
-    const pulse = await runProbe(asUser, 'pulse-connect', { socket: { path: '/run/private/native' }, cookieHex: null, timeoutMs: 500 }, 1000);
+    const pulse = await runProbe(asUser, 'pulse-connect', { socket: { path: '/run/private/native' }, cookieHex: null, timeoutMs: 500 }, CHILD_BUDGET_MS);
     expect(pulse).toMatchObject({ ok: true, response: { ok: false, stage: 'connect', errno: 'EACCES' } });
   });
 });

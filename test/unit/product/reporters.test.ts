@@ -119,7 +119,7 @@ describe('text reporter', () => {
     let text = '';
     out.on('data', (d: Buffer) => { text += d.toString(); });
     const r = report('/srv/g', [result('dns.a', 'pass'), result('dns.b', 'fail', 'resolv.conf is missing'), result('x11.d', 'skip', 'no DISPLAY')]);
-    await textReporter({ out, err: new PassThrough(), color: false, verbose: false }).end!(r);
+    await textReporter({ out, err: new PassThrough(), color: false, verbose: false, width: 100 }).end!(r);
     expect(text.split('\n')[0]).toBe('ctr-doctor 9.9.9: chroot /srv/g');
     expect(text).toMatch(/dns\.b\s+resolv\.conf is missing/);
     expect(text).toContain(summaryLine(r));

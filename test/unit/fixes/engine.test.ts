@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { applyFix, verdictOf, type AppliedStep } from '../../../src/fixes/engine.js';
+import { buildPlan, type PlannedFix } from '../../../src/fixes/fix-plan.js';
+import { fixExitCode } from '../../../src/fixes/fix-result.js';
+import type { CommandRunner } from '../../../src/fixes/command-steps.js';
+import type { ExecResult } from '../../../src/targets/target.js';
+import type { CheckResult, Fix, FixStep, Report, Status } from '../../../src/core/types.js';
+import { scratch, type Scratch } from './guest-root.js';
+
+const ok = (over: Partial<ExecResult> = {}): ExecResult => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false, ...over });
+
+/** A runner whose commands are scripted by their joined argv; an unexpected command fails the test. */
+function scriptedRunner(script: Record<string, ExecResult>, mounts: string[] = [], holders: string[] = []) {
+  const calls: string[] = [];
+  const answer = (where: string) => async (argv: string[]) => {
+    const key = `${where}: ${argv.join(' ')}`;
+    calls.push(key);
+    const hit = script[key];
+    if (!hit) throw new Error(`unexpected command ${key}`);
+    return hit;
+  };
+  const runner: CommandRunner = { host: answer('host'), guest: answer('guest'), mountPoints: async () => new Set(mounts), holders: async () => holders };
+  return { runner, calls };
+}
+
+const planned = (steps: FixStep[], over: Partial<PlannedFix> = {}): PlannedFix => ({ fixId: 'test.fix', title: 't', safety: 'safe', checkIds: ['dns.resolv-conf'], action: 'apply', steps, ...over });
+
+let s: Scratch;
+beforeEach(() => { s = scratch(); });
+afterEach(() => s.dispose());
+
+describe('applyFix', () => {
+  test('an exec step whose `unless` succeeds is already done and runs nothing else', async () => {
+    const { runner, calls } = scriptedRunner({ 'guest: sh -c ! systemctl is-enabled --quiet systemd-resolved': ok() });
+    const steps = await applyFix(planned([{ kind: 'exec', where: 'guest', argv: ['systemctl', 'disable', 'systemd-resolved'], unless: ['sh', '-c', '! systemctl is-enabled --quiet systemd-resolved'], description: 'x' }]), { fileRoot: s.root, log: s.recorder, runner });
+    expect(steps.map((x) => x.status)).toEqual(['already-done']);
+    expect(calls).toHaveLength(1);
+    expect(s.recorder.used).toBe(false);
+  });
+
+  test('a failing step stops the fix; earlier changes stay journalled; manual steps are listed', async () => {
+    const { runner } = scriptedRunner({ 'host: false': ok({ exitCode: 1, stderr: 'boom\n' }) });
+    const steps = await applyFix(planned([
+      { kind: 'write', where: 'guest', path: '/etc/a.conf', content: 'a\n', description: 'first' },
+      { kind: 'exec', where: 'host', argv: ['false'], description: 'second' },
+      { kind: 'write', where: 'guest', path: '/etc/b.conf', content: 'b\n', description: 'third' },
+      { kind: 'manual', where: 'host', description: 'by hand', snippet: 'do it' },
+    ]), { fileRoot: s.root, log: s.recorder, runner });
+    expect(steps.map((x) => x.status)).toEqual(['done', 'failed', 'not-run', 'manual']);
+    expect(steps[1]!.message).toBe('false exited with 1: boom');
+    expect(readFileSync(s.at('/etc/a.conf'), 'utf8')).toBe('a\n');
+    expect(s.recorder.entry.changes.map((c) => c.op)).toEqual(['file', 'exec']);
+  });
+
+  test('host-side file steps are refused', async () => {
+    const { runner } = scriptedRunner({});
+    const steps = await applyFix(planned([{ kind: 'write', where: 'host', path: '/etc/passwd', content: 'x', description: 'x' }]), { fileRoot: s.root, log: s.recorder, runner });
+    expect(steps[0]).toMatchObject({ status: 'failed', message: expect.stringMatching(/^refused/) });
+  });
+
+  describe('umount', () => {
+    const step: FixStep = { kind: 'umount', where: 'host', path: '/srv/g/proc', recursive: true, makeRslave: true, lazy: false, description: 'x' };
+
+    test('a path that is not a mount point is already done', async () => {
+      const { runner, calls } = scriptedRunner({}, ['/']);
+      expect((await applyFix(planned([step]), { fileRoot: s.root, log: s.recorder, runner }))[0]!.status).toBe('already-done');
+      expect(calls).toEqual([]);
+    });
+
+    test('--make-rslave first, then umount -R', async () => {
+      const { runner, calls } = scriptedRunner({ 'host: mount --make-rslave /srv/g/proc': ok(), 'host: umount -R /srv/g/proc': ok() }, ['/srv/g/proc']);
+      expect((await applyFix(planned([step]), { fileRoot: s.root, log: s.recorder, runner }))[0]!.status).toBe('done');
+      expect(calls).toEqual(['host: mount --make-rslave /srv/g/proc', 'host: umount -R /srv/g/proc']);
+    });
+
+    test('"target is busy" names the holders', async () => {
+      const { runner } = scriptedRunner({
+        'host: mount --make-rslave /srv/g/proc': ok(),
+        'host: umount -R /srv/g/proc': ok({ exitCode: 32, stderr: 'umount: /srv/g/proc: target is busy.\n' }),
+      }, ['/srv/g/proc'], ['4242 (bash)']);
+      const [result] = await applyFix(planned([step]), { fileRoot: s.root, log: s.recorder, runner });
+      expect(result).toMatchObject({ status: 'failed', message: 'umount: /srv/g/proc: target is busy; held by 4242 (bash)' });
+    });
+  });
+});
+
+const result = (id: string, status: Status, fixes: Fix[] = []): CheckResult => ({ id, group: id.split('.')[0]!, title: id, status, summary: '', durationMs: 0, findings: [], fixes });
+const report = (results: CheckResult[]): Report => ({
+  schemaVersion: 1, tool: { name: 'ctr-doctor', version: '0' }, target: { kind: 'chroot', name: '/r', root: '/r', pid: null },
+  startedAt: new Date(0).toISOString(), durationMs: 0, success: false, summary: { pass: 0, warn: 0, fail: 0, skip: 0, error: 0 }, results,
+});
+const fix = (id: string, safety: Fix['safety'], where: 'guest' | 'host' = 'guest'): Fix => ({
+  id, title: id, safety, steps: safety === 'manual' ? [{ kind: 'manual', where, description: 'x' }] : [{ kind: 'mkdir', where, path: '/x', description: 'x' }],
+});
+
+describe('buildPlan', () => {
+  const before = report([
+    result('dns.resolv-conf', 'fail', [fix('dns.write', 'safe'), fix('dns.manual', 'manual')]),
+    result('dns.stub', 'warn', [fix('dns.write', 'safe'), fix('dns.enable', 'unsafe')]),
+    result('x11.display', 'pass', [fix('never', 'safe')]),
+    result('mounts.leftover', 'error', [fix('never2', 'safe', 'host')]),
+  ]);
+
+  test.each([
+    [{ unsafe: false, guestChosen: true }, { 'dns.write': 'apply', 'dns.manual': 'manual', 'dns.enable': 'needs-unsafe' }],
+    [{ unsafe: true, guestChosen: true }, { 'dns.write': 'apply', 'dns.manual': 'manual', 'dns.enable': 'apply' }],
+    [{ unsafe: true, guestChosen: false }, { 'dns.write': 'no-guest', 'dns.manual': 'manual', 'dns.enable': 'no-guest' }],
+  ])('%j', (opts, want) => {
+    const plan = buildPlan(before, opts);
+    expect(Object.fromEntries(plan.map((p) => [p.fixId, p.action]))).toEqual(want);
+    expect(plan.find((p) => p.fixId === 'dns.write')!.checkIds).toEqual(['dns.resolv-conf', 'dns.stub']);
+  });
+});
+
+describe('verdicts and the exit code', () => {
+  const step = (status: AppliedStep['status']): AppliedStep => ({ index: 0, kind: 'write', where: 'guest', description: '', status, message: '' });
+  const after = report([result('a.b', 'pass'), result('c.d', 'fail')]);
+
+  test.each([
+    [[step('done')], ['a.b'], 'fixed'],
+    [[step('done')], ['c.d'], 'still-failing'],
+    [[step('done'), step('failed')], ['a.b'], 'failed'],
+    [[step('already-done')], ['a.b'], 'skipped-already-done'],
+    [[step('already-done')], ['c.d'], 'still-failing'],
+  ] as const)('%j for %j → %s', (steps, ids, want) => {
+    expect(verdictOf([...steps], [...ids], after)).toBe(want);
+  });
+
+  test('exit 1 when an applied fix still fails, or a failing check\'s fix was declined or needs --unsafe', () => {
+    const before = report([result('a.b', 'fail'), result('w.x', 'warn')]);
+    const applied = (status: 'fixed' | 'still-failing') => [{ fixId: 'f', title: '', checkIds: ['a.b'], status, steps: [] }];
+    const plan = [planned([], { fixId: 'f', checkIds: ['a.b'] })];
+    expect(fixExitCode(plan, [], applied('fixed'), before)).toBe(0);
+    expect(fixExitCode(plan, [], applied('still-failing'), before)).toBe(1);
+    expect(fixExitCode(plan, ['f'], [], before)).toBe(1);
+    expect(fixExitCode([planned([], { fixId: 'u', action: 'needs-unsafe', checkIds: ['a.b'] })], [], [], before)).toBe(1);
+    expect(fixExitCode([planned([], { fixId: 'u', action: 'needs-unsafe', checkIds: ['w.x'] })], [], [], before)).toBe(0);
+    expect(fixExitCode([planned([], { fixId: 'm', action: 'manual' })], [], [], before)).toBe(0);
+  });
+});

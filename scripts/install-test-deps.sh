@@ -11,4 +11,4 @@ apt-get install -y --no-install-recommends \
   xvfb x11-utils xauth \
   pulseaudio pulseaudio-utils \
   dconf-cli libglib2.0-bin \
-  bubblewrap
+  bubblewrap podman runc

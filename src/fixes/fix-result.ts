@@ -32,9 +32,11 @@ export interface FixRunResult {
  * fail, or when a failing check's automatic fix was not applied (declined, or unsafe without
  * `--unsafe`). Fixes that are manual only do not change the code: `check` reports them.
  */
-export function fixExitCode(plan: PlannedFix[], declined: string[], applied: AppliedFix[], before: Report): number {
+export function fixExitCode(plan: PlannedFix[], declined: string[], applied: AppliedFix[], before: Report, after: Report | null = null): number {
   if (applied.some((f) => f.status === 'failed' || f.status === 'still-failing')) return EXIT.problems;
+  // A fix left out matters only if its check still fails once the applied fixes were checked again.
+  const latest = (id: string) => (after?.results.find((r) => r.id === id) ?? before.results.find((r) => r.id === id))?.status;
   const leftFailing = plan.filter((f) => f.action === 'needs-unsafe' || declined.includes(f.fixId))
-    .some((f) => f.checkIds.some((id) => before.results.find((r) => r.id === id)?.status === 'fail'));
+    .some((f) => f.checkIds.some((id) => latest(id) === 'fail'));
   return leftFailing ? EXIT.problems : EXIT.ok;
 }

@@ -97,7 +97,10 @@ export function runProbe<K extends ProbeName>(
     // The child may die before reading its envelope; EPIPE then is not our failure.
     child.stdin.on('error', () => undefined);
     child.on('error', (error) => {
-      finish({ ok: false, error: `cannot start probe ${name} in ${place.rootHostPath}: ${error.message}` });
+      // The guest root is its cwd: a root-only guest directory refuses an unprivileged run here.
+      const code = (error as NodeJS.ErrnoException).code;
+      const needsRoot = process.getuid?.() !== 0 && (code === 'EACCES' || code === 'EPERM');
+      finish({ ok: false, error: `${needsRoot ? 'needs root: run with sudo (' : ''}cannot start probe ${name} in ${place.rootHostPath}: ${error.message}${needsRoot ? ')' : ''}` });
     });
     child.on('close', (code, signal) => {
       if (timedOut) return finish({ ok: false, error: `probe timed out after ${limitMs} ms` });

@@ -14,7 +14,8 @@ const API_MOUNTS: Record<string, string[]> = {
 /** True when `m` looks like the host's /NAME (by type, or as a bind of the host's own directory). */
 function isApiMount(m: MountEntry, name: string, hostMounts: readonly MountEntry[]): boolean {
   if (API_MOUNTS[name]?.includes(m.fsType)) return true;
-  const host = fsLocationOf(hostMounts.filter((h) => h.id !== m.id && !isUnder(h.mountPoint, path.posix.dirname(m.mountPoint)) ), `/${name}`);
+  // Where the host's own /NAME lives, judged without the candidate chroot's mounts.
+  const host = fsLocationOf(hostMounts.filter((h) => !isUnder(h.mountPoint, path.posix.dirname(m.mountPoint))), `/${name}`);
   return host !== null && whereEntryShows(m, host) === m.mountPoint;
 }
 

@@ -3,7 +3,7 @@
  * network namespace the test owns, and validate its JSON reports against the
  * schema the CLI itself prints.
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,16 +54,14 @@ function assertNotHostNetns(netns: string): void {
   }
 }
 
-let stateDir: string | null = null;
-
-/** A journal directory for every `fix` this test process runs (removed when it exits). */
-function toolStateDir(): string {
-  if (stateDir === null) {
-    const dir = mkdtempSync(join(tmpdir(), 'ctd-tool-state-'));
-    stateDir = dir;
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return stateDir;
+/**
+ * Where `fix` keeps its journal during a test: inside the world that owns `netns`
+ * (`/tmp/ctrtest-<id>/state`, removed with the world), else a per-process temp path.
+ */
+function toolStateDir(netns: string): string {
+  const world = /^\/run\/netns\/ctd-([a-z0-9]+)-/.exec(netns)?.[1];
+  if (world && existsSync(`/tmp/ctrtest-${world}/state`)) return `/tmp/ctrtest-${world}/state/ctr-doctor`;
+  return join(tmpdir(), `ctd-tool-state-${process.pid}`);
 }
 
 /** Run `node dist/bin/ctr-doctor.js ...args` under `nsenter --net=<netns>`. Never throws on a non-zero exit. */
@@ -73,7 +71,7 @@ export async function runTool(args: string[], opts: RunToolOptions): Promise<Too
   const env: Record<string, string | undefined> = {};
   for (const k of Object.keys(process.env)) if (k.startsWith('CTR_DOCTOR_')) env[k] = undefined;
   // `fix` journals under /var/lib/ctr-doctor as root: keep test runs out of the machine's state.
-  env.CTR_DOCTOR_STATE_DIR = toolStateDir();
+  env.CTR_DOCTOR_STATE_DIR = toolStateDir(opts.netns);
   Object.assign(env, { NO_COLOR: '1', FORCE_COLOR: undefined }, opts.env);
   const r = await run(['nsenter', `--net=${opts.netns}`, process.execPath, CLI_PATH, ...args], {
     env,

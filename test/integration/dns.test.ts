@@ -39,7 +39,6 @@ describeIntegration('dns.resolve and dns.stub on chroot, schroot and nspawn', ()
     const ms = performance.now() - t0;
     await validateReport(r.json);
     const report = r.json as Report;
-    if (process.env.CTD_DEBUG) console.log(g.kind, Math.round(ms), JSON.stringify(report.results.map((x) => [x.id, x.status, x.summary, x.durationMs])));
     return { exitCode: r.exitCode, report, ms, by: (id) => report.results.find((x) => x.id === id)! };
   }
   /** One guest after the other: each run starts several probe processes. */
@@ -145,16 +144,16 @@ describeIntegration('dns.resolve and dns.stub on chroot, schroot and nspawn', ()
 
   test('127.0.0.53 with nothing listening, then a live stub in the guest\'s namespace', async () => {
     setResolv('nameserver 127.0.0.53\noptions edns0 trust-ad\n');
-    for (const { by } of await everyGuest((g) => diagnose(g))) {
+    const dead = await everyGuest((g) => diagnose(g));
+    for (const { by } of dead) {
       const s = by('dns.stub');
       expect(s.status).toBe('fail');
-      const dead = s.findings.find((f) => f.code === 'stub-not-listening')!;
-      expect(dead.message).toContain('nothing listens there in the guest\'s network namespace: connection refused');
-      expect(dead.evidence.port53Listeners).toEqual([]);
-      expect(s.fixes.length).toBeGreaterThan(0);
+      const f = s.findings.find((x) => x.code === 'stub-not-listening')!;
+      expect(f.message).toContain('nothing listens there in the guest\'s network namespace: connection refused');
+      expect(f.evidence.port53Listeners).toEqual([]);
       expect(by('dns.resolve').findings[0]?.code).toBe('server-unreachable');
     }
-    const fixIds = (await everyGuest((g) => diagnose(g))).map(({ by }) => by('dns.stub').fixes.map((f) => f.id));
+    const fixIds = dead.map(({ by }) => by('dns.stub').fixes.map((f) => f.id));
     expect(fixIds[0]).toContain('dns.chroot-upstream-resolv-conf');
     expect(fixIds[1]).toContain('dns.schroot-upstream-resolv-conf');
     expect(fixIds[2]).toEqual(['dns.nspawn-resolv-conf-uplink', 'dns.enable-guest-resolved']);

@@ -85,9 +85,22 @@ describeFeature('schroot')('schroot sessions, active and stale', () => {
     expect(await sessionListed(stale)).toBe(false);
     const after = (r.json as { after: Report | null }).after;
     expect(after?.results.find((x) => x.id === 'schroot.sessions')?.status).toBe('pass');
-    // The engine exits 1 here while the unsafe fallback fix stays declined, though the check now passes.
-    expect([0, 1]).toContain(r.exitCode);
+    // The unsafe fallback stays declined, but the check it would have helped now passes: exit 0.
+    expect(r.exitCode).toBe(0);
     expect(hostOwnMounts()).toEqual(before);
+  });
+
+  test('ctr-doctor fix --yes session:ID ends the session it was pointed at and checks again from the host', async () => {
+    if (!(await fixCommandAvailable())) return;
+    const stale = await beginSession(name, w.name('fixsid'));
+    await simulateReboot(stale);
+    const r = await runTool(['fix', `session:${stale}`, '--only', 'schroot.sessions', '--yes', '--json'], { netns: w.net.guestNsPath });
+    if (r.json === undefined) throw new Error(`fix printed no JSON (rc ${r.exitCode}): ${r.stderr.slice(-800)}`);
+    await validateFixOutput(r.json, validateReport);
+    expect(await sessionListed(stale)).toBe(false);
+    const after = (r.json as { after: Report | null }).after;
+    expect(after?.results.find((x) => x.id === 'schroot.sessions')?.status).toBe('pass');
+    expect(r.exitCode).toBe(0);
   });
 
   test('a profile fstab that binds the host\'s /run: found in the session, with the exact line to replace', async () => {

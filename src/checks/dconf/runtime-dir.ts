@@ -1,5 +1,5 @@
 import { defineCheck } from '../../core/check.js';
-import { finding, outcomeOf } from '../../core/outcome.js';
+import { couldNotRun, finding, outcomeOf } from '../../core/outcome.js';
 import { exportRuntimeDirFix, runtimeDirFix } from '../../fixes/plans/dconf-plans.js';
 import type { Finding, Fix } from '../../core/types.js';
 
@@ -67,6 +67,10 @@ export default defineCheck({
     const evidence = { dir, source: fromEnv ? 'XDG_RUNTIME_DIR' : 'default', uid: user.uid, dconfStderr: dconf.notFound ? null : dconf.stderr.trim().slice(0, 2000) };
 
     // How it decides: existence, then type, owner, mode, then an actual write as the user.
+    if ('error' in info && info.error === 'permission') {
+      // Not being allowed to look is not the same as the directory being missing.
+      return couldNotRun(`needs root: run with sudo (cannot look at ${dir} in the guest: ${info.message})`);
+    }
     if ('error' in info) {
       findings.push(finding('runtime-dir-missing', 'fail', `${dir} does not exist in the guest, so dconf prints "${quote}"`, { ...evidence, error: info.error }));
       fixes.unshift(runtimeDirFix(dir, user, 'create'));

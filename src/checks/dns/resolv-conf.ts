@@ -119,7 +119,7 @@ export default defineCheck({
           findings.push(finding('resolv-conf-not-a-file', 'fail', `${PATH} is not a regular file: ${read.message}`));
           break;
         case 'permission':
-          return couldNotRun(`needs root: cannot read ${PATH} in the guest (${read.message})`);
+          return couldNotRun(`needs root: run with sudo (cannot read ${PATH} in the guest: ${read.message})`);
         default:
           return couldNotRun(`cannot read ${PATH}: ${read.message}`);
       }

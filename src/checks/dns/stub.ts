@@ -48,7 +48,7 @@ async function gatherFacts(ctx: CheckContext): Promise<StubFacts | string> {
   const [read, link, mounts, guestProcs, hostProcs, resolved, ownNetns] = await Promise.all([
     target.readFile(PATH), target.readlink(PATH), target.mounts(), target.processes(), host.processes(), host.resolvedProcesses(), host.ownNetns(),
   ]);
-  if (!read.ok && read.reason === 'permission') return `needs root: cannot read ${PATH} in the guest (${read.message})`;
+  if (!read.ok && read.reason === 'permission') return `needs root: run with sudo (cannot read ${PATH} in the guest: ${read.message})`;
   const conf = read.ok ? parseResolvConf(read.text) : null;
   const nameservers = (conf?.nameservers ?? []).slice(0, GLIBC_MAXNS).map((n) => n.address);
   const guestPids = new Set(guestProcs.map((p) => p.pid));

@@ -1,6 +1,7 @@
 import type { ArgumentsCamelCase } from 'yargs';
 import { checkOptionsFrom, diagnoseTarget, hostWideChecks, newHostContext, resolveChecks, type DiagnoseArgs } from '../diagnose.js';
-import { openTarget, type Opened } from '../../targets/open-target.js';
+import { openSpec, openTarget, type Opened } from '../../targets/open-target.js';
+import { TargetError } from '../../targets/target-error.js';
 import { pickReporter, resolveFormat } from '../../report/pick-reporter.js';
 import { formatResult } from '../../report/text-reporter.js';
 import { EXIT } from '../../core/exit-code.js';
@@ -116,14 +117,20 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   say(['', 'Checked again:', ...after.results.flatMap((r) => formatResult(r, streams)), '', ...verdictLines(result.applied, color)]);
   if (!changed) say(['', 'Nothing to do: every step was already done.']);
   else if (hooks.undoHint !== false) say(['', `Undo with: ctr-doctor undo ${args.target ?? ''}`.trimEnd()]);
-  return finish(fixExitCode(plan, result.declined, result.applied, before.report));
+  return finish(fixExitCode(plan, result.declined, result.applied, before.report, after));
 }
 
 /** Opens the target afresh (so no cached mounts or processes) and runs only the affected checks. */
 async function diagnoseAgain(args: FixArgs, options: ReturnType<typeof checkOptionsFrom>, checks: Check[], applied: PlannedFix[]): Promise<Report> {
   const ids = new Set(affectedChecks(applied));
   const host = newHostContext(options.timeoutMs);
-  const reopened = await open(args, host);
-  const again = checksFor(reopened, checks).filter((c) => ids.has(c.id));
+  // A fix may end the very guest it was run on (a stale schroot session): then check from where ctr-doctor runs.
+  let guestGone = false;
+  const reopened = await open(args, host).catch(async (error: unknown) => {
+    if (!(error instanceof TargetError)) throw error;
+    guestGone = true;
+    return openSpec({ kind: 'self' }, { host, user: args.user });
+  });
+  const again = (guestGone ? hostWideChecks(checks) : checksFor(reopened, checks)).filter((c) => ids.has(c.id));
   return (await diagnoseTarget(reopened.target, host, again, options, args.strict, null)).report;
 }

@@ -140,7 +140,7 @@ try {
     const walls = [];
     const checks = [];
     const reports = [];
-    let verdicts = '';
+    const statuses = {};
     for (let i = 0; i < runs; i++) {
       const { ms, r } = timed(['nsenter', `--net=/run/netns/${ns.off}`, process.execPath, cli, `chroot:${root}`, '--json', '--only', 'dns.resolve', '--dns-name', 'example.test', '--timeout', String(t)]);
       const report = JSON.parse(r.stdout);
@@ -148,9 +148,11 @@ try {
       walls.push(ms);
       checks.push(res.durationMs);
       reports.push(report.durationMs);
-      verdicts = `${res.status}: ${res.findings.filter((f) => f.code === 'server-timeout').length} × server-timeout`;
+      const key = `${res.status} (${res.findings.filter((f) => f.code === 'server-timeout').length} × server-timeout)`;
+      statuses[key] = (statuses[key] ?? 0) + 1;
+      if (res.status === 'error') console.error(`  (run with --timeout ${t}: error: ${res.summary}, ${res.durationMs} ms)`);
     }
-    rows.push({ timeout: t, wall: median(walls), check: median(checks), report: median(reports), worstReport: Math.max(...reports), worstWall: Math.max(...walls), verdicts });
+    rows.push({ timeout: t, wall: median(walls), check: median(checks), report: median(reports), worstReport: Math.max(...reports), worstWall: Math.max(...walls), verdicts: Object.entries(statuses).map(([k, n]) => `${n}× ${k}`).join(', ') });
   }
   const g = timed(['nsenter', `--net=/run/netns/${ns.guest}`, 'chroot', root, 'timeout', '120', 'getent', 'hosts', 'example.test']);
   // The CLI's fixed cost (node, module loading), measured on a command that probes nothing.

@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { splitLines, splitWords } from './text-lines.js';
+import { eachLine, splitWords } from './text-lines.js';
 
 /** glibc (`MAXNS`) uses only the first three nameservers; the rest are recorded but ignored by the resolver. */
 export const GLIBC_MAXNS = 3;
@@ -57,7 +57,7 @@ export function parseResolvConf(text: string): ResolvConf {
     unknown: [],
     invalid: [],
   };
-  for (const { line, text: raw } of splitLines(text)) {
+  for (const { line, text: raw } of eachLine(text)) {
     if (raw.trim() === '') continue;
     if (/^[ \t]*[#;]/.test(raw)) {
       conf.commentLines++;

@@ -119,11 +119,10 @@ async function nsswitchHosts(ctx: CheckContext): Promise<string | null> {
 }
 
 /** Findings from getent: it catches nsswitch.conf and /etc/hosts faults the nameservers do not show. */
-async function glibcFindings(ctx: CheckContext, result: ExecResult, serversAnswer: boolean): Promise<Finding[]> {
+function glibcFindings(ctx: CheckContext, result: ExecResult, serversAnswer: boolean, hosts: string | null): Finding[] {
   const name = ctx.options.dnsName;
   if (result.notFound) return [finding('getent-missing', 'info', 'getent is not installed in the guest, so glibc\'s own lookup was not tried')];
   const addresses = glibcAddresses(result.stdout);
-  const hosts = await nsswitchHosts(ctx);
   const ev = { command: `getent ahosts ${name}`, exitCode: result.exitCode, timedOut: result.timedOut, addresses, nsswitchHosts: hosts, user: ctx.target.user.name };
   if (result.exitCode === 0 && addresses.length > 0) {
     return [finding('glibc-resolves', 'info', `getent ahosts ${name} in the guest: ${addresses.join(', ')}${serversAnswer ? '' : ' (from /etc/hosts or another NSS source, not DNS)'}`, ev)];
@@ -195,7 +194,7 @@ export default defineCheck({
     const { target, options } = ctx;
     const started = performance.now();
     // Room after the deadline for the last reads and for a busy event loop, inside the runner's limit.
-    const deadline = started + options.timeoutMs - Math.max(200, options.timeoutMs * 0.12);
+    const deadline = started + options.timeoutMs - Math.max(250, options.timeoutMs * 0.2);
 
     // What it looks at: the nameservers the guest's resolver reads, asked from the guest's namespace.
     const read = await target.readFile('/etc/resolv.conf');
@@ -216,7 +215,10 @@ export default defineCheck({
         .catch((error: unknown) => (isProbeTimeout(error) ? missed(plan, options.timeoutMs) : Promise.reject(error as Error))),
       deadline, () => missed(plan, options.timeoutMs));
 
-    // Everything at once: the servers, glibc's second opinion and the host (when asked) share one budget.
+    // Everything at once: the servers, glibc's second opinion and the host (when asked) share one budget;
+    // the files behind the verdict are read meanwhile, so little is left to do after the deadline.
+    const hostsLine = nsswitchHosts(ctx);
+    const repairs = repairFixes(ctx, servers.slice(0, GLIBC_MAXNS).map((s) => s.address));
     const glibc = settleBy(askGlibc(ctx, deadline), deadline, () => glibcLate(options.timeoutMs));
     const host = options.compareHost
       ? settleBy(ctx.host.askHostNameservers(options.dnsName, plan.attemptMs), deadline, () => null)
@@ -229,7 +231,7 @@ export default defineCheck({
         return { server, address, a, aaaa, verdict: combine(a, aaaa), unused: i >= GLIBC_MAXNS };
       }));
     } catch (error) {
-      await Promise.all([glibc, host]);
+      await Promise.all([glibc, host, hostsLine, repairs]);
       return couldNotRun(`the DNS probe could not run in the guest's network namespace: ${(error as Error).message}`);
     }
 
@@ -237,15 +239,15 @@ export default defineCheck({
     const used = results.filter((r) => !r.unused);
     const someWork = used.some((r) => WORKING.has(r.verdict));
     const findings = results.map((r) => serverFinding(r, options.dnsName, someWork));
-    const glibcSays = await glibcFindings(ctx, await glibc, used.some((r) => r.verdict === 'answer'));
+    const glibcSays = glibcFindings(ctx, await glibc, used.some((r) => r.verdict === 'answer'), await hostsLine);
     findings.push(...glibcSays);
     if (options.compareHost) findings.push(...hostFindings(ctx, await host, used.some((r) => r.verdict === 'answer')));
     findings.push(finding('resolve-plan', 'info', `asked ${servers.length} nameserver(s) with ${plan.attempts} attempt(s) of ${plan.attemptMs} ms each (resolv.conf asks for ${plan.wanted.attempts} × ${plan.wanted.timeoutMs} ms; --timeout ${options.timeoutMs} ms)`, { ...plan, transport }));
 
     // What it offers: working nameservers when none works; the nsswitch line when only glibc fails.
-    const fixes: Fix[] = someWork ? [] : await repairFixes(ctx, used.map((r) => r.server.address));
-    const hostsLine = glibcSays.find((f) => f.code === 'glibc-fails' && f.severity === 'fail')?.evidence.nsswitchHosts;
-    if (typeof hostsLine === 'string' && !/\bdns\b/.test(hostsLine)) fixes.push(nsswitchDnsFix(hostsLine));
+    const fixes: Fix[] = someWork ? [] : await repairs;
+    const noDnsLine = glibcSays.find((f) => f.code === 'glibc-fails' && f.severity === 'fail')?.evidence.nsswitchHosts;
+    if (typeof noDnsLine === 'string' && !/\bdns\b/.test(noDnsLine)) fixes.push(nsswitchDnsFix(noDnsLine));
     const working = used.filter((r) => WORKING.has(r.verdict)).map((r) => r.address);
     const summary = findings.every((f) => f.severity === 'info') ? `${working.join(', ')} ${working.length === 1 ? 'answers' : 'answer'} ${options.dnsName}` : undefined;
     return outcomeOf(findings, fixes, summary);

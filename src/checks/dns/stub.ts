@@ -143,7 +143,7 @@ export default defineCheck({
 
   async run(ctx) {
     const { target, options } = ctx;
-    const deadline = performance.now() + options.timeoutMs - Math.max(200, options.timeoutMs * 0.12);
+    const deadline = performance.now() + options.timeoutMs - Math.max(250, options.timeoutMs * 0.2);
     const facts = await gatherFacts(ctx);
     if (typeof facts === 'string') return couldNotRun(facts);
     const findings: Finding[] = [];

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
-const CLI = join(REPO, 'dist/bin/ctr-doctor.js');
+const CLI = join(REPO, 'dist/bundle/ctr-doctor.js');
 const FAKE_DNS = join(REPO, 'test/harness/fake-dns-server.mjs');
 const TIMEOUT = Number(process.env.BOUNDS_TIMEOUT ?? 2000);
 const SLACK = 500;

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
-const cli = join(repo, 'dist/bin/ctr-doctor.js');
+const cli = join(repo, 'dist/bundle/ctr-doctor.js');
 const fakeDns = join(repo, 'test/harness/fake-dns-server.mjs');
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
-const CLI = new URL('../dist/bin/ctr-doctor.js', import.meta.url).pathname;
+const CLI = new URL('../dist/bundle/ctr-doctor.js', import.meta.url).pathname;
 const argv = process.argv.slice(2);
 const RUNS = Number(argv[argv.indexOf('--runs') + 1]) || 15;
 const asJson = argv.includes('--json');

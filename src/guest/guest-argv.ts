@@ -13,15 +13,17 @@ export interface GuestPlacement {
 /** Builds the host argv that runs `argv` inside the guest as `uid:gid`. */
 export function guestArgv(place: GuestPlacement, argv: string[], user: { uid: number; gid: number; groups?: number[] } | undefined, cwd = '/'): string[] {
   if (place.pid !== null) {
-    const ns = ['-m', '-u', '-i', '-n', '-p', ...(place.enterUserns ? ['-U', '--preserve-credentials'] : [])];
+    // No `-p`: entering a PID namespace makes nsenter fork, and a timed-out command would outlive the kill.
+    const ns = ['-m', '-u', '-i', '-n', ...(place.enterUserns ? ['-U', '--preserve-credentials'] : [])];
     const who = user ? ['-S', String(user.uid), '-G', String(user.gid)] : [];
     // `-r` takes the process's root, `-w` would take its cwd: we want the guest's `cwd` instead.
     return ['nsenter', '-t', String(place.pid), ...ns, '-r', `--wd=${cwd}`, ...who, '--', ...argv];
   }
-  const userspec = user ? [`--userspec=${user.uid}:${user.gid}`, `--groups=${(user.groups ?? []).join(',')}`] : [];
+  const groups = user?.groups ?? [];
+  const userspec = user ? [`--userspec=${user.uid}:${user.gid}`, ...(groups.length > 0 ? [`--groups=${groups.join(',')}`] : [])] : [];
   const inChroot = cwd === '/'
-    ? ['chroot', ...userspec.filter((s) => !s.endsWith('--groups=')), place.root, ...argv]
-    : ['chroot', ...userspec.filter((s) => !s.endsWith('--groups=')), place.root, 'sh', '-c', 'cd "$1" && shift && exec "$@"', 'sh', cwd, ...argv];
+    ? ['chroot', ...userspec, place.root, ...argv]
+    : ['chroot', ...userspec, place.root, 'sh', '-c', 'cd "$1" && shift && exec "$@"', 'sh', cwd, ...argv];
   return place.netnsPath ? ['nsenter', `--net=${place.netnsPath}`, '--', ...inChroot] : inChroot;
 }
 

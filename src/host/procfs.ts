@@ -15,15 +15,18 @@ export interface HostProcess {
   netns: string | null;
   mntns: string | null;
   cwdLink: string | null;
+  /** Start time in clock ticks since boot, to prefer long-lived processes. */
+  startTime: number;
 }
 
 /** Parses the fields of /proc/PID/stat that follow the parenthesised comm. */
-function parseStat(text: string): { comm: string; ppid: number } | null {
+function parseStat(text: string): { comm: string; ppid: number; startTime: number } | null {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
   const rest = text.slice(close + 2).split(' ');
-  return { comm: text.slice(open + 1, close), ppid: Number(rest[1]) };
+  // Field 22 (starttime) is the 20th after the comm.
+  return { comm: text.slice(open + 1, close), ppid: Number(rest[1]), startTime: Number(rest[19]) };
 }
 
 async function readUid(pid: number): Promise<number> {
@@ -55,7 +58,7 @@ export async function readProcess(pid: number): Promise<HostProcess | null> {
     orNull(readlink(`/proc/${pid}/cwd`)),
   ]);
   return {
-    pid, ppid: parsed.ppid, uid, comm: parsed.comm,
+    pid, ppid: parsed.ppid, uid, comm: parsed.comm, startTime: parsed.startTime,
     cmdline: cmdline ? cmdline.toString('utf8').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1) : [],
     rootId, rootLink, netns, mntns, cwdLink,
   };

@@ -15,7 +15,7 @@ import { run } from './proc.js';
 /** Repository root. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The built CLI entry point. */
-export const CLI_PATH = fileURLToPath(new URL('../../dist/bin/ctr-doctor.js', import.meta.url));
+export const CLI_PATH = fileURLToPath(new URL('../../dist/bundle/ctr-doctor.js', import.meta.url));
 
 /** Options of {@link runTool}. */
 export interface RunToolOptions {
@@ -64,7 +64,7 @@ function toolStateDir(netns: string): string {
   return join(tmpdir(), `ctd-tool-state-${process.pid}`);
 }
 
-/** Run `node dist/bin/ctr-doctor.js ...args` under `nsenter --net=<netns>`. Never throws on a non-zero exit. */
+/** Run `node dist/bundle/ctr-doctor.js ...args` under `nsenter --net=<netns>`. Never throws on a non-zero exit. */
 export async function runTool(args: string[], opts: RunToolOptions): Promise<ToolResult> {
   assertNotHostNetns(opts.netns);
   assertBuilt();

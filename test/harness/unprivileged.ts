@@ -1,6 +1,6 @@
 /**
  * Run the built CLI as an ordinary user: `nsenter --net=NS setpriv --reuid=UID --regid=UID
- * --clear-groups --inh-caps=-all node dist/bin/ctr-doctor.js …` (nsenter first, while still root).
+ * --clear-groups --inh-caps=-all node dist/bundle/ctr-doctor.js …` (nsenter first, while still root).
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';

@@ -30,7 +30,7 @@ describeIntegration.skipIf(requireTool('npm', 'unshare') !== null)('npm pack + n
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('the bin is linked, executable, keeps its shebang, and answers --version', async () => {
-    const bin = join(installed, 'dist/bin/ctr-doctor.js');
+    const bin = join(installed, 'dist/bundle/ctr-doctor.js');
     expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     expect(statSync(bin).mode & 0o111).toBe(0o111);
     const r = await tool('--version');

@@ -13,7 +13,7 @@ afterEach(() => { while (made.length) made.pop()!.dispose(); });
 
 const GUEST_NS = 'net:[4026532001]';
 const HOST_NS = 'net:[4026531840]';
-const hostProc = (pid: number, comm: string, netns: string): HostProcess => ({ pid, ppid: 1, uid: 0, comm, cmdline: [comm], rootId: null, rootLink: '/', netns, mntns: null, cwdLink: '/' });
+const hostProc = (pid: number, comm: string, netns: string): HostProcess => ({ pid, ppid: 1, uid: 0, comm, cmdline: [comm], rootId: null, rootLink: '/', netns, mntns: null, cwdLink: '/', startTime: 0 });
 const guestProc = (pid: number, comm: string): GuestProcess => ({ pid, ppid: 1, uid: 0, comm, cmdline: [comm] });
 
 /** A host whose processes are `procs` (the leader 100 in `leaderNs`), running ctr-doctor in HOST_NS. */

@@ -43,7 +43,7 @@ describe('completeWord', () => {
 });
 
 // The real thing: bash sources the script and completes through the built CLI.
-const CLI = new URL('../../../dist/bin/ctr-doctor.js', import.meta.url).pathname;
+const CLI = new URL('../../../dist/bundle/ctr-doctor.js', import.meta.url).pathname;
 const hasBash = spawnSync('bash', ['-c', 'compopt 2>/dev/null; true']).status === 0;
 describe.skipIf(!existsSync(CLI) || !hasBash)('bash completion through the built CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ctd-completion-'));

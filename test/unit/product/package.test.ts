@@ -7,19 +7,19 @@ const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as R
 
 describe('package.json', () => {
   test('declares bin, engines, man, exports and types pointing at built JavaScript', () => {
-    expect(pkg.bin).toEqual({ 'ctr-doctor': 'dist/bin/ctr-doctor.js' });
+    expect(pkg.bin).toEqual({ 'ctr-doctor': 'dist/bundle/ctr-doctor.js' });
     expect(pkg.engines.node).toMatch(/^>=20/);
     expect(pkg.man).toEqual(['./man/ctr-doctor.1']);
     expect(pkg.exports['.']).toEqual({ types: './dist/src/index.d.ts', import: './dist/src/index.js' });
     expect(pkg.types).toBe('dist/src/index.d.ts');
     expect(pkg.scripts.prepack).toContain('build');
     expect(pkg.scripts.docs).toContain('gen-docs.mjs');
-    expect(pkg.files).toEqual(expect.arrayContaining(['dist/bin', 'dist/src', 'man', 'docs', 'examples']));
+    expect(pkg.files).toEqual(expect.arrayContaining(['dist/bundle', 'dist/bin', 'dist/src', 'man', 'docs', 'examples']));
     expect(Object.keys(pkg.dependencies)).not.toContain('typescript');
   });
 
-  test.skipIf(!existsSync(new URL('dist/bin/ctr-doctor.js', root)))('the built bin keeps its shebang and is executable', () => {
-    const bin = new URL('dist/bin/ctr-doctor.js', root);
+  test.skipIf(!existsSync(new URL('dist/bundle/ctr-doctor.js', root)))('the built bin keeps its shebang and is executable', () => {
+    const bin = new URL('dist/bundle/ctr-doctor.js', root);
     expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     expect(statSync(bin).mode & 0o111).toBe(0o111);
   });

@@ -19,7 +19,7 @@ export interface HostScript {
 
 /** A full HostProcess from the fields a test cares about. */
 export function hostProcess(p: Partial<HostProcess>): HostProcess {
-  return { pid: 1, ppid: 0, uid: 0, comm: 'sh', cmdline: ['sh'], rootId: null, rootLink: '/', netns: null, mntns: 'mnt:[1]', cwdLink: '/', ...p };
+  return { pid: 1, ppid: 0, uid: 0, comm: 'sh', cmdline: ['sh'], rootId: null, rootLink: '/', netns: null, mntns: 'mnt:[1]', cwdLink: '/', startTime: 0, ...p } as HostProcess;
 }
 
 /**

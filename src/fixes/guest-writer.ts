@@ -111,79 +111,71 @@ export class GuestWriter {
     return result;
   }
 
-  async write(step: WriteStep, ref: StepRef): Promise<StepOutcome> {
-    return guard(step.path, async () => {
-      const place = await placeOf(this.root, step.path, false);
-      const guestPath = path.posix.join(place.dir, place.name);
+  /**
+   * Resolves a step's path in the guest, opens its parent directory (creating and journalling
+   * missing parents) and hands over what is there now; every step kind starts this way.
+   */
+  private inParent(stepPath: string, followLast: boolean, ref: StepRef,
+    act: (at: { dir: GuestDir; name: string; guestPath: string; present: Awaited<ReturnType<typeof presentAt>> }) => Promise<StepOutcome>): Promise<StepOutcome> {
+    return guard(stepPath, async () => {
+      const place = await placeOf(this.root, stepPath, followLast);
       const dir = await openGuestDir(this.root, place.dir, { create: true });
       try {
         await this.recordCreatedDirs(dir, ref);
         const present = await presentAt(dir, place.name);
-        const bytes = Buffer.from(step.content, 'utf8');
-        if (present.type === 'dir') return failed(`${guestPath} is a directory; not replacing it`);
-        if (present.type === 'file' && present.bytes.equals(bytes) && (step.mode === undefined || present.mode === step.mode)) {
-          return { status: 'already-done', message: `${guestPath} already has this content` };
-        }
-        const prior = await this.priorOf(present);
-        const mode = step.mode ?? (prior.type === 'file' ? prior.mode : 0o644);
-        const owner = prior.type === 'file' ? { uid: prior.uid, gid: prior.gid } : null;
-        await this.change({ op: 'file', ...ref, guestPath, prior, after: { type: 'file', sha256: sha256(bytes) }, state: 'pending' },
-          () => writeFileIn(dir, place.name, bytes, mode, owner));
-        const replaced = prior.type === 'symlink' ? `, replacing the symlink to ${prior.target}${escapeNote(guestPath, prior.target)}` : '';
-        return { status: 'done', message: `wrote ${guestPath} (${bytes.length} bytes, mode ${mode.toString(8)})${replaced}` };
+        return await act({ dir, name: place.name, guestPath: path.posix.join(place.dir, place.name), present });
       } finally {
         await dir.close();
       }
+    });
+  }
+
+  async write(step: WriteStep, ref: StepRef): Promise<StepOutcome> {
+    return this.inParent(step.path, false, ref, async ({ dir, name, guestPath, present }) => {
+      const bytes = Buffer.from(step.content, 'utf8');
+      if (present.type === 'dir') return failed(`${guestPath} is a directory; not replacing it`);
+      if (present.type === 'file' && present.bytes.equals(bytes) && (step.mode === undefined || present.mode === step.mode)) {
+        return { status: 'already-done', message: `${guestPath} already has this content` };
+      }
+      const prior = await this.priorOf(present);
+      const mode = step.mode ?? (prior.type === 'file' ? prior.mode : 0o644);
+      const owner = prior.type === 'file' ? { uid: prior.uid, gid: prior.gid } : null;
+      await this.change({ op: 'file', ...ref, guestPath, prior, after: { type: 'file', sha256: sha256(bytes) }, state: 'pending' },
+        () => writeFileIn(dir, name, bytes, mode, owner));
+      const replaced = prior.type === 'symlink' ? `, replacing the symlink to ${prior.target}${escapeNote(guestPath, prior.target)}` : '';
+      return { status: 'done', message: `wrote ${guestPath} (${bytes.length} bytes, mode ${mode.toString(8)})${replaced}` };
     });
   }
 
   async symlink(step: SymlinkStep, ref: StepRef): Promise<StepOutcome> {
-    return guard(step.path, async () => {
-      const place = await placeOf(this.root, step.path, false);
-      const guestPath = path.posix.join(place.dir, place.name);
-      const dir = await openGuestDir(this.root, place.dir, { create: true });
-      try {
-        await this.recordCreatedDirs(dir, ref);
-        const present = await presentAt(dir, place.name);
-        if (present.type === 'symlink' && present.target === step.target) {
-          return { status: 'already-done', message: `${guestPath} already points to ${step.target}` };
-        }
-        if (present.type === 'dir') return failed(`${guestPath} is a directory; not replacing it with a symlink`);
-        const prior = await this.priorOf(present);
-        await this.change({ op: 'symlink', ...ref, guestPath, prior, after: { type: 'symlink', target: step.target }, state: 'pending' },
-          () => symlinkIn(dir, place.name, step.target));
-        return { status: 'done', message: `linked ${guestPath} -> ${step.target}` };
-      } finally {
-        await dir.close();
+    return this.inParent(step.path, false, ref, async ({ dir, name, guestPath, present }) => {
+      if (present.type === 'symlink' && present.target === step.target) {
+        return { status: 'already-done', message: `${guestPath} already points to ${step.target}` };
       }
+      if (present.type === 'dir') return failed(`${guestPath} is a directory; not replacing it with a symlink`);
+      const prior = await this.priorOf(present);
+      await this.change({ op: 'symlink', ...ref, guestPath, prior, after: { type: 'symlink', target: step.target }, state: 'pending' },
+        () => symlinkIn(dir, name, step.target));
+      return { status: 'done', message: `linked ${guestPath} -> ${step.target}` };
     });
   }
 
   async mkdir(step: MkdirStep, ref: StepRef): Promise<StepOutcome> {
-    return guard(step.path, async () => {
-      const place = await placeOf(this.root, step.path, true);
-      const guestPath = path.posix.join(place.dir, place.name);
-      const dir = await openGuestDir(this.root, place.dir, { create: true });
-      try {
-        await this.recordCreatedDirs(dir, ref);
-        const present = await presentAt(dir, place.name);
-        const want = { mode: step.mode, uid: step.uid, gid: step.gid };
-        if (present.type === 'dir') {
-          const same = (want.mode === undefined || present.mode === want.mode) && (want.uid === undefined || present.uid === want.uid) && (want.gid === undefined || present.gid === want.gid);
-          if (same) return { status: 'already-done', message: `${guestPath} already exists with the right mode and owner` };
-          const prior: PriorState = { type: 'dir', mode: present.mode, uid: present.uid, gid: present.gid };
-          await this.change({ op: 'mkdir', ...ref, guestPath, prior, after: { type: 'dir' }, state: 'pending' }, () => setDirAttrs(dir, place.name, want));
-          return { status: 'done', message: `set ${guestPath} to ${describeAttrs(want)} (was mode ${present.mode.toString(8)}, owner ${present.uid}:${present.gid})` };
-        }
-        if (present.type !== 'absent') return failed(`${guestPath} exists and is not a directory`);
-        await this.change({ op: 'mkdir', ...ref, guestPath, prior: { type: 'absent' }, after: { type: 'dir' }, state: 'pending' }, async () => {
-          await mkdir(dir.at(place.name), 0o700);
-          await setDirAttrs(dir, place.name, { ...want, mode: want.mode ?? 0o755 });
-        });
-        return { status: 'done', message: `created ${guestPath} (${describeAttrs({ ...want, mode: want.mode ?? 0o755 })})` };
-      } finally {
-        await dir.close();
+    return this.inParent(step.path, true, ref, async ({ dir, name, guestPath, present }) => {
+      const want = { mode: step.mode, uid: step.uid, gid: step.gid };
+      if (present.type === 'dir') {
+        const same = (want.mode === undefined || present.mode === want.mode) && (want.uid === undefined || present.uid === want.uid) && (want.gid === undefined || present.gid === want.gid);
+        if (same) return { status: 'already-done', message: `${guestPath} already exists with the right mode and owner` };
+        const prior: PriorState = { type: 'dir', mode: present.mode, uid: present.uid, gid: present.gid };
+        await this.change({ op: 'mkdir', ...ref, guestPath, prior, after: { type: 'dir' }, state: 'pending' }, () => setDirAttrs(dir, name, want));
+        return { status: 'done', message: `set ${guestPath} to ${describeAttrs(want)} (was mode ${present.mode.toString(8)}, owner ${present.uid}:${present.gid})` };
       }
+      if (present.type !== 'absent') return failed(`${guestPath} exists and is not a directory`);
+      await this.change({ op: 'mkdir', ...ref, guestPath, prior: { type: 'absent' }, after: { type: 'dir' }, state: 'pending' }, async () => {
+        await mkdir(dir.at(name), 0o700);
+        await setDirAttrs(dir, name, { ...want, mode: want.mode ?? 0o755 });
+      });
+      return { status: 'done', message: `created ${guestPath} (${describeAttrs({ ...want, mode: want.mode ?? 0o755 })})` };
     });
   }
 }

@@ -46,7 +46,7 @@ export function settleBy<T>(promise: Promise<T>, deadline: number, fallback: () 
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
-/** The probe child was killed for overrunning its limit (see probe-client): a timeout, not a broken probe. */
+/** The probe overran its limit and probe-client gave up on it: a timeout, not a broken probe. */
 export function isProbeTimeout(error: unknown): boolean {
   return error instanceof Error && /^probe timed out after/.test(error.message);
 }

@@ -1,117 +1,78 @@
 /**
  * The probe child: started by probe-client in the guest's network namespace, with the
- * guest root as its working directory. Reads one envelope on stdin, prints one JSON reply
- * on stdout, exits. Imports only the probe it runs.
+ * guest root as its working directory. Two ways to run it:
+ * - `--serve [--credentials=JSON]`: long-lived, one per (root, netns, user) in a run. Loads every
+ *   probe, drops to the credentials once, then answers newline-delimited JSON requests
+ *   (`ProbeServeRequest`, socket paths already resolved by the parent) concurrently, each reply
+ *   carrying its request's id. Exits when stdin ends.
+ * - no argument: reads one envelope on stdin, resolves its socket path inside the root as root,
+ *   drops credentials, prints one JSON reply and exits.
  */
+import { closeSync, constants, openSync } from 'node:fs';
 import path from 'node:path';
-import { InRootError, resolveInRoot } from './in-root.js';
-import type { ProbeCredentials, ProbeEnvelope, ProbeName, ProbeReply } from './probe-protocol.js';
-import type { SocketTarget } from './probes/socket-connect.js';
+import { createInterface } from 'node:readline';
+import type {
+  DnsQueryRequest, ProbeCredentials, ProbeEnvelope, ProbeName, ProbeReply, ProbeServeReply, ProbeServeRequest,
+  PulseConnectRequest, TcpConnectRequest, UnixConnectRequest, X11SetupRequest,
+} from './probe-protocol.js';
+import { prepareProbeSocket, type PreparedSocket } from './probe-socket-plan.js';
 
 /** Longest unix socket path (kept here too, so the child does not load socket code early). */
 const MAX_UNIX_PATH_BYTES = 107;
+/** Linux's O_PATH (absent from fs.constants): a handle on a directory that needs only search permission. */
+const O_PATH = 0o10000000;
 const PROBE_NAMES: readonly ProbeName[] = ['dns-query', 'unix-connect', 'x11-setup', 'pulse-connect', 'tcp-connect'];
+const NO_SOCKET: PreparedSocket = { target: { kind: 'unusable', errno: 'EINVAL', message: 'the request names no socket' }, guestPath: null };
 
-/** A socket as the probe will reach it, with what the guest calls it. */
-interface PreparedSocket {
-  target: SocketTarget;
-  guestPath: string | null;
-  note?: string;
-}
-
-/** A loaded probe, bound to its request; socket probes take the socket as finally reachable. */
-type LoadedProbe =
-  | { socket: PreparedSocket; run: (socket: PreparedSocket) => Promise<unknown> }
-  | { socket: null; run: () => Promise<unknown> };
+/** A loaded probe: runs a request against its socket as finally reachable (null for socketless probes). */
+type ProbeRunner = (request: unknown, socket: PreparedSocket | null) => Promise<unknown>;
 
 // Libraries must never write into the reply channel: their console output goes to stderr.
 console.log = console.error.bind(console);
 console.info = console.error.bind(console);
 console.debug = console.error.bind(console);
 
-let sent = false;
-
-function send(reply: ProbeReply): void {
-  if (sent) return;
-  sent = true;
-  process.stdout.write(JSON.stringify(reply) + '\n', () => process.exit(reply.ok ? 0 : 1));
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
-function fail(error: string): void {
-  send({ ok: false, error });
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseEnvelope(text: string): ProbeEnvelope {
-  const value = JSON.parse(text) as Partial<ProbeEnvelope> | null;
+function checkEnvelope(value: { name?: unknown; request?: unknown } | null): asserts value is { name: ProbeName; request: object } {
   if (!value || typeof value !== 'object') throw new Error('the envelope is not a JSON object');
   if (!PROBE_NAMES.includes(value.name as ProbeName)) throw new Error(`unknown probe ${JSON.stringify(value.name)}`);
   if (!value.request || typeof value.request !== 'object') throw new Error('the envelope has no request');
-  return { name: value.name as ProbeName, request: value.request, credentials: value.credentials ?? null } as ProbeEnvelope;
 }
 
-/** Resolves a guest socket path inside the root ('.'), as root, so absolute symlinks stay in the guest. */
-async function prepareGuestPath(guestPath: string): Promise<PreparedSocket> {
-  try {
-    const resolved = await resolveInRoot('.', guestPath);
-    return { target: { kind: 'path', path: resolved.hostPath }, guestPath: resolved.guestPath };
-  } catch (error) {
-    const errno =
-      error instanceof InRootError
-        ? { 'symlink-loop': 'ELOOP', 'not-a-directory': 'ENOTDIR', permission: 'EACCES', io: 'EIO' }[error.reason]
-        : 'EIO';
-    return { target: { kind: 'unusable', errno, message: (error as Error).message }, guestPath: null };
-  }
-}
-
-async function prepareSocket(
-  socket: { path?: string; abstract?: string; host?: string; port?: number },
-  defaultPort: number,
-): Promise<PreparedSocket> {
-  if (socket.path !== undefined) return prepareGuestPath(socket.path);
-  if (socket.abstract !== undefined) return { target: { kind: 'abstract', name: socket.abstract }, guestPath: null };
-  if (socket.host !== undefined) return { target: { kind: 'tcp', host: socket.host, port: socket.port ?? defaultPort }, guestPath: null };
-  return { target: { kind: 'unusable', errno: 'EINVAL', message: 'the request names no socket' }, guestPath: null };
-}
-
-/** Loads the probe's module (as root, so the user need not read our files) and binds its request. */
-async function loadProbe(envelope: ProbeEnvelope): Promise<LoadedProbe> {
-  switch (envelope.name) {
+/** Loads probe `name`'s module (as root, so the user need not read our files). */
+async function loadRunner(name: ProbeName): Promise<ProbeRunner> {
+  switch (name) {
     case 'dns-query': {
-      const request = (envelope as ProbeEnvelope<'dns-query'>).request;
       const { probeDnsQuery } = await import('./probes/dns-query.js');
-      return { socket: null, run: () => probeDnsQuery(request) };
+      return (request) => probeDnsQuery(request as DnsQueryRequest);
     }
     case 'tcp-connect': {
-      const request = (envelope as ProbeEnvelope<'tcp-connect'>).request;
       const { probeTcpConnect } = await import('./probes/tcp-connect.js');
-      return { socket: null, run: () => probeTcpConnect(request) };
+      return (request) => probeTcpConnect(request as TcpConnectRequest);
     }
     case 'unix-connect': {
-      const request = (envelope as ProbeEnvelope<'unix-connect'>).request;
-      const socket = await prepareSocket({ path: request.path, abstract: request.abstract }, 0);
       const { probeUnixConnect } = await import('./probes/unix-connect.js');
-      return {
-        socket,
-        run: (s) => probeUnixConnect(s.target, request.timeoutMs, { resolvedPath: s.guestPath, ...(s.note ? { note: s.note } : {}) }),
+      return (request, socket) => {
+        const s = socket ?? NO_SOCKET;
+        return probeUnixConnect(s.target, (request as UnixConnectRequest).timeoutMs, { resolvedPath: s.guestPath, ...(s.note ? { note: s.note } : {}) });
       };
     }
     case 'x11-setup': {
-      const request = (envelope as ProbeEnvelope<'x11-setup'>).request;
-      const socket = await prepareSocket(request.socket ?? {}, 6000);
       const { probeX11Setup } = await import('./probes/x11-setup.js');
-      return { socket, run: (s) => probeX11Setup(s.target, request.auth, request.timeoutMs) };
+      return (request, socket) => {
+        const r = request as X11SetupRequest;
+        return probeX11Setup((socket ?? NO_SOCKET).target, r.auth, r.timeoutMs);
+      };
     }
     case 'pulse-connect': {
-      const request = (envelope as ProbeEnvelope<'pulse-connect'>).request;
-      const socket = await prepareSocket(request.socket ?? {}, 4713);
       const { probePulseConnect } = await import('./probes/pulse-connect.js');
-      return { socket, run: (s) => probePulseConnect(s.target, request.cookieHex, request.timeoutMs) };
+      return (request, socket) => {
+        const r = request as PulseConnectRequest;
+        return probePulseConnect((socket ?? NO_SOCKET).target, r.cookieHex, r.timeoutMs);
+      };
     }
   }
 }
@@ -125,32 +86,132 @@ function dropCredentials(credentials: ProbeCredentials): void {
     process.setgid?.(gid);
     process.setuid?.(uid);
   } catch (error) {
-    throw new Error(`cannot switch to uid ${uid} gid ${gid}: ${(error as Error).message}`);
+    throw new Error(`cannot switch to uid ${uid} gid ${gid}: ${messageOf(error)}`);
   }
 }
 
-/** A relative path too long for sun_path is reached from its directory instead (as the user). */
-function shortenPath(socket: PreparedSocket): PreparedSocket {
+/**
+ * A relative path too long for sun_path is reached through a handle on its directory, opened
+ * as the user (so its components are still checked as the user): /proc/self/fd/N/name.
+ * No chdir: a pooled child runs several probes at once. `release` closes the handle.
+ */
+function reachable(socket: PreparedSocket): { socket: PreparedSocket; release: () => void } {
   const { target } = socket;
-  if (target.kind !== 'path' || Buffer.byteLength(target.path) <= MAX_UNIX_PATH_BYTES) return socket;
+  const release = (): void => undefined;
+  if (target.kind !== 'path' || Buffer.byteLength(target.path) <= MAX_UNIX_PATH_BYTES) return { socket, release };
   const note = `the path is ${Buffer.byteLength(target.path)} bytes, over the ${MAX_UNIX_PATH_BYTES}-byte socket address limit: connected from its directory`;
+  let fd: number;
   try {
-    process.chdir(path.posix.dirname(target.path));
+    fd = openSync(path.posix.dirname(target.path), O_PATH | constants.O_DIRECTORY);
   } catch (error) {
     const errno = (error as NodeJS.ErrnoException).code ?? 'EIO';
-    return { ...socket, note, target: { kind: 'unusable', errno, message: `${socket.guestPath ?? target.path}: ${errno} on its directory` } };
+    return { socket: { ...socket, note, target: { kind: 'unusable', errno, message: `${socket.guestPath ?? target.path}: ${errno} on its directory` } }, release };
   }
-  return { ...socket, note, target: { kind: 'path', path: './' + path.posix.basename(target.path) } };
+  const viaHandle = `/proc/self/fd/${fd}/${path.posix.basename(target.path)}`;
+  return { socket: { ...socket, note, target: { kind: 'path', path: viaHandle } }, release: () => closeSync(fd) };
 }
 
-async function main(): Promise<void> {
-  const envelope = parseEnvelope(await readStdin());
-  const probe = await loadProbe(envelope);
-  if (envelope.credentials) dropCredentials(envelope.credentials);
-  const response = probe.socket ? await probe.run(shortenPath(probe.socket)) : await probe.run();
-  send({ ok: true, response } as ProbeReply);
+/** Runs one probe on its (already resolved) socket. */
+async function runWith(runner: ProbeRunner, request: unknown, prepared: PreparedSocket | null): Promise<unknown> {
+  if (!prepared) return runner(request, null);
+  const { socket, release } = reachable(prepared);
+  try {
+    return await runner(request, socket);
+  } finally {
+    release();
+  }
 }
 
-process.on('uncaughtException', (error) => fail(`the probe crashed: ${error.message}`));
-process.on('unhandledRejection', (error) => fail(`the probe crashed: ${String((error as Error)?.message ?? error)}`));
-main().catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));
+function parseCredentials(argv: string[]): ProbeCredentials | null {
+  const arg = argv.find((a) => a.startsWith('--credentials='));
+  if (!arg) return null;
+  const value = JSON.parse(arg.slice('--credentials='.length)) as Partial<ProbeCredentials> | null;
+  const ids = [value?.uid, value?.gid, ...(Array.isArray(value?.groups) ? value.groups : [NaN])];
+  if (!ids.every((n) => Number.isInteger(n) && (n as number) >= 0)) throw new Error('--credentials: expected {"uid","gid","groups"}');
+  return value as ProbeCredentials;
+}
+
+/** `--serve`: answers requests until stdin ends; a start-up failure becomes every request's reply. */
+async function serve(): Promise<void> {
+  const runners = new Map<ProbeName, Promise<ProbeRunner>>();
+  const runnerOf = (name: ProbeName): Promise<ProbeRunner> => {
+    let runner = runners.get(name);
+    if (!runner) runners.set(name, (runner = loadRunner(name)));
+    return runner;
+  };
+  let startupError: string | null = null;
+  try {
+    const credentials = parseCredentials(process.argv.slice(2));
+    // A child that drops privileges loads every probe first, as root; one that stays root loads on demand.
+    if (credentials) {
+      await Promise.all(PROBE_NAMES.map(runnerOf));
+      dropCredentials(credentials);
+    }
+  } catch (error) {
+    startupError = messageOf(error);
+  }
+  const reply = (message: ProbeServeReply): void => void process.stdout.write(JSON.stringify(message) + '\n');
+
+  const answer = async (line: string): Promise<void> => {
+    if (line.trim() === '') return;
+    let value: Partial<ProbeServeRequest> | null;
+    try {
+      value = JSON.parse(line) as Partial<ProbeServeRequest> | null;
+    } catch {
+      return void process.stderr.write(`ignored a request that is not JSON: ${line.slice(0, 200)}\n`);
+    }
+    const id = value?.id;
+    if (typeof id !== 'number') return void process.stderr.write(`ignored a request without an id: ${line.slice(0, 200)}\n`);
+    try {
+      if (startupError !== null) throw new Error(startupError);
+      checkEnvelope(value);
+      const response = await runWith(await runnerOf(value.name), value.request, value.socket ?? null);
+      reply({ id, ok: true, response } as ProbeServeReply);
+    } catch (error) {
+      reply({ id, ok: false, error: messageOf(error) });
+    }
+  };
+
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  lines.on('line', (line) => void answer(line));
+  // The parent closed our stdin (or died): nobody is left to answer.
+  lines.on('close', () => process.exit(0));
+}
+
+/** Without arguments: one envelope on stdin, one reply, exit. */
+async function once(): Promise<void> {
+  let sent = false;
+  const send = (reply: ProbeReply): void => {
+    if (sent) return;
+    sent = true;
+    process.stdout.write(JSON.stringify(reply) + '\n', () => process.exit(reply.ok ? 0 : 1));
+  };
+  process.on('uncaughtException', (error) => send({ ok: false, error: `the probe crashed: ${error.message}` }));
+  process.on('unhandledRejection', (error) => send({ ok: false, error: `the probe crashed: ${messageOf(error)}` }));
+  try {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    const envelope = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<ProbeEnvelope> | null;
+    checkEnvelope(envelope);
+    const runner = await loadRunner(envelope.name);
+    // Resolved as root, inside the root ('.'), so absolute symlinks stay in the guest.
+    const socket = await prepareProbeSocket('.', envelope.name, envelope.request as ProbeEnvelope['request']);
+    if (envelope.credentials) dropCredentials(envelope.credentials);
+    send({ ok: true, response: await runWith(runner, envelope.request, socket) } as ProbeReply);
+  } catch (error) {
+    send({ ok: false, error: messageOf(error) });
+  }
+}
+
+if (process.argv.includes('--serve')) {
+  // A crash cannot be pinned on one request: say why on stderr and exit; the parent fails them all.
+  const crash = (error: unknown): void => {
+    process.stderr.write(`the probe crashed: ${messageOf(error)}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  void serve().catch(crash);
+} else {
+  void once();
+}

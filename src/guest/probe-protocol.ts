@@ -3,6 +3,7 @@
  * with the guest root as its working directory, optionally dropping to the desktop user.
  * Requests and responses are JSON; a probe never throws across this boundary.
  */
+import type { PreparedSocket } from './probe-socket-plan.js';
 
 /** Credentials a probe drops to before touching the guest. */
 export interface ProbeCredentials {
@@ -53,7 +54,7 @@ export interface DnsQueryResponse {
 }
 
 export interface UnixConnectRequest {
-  /** A guest path (resolved inside the root by the probe) or an abstract name (no leading @). */
+  /** A guest path (resolved inside the root as root before the probe connects) or an abstract name (no leading @). */
   path?: string;
   abstract?: string;
   timeoutMs: number;
@@ -142,3 +143,18 @@ export interface ProbeEnvelope<K extends ProbeName = ProbeName> {
 export type ProbeReply<K extends ProbeName = ProbeName> =
   | { ok: true; response: ProbeResponses[K] }
   | { ok: false; error: string };
+
+/**
+ * One request to a pooled probe child (`probe-main.js --serve`): one JSON line on its stdin.
+ * The child already runs as the user it was started for, so socket paths come resolved.
+ */
+export interface ProbeServeRequest<K extends ProbeName = ProbeName> {
+  id: number;
+  name: K;
+  request: ProbeRequests[K];
+  /** For socket probes: the socket resolved inside the guest root by the parent (as root). */
+  socket: PreparedSocket | null;
+}
+
+/** One line on a pooled child's stdout: the reply to request `id`. */
+export type ProbeServeReply<K extends ProbeName = ProbeName> = ProbeReply<K> & { id: number };

@@ -68,8 +68,8 @@ describeIntegration('net.ping on chroot, schroot and nspawn', () => {
     expect(exitCode).toBe(0);
     expect(r.status).toBe('pass');
     expect(codes(r)).toEqual(['ping-ok']);
-    expect(r.summary).toMatch(/ping 203\.0\.113\.10 from the guest: 3\/3 replies, rtt min\/avg\/max [\d.]+\/[\d.]+\/[\d.]+ ms/);
-    expect(r.findings[0]?.evidence).toMatchObject({ via: 'guest', received: 3 });
+    expect(r.summary).toMatch(/ping 203\.0\.113\.10 from the guest: 2\/2 replies, rtt min\/avg\/max [\d.]+\/[\d.]+\/[\d.]+ ms/);
+    expect(r.findings[0]?.evidence).toMatchObject({ via: 'guest', received: 2 });
   });
 
   test.each(['chroot', 'schroot'])('%s: every packet lost to an unused address, pointing at the namespace', async (kind) => {

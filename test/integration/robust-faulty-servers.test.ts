@@ -8,7 +8,7 @@
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { runProbe } from '../../src/guest/probe-client.js';
+import { endProbeChildren, runProbe } from '../../src/guest/probe-client.js';
 import type { DnsVerdict } from '../../src/guest/probe-protocol.js';
 import { boundedRun, type BoundedRun, type ReportResult } from '../harness/bounded-run.js';
 import { startFakeDns, type FakeDnsMode } from '../harness/fake-dns.js';
@@ -49,6 +49,8 @@ describeIntegration('faulty servers', () => {
     }
   });
   afterAll(async () => {
+    // The pooled probe children live in the guest roots (their cwd) until ended.
+    await endProbeChildren();
     for (const c of connections) c.destroy();
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     await w?.dispose();

@@ -113,7 +113,8 @@ export function wildcardCookieFix(target: Where, opts: { display: string; guestX
   return {
     id: 'x11.wildcard-cookie', title: 'Make the cookie match any hostname (FamilyWild)', safety: 'manual',
     steps: [manual('X clients look the cookie up by hostname; a wildcard entry matches inside a guest with another hostname',
-      `xauth -f ${quoted(dest)} nlist ${opts.display} | sed -e 's/^..../ffff/' | xauth -f ${quoted(dest)} nmerge -`)],
+      // `-i` on the reading side: two xauth processes locking the same file can stall each other for 20 s.
+      `xauth -i -f ${quoted(dest)} nlist ${opts.display} | sed -e 's/^..../ffff/' | xauth -f ${quoted(dest)} nmerge -`)],
   };
 }
 

@@ -1,5 +1,6 @@
 /**
- * runProbe end to end: the real child (dist/src/guest/probe-main.js) in a tmp guest root.
+ * runProbe end to end: the real child (dist/src/guest/probe-main.js) in a tmp guest root,
+ * pooled per place (root, netns, credentials), and probe-main's one-envelope mode.
  * Builds only the probe files first (tsconfig.probe.json), since the full build may be mid-edit.
  */
 import { existsSync } from 'node:fs';
@@ -7,17 +8,21 @@ import { chmod, mkdir, rename, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type * as ProbeClient from '../../../src/guest/probe-client.js';
+import type * as LiveChildren from '../../../src/core/live-children.js';
 import { cleanupAll, listen, tmpDir } from './fake-sockets.js';
 import { reply, startFakeDns } from './fake-dns.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const distClient = path.join(repo, 'dist/src/guest/probe-client.js');
+const distMain = path.join(repo, 'dist/src/guest/probe-main.js');
 const isRoot = process.getuid?.() === 0;
 /** Generous: a loaded CI machine can take most of a second just to start node. */
 const CHILD_BUDGET_MS = 5000;
 let runProbe: typeof ProbeClient.runProbe;
+let pooledProbeChildCount: typeof ProbeClient.pooledProbeChildCount;
+let live: typeof LiveChildren;
 
 beforeAll(async () => {
   const build = await execa('npx', ['tsc', '-p', 'test/unit/probes/tsconfig.probe.json'], { cwd: repo, reject: false, all: true });
@@ -26,10 +31,22 @@ beforeAll(async () => {
   }
   // tsc emits despite type errors; the type check proper is `tsc --noEmit`.
   if (build.exitCode !== 0) console.warn(`probe build reported errors (output still emitted):\n${build.all ?? ''}`);
-  ({ runProbe } = (await import(distClient)) as typeof ProbeClient);
+  ({ runProbe, pooledProbeChildCount } = (await import(distClient)) as typeof ProbeClient);
+  // The module instance the built client tracks its children in.
+  live = (await import(path.join(repo, 'dist/src/core/live-children.js'))) as typeof LiveChildren;
 }, 120_000);
 
-afterEach(cleanupAll);
+/** What the runner does at the end of a run: kill the pooled children, then wait until they are gone. */
+async function endOfRun(): Promise<void> {
+  live.killLiveChildren();
+  for (let i = 0; i < 100 && pooledProbeChildCount() > 0; i++) await new Promise((r) => setTimeout(r, 20));
+}
+
+afterEach(async () => {
+  await endOfRun();
+  await cleanupAll();
+});
+afterAll(endOfRun);
 
 /** A guest root the unprivileged user can enter (mkdtemp makes it 0700). */
 async function guestRoot(): Promise<string> {
@@ -168,5 +185,103 @@ describe('runProbe (child process)', () => {
     });
     const pulse = await runProbe(asUser, 'pulse-connect', { socket: { path: '/run/private/native' }, cookieHex: null, timeoutMs: 500 }, CHILD_BUDGET_MS);
     expect(pulse).toMatchObject({ ok: true, response: { ok: false, stage: 'connect', errno: 'EACCES' } });
+    // Two places: one child as the user, one as root.
+    expect(pooledProbeChildCount()).toBe(2);
+  });
+
+  it.runIf(isRoot)('reaches a too-long path as the user from its directory, and still refuses a 0700 directory on the way', async () => {
+    const root = await guestRoot();
+    const long = (top: string) => path.join(root, 'run', top, 'd'.repeat(60), 'e'.repeat(60));
+    for (const [top, mode] of [['open', 0o755], ['private', 0o700]] as const) {
+      await mkdir(long(top), { recursive: true, mode: 0o755 });
+      await chmod(path.join(root, 'run', top), mode);
+      const short = path.join(root, `run/s-${top}`);
+      await listen({ path: short }, (c) => c.end());
+      await chmod(short, 0o666);
+      await rename(short, path.join(long(top), 'native'));
+    }
+    const asUser = { rootHostPath: root, netnsPath: null, credentials: { uid: 1000, gid: 1000, groups: [] } };
+    const guest = (top: string) => '/' + path.relative(root, path.join(long(top), 'native'));
+    const open = await runProbe(asUser, 'unix-connect', { path: guest('open'), timeoutMs: 1000 }, CHILD_BUDGET_MS);
+    expect(open).toMatchObject({ ok: true, response: { ok: true, resolvedPath: guest('open') } });
+    expect(open.ok && open.response.message).toContain('connected from its directory');
+    const denied = await runProbe(asUser, 'unix-connect', { path: guest('private'), timeoutMs: 1000 }, CHILD_BUDGET_MS);
+    expect(denied).toMatchObject({ ok: true, response: { ok: false, errno: 'EACCES', resolvedPath: guest('private') } });
+  });
+});
+
+describe('pooled probe children', () => {
+  it('runs every probe of one place in one child, concurrently', async () => {
+    const root = await guestRoot();
+    const silent = await listen({ path: path.join(root, 'tmp/X7') }, () => undefined);
+    const app = await listen({ path: path.join(root, 'run/app.sock') }, (c) => c.end());
+    const started = Date.now();
+    // The X server never answers: the probe's own 1.5 s timeout ends it.
+    const slow = runProbe(here(root), 'x11-setup', { socket: { path: '/tmp/X7' }, auth: null, timeoutMs: 1500 }, CHILD_BUDGET_MS);
+    const fast = await Promise.all([1, 2, 3].map(() => runProbe(here(root), 'unix-connect', { path: '/run/app.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)));
+    const fastMs = Date.now() - started;
+    expect(fast.every((r) => r.ok && r.response.ok)).toBe(true);
+    expect(fastMs).toBeLessThan(1400);
+    expect(await slow).toMatchObject({ ok: true, response: { ok: false, stage: 'silent' } });
+    expect([silent.connections, app.connections]).toEqual([1, 3]);
+    expect(pooledProbeChildCount()).toBe(1);
+    expect(live.liveChildCount()).toBe(1);
+  });
+
+  it('a timed-out request leaves the shared child serving the others', async () => {
+    const root = await guestRoot();
+    await listen({ path: path.join(root, 'tmp/X8') }, () => undefined);
+    const app = await listen({ path: path.join(root, 'run/app.sock') }, (c) => c.end());
+    expect(await runProbe(here(root), 'x11-setup', { socket: { path: '/tmp/X8' }, auth: null, timeoutMs: 10_000 }, 100)).toEqual({
+      ok: false,
+      error: 'probe timed out after 600 ms',
+    });
+    expect(await runProbe(here(root), 'unix-connect', { path: '/run/app.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: true } });
+    expect(app.connections).toBe(1);
+    expect(live.liveChildCount()).toBe(1);
+  });
+
+  it('a child that dies fails its pending requests with one line, and the next probe gets a new child', async () => {
+    const root = await guestRoot();
+    await listen({ path: path.join(root, 'tmp/X9') }, () => undefined);
+    const pending = [1, 2].map(() => runProbe(here(root), 'x11-setup', { socket: { path: '/tmp/X9' }, auth: null, timeoutMs: 4000 }, CHILD_BUDGET_MS));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(live.killLiveChildren()).toBe(1);
+    const started = Date.now();
+    for (const reply of await Promise.all(pending)) {
+      expect(reply).toMatchObject({ ok: false, error: expect.stringMatching(/^probe x11-setup failed \(killed by SIGKILL\): /) });
+      expect(!reply.ok && reply.error).not.toContain('\n');
+    }
+    expect(Date.now() - started).toBeLessThan(1000);
+    const app = await listen({ path: path.join(root, 'run/app.sock') }, (c) => c.end());
+    expect(await runProbe(here(root), 'unix-connect', { path: '/run/app.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: true } });
+    expect(app.connections).toBe(1);
+  });
+
+  it('an idle pooled child does not keep node alive', async () => {
+    const root = await guestRoot();
+    const script = `import { runProbe } from ${JSON.stringify(distClient)};
+      const r = await runProbe({ rootHostPath: ${JSON.stringify(root)}, netnsPath: null, credentials: null }, 'tcp-connect', { host: '127.0.0.1', port: 9, timeoutMs: 300 }, 5000);
+      console.log(JSON.stringify(r));`;
+    const started = Date.now();
+    const run = await execa(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, reject: false });
+    expect(run.exitCode).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, response: { ok: false } });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('probe-main one-envelope mode (no --serve)', () => {
+  it('resolves the guest path itself, answers once and exits', async () => {
+    const root = await guestRoot();
+    await symlink('/run/app.sock', path.join(root, 'tmp/link'));
+    const server = await listen({ path: path.join(root, 'run/app.sock') }, (c) => c.end());
+    const envelope = { name: 'unix-connect', request: { path: '/tmp/link', timeoutMs: 1000 }, credentials: null };
+    const run = await execa(process.execPath, [distMain], { cwd: root, input: JSON.stringify(envelope), timeout: 10_000, reject: false });
+    expect(run.exitCode).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, response: { ok: true, resolvedPath: '/run/app.sock' } });
+    expect(server.connections).toBe(1);
+    const bad = await execa(process.execPath, [distMain], { cwd: root, input: '{"name":"nope","request":{}}', timeout: 10_000, reject: false });
+    expect([bad.exitCode, JSON.parse(bad.stdout)]).toEqual([1, { ok: false, error: 'unknown probe "nope"' }]);
   });
 });

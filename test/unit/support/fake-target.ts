@@ -1,3 +1,4 @@
+import { afterAll } from 'vitest';
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -76,6 +77,7 @@ export class FakeTarget implements Target {
 
   constructor(private readonly scenario: FakeScenario) {
     this.root = mkdtempSync(path.join(os.tmpdir(), 'ctd-fake-'));
+    made.add(this.root);
     for (const [p, f] of Object.entries(scenario.files ?? {})) writeFake(this.root, p, f);
     this.files = new GuestFiles(this.root);
     this.kind = scenario.kind ?? 'chroot';
@@ -119,8 +121,19 @@ export class FakeTarget implements Target {
   /** Host path of a guest file, to assert on what a fix wrote. */
   hostPath(p: string): string { return path.join(this.root, p); }
 
-  dispose(): void { rmSync(this.root, { recursive: true, force: true }); }
+  dispose(): void {
+    rmSync(this.root, { recursive: true, force: true });
+    made.delete(this.root);
+  }
 }
+
+/** Temp roots not yet disposed; removed after the test file, whatever the test did. */
+const made = new Set<string>();
+afterAll(() => {
+  // Only our own mkdtemp roots: never anything a re-rooted view might point at.
+  for (const root of made) if (path.basename(root).startsWith('ctd-fake-')) rmSync(root, { recursive: true, force: true });
+  made.clear();
+});
 
 function answer(commands: FakeCommand[], argv: string[], where: string): ExecResult {
   const hit = commands.find((c) => (c.prefix ? c.argv.every((a, i) => argv[i] === a) : c.argv.length === argv.length && c.argv.every((a, i) => argv[i] === a)));

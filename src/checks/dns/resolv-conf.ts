@@ -72,7 +72,7 @@ export default defineCheck({
   },
   fixDocs: {
     'dns.write-resolv-conf': 'Write /etc/resolv.conf in the guest with the host\'s upstream nameservers (backed up, undoable).',
-    'dns.nspawn-resolv-conf': 'nspawn: --resolv-conf=copy-uplink, or ResolvConf=copy-uplink in the .nspawn file.',
+    'dns.nspawn-resolv-conf-uplink': 'nspawn: --resolv-conf=copy-uplink (or replace-uplink), or ResolvConf=copy-uplink in the .nspawn file.',
     'dns.schroot-resolv-conf': 'schroot: copyfiles entry, or an fstab bind when the host file is a symlink.',
     'dns.chroot-resolv-conf': 'chroot: cp -L the host\'s resolv.conf into the guest.',
   },

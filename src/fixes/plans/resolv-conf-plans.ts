@@ -1,4 +1,5 @@
 import type { Fix } from '../../core/types.js';
+import { nspawnResolvConfUplinkFix } from './dns-stub-plans.js';
 import type { Target } from '../../targets/target.js';
 
 /** Writes a plain resolv.conf inside the guest, replacing an empty file or a dangling symlink. */
@@ -15,16 +16,9 @@ export function writeResolvConfFix(nameservers: string[], source: string): Fix {
 /** The lasting, container-kind fix: make the container manager provide resolv.conf at every start. */
 export function resolvConfProvisionFix(target: Pick<Target, 'kind' | 'root' | 'schroot' | 'nspawn'>, hostResolvIsSymlink: boolean): Fix | null {
   switch (target.kind) {
-    case 'nspawn': {
-      const machine = target.nspawn?.machine ?? 'MACHINE';
-      return {
-        id: 'dns.nspawn-resolv-conf', title: 'Let systemd-nspawn provide resolv.conf (--resolv-conf=copy-uplink)', safety: 'manual',
-        steps: [
-          { kind: 'manual', where: 'host', description: 'start the machine with nspawn copying the host\'s upstream nameservers', snippet: `systemd-nspawn --resolv-conf=copy-uplink -D … -M ${machine}` },
-          { kind: 'manual', where: 'host', description: `or in /etc/systemd/nspawn/${machine}.nspawn`, snippet: '[Exec]\nResolvConf=copy-uplink' },
-        ],
-      };
-    }
+    case 'nspawn':
+      // The same remedy dns.stub offers: one fix id, so `fix` lists it once.
+      return nspawnResolvConfUplinkFix(target);
     case 'schroot': {
       const chroot = target.schroot?.chroot ?? 'NAME';
       return {

@@ -50,7 +50,7 @@ describe('dns.resolv-conf', () => {
 
   it('offers kind-specific fixes for nspawn', async () => {
     const outcome = await run({ kind: 'nspawn', files: { '/etc/resolv.conf': '' }, nspawn: { machine: 'box', nspawnPid: 1, argv: [] } });
-    const fix = outcome.fixes.find((f) => f.id === 'dns.nspawn-resolv-conf');
+    const fix = outcome.fixes.find((f) => f.id === 'dns.nspawn-resolv-conf-uplink');
     expect(fix?.steps.map((s) => ('snippet' in s ? s.snippet : ''))).toContain('[Exec]\nResolvConf=copy-uplink');
   });
 

@@ -1,15 +1,17 @@
 import type { ArgumentsCamelCase } from 'yargs';
 import { checkOptionsFrom, diagnoseTarget, hostWideChecks, newHostContext, resolveChecks, type DiagnoseArgs } from '../diagnose.js';
-import { openTarget } from '../../targets/open-target.js';
+import { openSpec, openTarget } from '../../targets/open-target.js';
 import { discoverGuests } from '../../targets/discover.js';
 import { parseTargetSpec } from '../../targets/target-spec.js';
-import { openSpec } from '../../targets/open-target.js';
 import { isMachineFormat, pickReporter, resolveFormat } from '../../report/pick-reporter.js';
 import { junitXml } from '../../report/junit-reporter.js';
 import { prometheusText } from '../../report/prometheus-reporter.js';
 import { combineExitCodes } from '../../core/exit-code.js';
 import { TargetError } from '../../targets/target-error.js';
 import type { Report } from '../../core/types.js';
+import type { Check, CheckOptions } from '../../core/check.js';
+import type { HostContext } from '../../host/host-context.js';
+import type { FormatName, ReportStreams } from '../../report/reporter.js';
 import type { CliIo } from '../io.js';
 
 /** Arguments of `check`. */
@@ -28,7 +30,7 @@ export async function runCheckCommand(args: ArgumentsCamelCase<CheckArgs> | Chec
   const checks = await resolveChecks(args, (l) => io.err.write(l + '\n'));
   const host = newHostContext(options.timeoutMs);
 
-  if (args.all) return runAll(args, io, format, streams, options, checks, host);
+  if (args.all) return runAll({ args, io, format, streams, options, checks, host });
 
   const opened = await openTarget(args.target, { host, user: args.user, envFrom: args.envFrom });
   let selected = checks;
@@ -44,8 +46,19 @@ export async function runCheckCommand(args: ArgumentsCamelCase<CheckArgs> | Chec
   return exitCode;
 }
 
+/** What one `check` run has settled before it looks at any guest. */
+interface CheckRun {
+  args: CheckArgs;
+  io: CliIo;
+  format: FormatName;
+  streams: ReportStreams;
+  options: CheckOptions;
+  checks: Check[];
+  host: HostContext;
+}
+
 /** `--all`: every guest `list` finds; JSON becomes an array of reports. */
-async function runAll(args: CheckArgs, io: CliIo, format: ReturnType<typeof resolveFormat>, streams: Parameters<typeof pickReporter>[1], options: ReturnType<typeof checkOptionsFrom>, checks: Awaited<ReturnType<typeof resolveChecks>>, host: ReturnType<typeof newHostContext>): Promise<number> {
+async function runAll({ args, io, format, streams, options, checks, host }: CheckRun): Promise<number> {
   const guests = (await discoverGuests(host)).filter((g) => g.kind !== 'leftover');
   const reports: Report[] = [];
   const codes: number[] = [];

@@ -1,18 +1,11 @@
-import type { Fix, ManualStep } from '../../core/types.js';
+import type { Fix } from '../../core/types.js';
+import { manual, shellQuoted, nspawnFileStep } from './manual-steps.js';
 import type { GuestUser, Target } from '../../targets/target.js';
 
 type Where = Pick<Target, 'kind' | 'root' | 'schroot' | 'nspawn'>;
 
 /** Where nspawn puts the host's pulse directory: beside, not inside, the /run/user/UID the guest manages itself. */
 export const NSPAWN_PULSE_DIR = '/run/user/pulse';
-
-function manual(description: string, snippet: string, where: 'host' | 'guest' = 'host'): ManualStep {
-  return { kind: 'manual', where, description, snippet };
-}
-
-function quoted(path: string): string {
-  return `'${path.replace(/'/g, `'\\''`)}'`;
-}
 
 function fromHost(target: Where, guestPath: string): string {
   return `${target.root.replace(/\/+$/, '')}${guestPath}`;
@@ -29,7 +22,7 @@ export function pulseSocketBindFix(target: Where, uid: number): Fix | null {
         id: 'audio.nspawn-bind-pulse', title: `Bind ${hostDir} to ${NSPAWN_PULSE_DIR} and set PULSE_SERVER=${server}`, safety: 'manual',
         steps: [
           manual('restart the machine with the pulse directory bound and PULSE_SERVER set', `systemd-nspawn --bind=${hostDir}:${NSPAWN_PULSE_DIR} --setenv=PULSE_SERVER=${server} -b -D … -M ${machine}`),
-          manual(`or in /etc/systemd/nspawn/${machine}.nspawn`, `[Files]\nBind=${hostDir}:${NSPAWN_PULSE_DIR}\n\n[Exec]\nEnvironment=PULSE_SERVER=${server}`),
+          nspawnFileStep(machine, `[Files]\nBind=${hostDir}:${NSPAWN_PULSE_DIR}\n\n[Exec]\nEnvironment=PULSE_SERVER=${server}`),
           manual('or for one program inside the machine', `PULSE_SERVER=${server} firefox`, 'guest'),
         ],
       };
@@ -48,7 +41,7 @@ export function pulseSocketBindFix(target: Where, uid: number): Fix | null {
       return {
         id: 'audio.chroot-bind-pulse', title: `Bind ${hostDir} into the chroot and export PULSE_SERVER`, safety: 'manual',
         steps: [
-          manual('bind the host\'s pulse directory before entering the chroot', `mkdir -p ${quoted(fromHost(target, hostDir))} && mount --bind ${hostDir} ${quoted(fromHost(target, hostDir))}`),
+          manual('bind the host\'s pulse directory before entering the chroot', `mkdir -p ${shellQuoted(fromHost(target, hostDir))} && mount --bind ${hostDir} ${shellQuoted(fromHost(target, hostDir))}`),
           manual('in the shell inside the guest', `export PULSE_SERVER=unix:${hostDir}/native`, 'guest'),
         ],
       };
@@ -89,7 +82,7 @@ export function pulseCookieFix(target: Where, user: GuestUser, hostCookie: strin
       id: 'audio.nspawn-bind-cookie', title: 'Bind the host\'s PulseAudio cookie and set PULSE_COOKIE', safety: 'manual',
       steps: [
         manual('restart the machine with the cookie bound read-only', `systemd-nspawn --bind-ro=${hostCookie}:/run/host-pulse-cookie --setenv=PULSE_COOKIE=/run/host-pulse-cookie -b -D … -M ${machine}`),
-        manual(`or in /etc/systemd/nspawn/${machine}.nspawn`, `[Files]\nBindReadOnly=${hostCookie}:/run/host-pulse-cookie\n\n[Exec]\nEnvironment=PULSE_COOKIE=/run/host-pulse-cookie`),
+        nspawnFileStep(machine, `[Files]\nBindReadOnly=${hostCookie}:/run/host-pulse-cookie\n\n[Exec]\nEnvironment=PULSE_COOKIE=/run/host-pulse-cookie`),
       ],
     };
   }
@@ -97,6 +90,6 @@ export function pulseCookieFix(target: Where, user: GuestUser, hostCookie: strin
   const dest = fromHost(target, `${user.home}/.config/pulse/cookie`);
   return {
     id: 'audio.copy-cookie', title: 'Copy the host user\'s PulseAudio cookie into the guest user\'s ~/.config/pulse/cookie', safety: 'manual',
-    steps: [manual('on the host', `install -D -m 600 -o ${user.uid} -g ${user.gid} ${quoted(hostCookie)} ${quoted(dest)}`)],
+    steps: [manual('on the host', `install -D -m 600 -o ${user.uid} -g ${user.gid} ${shellQuoted(hostCookie)} ${shellQuoted(dest)}`)],
   };
 }

@@ -1,4 +1,5 @@
 import type { Fix, FixStep } from '../../core/types.js';
+import { nspawnFileStep } from './manual-steps.js';
 import type { Target } from '../../targets/target.js';
 
 type PlanTarget = Pick<Target, 'kind' | 'root' | 'schroot' | 'nspawn'>;
@@ -70,7 +71,7 @@ export function nspawnResolvConfUplinkFix(target: PlanTarget): Fix {
     safety: 'manual',
     steps: [
       { kind: 'manual', where: 'host', description: 'restart the machine copying resolved\'s upstream list (replace-uplink also replaces a guest symlink)', snippet: `systemd-nspawn --resolv-conf=copy-uplink -b -D … -M ${machine}\nsystemd-nspawn --resolv-conf=replace-uplink -b -D … -M ${machine}` },
-      { kind: 'manual', where: 'host', description: `or in /etc/systemd/nspawn/${machine}.nspawn`, snippet: '[Exec]\nResolvConf=copy-uplink' },
+      nspawnFileStep(machine, '[Exec]\nResolvConf=copy-uplink'),
     ],
   };
 }

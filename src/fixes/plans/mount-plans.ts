@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Fix, FixStep, UmountStep } from '../../core/types.js';
 import type { MountHolder } from '../../host/mount-holders.js';
+import { nspawnFileStep } from './manual-steps.js';
 import type { UnmountUnit } from '../../host/unmount-order.js';
 
 /** Quotes a path for a shell snippet a person will paste. */
@@ -155,7 +156,7 @@ export function privateRunNspawnFix(machine: string, offending: string[], r: Run
     safety: 'manual',
     steps: [
       { kind: 'manual', where: 'host', description: `remove ${offending.join(' ') || 'the --bind of /run'} from the systemd-nspawn command line and bind only pulse`, snippet: `systemd-nspawn -b -D … -M ${machine} --bind=${pulse}:/run/user/pulse --setenv=PULSE_SERVER=unix:/run/user/pulse/native` },
-      { kind: 'manual', where: 'host', description: `or in /etc/systemd/nspawn/${machine}.nspawn (remove the Bind= of /run)`, snippet: `[Files]\nBind=${pulse}:/run/user/pulse\n\n[Exec]\nEnvironment=PULSE_SERVER=unix:/run/user/pulse/native` },
+      nspawnFileStep(machine, `[Files]\nBind=${pulse}:/run/user/pulse\n\n[Exec]\nEnvironment=PULSE_SERVER=unix:/run/user/pulse/native`, 'or in', ' (remove the Bind= of /run)'),
     ],
   };
 }

@@ -1,13 +1,9 @@
 import type { Fix } from '../../core/types.js';
+import { nspawnFileStep } from './manual-steps.js';
 import type { NspawnArgs } from '../../parse/nspawn-args.js';
 import type { Target } from '../../targets/target.js';
 
 type PlanTarget = Pick<Target, 'kind' | 'root' | 'pid' | 'sharesNetns' | 'netnsPath' | 'nspawn'>;
-
-/** The `.nspawn` settings file a machine reads, for the snippets. */
-function nspawnFile(machine: string): string {
-  return `/etc/systemd/nspawn/${machine}.nspawn`;
-}
 
 /** The command line the machine was started with, minus argv[0], for "add this flag" snippets. */
 function nspawnCommand(target: PlanTarget, replace: (args: string[]) => string[]): string {
@@ -30,7 +26,7 @@ export function nspawnVethFix(target: PlanTarget): Fix {
     safety: 'manual',
     steps: [
       { kind: 'manual', where: 'host', description: 'restart the machine with a veth pair instead of a bare private network', snippet: nspawnCommand(target, (a) => [...a.filter((x) => !PRIVATE_NET_FLAGS.test(x)), '--network-veth']) },
-      { kind: 'manual', where: 'host', description: `or set it in ${nspawnFile(machine)}`, snippet: '[Network]\nVirtualEthernet=yes' },
+      nspawnFileStep(machine, '[Network]\nVirtualEthernet=yes', 'or set it in'),
       { kind: 'manual', where: 'host', description: 'let systemd-networkd on the host give the ve-* link an address, DHCP and NAT', snippet: 'systemctl enable --now systemd-networkd' },
       { kind: 'manual', where: 'guest', description: 'let systemd-networkd in the guest configure host0 by DHCP', snippet: 'systemctl enable --now systemd-networkd' },
     ],
@@ -46,7 +42,7 @@ export function nspawnShareHostNetworkFix(target: PlanTarget): Fix {
     safety: 'manual',
     steps: [
       { kind: 'manual', where: 'host', description: 'restart the machine without --private-network (it then shares the host\'s interfaces and routes)', snippet: nspawnCommand(target, (a) => a.filter((x) => !PRIVATE_NET_FLAGS.test(x))) },
-      { kind: 'manual', where: 'host', description: `or set it in ${nspawnFile(machine)}`, snippet: '[Network]\nPrivate=no\nVirtualEthernet=no' },
+      nspawnFileStep(machine, '[Network]\nPrivate=no\nVirtualEthernet=no', 'or set it in'),
     ],
   };
 }

@@ -1,11 +1,8 @@
-import type { Fix, ManualStep } from '../../core/types.js';
+import type { Fix } from '../../core/types.js';
+import { manual } from './manual-steps.js';
 import type { GuestUser, Target } from '../../targets/target.js';
 
 type Where = Pick<Target, 'kind' | 'root' | 'schroot' | 'nspawn'>;
-
-function manual(description: string, snippet: string, where: 'host' | 'guest' = 'host'): ManualStep {
-  return { kind: 'manual', where, description, snippet };
-}
 
 function quoted(path: string): string {
   return /^[\w./-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;

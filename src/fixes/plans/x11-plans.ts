@@ -1,17 +1,10 @@
-import type { Fix, ManualStep } from '../../core/types.js';
+import type { Fix } from '../../core/types.js';
+import { manual, shellQuoted, nspawnFileStep } from './manual-steps.js';
 import type { GuestUser, Target } from '../../targets/target.js';
 
 type Where = Pick<Target, 'kind' | 'root' | 'schroot' | 'nspawn'>;
 
 const X11_DIR = '/tmp/.X11-unix';
-
-function manual(description: string, snippet: string, where: 'host' | 'guest' = 'host'): ManualStep {
-  return { kind: 'manual', where, description, snippet };
-}
-
-function quoted(path: string): string {
-  return `'${path.replace(/'/g, `'\\''`)}'`;
-}
 
 /** The guest path a host tool reaches from outside: the root joined with the guest path. */
 function fromHost(target: Where, guestPath: string): string {
@@ -27,7 +20,7 @@ export function x11SocketBindFix(target: Where): Fix | null {
         id: 'x11.nspawn-bind-socket', title: 'Bind the host\'s X11 sockets into the machine, read-only (--bind-ro=/tmp/.X11-unix)', safety: 'manual',
         steps: [
           manual('restart the machine with the X11 socket directory bound read-only (read-write lets the guest\'s systemd clean it out on the host)', `systemd-nspawn --bind-ro=${X11_DIR} -b -D … -M ${machine}`),
-          manual(`or in /etc/systemd/nspawn/${machine}.nspawn`, `[Files]\nBindReadOnly=${X11_DIR}`),
+          nspawnFileStep(machine, `[Files]\nBindReadOnly=${X11_DIR}`),
         ],
       };
     }
@@ -41,7 +34,7 @@ export function x11SocketBindFix(target: Where): Fix | null {
     case 'chroot':
       return {
         id: 'x11.chroot-bind-socket', title: 'Bind /tmp/.X11-unix into the chroot', safety: 'manual',
-        steps: [manual('bind the host\'s X11 socket directory before entering the chroot', `mkdir -p ${quoted(fromHost(target, X11_DIR))} && mount --bind ${X11_DIR} ${quoted(fromHost(target, X11_DIR))}`)],
+        steps: [manual('bind the host\'s X11 socket directory before entering the chroot', `mkdir -p ${shellQuoted(fromHost(target, X11_DIR))} && mount --bind ${X11_DIR} ${shellQuoted(fromHost(target, X11_DIR))}`)],
       };
     default:
       return null;
@@ -57,7 +50,7 @@ export function displayEnvFix(target: Where, display: string): Fix | null {
         id: 'x11.nspawn-setenv-display', title: `Set DISPLAY=${display} in the machine`, safety: 'manual',
         steps: [
           manual('start the machine with DISPLAY set', `systemd-nspawn --setenv=DISPLAY=${display} -b -D … -M ${machine}`),
-          manual(`or in /etc/systemd/nspawn/${machine}.nspawn`, `[Exec]\nEnvironment=DISPLAY=${display}`),
+          nspawnFileStep(machine, `[Exec]\nEnvironment=DISPLAY=${display}`),
           manual('or for one program inside the machine', `DISPLAY=${display} firefox`, 'guest'),
         ],
       };
@@ -94,7 +87,7 @@ export function xauthorityFix(target: Where, opts: { display: string; hostXautho
       steps: [
         manual('restart the machine with the cookie file bound and XAUTHORITY set (keep it out of /tmp, which nspawn replaces)',
           `systemd-nspawn --bind-ro=${opts.hostXauthority}:/run/host-xauthority --setenv=XAUTHORITY=/run/host-xauthority -b -D … -M ${machine}`),
-        manual(`or in /etc/systemd/nspawn/${machine}.nspawn`, `[Files]\nBindReadOnly=${opts.hostXauthority}:/run/host-xauthority\n\n[Exec]\nEnvironment=XAUTHORITY=/run/host-xauthority`),
+        nspawnFileStep(machine, `[Files]\nBindReadOnly=${opts.hostXauthority}:/run/host-xauthority\n\n[Exec]\nEnvironment=XAUTHORITY=/run/host-xauthority`),
       ],
     };
   }
@@ -103,7 +96,7 @@ export function xauthorityFix(target: Where, opts: { display: string; hostXautho
   return {
     id: 'x11.copy-xauthority', title: `Copy the cookie for ${opts.display} into ${guestFile} in the guest`, safety: 'manual',
     steps: [manual('on the host, as the desktop user (or with XAUTHORITY set), merge the display\'s cookie into the guest user\'s file',
-      `xauth -f ${quoted(opts.hostXauthority)} extract - ${opts.display} | xauth -f ${quoted(dest)} merge - && chown ${opts.user.uid}:${opts.user.gid} ${quoted(dest)}`)],
+      `xauth -f ${shellQuoted(opts.hostXauthority)} extract - ${opts.display} | xauth -f ${shellQuoted(dest)} merge - && chown ${opts.user.uid}:${opts.user.gid} ${shellQuoted(dest)}`)],
   };
 }
 
@@ -114,7 +107,7 @@ export function wildcardCookieFix(target: Where, opts: { display: string; guestX
     id: 'x11.wildcard-cookie', title: 'Make the cookie match any hostname (FamilyWild)', safety: 'manual',
     steps: [manual('X clients look the cookie up by hostname; a wildcard entry matches inside a guest with another hostname',
       // `-i` on the reading side: two xauth processes locking the same file can stall each other for 20 s.
-      `xauth -i -f ${quoted(dest)} nlist ${opts.display} | sed -e 's/^..../ffff/' | xauth -f ${quoted(dest)} nmerge -`)],
+      `xauth -i -f ${shellQuoted(dest)} nlist ${opts.display} | sed -e 's/^..../ffff/' | xauth -f ${shellQuoted(dest)} nmerge -`)],
   };
 }
 

@@ -10,17 +10,38 @@ export interface SessionProcess {
 /** Variables that mark a process as part of a desktop session. */
 const DESKTOP_VARS = ['DISPLAY', 'WAYLAND_DISPLAY', 'XDG_RUNTIME_DIR', 'PULSE_SERVER', 'DBUS_SESSION_BUS_ADDRESS', 'XAUTHORITY'];
 
-/** Prefers a regular user's process that carries a desktop environment, then other non-root ones; among equals the oldest, which outlives a passing command. */
+/** A process with its environment, as a session candidate. */
+export interface SessionCandidate {
+  p: Pick<HostProcess, 'pid' | 'uid' | 'startTime'>;
+  env: Record<string, string>;
+}
+
+/**
+ * How well a process stands for the desktop session: a regular user's (uid ≥ 1000, login.defs
+ * UID_MIN) over other non-root ones over root; then one with a display, which is what launches
+ * GUI programs (a sound server or bus daemon started earlier carries only XDG_RUNTIME_DIR);
+ * then the number of desktop variables; then any environment at all.
+ */
+export function sessionScore({ p, env }: SessionCandidate): number {
+  const userTier = p.uid >= 1000 ? 2 : p.uid !== 0 ? 1 : 0;
+  const hasDisplay = Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
+  const desktopVars = DESKTOP_VARS.filter((v) => env[v]).length;
+  return userTier * 1000 + (hasDisplay ? 100 : 0) + desktopVars * 10 + (Object.keys(env).length > 0 ? 1 : 0);
+}
+
+/** The best session candidate: highest {@link sessionScore}; among equals the oldest, which outlives a passing command. */
+export function bestSessionCandidate<T extends SessionCandidate>(candidates: T[]): T | null {
+  const ranked = [...candidates].sort((a, b) => sessionScore(b) - sessionScore(a) || a.p.startTime - b.p.startTime || a.p.pid - b.p.pid);
+  return ranked[0] ?? null;
+}
+
+/** The session process among `processes` (see {@link sessionScore}); null when none has a readable environment. */
 export async function pickSessionProcess(processes: HostProcess[]): Promise<SessionProcess | null> {
   const withEnv = await Promise.all(
     processes.map(async (p) => ({ p, env: await readEnviron(p.pid) })),
   );
   const readable = withEnv.filter((x): x is { p: HostProcess; env: Record<string, string> } => x.env !== null);
-  // Regular users start at uid 1000 (login.defs UID_MIN); below that are system daemons such as messagebus.
-  const score = (x: { p: HostProcess; env: Record<string, string> }) =>
-    (x.p.uid >= 1000 ? 8 : 0) + (x.p.uid !== 0 ? 4 : 0) + (DESKTOP_VARS.some((v) => x.env[v]) ? 2 : 0) + (Object.keys(x.env).length > 0 ? 1 : 0);
-  readable.sort((a, b) => score(b) - score(a) || a.p.startTime - b.p.startTime || a.p.pid - b.p.pid);
-  const best = readable[0];
+  const best = bestSessionCandidate(readable);
   return best ? { pid: best.p.pid, uid: best.p.uid, env: best.env } : null;
 }
 

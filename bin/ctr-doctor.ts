@@ -1,12 +1,32 @@
 #!/usr/bin/env node
 // `--version` alone is answered before anything else is loaded, to keep start-up near `node -e 0`.
+// No top-level await: the shipped bin is CommonJS (no ESM loader to start), see scripts/bundle.mjs.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+type Cli = typeof import('../src/cli/main.js');
+
+/** Set to true by scripts/bundle.mjs when it builds dist/bundle/ctr-doctor.js. */
+declare const CTR_DOCTOR_BUNDLE: boolean | undefined;
+
+/** In dist/bundle the CLI is one CommonJS file beside this one; in dist/bin, the compiled modules. */
+async function loadCli(): Promise<Cli> {
+  if (typeof CTR_DOCTOR_BUNDLE !== 'undefined' && CTR_DOCTOR_BUNDLE) return createRequire(import.meta.url)('./cli.js') as Cli;
+  return import('../src/cli/main.js');
+}
+
+async function run(argv: string[]): Promise<void> {
+  // Node 22+ keeps compiled code between runs; Node 20 has no such cache.
+  (createRequire(import.meta.url)('node:module') as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+  const { main } = await loadCli();
+  process.exitCode = await main(argv);
+  // The report is out; anything still holding the event loop is left over from a check that timed out.
+  setTimeout(() => process.exit(), 100).unref();
+}
+
 if (process.argv.length === 3 && process.argv[2] === '--version') {
-  const { readFileSync } = await import('node:fs');
   // Both dist/bin and dist/bundle sit two levels below the package root.
   process.stdout.write(`${(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version}\n`);
 } else {
-  const { main } = await import('../src/cli/main.js');
-  process.exitCode = await main(process.argv.slice(2));
-  // The report is out; anything still holding the event loop is left over from a check that timed out.
-  setTimeout(() => process.exit(), 100).unref();
+  void run(process.argv.slice(2));
 }

@@ -8,6 +8,7 @@ import type { Report } from '../core/types.js';
 import { HostContext } from '../host/host-context.js';
 import type { Reporter } from '../report/reporter.js';
 import type { Target } from '../targets/target.js';
+import { timing } from '../core/timing.js';
 import { listOption } from './common-options.js';
 import { UsageError } from './usage-error.js';
 
@@ -63,6 +64,7 @@ export async function diagnoseTarget(target: Target, host: HostContext, checks: 
     timeoutMs: options.timeoutMs, isRoot: process.getuid?.() === 0,
     events: { checkStart: (c) => reporter?.checkStart?.(c), checkEnd: (r) => reporter?.checkEnd?.(r) },
   });
+  timing('checks finished');
   const report = buildReport(target, results, startedAt, strict);
   await reporter?.end?.(report);
   return { report, exitCode: exitCodeFor(report.summary, strict) };

@@ -5,6 +5,7 @@ import { UsageError } from './usage-error.js';
 import { TargetError } from '../targets/target-error.js';
 import { TOOL_VERSION } from '../core/version.js';
 import { EXIT } from '../core/exit-code.js';
+import { timing } from '../core/timing.js';
 import type { CheckArgs } from './commands/check.js';
 import type { FixArgs } from './commands/fix.js';
 import type { UndoArgs } from './commands/undo.js';
@@ -14,6 +15,7 @@ const EPILOG = 'Exit codes: 0 healthy, 1 a check failed, 2 bad usage or target, 
 
 /** Runs the CLI and returns the exit code; `bin` only sets process.exitCode. */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  timing('main');
   let code: number = EXIT.ok;
   let completionAnswered = () => {};
   const answered = new Promise<void>((resolve) => { completionAnswered = resolve; });
@@ -102,6 +104,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       return EXIT.ok;
     }
     await parser.parseAsync();
+    timing('done');
     return code;
   } catch (error) {
     return reportError(error, io);

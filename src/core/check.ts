@@ -36,6 +36,11 @@ export interface Check {
   findings: Record<string, FindingDoc>;
   /** Names of the fixes it can propose, with a line each. */
   fixDocs?: Record<string, string>;
+  /**
+   * Which probe children it uses (`Target.probe`: as root, or `asUser`), so that the run can start
+   * them while the target is still busy elsewhere. Only a hint: an undeclared probe still works.
+   */
+  probes?: readonly ('root' | 'user')[];
   /** `true`, or the reason it does not apply (reported as `skip`). */
   appliesTo(ctx: CheckContext): true | string;
   run(ctx: CheckContext, signal: AbortSignal): Promise<CheckOutcome>;

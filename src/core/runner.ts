@@ -1,6 +1,7 @@
 import type { Check, CheckContext } from './check.js';
 import type { CheckOutcome, CheckResult } from './types.js';
 import { killLiveChildren } from './live-children.js';
+import { timing } from './timing.js';
 
 /** Lifecycle events a reporter may listen to. Reporters never probe. */
 export interface RunEvents {
@@ -81,12 +82,24 @@ export async function runOneCheck(check: Check, ctx: CheckContext, timeoutMs: nu
   return { ...base, ...printableOutcome(outcome), durationMs: Math.round(performance.now() - started) };
 }
 
+/** Starts the probe children the applicable checks declare, before any check waits on one. */
+function warmProbes(checks: Check[], ctx: CheckContext): void {
+  if (!ctx.target.warmProbes) return;
+  const applicable = checks.filter((c) => {
+    try { return c.appliesTo(ctx) === true; } catch { return false; }
+  });
+  const who = new Set(applicable.flatMap((c) => c.probes ?? []));
+  if (who.size > 0) ctx.target.warmProbes({ root: who.has('root'), user: who.has('user') });
+}
+
 /** Runs every check concurrently; results keep the registry's order. */
 export async function runChecks(checks: Check[], ctx: CheckContext, opts: { timeoutMs: number; isRoot: boolean; events?: RunEvents }): Promise<CheckResult[]> {
+  warmProbes(checks, ctx);
   const results = await Promise.all(checks.map(async (check) => {
     opts.events?.checkStart?.(check);
     const result = await runOneCheck(check, ctx, opts.timeoutMs, opts.isRoot);
     opts.events?.checkEnd?.(result);
+    timing(`${check.id} ${result.status} after ${result.durationMs} ms`);
     return result;
   }));
   // Every check has an outcome now: a command or probe still running belongs to one that timed out.

@@ -83,6 +83,7 @@ export async function buildGuest(basics: GuestBasics, opts: OpenOptions): Promis
     user,
     ...(basics.schroot ? { schroot: basics.schroot } : {}),
     ...(basics.nspawn ? { nspawn: basics.nspawn } : {}),
+    hostProcesses: () => opts.host.processes(),
   });
 }
 

@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, readlink } from 'node:fs/promises';
+import { hostname as ownHostname } from 'node:os';
 import { GuestFiles } from '../guest/guest-files.js';
 import { guestArgv, netnsArgv } from '../guest/guest-argv.js';
 import { DEFAULT_PATH, runCommand } from '../guest/run-command.js';
-import { runProbe } from '../guest/probe-client.js';
-import { dirIdentity, listHostProcesses, readProcess } from '../host/procfs.js';
+import { runProbe, warmProbeChild, type ProbePlace } from '../guest/probe-client.js';
+import { dirIdentity, listHostProcesses, readProcess, type HostProcess } from '../host/procfs.js';
 import { mountsUnder, parseMountinfo, type MountEntry } from '../parse/mountinfo.js';
 import type { ProbeName, ProbeRequests, ProbeResponses } from '../guest/probe-protocol.js';
 import type { TargetKind } from '../core/types.js';
@@ -29,6 +30,8 @@ export interface GuestDescription {
   user: GuestUser;
   schroot?: Target['schroot'];
   nspawn?: Target['nspawn'];
+  /** The host's process list, shared with the rest of the run; default: a fresh scan of /proc. */
+  hostProcesses?: () => Promise<HostProcess[]>;
 }
 
 /** Strips a guest root prefix from a host mount point. */
@@ -100,12 +103,59 @@ export class GuestTarget implements Target {
   }
 
   async execInNetns(argv: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ExecResult> {
+    const direct = await this.catProcNet(argv);
+    if (direct) return direct;
     return runCommand(netnsArgv(this.netnsPath, argv), { timeoutMs: opts.timeoutMs, env: opts.env });
   }
 
+  /**
+   * `cat /proc/net/…` answered without a process: /proc/PID/net shows the network namespace of
+   * PID, so the guest's view can be read from here exactly as `cat` in its namespace would print it.
+   * Null when `argv` is anything else (then the command really runs).
+   */
+  private async catProcNet(argv: string[]): Promise<ExecResult | null> {
+    const [cmd, ...files] = argv;
+    if (cmd !== 'cat' || files.length === 0 || !files.every((f) => /^\/proc\/net\/[\w.-]+$/.test(f))) return null;
+    let procNet: string;
+    if (this.netnsPath === null) procNet = '/proc/self/net';
+    else if (this.pid !== null && this.netnsPath === `/proc/${this.pid}/ns/net`) procNet = `/proc/${this.pid}/net`;
+    else return null;
+    let stdout = '';
+    let stderr = '';
+    for (const file of files) {
+      try {
+        stdout += await readFile(`${procNet}/${file.slice('/proc/net/'.length)}`, 'utf8');
+      } catch (error) {
+        stderr += `cat: ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (error as Error).message}\n`;
+      }
+    }
+    return { exitCode: stderr === '' ? 0 : 1, stdout, stderr, timedOut: false, notFound: false };
+  }
+
+  async hostname(): Promise<string | null> {
+    // A guest in our UTS namespace (a chroot, a schroot session) has our hostname: no command needed.
+    const [ours, theirs] = await Promise.all([
+      readlink('/proc/self/ns/uts').catch(() => null),
+      this.pid === null ? null : readlink(`/proc/${this.pid}/ns/uts`).catch(() => null),
+    ]);
+    if (this.pid === null || (ours !== null && ours === theirs)) return ownHostname();
+    const uname = await this.exec(['uname', '-n'], { timeoutMs: 1000 });
+    return uname.exitCode === 0 && uname.stdout.trim() !== '' ? uname.stdout.trim() : null;
+  }
+
+  /** Where a probe runs; a root desktop user shares the root child. */
+  private probePlace(asUser: boolean): ProbePlace {
+    const credentials = asUser && this.user.uid !== 0 ? { uid: this.user.uid, gid: this.user.gid, groups: this.user.groups } : null;
+    return { rootHostPath: this.desc.root, netnsPath: this.netnsPath, credentials };
+  }
+
+  warmProbes(who: { root: boolean; user: boolean }): void {
+    if (who.root) warmProbeChild(this.probePlace(false));
+    if (who.user) warmProbeChild(this.probePlace(true));
+  }
+
   async probe<K extends ProbeName>(name: K, request: ProbeRequests[K], opts: { timeoutMs?: number; asUser?: boolean } = {}): Promise<ProbeResponses[K]> {
-    const credentials = opts.asUser ? { uid: this.user.uid, gid: this.user.gid, groups: this.user.groups } : null;
-    const reply = await runProbe({ rootHostPath: this.desc.root, netnsPath: this.netnsPath, credentials }, name, request, opts.timeoutMs ?? 2000);
+    const reply = await runProbe(this.probePlace(opts.asUser ?? false), name, request, opts.timeoutMs ?? 2000);
     if (!reply.ok) throw new Error(reply.error);
     return reply.response;
   }
@@ -116,7 +166,7 @@ export class GuestTarget implements Target {
   }
 
   private async loadProcesses(): Promise<GuestProcess[]> {
-    const all = await listHostProcesses();
+    const all = await (this.desc.hostProcesses ?? listHostProcesses)();
     let members;
     if (this.desc.ownMountNs && this.pid !== null) {
       const leader = await readProcess(this.pid);

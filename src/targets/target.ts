@@ -113,6 +113,10 @@ export interface Target {
   execInNetns(argv: string[], opts?: { timeoutMs?: number; env?: Record<string, string> }): Promise<ExecResult>;
   /** Runs a probe (see src/guest/probes) in the guest's network namespace, with the guest root as cwd. */
   probe<K extends ProbeName>(name: K, request: ProbeRequests[K], opts?: { timeoutMs?: number; asUser?: boolean }): Promise<ProbeResponses[K]>;
+  /** The guest's running hostname (its UTS namespace's, what gethostname() returns there), or null when unknown. Optional: without it, `uname -n` runs in the guest. */
+  hostname?(): Promise<string | null>;
+  /** Starts the probe children that `probe` will use (as root, as the user) ahead of the first probe. Optional. */
+  warmProbes?(who: { root: boolean; user: boolean }): void;
   /** The guest's processes (those whose root is this guest's root). */
   processes(): Promise<GuestProcess[]>;
   /** The guest's own mount table, as it sees it. */

@@ -78,6 +78,7 @@ export default defineCheck({
     'audio.nspawn-bind-cookie': 'nspawn: bind the cookie read-only and set PULSE_COOKIE.',
     'audio.copy-cookie': 'chroot/schroot: copy the cookie to ~/.config/pulse/cookie.',
   },
+  probes: ['user'],
   appliesTo: (ctx) => (ctx.target.kind === 'host' ? 'no guest chosen: the sound server is checked as a guest reaches it' : true),
 
   async run(ctx) {

@@ -58,13 +58,13 @@ export default defineCheck({
     }
     const userOpts = { user: { uid: user.uid, gid: user.gid, groups: user.groups }, timeoutMs };
     const dconfEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: user.home, USER: user.name, LOGNAME: user.name, LANG: 'C', XDG_RUNTIME_DIR: dir };
-    const [info, dconf] = await Promise.all([
-      target.stat(dir),
-      target.exec(['dconf', 'read', '/org/gnome/desktop/interface/gtk-theme'], { ...userOpts, env: dconfEnv }),
-    ]);
-    const complaint = dconf.notFound ? null : dconfComplaint(dconf.stderr);
-    const quote = complaint ?? dconfError(dir);
-    const evidence = { dir, source: fromEnv ? 'XDG_RUNTIME_DIR' : 'default', uid: user.uid, dconfStderr: dconf.notFound ? null : dconf.stderr.trim().slice(0, 2000) };
+    // dconf itself runs only when something is wrong, to quote its own words: a healthy run starts no process for it.
+    let dconfRun: Promise<{ complaint: string | null; stderr: string | null }> | undefined;
+    const askDconf = () => (dconfRun ??= target.exec(['dconf', 'read', '/org/gnome/desktop/interface/gtk-theme'], { ...userOpts, env: dconfEnv })
+      .then((r) => (r.notFound ? { complaint: null, stderr: null } : { complaint: dconfComplaint(r.stderr), stderr: r.stderr.trim().slice(0, 2000) })));
+    const quote = async () => (await askDconf()).complaint ?? dconfError(dir);
+    const evidence = async () => ({ dir, source: fromEnv ? 'XDG_RUNTIME_DIR' : 'default', uid: user.uid, dconfStderr: (await askDconf()).stderr });
+    const info = await target.stat(dir);
 
     // How it decides: existence, then type, owner, mode, then an actual write as the user.
     if ('error' in info && info.error === 'permission') {
@@ -72,34 +72,37 @@ export default defineCheck({
       return couldNotRun(`needs root: run with sudo (cannot look at ${dir} in the guest: ${info.message})`);
     }
     if ('error' in info) {
-      findings.push(finding('runtime-dir-missing', 'fail', `${dir} does not exist in the guest, so dconf prints "${quote}"`, { ...evidence, error: info.error }));
+      findings.push(finding('runtime-dir-missing', 'fail', `${dir} does not exist in the guest, so dconf prints "${await quote()}"`, { ...(await evidence()), error: info.error }));
       fixes.unshift(runtimeDirFix(dir, user, 'create'));
       return outcomeOf(findings, fixes);
     }
     if (info.type !== 'directory') {
-      findings.push(finding('runtime-dir-not-a-directory', 'fail', `${dir} is a ${info.type}, not a directory, so dconf prints "${quote}"`, { ...evidence, type: info.type }));
+      findings.push(finding('runtime-dir-not-a-directory', 'fail', `${dir} is a ${info.type}, not a directory, so dconf prints "${await quote()}"`, { ...(await evidence()), type: info.type }));
       return outcomeOf(findings, fixes);
     }
     const mode = info.mode & 0o7777;
     if (info.uid !== user.uid) {
-      findings.push(finding('runtime-dir-wrong-owner', 'fail', `${dir} belongs to uid ${info.uid}, not to ${user.name} (uid ${user.uid})`, { ...evidence, owner: info.uid, mode: mode.toString(8) }));
+      findings.push(finding('runtime-dir-wrong-owner', 'fail', `${dir} belongs to uid ${info.uid}, not to ${user.name} (uid ${user.uid})`, { ...(await evidence()), owner: info.uid, mode: mode.toString(8) }));
       fixes.unshift(runtimeDirFix(dir, user, 'owner'));
     } else if (mode !== 0o700) {
-      findings.push(finding('runtime-dir-mode', 'warn', `${dir} has mode ${mode.toString(8).padStart(4, '0')}, not 0700 as the XDG Base Directory spec requires`, { ...evidence, mode: mode.toString(8) }));
+      findings.push(finding('runtime-dir-mode', 'warn', `${dir} has mode ${mode.toString(8).padStart(4, '0')}, not 0700 as the XDG Base Directory spec requires`, { ...(await evidence()), mode: mode.toString(8) }));
       fixes.unshift(runtimeDirFix(dir, user, 'mode'));
     }
-    const write = await target.exec(['sh', '-c', WRITE_TEST, 'sh', dir], userOpts);
+    const [write, own] = await Promise.all([target.exec(['sh', '-c', WRITE_TEST, 'sh', dir], userOpts), target.stat(`${dir}/dconf`)]);
     if (write.notFound || write.spawnError !== undefined) {
-      findings.push(finding('write-test-unavailable', 'info', `could not test writing to ${dir} as ${user.name}: ${write.spawnError ?? 'sh or mktemp is missing in the guest'}`, evidence));
+      findings.push(finding('write-test-unavailable', 'info', `could not test writing to ${dir} as ${user.name}: ${write.spawnError ?? 'sh or mktemp is missing in the guest'}`, await evidence()));
     } else if (write.exitCode !== 0) {
-      findings.push(finding('runtime-dir-not-writable', 'fail', `${user.name} (uid ${user.uid}) cannot create anything in ${dir}, so dconf prints "${quote}"`, { ...evidence, stderr: write.stderr.trim().slice(0, 500) }));
+      findings.push(finding('runtime-dir-not-writable', 'fail', `${user.name} (uid ${user.uid}) cannot create anything in ${dir}, so dconf prints "${await quote()}"`, { ...(await evidence()), stderr: write.stderr.trim().slice(0, 500) }));
       if (!fixes.some((f) => f.id === 'dconf.chown-runtime-dir')) fixes.unshift(runtimeDirFix(dir, user, 'owner'));
     }
-    if (complaint !== null && !findings.some((f) => f.severity === 'fail')) {
-      findings.push(finding('dconf-cannot-write', 'fail', `dconf run as ${user.name} prints "${complaint}"`, evidence));
+    // dconf's own directory in the way (a file, a dangling link, another owner's directory): dconf says so even when the rest is right.
+    const ownInTheWay = !('error' in own && own.error === 'missing') && !('type' in own && own.type === 'directory' && own.uid === user.uid);
+    if (ownInTheWay && !findings.some((f) => f.severity === 'fail')) {
+      const { complaint } = await askDconf();
+      if (complaint !== null) findings.push(finding('dconf-cannot-write', 'fail', `dconf run as ${user.name} prints "${complaint}"`, await evidence()));
     }
     if (!findings.some((f) => f.severity !== 'info')) {
-      findings.push(finding('runtime-dir-ok', 'info', `${dir} belongs to ${user.name}, is mode 0700 and writable`, evidence));
+      findings.push(finding('runtime-dir-ok', 'info', `${dir} belongs to ${user.name}, is mode 0700 and writable`, { dir, source: fromEnv ? 'XDG_RUNTIME_DIR' : 'default', uid: user.uid }));
     }
     return outcomeOf(findings, fixes, findings.some((f) => f.severity !== 'info') ? undefined : `${dir}: owned by ${user.name}, 0700, writable`);
   },

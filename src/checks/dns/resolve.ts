@@ -188,6 +188,7 @@ export default defineCheck({
     'dns.write-resolv-conf': 'No nameserver works: write the host\'s upstream nameservers into the guest\'s /etc/resolv.conf.',
     'dns.nsswitch-hosts-dns': 'getent fails while DNS works: put dns on the hosts: line of /etc/nsswitch.conf.',
   },
+  probes: ['root'],
   appliesTo: () => true,
 
   async run(ctx) {

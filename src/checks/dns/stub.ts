@@ -139,6 +139,7 @@ export default defineCheck({
     'dns.schroot-upstream-resolv-conf': 'schroot: bind resolved\'s upstream list in the profile\'s fstab, or copy resolv.conf with copyfiles.',
     'dns.chroot-upstream-resolv-conf': 'chroot: mount --bind the host\'s upstream list over the guest\'s resolv.conf.',
   },
+  probes: ['root'],
   appliesTo: () => true,
 
   async run(ctx) {

@@ -8,18 +8,39 @@ import { hasIpv4DefaultRoute, hasIpv6DefaultRoute, parseProcNetDevNames } from '
 import { noUplinkFixes, pingPermissionFix } from '../../fixes/plans/net-plans.js';
 import type { ExecResult } from '../../targets/target.js';
 
-/** Two packets: a partial loss still shows (1/2 = 50%), and a healthy run ends after one interval. */
+/**
+ * Two packets: a partial loss still shows (1/2 = 50%). Both are sent at once (`-l 2`, a preload
+ * iputils allows any user up to 3), so a healthy run ends with the replies, not after an interval.
+ */
 const COUNT = 2;
-const INTERVAL_S = 0.2;
 /** Kept back from --timeout for starting ping through nsenter/chroot and reading its output. */
 const RESERVE_MS = 250;
 /** The guest paths a distribution installs ping at. */
 const PING_PATHS = ['/usr/bin/ping', '/bin/ping', '/usr/sbin/ping', '/sbin/ping'];
 
-/** `ping` for a run that ends within `budgetMs`: COUNT packets, then waiting at most what is left for replies. */
+/** `ping` for a run that ends within `budgetMs`: COUNT packets at once, then waiting at most what is left for replies. */
 function pingArgv(address: string, budgetMs: number): string[] {
-  const waitS = Math.max(0.2, budgetMs / 1000 - (COUNT - 1) * INTERVAL_S);
-  return ['ping', '-n', '-c', String(COUNT), '-i', String(INTERVAL_S), '-W', waitS.toFixed(1), address];
+  const waitS = Math.max(0.2, budgetMs / 1000);
+  return ['ping', '-n', '-c', String(COUNT), '-l', String(COUNT), '-W', waitS.toFixed(1), address];
+}
+
+/** The same with only the options every ping knows (BusyBox has neither -n nor -l). */
+function plainPingArgv(address: string, budgetMs: number): string[] {
+  return ['ping', '-c', String(COUNT), '-W', String(Math.max(1, Math.floor(budgetMs / 1000))), address];
+}
+
+/** ping refused its options (an old or BusyBox ping) rather than failing to ping. */
+function rejectedOptions(result: ExecResult): boolean {
+  return result.exitCode !== 0 && /invalid option|unrecognized option|illegal option|^usage:/im.test(`${result.stderr}\n${result.stdout}`);
+}
+
+/** Runs ping through `run`; a ping that refuses our options is run again with the plain ones. */
+async function pingWith(run: (argv: string[]) => Promise<ExecResult>, address: string, left: () => number): Promise<{ argv: string[]; result: ExecResult }> {
+  const argv = pingArgv(address, left());
+  const result = await run(argv);
+  if (!rejectedOptions(result)) return { argv, result };
+  const plain = plainPingArgv(address, left());
+  return { argv: plain, result: await run(plain) };
 }
 
 /** Which ping answered, and what it said. */
@@ -153,9 +174,9 @@ export default defineCheck({
     // What it looks at: the guest's own ping, run as the desktop user, in the guest.
     const asUser = target.user.uid === 0 ? {} : { user: { uid: target.user.uid, gid: target.user.gid, groups: target.user.groups } };
     const env = { PATH: DEFAULT_PATH, LC_ALL: 'C' };
-    let argv = pingArgv(options.pingTarget, left());
-    const inGuest = await target.exec(argv, { ...asUser, env, timeoutMs: left() + 200 });
-    let run: PingRun = { via: 'guest', argv, result: inGuest, outcome: parsePing(inGuest.stdout, inGuest.stderr, inGuest.exitCode) };
+    const guestPing = await pingWith((argv) => target.exec(argv, { ...asUser, env, timeoutMs: left() + 200 }), options.pingTarget, left);
+    const inGuest = guestPing.result;
+    let run: PingRun = { via: 'guest', argv: guestPing.argv, result: inGuest, outcome: parsePing(inGuest.stdout, inGuest.stderr, inGuest.exitCode) };
 
     if (inGuest.spawnError && !inGuest.notFound) return couldNotRun(`cannot run ping in the guest: ${inGuest.spawnError}`);
     const missing = inGuest.notFound;
@@ -171,13 +192,13 @@ export default defineCheck({
         fixes.push(pingPermissionFix(why.pingPath, target.user.gid));
       }
       // The guest has no usable ping: the host's ping, as root, inside the guest's network namespace.
-      argv = pingArgv(options.pingTarget, left());
-      const fromHost = await target.execInNetns(argv, { env, timeoutMs: left() + 200 });
+      const hostPing = await pingWith((argv) => target.execInNetns(argv, { env, timeoutMs: left() + 200 }), options.pingTarget, left);
+      const fromHost = hostPing.result;
       if (fromHost.notFound || (fromHost.spawnError && fromHost.exitCode === null)) {
         if (missing) return couldNotRun(`ping is installed neither in the guest nor on the host (${fromHost.spawnError ?? 'not found'})`);
         return outcomeOf(findings, fixes);
       }
-      run = { via: 'host-in-netns', argv, result: fromHost, outcome: parsePing(fromHost.stdout, fromHost.stderr, fromHost.exitCode) };
+      run = { via: 'host-in-netns', argv: hostPing.argv, result: fromHost, outcome: parsePing(fromHost.stdout, fromHost.stderr, fromHost.exitCode) };
     }
 
     // What it offers: the way out for this kind of container, or how to let the user ping.

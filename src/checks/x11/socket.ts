@@ -94,6 +94,7 @@ export default defineCheck({
     'x11.wildcard-cookie': 'Rewrite the cookie as FamilyWild so any hostname matches.',
     'x11.xhost-localuser': 'Unsafe: xhost +si:localuser:USER on the host display.',
   },
+  probes: ['user'],
   appliesTo: (ctx) => (ctx.target.kind === 'host' ? 'no guest chosen: the X11 socket is checked as a guest sees it' : true),
 
   async run(ctx) {

@@ -13,6 +13,7 @@ import type { Check, CheckOptions } from '../../core/check.js';
 import type { HostContext } from '../../host/host-context.js';
 import type { FormatName, ReportStreams } from '../../report/reporter.js';
 import type { CliIo } from '../io.js';
+import { timing } from '../../core/timing.js';
 
 /** Arguments of `check`. */
 export interface CheckArgs extends DiagnoseArgs {
@@ -24,6 +25,7 @@ export interface CheckArgs extends DiagnoseArgs {
 
 /** `ctr-doctor check [TARGET]`: diagnose, report, and exit with the contract's code. */
 export async function runCheckCommand(args: ArgumentsCamelCase<CheckArgs> | CheckArgs, io: CliIo): Promise<number> {
+  timing('check command');
   const format = resolveFormat(args, io.isTty);
   const streams = { out: io.out, err: io.err, color: io.color(args.color), verbose: args.verbose, width: io.width };
   const options = checkOptionsFrom(args, io.env);
@@ -32,7 +34,9 @@ export async function runCheckCommand(args: ArgumentsCamelCase<CheckArgs> | Chec
 
   if (args.all) return runAll({ args, io, format, streams, options, checks, host });
 
+  timing('checks resolved');
   const opened = await openTarget(args.target, { host, user: args.user, envFrom: args.envFrom });
+  timing('target opened');
   let selected = checks;
   if (opened.kind === 'host') {
     selected = hostWideChecks(checks);

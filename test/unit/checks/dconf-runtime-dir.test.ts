@@ -30,12 +30,24 @@ describe('dconf.runtime-dir', () => {
     ['mode 0755', { [RUN]: { dir: true, mode: 0o755 } }, {}, [dconf(), writes(true)], 'warn', 'runtime-dir-mode'],
     ['not writable', { [RUN]: { dir: true, mode: 0o700 } }, {}, [dconf(), writes(false)], 'fail', 'runtime-dir-not-writable'],
     ['a file', { [RUN]: 'x' }, {}, [dconf(), writes(true)], 'fail', 'runtime-dir-not-a-directory'],
-    ['dconf complains anyway', { [RUN]: { dir: true, mode: 0o700 } }, {}, [dconf(CRITICAL(RUN)), writes(true)], 'fail', 'dconf-cannot-write'],
+    ['dconf complains anyway: its directory is a file', { [RUN]: { dir: true, mode: 0o700 }, [`${RUN}/dconf`]: 'x' }, {}, [dconf(CRITICAL(RUN)), writes(true)], 'fail', 'dconf-cannot-write'],
     ['no sh in the guest', { [RUN]: { dir: true, mode: 0o700 } }, {}, [noDconf, { argv: ['sh'], prefix: true, result: { exitCode: 127, notFound: true } } as FakeCommand], 'pass', 'write-test-unavailable'],
   ] as const)('%s', async (_name, files, user, commands, status, code) => {
     const { outcome } = await run({ env: { XDG_RUNTIME_DIR: RUN }, files: files as FakeScenario['files'], user, commands: [...commands] as FakeCommand[] });
     expect(outcome.status).toBe(status);
     expect(codes(outcome)).toContain(code);
+  });
+
+  it('a healthy directory starts no dconf process (it is run only to quote a problem)', async () => {
+    const { outcome, target } = await run({ env: { XDG_RUNTIME_DIR: RUN }, files: { [RUN]: { dir: true, mode: 0o700 } }, commands: [writes(true)] });
+    expect(outcome.status).toBe('pass');
+    expect(target.log.exec.map((e) => e.argv[0])).toEqual(['sh']);
+  });
+
+  it('dconf\'s own directory, present and the user\'s, is no reason to run dconf', async () => {
+    const { outcome, target } = await run({ env: { XDG_RUNTIME_DIR: RUN }, files: { [RUN]: { dir: true, mode: 0o700 }, [`${RUN}/dconf`]: { dir: true, mode: 0o700 } }, commands: [writes(true)] });
+    expect(outcome.status).toBe('pass');
+    expect(target.log.exec.some((e) => e.argv[0] === 'dconf')).toBe(false);
   });
 
   it('quotes dconf\'s real error, run as the user with XDG_RUNTIME_DIR set', async () => {

@@ -63,6 +63,22 @@ describe('net.ping', () => {
     expect(Number(call.argv[call.argv.indexOf('-W') + 1])).toBeLessThan(1);
   });
 
+  it('sends both packets at once (preload), so a healthy run does not wait an interval', async () => {
+    const { t } = await run({ commands: [ping({ stdout: OK })] });
+    const argv = t.log.exec[0]!.argv;
+    expect(argv[argv.indexOf('-l') + 1]).toBe('2');
+    expect(argv).not.toContain('-i');
+  });
+
+  it('a ping that refuses the options (BusyBox: no -n, no -l) is run again with the plain ones', async () => {
+    const busybox = { argv: ['ping', '-n'], prefix: true, result: { exitCode: 1, stderr: "ping: invalid option -- 'n'\nBusyBox v1.36.1 multi-call binary.\n\nUsage: ping [OPTIONS] HOST\n" } };
+    const plain = { argv: ['ping', '-c'], prefix: true, result: { stdout: OK } };
+    const { t, outcome } = await run({ commands: [busybox, plain] });
+    expect(outcome.status).toBe('pass');
+    expect(t.log.exec.map((c) => c.argv.slice(0, 2))).toEqual([['ping', '-n'], ['ping', '-c']]);
+    expect(outcome.findings[0]?.evidence.command).toBe('ping -c 2 -W 1 192.0.2.1');
+  });
+
   it('no route: names the cause and shows the namespace has only lo', async () => {
     const { outcome, codes } = await run({ commands: [ping(NO_ROUTE)], netnsCommands: LO_ONLY });
     expect(codes).toEqual(['ping-no-route']);

@@ -36,6 +36,39 @@ const cliExternal = {
   },
 };
 
+/**
+ * Packages whose module body does costly work at load (string-width builds an Intl.Segmenter and
+ * compiles Unicode-property regexes: about 30 ms for the copies yargs and cliui import) although
+ * only help and tables call them. Imports of these are replaced by a stub that loads the real
+ * module on the first call; esbuild then evaluates its body lazily. Each must export functions only.
+ */
+const LAZY_PACKAGES = ['string-width'];
+
+const lazyPackages = {
+  name: 'lazy-packages',
+  setup(b) {
+    const filter = new RegExp(`^(${LAZY_PACKAGES.join('|')})$`);
+    b.onResolve({ filter }, async (args) => {
+      // Only ESM imports: a CommonJS require() of the package (cli-table3's) expects the function itself.
+      if (args.pluginData?.lazyReal || args.kind !== 'import-statement') return undefined;
+      const real = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: { lazyReal: true } });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: 'lazy-stub' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-stub' }, async (args) => {
+      const mod = await import(args.path);
+      const names = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
+      const load = `require(${JSON.stringify(args.path)})`;
+      const lines = names.map((n) => (n === 'default'
+        ? `export default function lazyDefault(...a) { return ${load}.default(...a); }`
+        : `export function ${n}(...a) { return ${load}.${n}(...a); }`));
+      return { contents: lines.join('\n'), loader: 'js', resolveDir: '.' };
+    });
+    // The stub's own require of the real file must not be stubbed again.
+    b.onResolve({ filter: /.*/, namespace: 'lazy-stub' }, (args) => ({ path: args.path }));
+  },
+};
+
 await Promise.all([
   build({
     ...common,
@@ -43,5 +76,5 @@ await Promise.all([
     define: { ...common.define, CTR_DOCTOR_BUNDLE: 'true' },
     plugins: [cliExternal],
   }),
-  build({ ...common, entryPoints: { cli: 'dist/src/cli/main.js', 'probe-main': 'dist/src/guest/probe-main.js' } }),
+  build({ ...common, entryPoints: { cli: 'dist/src/cli/main.js', 'probe-main': 'dist/src/guest/probe-main.js' }, plugins: [lazyPackages] }),
 ]);

@@ -1,7 +1,8 @@
 /**
  * schroot.sessions (and the schroot side of mounts.*) against real sessions: an active
  * one with a process, a stale one after a simulated reboot, the recover-then-end plan
- * applied by the letter and by `fix --yes`, and a profile fstab that binds the host's /run.
+ * applied by the letter and by `fix --yes`, and a profile fstab that binds the host's /run (seen by
+ * mounts.host-run in the session and by schroot.config in the profile).
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -89,7 +90,7 @@ describeFeature('schroot')('schroot sessions, active and stale', () => {
     expect(hostOwnMounts()).toEqual(before);
   });
 
-  test('a profile fstab that binds the host\'s /run: found in the session, with the exact line to replace', async () => {
+  test('a profile fstab that binds the host\'s /run: found in the session and in the config, with the exact line to replace', async () => {
     const g = await w.guestRoot('schroot run');
     const runName = w.name('run');
     // A plain bind (not rbind): schroot makes only the top mount private, so an rbind would carry
@@ -98,7 +99,12 @@ describeFeature('schroot')('schroot sessions, active and stale', () => {
       fstabLines: ['/proc /proc none rw,bind 0 0', '/run            /run            none    rw,bind         0       0'],
     });
     const sid = await beginSession(runName, w.name('run1'));
-    const rep = await diagnose(['check', `session:${sid}`, '--only', 'mounts.host-run']);
+    const rep = await diagnose(['check', `session:${sid}`, '--only', 'mounts.host-run,schroot.config']);
+    // schroot.config reads the same line from the profile, so it is found before any session starts too.
+    const config = result(rep, 'schroot.config');
+    expect(config.status).toBe('fail');
+    expect(config.findings.find((f) => f.code === 'fstab-binds-host-run')?.evidence).toMatchObject({ file: `${c.profileDir}/fstab`, line: 2, hostDir: '/run' });
+    expect(config.fixes.find((f) => f.id === 'mounts.schroot-private-run')?.title).toContain(`${c.profileDir}/fstab, replace line 2`);
     const res = result(rep, 'mounts.host-run');
     expect(res.status).toBe('fail');
     expect(res.findings.map((f) => f.code)).toEqual(['host-run-mounted']);

@@ -9,18 +9,9 @@ import { parseFstab } from '../../parse/fstab.js';
 import { effectiveSetupFiles } from '../../parse/schroot-config.js';
 import { parseNspawnArgs } from '../../parse/nspawn-args.js';
 import { splitLines } from '../../parse/text-lines.js';
-import {
-  privateRunChrootScriptFix, privateRunLiveFix, privateRunNspawnFix, privateRunSchrootFix, type RunReplacement,
-} from '../../fixes/plans/mount-plans.js';
+import { privateRunChrootScriptFix, privateRunLiveFix, privateRunNspawnFix, privateRunSchrootFix } from '../../fixes/plans/mount-plans.js';
+import { COUPLED_RUN_DIRS, runReplacementFor, type CoupledRunDir } from '../../host/coupled-run.js';
 import type { Finding, Fix } from '../../core/types.js';
-
-/** Host directories whose daemons a guest must not reach, with what reaching them means. */
-const COUPLED = [
-  { dir: '/run', code: 'host-run-mounted', severity: 'fail', why: 'the guest talks to the host\'s init and buses: "poweroff" inside the guest shuts the host down' },
-  { dir: '/run/systemd', code: 'host-systemd-run-mounted', severity: 'fail', why: 'the guest talks to the host\'s systemd (/run/systemd/private): "poweroff" inside the guest shuts the host down' },
-  { dir: '/run/dbus', code: 'host-dbus-mounted', severity: 'fail', why: 'the guest\'s clients use the host\'s system bus and its daemons' },
-  { dir: '/run/user', code: 'host-user-run-mounted', severity: 'warn', why: 'the guest uses the host session\'s bus, systemd --user and dconf daemons' },
-] as const;
 
 /** Sockets that identify the host's daemons even when the mount table does not say how they got in. */
 const HOST_SOCKETS = ['/run/systemd/private', '/run/dbus/system_bus_socket'];
@@ -32,12 +23,10 @@ interface Exposure {
   shows: { hostDir: string; at: string }[];
 }
 
-const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
-
 /** Which guest mounts show the host's /run, /run/systemd, /run/dbus, /run/user or /run/user/UID (by device and root). */
 function exposures(hostMounts: MountEntry[], guestMounts: MountEntry[], uid: number): Exposure[] {
   const userDirs = hostMounts.map((m) => m.mountPoint).filter((p) => /^\/run\/user\/\d+$/.test(p));
-  const dirs = [...COUPLED.map((c) => c.dir), ...new Set([...userDirs, `/run/user/${uid}`])];
+  const dirs = [...COUPLED_RUN_DIRS.map((c) => c.dir), ...new Set([...userDirs, `/run/user/${uid}`])];
   const found = new Map<number, Exposure>();
   for (const dir of dirs) {
     const loc = fsLocationOf(hostMounts, dir);
@@ -71,17 +60,9 @@ function exposures(hostMounts: MountEntry[], guestMounts: MountEntry[], uid: num
 }
 
 /** The coupled directory that matters most for an exposure (the shallowest). */
-function worst(e: Exposure): (typeof COUPLED)[number] {
-  const hit = COUPLED.find((c) => e.shows.some((s) => s.hostDir === c.dir));
-  return hit ?? COUPLED[3];
-}
-
-/** The host dirs worth binding into a private runtime dir: pulse and dconf, where the host has them. */
-async function replacement(ctx: CheckContext): Promise<RunReplacement> {
-  const { uid, gid } = ctx.target.user;
-  const wanted = [`/run/user/${uid}/pulse`, `/run/user/${uid}/dconf`];
-  const binds = (await Promise.all(wanted.map(async (d) => ((await exists(d)) ? d : null)))).filter((d): d is string => d !== null);
-  return { uid, gid, binds };
+function worst(e: Exposure): CoupledRunDir {
+  const hit = COUPLED_RUN_DIRS.find((c) => e.shows.some((s) => s.hostDir === c.dir));
+  return hit ?? COUPLED_RUN_DIRS[3];
 }
 
 /** The profile fstab line of a schroot chroot that brings in `e`, with its file and text. */
@@ -104,7 +85,7 @@ async function schrootFstabLine(ctx: CheckContext, e: Exposure): Promise<{ file:
 /** Fixes for one exposure, by the kind of guest. */
 async function fixesFor(ctx: CheckContext, e: Exposure, hostMounts: MountEntry[]): Promise<Fix[]> {
   const { target } = ctx;
-  const r = await replacement(ctx);
+  const r = await runReplacementFor(ctx.target.user);
   const fixes: Fix[] = [];
   if (target.kind === 'nspawn') {
     const args = parseNspawnArgs((target.nspawn?.argv ?? []).slice(1));

@@ -7,6 +7,8 @@ import { parseFstab } from '../../parse/fstab.js';
 import { effectiveSetupFiles, parseCopyfiles, type SchrootChroot } from '../../parse/schroot-config.js';
 import { splitLines } from '../../parse/text-lines.js';
 import { configEditFix, type ConfigEdit } from '../../fixes/plans/schroot-plans.js';
+import { privateRunFstabLines, privateRunSchrootFix, type RunReplacement } from '../../fixes/plans/mount-plans.js';
+import { coupledDirOfBind, runReplacementFor } from '../../host/coupled-run.js';
 import type { Finding, Fix } from '../../core/types.js';
 
 type SetupKey = 'fstab' | 'copyfiles' | 'nssdatabases';
@@ -121,8 +123,8 @@ async function copyfilesProblems(ctx: CheckContext, all: SchrootChroot[], c: Sch
   return problems;
 }
 
-/** Checks the fstab: unreadable lines, and bind sources that do not exist on the host. */
-async function fstabProblems(c: SchrootChroot, file: string): Promise<Problem[]> {
+/** Checks the fstab: unreadable lines, bind sources that do not exist on the host, binds of the host's /run. */
+async function fstabProblems(c: SchrootChroot, file: string, run: RunReplacement): Promise<Problem[]> {
   const text = await readFile(file, 'utf8').catch(() => '');
   const parsed = parseFstab(text);
   const problems: Problem[] = parsed.malformed.map((m) => ({
@@ -139,8 +141,20 @@ async function fstabProblems(c: SchrootChroot, file: string): Promise<Problem[]>
       fix: configEditFix('schroot.fstab-source', `Remove the bind of the missing ${e.spec}`, [{ file, line: e.line, old: lineText, replacement: [], why: `${e.spec} does not exist` }]),
     });
   }
+  for (const e of parsed.entries) {
+    const coupled = e.options.some((o) => o === 'bind' || o === 'rbind') ? coupledDirOfBind(e.spec, e.options.includes('rbind')) : null;
+    if (!coupled) continue;
+    const lineText = raw.find((l) => l.line === e.line)?.text ?? '';
+    problems.push({
+      finding: finding(coupled.severity === 'fail' ? 'fstab-binds-host-run' : 'fstab-binds-host-user-run', coupled.severity,
+        `${file} line ${e.line} binds the host's ${e.spec} into every session of ${c.name} (at ${e.file}): ${coupled.why}`,
+        { chroot: c.name, file, line: e.line, text: lineText, hostDir: coupled.dir, replacement: privateRunFstabLines(run) }),
+      fix: privateRunSchrootFix(file, e.line, lineText, run),
+    });
+  }
   return problems;
 }
+
 
 export default defineCheck({
   id: 'schroot.config',
@@ -157,12 +171,15 @@ export default defineCheck({
     'copyfiles-source-missing': { severity: 'fail', description: 'A copyfiles entry does not exist on the host: sessions fail to start.' },
     'fstab-malformed': { severity: 'warn', description: 'An fstab line with the wrong number of fields (often an unescaped space).' },
     'fstab-source-missing': { severity: 'fail', description: 'An fstab bind of a host path that does not exist.' },
+    'fstab-binds-host-run': { severity: 'fail', description: 'The profile fstab binds the host\'s /run, /run/systemd or /run/dbus: every session talks to the host\'s init and system bus ("poweroff" in the guest shuts the host down).' },
+    'fstab-binds-host-user-run': { severity: 'warn', description: 'The profile fstab binds the host\'s /run/user (or /run/user/UID): sessions use the host session\'s bus and daemons.' },
     'chroots': { severity: 'info', description: 'The chroots checked.' },
   },
   fixDocs: {
     'schroot.copyfiles-symlink': 'Delete the copyfiles line, or give the chroot its own empty copyfiles (setup.copyfiles=NAME/copyfiles).',
     'schroot.setup-fstab': 'Point setup.fstab at a file that exists, or create it.',
     'schroot.fix-directory': 'Point directory= at the chroot\'s root.',
+    'mounts.schroot-private-run': 'The profile fstab line that binds the host\'s /run (or /run/systemd, /run/dbus, /run/user) and the tmpfs and pulse/dconf binds to put in its place.',
   },
   appliesTo: (ctx) => (['host', 'self', 'schroot'].includes(ctx.target.kind) ? true : `not a schroot guest (${ctx.target.kind})`),
 
@@ -182,13 +199,14 @@ export default defineCheck({
     for (const s of syntax.filter((p) => sources.has(p.source))) {
       findings.push(finding('config-syntax', 'warn', `${s.source}${s.line !== undefined ? ` line ${s.line}` : ''}: ${s.message}`, { file: s.source, line: s.line ?? null }));
     }
+    const run = await runReplacementFor(ctx.target.user);
     for (const c of wanted) {
       const lines = await keyLines(c);
       add(await directoryProblems(c, lines));
       const { problems, present } = await setupFileProblems(ctx, c, lines);
       add(problems);
       if (present.copyfiles) add(await copyfilesProblems(ctx, chroots, c, present.copyfiles));
-      if (present.fstab) add(await fstabProblems(c, present.fstab));
+      if (present.fstab) add(await fstabProblems(c, present.fstab, run));
     }
     findings.push(finding('chroots', 'info', `checked ${wanted.map((c) => c.name).join(', ')}`, { chroots: wanted.map((c) => ({ name: c.name, file: c.source, directory: c.directory ?? null, files: effectiveSetupFiles(c) })) }));
     // What it offers: the config edits built with each finding.

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import check from '../../../src/checks/schroot/config.js';
+import { coupledDirOfBind } from '../../../src/host/coupled-run.js';
 import type { CheckOutcome, ManualStep } from '../../../src/core/types.js';
 import { FakeTarget, fakeContext, type FakeScenario } from '../support/fake-target.js';
 import { rootedAt, scriptedHost } from '../support/scripted-host.js';
@@ -105,11 +106,47 @@ describe('schroot.config', () => {
     expect(o.findings.find((x) => x.code === 'fstab-malformed')?.evidence).toMatchObject({ line: 3 });
   });
 
+  it.each([
+    ['/run /run none rw,rbind 0 0', 'fstab-binds-host-run', 'fail', '/run'],
+    ['/run/dbus /run/dbus none rw,bind 0 0', 'fstab-binds-host-run', 'fail', '/run/dbus'],
+    ['/run/systemd/ /run/systemd none rw,bind 0 0', 'fstab-binds-host-run', 'fail', '/run/systemd'],
+    ['/run/user /run/user none rw,rbind 0 0', 'fstab-binds-host-user-run', 'warn', '/run/user'],
+    ['/ /host none rw,rbind 0 0', 'fstab-binds-host-run', 'fail', '/run'],
+  ])('a profile fstab line "%s" is found before any session starts, with the lines to put instead', async (line, code, status, hostDir) => {
+    box(BOX(), { fstab: `/proc /proc none rw,bind 0 0\n${line}\n` });
+    const o = await run();
+    expect(o.status).toBe(status);
+    const f = o.findings.find((x) => x.code === code);
+    expect(f?.message).toContain(`${etc}/box/fstab line 2 binds the host's`);
+    expect(f?.evidence).toMatchObject({ line: 2, text: line, hostDir });
+    expect((f?.evidence.replacement as string[])[0]).toBe('tmpfs  /run  tmpfs  rw,nosuid,nodev,mode=755  0  0');
+    const [remove, add] = o.fixes.find((x) => x.id === 'mounts.schroot-private-run')!.steps as ManualStep[];
+    expect(remove?.description).toBe(`${etc}/box/fstab line 2: remove this line`);
+    expect(remove?.snippet).toBe(line);
+    expect(add?.snippet).toContain('tmpfs  /run/user/');
+  });
+
+  it('binds near /run that do not reach the host\'s daemons are left alone', async () => {
+    box(BOX(), { fstab: '/run/lock /run/lock none rw,bind 0 0\n/ /host none rw,bind 0 0\n/tmp/.X11-unix /tmp/.X11-unix none rw,bind 0 0\n' });
+    const o = await run();
+    expect(o.status).toBe('pass');
+  });
+
   it('a schroot target looks only at its own chroot; other kinds skip', async () => {
     box(BOX());
     writeFileSync(`${etc}/chroot.d/broken`, `[broken]\ntype=directory\ndirectory=${base}/nowhere\n`);
     expect((await run({ kind: 'schroot', schroot: { chroot: 'box', session: null } })).status).toBe('pass');
     expect((await run()).status).toBe('fail');
     expect((await run({ kind: 'chroot' })).status).toBe('skip');
+  });
+});
+
+describe('coupledDirOfBind', () => {
+  it.each([
+    ['/run', false, '/run'], ['/run/', true, '/run'], ['/run/systemd', false, '/run/systemd'], ['/run/dbus', false, '/run/dbus'],
+    ['/run/user', false, '/run/user'], ['/run/user/1000', false, '/run/user'], ['/', true, '/run'],
+    ['/', false, null], ['/run/lock', true, null], ['/run/user/1000/pulse', false, null], ['/srv/run', true, null],
+  ] as const)('%s (recursive %s) → %s', (source, recursive, dir) => {
+    expect(coupledDirOfBind(source, recursive)?.dir ?? null).toBe(dir);
   });
 });

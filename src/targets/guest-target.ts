@@ -103,33 +103,16 @@ export class GuestTarget implements Target {
   }
 
   async execInNetns(argv: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ExecResult> {
-    const direct = await this.catProcNet(argv);
-    if (direct) return direct;
     return runCommand(netnsArgv(this.netnsPath, argv), { timeoutMs: opts.timeoutMs, env: opts.env });
   }
 
-  /**
-   * `cat /proc/net/…` answered without a process: /proc/PID/net shows the network namespace of
-   * PID, so the guest's view can be read from here exactly as `cat` in its namespace would print it.
-   * Null when `argv` is anything else (then the command really runs).
-   */
-  private async catProcNet(argv: string[]): Promise<ExecResult | null> {
-    const [cmd, ...files] = argv;
-    if (cmd !== 'cat' || files.length === 0 || !files.every((f) => /^\/proc\/net\/[\w.-]+$/.test(f))) return null;
-    let procNet: string;
-    if (this.netnsPath === null) procNet = '/proc/self/net';
-    else if (this.pid !== null && this.netnsPath === `/proc/${this.pid}/ns/net`) procNet = `/proc/${this.pid}/net`;
-    else return null;
-    let stdout = '';
-    let stderr = '';
-    for (const file of files) {
-      try {
-        stdout += await readFile(`${procNet}/${file.slice('/proc/net/'.length)}`, 'utf8');
-      } catch (error) {
-        stderr += `cat: ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (error as Error).message}\n`;
-      }
-    }
-    return { exitCode: stderr === '' ? 0 : 1, stdout, stderr, timedOut: false, notFound: false };
+  async readProcNet(name: string): Promise<string | null> {
+    if (!/^[\w.-]+$/.test(name)) return null;
+    // /proc/PID/net shows PID's network namespace: the guest's view is read from here, no process needed.
+    const dir = this.netnsPath === null ? '/proc/self/net' : this.pid !== null && this.netnsPath === `/proc/${this.pid}/ns/net` ? `/proc/${this.pid}/net` : null;
+    if (dir !== null) return readFile(`${dir}/${name}`, 'utf8').catch(() => null);
+    const r = await this.execInNetns(['cat', `/proc/net/${name}`], { timeoutMs: 1000 });
+    return r.exitCode === 0 ? r.stdout : null;
   }
 
   async hostname(): Promise<string | null> {

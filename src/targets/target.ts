@@ -111,10 +111,12 @@ export interface Target {
   exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** Runs a host command inside the guest's network namespace only (host's root and binaries). */
   execInNetns(argv: string[], opts?: { timeoutMs?: number; env?: Record<string, string> }): Promise<ExecResult>;
+  /** Reads /proc/net/NAME (`unix`, `udp`, `udp6`, `dev`, `route`, `ipv6_route`…) as the guest's network namespace shows it; null when unreadable. */
+  readProcNet(name: string): Promise<string | null>;
   /** Runs a probe (see src/guest/probes) in the guest's network namespace, with the guest root as cwd. */
   probe<K extends ProbeName>(name: K, request: ProbeRequests[K], opts?: { timeoutMs?: number; asUser?: boolean }): Promise<ProbeResponses[K]>;
-  /** The guest's running hostname (its UTS namespace's, what gethostname() returns there), or null when unknown. Optional: without it, `uname -n` runs in the guest. */
-  hostname?(): Promise<string | null>;
+  /** The guest's running hostname (its UTS namespace's, what gethostname() returns there), or null when unknown. */
+  hostname(): Promise<string | null>;
   /** Starts the probe children that `probe` will use (as root, as the user) ahead of the first probe. Optional. */
   warmProbes?(who: { root: boolean; user: boolean }): void;
   /** The guest's processes (those whose root is this guest's root). */

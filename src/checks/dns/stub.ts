@@ -73,11 +73,11 @@ async function gatherFacts(ctx: CheckContext): Promise<StubFacts | string> {
   };
 }
 
-/** Sockets bound to port 53 in the guest's namespace (read from inside it: /proc/net follows the reader). */
+/** Sockets bound to port 53 in the guest's network namespace. */
 async function port53Listeners(ctx: CheckContext): Promise<string[] | null> {
-  const r = await ctx.target.execInNetns(['cat', '/proc/net/udp', '/proc/net/udp6'], { timeoutMs: 500 });
-  if (r.exitCode !== 0 && r.stdout === '') return null;
-  return parseProcNetUdp(r.stdout).filter((s) => s.port === 53).map((s) => s.address);
+  const [udp, udp6] = await Promise.all([ctx.target.readProcNet('udp'), ctx.target.readProcNet('udp6')]);
+  if (udp === null && udp6 === null) return null;
+  return parseProcNetUdp(`${udp ?? ''}${udp6 ?? ''}`).filter((s) => s.port === 53).map((s) => s.address);
 }
 
 /** The guest's resolv.conf links into its own resolved's runtime files. */

@@ -62,11 +62,8 @@ function evidenceOf(run: PingRun): Record<string, unknown> {
 
 /** What the guest's network namespace has, to explain "Network is unreachable". */
 async function routeEvidence(ctx: CheckContext): Promise<Record<string, unknown>> {
-  const read = async (path: string) => {
-    const r = await ctx.target.execInNetns(['cat', path], { timeoutMs: 500 });
-    return r.exitCode === 0 ? r.stdout : null;
-  };
-  const [dev, route, route6] = await Promise.all([read('/proc/net/dev'), read('/proc/net/route'), read('/proc/net/ipv6_route')]);
+  const { target } = ctx;
+  const [dev, route, route6] = await Promise.all([target.readProcNet('dev'), target.readProcNet('route'), target.readProcNet('ipv6_route')]);
   return {
     interfaces: dev === null ? null : parseProcNetDevNames(dev),
     ipv4DefaultRoute: route === null ? null : hasIpv4DefaultRoute(route),

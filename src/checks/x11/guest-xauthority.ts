@@ -21,17 +21,11 @@ export interface GuestCookie {
   entry: XauthEntry | null;
 }
 
-/** `uname -n` in the guest, for targets that cannot tell their hostname otherwise. */
-async function unameIn(target: Target): Promise<string | null> {
-  const uname = await target.exec(['uname', '-n'], { timeoutMs: 1000 });
-  return uname.exitCode === 0 ? uname.stdout.trim() : null;
-}
-
 async function guestHostname(target: Target): Promise<{ hostname: string; source: GuestCookie['hostnameSource']; etc: string | null }> {
   const etcRead = await target.readFile('/etc/hostname');
   const etc = etcRead.ok ? (etcRead.text.split('\n')[0] ?? '').trim() || null : null;
   // libXau compares with gethostname(): the guest's UTS name, which nspawn sets to the machine name.
-  const running = (target.hostname ? await target.hostname() : await unameIn(target)) ?? '';
+  const running = (await target.hostname()) ?? '';
   if (running !== '') return { hostname: running, source: 'uname', etc };
   return { hostname: etc ?? '', source: etc ? '/etc/hostname' : 'none', etc };
 }

@@ -29,9 +29,9 @@ function verdictOf(r: X11SetupResponse, sentCookie: boolean): Verdict {
  * so a listener is looked up instead of trusting an ECONNREFUSED.
  */
 async function abstractListener(ctx: CheckContext, name: string): Promise<boolean> {
-  const listing = await ctx.target.execInNetns(['cat', '/proc/net/unix'], { timeoutMs: 1000 });
-  if (listing.exitCode !== 0) return false;
-  return listing.stdout.split('\n').some((line) => {
+  const listing = await ctx.target.readProcNet('unix');
+  if (listing === null) return false;
+  return listing.split('\n').some((line) => {
     const f = line.trim().split(/\s+/);
     // Flags 00010000 is __SO_ACCEPTCON: a listening socket.
     return f.length >= 8 && f[3] === '00010000' && f[7] === `@${name}`;

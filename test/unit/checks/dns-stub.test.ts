@@ -31,7 +31,7 @@ const resp = (verdict: DnsVerdict, detail: string | null = null): DnsQueryRespon
   transport: 'udp', truncatedOverUdp: false, elapsedMs: 2, detail,
 });
 const stubSays = (r: DnsQueryResponse): FakeProbe => ({ name: 'dns-query', match: (q: { server: string }) => q.server === '127.0.0.53', response: r } as FakeProbe);
-const UDP_NOTHING = { argv: ['cat', '/proc/net/udp', '/proc/net/udp6'], result: { stdout: '   sl  local_address rem_address   st\n   0: 0100007F:0277 00000000:0000 07\n' } };
+const UDP_NOTHING = { udp: '   sl  local_address rem_address   st\n   0: 0100007F:0277 00000000:0000 07\n', udp6: '   sl  local_address rem_address   st\n' };
 const STUB = 'nameserver 127.0.0.53\noptions edns0 trust-ad\n';
 const bindMount: MountEntry = { id: 9, parentId: 1, major: 0, minor: 25, root: '/systemd/resolve/stub-resolv.conf', mountPoint: '/etc/resolv.conf', mountOptions: ['ro'], optionalFields: [], shared: null, master: null, propagateFrom: null, unbindable: false, fsType: 'tmpfs', source: 'tmpfs', superOptions: [] };
 
@@ -87,7 +87,7 @@ describe('dns.stub', () => {
       kind: 'nspawn', nspawn, sharesNetns: true,
       files: { '/etc/resolv.conf': { symlink: '/run/systemd/resolve/stub-resolv.conf' }, '/run/systemd/resolve/stub-resolv.conf': STUB },
       processes: [guestProc(100, 'systemd'), guestProc(120, 'systemd-resolve')],
-      probes: [stubSays(resp('answer'))], netnsCommands: [UDP_NOTHING],
+      probes: [stubSays(resp('answer'))], procNet: UDP_NOTHING,
     };
     const host = [hostProc(100, 'systemd', HOST_NS), hostProc(120, 'systemd-resolve', HOST_NS), hostProc(7, 'systemd-resolve', HOST_NS), hostProc(8, 'systemd-resolve', 'net:[4026539999]')];
 
@@ -123,7 +123,7 @@ describe('dns.stub', () => {
     it('nspawn private namespace, 127.0.0.53 refused: --resolv-conf=copy-uplink or resolved in the guest', async () => {
       const { outcome, codes, fix } = await run({
         kind: 'nspawn', nspawn, files: { '/etc/resolv.conf': STUB }, mounts: [bindMount], processes: [guestProc(100, 'systemd')],
-        probes: [stubSays(resp('unreachable', 'ECONNREFUSED'))], netnsCommands: [UDP_NOTHING],
+        probes: [stubSays(resp('unreachable', 'ECONNREFUSED'))], procNet: UDP_NOTHING,
       }, [hostProc(100, 'systemd', GUEST_NS), hostProc(7, 'systemd-resolve', HOST_NS)]);
       expect(codes).toEqual(['resolv-conf-from-host', 'stub-not-listening']);
       const dead = outcome.findings.find((f) => f.code === 'stub-not-listening')!;
@@ -140,26 +140,26 @@ describe('dns.stub', () => {
       ['schroot', { schroot: { chroot: 'loki', session: 'loki-1' } }, 'dns.schroot-upstream-resolv-conf'],
       ['chroot', {}, 'dns.chroot-upstream-resolv-conf'],
     ] as const)('%s in a private namespace: the host\'s upstream list', async (kind, extra, fixId) => {
-      const { fixIds, fix } = await run({ kind, ...extra, files: { '/etc/resolv.conf': STUB }, probes: [stubSays(resp('unreachable', 'ECONNREFUSED'))], netnsCommands: [UDP_NOTHING] }, [hostProc(100, 'sleep', GUEST_NS)]);
+      const { fixIds, fix } = await run({ kind, ...extra, files: { '/etc/resolv.conf': STUB }, probes: [stubSays(resp('unreachable', 'ECONNREFUSED'))], procNet: UDP_NOTHING }, [hostProc(100, 'sleep', GUEST_NS)]);
       expect(fixIds).toContain(fixId);
       expect(fix(fixId)!.safety).toBe('manual');
     });
 
     it('a silent stub with a socket bound to it', async () => {
-      const bound = { argv: ['cat', '/proc/net/udp', '/proc/net/udp6'], result: { stdout: '  sl\n   0: 3500007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 1 2 0\n' } };
-      const { outcome, codes } = await run({ files: { '/etc/resolv.conf': STUB }, probes: [stubSays(resp('timeout', 'no answer after 1 × 400 ms'))], netnsCommands: [bound] }, [hostProc(100, 'sleep', GUEST_NS)]);
+      const bound = { udp: '  sl\n   0: 3500007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 1 2 0\n' };
+      const { outcome, codes } = await run({ files: { '/etc/resolv.conf': STUB }, probes: [stubSays(resp('timeout', 'no answer after 1 × 400 ms'))], procNet: bound }, [hostProc(100, 'sleep', GUEST_NS)]);
       expect(codes).toEqual(['stub-silent']);
       expect(outcome.findings[0]?.message).toContain('a socket is bound to port 53 there');
     });
 
     it('a stub without upstream answers SERVFAIL: a warning', async () => {
-      const { outcome, codes } = await run({ files: { '/etc/resolv.conf': STUB }, probes: [stubSays(resp('servfail'))], netnsCommands: [UDP_NOTHING] }, [hostProc(100, 'sleep', GUEST_NS)]);
+      const { outcome, codes } = await run({ files: { '/etc/resolv.conf': STUB }, probes: [stubSays(resp('servfail'))], procNet: UDP_NOTHING }, [hostProc(100, 'sleep', GUEST_NS)]);
       expect(codes).toEqual(['stub-upstream-fails']);
       expect(outcome.status).toBe('warn');
     });
 
     it('a live stub passes', async () => {
-      const { outcome, codes } = await run({ files: { '/etc/resolv.conf': STUB }, probes: [stubSays(resp('answer'))], netnsCommands: [UDP_NOTHING] }, [hostProc(100, 'sleep', GUEST_NS)]);
+      const { outcome, codes } = await run({ files: { '/etc/resolv.conf': STUB }, probes: [stubSays(resp('answer'))], procNet: UDP_NOTHING }, [hostProc(100, 'sleep', GUEST_NS)]);
       expect(codes).toEqual(['stub-answers']);
       expect(outcome.status).toBe('pass');
       expect(outcome.summary).toContain('127.0.0.53 answers');
@@ -167,7 +167,7 @@ describe('dns.stub', () => {
   });
 
   it('a probe that cannot run is an error', async () => {
-    const { outcome } = await run({ files: { '/etc/resolv.conf': STUB }, netnsCommands: [UDP_NOTHING], probes: [{ name: 'dns-query', response: resp('answer'), error: 'probe dns-query failed (exit code 1): nsenter: cannot open /proc/100/ns/net' }] }, [hostProc(100, 'sleep', GUEST_NS)]);
+    const { outcome } = await run({ files: { '/etc/resolv.conf': STUB }, procNet: UDP_NOTHING, probes: [{ name: 'dns-query', response: resp('answer'), error: 'probe dns-query failed (exit code 1): nsenter: cannot open /proc/100/ns/net' }] }, [hostProc(100, 'sleep', GUEST_NS)]);
     expect(outcome.status).toBe('error');
   });
 

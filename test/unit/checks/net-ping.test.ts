@@ -25,11 +25,11 @@ const UNREACH = 'From 198.51.100.1 icmp_seq=1 Destination Host Unreachable\n\n--
 
 const ping = (result: Partial<ExecResult>): FakeCommand => ({ argv: ['ping'], prefix: true, result });
 const cat = (path: string, stdout: string): FakeCommand => ({ argv: ['cat', path], result: { stdout } });
-const LO_ONLY = [
-  cat('/proc/net/dev', 'Inter-|   Receive\n face |bytes\n    lo:   0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n'),
-  cat('/proc/net/route', 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n'),
-  cat('/proc/net/ipv6_route', ''),
-];
+const LO_ONLY = {
+  dev: 'Inter-|   Receive\n face |bytes\n    lo:   0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n',
+  route: 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n',
+  ipv6_route: '',
+};
 const NO_ROUTE = { exitCode: 2, stderr: 'ping: connect: Network is unreachable\n' };
 const nspawn = (argv: string[]) => ({ machine: 'box', nspawnPid: 10, argv: ['systemd-nspawn', ...argv] });
 
@@ -80,7 +80,7 @@ describe('net.ping', () => {
   });
 
   it('no route: names the cause and shows the namespace has only lo', async () => {
-    const { outcome, codes } = await run({ commands: [ping(NO_ROUTE)], netnsCommands: LO_ONLY });
+    const { outcome, codes } = await run({ commands: [ping(NO_ROUTE)], procNet: LO_ONLY });
     expect(codes).toEqual(['ping-no-route']);
     expect(outcome.findings[0]?.message).toContain('Network is unreachable');
     expect(outcome.findings[0]?.message).toContain('only the loopback interface');
@@ -105,7 +105,7 @@ describe('net.ping', () => {
       user: { uid: 1000, gid: 1000, name: 'alice' },
       files: { '/usr/bin/ping': 'ELF' },
       commands: [ping({ exitCode: 2, stderr: 'ping: socktype: SOCK_RAW\nping: socket: Operation not permitted\nping: => missing cap_net_raw+p capability or setuid?\n' })],
-      netnsCommands: [cat('/proc/sys/net/ipv4/ping_group_range', '1\t0\n'), ping(NO_ROUTE), ...LO_ONLY],
+      netnsCommands: [cat('/proc/sys/net/ipv4/ping_group_range', '1\t0\n'), ping(NO_ROUTE)], procNet: LO_ONLY,
     });
     expect(codes).toEqual(['ping-not-permitted', 'ping-no-route']);
     expect(outcome.findings[0]?.message).toContain('socket: Operation not permitted');
@@ -116,7 +116,7 @@ describe('net.ping', () => {
 
   describe('fixes by container kind', () => {
     it('nspawn --private-network without uplink: --network-veth or no private network, with .nspawn lines', async () => {
-      const { outcome, fixIds } = await run({ kind: 'nspawn', nspawn: nspawn(['--private-network', '-b', '-D', '/srv/box']), commands: [ping(NO_ROUTE)], netnsCommands: LO_ONLY });
+      const { outcome, fixIds } = await run({ kind: 'nspawn', nspawn: nspawn(['--private-network', '-b', '-D', '/srv/box']), commands: [ping(NO_ROUTE)], procNet: LO_ONLY });
       expect(fixIds).toEqual(['net.nspawn-network-veth', 'net.nspawn-share-host-network']);
       const snippets = outcome.fixes.flatMap((f) => f.steps.map((s) => ('snippet' in s ? s.snippet : '')));
       expect(snippets).toContain('[Network]\nVirtualEthernet=yes');
@@ -132,7 +132,7 @@ describe('net.ping', () => {
     });
 
     it('nspawn --network-namespace-path: route that namespace', async () => {
-      const { outcome, fixIds } = await run({ kind: 'nspawn', nspawn: nspawn(['--network-namespace-path=/run/netns/x', '-b', '-D', '/srv/box']), commands: [ping(NO_ROUTE)], netnsCommands: LO_ONLY });
+      const { outcome, fixIds } = await run({ kind: 'nspawn', nspawn: nspawn(['--network-namespace-path=/run/netns/x', '-b', '-D', '/srv/box']), commands: [ping(NO_ROUTE)], procNet: LO_ONLY });
       expect(fixIds).toEqual(['net.netns-route']);
       expect(JSON.stringify(outcome.fixes)).toContain('nsenter --net=/run/netns/x ip route');
     });
@@ -144,7 +144,7 @@ describe('net.ping', () => {
     });
 
     it('chroot whose process runs in another namespace: says so', async () => {
-      const { outcome, fixIds } = await run({ kind: 'chroot', pid: 4242, sharesNetns: false, commands: [ping(NO_ROUTE)], netnsCommands: LO_ONLY });
+      const { outcome, fixIds } = await run({ kind: 'chroot', pid: 4242, sharesNetns: false, commands: [ping(NO_ROUTE)], procNet: LO_ONLY });
       expect(fixIds).toEqual(['net.fix-guest-netns']);
       expect(outcome.fixes[0]?.title).toContain('/proc/1/ns/net');
     });

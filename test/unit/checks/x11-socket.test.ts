@@ -14,7 +14,7 @@ const cookieFile = (host: string, family: number = XauthFamily.Local) =>
 const uname = (name: string): FakeCommand => ({ argv: ['uname', '-n'], result: { stdout: `${name}\n` } });
 
 const NET_UNIX_HEADER = 'Num       RefCount Protocol Flags    Type St Inode Path\n';
-const procNetUnix = (lines: string): FakeCommand => ({ argv: ['cat', '/proc/net/unix'], result: { stdout: NET_UNIX_HEADER + lines } });
+const procNetUnix = (lines: string): Record<string, string> => ({ unix: NET_UNIX_HEADER + lines });
 const OK: X11SetupResponse = { ok: true, vendor: 'The X.Org Foundation', release: 12101007, screens: [{ width: 1024, height: 768 }], elapsedMs: 3 };
 const setupFail = (reason: string): X11SetupResponse => ({ ok: false, stage: 'setup', errno: null, reason, elapsedMs: 2 });
 const connectFail = (errno: string): X11SetupResponse => ({ ok: false, stage: 'connect', errno, reason: `connect: ${errno}`, elapsedMs: 1 });
@@ -30,7 +30,7 @@ function x11(path: X11SetupResponse, abstract: X11SetupResponse): FakeProbe[] {
 async function run(scenario: FakeScenario) {
   // The cookie files belong to whoever runs the tests: make that the desktop user.
   const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-  const target = new FakeTarget({ commands: [uname('box')], netnsCommands: [procNetUnix('')], ...scenario, user: { ...me, ...scenario.user } });
+  const target = new FakeTarget({ commands: [uname('box')], procNet: procNetUnix(''), ...scenario, user: { ...me, ...scenario.user } });
   made.push(target);
   const outcome = await check.run(fakeContext(target, {}, hostWithX11Sockets([])), new AbortController().signal);
   return { outcome, target };
@@ -62,7 +62,7 @@ describe('x11.socket', () => {
   it('an abstract listener in /proc/net/unix counts even when Node cannot connect to it', async () => {
     const { outcome } = await run({
       env: { DISPLAY: ':0' }, files: home, probes: x11(connectFail('ENOENT'), connectFail('ECONNREFUSED')),
-      netnsCommands: [procNetUnix('0000000000000000: 00000002 00000000 00010000 0001 01 134052 @/tmp/.X11-unix/X0\n0000000000000000: 00000002 00000000 00010000 0001 01 134053 /tmp/.X11-unix/X0\n')],
+      procNet: procNetUnix('0000000000000000: 00000002 00000000 00010000 0001 01 134052 @/tmp/.X11-unix/X0\n0000000000000000: 00000002 00000000 00010000 0001 01 134053 /tmp/.X11-unix/X0\n'),
     });
     expect(outcome.status).toBe('warn');
     expect(codes(outcome)).toEqual(['x11-abstract-only']);

@@ -38,6 +38,8 @@ export interface FakeScenario {
   files?: Record<string, FakeFile>;
   commands?: FakeCommand[];
   netnsCommands?: FakeCommand[];
+  /** /proc/net files as the guest's network namespace shows them, by name (`unix`, `udp`…); missing ones read as null. */
+  procNet?: Record<string, string>;
   probes?: FakeProbe[];
   processes?: GuestProcess[];
   mounts?: MountEntry[];
@@ -53,6 +55,7 @@ export interface FakeScenario {
 export interface FakeLog {
   exec: { argv: string[]; opts?: ExecOptions }[];
   netns: string[][];
+  procNet: string[];
   probes: { name: string; request: unknown; asUser?: boolean }[];
 }
 
@@ -72,7 +75,7 @@ export class FakeTarget implements Target {
   readonly user: GuestUser;
   readonly nspawn?: Target['nspawn'];
   readonly schroot?: Target['schroot'];
-  readonly log: FakeLog = { exec: [], netns: [], probes: [] };
+  readonly log: FakeLog = { exec: [], netns: [], procNet: [], probes: [] };
   private readonly files: GuestFiles;
 
   constructor(private readonly scenario: FakeScenario) {
@@ -104,6 +107,17 @@ export class FakeTarget implements Target {
   async execInNetns(argv: string[]): Promise<ExecResult> {
     this.log.netns.push(argv);
     return answer(this.scenario.netnsCommands ?? [], argv, 'netns');
+  }
+
+  /** Like a guest in its own UTS namespace: the scripted `uname -n`. */
+  async hostname(): Promise<string | null> {
+    const uname = await this.exec(['uname', '-n']);
+    return uname.exitCode === 0 && uname.stdout.trim() !== '' ? uname.stdout.trim() : null;
+  }
+
+  async readProcNet(name: string): Promise<string | null> {
+    this.log.procNet.push(name);
+    return this.scenario.procNet?.[name] ?? null;
   }
 
   async probe<K extends ProbeName>(name: K, request: ProbeRequests[K], opts?: { asUser?: boolean }): Promise<ProbeResponses[K]> {

@@ -63,7 +63,8 @@ export default defineCheck({
     const askDconf = () => (dconfRun ??= target.exec(['dconf', 'read', '/org/gnome/desktop/interface/gtk-theme'], { ...userOpts, env: dconfEnv })
       .then((r) => (r.notFound ? { complaint: null, stderr: null } : { complaint: dconfComplaint(r.stderr), stderr: r.stderr.trim().slice(0, 2000) })));
     const quote = async () => (await askDconf()).complaint ?? dconfError(dir);
-    const evidence = async () => ({ dir, source: fromEnv ? 'XDG_RUNTIME_DIR' : 'default', uid: user.uid, dconfStderr: (await askDconf()).stderr });
+    const looked = { dir, source: fromEnv ? 'XDG_RUNTIME_DIR' : 'default', uid: user.uid };
+    const evidence = async () => ({ ...looked, dconfStderr: (await askDconf()).stderr });
     const info = await target.stat(dir);
 
     // How it decides: existence, then type, owner, mode, then an actual write as the user.
@@ -102,7 +103,7 @@ export default defineCheck({
       if (complaint !== null) findings.push(finding('dconf-cannot-write', 'fail', `dconf run as ${user.name} prints "${complaint}"`, await evidence()));
     }
     if (!findings.some((f) => f.severity !== 'info')) {
-      findings.push(finding('runtime-dir-ok', 'info', `${dir} belongs to ${user.name}, is mode 0700 and writable`, { dir, source: fromEnv ? 'XDG_RUNTIME_DIR' : 'default', uid: user.uid }));
+      findings.push(finding('runtime-dir-ok', 'info', `${dir} belongs to ${user.name}, is mode 0700 and writable`, looked));
     }
     return outcomeOf(findings, fixes, findings.some((f) => f.severity !== 'info') ? undefined : `${dir}: owned by ${user.name}, 0700, writable`);
   },

@@ -34,8 +34,20 @@ const quiet = (cmd, ...args) => spawnSync(cmd, args, { stdio: 'ignore' });
 /** Runs `argv` detached; its PID goes to `undo` so the teardown kills exactly what was started. */
 function daemon(undo, argv, env = { PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin' }) {
   const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', env });
-  undo.push(() => child.kill('SIGKILL'));
+  // Killed and waited for: a daemon still exiting keeps the guest's mounts busy for the unmount after it.
+  undo.push(() => { child.kill('SIGKILL'); waitGone(child.pid); });
   return child;
+}
+
+/** Blocks (teardown is synchronous) until `pid` has exited: gone, or a zombie that holds nothing. */
+function waitGone(pid, limitMs = 3000) {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; pid !== undefined && waited < limitMs; waited += 10) {
+    let state;
+    try { state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0]; } catch { return; }
+    if (state === 'Z' || state === 'X') return;
+    Atomics.wait(nap, 0, 0, 10);
+  }
 }
 
 async function waitUntil(what, test) {
@@ -64,11 +76,11 @@ async function healthyWorld() {
     mkdirSync(base, { recursive: true });
     undo.push(() => rmSync(base, { recursive: true, force: true }));
     sh('mount', '-t', 'tmpfs', 'tmpfs', base);
-    undo.push(() => sh('umount', '-R', base));
+    undo.push(() => { quiet('mount', '--make-rslave', base); sh('umount', '-R', base); });
     for (const d of ['u', 'w', 'root']) mkdirSync(`${base}/${d}`);
     const root = `${base}/root`;
     sh('mount', '-t', 'overlay', '-o', `lowerdir=/,upperdir=${base}/u,workdir=${base}/w`, 'ctdbench', root);
-    undo.push(() => sh('umount', '-R', root));
+    undo.push(() => { quiet('mount', '--make-rslave', root); sh('umount', '-R', root); });
     // Replace, never write through: the host's resolv.conf may be a symlink out of the root.
     for (const f of ['etc/resolv.conf', 'etc/passwd', 'etc/group']) {
       const text = f === 'etc/resolv.conf' ? '' : readFileSync(`${root}/${f}`, 'utf8');

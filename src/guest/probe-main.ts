@@ -16,12 +16,13 @@ import type {
   PulseConnectRequest, TcpConnectRequest, UnixConnectRequest, X11SetupRequest,
 } from './probe-protocol.js';
 import { prepareProbeSocket, type PreparedSocket } from './probe-socket-plan.js';
+import type { ApiFsRequest } from './probes/api-fs-protocol.js';
 
 /** Longest unix socket path (kept here too, so the child does not load socket code early). */
 const MAX_UNIX_PATH_BYTES = 107;
 /** Linux's O_PATH (absent from fs.constants): a handle on a directory that needs only search permission. */
 const O_PATH = 0o10000000;
-const PROBE_NAMES: readonly ProbeName[] = ['dns-query', 'unix-connect', 'x11-setup', 'pulse-connect', 'tcp-connect'];
+const PROBE_NAMES: readonly ProbeName[] = ['dns-query', 'unix-connect', 'x11-setup', 'pulse-connect', 'tcp-connect', 'api-fs'];
 const NO_SOCKET: PreparedSocket = { target: { kind: 'unusable', errno: 'EINVAL', message: 'the request names no socket' }, guestPath: null };
 
 /** A loaded probe: runs a request against its socket as finally reachable (null for socketless probes). */
@@ -66,6 +67,10 @@ async function loadRunner(name: ProbeName): Promise<ProbeRunner> {
         const r = request as X11SetupRequest;
         return probeX11Setup((socket ?? NO_SOCKET).target, r.auth, r.timeoutMs);
       };
+    }
+    case 'api-fs': {
+      const { probeApiFs } = await import('./probes/api-fs.js');
+      return async (request) => probeApiFs(request as ApiFsRequest);
     }
     case 'pulse-connect': {
       const { probePulseConnect } = await import('./probes/pulse-connect.js');

@@ -4,6 +4,7 @@
  * Requests and responses are JSON; a probe never throws across this boundary.
  */
 import type { PreparedSocket } from './probe-socket-plan.js';
+import type { ApiFsRequest, ApiFsResponse } from './probes/api-fs-protocol.js';
 
 /** Credentials a probe drops to before touching the guest. */
 export interface ProbeCredentials {
@@ -118,6 +119,7 @@ export interface ProbeRequests {
   'x11-setup': X11SetupRequest;
   'pulse-connect': PulseConnectRequest;
   'tcp-connect': TcpConnectRequest;
+  'api-fs': ApiFsRequest;
 }
 
 /** Response type for each probe name. */
@@ -127,6 +129,7 @@ export interface ProbeResponses {
   'x11-setup': X11SetupResponse;
   'pulse-connect': PulseConnectResponse;
   'tcp-connect': TcpConnectResponse;
+  'api-fs': ApiFsResponse;
 }
 
 export type ProbeName = keyof ProbeRequests;

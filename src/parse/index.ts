@@ -12,3 +12,8 @@ export * from './display.js';
 export * from './pulse-server.js';
 export * from './passwd.js';
 export * from './nspawn-args.js';
+export * from './nsswitch.js';
+export * from './locale-name.js';
+export * from './etc-hosts.js';
+export * from './machine-id.js';
+export * from './id-map.js';

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readlink, rename, symlink, unlink } from 'node:fs/promises';
+import { mkdir, open, readlink, rename, symlink, unlink } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { resolveInRoot } from '../guest/in-root.js';
+import { O_PATH, readRegularCapped } from '../guest/walk-in-root.js';
 import { GuestWriteRefused, openGuestDir, type GuestDir } from './guest-dir.js';
 import type { ChangeLog, JournalChange, PriorState } from './journal.js';
 import type { MkdirStep, SymlinkStep, WriteStep } from '../core/types.js';
@@ -34,21 +35,30 @@ export function sha256(bytes: Buffer | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Looks at `name` in `dir` without following it. */
+/**
+ * Looks at `name` in `dir` without following it: an O_PATH handle on the name itself, fstat,
+ * and only a regular file is opened (through that handle) and read, capped. A device node or
+ * FIFO swapped in is never opened; a sparse 2 GiB file is never read.
+ */
 export async function presentAt(dir: GuestDir, name: string): Promise<Present> {
   const at = dir.at(name);
-  const stats = await lstat(at).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return null;
-    throw error;
-  });
-  if (stats === null) return { type: 'absent' };
-  if (stats.isSymbolicLink()) return { type: 'symlink', target: await readlink(at) };
-  if (stats.isDirectory()) return { type: 'dir', mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid };
-  if (!stats.isFile()) return { type: 'other', what: stats.isFIFO() ? 'a FIFO' : stats.isSocket() ? 'a socket' : 'a device' };
-  if (stats.size > MAX_BACKUP) return { type: 'other', what: `a file of ${stats.size} bytes, too large to back up` };
-  const handle = await open(at, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  let handle;
   try {
-    return { type: 'file', bytes: await handle.readFile(), mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid };
+    handle = await open(at, O_PATH | constants.O_NOFOLLOW);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { type: 'absent' };
+    throw error;
+  }
+  try {
+    const stats = await handle.stat();
+    if (stats.isSymbolicLink()) return { type: 'symlink', target: await readlink(at) };
+    if (stats.isDirectory()) return { type: 'dir', mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid };
+    if (!stats.isFile()) return { type: 'other', what: stats.isFIFO() ? 'a FIFO' : stats.isSocket() ? 'a socket' : 'a device' };
+    if (stats.size > MAX_BACKUP) return { type: 'other', what: `a file of ${stats.size} bytes, too large to back up` };
+    const read = await readRegularCapped(handle, MAX_BACKUP);
+    if (read === null) return { type: 'other', what: 'no longer a regular file' };
+    if (read.truncated) return { type: 'other', what: `a file of more than ${MAX_BACKUP} bytes, too large to back up` };
+    return { type: 'file', bytes: read.bytes, mode: read.stats.mode & 0o7777, uid: read.stats.uid, gid: read.stats.gid };
   } finally {
     await handle.close();
   }

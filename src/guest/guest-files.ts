@@ -1,6 +1,7 @@
-import { open, readdir as fsReaddir, readlink as fsReadlink, stat as fsStat } from 'node:fs/promises';
-import { constants, type Stats } from 'node:fs';
-import { InRootError, hostPathOf, resolveInRoot } from './in-root.js';
+import { readdir as fsReaddir, readlink as fsReadlink, stat as fsStat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { hostPathOf } from './in-root.js';
+import { InRootError, atFd, readRegularCapped, viaFd, withWalk, type WalkedPath } from './walk-in-root.js';
 import type { GuestPathError, GuestRead, GuestStat } from '../targets/target.js';
 
 /** Reads are capped so a 1 GB file or /dev/zero cannot exhaust memory. */
@@ -39,23 +40,13 @@ function failureOf(error: unknown, guestPath: string): Failure {
   return { error: 'io', message: `${guestPath}: ${(error as Error).message}` };
 }
 
-/** File access inside one guest root. Every path is resolved inside the root first. */
+/** File access inside one guest root. Every path is walked inside the root, and used through the handle the walk found. */
 export class GuestFiles {
   constructor(readonly root: string) {}
 
   async stat(guestPath: string, opts: { followLast?: boolean } = {}): Promise<GuestStat | Failure> {
     try {
-      const resolved = await resolveInRoot(this.root, guestPath, opts);
-      if (resolved.stats === null) {
-        const dangling = resolved.symlinks.length > 0;
-        return {
-          error: dangling ? 'dangling-symlink' : 'missing',
-          message: dangling
-            ? `${guestPath} is a symlink to ${resolved.guestPath}, which does not exist in the guest`
-            : `${guestPath} does not exist in the guest`,
-        };
-      }
-      return toGuestStat(resolved.guestPath, resolved.hostPath, resolved.stats);
+      return await withWalk(this.root, guestPath, opts, async (walked) => found(guestPath, walked) ?? toGuestStat(walked.guestPath, hostPathOf(this.root, walked.guestPath), walked.stats!));
     } catch (error) {
       return failureOf(error, guestPath);
     }
@@ -63,42 +54,30 @@ export class GuestFiles {
 
   async readFile(guestPath: string, opts: { maxBytes?: number } = {}): Promise<GuestRead> {
     const maxBytes = opts.maxBytes ?? DEFAULT_READ_CAP;
-    const found = await this.stat(guestPath);
-    if ('error' in found) return { ok: false, reason: found.error, message: found.message };
-    if (found.type !== 'file') {
-      return { ok: false, reason: 'not-a-file', message: `${guestPath} is a ${found.type}, not a regular file` };
-    }
-    let handle;
     try {
-      // O_NONBLOCK so a FIFO swapped in after the stat cannot block; O_NOFOLLOW so a symlink swapped in cannot lead out.
-      handle = await open(found.hostPath, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-      const stats = await handle.stat();
-      if (!stats.isFile()) {
-        return { ok: false, reason: 'not-a-file', message: `${guestPath} is not a regular file` };
-      }
-      const buffer = Buffer.alloc(Math.min(maxBytes, Math.max(stats.size, 0)) + 1);
-      let total = 0;
-      while (total < buffer.length) {
-        const { bytesRead } = await handle.read(buffer, total, buffer.length - total, total);
-        if (bytesRead === 0) break;
-        total += bytesRead;
-      }
-      const truncated = total > maxBytes;
-      const bytes = buffer.subarray(0, Math.min(total, maxBytes));
-      return { ok: true, bytes, text: bytes.toString('utf8'), truncated, stat: toGuestStat(found.guestPath, found.hostPath, stats) };
+      return await withWalk(this.root, guestPath, {}, async (walked): Promise<GuestRead> => {
+        const missing = found(guestPath, walked);
+        if (missing) return { ok: false, reason: missing.error, message: missing.message };
+        const type = typeOf(walked.stats!);
+        if (type !== 'file') return { ok: false, reason: 'not-a-file', message: `${guestPath} is a ${type}, not a regular file` };
+        // Read through the handle the walk found: a parent swapped for a symlink meanwhile cannot lead out.
+        const read = await readRegularCapped(walked.handle!, maxBytes);
+        if (read === null) return { ok: false, reason: 'not-a-file', message: `${guestPath} is not a regular file` };
+        const { bytes, truncated, stats } = read;
+        return { ok: true, bytes, text: bytes.toString('utf8'), truncated, stat: toGuestStat(walked.guestPath, hostPathOf(this.root, walked.guestPath), stats) };
+      });
     } catch (error) {
       const failure = failureOf(error, guestPath);
       return { ok: false, reason: failure.error, message: failure.message };
-    } finally {
-      await handle?.close();
     }
   }
 
   async readlink(guestPath: string): Promise<string | null> {
     try {
-      const resolved = await resolveInRoot(this.root, guestPath, { followLast: false });
-      if (!resolved.stats?.isSymbolicLink()) return null;
-      return await fsReadlink(resolved.hostPath);
+      return await withWalk(this.root, guestPath, { followLast: false }, async (walked) => {
+        if (!walked.stats?.isSymbolicLink() || !walked.parent) return null;
+        return fsReadlink(atFd(walked.parent, walked.name));
+      });
     } catch {
       return null;
     }
@@ -106,9 +85,10 @@ export class GuestFiles {
 
   async readdir(guestPath: string): Promise<string[] | null> {
     try {
-      const resolved = await resolveInRoot(this.root, guestPath);
-      if (!resolved.stats?.isDirectory()) return null;
-      return (await fsReaddir(resolved.hostPath)).sort();
+      return await withWalk(this.root, guestPath, {}, async (walked) => {
+        if (!walked.stats?.isDirectory() || !walked.handle) return null;
+        return (await fsReaddir(viaFd(walked.handle))).sort();
+      });
     } catch {
       return null;
     }
@@ -118,4 +98,16 @@ export class GuestFiles {
   async rootExists(): Promise<boolean> {
     return fsStat(hostPathOf(this.root, '/')).then((s) => s.isDirectory(), () => false);
   }
+}
+
+/** Why nothing was found at `guestPath`, or null when the walk found something. */
+function found(guestPath: string, walked: WalkedPath): Failure | null {
+  if (walked.stats !== null) return null;
+  const dangling = walked.symlinks.length > 0;
+  return {
+    error: dangling ? 'dangling-symlink' : 'missing',
+    message: dangling
+      ? `${guestPath} is a symlink to ${walked.guestPath}, which does not exist in the guest`
+      : `${guestPath} does not exist in the guest`,
+  };
 }

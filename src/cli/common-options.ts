@@ -6,6 +6,7 @@ export function withDiagnoseOptions<T>(y: Argv<T>) {
     .positional('target', { type: 'string', describe: 'chroot:DIR | DIR | schroot:NAME | session:ID | nspawn:NAME | pid:N | self' })
     .option('json', { type: 'boolean', describe: 'write only the JSON report to stdout (same as --format json)' })
     .option('format', { choices: ['tty', 'text', 'json', 'junit', 'prometheus'] as const, describe: 'output format' })
+    .option('output', { type: 'string', requiresArg: true, describe: 'write the report to FILE atomically (temp file, then rename), e.g. for node_exporter' })
     .option('only', { type: 'string', describe: 'comma-separated check ids or groups to run' })
     .option('skip', { type: 'string', describe: 'comma-separated check ids or groups to leave out' })
     .option('timeout', { type: 'number', default: 2000, describe: 'per-probe limit in ms; bounds the whole run' })

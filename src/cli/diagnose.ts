@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { builtinChecks } from '../checks/index.js';
 import type { Check, CheckContext, CheckOptions } from '../core/check.js';
 import { exitCodeFor } from '../core/exit-code.js';
@@ -65,7 +66,7 @@ export async function diagnoseTarget(target: Target, host: HostContext, checks: 
     events: { checkStart: (c) => reporter?.checkStart?.(c), checkEnd: (r) => reporter?.checkEnd?.(r) },
   });
   timing('checks finished');
-  const report = buildReport(target, results, startedAt, strict);
+  const report = buildReport(target, results, startedAt, strict, hostname());
   await reporter?.end?.(report);
   return { report, exitCode: exitCodeFor(report.summary, strict) };
 }

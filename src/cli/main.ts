@@ -29,7 +29,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       .example('sudo $0 --all --format prometheus', 'every guest, for node_exporter'),
     async (args) => {
       const { runCheckCommand } = await import('./commands/check.js');
-      code = await runCheckCommand(args as unknown as CheckArgs, io);
+      code = await toOutput(args.output, io, (out) => runCheckCommand(args as unknown as CheckArgs, out));
     })
     .command('fix [target]', 'diagnose, apply the fixes, diagnose again', (y) => withDiagnoseOptions(y)
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and change nothing' })
@@ -39,7 +39,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       .example('sudo $0 fix nspawn:mybox --yes', 'apply the safe fixes without asking'),
     async (args) => {
       const { runFixCommand } = await import('./commands/fix.js');
-      code = await runFixCommand(args as unknown as FixArgs, io);
+      code = await toOutput(args.output, io, (out) => runFixCommand(args as unknown as FixArgs, out));
     })
     .command('undo [target]', 'revert the fixes applied last (journal)', (y) => y
       .positional('target', { type: 'string', describe: 'the same TARGET given to fix' })
@@ -109,6 +109,13 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   } catch (error) {
     return reportError(error, io);
   }
+}
+
+/** Runs a command with its stdout going to `--output FILE` (atomically), or straight to stdout. */
+async function toOutput(file: string | undefined, io: CliIo, command: (io: CliIo) => Promise<number>): Promise<number> {
+  if (file === undefined) return command(io);
+  const { withOutputFile } = await import('./output-file.js');
+  return withOutputFile(file, io, command);
 }
 
 /** Stops a command from running once yargs has answered a completion request. */

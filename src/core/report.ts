@@ -3,12 +3,13 @@ import { TOOL_VERSION } from './version.js';
 import type { CheckResult, Report } from './types.js';
 import type { Target } from '../targets/target.js';
 
-/** Assembles the JSON report of the contract (`schemaVersion` 1). */
-export function buildReport(target: Pick<Target, 'kind' | 'name' | 'root' | 'pid'>, results: CheckResult[], startedAt: Date, strict: boolean): Report {
+/** Assembles the JSON report of the contract (`schemaVersion` 1); `hostName` names the machine it ran on. */
+export function buildReport(target: Pick<Target, 'kind' | 'name' | 'root' | 'pid'>, results: CheckResult[], startedAt: Date, strict: boolean, hostName?: string): Report {
   const summary = summarize(results.map((r) => r.status));
   return {
     schemaVersion: 1,
     tool: { name: 'ctr-doctor', version: TOOL_VERSION },
+    ...(hostName ? { host: { name: hostName } } : {}),
     target: { kind: target.kind, name: target.name, root: target.root, pid: target.pid },
     startedAt: startedAt.toISOString(),
     durationMs: Date.now() - startedAt.getTime(),

@@ -111,6 +111,8 @@ export interface CheckResult extends CheckOutcome {
 export interface Report {
   schemaVersion: 1;
   tool: { name: 'ctr-doctor'; version: string };
+  /** The machine ctr-doctor ran on (its hostname), so that a fleet summary can name it; absent in older reports. */
+  host?: { name: string };
   target: { kind: TargetKind; name: string; root: string; pid: number | null };
   startedAt: string;
   durationMs: number;

@@ -3,8 +3,9 @@ import type { Report } from '../core/types.js';
 
 function xml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!)
-    // XML 1.0 forbids most control characters, which hostile guest files could smuggle in.
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '?');
+    // XML 1.0 forbids most control characters, U+FFFE, U+FFFF and lone surrogates, which hostile
+    // guest files and directory names could smuggle in; a validating reader rejects the whole file.
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '?');
 }
 
 /** One JUnit testsuite per report, one testcase per check. */
@@ -19,7 +20,7 @@ export function junitXml(reports: Report[]): string {
         : r.status === 'warn' ? `<system-out>${xml(`WARN: ${r.summary}\n${body}`)}</system-out>` : '';
       return `    <testcase classname="ctr-doctor.${xml(r.group)}" name="${xml(r.id)}" time="${(r.durationMs / 1000).toFixed(3)}">${inner}</testcase>`;
     });
-    return `  <testsuite name="ctr-doctor ${xml(report.target.kind)} ${xml(report.target.name)}" tests="${report.results.length}" failures="${s.fail}" errors="${s.error}" skipped="${s.skip}" time="${(report.durationMs / 1000).toFixed(3)}" timestamp="${report.startedAt}">\n${cases.join('\n')}\n  </testsuite>`;
+    return `  <testsuite name="ctr-doctor ${xml(report.target.kind)} ${xml(report.target.name)}" tests="${report.results.length}" failures="${s.fail}" errors="${s.error}" skipped="${s.skip}" time="${(report.durationMs / 1000).toFixed(3)}" timestamp="${report.startedAt}"${report.host ? ` hostname="${xml(report.host.name)}"` : ''}>\n${cases.join('\n')}\n  </testsuite>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="ctr-doctor">\n${suites.join('\n')}\n</testsuites>\n`;
 }

@@ -12,6 +12,11 @@ export const reportSchema = {
       type: 'object', additionalProperties: false, required: ['name', 'version'],
       properties: { name: { const: 'ctr-doctor' }, version: { type: 'string' } },
     },
+    host: {
+      description: 'The machine ctr-doctor ran on (optional: older reports lack it).',
+      type: 'object', additionalProperties: false, required: ['name'],
+      properties: { name: { type: 'string', description: 'its hostname (gethostname)' } },
+    },
     target: {
       type: 'object', additionalProperties: false, required: ['kind', 'name', 'root', 'pid'],
       properties: {

@@ -3,13 +3,14 @@
  * network namespace the test owns, and validate its JSON reports against the
  * schema the CLI itself prints.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { assertConsumerAccepts, consumedFormatOf, outputFileOf } from './consumers.js';
 import { run } from './proc.js';
 
 /** Repository root. */
@@ -64,7 +65,10 @@ function toolStateDir(netns: string): string {
   return join(tmpdir(), `ctd-tool-state-${process.pid}`);
 }
 
-/** Run `node dist/bundle/ctr-doctor.js ...args` under `nsenter --net=<netns>`. Never throws on a non-zero exit. */
+/**
+ * Run `node dist/bundle/ctr-doctor.js ...args` under `nsenter --net=<netns>`. Never throws on a
+ * non-zero exit; throws when a prometheus or JUnit report is rejected by promtool or the JUnit XSD.
+ */
 export async function runTool(args: string[], opts: RunToolOptions): Promise<ToolResult> {
   assertNotHostNetns(opts.netns);
   assertBuilt();
@@ -80,6 +84,12 @@ export async function runTool(args: string[], opts: RunToolOptions): Promise<Too
     cwd: REPO_ROOT,
   });
   const out: ToolResult = { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+  // Every prometheus or JUnit report a test makes goes to the program that reads it (exit 2 made none).
+  const consumed = consumedFormatOf(args);
+  if (consumed && r.exitCode !== 2) {
+    const file = outputFileOf(args);
+    await assertConsumerAccepts(consumed, file ? readFileSync(resolve(REPO_ROOT, file), 'utf8') : r.stdout, `ctr-doctor ${args.join(' ')}`);
+  }
   const t = r.stdout.trim();
   if (t.startsWith('{') || t.startsWith('[')) {
     try {

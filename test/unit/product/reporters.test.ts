@@ -75,6 +75,18 @@ describe('JUnit reporter', () => {
     expect(xml).toMatch(/name="x11.c"[^>]*><system-out>WARN: /);
     expect(xml).toContain('&lt;b&gt;&amp;&quot;c&apos;');
   });
+
+  test('drops the characters XML 1.0 forbids (U+FFFE, U+FFFF, lone surrogates) and keeps real pairs', () => {
+    const odd = junitXml([report('/srv/\ufffe\uffff\ud800x\udc00 \ud83d\ude00', [result('dns.a', 'fail', 'tail \ud83d')])]);
+    expect(odd).not.toMatch(/[\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+    expect(odd).toContain('/srv/???x? \ud83d\ude00');
+    assertWellFormedXml(odd);
+  });
+
+  test('names the host a report was made on as the testsuite\'s hostname', () => {
+    expect(junitXml([{ ...report('/srv/a', [result('dns.a', 'pass')]), host: { name: 'build<7>' } }])).toMatch(/<testsuite [^>]*hostname="build&lt;7&gt;">/);
+    expect(junitXml([report('/srv/a', [result('dns.a', 'pass')])])).not.toContain('hostname=');
+  });
 });
 
 describe('Prometheus reporter (node_exporter textfile)', () => {

@@ -7,6 +7,8 @@ export interface CliIo {
   stdinIsTty: boolean;
   /** Columns for tables: the terminal's, clamped to 80–140, or 100 off a terminal. */
   width: number;
+  /** The terminal's own width in columns, when stdout is a terminal. */
+  columns?: number;
   /** Whether to colour, given the --color flag (NO_COLOR and pipes turn it off). */
   color(flag: boolean): boolean;
 }
@@ -21,6 +23,7 @@ export function processIo(): CliIo {
     isTty,
     stdinIsTty: Boolean(process.stdin.isTTY),
     width: Math.max(80, Math.min(process.stdout.columns || 100, 140)),
+    columns: process.stdout.columns || undefined,
     color: (flag) => flag && isTty && process.env.NO_COLOR === undefined,
   };
 }

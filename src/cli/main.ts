@@ -70,9 +70,19 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       const { runListCommand } = await import('./commands/list.js');
       code = await runListCommand(Boolean(args.json), io);
     })
-    .command('schema', 'print the JSON Schema of the report', (y) => y, async () => {
+    .command('schema [which]', 'print the JSON Schema of the report (or of the fleet summary)', (y) => y
+      .positional('which', { choices: ['report', 'summary'] as const, default: 'report', describe: 'report (of check and fix) or summary' }), async (args) => {
       const { runSchemaCommand } = await import('./commands/schema.js');
-      code = runSchemaCommand(io);
+      code = runSchemaCommand(args.which as 'report' | 'summary', io);
+    })
+    .command('summary <paths..>', 'one fleet table from many reports (files or directories of *.json)', (y) => y
+      .positional('paths', { type: 'string', array: true, describe: 'report files (check, check --all, fix --json) or directories of them' })
+      .option('json', { type: 'boolean', describe: 'write the summary as JSON (schema: `ctr-doctor schema summary`)' })
+      .option('color', { type: 'boolean', default: true, describe: 'colour output' })
+      .example('$0 summary ./ctr-doctor-reports', 'the fleet table of the reports the Ansible playbook fetched')
+      .epilogue('Exit codes: 0 healthy, 1 a report has a failure, 2 an input could not be read (the others are still summarised), 3 a check could not run.'), async (args) => {
+      const { runSummaryCommand } = await import('./commands/summary.js');
+      code = runSummaryCommand({ paths: args.paths as string[], json: args.json, color: args.color }, io);
     })
     .command('completion [shell]', 'print the shell completion script (bash or zsh; default: $SHELL)', (y) => y
       .positional('shell', { choices: ['bash', 'zsh'] as const, describe: 'the shell to complete for' })

@@ -37,7 +37,6 @@ export function checkOptionsFrom(args: DiagnoseArgs, env: Record<string, string 
     dnsName: args.dnsName ?? env.CTR_DOCTOR_DNS_NAME ?? 'example.com',
     timeoutMs: args.timeout,
     compareHost: args.compareHost,
-    verbose: args.verbose,
   };
 }
 

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Check } from './check.js';
+import { defineCheck, type Check, type CheckSpec } from './check.js';
+import { enforceDeclarations } from './conformance.js';
 import type { Fix } from './types.js';
 
 /**
@@ -52,7 +53,9 @@ function checkProblem(value: unknown, index: number): string | null {
   if (typeof c.id !== 'string' || !ID.test(c.id)) return `${name} needs an id of the form group.name in lower-case kebab-case`;
   if (c.id.split('.')[0] !== c.group) return `check id ${c.id} does not start with its group "${String(c.group)}."`;
   if (typeof c.title !== 'string' || !c.title) return `${name} has no title`;
-  if (typeof c.run !== 'function' || typeof c.appliesTo !== 'function') return `${name} needs appliesTo(ctx) and run(ctx, signal) functions`;
+  const shaped = c as Partial<CheckSpec<never, never, unknown>>;
+  const composable = typeof shaped.gather === 'function' && typeof shaped.judge === 'function';
+  if (typeof c.appliesTo !== 'function' || (typeof c.run !== 'function' && !composable)) return `${name} needs appliesTo(ctx) and run(ctx) functions, or appliesTo(ctx), gather(ctx) and judge(facts)`;
   if (!c.findings || typeof c.findings !== 'object') return `${name} does not declare its finding codes in \`findings\``;
   return null;
 }
@@ -76,7 +79,8 @@ function checksOf(mod: PluginModule, taken: ReadonlySet<string>): Check[] {
     if (taken.has(id) || own.has(id)) throw new PluginShapeError(`check id ${id} is already taken${own.has(id) ? ' in the same plugin' : ''}`);
     own.add(id);
   });
-  return exported as Check[];
+  // Plain objects in the new shape are composed here; every plugin check is held to its declarations.
+  return (exported as (Check | CheckSpec<never, never, unknown>)[]).map((c) => enforceDeclarations('run' in c ? c : defineCheck(c)));
 }
 
 /** One line for anything a broken plugin throws. */

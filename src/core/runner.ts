@@ -63,16 +63,13 @@ export async function runOneCheck(check: Check, ctx: CheckContext, timeoutMs: nu
   if (applies !== true) {
     outcome = { status: 'skip', summary: applies, findings: [], fixes: [] };
   } else {
-    const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<CheckOutcome>((resolve) => {
-      timer = setTimeout(() => {
-        controller.abort();
-        resolve(errorOutcome(`timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
+      // What a timed-out check started is killed once every check has an outcome (killLiveChildren).
+      timer = setTimeout(() => resolve(errorOutcome(`timed out after ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      outcome = await Promise.race([check.run(ctx, controller.signal), timeout]);
+      outcome = await Promise.race([check.run(ctx), timeout]);
     } catch (error) {
       outcome = errorOutcome(describeCrash(error, isRoot));
     } finally {

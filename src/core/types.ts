@@ -83,15 +83,15 @@ export type FixStep = ExecStep | WriteStep | SymlinkStep | MkdirStep | UmountSte
 /** `safe` fixes are applied by `fix`; `unsafe` ones only with `--unsafe`; `manual` ones are advice. */
 export type FixSafety = 'safe' | 'unsafe' | 'manual';
 
-/** A fix: a named plan of steps that one engine applies. */
-export interface Fix {
-  id: string;
+/** A fix: a named plan of steps that one engine applies. `Id` narrows the id to the declared ones. */
+export interface Fix<Id extends string = string> {
+  id: Id;
   title: string;
   safety: FixSafety;
   steps: FixStep[];
 }
 
-/** What a check's `run` returns. */
+/** What a check comes to: its status, one-line summary, findings and fixes. */
 export interface CheckOutcome {
   status: Status;
   summary: string;

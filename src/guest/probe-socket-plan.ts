@@ -1,5 +1,5 @@
 import { InRootError, hostPathOf, resolveInRoot } from './in-root.js';
-import type { ProbeName, ProbeRequests } from './probe-protocol.js';
+import type { ProbeName, ProbeRequests } from '../core/probe-types.js';
 import type { SocketTarget } from './probes/socket-connect.js';
 
 /** A socket as the probe will reach it, with what the guest calls it. */

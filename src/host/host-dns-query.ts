@@ -2,20 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { runProbe } from '../guest/probe-client.js';
 import type { DnsQueryResponse } from '../guest/probe-protocol.js';
 import { parseResolvConf } from '../parse/resolv-conf.js';
+import type { HostDnsAnswer, HostDnsResult } from '../core/host.js';
 
-/** What one of the host's nameservers said, or why it could not be asked. */
-export interface HostDnsAnswer {
-  server: string;
-  response: DnsQueryResponse | null;
-  error: string | null;
-}
+export type { HostDnsAnswer, HostDnsResult } from '../core/host.js';
 
-/** The host's answer to one name, asked from the host's own network namespace. */
-export interface HostDnsResult {
-  /** The file the nameservers came from. */
-  source: string;
-  answers: HostDnsAnswer[];
-}
+
 
 /**
  * Asks every nameserver in the host's /etc/resolv.conf for `name` (A), concurrently, from the

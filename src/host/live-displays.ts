@@ -1,5 +1,4 @@
-import { probeUnixConnect } from '../guest/probes/unix-connect.js';
-import type { HostContext } from './host-context.js';
+import type { Host } from '../core/host.js';
 
 /** One X display socket in the host's /tmp/.X11-unix, and whether it accepts connections. */
 export interface HostDisplay {
@@ -12,23 +11,21 @@ export interface HostDisplay {
   errno: string | null;
 }
 
-const cache = new WeakMap<HostContext, Promise<HostDisplay[]>>();
+const cache = new WeakMap<Host, Promise<HostDisplay[]>>();
 
-async function probeHostDisplays(host: HostContext, timeoutMs: number): Promise<HostDisplay[]> {
+async function probeHostDisplays(host: Host, timeoutMs: number): Promise<HostDisplay[]> {
   const sockets = await host.x11Sockets();
-  // The unix-connect probe run in-process: host paths, host root, and path sockets ignore the netns.
   return Promise.all(sockets.map(async ({ display, path }) => {
-    const reply = await probeUnixConnect({ kind: 'path', path }, timeoutMs, { resolvedPath: path });
+    const reply = await host.connectUnix(path, timeoutMs);
     return { display, name: `:${display}`, path, live: reply.ok, errno: reply.errno };
   }));
 }
 
 /**
- * The host's X displays, each probed once per run with a unix connect from the tool itself
- * (no probe child: these are host paths, reached from the host's root):
+ * The host's X displays, each probed once per run with a unix connect from the host's root:
  * the sockets in /tmp/.X11-unix that accept connections are the displays a guest could use.
  */
-export function hostDisplays(host: HostContext, timeoutMs: number): Promise<HostDisplay[]> {
+export function hostDisplays(host: Host, timeoutMs: number): Promise<HostDisplay[]> {
   let found = cache.get(host);
   if (!found) {
     found = probeHostDisplays(host, timeoutMs);
@@ -38,6 +35,6 @@ export function hostDisplays(host: HostContext, timeoutMs: number): Promise<Host
 }
 
 /** The live ones, lowest display first. */
-export async function liveHostDisplays(host: HostContext, timeoutMs: number): Promise<HostDisplay[]> {
+export async function liveHostDisplays(host: Host, timeoutMs: number): Promise<HostDisplay[]> {
   return (await hostDisplays(host, timeoutMs)).filter((d) => d.live).sort((a, b) => a.display - b.display);
 }

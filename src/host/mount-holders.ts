@@ -1,21 +1,8 @@
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import { isUnder, type MountEntry } from '../parse/mountinfo.js';
-import type { HostProcess } from './procfs.js';
+import type { HostProcess, ProcessFiles } from '../core/host.js';
 
-/** The paths one process keeps open: its root, cwd, file descriptors and mapped files. */
-export interface ProcessFiles {
-  pid: number;
-  comm: string;
-  mntns: string | null;
-  root: string | null;
-  cwd: string | null;
-  /** Absolute paths of open file descriptors (sockets, pipes and anonymous files left out). */
-  fds: string[];
-  /** Files mapped into memory (executables, libraries, shared memory). */
-  maps: string[];
-  /** False when some of /proc/PID/fd or maps could not be read (another user's process without root). */
-  complete: boolean;
-}
+export type { ProcessFiles } from '../core/host.js';
 
 /** One reason a mount cannot be unmounted: a process that uses a path on it. */
 export interface MountHolder {

@@ -1,17 +1,8 @@
 import { parseNspawnArgs } from '../parse/nspawn-args.js';
-import type { HostProcess } from './procfs.js';
+import type { HostProcess, NspawnMachine } from '../core/host.js';
 import { runCommand } from '../guest/run-command.js';
 
-/** A running systemd-nspawn machine. */
-export interface NspawnMachine {
-  machine: string;
-  nspawnPid: number | null;
-  leaderPid: number;
-  directory: string | null;
-  argv: string[];
-  /** How it was found: machined, or a scan of systemd-nspawn processes. */
-  via: 'machinectl' | 'process-scan';
-}
+export type { NspawnMachine } from '../core/host.js';
 
 /** Finds machines by scanning systemd-nspawn processes; the leader is the nspawn process's child. */
 export function scanNspawnProcesses(processes: HostProcess[]): NspawnMachine[] {

@@ -1,24 +1,9 @@
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { readFile, readlink, stat } from 'node:fs/promises';
+import type { HostProcess } from '../core/host.js';
 
-/** A process as /proc shows it to the host. */
-export interface HostProcess {
-  pid: number;
-  ppid: number;
-  uid: number;
-  comm: string;
-  cmdline: string[];
-  /** dev:ino of /proc/PID/root, to group processes by the root they see; null when unreadable. */
-  rootId: string | null;
-  /** readlink of /proc/PID/root (relative to our root; "/" for other mount namespaces). */
-  rootLink: string | null;
-  /** Namespace inode ids (`net:[4026531840]`), null when unreadable. */
-  netns: string | null;
-  mntns: string | null;
-  cwdLink: string | null;
-  /** Start time in clock ticks since boot, to prefer long-lived processes. */
-  startTime: number;
-}
+export type { HostProcess } from '../core/host.js';
+
 
 /** Parses the fields of /proc/PID/stat that follow the parenthesised comm. */
 function parseStat(text: string): { comm: string; ppid: number; startTime: number } | null {

@@ -1,35 +1,28 @@
-import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseSchrootConfig, parseSchrootSession, type SchrootChroot, type SchrootSession } from '../parse/schroot-config.js';
 import type { MountEntry } from '../parse/mountinfo.js';
 import { isUnder } from '../parse/mountinfo.js';
 import { runCommand } from '../guest/run-command.js';
+import type { Host, SchrootConfigProblem, SchrootPaths, SchrootSessionState } from '../core/host.js';
 
-/** Where schroot keeps its configuration and session state; overridable for tests. */
-export interface SchrootPaths {
-  configDir: string;
-  sessionDir: string;
-}
+export type { SchrootConfigProblem, SchrootPaths, SchrootSessionState } from '../core/host.js';
 
+/** Where a Debian host keeps schroot's config and sessions. */
 export const DEFAULT_SCHROOT_PATHS: SchrootPaths = { configDir: '/etc/schroot', sessionDir: '/var/lib/schroot/session' };
 
-/** A config file that could not be parsed. */
-export interface SchrootConfigProblem {
-  source: string;
-  line?: number;
-  message: string;
-}
+/** The two file reads schroot's state needs: the real host's, or a FakeHost's. */
+export type SchrootFiles = Pick<Host, 'readFile' | 'readdir'>;
 
 /** Every chroot defined in schroot.conf and chroot.d/, with parse problems kept. */
-export async function readSchrootChroots(paths = DEFAULT_SCHROOT_PATHS): Promise<{ chroots: SchrootChroot[]; problems: SchrootConfigProblem[] }> {
-  const files = [path.join(paths.configDir, 'schroot.conf')];
-  const dropIns = await readdir(path.join(paths.configDir, 'chroot.d')).catch(() => [] as string[]);
+export async function readSchrootChroots(files: SchrootFiles, paths = DEFAULT_SCHROOT_PATHS): Promise<{ chroots: SchrootChroot[]; problems: SchrootConfigProblem[] }> {
+  const names = [path.join(paths.configDir, 'schroot.conf')];
+  const dropIns = (await files.readdir(path.join(paths.configDir, 'chroot.d'))) ?? [];
   // schroot ignores chroot.d names with dots or odd characters, like run-parts does.
-  files.push(...dropIns.filter((f) => /^[A-Za-z0-9_-]+(\.conf)?$/.test(f)).sort().map((f) => path.join(paths.configDir, 'chroot.d', f)));
+  names.push(...dropIns.filter((f) => /^[A-Za-z0-9_-]+(\.conf)?$/.test(f)).sort().map((f) => path.join(paths.configDir, 'chroot.d', f)));
   const chroots: SchrootChroot[] = [];
   const problems: SchrootConfigProblem[] = [];
-  for (const file of files) {
-    const text = await readFile(file, 'utf8').catch(() => null);
+  for (const file of names) {
+    const text = await files.readFile(file);
     if (text === null) continue;
     const parsed = parseSchrootConfig(text, file);
     chroots.push(...parsed.chroots);
@@ -38,21 +31,14 @@ export async function readSchrootChroots(paths = DEFAULT_SCHROOT_PATHS): Promise
   return { chroots, problems };
 }
 
-/** A session with its liveness: stale when its mounts are gone (for example after a reboot). */
-export interface SchrootSessionState extends SchrootSession {
-  stateFile: string;
-  /** The session's root is mounted at its mount-location. */
-  mounted: boolean;
-  stale: boolean;
-}
 
 /** Reads /var/lib/schroot/session/*, judging each against the host's mount table. */
-export async function readSchrootSessions(hostMounts: MountEntry[], paths = DEFAULT_SCHROOT_PATHS): Promise<SchrootSessionState[]> {
-  const names = await readdir(paths.sessionDir).catch(() => [] as string[]);
+export async function readSchrootSessions(files: SchrootFiles, hostMounts: MountEntry[], paths = DEFAULT_SCHROOT_PATHS): Promise<SchrootSessionState[]> {
+  const names = (await files.readdir(paths.sessionDir)) ?? [];
   const sessions: SchrootSessionState[] = [];
   for (const name of names.sort()) {
     const stateFile = path.join(paths.sessionDir, name);
-    const text = await readFile(stateFile, 'utf8').catch(() => null);
+    const text = await files.readFile(stateFile);
     if (text === null) continue;
     const session = parseSchrootSession(text, stateFile);
     if (!session) continue;

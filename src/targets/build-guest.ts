@@ -80,6 +80,7 @@ export async function buildGuest(basics: GuestBasics, opts: OpenOptions): Promis
     enterUserns: ownUserns[1] !== null && ownUserns[0] !== ownUserns[1],
     env,
     envSource,
+    sessionPid: opts.envFrom ?? basics.session?.pid ?? null,
     user,
     ...(basics.schroot ? { schroot: basics.schroot } : {}),
     ...(basics.nspawn ? { nspawn: basics.nspawn } : {}),

@@ -27,6 +27,8 @@ export interface GuestDescription {
   enterUserns: boolean;
   env: Record<string, string>;
   envSource: string;
+  /** The process `env` was read from (`--env-from`, or the session process), or null. */
+  sessionPid: number | null;
   user: GuestUser;
   schroot?: Target['schroot'];
   nspawn?: Target['nspawn'];
@@ -48,6 +50,8 @@ export class GuestTarget implements Target {
   readonly pid: number | null;
   readonly netnsPath: string | null;
   readonly sharesNetns: boolean;
+  readonly ownMountNs: boolean;
+  readonly sessionPid: number | null;
   readonly env: Record<string, string>;
   readonly envSource: string;
   readonly user: GuestUser;
@@ -64,6 +68,8 @@ export class GuestTarget implements Target {
     this.pid = desc.pid;
     this.netnsPath = desc.netnsPath;
     this.sharesNetns = desc.sharesNetns;
+    this.ownMountNs = desc.ownMountNs;
+    this.sessionPid = desc.sessionPid;
     this.env = desc.env;
     this.envSource = desc.envSource;
     this.user = desc.user;
@@ -176,10 +182,5 @@ export class GuestTarget implements Target {
     return mountsUnder(host, this.desc.root)
       .reverse()
       .map((m) => ({ ...m, mountPoint: toGuestMountPoint(this.desc.root, m.mountPoint) }));
-  }
-
-  async alive(): Promise<boolean> {
-    if (this.pid !== null && (await readProcess(this.pid)) === null) return false;
-    return this.files.rootExists();
   }
 }

@@ -1,8 +1,10 @@
 import type { Fix } from '../../core/types.js';
 import { manual, shellQuoted, nspawnFileStep } from './manual-steps.js';
-import type { GuestUser, Target } from '../../targets/target.js';
+import type { GuestUser, Target } from '../../core/target.js';
 
-type Where = Pick<Target, 'kind' | 'root' | 'schroot' | 'nspawn'>;
+/** What a plan needs to know of a target: its kind, root and schroot or nspawn names (facts a check can keep). */
+export type FixPlace = Pick<Target, 'kind' | 'root' | 'schroot' | 'nspawn'>;
+type Where = FixPlace;
 
 const X11_DIR = '/tmp/.X11-unix';
 
@@ -12,7 +14,7 @@ function fromHost(target: Where, guestPath: string): string {
 }
 
 /** Make the host's /tmp/.X11-unix visible in the guest: read-only for nspawn, or the guest's systemd deletes it on the host. */
-export function x11SocketBindFix(target: Where): Fix | null {
+export function x11SocketBindFix(target: Where): Fix<'x11.nspawn-bind-socket' | 'x11.schroot-bind-socket' | 'x11.chroot-bind-socket'> | null {
   switch (target.kind) {
     case 'nspawn': {
       const machine = target.nspawn?.machine ?? 'MACHINE';
@@ -42,7 +44,7 @@ export function x11SocketBindFix(target: Where): Fix | null {
 }
 
 /** Set DISPLAY in the guest session, per container kind. */
-export function displayEnvFix(target: Where, display: string): Fix | null {
+export function displayEnvFix(target: Where, display: string): Fix<'x11.nspawn-setenv-display' | 'x11.schroot-preserve-display' | 'x11.export-display'> | null {
   switch (target.kind) {
     case 'nspawn': {
       const machine = target.nspawn?.machine ?? 'MACHINE';
@@ -78,7 +80,7 @@ export function displayEnvFix(target: Where, display: string): Fix | null {
 }
 
 /** Give the guest user the host's cookie: a read-only bind for nspawn, a copy for the others. */
-export function xauthorityFix(target: Where, opts: { display: string; hostXauthority: string; user: GuestUser }): Fix | null {
+export function xauthorityFix(target: Where, opts: { display: string; hostXauthority: string; user: GuestUser }): Fix<'x11.nspawn-bind-xauthority' | 'x11.copy-xauthority'> | null {
   const guestFile = `${opts.user.home}/.Xauthority`;
   if (target.kind === 'nspawn') {
     const machine = target.nspawn?.machine ?? 'MACHINE';
@@ -101,7 +103,7 @@ export function xauthorityFix(target: Where, opts: { display: string; hostXautho
 }
 
 /** Rewrite the cookie as FamilyWild, so it matches whatever hostname the guest has. */
-export function wildcardCookieFix(target: Where, opts: { display: string; guestXauthority: string }): Fix {
+export function wildcardCookieFix(target: Where, opts: { display: string; guestXauthority: string }): Fix<'x11.wildcard-cookie'> {
   const dest = fromHost(target, opts.guestXauthority);
   return {
     id: 'x11.wildcard-cookie', title: 'Make the cookie match any hostname (FamilyWild)', safety: 'manual',
@@ -112,7 +114,7 @@ export function wildcardCookieFix(target: Where, opts: { display: string; guestX
 }
 
 /** Let the user's local clients in without a cookie. Unsafe: it widens who may talk to the X server. */
-export function xhostLocalUserFix(display: string, userName: string): Fix {
+export function xhostLocalUserFix(display: string, userName: string): Fix<'x11.xhost-localuser'> {
   return {
     id: 'x11.xhost-localuser', title: `Allow local clients of ${userName} without a cookie (xhost +si:localuser:${userName})`, safety: 'unsafe',
     steps: [{

@@ -19,7 +19,7 @@ async function run(scenario: FakeScenario, setup?: (t: FakeTarget) => Promise<vo
   const target = new FakeTarget(scenario);
   made.push(target);
   await setup?.(target);
-  const outcome = await check.run(fakeContext(target), new AbortController().signal);
+  const outcome = await check.run(fakeContext(target));
   return { outcome, target };
 }
 

@@ -16,7 +16,7 @@ const writes = (ok: boolean): FakeCommand => ({ argv: ['sh', '-c'], prefix: true
 async function run(scenario: FakeScenario) {
   const target = new FakeTarget({ ...scenario, user: { ...me, ...scenario.user } });
   made.push(target);
-  const outcome = await check.run(fakeContext(target), new AbortController().signal);
+  const outcome = await check.run(fakeContext(target));
   return { outcome, target };
 }
 const codes = (o: { findings: { code: string }[] }) => o.findings.map((f) => f.code);

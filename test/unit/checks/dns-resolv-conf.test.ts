@@ -8,7 +8,7 @@ afterEach(() => { while (made.length) made.pop()!.dispose(); });
 async function run(scenario: FakeScenario) {
   const target = new FakeTarget(scenario);
   made.push(target);
-  return check.run(fakeContext(target), new AbortController().signal);
+  return check.run(fakeContext(target));
 }
 
 const codes = (o: Awaited<ReturnType<typeof run>>) => o.findings.map((f) => f.code);

@@ -26,7 +26,7 @@ const GETENT_NOT_FOUND = getent({ exitCode: 2 });
 async function run(scenario: FakeScenario, options: Parameters<typeof fakeContext>[1] = {}, host?: HostContext) {
   const t = new FakeTarget(scenario);
   made.push(t);
-  const outcome = await check.run(fakeContext(t, options, host), new AbortController().signal);
+  const outcome = await check.run(fakeContext(t, options, host));
   return { t, outcome, codes: outcome.findings.map((f) => f.code), bySeverity: (code: string) => outcome.findings.find((f) => f.code === code)?.severity };
 }
 const resolv = (text: string) => ({ '/etc/resolv.conf': text });

@@ -38,7 +38,7 @@ const bindMount: MountEntry = { id: 9, parentId: 1, major: 0, minor: 25, root: '
 async function run(scenario: FakeScenario, hostProcs: HostProcess[] = []) {
   const t = new FakeTarget({ pid: 100, sharesNetns: false, ...scenario });
   made.push(t);
-  const outcome = await check.run(fakeContext(t, {}, hostWith(hostProcs)), new AbortController().signal);
+  const outcome = await check.run(fakeContext(t, {}, hostWith(hostProcs)));
   const fix = (id: string): Fix | undefined => outcome.fixes.find((f) => f.id === id);
   return { t, outcome, codes: outcome.findings.map((f) => f.code), fixIds: outcome.fixes.map((f) => f.id), fix };
 }

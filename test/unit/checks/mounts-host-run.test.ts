@@ -29,7 +29,7 @@ async function run(scenario: FakeScenario & { root?: string }, script: HostScrip
   const ctx = fakeContext(rootedAt(fake, scenario.root ?? '/srv/g'), {}, scriptedHost({ mountinfo: HOST.join('\n'), ...script }));
   const applies = check.appliesTo(ctx);
   if (applies !== true) return { status: 'skip', summary: applies, findings: [], fixes: [] };
-  return check.run(ctx, new AbortController().signal);
+  return check.run(ctx);
 }
 
 const codes = (o: CheckOutcome) => o.findings.map((f) => f.code);

@@ -35,7 +35,7 @@ async function run(script: HostScript, scenario: FakeScenario & { root?: string 
   const ctx = fakeContext(rootedAt(fake, scenario.root ?? (scenario.kind === 'host' ? '/' : ROOT)), {}, scriptedHost(script));
   const applies = check.appliesTo(ctx);
   if (applies !== true) return { status: 'skip', summary: applies, findings: [], fixes: [] };
-  return check.run(ctx, new AbortController().signal);
+  return check.run(ctx);
 }
 
 const codes = (o: { findings: { code: string }[] }) => o.findings.map((f) => f.code);

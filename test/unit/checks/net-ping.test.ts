@@ -13,7 +13,7 @@ function target(scenario: FakeScenario): FakeTarget {
 }
 async function run(scenario: FakeScenario) {
   const t = target(scenario);
-  const outcome = await check.run(fakeContext(t), new AbortController().signal);
+  const outcome = await check.run(fakeContext(t));
   return { t, outcome, codes: outcome.findings.map((f) => f.code), fixIds: outcome.fixes.map((f) => f.id) };
 }
 

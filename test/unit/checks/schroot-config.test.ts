@@ -36,7 +36,7 @@ async function run(scenario: FakeScenario = { kind: 'host' }): Promise<CheckOutc
   const ctx = fakeContext(rootedAt(fake, scenario.kind === 'host' ? '/' : `${base}/root`), {}, scriptedHost({ schrootPaths: { configDir: etc, sessionDir: `${base}/none` } }));
   const applies = check.appliesTo(ctx);
   if (applies !== true) return { status: 'skip', summary: applies, findings: [], fixes: [] };
-  return check.run(ctx, new AbortController().signal);
+  return check.run(ctx);
 }
 
 const problems = (o: CheckOutcome) => o.findings.filter((f) => f.severity !== 'info').map((f) => f.code);

@@ -33,7 +33,7 @@ async function run(script: HostScript, scenario: FakeScenario = { kind: 'host' }
   const ctx = fakeContext(rootedAt(fake, scenario.kind === 'host' ? '/' : '/run/schroot/mount/x'), {}, host);
   const applies = check.appliesTo(ctx);
   if (applies !== true) return { status: 'skip', summary: applies, findings: [], fixes: [] };
-  return check.run(ctx, new AbortController().signal);
+  return check.run(ctx);
 }
 
 const codes = (o: CheckOutcome) => o.findings.map((f) => f.code);

@@ -13,7 +13,7 @@ async function run(scenario: FakeScenario, envSource = 'process 42') {
   const target = new FakeTarget(scenario);
   Object.defineProperty(target, 'envSource', { value: envSource });
   made.push(target);
-  return check.run(fakeContext(target), new AbortController().signal);
+  return check.run(fakeContext(target));
 }
 const codes = (o: { findings: { code: string }[] }) => o.findings.map((f) => f.code);
 

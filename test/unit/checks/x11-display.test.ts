@@ -1,91 +1,62 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type net from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import check from '../../../src/checks/x11/display.js';
-import { FakeTarget, fakeContext, type FakeScenario } from '../support/fake-target.js';
-import { hostWithX11Sockets, listenUnix } from '../support/unix-socket.js';
+import { checkTester } from '../support/check-tester.js';
+import { x11Files } from '../support/fake-host.js';
+import { listenUnix } from '../support/unix-socket.js';
+import type { CheckOutcome } from '../../../src/core/types.js';
 
-const made: FakeTarget[] = [];
 const servers: net.Server[] = [];
-afterEach(() => { while (made.length) made.pop()!.dispose(); });
+afterAll(async () => { for (const s of servers) await new Promise((r) => s.close(r)); });
 
-let hostDir: string;
-let liveFive: { display: number; path: string };
-let deadSix: { display: number; path: string };
-beforeAll(async () => {
-  hostDir = mkdtempSync(path.join(os.tmpdir(), 'ctd-x11host-'));
-  liveFive = { display: 5, path: path.join(hostDir, 'X5') };
-  deadSix = { display: 6, path: path.join(hostDir, 'X6') };
-  servers.push(await listenUnix(liveFive.path));
-});
-afterAll(async () => {
-  for (const s of servers) await new Promise((r) => s.close(r));
-  rmSync(hostDir, { recursive: true, force: true });
-});
+const snippets = (o: CheckOutcome) => o.fixes.flatMap((f) => f.steps.map((s) => ('snippet' in s ? s.snippet : '')));
+const liveFive = { files: x11Files([{ display: 5, live: true }]) };
+const liveFiveDeadSix = { files: x11Files([{ display: 5, live: true }, { display: 6, live: false }]) };
+const nspawn = { kind: 'nspawn' as const, nspawn: { machine: 'box', nspawnPid: 1, argv: [] as string[] } };
+const schroot = { kind: 'schroot', schroot: { chroot: 'jammy', session: null } } as const;
 
-async function run(scenario: FakeScenario, hostSockets: { display: number; path: string }[] = [], setup?: (t: FakeTarget) => Promise<void>) {
-  const target = new FakeTarget(scenario);
-  made.push(target);
-  await setup?.(target);
-  return check.run(fakeContext(target, {}, hostWithX11Sockets(hostSockets)), new AbortController().signal);
-}
-
-const codes = (o: Awaited<ReturnType<typeof run>>) => o.findings.map((f) => f.code);
-const snippets = (o: Awaited<ReturnType<typeof run>>) => o.fixes.flatMap((f) => f.steps.map((s) => ('snippet' in s ? s.snippet : '')));
-
-describe('x11.display', () => {
-  it.each([
-    ['DISPLAY unset', {}, 'fail', 'display-unset'],
-    ['DISPLAY empty', { DISPLAY: '' }, 'fail', 'display-unset'],
-    ['DISPLAY malformed', { DISPLAY: 'nonsense' }, 'fail', 'display-invalid'],
-    ['DECnet display', { DISPLAY: 'host::0' }, 'fail', 'display-invalid'],
-    ['TCP display', { DISPLAY: 'localhost:10.0' }, 'pass', 'display-remote'],
-    ['no such display anywhere', { DISPLAY: ':7' }, 'fail', 'display-socket-missing'],
-  ] as const)('%s → %s', async (_name, env, status, code) => {
-    const outcome = await run({ env: { ...env } });
-    expect(outcome.status).toBe(status);
-    expect(codes(outcome)).toContain(code);
-  });
-
-  it('quotes firefox\'s error and suggests the host\'s live display, not a dead one', async () => {
-    const outcome = await run({ kind: 'nspawn', nspawn: { machine: 'box', nspawnPid: 1, argv: [] } }, [liveFive, deadSix]);
-    const unset = outcome.findings.find((f) => f.code === 'display-unset');
-    expect(unset?.message).toContain('Error: no DISPLAY environment variable specified');
-    expect(unset?.evidence.liveDisplays).toEqual([':5']);
-    expect(snippets(outcome)).toContain('[Exec]\nEnvironment=DISPLAY=:5');
-    expect(snippets(outcome).some((s) => s?.includes('--setenv=DISPLAY=:5'))).toBe(true);
-  });
-
-  it('passes when the socket exists in the guest', async () => {
-    const outcome = await run({ env: { DISPLAY: ':7' } }, [], async (t) => {
-      servers.push(await listenUnix(t.hostPath('/tmp/.X11-unix/X7')));
-    });
-    expect(outcome.status).toBe('pass');
-    expect(codes(outcome)).toContain('display-ok');
-  });
-
-  it('a regular file where the socket should be is not a display', async () => {
-    const outcome = await run({ env: { DISPLAY: ':7' }, files: { '/tmp/.X11-unix/X7': 'not a socket' } });
-    expect(codes(outcome)).toContain('display-socket-missing');
-  });
-
-  it('warns when the host has the display but the guest lacks the socket, offering the schroot fstab bind', async () => {
-    const outcome = await run({ kind: 'schroot', schroot: { chroot: 'jammy', session: null }, env: { DISPLAY: ':5' } }, [liveFive]);
-    expect(outcome.status).toBe('warn');
-    expect(codes(outcome)).toContain('display-socket-not-in-guest');
-    expect(snippets(outcome)).toContain('/tmp/.X11-unix /tmp/.X11-unix none rw,bind 0 0');
-  });
-
-  it('a stale host socket is not offered as a live display', async () => {
-    const outcome = await run({ env: { DISPLAY: ':6' } }, [deadSix]);
-    expect(codes(outcome)).toContain('display-socket-missing');
-    expect(codes(outcome)).not.toContain('host-displays');
-  });
-
-  it('suggests a chroot export when unset', async () => {
-    const outcome = await run({ kind: 'chroot' }, [liveFive]);
-    expect(snippets(outcome)).toContain('export DISPLAY=:5');
-  });
-});
+checkTester(check, [
+  { name: 'DISPLAY unset, no host display: export DISPLAY=:0', target: {}, status: 'fail', codes: ['display-unset'], fixes: ['x11.export-display'],
+    assert: (o) => expect(snippets(o)).toContain('export DISPLAY=:0') },
+  { name: 'DISPLAY empty counts as unset', target: { env: { DISPLAY: '' } }, status: 'fail', codes: ['display-unset'], fixes: ['x11.export-display'] },
+  { name: 'DISPLAY malformed', target: { env: { DISPLAY: 'nonsense' } }, status: 'fail', codes: ['display-invalid'], fixes: ['x11.export-display'] },
+  { name: 'a DECnet display is not valid', target: { env: { DISPLAY: 'host::0' } }, status: 'fail', codes: ['display-invalid'], fixes: ['x11.export-display'] },
+  { name: 'a TCP display is left to x11.socket', target: { env: { DISPLAY: 'localhost:10.0' } }, status: 'pass', codes: ['display-remote'],
+    assert: (o) => expect(o.findings[0]?.evidence).toMatchObject({ host: 'localhost', port: 6010 }) },
+  { name: 'no such display anywhere, nothing to suggest', target: { env: { DISPLAY: ':7' } }, status: 'fail', codes: ['display-socket-missing'] },
+  {
+    name: 'unset on nspawn: firefox\'s error quoted, the live display suggested, not the dead one',
+    target: nspawn, host: liveFiveDeadSix, status: 'fail', codes: ['host-displays', 'display-unset'], fixes: ['x11.nspawn-setenv-display'],
+    assert: (o) => {
+      const unset = o.findings.find((f) => f.code === 'display-unset');
+      expect(unset?.message).toContain('Error: no DISPLAY environment variable specified');
+      expect(unset?.evidence.liveDisplays).toEqual([':5']);
+      expect(snippets(o)).toContain('[Exec]\nEnvironment=DISPLAY=:5');
+      expect(snippets(o).some((s) => s?.includes('--setenv=DISPLAY=:5'))).toBe(true);
+    },
+  },
+  {
+    name: 'the socket exists in the guest',
+    target: { env: { DISPLAY: ':7' } }, status: 'pass', codes: ['display-ok'], summary: 'DISPLAY=:7, socket /tmp/.X11-unix/X7 present',
+    setup: async ({ target }) => { servers.push(await listenUnix(target.hostPath('/tmp/.X11-unix/X7'))); },
+  },
+  { name: 'a regular file where the socket should be is not a display', target: { env: { DISPLAY: ':7' }, files: { '/tmp/.X11-unix/X7': 'not a socket' } }, status: 'fail', codes: ['display-socket-missing'] },
+  {
+    name: 'the host has the display but the guest lacks the socket: the schroot fstab bind',
+    target: { ...schroot, env: { DISPLAY: ':5' } }, host: liveFive, status: 'warn', codes: ['host-displays', 'display-socket-not-in-guest'], fixes: ['x11.schroot-bind-socket'],
+    assert: (o) => expect(snippets(o)).toContain('/tmp/.X11-unix /tmp/.X11-unix none rw,bind 0 0'),
+  },
+  {
+    name: 'a display that exists nowhere, with a live one on the host: point DISPLAY at it and bind the sockets',
+    target: { env: { DISPLAY: ':9' } }, host: liveFive, status: 'fail', codes: ['host-displays', 'display-socket-missing'], fixes: ['x11.export-display', 'x11.chroot-bind-socket'],
+    assert: (o) => expect(snippets(o)).toContain('export DISPLAY=:5'),
+  },
+  {
+    name: 'a stale host socket is not offered as a live display',
+    target: { env: { DISPLAY: ':6' } }, host: { files: x11Files([{ display: 6, live: false }]) }, status: 'fail', codes: ['display-socket-missing'],
+  },
+  { name: 'unset in a chroot: export the live display', target: { kind: 'chroot' }, host: liveFive, status: 'fail', codes: ['host-displays', 'display-unset'], fixes: ['x11.export-display'],
+    assert: (o) => expect(snippets(o)).toContain('export DISPLAY=:5') },
+  { name: 'a socket path DISPLAY that is not there', target: { env: { DISPLAY: '/run/x/sock:0' } }, status: 'fail', codes: ['display-path-missing'] },
+  { name: 'not on the bare host', target: { kind: 'host' }, status: 'skip', codes: [] },
+]);

@@ -32,7 +32,7 @@ async function run(scenario: FakeScenario) {
   const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
   const target = new FakeTarget({ commands: [uname('box')], procNet: procNetUnix(''), ...scenario, user: { ...me, ...scenario.user } });
   made.push(target);
-  const outcome = await check.run(fakeContext(target, {}, hostWithX11Sockets([])), new AbortController().signal);
+  const outcome = await check.run(fakeContext(target, {}, hostWithX11Sockets([])));
   return { outcome, target };
 }
 

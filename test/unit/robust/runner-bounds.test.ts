@@ -40,12 +40,6 @@ describe('runOneCheck bounds', () => {
     expect(took).toBeLessThan(400);
   });
 
-  it('aborts the signal it gave the check when the time is up', async () => {
-    let aborted = false;
-    await runOneCheck(check('signal', (_ctx, signal) => new Promise(() => signal.addEventListener('abort', () => (aborted = true)))), ctx(), 50, true);
-    expect(aborted).toBe(true);
-  });
-
   it('reports a crash as one line, never a stack', async () => {
     const r = await runOneCheck(check('throws', () => { throw new Error('first line\n    at secret (/x.js:1:1)'); }), ctx(), 1000, true);
     expect(r).toMatchObject({ status: 'error', summary: 'first line' });

@@ -4,11 +4,12 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { GuestFiles } from '../../../src/guest/guest-files.js';
-import { HostContext } from '../../../src/host/host-context.js';
+import { FakeHost } from './fake-host.js';
 import type { CheckContext, CheckOptions } from '../../../src/core/check.js';
-import type { ExecOptions, ExecResult, GuestProcess, GuestUser, Target } from '../../../src/targets/target.js';
+import type { ExecOptions, ExecResult, GuestProcess, GuestUser, Target } from '../../../src/core/target.js';
 import type { MountEntry } from '../../../src/parse/mountinfo.js';
-import type { ProbeName, ProbeRequests, ProbeResponses } from '../../../src/guest/probe-protocol.js';
+import type { ProbeName, ProbeRequests, ProbeResponses } from '../../../src/core/probe-types.js';
+import type { Host } from '../../../src/core/host.js';
 import type { TargetKind } from '../../../src/core/types.js';
 
 /** A file in the fake guest: text, or a special node. */
@@ -47,6 +48,12 @@ export interface FakeScenario {
   user?: Partial<GuestUser>;
   pid?: number | null;
   sharesNetns?: boolean;
+  /** The guest has its own mount namespace (nspawn, pid targets). */
+  ownMountNs?: boolean;
+  /** The session process `env` came from. */
+  sessionPid?: number | null;
+  /** Where `env` came from, as evidence shows it. */
+  envSource?: string;
   nspawn?: Target['nspawn'];
   schroot?: Target['schroot'];
 }
@@ -70,8 +77,10 @@ export class FakeTarget implements Target {
   readonly pid: number | null;
   readonly netnsPath: string | null;
   readonly sharesNetns: boolean;
+  readonly ownMountNs: boolean;
+  readonly sessionPid: number | null;
   readonly env: Record<string, string>;
-  readonly envSource = 'scenario';
+  readonly envSource: string;
   readonly user: GuestUser;
   readonly nspawn?: Target['nspawn'];
   readonly schroot?: Target['schroot'];
@@ -88,7 +97,10 @@ export class FakeTarget implements Target {
     this.pid = scenario.pid ?? null;
     this.sharesNetns = scenario.sharesNetns ?? true;
     this.netnsPath = this.sharesNetns ? null : '/proc/1/ns/net';
+    this.ownMountNs = scenario.ownMountNs ?? false;
+    this.sessionPid = scenario.sessionPid ?? null;
     this.env = scenario.env ?? {};
+    this.envSource = scenario.envSource ?? 'scenario';
     this.user = { uid: 1000, gid: 1000, name: 'user', home: '/home/user', groups: [], source: 'default', ...scenario.user };
     if (scenario.nspawn) this.nspawn = scenario.nspawn;
     if (scenario.schroot) this.schroot = scenario.schroot;
@@ -130,7 +142,6 @@ export class FakeTarget implements Target {
 
   async processes() { return this.scenario.processes ?? []; }
   async mounts() { return this.scenario.mounts ?? []; }
-  async alive() { return true; }
 
   /** Host path of a guest file, to assert on what a fix wrote. */
   hostPath(p: string): string { return path.join(this.root, p); }
@@ -166,9 +177,9 @@ function writeFake(root: string, guestPath: string, file: FakeFile): void {
 }
 
 /** Default options for unit tests: documentation addresses only. */
-export const TEST_OPTIONS: CheckOptions = { pingTarget: '192.0.2.1', dnsName: 'example.test', timeoutMs: 1000, compareHost: false, verbose: false };
+export const TEST_OPTIONS: CheckOptions = { pingTarget: '192.0.2.1', dnsName: 'example.test', timeoutMs: 1000, compareHost: false };
 
-/** A check context over a fake target, with a real but unused host context. */
-export function fakeContext(target: FakeTarget, options: Partial<CheckOptions> = {}, host?: HostContext): CheckContext {
-  return { target, host: host ?? new HostContext({ invokingEnv: {} }), options: { ...TEST_OPTIONS, ...options } };
+/** A check context over a fake target and a host (default: an empty FakeHost, so nothing of this machine is read). */
+export function fakeContext(target: FakeTarget, options: Partial<CheckOptions> = {}, host?: Host): CheckContext {
+  return { target, host: host ?? new FakeHost(), options: { ...TEST_OPTIONS, ...options } };
 }

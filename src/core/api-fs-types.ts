@@ -1,0 +1,57 @@
+/** Request and response of the `api-fs` probe (src/guest/probes/api-fs.ts). Guest paths are already resolved inside the root. */
+export interface ApiFsRequest {
+  /** Directories to statfs: their filesystem's magic number and free space. */
+  statfs: string[];
+  /** Nodes to lstat and, for char devices, open read-write. */
+  nodes: string[];
+  /** Whether to readlink /proc/self/exe through the guest's /proc. */
+  selfExe: boolean;
+  /** Open a pty master here and look at its slave in `ptsDir`. */
+  pty: { ptmx: string; ptsDir: string } | null;
+  /** Create, size and write a file of `bytes` in `dir`, then remove it. */
+  shm: { dir: string; bytes: number } | null;
+}
+
+/** One statfs answer; `type` is f_type (0x9fa0 procfs, 0x62656572 sysfs, 0x1cd1 devpts, 0x01021994 tmpfs). */
+export interface FsInfo {
+  path: string;
+  type: number | null;
+  bsize: number;
+  blocks: number;
+  bavail: number;
+  errno: string | null;
+}
+
+export interface NodeInfo {
+  path: string;
+  type: 'missing' | 'char' | 'block' | 'file' | 'directory' | 'symlink' | 'socket' | 'fifo' | 'unknown';
+  major: number | null;
+  minor: number | null;
+  mode: number;
+  uid: number | null;
+  /** The errno of open(O_RDWR) as the prober (or of lstat for a missing node); null when it opened or was not tried. */
+  openErrno: string | null;
+}
+
+export interface PtyInfo {
+  /** The master opened. */
+  ok: boolean;
+  errno: string | null;
+  index: number | null;
+  slave: { uid: number; gid: number; mode: number } | null;
+}
+
+export interface ShmInfo {
+  stage: 'create' | 'write' | 'done';
+  errno: string | null;
+}
+
+export interface ApiFsResponse {
+  filesystems: FsInfo[];
+  nodes: NodeInfo[];
+  selfExe: { readable: boolean; errno: string | null } | null;
+  pty: PtyInfo | null;
+  shm: ShmInfo | null;
+  /** Who the probe ran as, for evidence. */
+  uid: number;
+}

@@ -1,0 +1,172 @@
+/**
+ * The Host port: the only door from a check or a fix into the host (its files, processes,
+ * mount table, commands, sockets and clock). `HostContext` (src/host/) implements it over the
+ * real machine; `FakeHost` (test/unit/support/) stands in for it in unit tests.
+ */
+import type { MountEntry } from '../parse/mountinfo.js';
+import type { SchrootChroot, SchrootSession } from '../parse/schroot-config.js';
+import type { ExecResult } from './target.js';
+import type { DnsQueryResponse } from './probe-types.js';
+
+/** A process as /proc shows it to the host. */
+export interface HostProcess {
+  pid: number;
+  ppid: number;
+  uid: number;
+  comm: string;
+  cmdline: string[];
+  /** dev:ino of /proc/PID/root, to group processes by the root they see; null when unreadable. */
+  rootId: string | null;
+  /** readlink of /proc/PID/root (relative to our root; "/" for other mount namespaces). */
+  rootLink: string | null;
+  /** Namespace inode ids (`net:[4026531840]`), null when unreadable. */
+  netns: string | null;
+  mntns: string | null;
+  cwdLink: string | null;
+  /** Start time in clock ticks since boot, to prefer long-lived processes. */
+  startTime: number;
+}
+
+/** What a process holds open: what keeps a mount busy. */
+export interface ProcessFiles {
+  pid: number;
+  comm: string;
+  mntns: string | null;
+  root: string | null;
+  cwd: string | null;
+  /** Absolute paths of open file descriptors (sockets, pipes and anonymous files left out). */
+  fds: string[];
+  /** Files mapped into memory (executables, libraries, shared memory). */
+  maps: string[];
+  /** False when some of /proc/PID/fd or maps could not be read (another user's process without root). */
+  complete: boolean;
+}
+
+/** Where schroot keeps its configuration and session state; overridable for tests. */
+export interface SchrootPaths {
+  configDir: string;
+  sessionDir: string;
+}
+
+/** A schroot config file that could not be parsed. */
+export interface SchrootConfigProblem {
+  source: string;
+  line?: number;
+  message: string;
+}
+
+/** A session with its liveness: stale when its mounts are gone (for example after a reboot). */
+export interface SchrootSessionState extends SchrootSession {
+  stateFile: string;
+  /** The session's root is mounted at its mount-location. */
+  mounted: boolean;
+  stale: boolean;
+}
+
+/** A systemd-nspawn machine found on the host. */
+export interface NspawnMachine {
+  machine: string;
+  nspawnPid: number | null;
+  leaderPid: number;
+  directory: string | null;
+  argv: string[];
+  /** How it was found: machined, or a scan of systemd-nspawn processes. */
+  via: 'machinectl' | 'process-scan';
+}
+
+/** What one of the host's nameservers said, or why it could not be asked. */
+export interface HostDnsAnswer {
+  server: string;
+  response: DnsQueryResponse | null;
+  error: string | null;
+}
+
+/** The host's own resolver's answers, for `--compare-host`. */
+export interface HostDnsResult {
+  /** The file the nameservers came from. */
+  source: string;
+  answers: HostDnsAnswer[];
+}
+
+/** A host file's metadata (lstat or stat). */
+export interface HostStat {
+  type: 'file' | 'directory' | 'symlink' | 'socket' | 'fifo' | 'char' | 'block' | 'unknown';
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  dev: number;
+  ino: number;
+}
+
+/** An X display socket in the host's /tmp/.X11-unix. */
+export interface HostX11Socket {
+  display: number;
+  path: string;
+}
+
+/** The result of connecting to a host unix socket: ok, or the errno (ENOENT, ECONNREFUSED…). */
+export interface HostConnect {
+  ok: boolean;
+  errno: string | null;
+}
+
+/** How to run a host command: always by absolute path, with a fixed environment (PATH, LC_ALL=C). */
+export interface HostRunOptions {
+  timeoutMs?: number;
+  input?: string;
+}
+
+/** Everything a check or a fix may ask of the host. */
+export interface Host {
+  /** The environment ctr-doctor was started with (the user's shell, possibly through sudo). Read, never trusted for paths. */
+  readonly invokingEnv: Readonly<Record<string, string | undefined>>;
+  readonly schrootPaths: SchrootPaths;
+
+  // Files, as the host sees them. Null means missing or unreadable.
+  /** A host file's text, capped at `maxBytes` (default 1 MiB). */
+  readFile(path: string, opts?: { maxBytes?: number }): Promise<string | null>;
+  /** Follows symlinks. */
+  stat(path: string): Promise<HostStat | null>;
+  /** Does not follow the last symlink. */
+  lstat(path: string): Promise<HostStat | null>;
+  realpath(path: string): Promise<string | null>;
+  readlink(path: string): Promise<string | null>;
+  readdir(path: string): Promise<string[] | null>;
+
+  // Processes and namespaces.
+  processes(): Promise<HostProcess[]>;
+  /** Every process's root, cwd, open files and mappings. */
+  processFiles(): Promise<ProcessFiles[]>;
+  /** ctr-doctor's own namespaces, e.g. `net:[4026531840]`. */
+  ownNetns(): Promise<string | null>;
+  ownMntns(): Promise<string | null>;
+  /** systemd-resolved processes on the whole host. */
+  resolvedProcesses(): Promise<HostProcess[]>;
+
+  // The mount table (ctr-doctor's own mount namespace).
+  mountinfo(): Promise<MountEntry[]>;
+
+  // schroot and nspawn, as the host knows them.
+  schrootConfig(): Promise<{ chroots: SchrootChroot[]; problems: SchrootConfigProblem[] }>;
+  schrootSessions(): Promise<SchrootSessionState[]>;
+  /** `schroot --list --all-sessions`, or null when schroot is missing or fails. */
+  schrootListedSessions(): Promise<string[] | null>;
+  nspawnMachines(): Promise<NspawnMachine[]>;
+
+  // Sockets.
+  /** Socket names in /tmp/.X11-unix (liveness is asked with {@link connectUnix}). */
+  x11Sockets(): Promise<HostX11Socket[]>;
+  /** Connects to a host unix socket (a host path, from the host's root) and hangs up. */
+  connectUnix(path: string, timeoutMs: number): Promise<HostConnect>;
+  /** Asks the host's own nameservers from the host's network namespace. Sends packets from the host: only for --compare-host. */
+  askHostNameservers(name: string, timeoutMs: number): Promise<HostDnsResult>;
+
+  // Commands.
+  /** Runs a host program by absolute path (argv[0] must start with /) with a fixed environment; never throws. */
+  run(argv: readonly string[], opts?: HostRunOptions): Promise<ExecResult>;
+
+  // Clock.
+  /** Monotonic milliseconds, for time budgets. */
+  now(): number;
+}

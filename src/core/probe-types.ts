@@ -1,0 +1,133 @@
+/**
+ * The probes' vocabulary: what a check may ask a probe (run in the guest's network namespace,
+ * with the guest root as its working directory) and what it answers. Pure data, shared by the
+ * Target port (core), the probe client and the probe child (guest).
+ */
+import type { ApiFsRequest, ApiFsResponse } from './api-fs-types.js';
+/** Credentials a probe drops to before touching the guest. */
+export interface ProbeCredentials {
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
+/** Socket errno names a probe reports as-is (ENOENT, ECONNREFUSED, EACCES, ETIMEDOUT…). */
+export type SocketErrno = string;
+
+export interface DnsQueryRequest {
+  /** IPv4 or IPv6 address of the nameserver. */
+  server: string;
+  port?: number;
+  name: string;
+  type: 'A' | 'AAAA';
+  /** Time for one attempt. */
+  timeoutMs: number;
+  attempts: number;
+  /** `fallback`: UDP, then TCP when truncated; `tcp`: TCP only. */
+  transport: 'fallback' | 'tcp';
+}
+
+/** What one nameserver said to one question. */
+export type DnsVerdict =
+  | 'answer'
+  | 'nodata'
+  | 'nxdomain'
+  | 'refused'
+  | 'servfail'
+  | 'other-rcode'
+  | 'timeout'
+  | 'unreachable'
+  | 'bad-response';
+
+export interface DnsQueryResponse {
+  verdict: DnsVerdict;
+  rcode: string | null;
+  addresses: string[];
+  /** The transport that produced the verdict. */
+  transport: 'udp' | 'tcp';
+  /** The UDP answer had the TC bit and the query was retried over TCP. */
+  truncatedOverUdp: boolean;
+  elapsedMs: number;
+  /** For timeout/unreachable/bad-response: the errno or the reason (wrong id, question mismatch…). */
+  detail: string | null;
+}
+
+export interface UnixConnectRequest {
+  /** A guest path (resolved inside the root as root before the probe connects) or an abstract name (no leading @). */
+  path?: string;
+  abstract?: string;
+  timeoutMs: number;
+}
+
+export interface UnixConnectResponse {
+  ok: boolean;
+  errno: SocketErrno | null;
+  message: string;
+  /** For path sockets: the guest path after following symlinks inside the root. */
+  resolvedPath: string | null;
+}
+
+export interface X11SetupRequest {
+  /** `unix` path inside the guest, abstract name, or TCP (in the guest's netns). */
+  socket: { path?: string; abstract?: string; host?: string; port?: number };
+  /** The cookie to present; null presents no authorisation. */
+  auth: { name: string; dataHex: string } | null;
+  timeoutMs: number;
+}
+
+export type X11SetupResponse =
+  | { ok: true; vendor: string; release: number; screens: { width: number; height: number }[]; elapsedMs: number }
+  | {
+      ok: false;
+      /** `connect`: the socket refused; `setup`: the server answered the setup with a failure; `silent`: no answer. */
+      stage: 'connect' | 'setup' | 'silent' | 'closed';
+      errno: SocketErrno | null;
+      /** The server's own reason, e.g. "Invalid MIT-MAGIC-COOKIE-1 key". */
+      reason: string;
+      elapsedMs: number;
+    };
+
+export interface PulseConnectRequest {
+  socket: { path?: string; host?: string; port?: number };
+  /** 256-byte cookie, hex, or null when none was found. */
+  cookieHex: string | null;
+  timeoutMs: number;
+}
+
+export type PulseConnectResponse =
+  | { ok: true; stage: 'auth'; protocolVersion: number; elapsedMs: number }
+  | { ok: false; stage: 'connect' | 'auth' | 'silent' | 'closed'; errno: SocketErrno | null; reason: string; elapsedMs: number };
+
+export interface TcpConnectRequest {
+  host: string;
+  port: number;
+  timeoutMs: number;
+}
+
+export interface TcpConnectResponse {
+  ok: boolean;
+  errno: SocketErrno | null;
+  elapsedMs: number;
+}
+
+/** Request type for each probe name. */
+export interface ProbeRequests {
+  'dns-query': DnsQueryRequest;
+  'unix-connect': UnixConnectRequest;
+  'x11-setup': X11SetupRequest;
+  'pulse-connect': PulseConnectRequest;
+  'tcp-connect': TcpConnectRequest;
+  'api-fs': ApiFsRequest;
+}
+
+/** Response type for each probe name. */
+export interface ProbeResponses {
+  'dns-query': DnsQueryResponse;
+  'unix-connect': UnixConnectResponse;
+  'x11-setup': X11SetupResponse;
+  'pulse-connect': PulseConnectResponse;
+  'tcp-connect': TcpConnectResponse;
+  'api-fs': ApiFsResponse;
+}
+
+export type ProbeName = keyof ProbeRequests;

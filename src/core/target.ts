@@ -1,0 +1,131 @@
+import type { TargetKind } from './types.js';
+import type { MountEntry } from '../parse/mountinfo.js';
+import type { ProbeName, ProbeRequests, ProbeResponses } from './probe-types.js';
+
+/** The desktop user inside the guest. */
+export interface GuestUser {
+  uid: number;
+  gid: number;
+  name: string;
+  home: string;
+  /** Supplementary groups from the guest's /etc/group. */
+  groups: number[];
+  /** How the user was chosen: `--user`, SUDO_UID, a session process, or the default. */
+  source: 'option' | 'sudo' | 'session-process' | 'default';
+}
+
+/** A file looked up inside the guest root. */
+export interface GuestStat {
+  /** The path as the guest sees it, after following symlinks inside the root. */
+  guestPath: string;
+  /** The same file as the host reaches it. Only for use with care: never re-resolve it. */
+  hostPath: string;
+  type: 'file' | 'directory' | 'symlink' | 'socket' | 'fifo' | 'char' | 'block' | 'unknown';
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /** Device and inode, to tell whether two paths are the same file. */
+  dev: number;
+  ino: number;
+}
+
+/** The result of reading a guest file: capped, never blocking on FIFOs or devices. */
+export type GuestRead =
+  | { ok: true; text: string; bytes: Buffer; truncated: boolean; stat: GuestStat }
+  | { ok: false; reason: GuestPathError; message: string };
+
+/** Why a guest path could not be used. */
+export type GuestPathError =
+  | 'missing'
+  | 'dangling-symlink'
+  | 'symlink-loop'
+  | 'not-a-file'
+  | 'permission'
+  | 'too-large'
+  | 'io';
+
+/** Result of a command run inside the guest. Never thrown: a non-zero exit is an answer. */
+export interface ExecResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** The command does not exist in the guest (exit 127 or ENOENT). */
+  notFound: boolean;
+  /** The command could not be started at all (for example the target vanished). */
+  spawnError?: string;
+}
+
+/** How to run a command inside the guest. */
+export interface ExecOptions {
+  /** Run as this uid/gid; default root. */
+  user?: { uid: number; gid: number; groups?: number[] };
+  /** The complete environment; default the session environment. */
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  input?: string;
+  /** Working directory inside the guest; default `/`. */
+  cwd?: string;
+}
+
+/** A process seen in the guest. */
+export interface GuestProcess {
+  pid: number;
+  ppid: number;
+  uid: number;
+  comm: string;
+  cmdline: string[];
+}
+
+/** Everything a check may ask of a guest. The only door into a guest. */
+export interface Target {
+  readonly kind: TargetKind;
+  readonly name: string;
+  /** The root directory as the host sees it (for a running guest: its directory, or /proc/PID/root). */
+  readonly root: string;
+  /** A process inside the guest whose namespaces are used, or null for a guest with no process. */
+  readonly pid: number | null;
+  /** The guest's network namespace file, or null when it shares the tool's own. */
+  readonly netnsPath: string | null;
+  /** True when the guest's network namespace is the one ctr-doctor runs in. */
+  readonly sharesNetns: boolean;
+  /** True when the guest has its own mount namespace (nspawn, pid targets): its mounts end with it. */
+  readonly ownMountNs: boolean;
+  /** The process whose environment is the session's (`--env-from`, or the chosen session process), or null. */
+  readonly sessionPid: number | null;
+  /** The session environment: from `--env-from`, a session process, or the invoking shell. */
+  readonly env: Record<string, string>;
+  /** Where `env` came from, for evidence. */
+  readonly envSource: string;
+  readonly user: GuestUser;
+  /** For schroot targets: the chroot and session names. */
+  readonly schroot?: { chroot: string; session: string | null };
+  /** For nspawn targets: the machine name and the nspawn command line. */
+  readonly nspawn?: { machine: string; nspawnPid: number | null; argv: string[] };
+
+  /** Resolves a guest path inside the root: absolute symlinks re-rooted, `..` clamped, loops refused. */
+  stat(guestPath: string, opts?: { followLast?: boolean }): Promise<GuestStat | { error: GuestPathError; message: string }>;
+  /** Reads a regular file inside the guest, capped (default 1 MiB). */
+  readFile(guestPath: string, opts?: { maxBytes?: number }): Promise<GuestRead>;
+  /** The target of a symlink, unresolved, or null when the path is not a symlink. */
+  readlink(guestPath: string): Promise<string | null>;
+  /** Directory entries, or null when the directory is missing or unreadable. */
+  readdir(guestPath: string): Promise<string[] | null>;
+  /** Runs a command inside the guest (its root, mount and network namespaces). */
+  exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Runs a host command inside the guest's network namespace only (host's root and binaries). */
+  execInNetns(argv: string[], opts?: { timeoutMs?: number; env?: Record<string, string> }): Promise<ExecResult>;
+  /** Reads /proc/net/NAME (`unix`, `udp`, `udp6`, `dev`, `route`, `ipv6_route`…) as the guest's network namespace shows it; null when unreadable. */
+  readProcNet(name: string): Promise<string | null>;
+  /** Runs a probe (see src/guest/probes) in the guest's network namespace, with the guest root as cwd. */
+  probe<K extends ProbeName>(name: K, request: ProbeRequests[K], opts?: { timeoutMs?: number; asUser?: boolean }): Promise<ProbeResponses[K]>;
+  /** The guest's running hostname (its UTS namespace's, what gethostname() returns there), or null when unknown. */
+  hostname(): Promise<string | null>;
+  /** Starts the probe children that `probe` will use (as root, as the user) ahead of the first probe. Optional. */
+  warmProbes?(who: { root: boolean; user: boolean }): void;
+  /** The guest's processes (those whose root is this guest's root). */
+  processes(): Promise<GuestProcess[]>;
+  /** The guest's own mount table, as it sees it. */
+  mounts(): Promise<MountEntry[]>;
+}

@@ -1,0 +1,247 @@
+import path from 'node:path';
+import { parseMountinfo } from '../../../src/parse/mountinfo.js';
+import { readSchrootChroots, readSchrootSessions, DEFAULT_SCHROOT_PATHS } from '../../../src/host/schroot-state.js';
+import type {
+  Host, HostConnect, HostDnsResult, HostProcess, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles, SchrootPaths,
+} from '../../../src/core/host.js';
+import type { ExecResult } from '../../../src/core/target.js';
+
+/** A file on the fake host: text, or a special node. Parent directories exist implicitly. */
+export type FakeHostFile =
+  | string
+  | { symlink: string }
+  | { dir: true; mode?: number; uid?: number; gid?: number }
+  /** A unix socket; `listening: false` answers ECONNREFUSED (a stale socket), `errno` any other refusal. */
+  | { socket: true; listening?: boolean; errno?: string; uid?: number; mode?: number }
+  | { content: string; mode?: number; uid?: number; gid?: number; dev?: number; ino?: number };
+
+/** A scripted host command: the absolute argv it expects and what it returns. */
+export interface FakeHostCommand {
+  argv: string[];
+  result: Partial<ExecResult>;
+}
+
+/** Everything a host scenario sets up; whatever is left out is empty. */
+export interface FakeHostScenario {
+  invokingEnv?: Record<string, string | undefined>;
+  /** Host files by absolute path. */
+  files?: Record<string, FakeHostFile>;
+  /** The host's /proc/self/mountinfo text (kernel escapes such as \040 allowed). */
+  mountinfo?: string;
+  processes?: Partial<HostProcess>[];
+  processFiles?: Partial<ProcessFiles>[];
+  ownNetns?: string | null;
+  ownMntns?: string | null;
+  schrootPaths?: SchrootPaths;
+  /** `schroot --list --all-sessions` ids; null (the default) = schroot missing. */
+  listedSessions?: string[] | null;
+  nspawnMachines?: NspawnMachine[];
+  /** The host's own resolver's answers (only asked with --compare-host). */
+  hostDns?: HostDnsResult;
+  commands?: FakeHostCommand[];
+  /** Milliseconds `now()` advances per call (default 0: time stands still). */
+  tickMs?: number;
+}
+
+/** The calls a check made, for assertions. */
+export interface FakeHostLog {
+  run: string[][];
+  connect: string[];
+  dns: string[];
+}
+
+/** A full HostProcess from the fields a test cares about. */
+export function hostProcess(p: Partial<HostProcess>): HostProcess {
+  return { pid: 1, ppid: 0, uid: 0, comm: 'sh', cmdline: ['sh'], rootId: null, rootLink: '/', netns: null, mntns: 'mnt:[1]', cwdLink: '/', startTime: 0, ...p };
+}
+
+const MAX_LINKS = 40;
+
+/**
+ * A Host whose files, processes, mounts, sockets, commands and clock come from a scenario, in
+ * memory: nothing of this machine is read. An unexpected command throws, so the test fails.
+ */
+export class FakeHost implements Host {
+  readonly invokingEnv: Readonly<Record<string, string | undefined>>;
+  readonly schrootPaths: SchrootPaths;
+  readonly log: FakeHostLog = { run: [], connect: [], dns: [] };
+  private readonly files = new Map<string, FakeHostFile>();
+  private readonly inodes = new Map<string, number>();
+  private clock = 1000;
+
+  constructor(private readonly scenario: FakeHostScenario = {}) {
+    this.invokingEnv = scenario.invokingEnv ?? {};
+    this.schrootPaths = scenario.schrootPaths ?? DEFAULT_SCHROOT_PATHS;
+    for (const [p, f] of Object.entries(scenario.files ?? {})) this.files.set(path.posix.normalize(p), f);
+  }
+
+  /** Adds or replaces a file after construction (a test's setup step). */
+  setFile(p: string, f: FakeHostFile): void {
+    this.files.set(path.posix.normalize(p), f);
+  }
+
+  private isDir(p: string): boolean {
+    if (p === '/') return true;
+    const f = this.files.get(p);
+    if (f !== undefined) return typeof f === 'object' && 'dir' in f;
+    const prefix = `${p}/`;
+    return [...this.files.keys()].some((k) => k.startsWith(prefix));
+  }
+
+  /** Resolves symlinks in every component (and the last one when `followLast`); null when missing or looping. */
+  private resolve(p: string, followLast: boolean): string | null {
+    let parts = path.posix.normalize(p).split('/').filter(Boolean);
+    let done = '/';
+    let links = 0;
+    while (parts.length > 0) {
+      const [name, ...rest] = parts as [string, ...string[]];
+      const next = path.posix.join(done, name);
+      const f = this.files.get(next);
+      if (f !== undefined && typeof f === 'object' && 'symlink' in f && (rest.length > 0 || followLast)) {
+        if (++links > MAX_LINKS) return null;
+        const to = f.symlink.startsWith('/') ? f.symlink : path.posix.join(done, f.symlink);
+        parts = [...path.posix.normalize(to).split('/').filter(Boolean), ...rest];
+        done = '/';
+        continue;
+      }
+      if (rest.length > 0 && !this.isDir(next)) return null;
+      done = next;
+      parts = rest;
+    }
+    return done === '/' || this.files.has(done) || this.isDir(done) ? done : null;
+  }
+
+  private ino(p: string): number {
+    let n = this.inodes.get(p);
+    if (n === undefined) { n = this.inodes.size + 2; this.inodes.set(p, n); }
+    return n;
+  }
+
+  private statOf(p: string): HostStat {
+    const f = this.files.get(p);
+    const base = { uid: 0, gid: 0, size: 0, dev: 1, ino: this.ino(p) };
+    if (f === undefined || (typeof f === 'object' && 'dir' in f)) {
+      const d = f as { mode?: number; uid?: number; gid?: number } | undefined;
+      return { ...base, type: 'directory', mode: 0o40000 | (d?.mode ?? 0o755), uid: d?.uid ?? 0, gid: d?.gid ?? 0 };
+    }
+    if (typeof f === 'string') return { ...base, type: 'file', mode: 0o100644, size: Buffer.byteLength(f) };
+    if ('symlink' in f) return { ...base, type: 'symlink', mode: 0o120777, size: f.symlink.length };
+    if ('socket' in f) return { ...base, type: 'socket', mode: 0o140000 | (f.mode ?? 0o777), uid: f.uid ?? 0 };
+    return { ...base, type: 'file', mode: 0o100000 | (f.mode ?? 0o644), uid: f.uid ?? 0, gid: f.gid ?? 0, size: Buffer.byteLength(f.content), dev: f.dev ?? 1, ino: f.ino ?? base.ino };
+  }
+
+  async readFile(p: string, opts?: { maxBytes?: number }): Promise<string | null> {
+    const at = this.resolve(p, true);
+    const f = at === null ? undefined : this.files.get(at);
+    const text = typeof f === 'string' ? f : f !== undefined && 'content' in f ? f.content : null;
+    return text === null ? null : text.slice(0, opts?.maxBytes ?? 1024 * 1024);
+  }
+
+  async stat(p: string): Promise<HostStat | null> {
+    const at = this.resolve(p, true);
+    return at === null ? null : this.statOf(at);
+  }
+
+  async lstat(p: string): Promise<HostStat | null> {
+    const at = this.resolve(p, false);
+    return at === null ? null : this.statOf(at);
+  }
+
+  async realpath(p: string): Promise<string | null> {
+    return this.resolve(p, true);
+  }
+
+  async readlink(p: string): Promise<string | null> {
+    const at = this.resolve(p, false);
+    const f = at === null ? undefined : this.files.get(at);
+    return f !== undefined && typeof f === 'object' && 'symlink' in f ? f.symlink : null;
+  }
+
+  async readdir(p: string): Promise<string[] | null> {
+    const at = this.resolve(p, true);
+    if (at === null || !this.isDir(at)) return null;
+    const prefix = at === '/' ? '/' : `${at}/`;
+    const names = new Set<string>();
+    for (const k of this.files.keys()) if (k.startsWith(prefix)) names.add(k.slice(prefix.length).split('/')[0] ?? '');
+    names.delete('');
+    return [...names].sort();
+  }
+
+  async processes(): Promise<HostProcess[]> {
+    return (this.scenario.processes ?? []).map(hostProcess);
+  }
+
+  async processFiles(): Promise<ProcessFiles[]> {
+    return (this.scenario.processFiles ?? []).map((f) => ({ pid: 1, comm: 'sh', mntns: 'mnt:[1]', root: '/', cwd: '/', fds: [], maps: [], complete: true, ...f }));
+  }
+
+  async ownNetns(): Promise<string | null> {
+    return this.scenario.ownNetns === undefined ? 'net:[1]' : this.scenario.ownNetns;
+  }
+
+  async ownMntns(): Promise<string | null> {
+    return this.scenario.ownMntns === undefined ? 'mnt:[1]' : this.scenario.ownMntns;
+  }
+
+  async resolvedProcesses(): Promise<HostProcess[]> {
+    return (await this.processes()).filter((p) => p.comm === 'systemd-resolve');
+  }
+
+  async mountinfo() {
+    return parseMountinfo(this.scenario.mountinfo ?? '');
+  }
+
+  schrootConfig() {
+    return readSchrootChroots(this, this.schrootPaths);
+  }
+
+  async schrootSessions() {
+    return readSchrootSessions(this, await this.mountinfo(), this.schrootPaths);
+  }
+
+  async schrootListedSessions(): Promise<string[] | null> {
+    return this.scenario.listedSessions ?? null;
+  }
+
+  async nspawnMachines(): Promise<NspawnMachine[]> {
+    return this.scenario.nspawnMachines ?? [];
+  }
+
+  async x11Sockets(): Promise<HostX11Socket[]> {
+    const names = (await this.readdir('/tmp/.X11-unix')) ?? [];
+    return names.filter((n) => /^X\d+$/.test(n)).map((n) => ({ display: Number(n.slice(1)), path: `/tmp/.X11-unix/${n}` }));
+  }
+
+  async connectUnix(p: string): Promise<HostConnect> {
+    this.log.connect.push(p);
+    const at = this.resolve(p, true);
+    const f = at === null ? undefined : this.files.get(at);
+    if (f === undefined) return { ok: false, errno: 'ENOENT' };
+    if (typeof f !== 'object' || !('socket' in f)) return { ok: false, errno: 'ECONNREFUSED' };
+    if (f.errno !== undefined) return { ok: false, errno: f.errno };
+    return f.listening === false ? { ok: false, errno: 'ECONNREFUSED' } : { ok: true, errno: null };
+  }
+
+  async askHostNameservers(name: string): Promise<HostDnsResult> {
+    this.log.dns.push(name);
+    if (!this.scenario.hostDns) throw new Error(`FakeHost: unexpected question to the host's nameservers (${name})`);
+    return this.scenario.hostDns;
+  }
+
+  async run(argv: readonly string[], _opts?: HostRunOptions): Promise<ExecResult> {
+    this.log.run.push([...argv]);
+    const hit = (this.scenario.commands ?? []).find((c) => c.argv.length === argv.length && c.argv.every((a, i) => argv[i] === a));
+    if (!hit) throw new Error(`FakeHost: unexpected host command: ${JSON.stringify(argv)}`);
+    return { exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false, ...hit.result };
+  }
+
+  now(): number {
+    this.clock += this.scenario.tickMs ?? 0;
+    return this.clock;
+  }
+}
+
+/** A host with X display sockets: `live` ones accept connections, the others are stale. */
+export function x11Files(displays: { display: number; live: boolean }[]): Record<string, FakeHostFile> {
+  return Object.fromEntries(displays.map((d) => [`/tmp/.X11-unix/X${d.display}`, { socket: true, listening: d.live } as const]));
+}

@@ -7,6 +7,10 @@
  * - `ctd-<id>-guest`: where guests live: 198.51.100.2 / 2001:db8::2, default
  *   routes via the inet side.
  * - `ctd-<id>-off`: offline, only `lo`, no routes ("Network is unreachable").
+ *
+ * With `uplink: 'dhcp'` the guest end of the veth is named `host0` and left unconfigured, as
+ * systemd-nspawn's `--network-veth` would give a booted guest: its own networkd leases an
+ * address from dnsmasq's DHCP on the inet side (see {@link startDhcp} in real-guest.ts).
  */
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import type { Cleanup } from './cleanup.js';
@@ -22,6 +26,8 @@ export interface NetWorld {
   inetNs: string;
   guestNs: string;
   offNs: string;
+  /** The inet side of the uplink veth (dnsmasq's DHCP listens here in `dhcp` mode). */
+  uplinkInet: string;
   /** `/run/netns/<guestNs>`: pass to `nsenter --net=`. */
   guestNsPath: string;
   inetNsPath: string;
@@ -67,8 +73,14 @@ async function releaseNetnsDir(): Promise<void> {
   netnsDirPreexisting = null;
 }
 
+/** Options of {@link createNetWorld}. */
+export interface NetWorldOptions {
+  /** `static` (default): 198.51.100.2 on the guest end; `dhcp`: a bare `host0` for a booted guest's networkd. */
+  uplink?: 'static' | 'dhcp';
+}
+
 /** Create the three namespaces of world `id` (keep `id` ≤ 6 chars) and register their removal. */
-export async function createNetWorld(id: string, cleanup: Cleanup): Promise<NetWorld> {
+export async function createNetWorld(id: string, cleanup: Cleanup, opts: NetWorldOptions = {}): Promise<NetWorld> {
   if (!/^[a-z0-9]{1,8}$/.test(id)) throw new Error(`bad world id ${JSON.stringify(id)}`);
   if (netnsDirPreexisting === null) {
     netnsDirPreexisting = existsSync(NETNS_DIR) && (await mountpoint(NETNS_DIR));
@@ -101,18 +113,22 @@ export async function createNetWorld(id: string, cleanup: Cleanup): Promise<NetW
   }
 
   const vi = `ctd${id}i`;
-  const vg = `ctd${id}g`;
+  const dhcp = opts.uplink === 'dhcp';
+  // networkd's 80-container-host0.network matches this name in a container.
+  const vg = dhcp ? 'host0' : `ctd${id}g`;
   const ipn = (n: string, ...a: string[]): Promise<string> => must(['ip', '-n', n, ...a]);
   // Created directly between our namespaces: nothing touches the host's interfaces.
   await ipn(inetNs, 'link', 'add', vi, 'type', 'veth', 'peer', 'name', vg, 'netns', guestNs);
   await ipn(inetNs, 'addr', 'add', '198.51.100.1/24', 'dev', vi);
   await ipn(inetNs, 'addr', 'add', '2001:db8::1/64', 'dev', vi, 'nodad');
-  await ipn(guestNs, 'addr', 'add', '198.51.100.2/24', 'dev', vg);
-  await ipn(guestNs, 'addr', 'add', '2001:db8::2/64', 'dev', vg, 'nodad');
   await ipn(inetNs, 'link', 'set', vi, 'up');
-  await ipn(guestNs, 'link', 'set', vg, 'up');
-  await ipn(guestNs, 'route', 'add', 'default', 'via', '198.51.100.1');
-  await ipn(guestNs, '-6', 'route', 'add', 'default', 'via', '2001:db8::1');
+  if (!dhcp) {
+    await ipn(guestNs, 'addr', 'add', '198.51.100.2/24', 'dev', vg);
+    await ipn(guestNs, 'addr', 'add', '2001:db8::2/64', 'dev', vg, 'nodad');
+    await ipn(guestNs, 'link', 'set', vg, 'up');
+    await ipn(guestNs, 'route', 'add', 'default', 'via', '198.51.100.1');
+    await ipn(guestNs, '-6', 'route', 'add', 'default', 'via', '2001:db8::1');
+  }
   await ipn(inetNs, 'addr', 'add', '203.0.113.53/32', 'dev', 'lo');
   await ipn(inetNs, 'addr', 'add', '203.0.113.10/32', 'dev', 'lo');
   await ipn(inetNs, 'addr', 'add', '2001:db8:53::53/128', 'dev', 'lo', 'nodad');
@@ -122,6 +138,7 @@ export async function createNetWorld(id: string, cleanup: Cleanup): Promise<NetW
     inetNs,
     guestNs,
     offNs,
+    uplinkInet: vi,
     guestNsPath: nsPath('guest'),
     inetNsPath: nsPath('inet'),
     offNsPath: nsPath('off'),

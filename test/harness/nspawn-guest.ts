@@ -46,6 +46,13 @@ export interface NspawnOptions {
   mask?: string[];
   /** Boot timeout (default 20 s). */
   bootTimeoutMs?: number;
+  /**
+   * `--capability=` values. `--network-namespace-path=` drops CAP_NET_ADMIN, which the guest's
+   * networkd needs (its unit is skipped without it): real guests with an uplink pass it back.
+   */
+  capabilities?: string[];
+  /** Skip masking this host's noisy units (a genuine root has none of them). */
+  noMask?: boolean;
 }
 
 /** A booted nspawn guest. */
@@ -69,32 +76,48 @@ export interface NspawnGuest {
 
 const NSPAWN_RUN = '/run/systemd/nspawn';
 let nspawnTmpfsUsers = 0;
-let nspawnTmpfsOurs = false;
 let nspawnDirCreated = false;
 
 async function isMountPoint(p: string): Promise<boolean> {
   return (await run(['mountpoint', '-q', p])).exitCode === 0;
 }
 
-/** Mount a tmpfs on /run/systemd/nspawn unless already mounted; refcounted, undone by the last user. */
+/** Our tmpfs on /run/systemd/nspawn (by its source name), and whether any machine still uses it. */
+function nspawnTmpfsIdle(): boolean {
+  const ours = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+    .some((l) => l.split(' ')[4] === NSPAWN_RUN && / - tmpfs ctrtest_nspawn /.test(l));
+  // nspawn keeps its lock files after exit; a running machine has its propagate directory.
+  const inUse = ['propagate'].some((d) => {
+    try {
+      return readdirSync(join(NSPAWN_RUN, d)).length > 0;
+    } catch {
+      return false;
+    }
+  });
+  return ours && !inUse;
+}
+
+/**
+ * Mount a tmpfs on /run/systemd/nspawn unless one is mounted. Other test processes (other runs on
+ * this machine) may share it, so whoever releases it last while no machine uses it unmounts it.
+ */
 async function acquireNspawnTmpfs(cleanup: Cleanup): Promise<void> {
   if (nspawnTmpfsUsers === 0 && !(await isMountPoint(NSPAWN_RUN))) {
     nspawnDirCreated = !existsSync(NSPAWN_RUN);
     mkdirSync(NSPAWN_RUN, { recursive: true });
     await must(['mount', '-t', 'tmpfs', '-o', 'mode=755,size=16m', 'ctrtest_nspawn', NSPAWN_RUN]);
-    nspawnTmpfsOurs = true;
   }
   nspawnTmpfsUsers++;
   cleanup.defer(`release ${NSPAWN_RUN} tmpfs`, async () => {
-    if (--nspawnTmpfsUsers > 0 || !nspawnTmpfsOurs) return;
-    nspawnTmpfsOurs = false;
+    if (--nspawnTmpfsUsers > 0 || !nspawnTmpfsIdle()) return;
     await run(['mount', '--make-rslave', NSPAWN_RUN]);
-    await must(['umount', '-R', NSPAWN_RUN]);
-    if (nspawnDirCreated) rmdirSync(NSPAWN_RUN);
+    // Another process may have started a machine meanwhile: busy means it is theirs to release.
+    const r = await run(['umount', NSPAWN_RUN]);
+    if (r.exitCode === 0 && nspawnDirCreated) rmdirSync(NSPAWN_RUN);
   }, {
     sync: () => {
-      if (!nspawnTmpfsOurs) return;
-      runSyncQuiet(['umount', '-R', NSPAWN_RUN]);
+      if (!nspawnTmpfsIdle()) return;
+      runSyncQuiet(['umount', NSPAWN_RUN]);
       if (nspawnDirCreated) runSyncQuiet(['rmdir', NSPAWN_RUN]);
     },
   });
@@ -156,13 +179,15 @@ export async function bootNspawn(
   if (!/^[a-zA-Z0-9][a-zA-Z0-9-]{0,63}$/.test(machine)) throw new Error(`bad machine name ${machine}`);
   await acquireNspawnTmpfs(cleanup);
 
-  const units = [...NSPAWN_MASKED_UNITS, ...(opts.mask ?? [])];
-  await must(['systemctl', `--root=${root}`, 'mask', '--quiet', ...units]);
+  const units = [...(opts.noMask ? [] : NSPAWN_MASKED_UNITS), ...(opts.mask ?? [])];
+  if (units.length > 0) await must(['systemctl', `--root=${root}`, 'mask', '--quiet', ...units]);
 
   const cgName = machine.startsWith(`ctd-${world.id}-`) ? machine : `ctd-${world.id}-${machine}`;
   const [unifiedCg] = cgroupDirs(cgName);
   if (!unifiedCg) throw new Error('no /sys/fs/cgroup/unified');
-  mkdirSync(unifiedCg);
+  // A reboot of the same machine reuses its (then empty) cgroup.
+  if (existsSync(unifiedCg) && cgroupPopulated(unifiedCg)) throw new Error(`cgroup ${cgName} is in use: is ${machine} still running?`);
+  mkdirSync(unifiedCg, { recursive: true });
   cleanup.defer(`rmdir cgroups ${cgName}`, async () => {
     // Anything still in our cgroup is ours (e.g. an orphaned container after SIGKILL).
     if (cgroupPopulated(unifiedCg)) {
@@ -194,6 +219,7 @@ export async function bootNspawn(
     '-q', '-D', root, '-M', machine, '--register=no', '--keep-unit',
     ...(opts.privateNetwork === 'none' ? ['--private-network'] : [`--network-namespace-path=${world.guestNsPath}`]),
     `--resolv-conf=${opts.resolvConf ?? 'off'}`,
+    ...(opts.capabilities ?? []).map((c) => `--capability=${c}`),
     ...(opts.binds ?? []).map((b) => `--bind=${b}`),
     ...(opts.bindRo ?? []).map((b) => `--bind-ro=${b}`),
     ...Object.entries(opts.setenv ?? {}).map(([k, v]) => `--setenv=${k}=${v}`),

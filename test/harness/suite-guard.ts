@@ -94,13 +94,32 @@ function namedIds(line: string): string[] {
   return [...line.matchAll(/(?:ctd-|ctrtest-)([a-z0-9]+)/g)].map((m) => m[1]!);
 }
 
-/** Splits a host snapshot diff into what this suite left behind and what other runs did. */
+/**
+ * State that a tool the suite drives creates for itself, once per machine, and keeps by design:
+ * not the suite's to remove, so not a leftover. A machine that ran the tool before has it already.
+ */
+export const TOOL_STATE: readonly { line: RegExp; owner: string }[] = [
+  // podman's cgroupfs manager parents every container under libpod_parent, made on its first run.
+  { line: /^\+ cgroups: (systemd|unified)\/libpod_parent$/, owner: 'podman (made on its first run, kept for later ones)' },
+];
+
+/** The tool that keeps a diff line's state for itself, or null. */
+export function toolStateOwner(line: string): string | null {
+  return TOOL_STATE.find((t) => t.line.test(line))?.owner ?? null;
+}
+
+/** Splits a host snapshot diff into what this suite left behind and what other runs (or tools, for themselves) did. */
 export function judgeDiff(diff: string[], worldIds: string[], foreignActive: boolean): { ours: string[]; foreign: string[] } {
   const ours: string[] = [];
   const foreign: string[] = [];
   for (const line of diff) {
     // Daemons are judged by the token scan instead, which sees exactly whose they are.
     if (/^[+-] processes: /.test(line)) continue;
+    const owner = toolStateOwner(line);
+    if (owner !== null) {
+      foreign.push(`${line} (state of ${owner})`);
+      continue;
+    }
     const ids = namedIds(line);
     const mine = ids.length > 0 ? ids.some((id) => worldIds.includes(id)) : !foreignActive;
     (mine ? ours : foreign).push(line);
@@ -126,7 +145,7 @@ export async function checkAgainst(before: SuiteBefore, exclude: ReadonlySet<num
   const procs = await longLived(suiteProcesses(before.token, worldIds, exclude).filter((p) => !procsBefore.has(p.split(' ')[0])));
   return {
     leftovers: [...ours, ...procs.map((p) => `+ process: ${p}`)],
-    notes: foreign.map((l) => `(another run) ${l}`),
+    notes: foreign.map((l) => (toolStateOwner(l.replace(/ \(state of .*$/, '')) ? l : `(another run) ${l}`)),
   };
 }
 
@@ -159,7 +178,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   return async () => {
     try {
       const { leftovers, notes } = await checkAgainst(before, ancestors());
-      if (notes.length > 0) console.warn(`[suite-guard] changes by other runs, ignored:\n${notes.join('\n')}`);
+      if (notes.length > 0) console.warn(`[suite-guard] changes by other runs or kept by tools for themselves, ignored:\n${notes.join('\n')}`);
       if (leftovers.length > 0) {
         // vitest only logs an error thrown here; the exit code is what makes the run fail.
         process.exitCode = 1;

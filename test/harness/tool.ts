@@ -15,8 +15,8 @@ import { run } from './proc.js';
 
 /** Repository root. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** The built CLI entry point. */
-export const CLI_PATH = fileURLToPath(new URL('../../dist/bundle/ctr-doctor.js', import.meta.url));
+/** The built CLI entry point; `CTD_CLI_PATH` runs another build (to record what an older ctr-doctor printed). */
+export const CLI_PATH = process.env.CTD_CLI_PATH ?? fileURLToPath(new URL('../../dist/bundle/ctr-doctor.js', import.meta.url));
 
 /** Options of {@link runTool}. */
 export interface RunToolOptions {

@@ -29,6 +29,8 @@ export interface WorldOptions {
   id?: string;
   /** Start the default dnsmasq right away (see {@link World.dns}). */
   dns?: boolean;
+  /** How the guest end of the uplink is set up (see createNetWorld). */
+  uplink?: 'static' | 'dhcp';
 }
 
 /** An integration world. */
@@ -71,7 +73,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     await ensureBaseTmpfs(base, cleanup);
     const stateDir = join(base, 'state');
     mkdirSync(stateDir, { recursive: true });
-    const net = await createNetWorld(id, cleanup);
+    const net = await createNetWorld(id, cleanup, { uplink: opts.uplink });
     const roots = new Map<string, Promise<GuestRoot>>();
     let dns: Promise<DnsmasqHandle> | null = null;
     let pulseN = 0;

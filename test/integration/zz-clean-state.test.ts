@@ -26,6 +26,16 @@ describeIntegration('clean state after the integration suite', () => {
     expect(judgeDiff(diff, ['aaaaaa'], false).ours).toContain('+ mounts: /mnt/x tmpfs none');
   });
 
+  test('state podman makes for itself on its first run is not a leftover; a cgroup of ours is', () => {
+    const after = { ...emptySnapshot(), cgroups: ['systemd/libpod_parent', 'unified/libpod_parent', 'unified/ctd-aaaaaa-n', 'unified/stray'] };
+    const judged = judgeDiff(diffSnapshots(emptySnapshot(), after), ['aaaaaa'], false);
+    expect(judged.ours).toEqual(['+ cgroups: unified/ctd-aaaaaa-n', '+ cgroups: unified/stray']);
+    expect(judged.foreign).toEqual([
+      '+ cgroups: systemd/libpod_parent (state of podman (made on its first run, kept for later ones))',
+      '+ cgroups: unified/libpod_parent (state of podman (made on its first run, kept for later ones))',
+    ]);
+  });
+
   test('mounts, namespaces, schroot sessions and processes are as before the suite', async () => {
     const file = process.env[SUITE_ENV.before];
     expect(file, 'run through the integration project, whose globalSetup is test/harness/suite-guard.ts').toBeTruthy();

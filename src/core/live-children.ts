@@ -5,12 +5,12 @@ import type { ChildProcess } from 'node:child_process';
  * A check cut off by its timeout leaves its children running; they would keep the run alive
  * past `--timeout`, so the runner kills whatever is left once every check has an outcome.
  */
-const live = new Set<ChildProcess>();
+const live = new Map<ChildProcess, { group: boolean }>();
 
-/** Remembers `child` until it exits. Returns it, for chaining. */
-export function trackChild<T extends ChildProcess>(child: T): T {
+/** Remembers `child` until it exits; `group`: it leads its own process group, killed whole. Returns it, for chaining. */
+export function trackChild<T extends ChildProcess>(child: T, opts: { group?: boolean } = {}): T {
   if (child.exitCode !== null || child.signalCode !== null) return child;
-  live.add(child);
+  live.set(child, { group: opts.group ?? false });
   const forget = (): void => void live.delete(child);
   child.once('exit', forget);
   child.once('error', forget);
@@ -22,13 +22,16 @@ export function liveChildCount(): number {
   return live.size;
 }
 
-/** SIGKILLs every tracked child still running (they belong to checks that already timed out). */
+/** SIGKILLs every tracked child still running (they belong to checks that already timed out), with its group when it leads one. */
 export function killLiveChildren(): number {
   let killed = 0;
-  for (const child of live) {
+  for (const [child, { group }] of live) {
     live.delete(child);
     try {
-      if (child.kill('SIGKILL')) killed++;
+      if (group && child.pid !== undefined) {
+        process.kill(-child.pid, 'SIGKILL');
+        killed++;
+      } else if (child.kill('SIGKILL')) killed++;
     } catch {
       // Already gone.
     }

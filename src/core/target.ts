@@ -61,7 +61,10 @@ export interface ExecResult {
 export interface ExecOptions {
   /** Run as this uid/gid; default root. */
   user?: { uid: number; gid: number; groups?: number[] };
-  /** The complete environment; default the session environment. */
+  /**
+   * The guest command's variables (our own choice); default the session environment's allow-listed
+   * ones (see guest/guest-env.ts). Either way PATH is ours and `LD_*` never passes.
+   */
   env?: Record<string, string>;
   timeoutMs?: number;
   input?: string;
@@ -112,10 +115,14 @@ export interface Target {
   readlink(guestPath: string): Promise<string | null>;
   /** Directory entries, or null when the directory is missing or unreadable. */
   readdir(guestPath: string): Promise<string[] | null>;
-  /** Runs a command inside the guest (its root, mount and network namespaces). */
+  /**
+   * Runs a guest program inside all of the guest's namespaces and root, confined like the guest
+   * (its capability bounding set, no-new-privs), dropped to `opts.user` before anything of the
+   * guest's runs; bounded by `timeoutMs` with nothing left running.
+   */
   exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
-  /** Runs a host command inside the guest's network namespace only (host's root and binaries). */
-  execInNetns(argv: string[], opts?: { timeoutMs?: number; env?: Record<string, string> }): Promise<ExecResult>;
+  /** Runs a host program inside the guest's network namespace only (host's root and binaries, the host's fixed environment). */
+  execInNetns(argv: string[], opts?: { timeoutMs?: number }): Promise<ExecResult>;
   /** Reads /proc/net/NAME (`unix`, `udp`, `udp6`, `dev`, `route`, `ipv6_route`…) as the guest's network namespace shows it; null when unreadable. */
   readProcNet(name: string): Promise<string | null>;
   /** Runs a probe (see src/guest/probes) in the guest's network namespace, with the guest root as cwd. */

@@ -1,6 +1,6 @@
 import { chmod, copyFile, mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { runCommand } from '../guest/run-command.js';
+import { runCommand } from '../host/run-command.js';
 
 /** The binaries the demo guest runs, and the files its checks read. */
 const BINARIES = ['/usr/bin/env', '/bin/sleep', '/bin/sh'];

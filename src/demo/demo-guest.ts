@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readlink, rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runCommand } from '../guest/run-command.js';
+import { runCommand } from '../host/run-command.js';
 import { describeExit } from '../fixes/command-steps.js';
 import { buildCopiedRoot } from './copied-root.js';
 import { breakGuest, demoSessionEnv, DEMO_UID } from './break-guest.js';

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseMountinfo } from '../parse/mountinfo.js';
-import { DEFAULT_PATH, runCommand } from '../guest/run-command.js';
+import { runCommand } from '../host/run-command.js';
+import { DEFAULT_PATH } from '../guest/guest-env.js';
 import type { ExecResult, Target } from '../targets/target.js';
 import type { ExecStep, UmountStep } from '../core/types.js';
 import type { ChangeLog } from './journal.js';
@@ -21,18 +22,14 @@ export interface CommandRunner {
 
 const STEP_TIMEOUT_MS = 60_000;
 
-/** The real runner: host commands with `LC_ALL=C` (so error texts can be matched), guest commands through the Target. */
+/** The real runner: host commands with the fixed host environment (`LC_ALL=C`, so error texts can be matched), guest commands through the Target. */
 export function realCommandRunner(target: Target, holders: (mountPoint: string) => Promise<string[]>): CommandRunner {
   return {
-    host: (argv, timeoutMs) => runCommand(argv, { env: { ...stringEnv(process.env), LC_ALL: 'C' }, extendEnv: false, timeoutMs }),
+    host: (argv, timeoutMs) => runCommand(argv, { timeoutMs }),
     guest: (argv, timeoutMs) => target.exec(argv, { env: { PATH: DEFAULT_PATH, HOME: '/root', LC_ALL: 'C' }, timeoutMs }),
     mountPoints: async () => new Set(parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8')).map((m) => m.mountPoint)),
     holders,
   };
-}
-
-function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
 /** One line describing how a command ended. */

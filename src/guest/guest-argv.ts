@@ -1,33 +1,94 @@
-/** How a command gets into a guest: which root, which namespaces, which user. */
+import { hostTool } from '../host/host-programs.js';
+import { envAssignments } from './guest-env.js';
+
+/** How a command gets into a guest: which root, which namespaces, which capabilities. */
 export interface GuestPlacement {
-  /** Host path of the guest root, for guests with no process to enter. */
+  /** Host path of the guest root: the directory, or /proc/PID/root. The caller opens it and passes it as fd 3. */
   root: string;
-  /** A process inside the guest whose namespaces and root to enter, or null. */
+  /** A process inside the guest whose namespaces to enter, or null for a guest with no process. */
   pid: number | null;
   /** The network namespace to enter for a guest with no process (null: ours). */
   netnsPath: string | null;
   /** Also enter the user namespace (rootless podman, bwrap). */
   enterUserns: boolean;
+  /** The guest's capability bounding set (setpriv names); null for a chroot with no process, whose root keeps ours. */
+  boundingSet: string[] | null;
 }
 
-/** Builds the host argv that runs `argv` inside the guest as `uid:gid`. */
-export function guestArgv(place: GuestPlacement, argv: string[], user: { uid: number; gid: number; groups?: number[] } | undefined, cwd = '/'): string[] {
-  if (place.pid !== null) {
-    // No `-p`: entering a PID namespace makes nsenter fork, and a timed-out command would outlive the kill.
-    const ns = ['-m', '-u', '-i', '-n', ...(place.enterUserns ? ['-U', '--preserve-credentials'] : [])];
-    const who = user ? ['-S', String(user.uid), '-G', String(user.gid)] : [];
-    // `-r` takes the process's root, `-w` would take its cwd: we want the guest's `cwd` instead.
-    return ['nsenter', '-t', String(place.pid), ...ns, '-r', `--wd=${cwd}`, ...who, '--', ...argv];
+/** Who runs the guest command; groups are the ones the user really has (see guest-user.ts). */
+export interface GuestCredentials {
+  uid: number;
+  gid: number;
+  groups?: number[];
+}
+
+/** The descriptor through which the last host stage reaches the guest root (opened before any privilege is dropped). */
+export const ROOT_FD = 3;
+
+/** The result of {@link guestArgv}: the host argv, or why the command cannot be run safely. */
+export type GuestArgv = { argv: string[] } | { error: string };
+
+/**
+ * Builds the host argv that runs guest command `argv` as `user` (default root), with environment `env`:
+ * 1. host nsenter into all of the guest's namespaces (mnt, uts, ipc, net, pid, cgroup; user when it
+ *    differs), keeping the host root for now (`--root=/`: opened before entering), so the next stages
+ *    are host binaries;
+ * 2. host setpriv: no-new-privs, the guest's capability bounding set, no inheritable or ambient
+ *    capabilities, and the user's gid and groups;
+ * 3. host env: exactly `env` (the caller filtered it: guestCommandEnv);
+ * 4. host nsenter: chroot to the guest root (fd 3) and chdir to `cwd` inside it, setuid to the user,
+ *    then exec `argv`, looked up through `env.PATH` inside the guest.
+ * Nothing of the guest's runs before stage 4 has dropped to the guest's confinement.
+ */
+export function guestArgv(place: GuestPlacement, argv: string[], env: Record<string, string>, user?: GuestCredentials, cwd = '/'): GuestArgv {
+  if (argv.length === 0) return { error: 'empty command' };
+  if (!cwd.startsWith('/')) return { error: `the working directory ${cwd} is not absolute` };
+  const enter = place.pid !== null
+    ? [hostTool('nsenter'), '-t', String(place.pid), '-m', '-u', '-i', '-n', '-p', '-C',
+      ...(place.enterUserns ? ['-U', '--preserve-credentials'] : []), '--root=/', '--wd=/', '--']
+    : place.netnsPath !== null ? [hostTool('nsenter'), `--net=${place.netnsPath}`, '--'] : [];
+  const asUser = user !== undefined && user.uid !== 0;
+  // The last stage needs to chroot (and to setuid); a root command gets nothing the guest's own root lacks.
+  const needed = asUser ? ['sys_chroot', 'setuid', 'setgid'] : ['sys_chroot'];
+  if (place.boundingSet !== null && !asUser && !place.boundingSet.includes('sys_chroot')) {
+    return { error: 'the guest\'s capability bounding set lacks CAP_SYS_CHROOT, so a command cannot be confined to it' };
   }
+  const bounding = place.boundingSet === null ? [] : [`--bounding-set=-all${[...new Set([...place.boundingSet, ...(asUser ? needed : [])])].map((c) => `,+${c}`).join('')}`];
   const groups = user?.groups ?? [];
-  const userspec = user ? [`--userspec=${user.uid}:${user.gid}`, ...(groups.length > 0 ? [`--groups=${groups.join(',')}`] : [])] : [];
-  const inChroot = cwd === '/'
-    ? ['chroot', ...userspec, place.root, ...argv]
-    : ['chroot', ...userspec, place.root, 'sh', '-c', 'cd "$1" && shift && exec "$@"', 'sh', cwd, ...argv];
-  return place.netnsPath ? ['nsenter', `--net=${place.netnsPath}`, '--', ...inChroot] : inChroot;
+  const ids = user !== undefined ? ['--regid', String(user.gid), groups.length > 0 ? `--groups=${groups.join(',')}` : '--clear-groups'] : [];
+  const drop = [hostTool('setpriv'), '--nnp', '--inh-caps=-all', ...bounding, ...ids, '--'];
+  const setEnv = [hostTool('env'), '-i', ...envAssignments(env)];
+  const chroot = [hostTool('nsenter'), `--root=/proc/self/fd/${ROOT_FD}`, `--wdns=${cwd}`, ...(user !== undefined ? ['-S', String(user.uid)] : []), '--'];
+  return { argv: [...enter, ...drop, ...setEnv, ...chroot, ...argv] };
 }
 
-/** Builds the host argv that runs a host command inside the guest's network namespace only. */
+/** Builds the host argv that runs a host program inside the guest's network namespace only. */
 export function netnsArgv(netnsPath: string | null, argv: string[]): string[] {
-  return netnsPath ? ['nsenter', `--net=${netnsPath}`, '--', ...argv] : argv;
+  return netnsPath ? [hostTool('nsenter'), `--net=${netnsPath}`, '--', ...argv] : argv;
+}
+
+/** Builds the host argv that runs a host program in the UTS namespace of guest process `pid` only (its hostname). */
+export function utsArgv(pid: number, argv: string[]): string[] {
+  return [hostTool('nsenter'), '-t', String(pid), '-u', '--', ...argv];
+}
+
+/** Linux capability names by number, as setpriv spells them (capability.h, up to 40). */
+export const CAPABILITY_NAMES: readonly string[] = [
+  'chown', 'dac_override', 'dac_read_search', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'linux_immutable',
+  'net_bind_service', 'net_broadcast', 'net_admin', 'net_raw', 'ipc_lock', 'ipc_owner', 'sys_module', 'sys_rawio', 'sys_chroot',
+  'sys_ptrace', 'sys_pacct', 'sys_admin', 'sys_boot', 'sys_nice', 'sys_resource', 'sys_time', 'sys_tty_config', 'mknod', 'lease',
+  'audit_write', 'audit_control', 'setfcap', 'mac_override', 'mac_admin', 'syslog', 'wake_alarm', 'block_suspend', 'audit_read',
+  'perfmon', 'bpf', 'checkpoint_restore',
+];
+
+/**
+ * The capabilities in a `/proc/PID/status` mask (`CapBnd:\t000001ffffffffff`), by name, limited to
+ * those in `ours` when given; null when the line is missing or malformed. Unknown bits are left out.
+ */
+export function capabilitiesOf(status: string, field = 'CapBnd', ours?: readonly string[]): string[] | null {
+  const m = new RegExp(`^${field}:\\s*([0-9a-fA-F]{1,16})\\s*$`, 'm').exec(status);
+  if (!m) return null;
+  const mask = BigInt(`0x${m[1]}`);
+  const caps = CAPABILITY_NAMES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
+  return ours ? caps.filter((c) => ours.includes(c)) : caps;
 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { trackChild } from '../core/live-children.js';
+import { HOST_ENV, hostTool } from '../host/host-programs.js';
 import type { ProbeCredentials, ProbeName, ProbeReply, ProbeRequests, ProbeServeRequest } from './probe-protocol.js';
 import { prepareProbeSocket, type PreparedSocket } from './probe-socket-plan.js';
 
@@ -136,19 +137,18 @@ function onStdout(entry: PooledChild, chunk: string): void {
 }
 
 /**
- * Our environment minus what only slows the child down: it makes no TLS connection, and Node
- * reads every certificate in NODE_EXTRA_CA_CERTS at start-up (about 90 ms for a system bundle).
+ * The fixed host environment: nothing of the invoking shell's (NODE_OPTIONS, LD_PRELOAD) or a
+ * guest's reaches the child, which starts as root in the guest's network namespace.
  */
 function childEnv(): NodeJS.ProcessEnv {
-  const { NODE_EXTRA_CA_CERTS: _unused, ...env } = process.env;
-  return env;
+  return { ...HOST_ENV };
 }
 
 /** Starts the pooled child for `place`. Throws only on arguments spawn refuses outright (a NUL). */
 function spawnPooled(place: ProbePlace, main: string): PooledChild {
   const argv = [process.execPath, main, '--serve'];
   if (place.credentials) argv.push(`--credentials=${JSON.stringify(place.credentials)}`);
-  if (place.netnsPath !== null) argv.unshift('nsenter', `--net=${place.netnsPath}`, '--');
+  if (place.netnsPath !== null) argv.unshift(hostTool('nsenter'), `--net=${place.netnsPath}`, '--');
   const child = trackChild(spawn(argv[0]!, argv.slice(1), { cwd: place.rootHostPath, stdio: ['pipe', 'pipe', 'pipe'], env: childEnv() }));
   const entry: PooledChild = { child, place, pending: new Map(), partial: '', stderr: '', stray: null, killedFor: null };
   // An idle child must not keep the CLI alive: a pending request's own timer does that.

@@ -7,7 +7,7 @@ import { machinectlMachines, scanNspawnProcesses } from './nspawn-machines.js';
 import { queryHostNameservers } from './host-dns-query.js';
 import { readProcessFiles } from './mount-holders.js';
 import { connectSocket } from '../guest/probes/socket-connect.js';
-import { DEFAULT_PATH, runCommand } from '../guest/run-command.js';
+import { runCommand } from './run-command.js';
 import type {
   Host, HostConnect, HostDnsResult, HostProcess, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles,
   SchrootConfigProblem, SchrootPaths, SchrootSessionState,
@@ -141,7 +141,7 @@ export class HostContext implements Host {
     if (file === undefined || !file.startsWith('/')) {
       return Promise.resolve({ exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: true, spawnError: `not an absolute path: ${String(file)}` });
     }
-    return runCommand([...argv], { env: { PATH: DEFAULT_PATH, LC_ALL: 'C' }, extendEnv: false, ...opts });
+    return runCommand([...argv], opts);
   }
 
   now(): number {

@@ -1,6 +1,6 @@
 import { parseNspawnArgs } from '../parse/nspawn-args.js';
 import type { HostProcess, NspawnMachine } from '../core/host.js';
-import { runCommand } from '../guest/run-command.js';
+import { runCommand } from './run-command.js';
 
 export type { NspawnMachine } from '../core/host.js';
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseSchrootConfig, parseSchrootSession, type SchrootChroot, type SchrootSession } from '../parse/schroot-config.js';
 import type { MountEntry } from '../parse/mountinfo.js';
 import { isUnder } from '../parse/mountinfo.js';
-import { runCommand } from '../guest/run-command.js';
+import { runCommand } from './run-command.js';
 import type { Host, SchrootConfigProblem, SchrootPaths, SchrootSessionState } from '../core/host.js';
 
 export type { SchrootConfigProblem, SchrootPaths, SchrootSessionState } from '../core/host.js';

@@ -1,4 +1,4 @@
-import { runCommand } from '../guest/run-command.js';
+import { runCommand } from '../host/run-command.js';
 import { TargetError } from './target-error.js';
 
 /** A container engine whose `inspect` gives the PID of a running container. */

@@ -1,8 +1,12 @@
+import { closeSync, constants, openSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import { hostname as ownHostname } from 'node:os';
 import { GuestFiles } from '../guest/guest-files.js';
-import { guestArgv, netnsArgv } from '../guest/guest-argv.js';
-import { DEFAULT_PATH, runCommand } from '../guest/run-command.js';
+import { guestArgv, netnsArgv, utsArgv, type GuestPlacement } from '../guest/guest-argv.js';
+import { guestCommandEnv } from '../guest/guest-env.js';
+import { runCommand } from '../host/run-command.js';
+import { hostTool } from '../host/host-programs.js';
+import { boundingSetOf } from '../host/capabilities.js';
 import { runProbe, warmProbeChild, type ProbePlace } from '../guest/probe-client.js';
 import { dirIdentity, listHostProcesses, readProcess, type HostProcess } from '../host/procfs.js';
 import { mountsUnder, parseMountinfo, type MountEntry } from '../parse/mountinfo.js';
@@ -36,6 +40,9 @@ export interface GuestDescription {
   hostProcesses?: () => Promise<HostProcess[]>;
 }
 
+/** Linux's O_PATH (absent from fs.constants): a handle that can only anchor a path. */
+const O_PATH = 0o10000000;
+
 /** Strips a guest root prefix from a host mount point. */
 function toGuestMountPoint(root: string, mountPoint: string): string {
   if (root === '/') return mountPoint;
@@ -60,6 +67,7 @@ export class GuestTarget implements Target {
   private readonly files: GuestFiles;
   private processCache?: Promise<GuestProcess[]>;
   private mountCache?: Promise<MountEntry[]>;
+  private placementCache?: Promise<GuestPlacement | { error: string }>;
 
   constructor(private readonly desc: GuestDescription) {
     this.kind = desc.kind;
@@ -99,17 +107,39 @@ export class GuestTarget implements Target {
     return this.files.readdir(guestPath);
   }
 
-  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    const env = { ...(opts.env ?? this.env) };
-    env.PATH ??= DEFAULT_PATH;
-    const place = { root: this.desc.root, pid: this.pid, netnsPath: this.netnsPath, enterUserns: this.desc.enterUserns };
-    return runCommand(guestArgv(place, argv, opts.user, opts.cwd), {
-      env, extendEnv: false, timeoutMs: opts.timeoutMs, input: opts.input,
-    });
+  /** Where guest commands go; the bounding set is read once, from the process whose namespaces are entered. */
+  private placement(): Promise<GuestPlacement | { error: string }> {
+    this.placementCache ??= (async () => {
+      const boundingSet = this.pid === null ? null : await boundingSetOf(this.pid);
+      if (this.pid !== null && boundingSet === null) return { error: `cannot read the capability bounding set of process ${this.pid}` };
+      return { root: this.desc.root, pid: this.pid, netnsPath: this.netnsPath, enterUserns: this.desc.enterUserns, boundingSet };
+    })();
+    return this.placementCache;
   }
 
-  async execInNetns(argv: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ExecResult> {
-    return runCommand(netnsArgv(this.netnsPath, argv), { timeoutMs: opts.timeoutMs, env: opts.env });
+  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    // The session's variables only through the allow-list, and only inside the guest; a caller's env replaces them.
+    const env = opts.env ? guestCommandEnv({}, opts.env) : guestCommandEnv(this.env);
+    const place = await this.placement();
+    const built = 'error' in place ? place : guestArgv(place, argv, env, opts.user, opts.cwd);
+    if ('error' in built) return { exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: false, spawnError: built.error };
+    let rootFd: number;
+    try {
+      // Opened here (libuv sets O_CLOEXEC), with all of root's rights; the last host stage chroots through it after privileges are dropped.
+      rootFd = openSync(this.desc.root, O_PATH | constants.O_DIRECTORY);
+    } catch (error) {
+      return { exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: false, spawnError: `cannot open the guest root ${this.desc.root}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
+    }
+    try {
+      return await runCommand(built.argv, { timeoutMs: opts.timeoutMs, input: opts.input, passFds: [rootFd] });
+    } finally {
+      closeSync(rootFd);
+    }
+  }
+
+  async execInNetns(argv: string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    const [name, ...args] = argv;
+    return runCommand(netnsArgv(this.netnsPath, name === undefined ? [] : [hostTool(name), ...args]), { timeoutMs: opts.timeoutMs });
   }
 
   async readProcNet(name: string): Promise<string | null> {
@@ -128,7 +158,8 @@ export class GuestTarget implements Target {
       this.pid === null ? null : readlink(`/proc/${this.pid}/ns/uts`).catch(() => null),
     ]);
     if (this.pid === null || (ours !== null && ours === theirs)) return ownHostname();
-    const uname = await this.exec(['uname', '-n'], { timeoutMs: 1000 });
+    // The host's uname in the guest's UTS namespace only: no guest program runs for this.
+    const uname = await runCommand(utsArgv(this.pid, [hostTool('uname'), '-n']), { timeoutMs: 1000 });
     return uname.exitCode === 0 && uname.stdout.trim() !== '' ? uname.stdout.trim() : null;
   }
 

@@ -8,7 +8,7 @@ import type { HostDnsResult } from '../../host/host-dns-query.js';
 import { hostNameservers } from '../../host/host-nameservers.js';
 import { isProbeTimeout, planQueries, queryBudget, settleBy, type QueryPlan } from '../../guest/dns-query-plan.js';
 import type { DnsQueryResponse, DnsVerdict } from '../../guest/probe-protocol.js';
-import { DEFAULT_PATH } from '../../guest/run-command.js';
+import { DEFAULT_PATH } from '../../guest/guest-env.js';
 import { buildDnsQuery } from '../../parse/dns-response.js';
 import { GLIBC_MAXNS, parseResolvConf, type Nameserver } from '../../parse/resolv-conf.js';
 import type { ExecResult } from '../../targets/target.js';

@@ -1,7 +1,7 @@
 import { defineCheck, type CheckContext } from '../../core/check.js';
 import { couldNotRun, finding, outcomeOf } from '../../core/outcome.js';
 import type { Finding, Fix } from '../../core/types.js';
-import { DEFAULT_PATH } from '../../guest/run-command.js';
+import { DEFAULT_PATH } from '../../guest/guest-env.js';
 import { parseNspawnArgs } from '../../parse/nspawn-args.js';
 import { parsePing, type PingOutcome } from '../../parse/ping-output.js';
 import { hasIpv4DefaultRoute, hasIpv6DefaultRoute, parseProcNetDevNames } from '../../parse/proc-net.js';
@@ -189,7 +189,7 @@ export default defineCheck({
         fixes.push(pingPermissionFix(why.pingPath, target.user.gid));
       }
       // The guest has no usable ping: the host's ping, as root, inside the guest's network namespace.
-      const hostPing = await pingWith((argv) => target.execInNetns(argv, { env, timeoutMs: left() + 200 }), options.pingTarget, left);
+      const hostPing = await pingWith((argv) => target.execInNetns(argv, { timeoutMs: left() + 200 }), options.pingTarget, left);
       const fromHost = hostPing.result;
       if (fromHost.notFound || (fromHost.spawnError && fromHost.exitCode === null)) {
         if (missing) return couldNotRun(`ping is installed neither in the guest nor on the host (${fromHost.spawnError ?? 'not found'})`);

@@ -10,16 +10,16 @@ import { containerPid } from '../../../src/targets/container-engine.js';
 import { openDocker } from '../../../src/targets/open-docker.js';
 import { TargetError } from '../../../src/targets/target-error.js';
 import { HostContext } from '../../../src/host/host-context.js';
+import { HOST_PATH, searchHostProgramsIn } from '../../../src/host/host-programs.js';
 
 // A fake `docker` (and `podman`) on PATH: its answers are scripted by FAKE_ENGINE_MODE.
 const dir = mkdtempSync(join(tmpdir(), 'ctd-engine-'));
-const savedPath = process.env.PATH;
 let sleeper: ChildProcess;
 
 const FAKE = `#!/bin/sh
 echo "$0 $*" >> "${dir}/calls"
-case "$FAKE_ENGINE_MODE" in
-  running) echo "$FAKE_ENGINE_PID" ;;
+case "$(cat "${dir}/mode")" in
+  running) cat "${dir}/pid" ;;
   stopped) echo 0 ;;
   garbage) echo "<no value>" ;;
   daemon-down) echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1 ;;
@@ -34,16 +34,17 @@ beforeAll(() => {
     writeFileSync(join(dir, name), FAKE);
     chmodSync(join(dir, name), 0o755);
   }
-  process.env.PATH = `${dir}:${savedPath}`;
+  // Host tools come from fixed directories with a fixed environment: the fake is put first there, and reads its script from files.
+  searchHostProgramsIn([dir, ...HOST_PATH.split(':')]);
   sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
 });
 afterAll(() => {
-  process.env.PATH = savedPath;
+  searchHostProgramsIn(null);
   sleeper.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
 
-const mode = (m: string) => { process.env.FAKE_ENGINE_MODE = m; process.env.FAKE_ENGINE_PID = String(sleeper.pid); };
+const mode = (m: string) => { writeFileSync(join(dir, 'mode'), m); writeFileSync(join(dir, 'pid'), String(sleeper.pid)); };
 
 describe('container engine resolution (fake docker/podman on PATH)', () => {
   test('runs `<engine> inspect --format {{.State.Pid}} NAME` and returns the PID', async () => {
@@ -77,12 +78,12 @@ describe('container engine resolution (fake docker/podman on PATH)', () => {
   });
 
   test('an engine that is not installed says so', async () => {
-    process.env.PATH = dir.replace(/$/, '-none');
+    searchHostProgramsIn([`${dir}-none`]);
     try {
       const err = await containerPid('docker', 'web').catch((e: unknown) => e);
       expect((err as Error).message).toMatch(/docker is not installed/);
     } finally {
-      process.env.PATH = `${dir}:${savedPath}`;
+      searchHostProgramsIn([dir, ...HOST_PATH.split(':')]);
     }
   });
 

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { defineCheck, type Check } from '../../../src/core/check.js';
 import { killLiveChildren, liveChildCount } from '../../../src/core/live-children.js';
 import { describeCrash, printable, runChecks, runOneCheck } from '../../../src/core/runner.js';
-import { runCommand } from '../../../src/guest/run-command.js';
+import { runCommand } from '../../../src/host/run-command.js';
 import { FakeTarget, fakeContext } from '../support/fake-target.js';
 
 const target = new FakeTarget({});

@@ -43,7 +43,7 @@ export async function junitProblems(xml: string): Promise<string> {
 }
 
 /** Throw (failing the test) unless the consumer of `format` accepts `text`; `what` names it in the message. */
-export async function assertConsumerAccepts(format: ConsumedFormat, text: string, what = format): Promise<void> {
+export async function assertConsumerAccepts(format: ConsumedFormat, text: string, what: string = format): Promise<void> {
   const problems = format === 'prometheus' ? await promtoolProblems(text) : await junitProblems(text);
   if (problems) throw new Error(`${what} is rejected by its consumer: ${problems}\n--- output ---\n${text.slice(0, 4000)}`);
 }

@@ -1,12 +1,13 @@
 /**
  * The package as users get it: `npm pack`, a global install into a temp prefix (offline:
- * dependencies come from the npm cache that `npm ci` warmed), then the installed command.
+ * dependencies come from the npm cache, warmed by packForOfflineInstall), then the installed command.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { must, run } from '../harness/proc.js';
+import { packForOfflineInstall } from '../harness/npm-pack.js';
 import { describeIntegration, requireTool } from '../harness/skip.js';
 import { REPO_ROOT, assertBuilt } from '../harness/tool.js';
 
@@ -21,9 +22,8 @@ describeIntegration.skipIf(requireTool('npm', 'unshare') !== null)('npm pack + n
     assertBuilt();
     dir = mkdtempSync(join(tmpdir(), 'ctd-install-'));
     prefix = join(dir, 'prefix');
-    // dist/ is already built for the tests; prepack (the build) is what `npm pack` would run first.
-    const packed = (await must(['npm', 'pack', '--ignore-scripts', '--pack-destination', dir], { cwd: REPO_ROOT, timeoutMs: 120_000 })).trim().split('\n').pop()!;
-    const r = await run(['npm', 'install', '-g', '--prefix', prefix, join(dir, packed), '--offline', '--no-audit', '--no-fund'], { cwd: dir, timeoutMs: 180_000 });
+    const tarball = await packForOfflineInstall(dir);
+    const r = await run(['unshare', '--net', 'npm', 'install', '-g', '--prefix', prefix, tarball, '--offline', '--no-audit', '--no-fund'], { cwd: dir, timeoutMs: 180_000 });
     if (r.exitCode !== 0) throw new Error(`npm install -g failed (rc ${r.exitCode}): ${r.stderr.slice(-2000)}`);
     installed = join(prefix, 'lib/node_modules/ctr-doctor');
   }, 240_000);

@@ -5,7 +5,7 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   isTty: boolean;
   stdinIsTty: boolean;
-  /** Columns for tables: the terminal's, clamped to 80–140, or 100 off a terminal. */
+  /** Columns every human line fits: COLUMNS, else the terminal's, else 80. */
   width: number;
   /** The terminal's own width in columns, when stdout is a terminal. */
   columns?: number;
@@ -22,8 +22,18 @@ export function processIo(): CliIo {
     env: process.env,
     isTty,
     stdinIsTty: Boolean(process.stdin.isTTY),
-    width: Math.max(80, Math.min(process.stdout.columns || 100, 140)),
+    width: terminalWidth(process.env.COLUMNS, isTty ? process.stdout.columns : undefined),
     columns: process.stdout.columns || undefined,
     color: (flag) => flag && isTty && process.env.NO_COLOR === undefined,
   };
+}
+
+/** The narrowest width the layout is asked to fit; below it lines may be wider than asked. */
+export const MIN_WIDTH = 20;
+
+/** COLUMNS when it is a sensible number, else the terminal's columns, else 80. */
+export function terminalWidth(columnsEnv: string | undefined, ttyColumns: number | undefined): number {
+  const fromEnv = columnsEnv !== undefined && /^\d+$/.test(columnsEnv.trim()) ? Number(columnsEnv) : 0;
+  const columns = fromEnv > 0 ? fromEnv : ttyColumns && ttyColumns > 0 ? ttyColumns : 80;
+  return Math.max(MIN_WIDTH, Math.min(columns, 1000));
 }

@@ -66,6 +66,14 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       const checks = await resolveChecks({ timeout: 2000, strict: false, compareHost: false, verbose: false, plugin: args.plugin as string[] | undefined }, (l) => io.err.write(l + '\n'));
       code = runChecksCommand(checks, Boolean(args.json), io);
     })
+    .command('explain <name>', 'the documentation of a finding code or check id (or fix id)', (y) => y
+      .positional('name', { type: 'string', describe: 'a finding code (resolv-conf-empty), a check id (dns.resolv-conf) or a fix id' })
+      .option('plugin', { type: 'string', array: true, describe: 'load more checks and fixes from a module (repeatable)' })
+      .example('$0 explain resolv-conf-empty', 'what the code means and what to do'), async (args) => {
+      const [{ runExplainCommand }, { resolveChecks }] = await Promise.all([import('./commands/explain.js'), import('./diagnose.js')]);
+      const checks = await resolveChecks({ timeout: 2000, strict: false, compareHost: false, verbose: false, plugin: args.plugin as string[] | undefined }, (l) => io.err.write(l + '\n'));
+      code = runExplainCommand(checks, String(args.name), io);
+    })
     .command('list', 'list the containers found on this host', (y) => y.option('json', { type: 'boolean' }).example('$0 list --json', 'machine-readable list'), async (args) => {
       const { runListCommand } = await import('./commands/list.js');
       code = await runListCommand(Boolean(args.json), io);

@@ -10,7 +10,8 @@ function section(c: Check): string[] {
   const codes = Object.entries(c.findings);
   if (codes.length > 0) {
     lines.push('| finding code | severity | meaning |', '|---|---|---|');
-    for (const [code, doc] of codes) lines.push(`| \`${code}\` | ${doc.severity} | ${cell(doc.description)} |`);
+    // Each code has a stable anchor, CHECK-ID.CODE (codes are unique only within a check): the report links there.
+    for (const [code, doc] of codes) lines.push(`| <a id="${c.id}.${code}"></a>\`${code}\` | ${doc.severity} | ${cell(doc.description)} |`);
     lines.push('');
   }
   const fixes = Object.entries(c.fixDocs ?? {});
@@ -35,6 +36,7 @@ export function checksMarkdown(checks: readonly Check[]): string {
     '',
     'Each check reports `pass`, `warn`, `fail`, `skip` (it does not apply to this kind of guest) or `error` (the check itself could not run).',
     'Run one group or check with `ctr-doctor --only GROUP` or `--only ID`; `ctr-doctor checks --json` prints this list as data.',
+    'Every check and finding code has an anchor here (`#CHECK-ID`, `#CHECK-ID.CODE`); `ctr-doctor explain CODE|ID` prints its section in the terminal.',
     '',
     '| id | title |',
     '|---|---|',

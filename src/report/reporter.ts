@@ -1,5 +1,6 @@
 import type { Check } from '../core/check.js';
 import type { CheckResult, Report } from '../core/types.js';
+import type { SessionInfo } from './report-layout.js';
 
 /** Where a reporter writes: stdout for the report, stderr for everything else. */
 export interface ReportStreams {
@@ -7,13 +8,26 @@ export interface ReportStreams {
   err: NodeJS.WritableStream;
   color: boolean;
   verbose: boolean;
-  /** Terminal width for tables. */
+  /** Terminal columns: every human line fits them. */
   width: number;
+  /** Where docs/checks.md is, as a file: URL, for links from finding codes. */
+  docsUrl?: string | null;
+}
+
+/** What a run is about, given at `start`: the target, its checks, the TARGET word and the session. */
+export interface RunMeta {
+  target: Report['target'];
+  checks: Check[];
+  /** The TARGET word that names this target, for the commands the report suggests. */
+  spec?: string | null;
+  session?: SessionInfo | null;
+  /** False inside `fix`, which applies the fixes itself: no "run ctr-doctor fix" hint. */
+  fixHint?: boolean;
 }
 
 /** A reporter turns run events into output. Every hook is optional; reporters never probe. */
 export interface Reporter {
-  start?(meta: { target: Report['target']; checks: Check[] }): void;
+  start?(meta: RunMeta): void;
   checkStart?(check: Check): void;
   checkEnd?(result: CheckResult): void;
   /** Called once with the finished report; may wait for its output to settle. */

@@ -1,25 +1,36 @@
 import { Listr } from 'listr2';
-import { formatResult, summaryLine } from './text-reporter.js';
-import { problemTable } from './problem-table.js';
-import type { Reporter, ReportStreams } from './reporter.js';
+import { renderReport } from './report-layout.js';
+import { layoutOptions } from './text-reporter.js';
+import { escapeTerminal, truncateToWidth } from './terminal-text.js';
+import type { Reporter, ReportStreams, RunMeta } from './reporter.js';
 import type { CheckResult } from '../core/types.js';
 
-/** A listr2 live task list, one task per check; each shows its one-line summary when done. */
+/**
+ * A listr2 live task list while the checks run, one task per check, cut to the width; when the run
+ * ends the list is cleared and the report takes its place, so nothing is told twice.
+ */
 export function ttyReporter(streams: ReportStreams): Reporter {
   const waiting = new Map<string, (r: CheckResult) => void>();
   const early = new Map<string, CheckResult>();
   let list: Promise<unknown> = Promise.resolve();
+  let meta: RunMeta | null = null;
+  // listr2 adds its symbol and a space; a line that fits never wraps, so it can be erased exactly.
+  const title = (text: string) => truncateToWidth(escapeTerminal(text), Math.max(10, streams.width - 3));
   return {
-    start({ checks }) {
-      const listr = new Listr(checks.map((check) => ({
-        title: check.id,
+    start(m) {
+      meta = m;
+      const listr = new Listr(m.checks.map((check) => ({
+        title: title(check.id),
         task: async (_ctx: unknown, task: { title: string; skip: (m?: string) => void }) => {
           const result = early.get(check.id) ?? (await new Promise<CheckResult>((resolve) => waiting.set(check.id, resolve)));
-          task.title = `${check.id}: ${result.summary}`;
-          if (result.status === 'skip') task.skip(`${check.id}: ${result.summary}`);
-          if (result.status === 'fail' || result.status === 'error') throw new Error(`${check.id}: ${result.summary}`);
+          task.title = title(`${check.id}: ${result.summary}`);
+          if (result.status === 'skip') task.skip(title(`${check.id}: ${result.summary}`));
+          if (result.status === 'fail' || result.status === 'error') throw new Error(title(`${check.id}: ${result.summary}`));
         },
-      })), { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false, showErrorMessage: true } });
+      })), {
+        concurrent: true, exitOnError: false,
+        rendererOptions: { clearOutput: true, formatOutput: 'truncate', collapseErrors: true, showErrorMessage: true },
+      });
       list = listr.run().catch(() => undefined);
     },
     checkEnd(result) {
@@ -29,12 +40,7 @@ export function ttyReporter(streams: ReportStreams): Reporter {
     },
     async end(report) {
       await list;
-      const lines: string[] = [];
-      for (const r of report.results.filter((x) => x.status === 'fail' || x.status === 'warn' || x.status === 'error')) lines.push(...formatResult(r, streams));
-      const table = problemTable(report, streams.width);
-      if (table) lines.push('', table);
-      lines.push('', summaryLine(report));
-      streams.out.write(lines.join('\n') + '\n');
+      streams.out.write(renderReport(report, layoutOptions(streams, meta, report)).join('\n') + '\n');
     },
   };
 }

@@ -14,6 +14,8 @@ import type { HostContext } from '../../host/host-context.js';
 import type { FormatName, ReportStreams } from '../../report/reporter.js';
 import type { CliIo } from '../io.js';
 import { timing } from '../../core/timing.js';
+import { escapeTerminal, wrapText } from '../../report/terminal-text.js';
+import { checksDocUrl } from '../../docs/checks-doc-file.js';
 
 /** Arguments of `check`. */
 export interface CheckArgs extends DiagnoseArgs {
@@ -27,7 +29,7 @@ export interface CheckArgs extends DiagnoseArgs {
 export async function runCheckCommand(args: ArgumentsCamelCase<CheckArgs> | CheckArgs, io: CliIo): Promise<number> {
   timing('check command');
   const format = resolveFormat(args, io.isTty);
-  const streams = { out: io.out, err: io.err, color: io.color(args.color), verbose: args.verbose, width: io.width };
+  const streams = { out: io.out, err: io.err, color: io.color(args.color), verbose: args.verbose, width: io.width, docsUrl: checksDocUrl() };
   const options = checkOptionsFrom(args, io.env);
   const checks = await resolveChecks(args, (l) => io.err.write(l + '\n'));
   const host = newHostContext(options.timeoutMs);
@@ -41,12 +43,13 @@ export async function runCheckCommand(args: ArgumentsCamelCase<CheckArgs> | Chec
   if (opened.kind === 'host') {
     selected = hostWideChecks(checks);
     const lines = opened.candidates.length === 0
-      ? ['ctr-doctor: no container found on this host; running the host-wide checks.']
-      : ['ctr-doctor: several guests found; running the host-wide checks. Pick one with TARGET:', ...opened.candidates.map((c) => `  ${c.target.padEnd(40)} ${c.state}  ${c.detail}`)];
+      ? wrapText('ctr-doctor: no container found on this host; running the host-wide checks.', io.width, '', '  ')
+      : [...wrapText('ctr-doctor: several guests found; running the host-wide checks. Pick one with TARGET:', io.width, '', '  '),
+        ...opened.candidates.flatMap((c) => wrapText(escapeTerminal(`${c.target}  ${c.state}  ${c.detail}`), io.width, '  ', '      '))];
     io.err.write(lines.join('\n') + '\n');
   }
   const reporter = pickReporter(format, streams);
-  const { exitCode } = await diagnoseTarget(opened.target, host, selected, options, args.strict, reporter);
+  const { exitCode } = await diagnoseTarget(opened.target, host, selected, options, args.strict, reporter, { spec: args.target });
   return exitCode;
 }
 
@@ -70,12 +73,12 @@ async function runAll({ args, io, format, streams, options, checks, host }: Chec
     try {
       const opened = await openSpec(parseTargetSpec(guest.target), { host, user: args.user, envFrom: args.envFrom });
       const reporter = isMachineFormat(format) ? null : pickReporter(format === 'tty' ? 'text' : format, streams);
-      const { report, exitCode } = await diagnoseTarget(opened.target, host, checks, options, args.strict, reporter);
+      const { report, exitCode } = await diagnoseTarget(opened.target, host, checks, options, args.strict, reporter, { spec: guest.target });
       reports.push(report);
       codes.push(exitCode);
     } catch (error) {
       if (!(error instanceof TargetError)) throw error;
-      io.err.write(`ctr-doctor: skipping ${guest.target}: ${error.message}\n`);
+      io.err.write(wrapText(escapeTerminal(`ctr-doctor: skipping ${guest.target}: ${error.message}`), io.width, '', '  ').join('\n') + '\n');
     }
   }
   if (guests.length === 0) io.err.write('ctr-doctor: no guests found on this host\n');

@@ -75,6 +75,8 @@ export interface CompletionRequest {
   checkNames: string[];
   /** zsh reads `word:description`, so a literal ':' must be escaped. */
   zsh: boolean;
+  /** Finding codes, check ids and fix ids, offered after `explain`. */
+  explainNames?: string[];
 }
 
 const FORMATS = ['tty', 'text', 'json', 'junit', 'prometheus'] as const;
@@ -106,6 +108,7 @@ export function completeWord(req: CompletionRequest): CompletionAnswer | null {
   }
   if (previous === '--format') return { words: [...FORMATS], withDefaults: false };
   if (previous === 'completion') return { words: ['bash', 'zsh'], withDefaults: false };
+  if (previous === 'explain' && !current.startsWith('-')) return { words: (req.explainNames ?? []).map(escape), withDefaults: false };
   if (current.startsWith('-') || VALUE_OPTIONS.has(previous)) return null;
   const before = req.words.slice(1, -1);
   const positionals = before.filter((w, i) => !w.startsWith('-') && !VALUE_OPTIONS.has(before[i - 1] ?? ''));
@@ -127,9 +130,9 @@ export async function completeArgv(
   done: (words: string[]) => void,
 ): Promise<void> {
   const words = argv.slice(argv.indexOf('--get-yargs-completions') + 1);
-  const { builtinChecks } = await import('../../checks/index.js');
+  const [{ builtinChecks }, { explainNames }] = await Promise.all([import('../../checks/index.js'), import('../../docs/explain-text.js')]);
   const checkNames = [...new Set(builtinChecks.flatMap((c) => [c.group, c.id]))];
-  const answer = completeWord({ words, checkNames, zsh: /zsh/.test(env.SHELL ?? '') });
+  const answer = completeWord({ words, checkNames, zsh: /zsh/.test(env.SHELL ?? ''), explainNames: explainNames(builtinChecks) });
   if (answer === null) return defaults();
   if (!answer.withDefaults) return done(answer.words);
   defaults((_err, fromYargs) => done([...(fromYargs ?? []).filter((w) => !w.startsWith('__')), ...answer.words]));

@@ -4,6 +4,7 @@ import { DEMO_BREAKAGE, DEMO_UID } from '../../demo/break-guest.js';
 import { runCheckCommand } from './check.js';
 import { runFixCommand } from './fix.js';
 import type { CliIo } from '../io.js';
+import { wrapText } from '../../report/terminal-text.js';
 
 /** Arguments of `demo`. */
 export interface DemoArgs {
@@ -26,7 +27,11 @@ export async function runDemoCommand(args: DemoArgs, io: CliIo): Promise<number>
     io.err.write('ctr-doctor: demo needs root: it mounts an overlay and creates a network namespace (run it with sudo)\n');
     return EXIT.usage;
   }
-  const say = (line: string) => io.err.write(`demo: ${line}\n`);
+  // Continuation lines line up under the text after "demo: " (and after a list item's "- ").
+  const say = (line: string) => {
+    const item = line.startsWith('  - ');
+    io.err.write(wrapText(item ? line.slice(4) : line, io.width, item ? 'demo:   - ' : 'demo: ', item ? '          ' : '      ').join('\n') + '\n');
+  };
   say('building a throwaway guest…');
   const guest = await buildDemoGuest(say);
   let destroyed = false;

@@ -1,9 +1,12 @@
 import type { ArgumentsCamelCase } from 'yargs';
-import { checkOptionsFrom, diagnoseTarget, hostWideChecks, newHostContext, resolveChecks, type DiagnoseArgs } from '../diagnose.js';
+import { checkOptionsFrom, diagnoseTarget, hostWideChecks, newHostContext, resolveFixSelection, type DiagnoseArgs } from '../diagnose.js';
 import { openSpec, openTarget, type Opened } from '../../targets/open-target.js';
 import { TargetError } from '../../targets/target-error.js';
 import { pickReporter, resolveFormat } from '../../report/pick-reporter.js';
-import { formatResult } from '../../report/text-reporter.js';
+import { statusMark } from '../../report/style.js';
+import { escapeTerminal, wrapText } from '../../report/terminal-text.js';
+import { planTable } from '../../report/plan-table.js';
+import { checksDocUrl } from '../../docs/checks-doc-file.js';
 import { EXIT } from '../../core/exit-code.js';
 import { UsageError } from '../usage-error.js';
 import { buildPlan, type PlannedFix } from '../../fixes/fix-plan.js';
@@ -12,7 +15,7 @@ import { realCommandRunner } from '../../fixes/command-steps.js';
 import { processesUsing } from '../../fixes/busy-mount.js';
 import { stateDir, TargetJournal } from '../../fixes/journal.js';
 import { fixExitCode, type FixRunResult } from '../../fixes/fix-result.js';
-import { appliedStepLine, planLines, verdictLines } from '../../fixes/plan-text.js';
+import { stepProgressLines, verdictLinesFitted } from '../../report/fix-progress.js';
 import { askWhichFixes } from '../../fixes/ask-plan.js';
 import type { Check } from '../../core/check.js';
 import type { Report } from '../../core/types.js';
@@ -58,18 +61,23 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   const json = format === 'json';
   const color = io.color(args.color);
   const say = (lines: string[]) => { if (lines.length > 0) (json ? io.err : io.out).write(lines.join('\n') + '\n'); };
-  const streams = { out: io.out, err: io.err, color, verbose: args.verbose, width: io.width };
+  // Prose lines wrapped to the width; guest text in them escaped by the caller.
+  const sayWrapped = (lines: string[], rest = '  ') => say(lines.flatMap((l) => (l === '' ? [''] : wrapText(l, io.width, '', rest))));
+  const streams = { out: io.out, err: io.err, color, verbose: args.verbose, width: io.width, docsUrl: checksDocUrl() };
   const options = checkOptionsFrom(args, io.env);
-  const checks = await resolveChecks(args, (l) => io.err.write(l + '\n'));
+  const selection = await resolveFixSelection(args, (l) => io.err.write(l + '\n'));
+  const checks = selection.checks;
 
   const host = newHostContext(options.timeoutMs);
   const opened = await open(args, host);
   const selected = checksFor(opened, checks);
   const reporter = json ? null : pickReporter(format, streams);
-  const before = await diagnoseTarget(opened.target, host, selected, options, args.strict, reporter);
+  const before = await diagnoseTarget(opened.target, host, selected, options, args.strict, reporter, { spec: args.target, fixHint: false });
 
-  const plan = buildPlan(before.report, { unsafe: args.unsafe, guestChosen: opened.kind === 'guest' });
-  say(['', ...planLines(plan, color)]);
+  const plan = buildPlan(before.report, { unsafe: args.unsafe, guestChosen: opened.kind === 'guest' })
+    .filter((f) => selection.fixIds.size === 0 || selection.fixIds.has(f.fixId) || f.checkIds.some((id) => selection.wholeChecks.has(id)));
+  if (args.dryRun) say(['', plan.length === 0 ? 'Plan: nothing to do.' : planTable(plan, io.width, color)]);
+  else sayWrapped(['', planSummary(plan)]);
   const toApply = plan.filter((f) => f.action === 'apply');
   const result: FixRunResult = { schemaVersion: 1, dryRun: args.dryRun, before: before.report, plan, declined: [], applied: [], after: null, journal: null, exitCode: EXIT.ok };
   const finish = (code: number): number => {
@@ -102,7 +110,7 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   for (const fix of chosen) {
     stepsByFix.set(fix.fixId, await applyFix(fix, {
       fileRoot: target.fileRoot, log, runner,
-      onStep: (f, step) => say([appliedStepLine(f, step, color)]),
+      onStep: (f, step) => say(stepProgressLines(f, step, io.width, color)),
     }));
   }
   if (log.used) result.journal = log.dir;
@@ -114,10 +122,31 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
     return { fixId: fix.fixId, title: fix.title, checkIds: fix.checkIds, status: verdictOf(steps, fix.checkIds, after), steps };
   });
   const changed = result.applied.some((f) => f.steps.some((s) => s.status === 'done'));
-  say(['', 'Checked again:', ...after.results.flatMap((r) => formatResult(r, streams)), '', ...verdictLines(result.applied, color)]);
-  if (!changed) say(['', 'Nothing to do: every step was already done.']);
-  else if (hooks.undoHint !== false) say(['', `Undo with: ctr-doctor undo ${args.target ?? ''}`.trimEnd()]);
+  say(['', 'Checked again:', ...after.results.flatMap((r) => checkedAgainLines(r, io.width, color)), '']);
+  say(verdictLinesFitted(result.applied, io.width, color));
+  if (!changed) sayWrapped(['', 'Nothing to do: every step was already done.']);
+  else if (hooks.undoHint !== false) sayWrapped(['', escapeTerminal(`Undo with: ctr-doctor undo ${args.target ?? ''}`.trimEnd())]);
   return finish(fixExitCode(plan, result.declined, result.applied, before.report, after));
+}
+
+/** Before applying: how many fixes will be applied, and what happens to the others. */
+function planSummary(plan: PlannedFix[]): string {
+  if (plan.length === 0) return 'Plan: nothing to do.';
+  const count = (a: PlannedFix['action']) => plan.filter((f) => f.action === a);
+  const apply = count('apply');
+  const others = [
+    count('manual').length > 0 ? `${count('manual').length} manual (shown above)` : '',
+    count('needs-unsafe').length > 0 ? `${count('needs-unsafe').length} unsafe (only with --unsafe)` : '',
+    count('no-guest').length > 0 ? `${count('no-guest').length} writing into a guest (give a TARGET)` : '',
+  ].filter(Boolean);
+  return `Plan: ${apply.length} to apply${apply.length > 0 ? ` (${apply.map((f) => f.fixId).join(', ')})` : ''}${others.length > 0 ? `; ${others.join(', ')}` : ''}.`;
+}
+
+/** A check run again after the fixes: its status mark, id and summary, wrapped. */
+function checkedAgainLines(r: Report['results'][number], width: number, color: boolean): string[] {
+  const mark = statusMark(r.status, color);
+  return wrapText(`${escapeTerminal(r.id)}: ${escapeTerminal(r.summary)}`, width, `  ${mark.plain} `, '    ')
+    .map((l, i) => (i === 0 ? `  ${mark.painted}${l.slice(2 + mark.plain.length)}` : l));
 }
 
 /** Opens the target afresh (so no cached mounts or processes) and runs only the affected checks. */

@@ -30,6 +30,12 @@ describe('completeWord', () => {
     expect(completeWord({ words: words(line), checkNames: NAMES, zsh: false })).toBeNull();
   });
 
+  test('explain is offered finding codes, check ids and fix ids', () => {
+    const explainNames = ['dns.resolv-conf', 'resolv-conf-empty', 'dns.write-resolv-conf'];
+    expect(completeWord({ words: words('ctr-doctor explain '), checkNames: NAMES, zsh: false, explainNames })).toEqual({ words: explainNames, withDefaults: false });
+    expect(completeWord({ words: words('ctr-doctor explain res'), checkNames: NAMES, zsh: false, explainNames })?.words).toContain('resolv-conf-empty');
+  });
+
   test('zsh gets colons escaped (it reads word:description)', () => {
     expect(completeWord({ words: words('ctr-doctor check '), checkNames: NAMES, zsh: true })?.words).toContain('chroot\\:');
   });
@@ -64,5 +70,7 @@ describe.skipIf(!existsSync(CLI) || !hasBash)('bash completion through the built
     expect(complete('ctr-doctor check nsp')).toEqual(['nspawn:']);
     expect(complete('ctr-doctor --format j')).toEqual(['json', 'junit']);
     expect(complete('ctr-doctor check --st')).toEqual(['--strict']);
+    expect(complete('ctr-doctor explain resolv-conf-em')).toEqual(['resolv-conf-empty']);
+    expect(complete('ctr-doctor expl')).toEqual(['explain']);
   }, 60_000);
 });

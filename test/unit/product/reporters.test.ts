@@ -126,17 +126,21 @@ describe('Prometheus reporter (node_exporter textfile)', () => {
 });
 
 describe('text reporter', () => {
-  test('one line per check, the summary line, and the fix hint when a safe fix exists', async () => {
+  test('the report shape: header, folded passes, the problem once with its fix command, the closing line and the fix hint', async () => {
     const out = new PassThrough();
     let text = '';
     out.on('data', (d: Buffer) => { text += d.toString(); });
     const r = report('/srv/g', [result('dns.a', 'pass'), result('dns.b', 'fail', 'resolv.conf is missing'), result('x11.d', 'skip', 'no DISPLAY')]);
     await textReporter({ out, err: new PassThrough(), color: false, verbose: false, width: 100 }).end!(r);
     expect(text.split('\n')[0]).toBe('ctr-doctor 9.9.9: chroot /srv/g');
-    expect(text).toMatch(/dns\.b\s+resolv\.conf is missing/);
-    expect(text).toContain(summaryLine(r));
-    expect(summaryLine(r)).toBe('chroot /srv/g: 1 passed, 0 warnings, 1 failed, 1 skipped, 0 could not run (1234 ms)');
-    expect(text).toContain('ctr-doctor fix');
+    expect(text).toContain('PASS 1 passed: dns.a');
+    expect(text).toContain('SKIP 1 skipped: x11.d');
+    expect(text.match(/resolv\.conf is missing/g)).toHaveLength(1);
+    expect(text).toContain('FAIL dns.b: resolv.conf is missing');
+    expect(text).toContain('$ ctr-doctor fix chroot:/srv/g --only fix-it');
+    expect(text).toMatch(/^1 passed, 0 warnings, 1 failed, 1 skipped in 1\.23 s$/m);
+    expect(text).toContain('Run `ctr-doctor fix chroot:/srv/g` to apply the 1 safe fix');
     expect(text).not.toMatch(/\u001b\[/);
+    expect(summaryLine(r)).toBe('chroot /srv/g: 1 passed, 0 warnings, 1 failed, 1 skipped, 0 could not run (1234 ms)');
   });
 });

@@ -68,6 +68,18 @@ export interface UmountStep {
   description: string;
 }
 
+/**
+ * Mount on a guest directory (walked inside the guest root, no symlink followed) a tmpfs or a
+ * host directory, through the descriptor of that directory: never by a path mount(8) resolves again.
+ */
+export interface MountStep {
+  kind: 'mount';
+  where: 'guest';
+  path: string;
+  source: { kind: 'tmpfs'; options: string } | { kind: 'bind'; hostPath: string };
+  description: string;
+}
+
 /** Something a person has to do: a flag to add, a config line to change. */
 export interface ManualStep {
   kind: 'manual';
@@ -78,7 +90,7 @@ export interface ManualStep {
 }
 
 /** One step of a fix plan. Steps are data: shown by `--dry-run`, written to JSON, applied by the engine. */
-export type FixStep = ExecStep | WriteStep | SymlinkStep | MkdirStep | UmountStep | ManualStep;
+export type FixStep = ExecStep | WriteStep | SymlinkStep | MkdirStep | UmountStep | MountStep | ManualStep;
 
 /** `safe` fixes are applied by `fix`; `unsafe` ones only with `--unsafe`; `manual` ones are advice. */
 export type FixSafety = 'safe' | 'unsafe' | 'manual';

@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseMountinfo } from '../parse/mountinfo.js';
 import { runCommand } from '../host/run-command.js';
 import { DEFAULT_PATH } from '../guest/guest-env.js';
+import { mountInGuest, unmountByFd, type MountOpResult, type MountSource, type UnmountRequest } from './mount-by-fd.js';
 import type { ExecResult, Target } from '../targets/target.js';
-import type { ExecStep, UmountStep } from '../core/types.js';
+import type { ExecStep, MountStep, UmountStep } from '../core/types.js';
 import type { ChangeLog } from './journal.js';
 import type { StepOutcome, StepRef } from './guest-writer.js';
 
@@ -14,8 +13,10 @@ export interface CommandRunner {
   host(argv: string[], timeoutMs: number): Promise<ExecResult>;
   /** Runs a command inside the guest as root. */
   guest(argv: string[], timeoutMs: number): Promise<ExecResult>;
-  /** The host's current mount points. */
-  mountPoints(): Promise<Set<string>>;
+  /** Unmounts a host mount point through its descriptor (see mount-by-fd.ts). */
+  unmount(request: UnmountRequest, timeoutMs: number, beforeChange: () => Promise<void>): Promise<MountOpResult>;
+  /** Mounts on a guest directory through its descriptor (see mount-by-fd.ts). */
+  mountInGuest(guestPath: string, source: MountSource, timeoutMs: number, beforeChange: () => Promise<void>): Promise<MountOpResult>;
   /** Processes keeping a mount busy, as `pid (comm)` strings. */
   holders(mountPoint: string): Promise<string[]>;
 }
@@ -23,11 +24,12 @@ export interface CommandRunner {
 const STEP_TIMEOUT_MS = 60_000;
 
 /** The real runner: host commands with the fixed host environment (`LC_ALL=C`, so error texts can be matched), guest commands through the Target. */
-export function realCommandRunner(target: Target, holders: (mountPoint: string) => Promise<string[]>): CommandRunner {
+export function realCommandRunner(target: Target, fileRoot: string, holders: (mountPoint: string) => Promise<string[]>): CommandRunner {
   return {
     host: (argv, timeoutMs) => runCommand(argv, { timeoutMs }),
     guest: (argv, timeoutMs) => target.exec(argv, { env: { PATH: DEFAULT_PATH, HOME: '/root', LC_ALL: 'C' }, timeoutMs }),
-    mountPoints: async () => new Set(parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8')).map((m) => m.mountPoint)),
+    unmount: (request, timeoutMs, beforeChange) => unmountByFd(request, timeoutMs, beforeChange),
+    mountInGuest: (guestPath, source, timeoutMs, beforeChange) => mountInGuest(fileRoot, guestPath, source, timeoutMs, beforeChange),
     holders,
   };
 }
@@ -55,25 +57,44 @@ export async function runExecStep(step: ExecStep, ref: StepRef, runner: CommandR
   return { status: 'done', message: `ran ${step.argv.join(' ')} on the ${step.where}` };
 }
 
-/** `mount --make-rslave` (so nothing propagates to the host), then `umount [-R] [-l]`; a path that is not mounted is already done. */
+/**
+ * `mount --make-rslave` (so nothing propagates to the host), then the unmount, deepest first:
+ * every mount acted on through the descriptor of the checked mount point, never its path string.
+ * A path that is not a mount point is already done.
+ */
 export async function runUmountStep(step: UmountStep, ref: StepRef, runner: CommandRunner, log: ChangeLog): Promise<StepOutcome> {
   const target = path.posix.normalize(step.path);
-  if (!(await runner.mountPoints()).has(target)) return { status: 'already-done', message: `${target} is not a mount point` };
   const argv = ['umount', ...(step.recursive ? ['-R'] : []), ...(step.lazy ? ['-l'] : []), target];
-  const index = await log.begin({ op: 'umount', ...ref, where: 'host', command: argv, description: step.description, state: 'pending' });
-  if (step.makeRslave) {
-    const slave = await runner.host(['mount', '--make-rslave', target], STEP_TIMEOUT_MS);
-    if (slave.exitCode !== 0) return { status: 'failed', message: describeExit(['mount', '--make-rslave', target], slave) };
-  }
-  const result = await runner.host(argv, STEP_TIMEOUT_MS);
-  if (result.exitCode !== 0) {
-    if (/target is busy/i.test(result.stderr)) {
-      const holders = await runner.holders(target).catch(() => []);
+  let index = -1;
+  const before = async (): Promise<void> => {
+    index = await log.begin({ op: 'umount', ...ref, where: 'host', command: argv, description: step.description, state: 'pending' });
+  };
+  const result = await runner.unmount({ path: target, recursive: step.recursive, makeRslave: step.makeRslave, lazy: step.lazy }, STEP_TIMEOUT_MS, before);
+  switch (result.status) {
+    case 'already-done':
+      return { status: 'already-done', message: result.message };
+    case 'busy': {
+      const holders = await runner.holders(result.mountPoint).catch(() => []);
       const who = holders.length > 0 ? `held by ${holders.join(', ')}` : 'no process found holding it (a mount namespace may)';
-      return { status: 'failed', message: `umount: ${target}: target is busy; ${who}` };
+      return { status: 'failed', message: `umount: ${result.mountPoint}: target is busy; ${who}` };
     }
-    return { status: 'failed', message: describeExit(argv, result) };
+    case 'failed':
+      return { status: 'failed', message: result.message };
+    case 'done':
+      await log.finish(index);
+      return { status: 'done', message: result.message };
   }
-  await log.finish(index);
-  return { status: 'done', message: `unmounted ${target}${step.recursive ? ' and everything below it' : ''}${step.lazy ? ' (lazily)' : ''}` };
+}
+
+/** Mounts a tmpfs or a host directory on a guest directory, through the descriptor of that directory. */
+export async function runMountStep(step: MountStep, ref: StepRef, runner: CommandRunner, log: ChangeLog): Promise<StepOutcome> {
+  const what = step.source.kind === 'tmpfs' ? `mount -t tmpfs -o ${step.source.options} tmpfs ${step.path}` : `mount --bind ${step.source.hostPath} ${step.path}`;
+  let index = -1;
+  const before = async (): Promise<void> => {
+    index = await log.begin({ op: 'exec', ...ref, where: 'host', command: what.split(' '), description: step.description, state: 'pending' });
+  };
+  const result = await runner.mountInGuest(step.path, step.source, STEP_TIMEOUT_MS, before);
+  if (result.status === 'failed' || result.status === 'busy') return { status: 'failed', message: result.message };
+  if (result.status === 'done') await log.finish(index);
+  return { status: result.status, message: result.message };
 }

@@ -1,4 +1,4 @@
-import { runExecStep, runUmountStep, type CommandRunner } from './command-steps.js';
+import { runExecStep, runMountStep, runUmountStep, type CommandRunner } from './command-steps.js';
 import { GuestWriter, type StepOutcome, type StepRef } from './guest-writer.js';
 import type { ChangeLog } from './journal.js';
 import type { PlannedFix } from './fix-plan.js';
@@ -46,6 +46,7 @@ async function applyStep(step: FixStep, ref: StepRef, writer: GuestWriter, deps:
       return step.kind === 'write' ? writer.write(step, ref) : step.kind === 'symlink' ? writer.symlink(step, ref) : writer.mkdir(step, ref);
     case 'exec': return runExecStep(step, ref, deps.runner, deps.log);
     case 'umount': return runUmountStep(step, ref, deps.runner, deps.log);
+    case 'mount': return runMountStep(step, ref, deps.runner, deps.log);
     case 'manual': return { status: 'already-done', message: 'manual' };
   }
 }

@@ -43,6 +43,8 @@ export interface WalkedPath {
   name: string;
   /** Symlinks followed on the way, in order, as `link -> target` guest paths. */
   symlinks: { link: string; target: string }[];
+  /** The directories held on the way below the root, outermost first (for owner checks along the path). */
+  dirs: { guestPath: string; handle: FileHandle }[];
   close(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function walkInRoot(root: string, guestPath: string, opts: { follow
     const here = (extra: string[] = []): string => '/' + [...stack.slice(1).map((s) => s.name), ...extra].join('/');
     let pending = splitComponents(guestPath);
     let leaf: { handle: FileHandle; stats: Stats; name: string } | null = null;
+    const dirsOf = (): WalkedPath['dirs'] => stack.slice(1).map((s, i) => ({ guestPath: '/' + stack.slice(1, i + 2).map((d) => d.name).join('/'), handle: s.handle }));
 
     while (pending.length > 0) {
       const component = pending.shift()!;
@@ -105,7 +108,7 @@ export async function walkInRoot(root: string, guestPath: string, opts: { follow
           // The rest of the path cannot exist either; say where it would be.
           const wouldBe = here([component, ...pending.filter((c) => c !== '..')]);
           const name = wouldBe.split('/').pop() ?? '';
-          return { guestPath: wouldBe, handle: null, stats: null, parent: null, name, symlinks, close };
+          return { guestPath: wouldBe, handle: null, stats: null, parent: null, name, symlinks, dirs: dirsOf(), close };
         }
         throw errorOf(error, candidate);
       }
@@ -131,12 +134,12 @@ export async function walkInRoot(root: string, guestPath: string, opts: { follow
 
     if (leaf !== null) {
       const parent = stack[stack.length - 1]!.handle;
-      return { guestPath: here([leaf.name]), handle: leaf.handle, stats: leaf.stats, parent, name: leaf.name, symlinks, close };
+      return { guestPath: here([leaf.name]), handle: leaf.handle, stats: leaf.stats, parent, name: leaf.name, symlinks, dirs: dirsOf(), close };
     }
     // Ended on a directory reached through `..`, a trailing symlink to a directory's parent, or the root itself.
     const last = stack[stack.length - 1]!;
     const parent = stack.length > 1 ? stack[stack.length - 2]!.handle : last.handle;
-    return { guestPath: here(), handle: last.handle, stats: await last.handle.stat(), parent, name: last.name, symlinks, close };
+    return { guestPath: here(), handle: last.handle, stats: await last.handle.stat(), parent, name: last.name, symlinks, dirs: dirsOf(), close };
   } catch (error) {
     await close();
     throw error instanceof InRootError ? error : errorOf(error, guestPath);

@@ -71,7 +71,7 @@ export const reportSchema = {
     step: {
       type: 'object', required: ['kind', 'where', 'description'],
       properties: {
-        kind: { enum: ['exec', 'write', 'symlink', 'mkdir', 'umount', 'manual'] },
+        kind: { enum: ['exec', 'write', 'symlink', 'mkdir', 'umount', 'mount', 'manual'] },
         where: { enum: ['host', 'guest'] },
         description: { type: 'string' },
         argv: { type: 'array', items: { type: 'string' } },
@@ -85,6 +85,10 @@ export const reportSchema = {
         recursive: { type: 'boolean' },
         makeRslave: { type: 'boolean' },
         lazy: { type: 'boolean' },
+        source: {
+          type: 'object', required: ['kind'],
+          properties: { kind: { enum: ['tmpfs', 'bind'] }, options: { type: 'string' }, hostPath: { type: 'string' } },
+        },
         snippet: { type: 'string' },
       },
     },

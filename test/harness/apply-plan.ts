@@ -1,7 +1,7 @@
 /**
  * A tiny stand-in for the fix engine, for integration tests of fix plans: it does
  * exactly what each step says and nothing else (umount: `mount --make-rslave P`
- * then `umount [-R] [-l] P`; exec: the argv unless `unless` succeeds; mkdir:
+ * then `umount [-R] [-l] P`; exec: the argv unless `unless` succeeds; mount: mount(8) on the path; mkdir:
  * inside the guest root). Manual steps are refused: a plan under test must be
  * automatic.
  */
@@ -23,6 +23,12 @@ export async function applyStep(step: FixStep, guestRoot: string): Promise<void>
       if (step.unless && (await run(step.unless)).exitCode === 0) return;
       await must(step.argv, { timeoutMs: 60_000 });
       return;
+    case 'mount': {
+      // The tool mounts through descriptors; this stand-in uses paths, in a world it built itself.
+      const at = join(guestRoot, step.path);
+      await must(step.source.kind === 'tmpfs' ? ['mount', '-t', 'tmpfs', '-o', step.source.options, 'tmpfs', at] : ['mount', '--bind', step.source.hostPath, at]);
+      return;
+    }
     case 'mkdir': {
       const p = step.where === 'guest' ? join(guestRoot, step.path) : step.path;
       if (!existsSync(p)) mkdirSync(p, { recursive: true });

@@ -98,7 +98,7 @@ async function fixesFor(ctx: CheckContext, e: Exposure, hostMounts: MountEntry[]
   const unit = unmountUnits(mountsUnder(hostMounts, hostPath)).find((u) => u.path === hostPath);
   if (unit) {
     const busy = (await target.processes()).length > 0;
-    fixes.push(privateRunLiveFix(target.root, e.entry.mountPoint, unit, r, busy ? 'unsafe' : 'safe'));
+    fixes.push(privateRunLiveFix(e.entry.mountPoint, unit, r, busy ? 'unsafe' : 'safe'));
   }
   if (target.kind === 'schroot') {
     const line = await schrootFstabLine(ctx, e);

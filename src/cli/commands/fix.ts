@@ -104,7 +104,7 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   const target = opened.target;
   const journal = new TargetJournal(stateDir(io.env), { kind: target.kind, name: target.name, root: target.root });
   const log = journal.startEntry();
-  const runner = realCommandRunner(target, processesUsing);
+  const runner = realCommandRunner(target, target.fileRoot, processesUsing);
   say(['', 'Applying:']);
   const stepsByFix = new Map<string, AppliedFix['steps']>();
   for (const fix of chosen) {

@@ -83,27 +83,31 @@ export function privateRunFstabLines(r: RunReplacement): string[] {
  * at `guestMountPoint`: unmount that (made a slave first); where it was /run, mount a private tmpfs;
  * give the user a private runtime dir; bind only pulse and dconf from the host.
  */
-export function privateRunLiveFix(guestRootOnHost: string, guestMountPoint: string, unit: UnmountUnit, r: RunReplacement, safety: 'safe' | 'unsafe'): Fix {
-  const at = (p: string): string => path.posix.join(guestRootOnHost, p);
+export function privateRunLiveFix(guestMountPoint: string, unit: UnmountUnit, r: RunReplacement, safety: 'safe' | 'unsafe'): Fix {
   const userDir = `/run/user/${r.uid}`;
   const steps: FixStep[] = [umountStep(unit, false)];
+  // Every mount point stays root-owned, and every mount is made on the descriptor of the checked
+  // directory, until the last bind: only then does the user get the runtime dir (a user who owns a
+  // mount point's parent could swap it for a symlink between our check and the mount).
+  const rootDir = (p: string, what: string): FixStep => ({ kind: 'mkdir', where: 'guest', path: p, mode: p === '/run/user' ? 0o755 : 0o700, uid: 0, gid: 0, description: `create ${p} ${what}, owned by root until the binds are made` });
   if (guestMountPoint === '/run') {
     steps.push(
-      { kind: 'exec', where: 'host', argv: ['mount', '-t', 'tmpfs', '-o', 'rw,nosuid,nodev,mode=755', 'tmpfs', at('/run')], unless: ['mountpoint', '-q', at('/run')], description: 'mount a private tmpfs on the guest\'s /run' },
-      { kind: 'mkdir', where: 'guest', path: '/run/user', mode: 0o755, description: 'create /run/user in the new tmpfs' },
+      { kind: 'mount', where: 'guest', path: '/run', source: { kind: 'tmpfs', options: 'rw,nosuid,nodev,mode=755' }, description: 'mount a private tmpfs on the guest\'s /run' },
+      rootDir('/run/user', 'in the new tmpfs'),
     );
   }
   if (['/run', '/run/user', userDir].includes(guestMountPoint)) {
     steps.push(
-      { kind: 'mkdir', where: 'guest', path: userDir, mode: 0o700, uid: r.uid, gid: r.gid, description: `create ${userDir}` },
-      { kind: 'exec', where: 'host', argv: ['mount', '-t', 'tmpfs', '-o', `rw,nosuid,nodev,mode=700,uid=${r.uid},gid=${r.gid}`, 'tmpfs', at(userDir)], unless: ['mountpoint', '-q', at(userDir)], description: `mount the user's own runtime dir on ${userDir} (uid ${r.uid}, mode 0700)` },
+      rootDir(userDir, 'as a mount point'),
+      { kind: 'mount', where: 'guest', path: userDir, source: { kind: 'tmpfs', options: 'rw,nosuid,nodev,mode=700' }, description: `mount the user's own runtime dir on ${userDir} (given to uid ${r.uid} after the binds)` },
     );
     for (const b of r.binds) {
       steps.push(
-        { kind: 'mkdir', where: 'guest', path: b, mode: 0o700, uid: r.uid, gid: r.gid, description: `create ${b} as a mount point` },
-        { kind: 'exec', where: 'host', argv: ['mount', '--bind', b, at(b)], unless: ['mountpoint', '-q', at(b)], description: `bind only the host's ${b} into the guest` },
+        rootDir(b, 'as a mount point'),
+        { kind: 'mount', where: 'guest', path: b, source: { kind: 'bind', hostPath: b }, description: `bind only the host's ${b} into the guest` },
       );
     }
+    steps.push({ kind: 'mkdir', where: 'guest', path: userDir, mode: 0o700, uid: r.uid, gid: r.gid, description: `give ${userDir} to uid ${r.uid}, mode 0700, now that its mounts are made` });
   }
   return {
     id: 'mounts.private-run',

@@ -53,12 +53,15 @@ describe('mounts.host-run', () => {
     );
     const live = o.fixes.find((f) => f.id === 'mounts.private-run');
     expect(live?.safety).toBe('safe');
-    const [umount, tmpfs, mkRunUser, mkUser, userTmpfs] = live!.steps;
+    const [umount, tmpfs, mkRunUser, mkUser, userTmpfs, ...rest] = live!.steps;
     expect(umount).toMatchObject({ kind: 'umount', path: '/srv/g/run', recursive: true, makeRslave: true, lazy: false } satisfies Partial<UmountStep>);
-    expect((tmpfs as ExecStep).argv).toEqual(['mount', '-t', 'tmpfs', '-o', 'rw,nosuid,nodev,mode=755', 'tmpfs', '/srv/g/run']);
-    expect(mkRunUser).toMatchObject({ kind: 'mkdir', where: 'guest', path: '/run/user' });
-    expect(mkUser).toMatchObject({ kind: 'mkdir', where: 'guest', path: '/run/user/1000', uid: 1000, mode: 0o700 });
-    expect((userTmpfs as ExecStep).argv).toContain('rw,nosuid,nodev,mode=700,uid=1000,gid=1000');
+    // C3: mounts go on the descriptor of a guest directory, and every mount point stays root's until the last bind.
+    expect(tmpfs).toMatchObject({ kind: 'mount', where: 'guest', path: '/run', source: { kind: 'tmpfs', options: 'rw,nosuid,nodev,mode=755' } });
+    expect(mkRunUser).toMatchObject({ kind: 'mkdir', where: 'guest', path: '/run/user', uid: 0 });
+    expect(mkUser).toMatchObject({ kind: 'mkdir', where: 'guest', path: '/run/user/1000', uid: 0, mode: 0o700 });
+    expect(userTmpfs).toMatchObject({ kind: 'mount', path: '/run/user/1000', source: { kind: 'tmpfs', options: 'rw,nosuid,nodev,mode=700' } });
+    expect(rest.at(-1)).toMatchObject({ kind: 'mkdir', path: '/run/user/1000', uid: 1000, gid: 1000, mode: 0o700 });
+    expect(live!.steps.some((st) => st.kind === 'exec')).toBe(false);
     const script = o.fixes.find((f) => f.id === 'mounts.private-run-setup');
     expect((script?.steps[0] as ManualStep).snippet).toContain('mount -t tmpfs -o rw,nosuid,nodev,mode=755 tmpfs /srv/g/run');
   });

@@ -4,14 +4,18 @@ import { applyFix, verdictOf, type AppliedStep } from '../../../src/fixes/engine
 import { buildPlan, type PlannedFix } from '../../../src/fixes/fix-plan.js';
 import { fixExitCode } from '../../../src/fixes/fix-result.js';
 import type { CommandRunner } from '../../../src/fixes/command-steps.js';
+import type { MountOpResult } from '../../../src/fixes/mount-by-fd.js';
 import type { ExecResult } from '../../../src/targets/target.js';
 import type { CheckResult, Fix, FixStep, Report, Status } from '../../../src/core/types.js';
 import { scratch, type Scratch } from './guest-root.js';
 
 const ok = (over: Partial<ExecResult> = {}): ExecResult => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false, ...over });
 
+/** Scripted answers of the descriptor-based mount port, by mount point. */
+type MountScript = Record<string, MountOpResult>;
+
 /** A runner whose commands are scripted by their joined argv; an unexpected command fails the test. */
-function scriptedRunner(script: Record<string, ExecResult>, mounts: string[] = [], holders: string[] = []) {
+function scriptedRunner(script: Record<string, ExecResult>, mounts: MountScript = {}, holders: string[] = []) {
   const calls: string[] = [];
   const answer = (where: string) => async (argv: string[]) => {
     const key = `${where}: ${argv.join(' ')}`;
@@ -20,7 +24,18 @@ function scriptedRunner(script: Record<string, ExecResult>, mounts: string[] = [
     if (!hit) throw new Error(`unexpected command ${key}`);
     return hit;
   };
-  const runner: CommandRunner = { host: answer('host'), guest: answer('guest'), mountPoints: async () => new Set(mounts), holders: async () => holders };
+  const mountOp = async (key: string, before: () => Promise<void>): Promise<MountOpResult> => {
+    calls.push(key);
+    const hit = mounts[key];
+    if (!hit) throw new Error(`unexpected mount operation ${key}`);
+    if (hit.status !== 'already-done') await before();
+    return hit;
+  };
+  const runner: CommandRunner = {
+    host: answer('host'), guest: answer('guest'), holders: async () => holders,
+    unmount: (r, _t, before) => mountOp(`unmount ${r.path}${r.recursive ? ' -R' : ''}${r.makeRslave ? ' rslave' : ''}${r.lazy ? ' -l' : ''}`, before),
+    mountInGuest: (p, src, _t, before) => mountOp(`mount ${src.kind === 'tmpfs' ? 'tmpfs' : src.hostPath} on ${p}`, before),
+  };
   return { runner, calls };
 }
 
@@ -62,25 +77,38 @@ describe('applyFix', () => {
   describe('umount', () => {
     const step: FixStep = { kind: 'umount', where: 'host', path: '/srv/g/proc', recursive: true, makeRslave: true, lazy: false, description: 'x' };
 
-    test('a path that is not a mount point is already done', async () => {
-      const { runner, calls } = scriptedRunner({}, ['/']);
+    test('a path that is not a mount point is already done, and journals nothing', async () => {
+      const { runner, calls } = scriptedRunner({}, { 'unmount /srv/g/proc -R rslave': { status: 'already-done', message: '/srv/g/proc is not a mount point' } });
       expect((await applyFix(planned([step]), { fileRoot: s.root, log: s.recorder, runner }))[0]!.status).toBe('already-done');
-      expect(calls).toEqual([]);
+      expect(calls).toEqual(['unmount /srv/g/proc -R rslave']);
+      expect(s.recorder.used).toBe(false);
     });
 
-    test('--make-rslave first, then umount -R', async () => {
-      const { runner, calls } = scriptedRunner({ 'host: mount --make-rslave /srv/g/proc': ok(), 'host: umount -R /srv/g/proc': ok() }, ['/srv/g/proc']);
-      expect((await applyFix(planned([step]), { fileRoot: s.root, log: s.recorder, runner }))[0]!.status).toBe('done');
-      expect(calls).toEqual(['host: mount --make-rslave /srv/g/proc', 'host: umount -R /srv/g/proc']);
+    test('the whole step goes to the descriptor-based unmount, journalled before it changes anything', async () => {
+      const { runner } = scriptedRunner({}, { 'unmount /srv/g/proc -R rslave': { status: 'done', message: 'unmounted /srv/g/proc and 2 mount(s) below it' } });
+      const [applied] = await applyFix(planned([step]), { fileRoot: s.root, log: s.recorder, runner });
+      expect(applied).toMatchObject({ status: 'done', message: 'unmounted /srv/g/proc and 2 mount(s) below it' });
+      expect(s.recorder.entry.changes).toMatchObject([{ op: 'umount', state: 'done', command: ['umount', '-R', '/srv/g/proc'] }]);
     });
 
     test('"target is busy" names the holders', async () => {
-      const { runner } = scriptedRunner({
-        'host: mount --make-rslave /srv/g/proc': ok(),
-        'host: umount -R /srv/g/proc': ok({ exitCode: 32, stderr: 'umount: /srv/g/proc: target is busy.\n' }),
-      }, ['/srv/g/proc'], ['4242 (bash)']);
+      const { runner } = scriptedRunner({}, { 'unmount /srv/g/proc -R rslave': { status: 'busy', mountPoint: '/srv/g/proc/sys', message: 'busy' } }, ['4242 (bash)']);
       const [result] = await applyFix(planned([step]), { fileRoot: s.root, log: s.recorder, runner });
-      expect(result).toMatchObject({ status: 'failed', message: 'umount: /srv/g/proc: target is busy; held by 4242 (bash)' });
+      expect(result).toMatchObject({ status: 'failed', message: 'umount: /srv/g/proc/sys: target is busy; held by 4242 (bash)' });
+    });
+  });
+
+  describe('mount', () => {
+    test('a refused mount stops the fix; a mount already there is already done', async () => {
+      const refused: FixStep = { kind: 'mount', where: 'guest', path: '/run/user/1000/pulse', source: { kind: 'bind', hostPath: '/run/user/1000/pulse' }, description: 'x' };
+      const there: FixStep = { kind: 'mount', where: 'guest', path: '/run', source: { kind: 'tmpfs', options: 'mode=755' }, description: 'x' };
+      const { runner } = scriptedRunner({}, {
+        'mount tmpfs on /run': { status: 'already-done', message: '/run already has a mount on it' },
+        'mount /run/user/1000/pulse on /run/user/1000/pulse': { status: 'failed', message: 'refused: /run/user/1000 in the guest is writable by uid 1000' },
+      });
+      const steps = await applyFix(planned([there, refused]), { fileRoot: s.root, log: s.recorder, runner });
+      expect(steps.map((x) => x.status)).toEqual(['already-done', 'failed']);
+      expect(steps[1]!.message).toContain('refused');
     });
   });
 });

@@ -1,4 +1,5 @@
 import { lstat, open, readdir, readlink, realpath, stat } from 'node:fs/promises';
+import { O_PATH, readRegularCapped } from '../guest/walk-in-root.js';
 import type { Stats } from 'node:fs';
 import { listHostProcesses, ownNamespace } from './procfs.js';
 import { parseMountinfo } from '../parse/mountinfo.js';
@@ -39,16 +40,16 @@ function hostStat(s: Stats): HostStat {
   return { type: typeOf(s), mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, dev: s.dev, ino: s.ino };
 }
 
-/** Reads at most `maxBytes` of a regular file; a FIFO or a device is not waited on. */
+/**
+ * Reads at most `maxBytes` of a regular file; a FIFO or a device is never opened. The size from
+ * stat is not trusted: /proc and /sys files say 0 or 4096 whatever they hold (audit L2).
+ */
 async function readCapped(path: string, maxBytes: number): Promise<string | null> {
-  const info = await stat(path).catch(() => null);
-  if (!info?.isFile()) return null;
-  const handle = await open(path, 'r').catch(() => null);
+  const handle = await open(path, O_PATH).catch(() => null);
   if (!handle) return null;
   try {
-    const buffer = Buffer.alloc(Math.min(maxBytes, Math.max(info.size, 0) + 1));
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, Math.min(bytesRead, maxBytes)).toString('utf8');
+    const read = await readRegularCapped(handle, maxBytes);
+    return read === null ? null : read.bytes.toString('utf8');
   } catch {
     return null;
   } finally {

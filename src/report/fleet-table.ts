@@ -20,7 +20,9 @@ function fittedTable(columns: Column[], rows: number, width: number): string | n
   const specs: ColumnSpec[] = columns.map((c) => {
     const want = widestLine([c.head, ...c.cells]);
     // A short column of its own (a kind, a count) is never wrapped; the long ones share the rest.
-    return { min: c.fixed ? want : Math.min(c.min, want), want };
+    const min = c.fixed ? want : Math.min(c.min, want);
+    // A list may wrap between its items: down to its longest item it stays whole.
+    return { min, want, ...(c.breakWords ? { comfortable: widestLine(c.cells.flatMap((t) => t.split(/[ ,]+/))) } : {}) };
   });
   const colWidths = fitColumns(specs, width);
   if (!colWidths) return null;
@@ -99,7 +101,7 @@ export function fleetText(s: FleetSummary, width: number, color: boolean): strin
   const w = Math.max(NARROWEST, width);
   const t = s.totals;
   const headline = `${plural(t.hosts, 'host')}, ${plural(t.guests, 'guest')} from ${plural(t.files, 'file')}: `
-    + `${t.hostsFailing} ${t.hostsFailing === 1 ? 'host has' : 'hosts have'} failures; ${t.fail} failed, ${t.warn} warnings, ${t.error} could not run.`;
+    + `${t.hostsFailing} ${t.hostsFailing === 1 ? 'host has' : 'hosts have'} failures; ${t.fail} failed, ${plural(t.warn, 'warning')}, ${t.error} could not run.`;
   const parts = [wrapWords(headline, w)];
   if (s.rows.length + s.emptyHosts.length > 0) parts.push(guestsTable(s, w, color));
   if (s.checks.length > 0) parts.push(checksTable(s, w));

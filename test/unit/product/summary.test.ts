@@ -184,6 +184,10 @@ describe('fitColumns and tableWidth', () => {
     expect(fitted[2]).toBe(5);
     expect(fitted[0]).toBeGreaterThan(fitted[1]!);
     expect(fitColumns([{ min: 10, want: 10 }, { min: 10, want: 10 }], 20)).toBeNull();
+    // A list that may wrap between items gives way before a path is broken.
+    expect(fitColumns([{ min: 4, want: 20 }, { min: 4, want: 30, comfortable: 12 }], 40)).toEqual([22, 15]);
+    expect(fitColumns([{ min: 4, want: 20 }, { min: 4, want: 30, comfortable: 12 }], 30)).toEqual([13, 14]);
+    expect(fitColumns([{ min: 4, want: 20 }, { min: 4, want: 30, comfortable: 12 }], 18)![1]).toBeLessThan(14);
   });
 
   test('COLUMNS is honoured, then the terminal, then 80', () => {

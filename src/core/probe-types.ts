@@ -110,6 +110,18 @@ export interface TcpConnectResponse {
   elapsedMs: number;
 }
 
+/** Read a guest file with the probe child's rights (the desktop user's: `asUser`), walked inside the root. */
+export interface ReadFileRequest {
+  /** Guest path. */
+  path: string;
+  /** At most this many bytes (capped at 1 MiB). */
+  maxBytes: number;
+}
+
+export type ReadFileResponse =
+  | { ok: true; dataBase64: string; truncated: boolean; uid: number; gid: number; mode: number; size: number }
+  | { ok: false; reason: 'missing' | 'dangling-symlink' | 'symlink-loop' | 'not-a-file' | 'permission' | 'too-large' | 'io'; message: string };
+
 /** Request type for each probe name. */
 export interface ProbeRequests {
   'dns-query': DnsQueryRequest;
@@ -118,6 +130,7 @@ export interface ProbeRequests {
   'pulse-connect': PulseConnectRequest;
   'tcp-connect': TcpConnectRequest;
   'api-fs': ApiFsRequest;
+  'read-file': ReadFileRequest;
 }
 
 /** Response type for each probe name. */
@@ -128,6 +141,7 @@ export interface ProbeResponses {
   'pulse-connect': PulseConnectResponse;
   'tcp-connect': TcpConnectResponse;
   'api-fs': ApiFsResponse;
+  'read-file': ReadFileResponse;
 }
 
 export type ProbeName = keyof ProbeRequests;

@@ -17,12 +17,13 @@ import type {
 } from './probe-protocol.js';
 import { prepareProbeSocket, type PreparedSocket } from './probe-socket-plan.js';
 import type { ApiFsRequest } from './probes/api-fs-protocol.js';
+import type { ReadFileRequest } from '../core/probe-types.js';
 
 /** Longest unix socket path (kept here too, so the child does not load socket code early). */
 const MAX_UNIX_PATH_BYTES = 107;
 /** Linux's O_PATH (absent from fs.constants): a handle on a directory that needs only search permission. */
 const O_PATH = 0o10000000;
-const PROBE_NAMES: readonly ProbeName[] = ['dns-query', 'unix-connect', 'x11-setup', 'pulse-connect', 'tcp-connect', 'api-fs'];
+const PROBE_NAMES: readonly ProbeName[] = ['dns-query', 'unix-connect', 'x11-setup', 'pulse-connect', 'tcp-connect', 'api-fs', 'read-file'];
 const NO_SOCKET: PreparedSocket = { target: { kind: 'unusable', errno: 'EINVAL', message: 'the request names no socket' }, guestPath: null };
 
 /** A loaded probe: runs a request against its socket as finally reachable (null for socketless probes). */
@@ -67,6 +68,10 @@ async function loadRunner(name: ProbeName): Promise<ProbeRunner> {
         const r = request as X11SetupRequest;
         return probeX11Setup((socket ?? NO_SOCKET).target, r.auth, r.timeoutMs);
       };
+    }
+    case 'read-file': {
+      const { probeReadFile } = await import('./probes/read-file.js');
+      return (request) => probeReadFile(request as ReadFileRequest);
     }
     case 'api-fs': {
       const { probeApiFs } = await import('./probes/api-fs.js');

@@ -6,6 +6,8 @@ import { parsePulseServer, type PulseServerEntry } from '../../parse/pulse-serve
 import { pulseCookieFix, pulsePermissionFix, pulseRestartFix, pulseSocketBindFix } from '../../fixes/plans/audio-plans.js';
 import type { PulseConnectRequest, PulseConnectResponse } from '../../guest/probe-protocol.js';
 import type { Finding, Fix } from '../../core/types.js';
+import { isLoopbackLiteral } from '../../parse/loopback.js';
+import { readAsUser } from '../user-files.js';
 
 /** The server a libpulse client in the guest would try, and where that choice came from. */
 interface ServerChoice {
@@ -30,17 +32,22 @@ function describe(entry: PulseServerEntry): string {
   return entry.kind === 'unix' ? entry.path : `${entry.host}:${entry.port}`;
 }
 
+/** `localhost` is probed as 127.0.0.1 (see socketOf); any other name is not loopback, only a literal is. */
 function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  return host === 'localhost' || isLoopbackLiteral(host);
 }
 
-/** The cookie libpulse sends: PULSE_COOKIE, then ~/.config/pulse/cookie, then ~/.pulse-cookie. */
+/**
+ * The cookie libpulse sends: PULSE_COOKIE, then ~/.config/pulse/cookie, then ~/.pulse-cookie,
+ * read with the user's own rights (the guest chooses PULSE_COOKIE: root must not read it for them).
+ */
 async function guestCookie(ctx: CheckContext): Promise<{ file: string | null; hex: string | null }> {
   const { target } = ctx;
   const home = target.user.home.replace(/\/+$/, '');
   const candidates = target.env.PULSE_COOKIE ? [target.env.PULSE_COOKIE] : [`${home}/.config/pulse/cookie`, `${home}/.pulse-cookie`];
   for (const file of candidates) {
-    const read = await target.readFile(file, { maxBytes: 4096 });
+    if (!file.startsWith('/')) continue;
+    const read = await readAsUser(target, file, 4096);
     if (read.ok) return { file, hex: read.bytes.subarray(0, 256).toString('hex') };
   }
   return { file: null, hex: null };

@@ -1,5 +1,6 @@
 import { parseXauthority, pickCookie, type CookieReason, type XauthEntry } from '../../parse/xauthority.js';
 import type { Target } from '../../targets/target.js';
+import { readAsUser } from '../user-files.js';
 
 /** The cookie an X client in the guest would send, and how it was found. */
 export interface GuestCookie {
@@ -40,10 +41,11 @@ export async function guestCookie(target: Target, display: number): Promise<Gues
     file, fileSource, hostname: host.hostname, hostnameSource: host.source,
     etcHostname: host.etc !== null && host.etc !== host.hostname ? host.etc : null,
   } as const;
-  const read = await target.readFile(file);
+  // Read with the user's own rights (X clients run as the user; root must not read a guest-chosen file for them).
+  const read = file.startsWith('/') ? await readAsUser(target, file, 1024 * 1024) : { ok: false as const, reason: 'missing' as const, message: 'not an absolute path' };
+  if (!read.ok && read.reason === 'permission') return { ...base, readProblem: null, unreadableByUser: true, reason: 'none', entry: null };
   if (!read.ok) return { ...base, readProblem: `${file}: ${read.message}`, unreadableByUser: false, reason: 'none', entry: null };
-  const { uid, mode } = read.stat;
-  const unreadableByUser = target.user.uid !== 0 && uid !== target.user.uid && (mode & 0o004) === 0;
+  const unreadableByUser = false;
   const { entries } = parseXauthority(read.bytes);
   const picked = pickCookie(entries, { display: String(display), hostname: host.hostname });
   return { ...base, readProblem: null, unreadableByUser, reason: picked.reason, entry: picked.entry };

@@ -3,6 +3,7 @@ import { couldNotRun, finding, outcomeOf, skipped } from '../../core/outcome.js'
 import { parseDisplay } from '../../parse/display.js';
 import { liveHostDisplays } from '../../host/live-displays.js';
 import { guestCookie, type GuestCookie } from './guest-xauthority.js';
+import { isLoopbackLiteral } from '../../parse/loopback.js';
 import { displayEnvFix, wildcardCookieFix, x11SocketBindFix, xauthorityFix, xhostLocalUserFix } from '../../fixes/plans/x11-plans.js';
 import type { X11SetupRequest, X11SetupResponse } from '../../guest/probe-protocol.js';
 import type { Finding, Fix } from '../../core/types.js';
@@ -38,8 +39,9 @@ async function abstractListener(ctx: CheckContext, name: string): Promise<boolea
   });
 }
 
+/** Only `localhost` and loopback IP literals: a name like 127.attacker.example resolves wherever its owner wants. */
 function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  return host === 'localhost' || isLoopbackLiteral(host);
 }
 
 function cookieEvidence(c: GuestCookie): Record<string, unknown> {

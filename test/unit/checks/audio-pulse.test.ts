@@ -124,4 +124,19 @@ describe('audio.pulse', () => {
     const { outcome } = await run({ env: server, probes: [{ name: 'pulse-connect', response: OK, error: 'probe pulse-connect failed' }] });
     expect(outcome.status).toBe('error');
   });
+
+  it('H1: PULSE_COOKIE naming a root-only file is read as the user, and nothing of it is sent', async () => {
+    const { target } = await run({
+      env: { ...server, PULSE_COOKIE: '/etc/shadow' }, files: { '/etc/shadow': { content: 'root:$6$secrethash:19000:0:99999:7:::\n', mode: 0o600 } },
+      user: { uid: 4242, gid: 4242 }, probes: [pulse(OK)],
+    });
+    expect(target.log.userReads).toEqual([{ path: '/etc/shadow', asUser: true }]);
+    expect((target.log.probes[0]?.request as PulseConnectRequest).cookieHex).toBeNull();
+  });
+
+  it('M6: tcp:127.attacker.example is not loopback: not probed from a shared network namespace', async () => {
+    const { outcome, target } = await run({ env: { PULSE_SERVER: 'tcp:127.attacker.example:4713' }, probes: [pulse(OK)] });
+    expect(codes(outcome)).toContain('pulse-remote-server');
+    expect(target.log.probes).toEqual([]);
+  });
 });

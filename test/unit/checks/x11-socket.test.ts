@@ -160,4 +160,20 @@ describe('x11.socket', () => {
     expect(outcome.status).toBe('pass');
     expect(target.log.probes).toHaveLength(1);
   });
+
+  it('H1/L3: XAUTHORITY naming a file only root may read is read as the user, and no cookie from it is sent', async () => {
+    const { outcome, target } = await run({
+      env: { DISPLAY: ':0', XAUTHORITY: '/root/.Xauthority' }, files: { '/root/.Xauthority': cookieFile('box') }, user: { uid: 4242, gid: 4242 },
+      probes: x11(setupFail('No protocol specified'), connectFail('ECONNREFUSED')),
+    });
+    expect(target.log.userReads).toEqual([{ path: '/root/.Xauthority', asUser: true }]);
+    expect(codes(outcome)).toContain('xauthority-unreadable');
+    expect((target.log.probes[0]?.request as X11SetupRequest).auth).toBeNull();
+  });
+
+  it('M6: a name that merely starts with 127. is a remote display, not probed from a shared netns', async () => {
+    const { outcome, target } = await run({ env: { DISPLAY: '127.attacker.example:0' } });
+    expect(codes(outcome)).toEqual(['display-remote']);
+    expect(target.log.probes).toEqual([]);
+  });
 });

@@ -64,6 +64,8 @@ export interface FakeLog {
   netns: string[][];
   procNet: string[];
   probes: { name: string; request: unknown; asUser?: boolean }[];
+  /** Guest files read through the read-file probe (unscripted), with the user's rights when asUser. */
+  userReads: { path: string; asUser: boolean }[];
 }
 
 /**
@@ -84,7 +86,7 @@ export class FakeTarget implements Target {
   readonly user: GuestUser;
   readonly nspawn?: Target['nspawn'];
   readonly schroot?: Target['schroot'];
-  readonly log: FakeLog = { exec: [], netns: [], procNet: [], probes: [] };
+  readonly log: FakeLog = { exec: [], netns: [], procNet: [], probes: [], userReads: [] };
   private readonly files: GuestFiles;
 
   constructor(private readonly scenario: FakeScenario) {
@@ -133,11 +135,27 @@ export class FakeTarget implements Target {
   }
 
   async probe<K extends ProbeName>(name: K, request: ProbeRequests[K], opts?: { asUser?: boolean }): Promise<ProbeResponses[K]> {
-    this.log.probes.push({ name, request, asUser: opts?.asUser });
     const scripted = (this.scenario.probes ?? []).find((p) => p.name === name && (!p.match || (p.match as (r: unknown) => boolean)(request))) as FakeProbe<K> | undefined;
+    if (!scripted && name === 'read-file') {
+      // Files read as the user are logged apart: probes[] stays the list of network probes.
+      this.log.userReads.push({ path: (request as ProbeRequests['read-file']).path, asUser: opts?.asUser ?? false });
+      return this.readAsProbe(request as ProbeRequests['read-file'], opts?.asUser ?? false) as Promise<ProbeResponses[K]>;
+    }
+    this.log.probes.push({ name, request, asUser: opts?.asUser });
     if (!scripted) throw new Error(`FakeTarget: unexpected probe ${name} ${JSON.stringify(request)}`);
     if (scripted.error) throw new Error(scripted.error);
     return typeof scripted.response === 'function' ? (scripted.response as (r: ProbeRequests[K]) => ProbeResponses[K])(request) : scripted.response;
+  }
+
+  /** The read-file probe, unless scripted: the fake file, refused when its mode bits deny the user (the last component only). */
+  private async readAsProbe(request: ProbeRequests['read-file'], asUser: boolean): Promise<ProbeResponses['read-file']> {
+    const read = await this.files.readFile(request.path, { maxBytes: request.maxBytes });
+    if (!read.ok) return { ok: false, reason: read.reason, message: read.message };
+    const { uid, gid, mode, size } = read.stat;
+    const who: { uid: number; gid: number; groups: number[] } = asUser ? this.user : { uid: 0, gid: 0, groups: [] };
+    const bit = who.uid === 0 ? 0o444 : uid === who.uid ? 0o400 : gid === who.gid || who.groups.includes(gid) ? 0o040 : 0o004;
+    if ((mode & bit) === 0) return { ok: false, reason: 'permission', message: `${request.path}: permission denied` };
+    return { ok: true, dataBase64: read.bytes.toString('base64'), truncated: read.truncated, uid, gid, mode, size };
   }
 
   async processes() { return this.scenario.processes ?? []; }

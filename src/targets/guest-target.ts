@@ -7,6 +7,8 @@ import { guestCommandEnv } from '../guest/guest-env.js';
 import { runCommand } from '../host/run-command.js';
 import { hostTool } from '../host/host-programs.js';
 import { boundingSetOf } from '../host/capabilities.js';
+import { hostCredentials, readHostAccounts, readIdMaps, type HostAccounts, type IdMaps } from './host-credentials.js';
+import type { ProbeCredentials } from '../core/probe-types.js';
 import { runProbe, warmProbeChild, type ProbePlace } from '../guest/probe-client.js';
 import { dirIdentity, listHostProcesses, readProcess, type HostProcess } from '../host/procfs.js';
 import { mountsUnder, parseMountinfo, type MountEntry } from '../parse/mountinfo.js';
@@ -68,6 +70,7 @@ export class GuestTarget implements Target {
   private processCache?: Promise<GuestProcess[]>;
   private mountCache?: Promise<MountEntry[]>;
   private placementCache?: Promise<GuestPlacement | { error: string }>;
+  private accountsCache?: Promise<[IdMaps, HostAccounts]>;
 
   constructor(private readonly desc: GuestDescription) {
     this.kind = desc.kind;
@@ -121,7 +124,12 @@ export class GuestTarget implements Target {
     // The session's variables only through the allow-list, and only inside the guest; a caller's env replaces them.
     const env = opts.env ? guestCommandEnv({}, opts.env) : guestCommandEnv(this.env);
     const place = await this.placement();
-    const built = 'error' in place ? place : guestArgv(place, argv, env, opts.user, opts.cwd);
+    // A confined guest (its own mount and user namespaces) owns its ids and groups; a guest that shares our
+    // mounts (a chroot) reaches host devices, so only the groups the host account really has count there.
+    const confined = this.desc.enterUserns || this.desc.ownMountNs;
+    const user = opts.user === undefined || opts.user.uid === 0 || confined ? opts.user : (await this.credentialsFor(opts.user)) ?? undefined;
+    if (opts.user !== undefined && user === undefined) return { exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: false, spawnError: `uid ${opts.user.uid} has no host uid` };
+    const built = 'error' in place ? place : guestArgv(place, argv, env, user, opts.cwd);
     if ('error' in built) return { exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: false, spawnError: built.error };
     let rootFd: number;
     try {
@@ -163,19 +171,33 @@ export class GuestTarget implements Target {
     return uname.exitCode === 0 && uname.stdout.trim() !== '' ? uname.stdout.trim() : null;
   }
 
-  /** Where a probe runs; a root desktop user shares the root child. */
-  private probePlace(asUser: boolean): ProbePlace {
-    const credentials = asUser && this.user.uid !== 0 ? { uid: this.user.uid, gid: this.user.gid, groups: this.user.groups } : null;
-    return { rootHostPath: this.desc.root, netnsPath: this.netnsPath, credentials };
+  /**
+   * The host credentials for guest ids `user` (M2): translated through the guest's user namespace
+   * maps, with only the groups the host account really has; null when the guest has no host id for them.
+   */
+  private async credentialsFor(user: { uid: number; gid: number; groups?: number[] }): Promise<ProbeCredentials | null> {
+    this.accountsCache ??= Promise.all([readIdMaps(this.pid, !this.desc.enterUserns), readHostAccounts()]);
+    const [maps, accounts] = await this.accountsCache;
+    return hostCredentials(user, maps, accounts);
+  }
+
+  /** Where a probe runs; a root desktop user shares the root child. The user's child runs in the host's user namespace: host ids. */
+  private async probePlace(asUser: boolean): Promise<ProbePlace> {
+    const place = { rootHostPath: this.desc.root, netnsPath: this.netnsPath };
+    if (!asUser || this.user.uid === 0) return { ...place, credentials: null };
+    const credentials = await this.credentialsFor(this.user);
+    if (credentials === null || credentials.uid === 0) throw new Error(`the guest's uid ${this.user.uid} has no host uid of its own (see /proc/${this.pid}/uid_map)`);
+    return { ...place, credentials };
   }
 
   warmProbes(who: { root: boolean; user: boolean }): void {
-    if (who.root) warmProbeChild(this.probePlace(false));
-    if (who.user) warmProbeChild(this.probePlace(true));
+    // Errors are the first probe's to report.
+    if (who.root) void this.probePlace(false).then(warmProbeChild, () => undefined);
+    if (who.user) void this.probePlace(true).then(warmProbeChild, () => undefined);
   }
 
   async probe<K extends ProbeName>(name: K, request: ProbeRequests[K], opts: { timeoutMs?: number; asUser?: boolean } = {}): Promise<ProbeResponses[K]> {
-    const reply = await runProbe(this.probePlace(opts.asUser ?? false), name, request, opts.timeoutMs ?? 2000);
+    const reply = await runProbe(await this.probePlace(opts.asUser ?? false), name, request, opts.timeoutMs ?? 2000);
     if (!reply.ok) throw new Error(reply.error);
     return reply.response;
   }

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { hostCredentials, type HostAccounts } from '../../../src/targets/host-credentials.js';
+import { parseIdMap } from '../../../src/parse/id-map.js';
+
+const host: HostAccounts = {
+  passwd: [{ name: 'alice', uid: 1000, gid: 1000, home: '/home/alice', shell: '/bin/bash' }],
+  groups: [
+    { name: 'disk', gid: 6, members: [] }, { name: 'shadow', gid: 42, members: [] }, { name: 'audio', gid: 29, members: ['alice'] },
+    { name: 'alice', gid: 1000, members: [] }, { name: 'docker', gid: 999, members: [] },
+  ],
+};
+const same = { uid: null, gid: null };
+
+describe('hostCredentials (M2)', () => {
+  it('keeps only the groups the host account really has: a guest cannot list its user in disk, shadow or docker', () => {
+    expect(hostCredentials({ uid: 1000, gid: 1000, groups: [6, 42, 999, 29] }, same, host)).toEqual({ uid: 1000, gid: 1000, groups: [29] });
+  });
+
+  it('a guest primary gid the host account does not have becomes the account\'s own', () => {
+    expect(hostCredentials({ uid: 1000, gid: 42, groups: [] }, same, host)).toEqual({ uid: 1000, gid: 1000, groups: [] });
+  });
+
+  it('translates through the user namespace maps; an unmapped id has no host credentials', () => {
+    const maps = { uid: parseIdMap('0 100000 65536\n'), gid: parseIdMap('0 100000 65536\n') };
+    expect(hostCredentials({ uid: 1000, gid: 1000, groups: [29] }, maps, host)).toEqual({ uid: 101000, gid: 101000, groups: [] });
+    expect(hostCredentials({ uid: 70000, gid: 1000 }, maps, host)).toBeNull();
+  });
+
+  it('a uid with no host account gets no groups, and not a gid the host gives to a group', () => {
+    expect(hostCredentials({ uid: 2000, gid: 6, groups: [6, 29] }, same, host)).toEqual({ uid: 2000, gid: 65534, groups: [] });
+    expect(hostCredentials({ uid: 2000, gid: 2000, groups: [] }, same, host)).toEqual({ uid: 2000, gid: 2000, groups: [] });
+  });
+});

@@ -140,7 +140,7 @@ export default defineCheck({
     const bind = pulseSocketBindFix(target, target.user.uid);
     if (result.stage === 'auth') {
       findings.push(finding('pulse-auth-failed', 'fail', `${server} refused the cookie${cookie.file ? ` from ${cookie.file}` : ' (none found)'}: ${result.reason} (pactl: "Connection failure: Access denied")`, { ...evidence, reason: result.reason }));
-      const fix = pulseCookieFix(target, target.user, `${target.user.home}/.config/pulse/cookie`);
+      const fix = pulseCookieFix(target, target.user, null);
       if (fix) fixes.push(fix);
     } else if (result.stage !== 'connect') {
       findings.push(finding('pulse-no-answer', 'fail', `${server} accepted the connection but did not answer AUTH: ${result.reason}`, { ...evidence, reason: result.reason }));

@@ -4,6 +4,7 @@ import { parseDisplay } from '../../parse/display.js';
 import { liveHostDisplays } from '../../host/live-displays.js';
 import { guestCookie, type GuestCookie } from './guest-xauthority.js';
 import { isLoopbackLiteral } from '../../parse/loopback.js';
+import { parsePasswd } from '../../parse/passwd.js';
 import { displayEnvFix, wildcardCookieFix, x11SocketBindFix, xauthorityFix, xhostLocalUserFix } from '../../fixes/plans/x11-plans.js';
 import type { X11SetupRequest, X11SetupResponse } from '../../guest/probe-protocol.js';
 import type { Finding, Fix } from '../../core/types.js';
@@ -51,18 +52,17 @@ function cookieEvidence(c: GuestCookie): Record<string, unknown> {
   };
 }
 
-/** Fixes for a server that refuses the guest's credentials. */
-function authFixes(ctx: CheckContext, display: string, cookie: GuestCookie): Fix[] {
+/** Fixes for a server that refuses the guest's credentials. Host paths and the xhost user come from the host, never the guest. */
+async function authFixes(ctx: CheckContext, display: string, cookie: GuestCookie): Promise<Fix[]> {
   const { target, host } = ctx;
-  const fixes: Fix[] = [];
-  const hostXauthority = host.invokingEnv.XAUTHORITY ?? `${target.user.home}/.Xauthority`;
+  const fixes: (Fix | null)[] = [];
+  const hostXauthority = host.invokingEnv.XAUTHORITY ?? null;
   if (cookie.reason === 'hostname-mismatch') fixes.push(wildcardCookieFix(target, { display, guestXauthority: cookie.file }));
-  else {
-    const copy = xauthorityFix(target, { display, hostXauthority, user: target.user });
-    if (copy) fixes.push(copy);
-  }
-  fixes.push(xhostLocalUserFix(display, target.user.name));
-  return fixes;
+  else fixes.push(xauthorityFix(target, { display, hostXauthority, user: target.user }));
+  // The host account of the user's uid: a guest's passwd must not choose who gets the display (L5).
+  const hostAccount = parsePasswd((await host.readFile('/etc/passwd')) ?? '').find((p) => p.uid === target.user.uid);
+  if (hostAccount) fixes.push(xhostLocalUserFix(display, hostAccount.name));
+  return fixes.filter((f): f is Fix => f !== null);
 }
 
 export default defineCheck({
@@ -190,11 +190,11 @@ export default defineCheck({
       }
       case 'bad-cookie':
         findings.push(finding('x11-cookie-invalid', 'fail', `the X server at ${where} rejects the cookie from ${cookie.file}: "Invalid MIT-MAGIC-COOKIE-1 key" (the file holds an old cookie)`, evidence));
-        return outcomeOf(findings, [...fixes, ...authFixes(ctx, value, cookie)]);
+        return outcomeOf(findings, [...fixes, ...(await authFixes(ctx, value, cookie))]);
       case 'no-cookie': {
         const reason = result.ok ? '' : result.reason;
         findings.push(finding('x11-no-cookie', 'fail', `the X server at ${where} wants a cookie and ${target.user.name} has none for "${cookie.hostname}": "${reason}"`, evidence));
-        return outcomeOf(findings, [...fixes, ...authFixes(ctx, value, cookie)]);
+        return outcomeOf(findings, [...fixes, ...(await authFixes(ctx, value, cookie))]);
       }
       case 'refused':
         findings.push(finding('x11-setup-refused', 'fail', `the X server at ${where} refused the connection: "${result.ok ? '' : result.reason}"`, evidence));

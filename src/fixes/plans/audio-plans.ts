@@ -1,5 +1,6 @@
 import type { Fix } from '../../core/types.js';
-import { manual, shellQuoted, nspawnFileStep } from './manual-steps.js';
+import { manual, nspawnFileStep } from './manual-steps.js';
+import { hostHomeOf, hostPathInRoot, shellQuote } from './shell-quote.js';
 import type { GuestUser, Target } from '../../targets/target.js';
 
 type Where = Pick<Target, 'kind' | 'root' | 'schroot' | 'nspawn'>;
@@ -7,8 +8,9 @@ type Where = Pick<Target, 'kind' | 'root' | 'schroot' | 'nspawn'>;
 /** Where nspawn puts the host's pulse directory: beside, not inside, the /run/user/UID the guest manages itself. */
 export const NSPAWN_PULSE_DIR = '/run/user/pulse';
 
+/** The host path of a guest path, normalised inside the root, as one shell word. */
 function fromHost(target: Where, guestPath: string): string {
-  return `${target.root.replace(/\/+$/, '')}${guestPath}`;
+  return shellQuote(hostPathInRoot(target.root, guestPath));
 }
 
 /** Bring the host's PulseAudio socket directory into the guest and point PULSE_SERVER at it. */
@@ -41,7 +43,7 @@ export function pulseSocketBindFix(target: Where, uid: number): Fix | null {
       return {
         id: 'audio.chroot-bind-pulse', title: `Bind ${hostDir} into the chroot and export PULSE_SERVER`, safety: 'manual',
         steps: [
-          manual('bind the host\'s pulse directory before entering the chroot', `mkdir -p ${shellQuoted(fromHost(target, hostDir))} && mount --bind ${hostDir} ${shellQuoted(fromHost(target, hostDir))}`),
+          manual('bind the host\'s pulse directory before entering the chroot', `mkdir -p ${fromHost(target, hostDir)} && mount --bind ${hostDir} ${fromHost(target, hostDir)}`),
           manual('in the shell inside the guest', `export PULSE_SERVER=unix:${hostDir}/native`, 'guest'),
         ],
       };
@@ -74,15 +76,20 @@ export function pulsePermissionFix(socketPath: string, ownerUid: number | null, 
   };
 }
 
-/** Give the guest user the host user's cookie. */
-export function pulseCookieFix(target: Where, user: GuestUser, hostCookie: string): Fix | null {
+/**
+ * Give the guest user the host user's cookie. `hostCookie` is a host path the host side chose, or null:
+ * the host account's own ~/.config/pulse/cookie, found by the host's shell (a guest's home is never a host path).
+ */
+export function pulseCookieFix(target: Where, user: GuestUser, hostCookie: string | null): Fix | null {
+  const source = hostCookie !== null ? shellQuote(hostCookie) : `${hostHomeOf(user.uid)}/.config/pulse/cookie`;
   if (target.kind === 'nspawn') {
-    const machine = target.nspawn?.machine ?? 'MACHINE';
+    const machine = shellQuote(target.nspawn?.machine ?? 'MACHINE');
     return {
       id: 'audio.nspawn-bind-cookie', title: 'Bind the host\'s PulseAudio cookie and set PULSE_COOKIE', safety: 'manual',
       steps: [
-        manual('restart the machine with the cookie bound read-only', `systemd-nspawn --bind-ro=${hostCookie}:/run/host-pulse-cookie --setenv=PULSE_COOKIE=/run/host-pulse-cookie -b -D … -M ${machine}`),
-        nspawnFileStep(machine, `[Files]\nBindReadOnly=${hostCookie}:/run/host-pulse-cookie\n\n[Exec]\nEnvironment=PULSE_COOKIE=/run/host-pulse-cookie`),
+        manual('restart the machine with the cookie bound read-only', `systemd-nspawn --bind-ro=${source}:/run/host-pulse-cookie --setenv=PULSE_COOKIE=/run/host-pulse-cookie -b -D … -M ${machine}`),
+        ...(hostCookie !== null && /^[\w./-]+$/.test(hostCookie)
+          ? [nspawnFileStep(machine, `[Files]\nBindReadOnly=${hostCookie}:/run/host-pulse-cookie\n\n[Exec]\nEnvironment=PULSE_COOKIE=/run/host-pulse-cookie`)] : []),
       ],
     };
   }
@@ -90,6 +97,6 @@ export function pulseCookieFix(target: Where, user: GuestUser, hostCookie: strin
   const dest = fromHost(target, `${user.home}/.config/pulse/cookie`);
   return {
     id: 'audio.copy-cookie', title: 'Copy the host user\'s PulseAudio cookie into the guest user\'s ~/.config/pulse/cookie', safety: 'manual',
-    steps: [manual('on the host', `install -D -m 600 -o ${user.uid} -g ${user.gid} ${shellQuoted(hostCookie)} ${shellQuoted(dest)}`)],
+    steps: [manual('on the host', `install -D -m 600 -o ${user.uid} -g ${user.gid} ${source} ${dest}`)],
   };
 }

@@ -1,6 +1,7 @@
 import type { Fix, FixStep } from '../../core/types.js';
 import { nspawnFileStep } from './manual-steps.js';
 import type { Target } from '../../targets/target.js';
+import { hostPathInRoot, shellQuote } from './shell-quote.js';
 
 type PlanTarget = Pick<Target, 'kind' | 'root' | 'schroot' | 'nspawn'>;
 
@@ -97,7 +98,7 @@ export function upstreamResolvConfFix(target: PlanTarget, upstream: string): Fix
       id: 'dns.chroot-upstream-resolv-conf',
       title: 'Bind the host\'s upstream nameserver list over the chroot\'s resolv.conf',
       safety: 'manual',
-      steps: [{ kind: 'manual', where: 'host', description: 'before entering the chroot (undo with umount)', snippet: `mount --bind -o ro ${upstream} '${target.root}/etc/resolv.conf'` }],
+      steps: [{ kind: 'manual', where: 'host', description: 'before entering the chroot (undo with umount)', snippet: `mount --bind -o ro ${shellQuote(upstream)} ${shellQuote(hostPathInRoot(target.root, '/etc/resolv.conf'))}` }],
     };
   }
   return null;

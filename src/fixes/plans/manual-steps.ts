@@ -10,7 +10,3 @@ export function nspawnFileStep(machine: string, snippet: string, lead = 'or in',
   return manual(`${lead} /etc/systemd/nspawn/${machine}.nspawn${note}`, snippet);
 }
 
-/** A path as one single-quoted shell word. */
-export function shellQuoted(path: string): string {
-  return `'${path.replace(/'/g, `'\\''`)}'`;
-}

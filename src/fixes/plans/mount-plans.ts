@@ -2,12 +2,10 @@ import path from 'node:path';
 import type { Fix, FixStep, UmountStep } from '../../core/types.js';
 import type { MountHolder } from '../../host/mount-holders.js';
 import { nspawnFileStep } from './manual-steps.js';
+import { hostPathInRoot, shellQuote } from './shell-quote.js';
 import type { UnmountUnit } from '../../host/unmount-order.js';
 
-/** Quotes a path for a shell snippet a person will paste. */
-export function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote } from './shell-quote.js';
 
 function umountStep(unit: UnmountUnit, lazy: boolean): UmountStep {
   const what = unit.recursive ? `${unit.members.length} mounts at and below ${unit.path}` : unit.path;
@@ -121,7 +119,7 @@ export function privateRunLiveFix(guestMountPoint: string, unit: UnmountUnit, r:
 
 /** The same repair as commands to put in the script that sets up the chroot, for next time. */
 export function privateRunChrootScriptFix(guestRootOnHost: string, r: RunReplacement): Fix {
-  const q = (p: string): string => shellQuote(path.posix.join(guestRootOnHost, p));
+  const q = (p: string): string => shellQuote(hostPathInRoot(guestRootOnHost, p));
   const userDir = `/run/user/${r.uid}`;
   const lines = [
     `mount -t tmpfs -o rw,nosuid,nodev,mode=755 tmpfs ${q('/run')}`,

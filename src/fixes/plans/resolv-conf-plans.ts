@@ -1,6 +1,7 @@
 import type { Fix } from '../../core/types.js';
 import { nspawnResolvConfUplinkFix } from './dns-stub-plans.js';
 import type { Target } from '../../targets/target.js';
+import { hostPathInRoot, shellQuote } from './shell-quote.js';
 
 /** Writes a plain resolv.conf inside the guest, replacing an empty file or a dangling symlink. */
 export function writeResolvConfFix(nameservers: string[], source: string): Fix {
@@ -31,7 +32,7 @@ export function resolvConfProvisionFix(target: Pick<Target, 'kind' | 'root' | 's
     case 'chroot':
       return {
         id: 'dns.chroot-resolv-conf', title: 'Copy the host\'s resolv.conf into the chroot before entering it', safety: 'manual',
-        steps: [{ kind: 'manual', where: 'host', description: 'copy the file the host\'s symlink points to, not the link', snippet: `cp -L /etc/resolv.conf '${target.root}/etc/resolv.conf'` }],
+        steps: [{ kind: 'manual', where: 'host', description: 'copy the file the host\'s symlink points to, not the link', snippet: `cp -L /etc/resolv.conf ${shellQuote(hostPathInRoot(target.root, '/etc/resolv.conf'))}` }],
       };
     default:
       return null;

@@ -1,5 +1,5 @@
 import type { Fix } from '../../core/types.js';
-import { shellQuote } from './mount-plans.js';
+import { shellQuote } from './shell-quote.js';
 
 /** What the session fixes need to know of a session. */
 export interface SessionRef {

@@ -3,19 +3,19 @@
  * guest root as its working directory. Two ways to run it:
  * - `--serve [--credentials=JSON]`: long-lived, one per (root, netns, user) in a run. Loads every
  *   probe, drops to the credentials once, then answers newline-delimited JSON requests
- *   (`ProbeServeRequest`, socket paths already resolved by the parent) concurrently, each reply
+ *   (`ProbeServeRequest`, socket paths resolved by the parent, walked again here) concurrently, each reply
  *   carrying its request's id. Exits when stdin ends.
  * - no argument: reads one envelope on stdin, resolves its socket path inside the root as root,
  *   drops credentials, prints one JSON reply and exits.
  */
-import { closeSync, constants, openSync } from 'node:fs';
-import path from 'node:path';
+import { constants, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type {
   DnsQueryRequest, ProbeCredentials, ProbeEnvelope, ProbeName, ProbeReply, ProbeServeReply, ProbeServeRequest,
   PulseConnectRequest, TcpConnectRequest, UnixConnectRequest, X11SetupRequest,
 } from './probe-protocol.js';
 import { prepareProbeSocket, type PreparedSocket } from './probe-socket-plan.js';
+import { InRootError, viaFd, walkInRoot } from './walk-in-root.js';
 import type { ApiFsRequest } from './probes/api-fs-protocol.js';
 import type { ReadFileRequest } from '../core/probe-types.js';
 
@@ -100,35 +100,55 @@ function dropCredentials(credentials: ProbeCredentials): void {
   }
 }
 
+/** The guest root, held from start-up (as root, before any drop) so every walk starts at the very same directory. */
+let guestRoot = '.';
+
+function holdGuestRoot(): void {
+  guestRoot = `/proc/self/fd/${openSync('.', O_PATH | constants.O_DIRECTORY)}`;
+}
+
+const ERRNO_OF_REASON: Record<InRootError['reason'], string> = { 'symlink-loop': 'ELOOP', 'not-a-directory': 'ENOTDIR', permission: 'EACCES', io: 'EIO' };
+
 /**
- * A relative path too long for sun_path is reached through a handle on its directory, opened
- * as the user (so its components are still checked as the user): /proc/self/fd/N/name.
- * No chdir: a pooled child runs several probes at once. `release` closes the handle.
+ * A socket path is walked inside the guest root here, by whoever this child runs as (so every
+ * directory on the way is searched with the user's rights), and connected through the O_PATH
+ * descriptor the walk ended on (/proc/self/fd/N): nothing swapped in after the walk, no `..` and no
+ * absolute symlink can lead the connect out of the guest, and no path is too long for sun_path.
+ * `release` closes the descriptors.
  */
-function reachable(socket: PreparedSocket): { socket: PreparedSocket; release: () => void } {
+async function reachable(socket: PreparedSocket): Promise<{ socket: PreparedSocket; release: () => Promise<void> }> {
   const { target } = socket;
-  const release = (): void => undefined;
-  if (target.kind !== 'path' || Buffer.byteLength(target.path) <= MAX_UNIX_PATH_BYTES) return { socket, release };
-  const note = `the path is ${Buffer.byteLength(target.path)} bytes, over the ${MAX_UNIX_PATH_BYTES}-byte socket address limit: connected from its directory`;
-  let fd: number;
+  const none = async (): Promise<void> => undefined;
+  if (target.kind !== 'path') return { socket, release: none };
+  const guestPath = socket.guestPath ?? '/' + target.path;
+  const unusable = (errno: string, message: string) => ({ socket: { ...socket, target: { kind: 'unusable' as const, errno, message } }, release: none });
+  let walked;
   try {
-    fd = openSync(path.posix.dirname(target.path), O_PATH | constants.O_DIRECTORY);
+    walked = await walkInRoot(guestRoot, guestPath);
   } catch (error) {
-    const errno = (error as NodeJS.ErrnoException).code ?? 'EIO';
-    return { socket: { ...socket, note, target: { kind: 'unusable', errno, message: `${socket.guestPath ?? target.path}: ${errno} on its directory` } }, release };
+    const errno = error instanceof InRootError ? ERRNO_OF_REASON[error.reason] : (error as NodeJS.ErrnoException).code ?? 'EIO';
+    return unusable(errno, `connect to ${target.path}: ${(error as Error).message}`);
   }
-  const viaHandle = `/proc/self/fd/${fd}/${path.posix.basename(target.path)}`;
-  return { socket: { ...socket, note, target: { kind: 'path', path: viaHandle } }, release: () => closeSync(fd) };
+  if (!walked.handle) {
+    await walked.close();
+    return unusable('ENOENT', `connect to ${target.path}: no such file or directory in the guest`);
+  }
+  const long = Buffer.byteLength(target.path) > MAX_UNIX_PATH_BYTES;
+  const note = long ? `the path is ${Buffer.byteLength(target.path)} bytes, over the ${MAX_UNIX_PATH_BYTES}-byte socket address limit: connected through a descriptor walked to it` : socket.note;
+  return {
+    socket: { ...socket, ...(note ? { note } : {}), target: { kind: 'path', path: viaFd(walked.handle), shown: target.path } },
+    release: () => walked.close(),
+  };
 }
 
 /** Runs one probe on its (already resolved) socket. */
 async function runWith(runner: ProbeRunner, request: unknown, prepared: PreparedSocket | null): Promise<unknown> {
   if (!prepared) return runner(request, null);
-  const { socket, release } = reachable(prepared);
+  const { socket, release } = await reachable(prepared);
   try {
     return await runner(request, socket);
   } finally {
-    release();
+    await release();
   }
 }
 
@@ -152,6 +172,7 @@ async function serve(): Promise<void> {
   let startupError: string | null = null;
   try {
     const credentials = parseCredentials(process.argv.slice(2));
+    holdGuestRoot();
     // A child that drops privileges loads every probe first, as root; one that stays root loads on demand.
     if (credentials) {
       await Promise.all(PROBE_NAMES.map(runnerOf));
@@ -204,8 +225,9 @@ async function once(): Promise<void> {
     const envelope = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<ProbeEnvelope> | null;
     checkEnvelope(envelope);
     const runner = await loadRunner(envelope.name);
-    // Resolved as root, inside the root ('.'), so absolute symlinks stay in the guest.
-    const socket = await prepareProbeSocket('.', envelope.name, envelope.request as ProbeEnvelope['request']);
+    // Resolved as root, inside the root ('.'), so absolute symlinks stay in the guest; walked again to connect.
+    holdGuestRoot();
+    const socket = await prepareProbeSocket(guestRoot, envelope.name, envelope.request as ProbeEnvelope['request']);
     if (envelope.credentials) dropCredentials(envelope.credentials);
     send({ ok: true, response: await runWith(runner, envelope.request, socket) } as ProbeReply);
   } catch (error) {

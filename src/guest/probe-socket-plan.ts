@@ -4,7 +4,7 @@ import type { SocketTarget } from './probes/socket-connect.js';
 
 /** A socket as the probe will reach it, with what the guest calls it. */
 export interface PreparedSocket {
-  /** A `path` target is relative to the guest root (the probe child's cwd) and free of symlinks. */
+  /** A `path` target is relative to the guest root and free of symlinks; the child walks it again and connects through the descriptor. */
   target: SocketTarget;
   /** The guest path after following symlinks inside the root; null for abstract/TCP/unusable. */
   guestPath: string | null;

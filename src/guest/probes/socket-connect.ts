@@ -6,7 +6,8 @@ import net from 'node:net';
  * before any connect() (for example a symlink loop while resolving the guest path).
  */
 export type SocketTarget =
-  | { kind: 'path'; path: string }
+  /** `shown` names it in messages when `path` is a descriptor's /proc/self/fd/N. */
+  | { kind: 'path'; path: string; shown?: string }
   | { kind: 'abstract'; name: string }
   | { kind: 'tcp'; host: string; port: number }
   | { kind: 'unusable'; errno: string; message: string };
@@ -23,7 +24,7 @@ export const MAX_UNIX_PATH_BYTES = 107;
 export function describeTarget(target: SocketTarget): string {
   switch (target.kind) {
     case 'path':
-      return target.path;
+      return target.shown ?? target.path;
     case 'abstract':
       return `@${target.name}`;
     case 'tcp':

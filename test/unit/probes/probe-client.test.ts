@@ -108,7 +108,7 @@ describe('runProbe (child process)', () => {
     const guestPath = '/' + path.relative(root, path.join(deep, 'native'));
     const reply = await runProbe(here(root), 'unix-connect', { path: guestPath, timeoutMs: 1000 }, CHILD_BUDGET_MS);
     expect(reply).toMatchObject({ ok: true, response: { ok: true, resolvedPath: guestPath } });
-    expect(reply.ok && reply.response.message).toContain('connected from its directory');
+    expect(reply.ok && reply.response.message).toContain('connected through a descriptor walked to it');
     expect(server.connections).toBe(1);
   });
 
@@ -204,7 +204,7 @@ describe('runProbe (child process)', () => {
     const guest = (top: string) => '/' + path.relative(root, path.join(long(top), 'native'));
     const open = await runProbe(asUser, 'unix-connect', { path: guest('open'), timeoutMs: 1000 }, CHILD_BUDGET_MS);
     expect(open).toMatchObject({ ok: true, response: { ok: true, resolvedPath: guest('open') } });
-    expect(open.ok && open.response.message).toContain('connected from its directory');
+    expect(open.ok && open.response.message).toContain('connected through a descriptor walked to it');
     const denied = await runProbe(asUser, 'unix-connect', { path: guest('private'), timeoutMs: 1000 }, CHILD_BUDGET_MS);
     expect(denied).toMatchObject({ ok: true, response: { ok: false, errno: 'EACCES', resolvedPath: guest('private') } });
   });

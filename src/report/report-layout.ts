@@ -168,7 +168,7 @@ function fixLines(fix: Fix, opts: LayoutOptions): string[] {
 /** Counts and time; the fix hint only when `fix` would apply something. */
 function closingLines(report: Report, opts: LayoutOptions): string[] {
   const s = report.summary;
-  const parts = [`${s.pass} passed`, `${s.warn} warnings`, `${s.fail} failed`, `${s.skip} skipped`, ...(s.error > 0 ? [`${s.error} could not run`] : [])];
+  const parts = [`${s.pass} passed`, `${s.warn} warning${s.warn === 1 ? '' : 's'}`, `${s.fail} failed`, `${s.skip} skipped`, ...(s.error > 0 ? [`${s.error} could not run`] : [])];
   const lines = wrapText(`${parts.join(', ')} in ${(report.durationMs / 1000).toFixed(2)} s`, opts.width, '', '  ');
   if (opts.fixHint !== false) {
     const plan = buildPlan(report, { unsafe: false, guestChosen: report.target.kind !== 'host' });

@@ -8,6 +8,9 @@ import type { GuestStat, GuestPathError } from '../../core/target.js';
 /** The message X11 programs print without DISPLAY (firefox's wording). */
 const NO_DISPLAY = 'Error: no DISPLAY environment variable specified';
 
+/** What is missing when no display can be offered, and where it would be. */
+const NO_X_SERVER = 'the host has no X server (no live socket in /tmp/.X11-unix): start one, or use Xvfb for a test (Xvfb :99)';
+
 const findings = {
   'display-unset': { severity: 'fail', message: `DISPLAY is not set in the guest session (from {envSource}), so X11 programs fail with "${NO_DISPLAY}"; {live}`, description: `DISPLAY is not set in the session: X11 programs say "${NO_DISPLAY}".` },
   'display-invalid': { severity: 'fail', message: 'DISPLAY="{display}" is not a valid X display name (like :0 or localhost:10.0); {live}', description: 'DISPLAY is set but is not a display name X11 programs can use.' },
@@ -35,8 +38,10 @@ interface Facts {
   /** DISPLAY as the session has it ('' when unset). */
   value: string;
   parsed: ParsedDisplay | null;
-  /** The host's live displays (`:N`), lowest first, and their numbers. */
-  live: { name: string; display: number }[];
+  /** The host's live displays (`:N`), lowest first, their numbers and their sockets' owners. */
+  live: { name: string; display: number; owner: number | null }[];
+  /** The desktop user's uid, to prefer the display that user runs. */
+  uid: number;
   /** The socket DISPLAY names, as the guest sees it; null for TCP or an invalid DISPLAY. */
   socket: { path: string; seen: GuestStat['type'] | GuestPathError } | null;
 }
@@ -54,10 +59,12 @@ async function gather(ctx: CheckContext): Promise<Facts> {
     socket = { path, seen: 'error' in at ? at.error : at.type };
   }
   const { kind, root, schroot, nspawn } = target;
+  // Whose display each is: the X server's socket belongs to the user who runs it.
+  const owners = await Promise.all(live.map(async (d) => (await ctx.host.stat(d.path))?.uid ?? null));
   return {
     place: { kind, root, ...(schroot ? { schroot } : {}), ...(nspawn ? { nspawn } : {}) },
-    envSource: target.envSource, value, parsed, socket,
-    live: live.map((d) => ({ name: d.name, display: d.display })),
+    envSource: target.envSource, value, parsed, socket, uid: target.user.uid,
+    live: live.map((d, i) => ({ name: d.name, display: d.display, owner: owners[i] ?? null })),
   };
 }
 
@@ -67,7 +74,7 @@ const found = findingBuilder(findings);
 function judge(facts: Facts) {
   const { value, parsed, socket } = facts;
   const liveNames = facts.live.map((d) => d.name);
-  const live = liveNames.length > 0 ? `the host's live displays: ${liveNames.join(', ')}` : 'the host has no live X display in /tmp/.X11-unix';
+  const live = liveNames.length > 0 ? `the host's live displays: ${liveNames.join(', ')}` : NO_X_SERVER;
   const out: Reported<typeof findings>[] = liveNames.length > 0 ? [found('host-displays', { displays: liveNames.join(', ') }, { displays: liveNames })] : [];
   if (value === '') return [...out, found('display-unset', { envSource: facts.envSource, live }, { envSource: facts.envSource, liveDisplays: liveNames })];
   if (parsed === null) return [...out, found('display-invalid', { display: value, live }, { display: value, liveDisplays: liveNames })];
@@ -85,14 +92,14 @@ function judge(facts: Facts) {
   return [...out, found('display-socket-missing', { display: value, socket: socket.path, live }, { display: value, socket: socket.path, liveDisplays: liveNames })];
 }
 
-// What it offers: DISPLAY pointed at a live display, and the socket directory bound in.
+// What it offers: DISPLAY pointed at a live display of the host (the user's own first), and the
+// socket directory bound in. With no live display there is nothing to point at: no fix, the finding says so.
 function offer(facts: Facts, reported: readonly Reported<typeof findings>[]) {
   const code = reported.find((r) => r.code !== 'host-displays')?.code;
-  const suggestion = facts.live[0]?.name ?? ':0';
+  const suggestion = (facts.live.find((d) => d.owner === facts.uid) ?? facts.live[0])?.name;
+  if (suggestion === undefined) return [];
   if (code === 'display-unset' || code === 'display-invalid') return [displayEnvFix(facts.place, suggestion)];
-  if (code === 'display-socket-missing') {
-    return facts.live.length > 0 ? [displayEnvFix(facts.place, suggestion), x11SocketBindFix(facts.place)] : [];
-  }
+  if (code === 'display-socket-missing') return [displayEnvFix(facts.place, suggestion), x11SocketBindFix(facts.place)];
   if (code === 'display-socket-not-in-guest') return [x11SocketBindFix(facts.place)];
   return [];
 }
@@ -101,7 +108,7 @@ export default defineCheck({
   id: 'x11.display',
   group: 'x11',
   title: 'DISPLAY names an X display',
-  description: 'Reads DISPLAY from the guest session and checks it names a display whose socket /tmp/.X11-unix/XN exists in the guest; suggests the host\'s live displays (sockets that accept connections).',
+  description: 'Reads DISPLAY from the guest session and checks it names a display whose socket /tmp/.X11-unix/XN exists in the guest; suggests the host\'s live displays (sockets that accept connections), the user\'s own first, and none when the host has no X server.',
   findings,
   fixDocs,
   appliesTo: (ctx) => (ctx.target.kind === 'host' ? 'no guest chosen: DISPLAY is a guest session setting' : true),

@@ -16,11 +16,19 @@ const nspawn = { kind: 'nspawn' as const, nspawn: { machine: 'box', nspawnPid: 1
 const schroot = { kind: 'schroot', schroot: { chroot: 'jammy', session: null } } as const;
 
 checkTester(check, [
-  { name: 'DISPLAY unset, no host display: export DISPLAY=:0', target: {}, status: 'fail', codes: ['display-unset'], fixes: ['x11.export-display'],
-    assert: (o) => expect(snippets(o)).toContain('export DISPLAY=:0') },
-  { name: 'DISPLAY empty counts as unset', target: { env: { DISPLAY: '' } }, status: 'fail', codes: ['display-unset'], fixes: ['x11.export-display'] },
-  { name: 'DISPLAY malformed', target: { env: { DISPLAY: 'nonsense' } }, status: 'fail', codes: ['display-invalid'], fixes: ['x11.export-display'] },
-  { name: 'a DECnet display is not valid', target: { env: { DISPLAY: 'host::0' } }, status: 'fail', codes: ['display-invalid'], fixes: ['x11.export-display'] },
+  { name: 'DISPLAY unset, no host display: no display to offer; the finding says what is missing and where', target: {}, status: 'fail', codes: ['display-unset'], fixes: [],
+    assert: (o) => expect(o.summary).toContain('the host has no X server (no live socket in /tmp/.X11-unix): start one, or use Xvfb for a test') },
+  { name: 'DISPLAY empty counts as unset', target: { env: { DISPLAY: '' } }, status: 'fail', codes: ['display-unset'], fixes: [] },
+  { name: 'DISPLAY malformed', target: { env: { DISPLAY: 'nonsense' } }, status: 'fail', codes: ['display-invalid'], fixes: [] },
+  { name: 'DISPLAY malformed, a live host display: point DISPLAY at it', target: { env: { DISPLAY: 'nonsense' } }, host: liveFive, status: 'fail', codes: ['host-displays', 'display-invalid'], fixes: ['x11.export-display'],
+    assert: (o) => expect(snippets(o)).toContain('export DISPLAY=:5') },
+  { name: 'a DECnet display is not valid', target: { env: { DISPLAY: 'host::0' } }, status: 'fail', codes: ['display-invalid'], fixes: [] },
+  {
+    name: 'two live displays: the desktop user\'s own is offered, not another user\'s lower one',
+    target: { kind: 'chroot' }, host: { files: { '/tmp/.X11-unix/X0': { socket: true, listening: true, uid: 0 }, '/tmp/.X11-unix/X3': { socket: true, listening: true, uid: 1000 } } },
+    status: 'fail', codes: ['host-displays', 'display-unset'], fixes: ['x11.export-display'],
+    assert: (o) => expect(snippets(o)).toContain('export DISPLAY=:3'),
+  },
   { name: 'a TCP display is left to x11.socket', target: { env: { DISPLAY: 'localhost:10.0' } }, status: 'pass', codes: ['display-remote'],
     assert: (o) => expect(o.findings[0]?.evidence).toMatchObject({ host: 'localhost', port: 6010 }) },
   { name: 'no such display anywhere, nothing to suggest', target: { env: { DISPLAY: ':7' } }, status: 'fail', codes: ['display-socket-missing'] },

@@ -17,3 +17,4 @@ export * from './locale-name.js';
 export * from './etc-hosts.js';
 export * from './machine-id.js';
 export * from './id-map.js';
+export * from './local-addresses.js';

@@ -95,3 +95,13 @@ describe('uid_map', () => {
     expect(idOutside(m, 5)).toBeNull();
   });
 });
+
+describe('local addresses', () => {
+  it('reads LOCAL /32 leaves of fib_trie, if_inet6 in short form, getent ahosts addresses', async () => {
+    const { parseFibTrieLocal, parseIfInet6, parseGetentAhosts } = await import('../../../src/parse/local-addresses.js');
+    const trie = 'Main:\n  +-- 0.0.0.0/0 3 0 5\n           |-- 127.0.0.1\n              /32 host LOCAL\n        |-- 127.255.255.255\n           /32 link BROADCAST\n           |-- 192.0.2.2\n              /32 host LOCAL\n';
+    expect(parseFibTrieLocal(trie)).toEqual(['127.0.0.1', '192.0.2.2']);
+    expect(parseIfInet6('00000000000000000000000000000001 01 80 10 80       lo\nfe8000000000000000fc00fffe000001 04 40 20 80     eth0\n')).toEqual(['::1', 'fe80::fc:ff:fe00:1']);
+    expect(parseGetentAhosts('127.0.0.1       STREAM localhost\n127.0.0.1       DGRAM  \n::1 RAW\n')).toEqual(['127.0.0.1', '::1']);
+  });
+});

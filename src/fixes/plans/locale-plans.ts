@@ -1,0 +1,27 @@
+import type { Fix, TargetKind } from '../../core/types.js';
+import { manual, nspawnFileStep, shellQuoted } from './manual-steps.js';
+
+/** Run the guest with a locale it has: C.UTF-8 when it has that, else C. */
+export function runWithLocaleFix(kind: TargetKind, root: string, fallback: string, vars: string[], machine: string | null): Fix {
+  const unset = vars.filter((v) => v !== 'LANG').map((v) => `${v}=`).join(' ');
+  const env = `LANG=${fallback}${unset ? ` ${unset}` : ''}`;
+  const steps = kind === 'nspawn'
+    ? [manual('start the machine with a locale it has', `systemd-nspawn --setenv=LANG=${fallback} -D ${shellQuoted(root)} …`), ...(machine ? [nspawnFileStep(machine, `[Exec]\nEnvironment=LANG=${fallback}`)] : []), manual('a booted guest reads /etc/locale.conf', `LANG=${fallback}`, 'guest')]
+    : kind === 'schroot'
+      ? [manual('enter with a locale the chroot has (or keep LANG and LC_* out of preserve-environment)', `env ${env} schroot -c CHROOT`)]
+      : [manual('enter with a locale the guest has', `env ${env} chroot ${shellQuoted(root)} …`)];
+  return { id: 'locale.use-available', title: `Run the guest's programs with ${env}`, safety: 'manual', steps };
+}
+
+/** Generate the missing locale inside the guest, the distribution's way. */
+export function generateLocaleFix(osId: string | null, locales: string[]): Fix {
+  const debian = `apt-get install -y locales && ${locales.map((l) => `sed -i 's/^# *\\(${l.replace(/[.[\]*^$\\/]/g, '\\$&')}\\)/\\1/' /etc/locale.gen`).join(' && ')} && locale-gen`;
+  const fedora = `dnf install -y ${[...new Set(locales.map((l) => `glibc-langpack-${l.split(/[_.@]/)[0]}`))].join(' ')}`;
+  const arch = `${locales.map((l) => `sed -i 's/^#\\(${l.replace(/[.[\]*^$\\/]/g, '\\$&')}\\)/\\1/' /etc/locale.gen`).join(' && ')} && locale-gen`;
+  const family = osId === null ? null : /debian|ubuntu|raspbian|mint|kali/.test(osId) ? 'debian' : /fedora|rhel|centos|rocky|alma/.test(osId) ? 'fedora' : /arch|manjaro/.test(osId) ? 'arch' : null;
+  const steps = family === 'debian' ? [manual('inside the guest, as root', debian, 'guest')]
+    : family === 'fedora' ? [manual('inside the guest, as root', fedora, 'guest')]
+      : family === 'arch' ? [manual('inside the guest, as root', arch, 'guest')]
+        : [manual('inside the guest, as root (Debian and Ubuntu; Fedora: glibc-langpack-XX; Arch: uncomment it in /etc/locale.gen and run locale-gen)', debian, 'guest')];
+  return { id: 'locale.generate', title: `Generate ${locales.join(', ')} in the guest`, safety: 'manual', steps };
+}

@@ -12,6 +12,15 @@ import mountsLeftover from './mounts/leftover.js';
 import mountsHostRun from './mounts/host-run.js';
 import schrootSessions from './schroot/sessions.js';
 import schrootConfig from './schroot/config.js';
+import fsApi from './fs/api.js';
+import devPts from './dev/pts.js';
+import devShm from './dev/shm.js';
+import dbusMachineId from './dbus/machine-id.js';
+import hostsHostname from './hosts/hostname.js';
+import localeLang from './locale/lang.js';
+import nssHosts from './nss/hosts.js';
+import nspawnBoot from './nspawn/boot.js';
+import usernsIdmap from './userns/idmap.js';
 
 /** The built-in checks, in report order. Add a check by importing it here. */
 export const builtinChecks: Check[] = [
@@ -32,4 +41,14 @@ export const builtinChecks: Check[] = [
   mountsHostRun,
   schrootSessions,
   schrootConfig,
+  // system plumbing under every app: API filesystems, devices, identity, names, locale
+  fsApi,
+  devPts,
+  devShm,
+  dbusMachineId,
+  hostsHostname,
+  localeLang,
+  nssHosts,
+  nspawnBoot,
+  usernsIdmap,
 ];

@@ -1,4 +1,4 @@
-/** Request and response of the `api-fs` probe (src/guest/probes/api-fs.ts). Guest paths are already resolved inside the root. */
+/** Request and response of the `api-fs` probe (src/guest/probes/api-fs.ts). Guest paths are walked inside the root by the probe. */
 export interface ApiFsRequest {
   /** Directories to statfs: their filesystem's magic number and free space. */
   statfs: string[];
@@ -15,10 +15,15 @@ export interface ApiFsRequest {
 /** One statfs answer; `type` is f_type (0x9fa0 procfs, 0x62656572 sysfs, 0x1cd1 devpts, 0x01021994 tmpfs). */
 export interface FsInfo {
   path: string;
+  /** The path after following symlinks inside the root (e.g. /run/shm for a linked /dev/shm). */
+  resolved: string | null;
   type: number | null;
   bsize: number;
   blocks: number;
   bavail: number;
+  /** Mode and owner of the directory itself. */
+  mode: number | null;
+  uid: number | null;
   errno: string | null;
 }
 
@@ -29,6 +34,8 @@ export interface NodeInfo {
   minor: number | null;
   mode: number;
   uid: number | null;
+  /** Size in bytes (a clobbered /dev/null holds what was written to it). */
+  size: number;
   /** The errno of open(O_RDWR) as the prober (or of lstat for a missing node); null when it opened or was not tried. */
   openErrno: string | null;
 }

@@ -10,6 +10,8 @@ export const DEMO_BREAKAGE = [
   `no /run/user/${DEMO_UID} (dconf: "unable to create directory '/run/user/${DEMO_UID}/dconf'")`,
   'a desktop session with no DISPLAY ("Error: no DISPLAY environment variable specified")',
   'its own network namespace with no route ("Network is unreachable")',
+  'an empty /etc/machine-id, as an image build leaves it (D-Bus: "failed to read machine uuid")',
+  'entered before /proc, /sys and /dev were mounted (ps: "Error, do this: mount -t proc proc /proc")',
 ];
 
 /** Makes sure uid 1000 has a passwd entry and a home, as on a desktop. Returns the user's name and home. */
@@ -34,6 +36,11 @@ export async function breakGuest(root: string): Promise<{ name: string; home: st
   await rm(resolv, { force: true });
   await writeFile(resolv, '', { mode: 0o644 });
   await rm(path.join(root, 'run/user', String(DEMO_UID)), { recursive: true, force: true });
+  // An image build clears the id so each machine makes its own; in a chroot nothing ever does.
+  const machineId = path.join(root, 'etc/machine-id');
+  await rm(machineId, { force: true });
+  await writeFile(machineId, '', { mode: 0o444 });
+  await rm(path.join(root, 'var/lib/dbus/machine-id'), { force: true });
   return ensureDesktopUser(root);
 }
 

@@ -1,4 +1,5 @@
 import type { Target } from '../targets/target.js';
+import { DEFAULT_PATH } from './run-command.js';
 import { parseGetentAhosts } from '../parse/local-addresses.js';
 
 /** What `getent ahosts NAME` said in the guest, and how long it took. */
@@ -19,7 +20,7 @@ export interface GetentAnswer {
  */
 export async function guestGetaddrinfo(target: Target, name: string, timeoutMs: number): Promise<GetentAnswer> {
   const started = Date.now();
-  const r = await target.exec(['getent', 'ahosts', name], { env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', LC_ALL: 'C' }, timeoutMs });
+  const r = await target.exec(['getent', 'ahosts', name], { env: { PATH: DEFAULT_PATH, LC_ALL: 'C' }, timeoutMs });
   return {
     name,
     addresses: r.exitCode === 0 ? parseGetentAhosts(r.stdout) : [],

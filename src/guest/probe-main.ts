@@ -75,7 +75,7 @@ async function loadRunner(name: ProbeName): Promise<ProbeRunner> {
     }
     case 'api-fs': {
       const { probeApiFs } = await import('./probes/api-fs.js');
-      return async (request) => probeApiFs(request as ApiFsRequest);
+      return (request) => probeApiFs(request as ApiFsRequest);
     }
     case 'pulse-connect': {
       const { probePulseConnect } = await import('./probes/pulse-connect.js');

@@ -4,6 +4,7 @@
  * tiny hand-made root for file-only tests. Paths with spaces are supported.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Cleanup } from './cleanup.js';
 import { runSyncQuiet } from './cleanup.js';
@@ -31,6 +32,8 @@ export interface GuestRoot {
 export interface GuestRootOptions {
   /** Content of etc/resolv.conf (default `nameserver 203.0.113.53\n`); null keeps the host's file. */
   resolvConf?: string | null;
+  /** Content of etc/machine-id (default: a fresh random id, so the guest is healthy and not the host); '' stages the empty-id fault. */
+  machineId?: string;
 }
 
 const mountedBases = new Set<string>();
@@ -97,7 +100,8 @@ function checkName(name: string): void {
 /**
  * Overlay the host's `/` (lower, read-only in effect) at `base/name`, with the
  * upper and work dirs on the tmpfs at `base`. Writes etc/resolv.conf (replacing
- * any symlink) and an empty etc/machine-id. Unmounted by `cleanup`.
+ * any symlink) and a fresh etc/machine-id of its own (an empty one makes libdbus abort, and a booted
+ * guest must not share the host's). Unmounted by `cleanup`.
  */
 export async function createGuestRoot(
   base: string,
@@ -128,7 +132,7 @@ export async function createGuestRoot(
     writeFileSync(guestPath(root, '/etc/resolv.conf'), resolv, { mode: 0o644 });
   }
   rmSync(guestPath(root, '/etc/machine-id'), { force: true });
-  writeFileSync(guestPath(root, '/etc/machine-id'), '', { mode: 0o444 });
+  writeFileSync(guestPath(root, '/etc/machine-id'), opts.machineId ?? `${randomBytes(16).toString('hex')}\n`, { mode: 0o444 });
   return { root, upperDir, user: readGuestUser(root, 1000) };
 }
 

@@ -57,10 +57,11 @@ export function judgeMachineId(facts: MachineIdFacts): Finding[] {
   if (dbus.present && !valid(dbus)) {
     return [finding('dbus-machine-id-invalid', 'warn', `${DBUS} ${describe(dbus)}; libdbus reads it before ${ETC} and says "${dbusComplaint(dbus)}" before falling back`, evidence)];
   }
+  const ok = finding('machine-id-ok', 'info', `${ETC} holds a valid machine id (${etc.id})`, evidence);
   if (valid(dbus) && dbus.id !== etc.id) {
-    return [finding('machine-ids-differ', 'info', `${DBUS} (${dbus.id}) and ${ETC} (${etc.id}) differ: D-Bus and systemd name the machine differently`, evidence)];
+    return [ok, finding('machine-ids-differ', 'info', `${DBUS} (${dbus.id}) and ${ETC} (${etc.id}) differ: D-Bus and systemd name the machine differently`, evidence)];
   }
-  return [finding('machine-id-ok', 'info', `${ETC} holds a valid machine id (${etc.id})`, evidence)];
+  return [ok];
 }
 
 /** offer: write an id (or link the D-Bus copy to it), plus the way each container kind does it. */

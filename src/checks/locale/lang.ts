@@ -1,4 +1,5 @@
 import { defineCheck, type CheckContext } from '../../core/check.js';
+import { DEFAULT_PATH } from '../../guest/run-command.js';
 import { finding, outcomeOf } from '../../core/outcome.js';
 import { isBuiltinLocale, isCUtf8, localeAvailable, normaliseLocaleName, parseLocaleList } from '../../parse/locale-name.js';
 import { generateLocaleFix, runWithLocaleFix } from '../../fixes/plans/locale-plans.js';
@@ -34,7 +35,7 @@ export async function gatherLocale(ctx: CheckContext): Promise<LocaleFacts> {
   const { target } = ctx;
   const vars = LC_VARS.map((name) => ({ name, value: target.env[name] ?? '' })).filter((v) => v.value !== '');
   const [list, osRelease] = await Promise.all([
-    vars.length === 0 ? null : target.exec(['locale', '-a'], { env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' }, timeoutMs: Math.max(1000, ctx.options.timeoutMs) }),
+    vars.length === 0 ? null : target.exec(['locale', '-a'], { env: { PATH: DEFAULT_PATH, LC_ALL: 'C' }, timeoutMs: Math.max(1000, ctx.options.timeoutMs) }),
     target.readFile('/etc/os-release', { maxBytes: 16 * 1024 }),
   ]);
   let available: string[] | null = null;

@@ -1,21 +1,23 @@
 /**
  * The `api-fs` probe: what the guest's API filesystems and basic device nodes look like to the
  * desktop user. Runs in the probe child (guest root as cwd, dropped to the user when asked), so
- * every open is checked by the kernel as that user. Paths come resolved inside the root by the
- * parent; each node is opened without following a last symlink and matched to what lstat saw.
+ * every lookup and open is checked by the kernel as that user. Every path is walked inside the
+ * root one directory handle at a time (walkInRoot) and used through the handle it found.
  */
-import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readFileSync, readlinkSync, statfsSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { constants, statfsSync, type Stats } from 'node:fs';
+import { open, readFile, readlink, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { atFd, viaFd, walkInRoot, type WalkedPath } from '../walk-in-root.js';
 import type { ApiFsRequest, ApiFsResponse, FsInfo, NodeInfo, PtyInfo, ShmInfo } from './api-fs-protocol.js';
 
-const O_NOFOLLOW = constants.O_NOFOLLOW;
+/** The guest root: the probe child's working directory. */
+const ROOT = '.';
 
 function errnoOf(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? 'EIO';
+  const e = error as NodeJS.ErrnoException & { reason?: string };
+  if (e.code) return e.code;
+  return e.reason === 'permission' ? 'EACCES' : e.reason === 'symlink-loop' ? 'ELOOP' : e.reason === 'not-a-directory' ? 'ENOTDIR' : 'EIO';
 }
-
-/** A guest path relative to the root (our cwd). */
-const rel = (guestPath: string): string => `.${guestPath.startsWith('/') ? '' : '/'}${guestPath}`;
 
 function typeOf(s: Stats): NodeInfo['type'] {
   if (s.isCharacterDevice()) return 'char';
@@ -28,104 +30,124 @@ function typeOf(s: Stats): NodeInfo['type'] {
   return 'unknown';
 }
 
-const major = (rdev: number): number => Number((BigInt(rdev) >> 8n) & 0xfffn) | Number((BigInt(rdev) >> 32n) & ~0xfffn);
-const minor = (rdev: number): number => Number(BigInt(rdev) & 0xffn) | Number((BigInt(rdev) >> 12n) & ~0xffn);
+// glibc's major()/minor() for a 64-bit dev_t.
+const major = (rdev: number): number => Number(((BigInt(rdev) >> 8n) & 0xfffn) | ((BigInt(rdev) >> 32n) & ~0xfffn));
+const minor = (rdev: number): number => Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & ~0xffn));
 
-function fsInfo(guestPath: string): FsInfo {
+/** Walks `guestPath`, hands the walk to `use`, always closes it; a walk that throws becomes `onError`. */
+async function walked<T>(guestPath: string, followLast: boolean, use: (w: WalkedPath) => Promise<T>, onError: (errno: string) => T): Promise<T> {
+  let w: WalkedPath;
   try {
-    const s = statfsSync(rel(guestPath));
-    return { path: guestPath, type: s.type, bsize: s.bsize, blocks: s.blocks, bavail: s.bavail, errno: null };
+    w = await walkInRoot(ROOT, guestPath, { followLast });
   } catch (error) {
-    return { path: guestPath, type: null, bsize: 0, blocks: 0, bavail: 0, errno: errnoOf(error) };
-  }
-}
-
-/** lstat, then open read-write as whoever we are, refusing a swapped-in symlink. */
-function nodeInfo(guestPath: string): NodeInfo {
-  let s: Stats;
-  try {
-    s = lstatSync(rel(guestPath));
-  } catch (error) {
-    return { path: guestPath, type: 'missing', major: null, minor: null, mode: 0, uid: null, openErrno: errnoOf(error) };
-  }
-  const base = { path: guestPath, type: typeOf(s), major: s.isCharacterDevice() || s.isBlockDevice() ? major(s.rdev) : null, minor: s.isCharacterDevice() || s.isBlockDevice() ? minor(s.rdev) : null, mode: s.mode & 0o7777, uid: s.uid };
-  // Only device nodes are opened: opening a FIFO could block, a regular file tells nothing more.
-  if (!s.isCharacterDevice()) return { ...base, openErrno: null };
-  try {
-    const fd = openSync(rel(guestPath), constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK | O_NOFOLLOW);
-    try {
-      if (fstatSync(fd).ino !== s.ino) return { ...base, openErrno: 'ESTALE' };
-    } finally {
-      closeSync(fd);
-    }
-    return { ...base, openErrno: null };
-  } catch (error) {
-    return { ...base, openErrno: errnoOf(error) };
-  }
-}
-
-/** Opens the pty master and finds its slave through fdinfo's tty-index (no ioctl from Node). */
-function ptyInfo(ptmxPath: string, ptsDir: string): PtyInfo {
-  let fd: number;
-  try {
-    fd = openSync(rel(ptmxPath), constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
-  } catch (error) {
-    return { ok: false, errno: errnoOf(error), index: null, slave: null };
+    return onError(errnoOf(error));
   }
   try {
-    const fdinfo = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
-    const index = /^tty-index:\s*(\d+)/m.exec(fdinfo)?.[1];
-    if (index === undefined) return { ok: true, errno: null, index: null, slave: null };
-    try {
-      const s = lstatSync(rel(`${ptsDir}/${index}`));
-      return { ok: true, errno: null, index: Number(index), slave: { uid: s.uid, gid: s.gid, mode: s.mode & 0o7777 } };
-    } catch (error) {
-      return { ok: true, errno: errnoOf(error), index: Number(index), slave: null };
-    }
+    return await use(w);
+  } catch (error) {
+    return onError(errnoOf(error));
   } finally {
-    closeSync(fd);
+    await w.close();
   }
+}
+
+function fsInfo(guestPath: string): Promise<FsInfo> {
+  const failed = (errno: string): FsInfo => ({ path: guestPath, resolved: null, type: null, bsize: 0, blocks: 0, bavail: 0, mode: null, uid: null, errno });
+  return walked(guestPath, true, async (w) => {
+    if (!w.handle || !w.stats) return failed('ENOENT');
+    const s = statfsSync(viaFd(w.handle));
+    return { path: guestPath, resolved: w.guestPath, type: s.type, bsize: s.bsize, blocks: s.blocks, bavail: s.bavail, mode: w.stats.mode & 0o7777, uid: w.stats.uid, errno: null };
+  }, failed);
+}
+
+/** Looks at the node itself (a symlink is reported, not followed), then opens a char device read-write through its handle. */
+function nodeInfo(guestPath: string): Promise<NodeInfo> {
+  const failed = (errno: string): NodeInfo => ({ path: guestPath, type: 'missing', major: null, minor: null, mode: 0, uid: null, size: 0, openErrno: errno });
+  return walked(guestPath, false, async (w) => {
+    if (!w.handle || !w.stats) return failed('ENOENT');
+    const s = w.stats;
+    const dev = s.isCharacterDevice() || s.isBlockDevice();
+    const base = { path: guestPath, type: typeOf(s), major: dev ? major(s.rdev) : null, minor: dev ? minor(s.rdev) : null, mode: s.mode & 0o7777, uid: s.uid, size: s.size };
+    // Only char devices are opened: a FIFO could block, a regular file tells nothing more.
+    if (!s.isCharacterDevice()) return { ...base, openErrno: null };
+    try {
+      const fd = await open(viaFd(w.handle), constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+      await fd.close();
+      return { ...base, openErrno: null };
+    } catch (error) {
+      return { ...base, openErrno: errnoOf(error) };
+    }
+  }, failed);
+}
+
+/** Opens the pty master and finds its slave through fdinfo's tty-index (Node has no ioctl for TIOCGPTN). */
+function ptyInfo(ptmxPath: string, ptsDir: string): Promise<PtyInfo> {
+  const failed = (errno: string): PtyInfo => ({ ok: false, errno, index: null, slave: null });
+  return walked(ptmxPath, true, async (w) => {
+    if (!w.handle) return failed('ENOENT');
+    let master;
+    try {
+      master = await open(viaFd(w.handle), constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+    } catch (error) {
+      return failed(errnoOf(error));
+    }
+    try {
+      const fdinfo = await readFile(`/proc/self/fdinfo/${master.fd}`, 'utf8');
+      const index = /^tty-index:\s*(\d+)/m.exec(fdinfo)?.[1];
+      if (index === undefined) return { ok: true, errno: null, index: null, slave: null };
+      return await walked(`${ptsDir}/${index}`, false, async (slave) => (slave.stats
+        ? { ok: true, errno: null, index: Number(index), slave: { uid: slave.stats.uid, gid: slave.stats.gid, mode: slave.stats.mode & 0o7777 } }
+        : { ok: true, errno: 'ENOENT', index: Number(index), slave: null }),
+      (errno) => ({ ok: true, errno, index: Number(index), slave: null }));
+    } finally {
+      await master.close();
+    }
+  }, failed);
 }
 
 /** What a browser does first in /dev/shm: create a file, size it, write into it, remove it. */
-function shmInfo(dir: string, bytes: number): ShmInfo {
-  const name = `${rel(dir)}/.ctr-doctor-${process.pid}-${randomBytes(4).toString('hex')}`;
-  let fd: number;
-  try {
-    fd = openSync(name, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, 0o600);
-  } catch (error) {
-    return { stage: 'create', errno: errnoOf(error) };
-  }
-  try {
-    ftruncateSync(fd, bytes);
-    // Writing the last page makes tmpfs allocate it: ftruncate alone only sets the size.
-    writeSync(fd, Buffer.alloc(4096), 0, 4096, Math.max(0, bytes - 4096));
-    return { stage: 'done', errno: null };
-  } catch (error) {
-    return { stage: 'write', errno: errnoOf(error) };
-  } finally {
-    closeSync(fd);
-    try { unlinkSync(name); } catch { /* the directory went away: nothing left to remove */ }
-  }
+function shmInfo(dir: string, bytes: number): Promise<ShmInfo> {
+  return walked(dir, true, async (w) => {
+    if (!w.handle || !w.stats) return { stage: 'create', errno: 'ENOENT' };
+    if (!w.stats.isDirectory()) return { stage: 'create', errno: 'ENOTDIR' };
+    const name = atFd(w.handle, `.ctr-doctor-${process.pid}-${randomBytes(4).toString('hex')}`);
+    let file;
+    try {
+      file = await open(name, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    } catch (error) {
+      return { stage: 'create', errno: errnoOf(error) };
+    }
+    try {
+      await file.truncate(bytes);
+      // Writing the last page makes tmpfs allocate it: ftruncate alone only sets the size.
+      await file.write(Buffer.alloc(4096), 0, 4096, Math.max(0, bytes - 4096));
+      return { stage: 'done', errno: null };
+    } catch (error) {
+      return { stage: 'write', errno: errnoOf(error) };
+    } finally {
+      await file.close();
+      await unlink(name).catch(() => undefined);
+    }
+  }, (errno) => ({ stage: 'create', errno }));
 }
 
-function selfExe(): { readable: boolean; errno: string | null } {
-  try {
-    readlinkSync(rel('/proc/self/exe'));
+/** readlink /proc/self/exe through the guest's /proc (rustup and others need it). */
+function selfExe(): Promise<{ readable: boolean; errno: string | null }> {
+  return walked('/proc/self/exe', false, async (w) => {
+    if (!w.parent || !w.stats) return { readable: false, errno: 'ENOENT' };
+    await readlink(atFd(w.parent, w.name));
     return { readable: true, errno: null };
-  } catch (error) {
-    return { readable: false, errno: errnoOf(error) };
-  }
+  }, (errno) => ({ readable: false, errno }));
 }
 
 /** Runs the requested looks; never throws. */
-export function probeApiFs(request: ApiFsRequest): ApiFsResponse {
-  return {
-    filesystems: (request.statfs ?? []).map(fsInfo),
-    nodes: (request.nodes ?? []).map(nodeInfo),
-    selfExe: request.selfExe ? selfExe() : null,
-    pty: request.pty ? ptyInfo(request.pty.ptmx, request.pty.ptsDir) : null,
-    shm: request.shm ? shmInfo(request.shm.dir, request.shm.bytes) : null,
-    uid: process.getuid?.() ?? -1,
-  };
+export async function probeApiFs(request: ApiFsRequest): Promise<ApiFsResponse> {
+  const [filesystems, nodes, exe, pty, shm] = await Promise.all([
+    Promise.all((request.statfs ?? []).map(fsInfo)),
+    Promise.all((request.nodes ?? []).map(nodeInfo)),
+    request.selfExe ? selfExe() : null,
+    request.pty ? ptyInfo(request.pty.ptmx, request.pty.ptsDir) : null,
+    request.shm ? shmInfo(request.shm.dir, request.shm.bytes) : null,
+  ]);
+  return { filesystems, nodes, selfExe: exe, pty, shm, uid: process.getuid?.() ?? -1 };
 }

@@ -1,6 +1,6 @@
 import type { CheckContext } from '../core/check.js';
 import { isUnder, type MountEntry } from '../parse/mountinfo.js';
-import type { ApiFsRequest, ApiFsResponse } from './probes/api-fs-protocol.js';
+import type { ApiFsRequest, ApiFsResponse } from '../core/api-fs-types.js';
 
 const EMPTY: ApiFsRequest = { statfs: [], nodes: [], selfExe: false, pty: null, shm: null };
 

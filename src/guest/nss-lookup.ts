@@ -1,5 +1,5 @@
-import type { Target } from '../targets/target.js';
-import { DEFAULT_PATH } from './run-command.js';
+import type { Target } from '../core/target.js';
+import { DEFAULT_PATH } from './guest-env.js';
 import { parseGetentAhosts } from '../parse/local-addresses.js';
 
 /** What `getent ahosts NAME` said in the guest, and how long it took. */

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CheckContext } from '../core/check.js';
 import { effectiveSetupFiles } from '../parse/schroot-config.js';
@@ -17,6 +16,6 @@ export async function targetSchrootFstab(ctx: CheckContext): Promise<SchrootFsta
   const chroot = chroots.find((c) => c.name === name || c.aliases.includes(name));
   if (!chroot) return null;
   const file = path.posix.resolve(ctx.host.schrootPaths.configDir, effectiveSetupFiles(chroot).fstab);
-  const text = await readFile(file, 'utf8').catch(() => null);
+  const text = await ctx.host.readFile(file);
   return text === null ? null : { file, text };
 }

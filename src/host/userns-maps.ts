@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import type { Host } from '../core/host.js';
 import { parseIdMap, type IdMapRange } from '../parse/id-map.js';
 
 /** How a process's user namespace translates ids, as the host reads it from /proc. */
@@ -12,13 +12,11 @@ export interface ProcessIdMaps {
   overflowGid: number;
 }
 
-const read = (p: string): Promise<string | null> => readFile(p, 'utf8').catch(() => null);
-
 /** The id maps of process `pid`, or null when they cannot be read (it exited, or we are not root). */
-export async function readProcessIdMaps(pid: number): Promise<ProcessIdMaps | null> {
+export async function readProcessIdMaps(host: Host, pid: number): Promise<ProcessIdMaps | null> {
   const [uid, gid, status, ou, og] = await Promise.all([
-    read(`/proc/${pid}/uid_map`), read(`/proc/${pid}/gid_map`), read(`/proc/${pid}/status`),
-    read('/proc/sys/kernel/overflowuid'), read('/proc/sys/kernel/overflowgid'),
+    host.readFile(`/proc/${pid}/uid_map`), host.readFile(`/proc/${pid}/gid_map`), host.readFile(`/proc/${pid}/status`),
+    host.readFile('/proc/sys/kernel/overflowuid'), host.readFile('/proc/sys/kernel/overflowgid'),
   ]);
   if (uid === null || gid === null || status === null) return null;
   const groups = (/^Groups:\s*(.*)$/m.exec(status)?.[1] ?? '').trim().split(/\s+/).filter((g) => g !== '').map(Number);

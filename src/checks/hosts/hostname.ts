@@ -1,16 +1,33 @@
-import { defineCheck, type CheckContext } from '../../core/check.js';
-import { finding, outcomeOf } from '../../core/outcome.js';
+import { defineCheck, type CheckContext, type Reported } from '../../core/check.js';
+import { findingBuilder } from '../../core/findings.js';
 import { hostsAddressesOf, isLoopbackAddress, parseEtcHosts } from '../../parse/etc-hosts.js';
 import { parseNsswitch } from '../../parse/nsswitch.js';
 import { parseFibTrieLocal, parseIfInet6 } from '../../parse/local-addresses.js';
 import { guestGetaddrinfo, guestNssModules, type GetentAnswer } from '../../guest/nss-lookup.js';
 import { addHostsLinesFix, hostnameAdviceFix } from '../../fixes/plans/hosts-plans.js';
-import type { Finding, Fix } from '../../core/types.js';
+import type { TargetKind } from '../../core/types.js';
 
 /** An answer slower than this is what sudo users notice on every command. */
 const SLOW_MS = 1000;
 
-export interface HostnameFacts {
+const findings = {
+  'hostname-unresolvable': { severity: 'fail', message: 'the guest\'s hostname {name} does not resolve (getent ahosts {name} {how}): {why}, so sudo prints "sudo: unable to resolve host {name}: Name or service not known"', description: 'The guest\'s hostname does not resolve through its NSS: "sudo: unable to resolve host NAME: Name or service not known".' },
+  'hostname-slow': { severity: 'warn', message: '{name} resolves in the guest, but the lookup {took}: it was not answered locally (a DNS round trip or a timeout came first)', description: 'The hostname or localhost resolves, but only after more than a second.' },
+  'hostname-not-local': { severity: 'warn', message: 'the guest\'s hostname {name} resolves to {addresses}, none of them the guest\'s own (loopback or {local})', description: 'The hostname resolves to an address that is neither loopback nor the guest\'s own.' },
+  'localhost-unresolvable': { severity: 'fail', message: 'localhost does not resolve in the guest (getent ahosts localhost {how}): {why}, and programs and test suites that connect to localhost fail', description: 'localhost does not resolve (an empty or missing /etc/hosts).' },
+  'localhost-not-loopback': { severity: 'fail', message: 'localhost resolves to {addresses} in the guest, not to 127.0.0.1 or ::1', description: 'localhost resolves to something other than 127.0.0.1 or ::1.' },
+  'hostname-unknown': { severity: 'info', message: 'the guest\'s hostname could not be read', description: 'The guest\'s hostname could not be read.' },
+  'getent-missing': { severity: 'info', message: 'the guest has no getent, so its name service could not be asked', description: 'The guest has no getent to ask its name service.' },
+  'hostname-resolves': { severity: 'info', message: '{name} and localhost resolve to local addresses ({addresses}) in {ms} ms', description: 'Both names resolve locally and quickly.' },
+} as const;
+
+const fixDocs = {
+  'hosts.add-lines': 'Safe: append "127.0.1.1 NAME" (and "127.0.0.1 localhost" when missing) to the guest\'s /etc/hosts, backed up and undoable.',
+  'hosts.schroot-nssdatabases': 'schroot: keep hosts in the profile\'s nssdatabases file.',
+  'hosts.nspawn-hostname': 'nspawn: --hostname= matching the guest\'s /etc/hosts, or libnss-myhostname with "hosts: files myhostname …".',
+} as const;
+
+interface Facts {
   name: string | null;
   hosts: { present: boolean; text: string };
   hostsLine: string | null;
@@ -18,13 +35,13 @@ export interface HostnameFacts {
   own: GetentAnswer | null;
   localhost: GetentAnswer;
   localAddresses: string[];
-  kind: CheckContext['target']['kind'];
+  kind: TargetKind;
   root: string;
   machine: string | null;
 }
 
-/** gather: the name from the guest's UTS namespace, then both lookups through its NSS, timed. */
-export async function gatherHostname(ctx: CheckContext): Promise<HostnameFacts> {
+// What it looks at: the name from the guest's UTS namespace, then both lookups through its own NSS, timed.
+async function gather(ctx: CheckContext): Promise<Facts> {
   const { target } = ctx;
   const timeoutMs = Math.max(1500, ctx.options.timeoutMs);
   const [name, hosts, nss, fib, inet6] = await Promise.all([
@@ -41,61 +58,53 @@ export async function gatherHostname(ctx: CheckContext): Promise<HostnameFacts> 
     hosts: { present: hosts.ok, text: hosts.ok ? hosts.text : '' },
     hostsLine: hostsDb ? `hosts: ${hostsDb.services.map((s) => s.text).join(' ')}` : null,
     myhostname: { listed: hostsDb?.services.some((s) => s.name === 'myhostname') ?? false, installed: modules.myhostname ?? false },
-    own,
-    localhost,
+    own, localhost,
     localAddresses: [...parseFibTrieLocal(fib ?? ''), ...parseIfInet6(inet6 ?? '')],
     kind: target.kind, root: target.root, machine: target.nspawn?.machine ?? null,
   };
 }
 
 const took = (a: GetentAnswer): string => (a.timedOut ? `gave up after ${a.elapsedMs} ms` : `took ${a.elapsedMs} ms`);
+const how = (a: GetentAnswer): string => (a.timedOut ? `timed out after ${a.elapsedMs} ms` : `exited ${a.exitCode}`);
 
 /** Why the guest's own name does not resolve, from its files. */
-function whyUnresolved(f: HostnameFacts, name: string): string {
-  const inFile = f.hosts.present ? hostsAddressesOf(parseEtcHosts(f.hosts.text), name).length > 0 : false;
+function whyUnresolved(f: Facts, name: string): string {
+  const inFile = f.hosts.present && hostsAddressesOf(parseEtcHosts(f.hosts.text), name).length > 0;
   const hostsWhy = !f.hosts.present ? '/etc/hosts is missing' : inFile ? '/etc/hosts lists it but the lookup still failed' : `/etc/hosts does not list ${name}`;
   const myWhy = !f.myhostname.listed ? `myhostname is not in the "${f.hostsLine ?? 'hosts:'}" line` : !f.myhostname.installed ? 'libnss_myhostname.so.2 is not installed' : 'myhostname did not answer';
   return `${hostsWhy} and ${myWhy}`;
 }
 
-/** judge: each name must answer, quickly, with the machine's own addresses. */
-export function judgeHostname(f: HostnameFacts): Finding[] {
-  const out: Finding[] = [];
+const found = findingBuilder(findings);
+
+// How it decides: each name must answer, within a second, with the machine's own addresses.
+function judge(f: Facts) {
   const ev = (a: GetentAnswer) => ({ name: a.name, addresses: a.addresses, exitCode: a.exitCode, elapsedMs: a.elapsedMs, timedOut: a.timedOut, hostsLine: f.hostsLine, hostsFile: f.hosts.present });
   const lh = f.localhost;
-  if (lh.missing || f.own?.missing) return [finding('getent-missing', 'info', 'the guest has no getent, so its name service could not be asked', {})];
-  if (lh.addresses.length === 0) out.push(finding('localhost-unresolvable', 'fail', `localhost does not resolve in the guest (getent ahosts localhost ${lh.timedOut ? 'timed out' : `exited ${lh.exitCode}`}): ${f.hosts.present ? '/etc/hosts has no localhost line' : '/etc/hosts is missing'}, and programs and test suites that connect to localhost fail`, ev(lh)));
-  else if (!lh.addresses.some(isLoopbackAddress)) out.push(finding('localhost-not-loopback', 'fail', `localhost resolves to ${lh.addresses.join(', ')} in the guest, not to 127.0.0.1 or ::1`, ev(lh)));
-  else if (lh.elapsedMs > SLOW_MS) out.push(finding('hostname-slow', 'warn', `localhost resolves, but the lookup ${took(lh)}`, ev(lh)));
+  if (lh.missing || f.own?.missing) return [found('getent-missing', {})];
+  const out: Reported<typeof findings>[] = [];
+  if (lh.addresses.length === 0) out.push(found('localhost-unresolvable', { how: how(lh), why: f.hosts.present ? '/etc/hosts has no localhost line' : '/etc/hosts is missing' }, ev(lh)));
+  else if (!lh.addresses.some(isLoopbackAddress)) out.push(found('localhost-not-loopback', { addresses: lh.addresses.join(', ') }, ev(lh)));
+  else if (lh.elapsedMs > SLOW_MS) out.push(found('hostname-slow', { name: 'localhost', took: took(lh) }, ev(lh)));
   const own = f.own;
-  if (own === null || f.name === null) {
-    out.push(finding('hostname-unknown', 'info', 'the guest\'s hostname could not be read', {}));
-    return out;
-  }
-  if (own.addresses.length === 0) {
-    out.push(finding('hostname-unresolvable', 'fail', `the guest's hostname ${f.name} does not resolve (getent ahosts ${f.name} ${own.timedOut ? `timed out after ${own.elapsedMs} ms` : `exited ${own.exitCode}`}): ${whyUnresolved(f, f.name)}, so sudo prints "sudo: unable to resolve host ${f.name}: Name or service not known"`, ev(own)));
-  } else if (!own.addresses.some((a) => isLoopbackAddress(a) || f.localAddresses.includes(a))) {
-    out.push(finding('hostname-not-local', 'warn', `the guest's hostname ${f.name} resolves to ${own.addresses.join(', ')}, none of them the guest's own (loopback or ${f.localAddresses.join(', ') || 'none'})`, ev(own)));
-  } else if (own.elapsedMs > SLOW_MS) {
-    out.push(finding('hostname-slow', 'warn', `the guest's hostname ${f.name} resolves, but the lookup ${took(own)}: it was not answered locally (DNS or a missing module first)`, ev(own)));
-  }
-  if (out.length === 0) out.push(finding('hostname-resolves', 'info', `${f.name} and localhost resolve to local addresses (${own.addresses.join(', ')}) in ${Math.max(own.elapsedMs, lh.elapsedMs)} ms`, ev(own)));
-  return out;
+  if (own === null || f.name === null) return [...out, found('hostname-unknown', {})];
+  if (own.addresses.length === 0) out.push(found('hostname-unresolvable', { name: f.name, how: how(own), why: whyUnresolved(f, f.name) }, ev(own)));
+  else if (!own.addresses.some((a) => isLoopbackAddress(a) || f.localAddresses.includes(a))) out.push(found('hostname-not-local', { name: f.name, addresses: own.addresses.join(', '), local: f.localAddresses.join(', ') || 'none' }, ev(own)));
+  else if (own.elapsedMs > SLOW_MS) out.push(found('hostname-slow', { name: f.name, took: took(own) }, ev(own)));
+  if (out.length > 0) return out;
+  return [found('hostname-resolves', { name: f.name, addresses: own.addresses.join(', '), ms: Math.max(own.elapsedMs, lh.elapsedMs) }, ev(own))];
 }
 
-/** offer: the missing /etc/hosts lines (safe), and how the container kind keeps name and file in step. */
-export function offerHostname(f: HostnameFacts, findings: Finding[]): Fix[] {
-  const codes = new Set(findings.map((x) => x.code));
+// What it offers: the missing /etc/hosts lines (safe), and how the container kind keeps the name and the file in step.
+function offer(f: Facts, reported: readonly Reported<typeof findings>[]) {
+  const codes = new Set(reported.map((r) => r.code));
   const entries = parseEtcHosts(f.hosts.text);
   const lines: string[] = [];
   if (codes.has('localhost-unresolvable') && hostsAddressesOf(entries, 'localhost').length === 0) lines.push('127.0.0.1\tlocalhost');
-  const ownMissing = codes.has('hostname-unresolvable') || (codes.has('hostname-slow') && f.name !== null && f.own?.addresses.length);
-  if (ownMissing && f.name !== null && hostsAddressesOf(entries, f.name).length === 0) lines.push(`127.0.1.1\t${f.name}`);
-  const fixes: Fix[] = [];
-  if (lines.length > 0) fixes.push(addHostsLinesFix(f.hosts.text, lines));
+  const ownNeedsLine = codes.has('hostname-unresolvable') || reported.some((r) => r.code === 'hostname-slow' && r.data.name === f.name);
+  if (ownNeedsLine && f.name !== null && hostsAddressesOf(entries, f.name).length === 0) lines.push(`127.0.1.1\t${f.name}`);
   const advice = f.name !== null && codes.has('hostname-unresolvable') ? hostnameAdviceFix(f.kind, f.root, f.name, f.machine) : null;
-  if (advice) fixes.push(advice);
-  return fixes;
+  return [lines.length > 0 ? addHostsLinesFix(f.hosts.text, lines) : null, advice];
 }
 
 export default defineCheck({
@@ -103,26 +112,10 @@ export default defineCheck({
   group: 'hosts',
   title: 'Hostname and localhost resolve in the guest',
   description: 'Reads the hostname of the guest\'s UTS namespace (nspawn sets it to the machine name, unshare --uts changes it) and times `getent ahosts` for it and for localhost through the guest\'s own NSS. Each must answer within a second with a loopback or local address; otherwise sudo prints "sudo: unable to resolve host NAME" on every command and test suites fail on localhost. Names the cause: /etc/hosts missing or lacking the name, myhostname not listed or not installed.',
-  findings: {
-    'hostname-unresolvable': { severity: 'fail', description: 'The guest\'s hostname does not resolve: "sudo: unable to resolve host NAME: Name or service not known".' },
-    'hostname-slow': { severity: 'warn', description: 'The name resolves, but only after more than a second (a DNS round trip, or a timeout, before the answer).' },
-    'hostname-not-local': { severity: 'warn', description: 'The hostname resolves to an address that is neither loopback nor the guest\'s own.' },
-    'localhost-unresolvable': { severity: 'fail', description: 'localhost does not resolve (an empty or missing /etc/hosts).' },
-    'localhost-not-loopback': { severity: 'fail', description: 'localhost resolves to something other than 127.0.0.1 or ::1.' },
-    'hostname-unknown': { severity: 'info', description: 'The guest\'s hostname could not be read.' },
-    'getent-missing': { severity: 'info', description: 'The guest has no getent to ask its name service.' },
-    'hostname-resolves': { severity: 'info', description: 'Both names resolve locally and quickly.' },
-  },
-  fixDocs: {
-    'hosts.add-lines': 'Safe: append "127.0.1.1 NAME" (and "127.0.0.1 localhost" when missing) to the guest\'s /etc/hosts, backed up and undoable.',
-    'hosts.schroot-nssdatabases': 'schroot: keep hosts in the profile\'s nssdatabases file.',
-    'hosts.nspawn-hostname': 'nspawn: --hostname= matching the guest\'s /etc/hosts, or libnss-myhostname with "hosts: files myhostname …".',
-  },
+  findings,
+  fixDocs,
   appliesTo: (ctx) => (ctx.target.kind === 'host' ? 'no guest chosen: name resolution is checked inside a guest' : true),
-
-  async run(ctx) {
-    const facts = await gatherHostname(ctx);
-    const findings = judgeHostname(facts);
-    return outcomeOf(findings, offerHostname(facts, findings));
-  },
+  gather,
+  judge,
+  offer,
 });

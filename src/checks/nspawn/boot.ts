@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { defineCheck, type CheckContext } from '../../core/check.js';
-import { finding, outcomeOf, skipped } from '../../core/outcome.js';
-import { DEFAULT_PATH } from '../../guest/run-command.js';
+import { defineCheck, skip, type CheckContext, type EarlyOutcome, type Reported } from '../../core/check.js';
+import { findingBuilder } from '../../core/findings.js';
+import type { Host } from '../../core/host.js';
+import { DEFAULT_PATH } from '../../guest/guest-env.js';
 import { eachLine, splitWords } from '../../parse/text-lines.js';
 import { bootAdviceFix, maskUnitsFix } from '../../fixes/plans/nspawn-boot-plans.js';
-import type { Finding, Fix } from '../../core/types.js';
 
 /** A boot still `starting` after this long is stuck on something. */
 const STUCK_AFTER_S = 90;
@@ -26,15 +25,27 @@ const CONTAINER_HOSTILE: Record<string, string> = {
   'podman.service': 'a host service copied in with a whole-host overlay',
 };
 
-export interface FailedUnit {
+const findings = {
+  'boot-degraded': { severity: 'warn', message: 'the guest\'s systemd reports "{state}": {count} failed unit(s): {units}{journal}', description: 'The guest is "degraded": each failed unit is named with its result and exit status, the container-hostile ones marked, the last journal line quoted.' },
+  'boot-stuck': { severity: 'warn', message: 'the guest has been "{state}" for {seconds} s, waiting on {jobs}', description: 'The guest has been "starting" for more than 90 s.' },
+  'boot-state': { severity: 'warn', message: 'the guest\'s systemd reports "{state}" (systemctl is-system-running)', description: 'Another state: maintenance, stopping, offline.' },
+  'boot-starting': { severity: 'info', message: 'the guest is still "{state}" ({seconds} s after it started)', description: 'Still starting, recently booted.' },
+  'boot-running': { severity: 'info', message: 'the guest\'s systemd reports "running": every unit started', description: 'The guest reports "running".' },
+} as const;
+
+const fixDocs = {
+  'nspawn.mask-failed-units': 'Unsafe: mask the failed units in the guest (/etc/systemd/system/UNIT -> /dev/null, undoable), then daemon-reload and reset-failed.',
+  'nspawn.boot-advice': 'systemctl --root=ROOT mask UNIT… before the next boot; wait with systemctl is-system-running --wait.',
+} as const;
+
+interface FailedUnit {
   unit: string;
   result: string | null;
   status: string | null;
   journal: string[];
 }
 
-export interface NspawnBootFacts {
-  booted: boolean;
+interface Facts {
   state: string | null;
   uptimeS: number | null;
   jobs: string[];
@@ -42,25 +53,23 @@ export interface NspawnBootFacts {
   root: string;
 }
 
-/** The guest leader's age in seconds, from /proc (starttime is in clock ticks since boot; Linux uses 100 a second). */
-async function ageOf(pid: number): Promise<number | null> {
-  const [stat, uptime] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null), readFile('/proc/uptime', 'utf8').catch(() => null)]);
+/** The guest leader's age in seconds, from /proc (starttime is in clock ticks since boot; Linux reports 100 a second). */
+async function ageOf(host: Host, pid: number): Promise<number | null> {
+  const [stat, uptime] = await Promise.all([host.readFile(`/proc/${pid}/stat`), host.readFile('/proc/uptime')]);
   if (stat === null || uptime === null) return null;
   const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
   return Math.max(0, Math.round(Number(uptime.split(' ')[0]) - start / 100));
 }
 
-/** gather: guest PID 1, then its own systemctl (and journal) about its state, inside its namespaces. */
-export async function gatherNspawnBoot(ctx: CheckContext): Promise<NspawnBootFacts> {
+// What it looks at: guest PID 1, then its own systemctl and journal about its state, inside its namespaces.
+async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   const { target } = ctx;
   const pid = target.pid!;
-  const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
-  const facts: NspawnBootFacts = { booted: comm === 'systemd', state: null, uptimeS: null, jobs: [], failed: [], root: target.root };
-  if (!facts.booted) return facts;
+  const comm = (await ctx.host.readFile(`/proc/${pid}/comm`))?.trim();
+  if (comm !== 'systemd') return skip(`the guest was not booted (its PID 1 is ${comm ?? 'gone'}, not systemd)`);
   const opts = { env: { PATH: DEFAULT_PATH, LC_ALL: 'C', SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0' }, timeoutMs: Math.max(2000, ctx.options.timeoutMs) };
-  const [state, uptime] = await Promise.all([target.exec(['systemctl', 'is-system-running'], opts), ageOf(pid)]);
-  facts.state = state.stdout.trim() || null;
-  facts.uptimeS = uptime;
+  const [state, uptimeS] = await Promise.all([target.exec(['systemctl', 'is-system-running'], opts), ageOf(ctx.host, pid)]);
+  const facts: Facts = { state: state.stdout.trim() || null, uptimeS, jobs: [], failed: [], root: target.root };
   if (facts.state === 'starting' || facts.state === 'initializing') {
     const jobs = await target.exec(['systemctl', 'list-jobs', '--no-legend', '--plain'], opts);
     facts.jobs = [...eachLine(jobs.stdout)].map((l) => splitWords(l.text)[1] ?? '').filter((u) => u !== '').slice(0, MAX_UNITS);
@@ -74,39 +83,39 @@ export async function gatherNspawnBoot(ctx: CheckContext): Promise<NspawnBootFac
         target.exec(['journalctl', '-u', unit, '-n', '3', '--no-pager', '-o', 'cat'], opts),
       ]);
       const prop = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(show.stdout)?.[1] ?? null;
-      return { unit, result: prop('Result'), status: prop('ExecMainStatus'), journal: journal.exitCode === 0 ? journal.stdout.trim().split('\n').filter((l) => l !== '' && !l.startsWith('-- ')).slice(-3) : [] };
+      const lines = journal.exitCode === 0 ? journal.stdout.trim().split('\n').filter((l) => l !== '' && !l.startsWith('-- ')).slice(-3) : [];
+      return { unit, result: prop('Result'), status: prop('ExecMainStatus'), journal: lines };
     }));
   }
   return facts;
 }
 
 const describeUnit = (u: FailedUnit): string => `${u.unit} (${u.result ?? 'failed'}${u.status && u.status !== '0' ? `, status ${u.status}` : ''}${CONTAINER_HOSTILE[u.unit] ? `: ${CONTAINER_HOSTILE[u.unit]}` : ''})`;
+const found = findingBuilder(findings);
 
-/** judge: running passes; degraded names its failed units; starting is only a problem once it lasts. */
-export function judgeNspawnBoot(f: NspawnBootFacts): Finding[] {
-  if (!f.booted) return [];
+// How it decides: running passes; degraded names its failed units; starting is a problem only once it lasts.
+function judge(f: Facts) {
   const ev = { state: f.state, uptimeS: f.uptimeS, jobs: f.jobs, failed: f.failed };
-  if (f.state === 'running') return [finding('boot-running', 'info', 'the guest\'s systemd reports "running": every unit started', ev)];
-  const out: Finding[] = [];
+  const state = f.state ?? 'nothing';
+  if (f.state === 'running') return [found('boot-running', {}, ev)];
+  const out: Reported<typeof findings>[] = [];
   if (f.state === 'degraded' || f.failed.length > 0) {
-    const hostile = f.failed.filter((u) => CONTAINER_HOSTILE[u.unit]);
-    out.push(finding('boot-degraded', 'warn', `the guest's systemd reports "${f.state ?? 'unknown'}": ${f.failed.length} failed unit(s): ${f.failed.map(describeUnit).join(', ') || 'none listed'}${f.failed[0]?.journal.length ? `; ${f.failed[0].unit} logged "${f.failed[0].journal[f.failed[0].journal.length - 1]}"` : ''}`, { ...ev, containerHostile: hostile.map((u) => u.unit) }));
+    const last = f.failed.find((u) => u.journal.length > 0);
+    const journal = last ? `; ${last.unit} logged "${last.journal[last.journal.length - 1]}"` : '';
+    out.push(found('boot-degraded', { state, count: f.failed.length, units: f.failed.map(describeUnit).join(', ') || 'none listed', journal }, { ...ev, containerHostile: f.failed.filter((u) => CONTAINER_HOSTILE[u.unit]).map((u) => u.unit) }));
   }
-  if ((f.state === 'starting' || f.state === 'initializing') && (f.uptimeS ?? 0) > STUCK_AFTER_S) {
-    out.push(finding('boot-stuck', 'warn', `the guest has been "${f.state}" for ${f.uptimeS} s, waiting on ${f.jobs.join(', ') || 'jobs it does not list'}`, ev));
-  } else if (f.state === 'starting' || f.state === 'initializing') {
-    out.push(finding('boot-starting', 'info', `the guest is still "${f.state}" (${f.uptimeS ?? '?'} s after it started)`, ev));
-  } else if (f.state !== 'degraded' && out.length === 0) {
-    out.push(finding('boot-state', 'warn', `the guest's systemd reports "${f.state ?? 'nothing'}" (systemctl is-system-running)`, ev));
-  }
+  const starting = f.state === 'starting' || f.state === 'initializing';
+  if (starting && (f.uptimeS ?? 0) > STUCK_AFTER_S) out.push(found('boot-stuck', { state, seconds: f.uptimeS ?? 0, jobs: f.jobs.join(', ') || 'jobs it does not list' }, ev));
+  else if (starting) out.push(found('boot-starting', { state, seconds: f.uptimeS ?? '?' }, ev));
+  else if (out.length === 0) out.push(found('boot-state', { state }, ev));
   return out;
 }
 
-/** offer: mask the failed units now (unsafe), and before the next boot from the host. */
-export function offerNspawnBoot(f: NspawnBootFacts, findings: Finding[]): Fix[] {
-  if (!findings.some((x) => x.code === 'boot-degraded')) return [];
+// What it offers: mask the failed units now (unsafe), and before the next boot from the host.
+function offer(f: Facts, reported: readonly Reported<typeof findings>[]) {
+  if (!reported.some((r) => r.code === 'boot-degraded')) return [];
   const units = f.failed.map((u) => u.unit).filter((u) => !u.endsWith('.target') && u !== 'dbus.service' && u !== 'dbus.socket');
-  return units.length === 0 ? [bootAdviceFix(f.root, [])] : [maskUnitsFix(units), bootAdviceFix(f.root, units)];
+  return [units.length > 0 ? maskUnitsFix(units) : null, bootAdviceFix(f.root, units)];
 }
 
 export default defineCheck({
@@ -114,27 +123,14 @@ export default defineCheck({
   group: 'nspawn',
   title: 'A booted guest reached "running"',
   description: 'Only for nspawn guests whose PID 1 is systemd: asks the guest\'s own systemctl (inside its namespaces, no machined needed) for `is-system-running`. `degraded` names each failed unit with its Result, exit status and last journal line, and marks the usual container-hostile units (modules-load, journald-audit.socket, networkd-wait-online, remount-fs, sysctl, host services a whole-host overlay copied in); `starting` for more than 90 s names the jobs it waits on.',
-  findings: {
-    'boot-degraded': { severity: 'warn', description: 'The guest is "degraded": the failed units are named, with the container-hostile ones marked.' },
-    'boot-stuck': { severity: 'warn', description: 'The guest has been "starting" for more than 90 s.' },
-    'boot-state': { severity: 'warn', description: 'Another state (maintenance, stopping, offline).' },
-    'boot-starting': { severity: 'info', description: 'Still starting, recently booted.' },
-    'boot-running': { severity: 'info', description: 'The guest reports "running".' },
-  },
-  fixDocs: {
-    'nspawn.mask-failed-units': 'Unsafe: mask the failed units in the guest (/etc/systemd/system/UNIT -> /dev/null, undoable), daemon-reload, reset-failed.',
-    'nspawn.boot-advice': 'systemctl --root=ROOT mask UNIT… before the next boot; wait with systemctl is-system-running --wait.',
-  },
+  findings,
+  fixDocs,
   appliesTo: (ctx) => {
     if (ctx.target.kind !== 'nspawn') return 'only for systemd-nspawn guests';
     if (ctx.target.pid === null) return 'the machine is not running';
     return true;
   },
-
-  async run(ctx) {
-    const facts = await gatherNspawnBoot(ctx);
-    if (!facts.booted) return skipped('the guest was not booted (its PID 1 is not systemd)');
-    const findings = judgeNspawnBoot(facts);
-    return outcomeOf(findings, offerNspawnBoot(facts, findings));
-  },
+  gather,
+  judge,
+  offer,
 });

@@ -50,6 +50,6 @@ export function apiMountSteps(kind: TargetKind, root: string, mounts: ApiMount[]
 }
 
 /** A manual fix that mounts the missing API filesystems the container kind's way. */
-export function apiMountsFix(id: string, title: string, kind: TargetKind, root: string, mounts: ApiMount[], fstab: SchrootFstab | null, machine: string | null): Fix {
+export function apiMountsFix<Id extends string>(id: Id, title: string, kind: TargetKind, root: string, mounts: ApiMount[], fstab: SchrootFstab | null, machine: string | null): Fix<Id> {
   return { id, title, safety: 'manual', steps: apiMountSteps(kind, root, mounts, fstab, machine) };
 }

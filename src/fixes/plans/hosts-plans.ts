@@ -2,7 +2,7 @@ import type { Fix, TargetKind } from '../../core/types.js';
 import { manual, nspawnFileStep, shellQuoted } from './manual-steps.js';
 
 /** Append the missing lines to the guest's /etc/hosts (the file is backed up; undo restores it). */
-export function addHostsLinesFix(current: string, lines: string[]): Fix {
+export function addHostsLinesFix(current: string, lines: string[]): Fix<'hosts.add-lines'> {
   const base = current === '' || current.endsWith('\n') ? current : `${current}\n`;
   return {
     id: 'hosts.add-lines',
@@ -13,7 +13,7 @@ export function addHostsLinesFix(current: string, lines: string[]): Fix {
 }
 
 /** How each kind keeps the name and the file in step. */
-export function hostnameAdviceFix(kind: TargetKind, root: string, name: string, machine: string | null): Fix | null {
+export function hostnameAdviceFix(kind: TargetKind, root: string, name: string, machine: string | null): Fix<'hosts.schroot-nssdatabases' | 'hosts.nspawn-hostname'> | null {
   if (kind === 'schroot') {
     return { id: 'hosts.schroot-nssdatabases', title: 'Let schroot copy the host\'s /etc/hosts into the session', safety: 'manual', steps: [manual('keep hosts in the profile\'s nssdatabases file (the default profile lists it), or add the name to the chroot\'s own /etc/hosts', 'hosts')] };
   }

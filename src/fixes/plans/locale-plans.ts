@@ -2,7 +2,7 @@ import type { Fix, TargetKind } from '../../core/types.js';
 import { manual, nspawnFileStep, shellQuoted } from './manual-steps.js';
 
 /** Run the guest with a locale it has: C.UTF-8 when it has that, else C. */
-export function runWithLocaleFix(kind: TargetKind, root: string, fallback: string, vars: string[], machine: string | null): Fix {
+export function runWithLocaleFix(kind: TargetKind, root: string, fallback: string, vars: string[], machine: string | null): Fix<'locale.use-available'> {
   const unset = vars.filter((v) => v !== 'LANG').map((v) => `${v}=`).join(' ');
   const env = `LANG=${fallback}${unset ? ` ${unset}` : ''}`;
   const steps = kind === 'nspawn'
@@ -14,7 +14,7 @@ export function runWithLocaleFix(kind: TargetKind, root: string, fallback: strin
 }
 
 /** Generate the missing locale inside the guest, the distribution's way. */
-export function generateLocaleFix(osId: string | null, locales: string[]): Fix {
+export function generateLocaleFix(osId: string | null, locales: string[]): Fix<'locale.generate'> {
   const debian = `apt-get install -y locales && ${locales.map((l) => `sed -i 's/^# *\\(${l.replace(/[.[\]*^$\\/]/g, '\\$&')}\\)/\\1/' /etc/locale.gen`).join(' && ')} && locale-gen`;
   const fedora = `dnf install -y ${[...new Set(locales.map((l) => `glibc-langpack-${l.split(/[_.@]/)[0]}`))].join(' ')}`;
   const arch = `${locales.map((l) => `sed -i 's/^#\\(${l.replace(/[.[\]*^$\\/]/g, '\\$&')}\\)/\\1/' /etc/locale.gen`).join(' && ')} && locale-gen`;

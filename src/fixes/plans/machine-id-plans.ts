@@ -2,7 +2,7 @@ import type { Fix, TargetKind } from '../../core/types.js';
 import { manual, shellQuoted } from './manual-steps.js';
 
 /** Write a fresh id into the guest's /etc/machine-id (backed up, undone by `ctr-doctor undo`). */
-export function writeMachineIdFix(freshId: string): Fix {
+export function writeMachineIdFix(freshId: string): Fix<'dbus.write-machine-id'> {
   return {
     id: 'dbus.write-machine-id',
     title: 'Write a new machine id (32 random hex digits) to /etc/machine-id in the guest',
@@ -12,7 +12,7 @@ export function writeMachineIdFix(freshId: string): Fix {
 }
 
 /** Replace a broken /var/lib/dbus/machine-id with a link to /etc/machine-id, as Debian's dbus package does. */
-export function linkDbusMachineIdFix(): Fix {
+export function linkDbusMachineIdFix(): Fix<'dbus.link-dbus-machine-id'> {
   return {
     id: 'dbus.link-dbus-machine-id',
     title: 'Make /var/lib/dbus/machine-id a symlink to /etc/machine-id in the guest',
@@ -22,7 +22,7 @@ export function linkDbusMachineIdFix(): Fix {
 }
 
 /** The way each kind of container is usually given an id. */
-export function machineIdAdviceFix(kind: TargetKind, root: string, machine: string | null): Fix {
+export function machineIdAdviceFix(kind: TargetKind, root: string, machine: string | null): Fix<'dbus.machine-id-advice'> {
   const steps = kind === 'nspawn'
     ? [manual('boot the machine (systemd-nspawn -b), so its PID 1 sets up an id, or give it one', `systemd-nspawn --uuid=$(systemd-id128 new) -D ${shellQuoted(root)} …`), ...(machine ? [manual(`or in /etc/systemd/nspawn/${machine}.nspawn`, '[Exec]\nBoot=yes')] : [])]
     : kind === 'schroot'

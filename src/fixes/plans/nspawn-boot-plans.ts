@@ -6,7 +6,7 @@ import { manual, shellQuoted } from './manual-steps.js';
  * `systemctl mask` writes; undo removes it), then daemon-reload and reset-failed so the guest's
  * state is computed again. Unsafe: a masked unit never starts, even when it would be needed.
  */
-export function maskUnitsFix(units: string[]): Fix {
+export function maskUnitsFix(units: string[]): Fix<'nspawn.mask-failed-units'> {
   const links: FixStep[] = units.map((u) => ({ kind: 'symlink', where: 'guest', path: `/etc/systemd/system/${u}`, target: '/dev/null', description: `mask ${u} (/etc/systemd/system/${u} -> /dev/null)` }));
   return {
     id: 'nspawn.mask-failed-units',
@@ -21,7 +21,7 @@ export function maskUnitsFix(units: string[]): Fix {
 }
 
 /** For the next boot: mask from the host, or wait for the guest instead of polling. */
-export function bootAdviceFix(root: string, units: string[]): Fix {
+export function bootAdviceFix(root: string, units: string[]): Fix<'nspawn.boot-advice'> {
   return {
     id: 'nspawn.boot-advice', title: 'Mask the units before the next boot, and wait for the guest properly', safety: 'manual',
     steps: [

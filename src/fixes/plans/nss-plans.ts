@@ -1,7 +1,7 @@
 import type { Fix } from '../../core/types.js';
 
 /** Replace the guest's `hosts:` line (line `line` of /etc/nsswitch.conf) with one that reaches DNS. */
-export function hostsLineFix(current: string, line: number, replacement: string): Fix {
+export function hostsLineFix(current: string, line: number, replacement: string): Fix<'nss.hosts-line'> {
   const lines = current.split('\n');
   lines[line - 1] = replacement;
   return {

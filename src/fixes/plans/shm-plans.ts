@@ -5,7 +5,7 @@ import type { Fix } from '../../core/types.js';
  * writer; the mount runs on the host, only after the path is shown to be free of symlinks
  * (a guest could otherwise point it at the host's /dev/shm).
  */
-export function makeShmFix(hostRoot: string): Fix {
+export function makeShmFix(hostRoot: string): Fix<'dev.make-shm'> {
   const at = `${hostRoot.replace(/\/+$/, '')}/dev/shm`;
   const guard = 'p=$1; [ "$(readlink -e -- "$p")" = "$p" ] && [ -d "$p" ] && [ ! -L "$p" ] || { echo "$p is not a plain directory inside the guest" >&2; exit 1; }; exec mount -t tmpfs -o mode=1777,nosuid,nodev ctr-doctor-shm "$p"';
   return {

@@ -2,7 +2,7 @@ import type { Fix, TargetKind } from '../../core/types.js';
 import { manual, nspawnFileStep, shellQuoted } from './manual-steps.js';
 
 /** Map the desktop user's files into the guest's user namespace, the container kind's way. */
-export function idmapFix(kind: TargetKind, root: string, user: string, paths: string[], machine: string | null): Fix {
+export function idmapFix(kind: TargetKind, root: string, user: string, paths: string[], machine: string | null): Fix<'userns.map-user'> {
   const binds = paths.slice(0, 4).map((p) => `--bind=${p}:${p}:idmap`).join(' ');
   const steps = kind === 'nspawn'
     ? [

@@ -90,7 +90,7 @@ export default defineCheck({
   id: 'dev.pts',
   group: 'dev',
   title: 'devpts and a pty the user can open',
-  description: 'statfs of /dev/pts must say devpts (0x1cd1); /dev/ptmx must open read-write as the desktop user, and the slave it hands out (found through the master\'s tty-index) must belong to that user. Reports ENODEV (a non-recursive /dev bind: /dev/pts is an empty directory), ENOENT (no ptmx) and EACCES (ptmxmode=000, nodev), and a devpts gid= that is not the guest\'s tty group. apt says "Can not write log (Is /dev/pts mounted?)"; script says "failed to create pseudo-terminal".',
+  description: 'Checks that statfs of /dev/pts says devpts (0x1cd1); /dev/ptmx must open read-write as the desktop user, and the slave it hands out (found through the master\'s tty-index) must belong to that user. Reports ENODEV (a non-recursive /dev bind: /dev/pts is an empty directory), ENOENT (no ptmx) and EACCES (ptmxmode=000, nodev), and a devpts gid= that is not the guest\'s tty group. apt says "Can not write log (Is /dev/pts mounted?)"; script says "failed to create pseudo-terminal".',
   findings,
   fixDocs,
   probes: ['user'],

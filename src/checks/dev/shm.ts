@@ -27,7 +27,7 @@ const findings = {
 } as const;
 
 const fixDocs = {
-  'dev.make-shm': 'Safe, chroot only: create /dev/shm (1777) and mount a tmpfs on it (mode=1777,nosuid,nodev) after checking the path has no symlink; umount it to undo the mount.',
+  'dev.make-shm': 'Safe, chroot only: create /dev/shm and mount a tmpfs on it (mode=1777,nosuid,nodev) through the directory\'s descriptor; umount it to undo the mount.',
   'dev.mount-shm': 'chroot: mount -t tmpfs -o mode=1777,nosuid,nodev shm ROOT/dev/shm (or --rbind /dev); schroot: uncomment "/dev/shm /dev/shm none rw,bind 0 0" in the profile\'s fstab, file and line named; nspawn mounts its own.',
 } as const;
 
@@ -35,8 +35,6 @@ interface Facts {
   look: ApiFsResponse;
   mounts: MountEntry[];
   fstab: SchrootFstab | null;
-  /** The chroot directory with its symlinks resolved on the host, for the mount fix; null for other kinds. */
-  hostRoot: string | null;
   kind: TargetKind;
   root: string;
   machine: string | null;
@@ -52,8 +50,8 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   } catch (error) {
     return cannotRun(`could not look at the guest's /dev/shm: ${(error as Error).message}`);
   }
-  const [mounts, fstab, hostRoot] = await Promise.all([target.mounts(), targetSchrootFstab(ctx), target.kind === 'chroot' ? ctx.host.realpath(target.root) : Promise.resolve(null)]);
-  return { look, mounts, fstab, hostRoot, kind: target.kind, root: target.root, machine: target.nspawn?.machine ?? null, user: target.user.name };
+  const [mounts, fstab] = await Promise.all([target.mounts(), targetSchrootFstab(ctx)]);
+  return { look, mounts, fstab, kind: target.kind, root: target.root, machine: target.nspawn?.machine ?? null, user: target.user.name };
 }
 
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0)} MiB`;
@@ -89,7 +87,7 @@ function judge(f: Facts) {
 // What it offers: for a chroot without /dev/shm, make it (safe); otherwise the mount the container kind needs.
 function offer(f: Facts, reported: readonly Reported<typeof findings>[]) {
   const codes = new Set(reported.map((r) => r.code));
-  const make = codes.has('shm-missing') && f.kind === 'chroot' && f.hostRoot !== null ? makeShmFix(f.hostRoot) : null;
+  const make = codes.has('shm-missing') && f.kind === 'chroot' ? makeShmFix() : null;
   return [make, apiMountsFix('dev.mount-shm', 'Mount a 1777 tmpfs on /dev/shm in the guest', f.kind, f.root, ['/dev/shm'], f.fstab, f.machine)];
 }
 

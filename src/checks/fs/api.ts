@@ -5,7 +5,8 @@ import { describeMount, lookAsUser, mountOf } from '../../guest/api-fs-look.js';
 import { sharesOurPidns } from '../../host/pid-namespace.js';
 import { targetSchrootFstab, type SchrootFstab } from '../../host/schroot-fstab.js';
 import { apiMountsFix, type ApiMount } from '../../fixes/plans/api-mount-plans.js';
-import { manual, shellQuoted } from '../../fixes/plans/manual-steps.js';
+import { manual } from '../../fixes/plans/manual-steps.js';
+import { shellQuote } from '../../fixes/plans/shell-quote.js';
 import type { MountEntry } from '../../parse/mountinfo.js';
 import type { ApiFsResponse, NodeInfo } from '../../core/api-fs-types.js';
 import type { Fix, TargetKind } from '../../core/types.js';
@@ -112,7 +113,7 @@ function offer(f: Facts, reported: readonly Reported<typeof findings>[]) {
   if (reported.some((r) => r.code.startsWith('dev-')) && !devIsHosts) mounts.push('/dev');
   const remade = reported.flatMap((r) => (r.code === 'dev-node-clobbered' || r.code === 'dev-node-wrong-device' ? [NODES.find((n) => n.path === r.data.path)!] : []));
   const recreate: Fix<'fs.recreate-nodes'> | null = remade.length > 0 && (f.kind === 'chroot' || f.kind === 'schroot')
-    ? { id: 'fs.recreate-nodes', title: `Recreate ${remade.map((n) => n.path).join(', ')} as device nodes`, safety: 'manual', steps: [manual('on the host, when the guest\'s /dev is its own directory (not the host\'s /dev bound in)', remade.map((n) => `rm -f ${shellQuoted(`${f.root}${n.path}`)} && mknod -m 666 ${shellQuoted(`${f.root}${n.path}`)} c ${n.major} ${n.minor}`).join('\n'))] }
+    ? { id: 'fs.recreate-nodes', title: `Recreate ${remade.map((n) => n.path).join(', ')} as device nodes`, safety: 'manual', steps: [manual('on the host, when the guest\'s /dev is its own directory (not the host\'s /dev bound in)', remade.map((n) => `rm -f ${shellQuote(`${f.root}${n.path}`)} && mknod -m 666 ${shellQuote(`${f.root}${n.path}`)} c ${n.major} ${n.minor}`).join('\n'))] }
     : null;
   return [mounts.length > 0 ? apiMountsFix('fs.mount-api', `Mount ${mounts.join(', ')} in the guest`, f.kind, f.root, mounts, f.fstab, f.machine) : null, recreate];
 }

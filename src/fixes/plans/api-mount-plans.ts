@@ -2,19 +2,20 @@ import type { Fix, FixStep, TargetKind } from '../../core/types.js';
 import { parseFstab } from '../../parse/fstab.js';
 import { splitLines } from '../../parse/text-lines.js';
 import type { SchrootFstab } from '../../host/schroot-fstab.js';
-import { manual, nspawnFileStep, shellQuoted } from './manual-steps.js';
+import { manual, nspawnFileStep } from './manual-steps.js';
+import { shellQuote } from './shell-quote.js';
 
 /** An API filesystem a guest needs, by its mount point in the guest. */
 export type ApiMount = '/proc' | '/sys' | '/dev' | '/dev/pts' | '/dev/shm';
 
 /** The mount lines for a chroot: rslave after every rbind, so nothing done inside propagates to the host. */
 export function chrootMountCommand(root: string, m: ApiMount): string {
-  const at = shellQuoted(`${root.replace(/\/+$/, '')}${m}`);
+  const at = shellQuote(`${root.replace(/\/+$/, '')}${m}`);
   switch (m) {
     case '/proc': return `mount -t proc proc ${at}`;
     case '/sys': return `mount --rbind /sys ${at} && mount --make-rslave ${at}`;
     case '/dev': return `mount --rbind /dev ${at} && mount --make-rslave ${at}`;
-    case '/dev/pts': return `mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts ${at} && ln -sf pts/ptmx ${shellQuoted(`${root.replace(/\/+$/, '')}/dev/ptmx`)}`;
+    case '/dev/pts': return `mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts ${at} && ln -sf pts/ptmx ${shellQuote(`${root.replace(/\/+$/, '')}/dev/ptmx`)}`;
     case '/dev/shm': return `mount -t tmpfs -o mode=1777,nosuid,nodev shm ${at}`;
   }
 }

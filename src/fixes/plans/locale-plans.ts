@@ -1,15 +1,16 @@
 import type { Fix, TargetKind } from '../../core/types.js';
-import { manual, nspawnFileStep, shellQuoted } from './manual-steps.js';
+import { manual, nspawnFileStep } from './manual-steps.js';
+import { shellQuote } from './shell-quote.js';
 
 /** Run the guest with a locale it has: C.UTF-8 when it has that, else C. */
 export function runWithLocaleFix(kind: TargetKind, root: string, fallback: string, vars: string[], machine: string | null): Fix<'locale.use-available'> {
   const unset = vars.filter((v) => v !== 'LANG').map((v) => `${v}=`).join(' ');
   const env = `LANG=${fallback}${unset ? ` ${unset}` : ''}`;
   const steps = kind === 'nspawn'
-    ? [manual('start the machine with a locale it has', `systemd-nspawn --setenv=LANG=${fallback} -D ${shellQuoted(root)} …`), ...(machine ? [nspawnFileStep(machine, `[Exec]\nEnvironment=LANG=${fallback}`)] : []), manual('a booted guest reads /etc/locale.conf', `LANG=${fallback}`, 'guest')]
+    ? [manual('start the machine with a locale it has', `systemd-nspawn --setenv=LANG=${fallback} -D ${shellQuote(root)} …`), ...(machine ? [nspawnFileStep(machine, `[Exec]\nEnvironment=LANG=${fallback}`)] : []), manual('a booted guest reads /etc/locale.conf', `LANG=${fallback}`, 'guest')]
     : kind === 'schroot'
       ? [manual('enter with a locale the chroot has (or keep LANG and LC_* out of preserve-environment)', `env ${env} schroot -c CHROOT`)]
-      : [manual('enter with a locale the guest has', `env ${env} chroot ${shellQuoted(root)} …`)];
+      : [manual('enter with a locale the guest has', `env ${env} chroot ${shellQuote(root)} …`)];
   return { id: 'locale.use-available', title: `Run the guest's programs with ${env}`, safety: 'manual', steps };
 }
 

@@ -1,5 +1,6 @@
 import type { Fix, FixStep } from '../../core/types.js';
-import { manual, shellQuoted } from './manual-steps.js';
+import { manual } from './manual-steps.js';
+import { shellQuote } from './shell-quote.js';
 
 /**
  * Mask failed units in a booted guest: a /dev/null symlink in its /etc/systemd/system (what
@@ -25,7 +26,7 @@ export function bootAdviceFix(root: string, units: string[]): Fix<'nspawn.boot-a
   return {
     id: 'nspawn.boot-advice', title: 'Mask the units before the next boot, and wait for the guest properly', safety: 'manual',
     steps: [
-      ...(units.length > 0 ? [manual('on the host, with the guest stopped', `systemctl --root=${shellQuoted(root)} mask ${units.join(' ')}`)] : []),
+      ...(units.length > 0 ? [manual('on the host, with the guest stopped', `systemctl --root=${shellQuote(root)} mask ${units.join(' ')}`)] : []),
       manual('wait for the boot to finish instead of polling', 'systemctl is-system-running --wait', 'guest'),
     ],
   };

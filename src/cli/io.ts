@@ -7,8 +7,6 @@ export interface CliIo {
   stdinIsTty: boolean;
   /** Columns every human line fits: COLUMNS, else the terminal's, else 80. */
   width: number;
-  /** The terminal's own width in columns, when stdout is a terminal. */
-  columns?: number;
   /** Whether to colour, given the --color flag (NO_COLOR and pipes turn it off). */
   color(flag: boolean): boolean;
 }
@@ -23,7 +21,6 @@ export function processIo(): CliIo {
     isTty,
     stdinIsTty: Boolean(process.stdin.isTTY),
     width: terminalWidth(process.env.COLUMNS, isTty ? process.stdout.columns : undefined),
-    columns: process.stdout.columns || undefined,
     color: (flag) => flag && isTty && process.env.NO_COLOR === undefined,
   };
 }

@@ -1,53 +1,9 @@
-import Table from 'cli-table3';
-import { fitColumns, widestLine, type ColumnSpec } from './fit-columns.js';
-import { painter } from './style.js';
-import { escapeControl } from './terminal-text.js';
+import { fitTable, type FitColumn } from './fit-table.js';
+import { displayWidth, escapeTerminal } from './terminal-text.js';
 import type { FleetSummary } from './fleet-summary.js';
 
 /** Below this, no table is readable; the summary is laid out for this width instead. */
 export const NARROWEST = 20;
-
-type Cell = string | { content: string; wordWrap: true; wrapOnWordBoundary: boolean };
-
-interface Column { head: string; min: number; cells: string[]; breakWords: boolean; fixed?: boolean }
-
-/**
- * A cli-table3 table no wider than `width`: columns fitted by {@link fitColumns}, cells wrapped
- * inside them (a path or a name is broken anywhere; a list breaks between its words when every
- * word fits). Null when the columns' minimums do not fit.
- */
-function fittedTable(columns: Column[], rows: number, width: number): string | null {
-  const specs: ColumnSpec[] = columns.map((c) => {
-    const want = widestLine([c.head, ...c.cells]);
-    // A short column of its own (a kind, a count) is never wrapped; the long ones share the rest.
-    const min = c.fixed ? want : Math.min(c.min, want);
-    // A list may wrap between its items: down to its longest item it stays whole.
-    return { min, want, ...(c.breakWords ? { comfortable: widestLine(c.cells.flatMap((t) => t.split(/[ ,]+/))) } : {}) };
-  });
-  const colWidths = fitColumns(specs, width);
-  if (!colWidths) return null;
-  const table = new Table({ head: columns.map((c) => c.head), colWidths, wordWrap: true, wrapOnWordBoundary: false, style: { head: [], border: [] } });
-  for (let r = 0; r < rows; r++) {
-    table.push(columns.map((c, i): Cell => {
-      const content = c.cells[r]!;
-      // Break between words only when the longest word fits the column; else cli-table3 would cut it short.
-      const wordsFit = widestLine(content.split(/[ ,]+/)) <= colWidths[i]! - 2;
-      return c.breakWords && wordsFit ? { content, wordWrap: true, wrapOnWordBoundary: true } : content;
-    }));
-  }
-  return table.toString();
-}
-
-/** A one-column table, one cell per row of lines: the layout for terminals too narrow for columns. */
-function stackedTable(records: string[][], width: number): string {
-  const table = new Table({ colWidths: [width - 2], wordWrap: true, wrapOnWordBoundary: false, style: { head: [], border: [] } });
-  for (const lines of records) table.push([lines.join('\n')]);
-  return table.toString();
-}
-
-function count(n: number, paint: (s: string) => string): string {
-  return n > 0 ? paint(String(n)) : String(n);
-}
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -63,40 +19,58 @@ function wrapWords(text: string, width: number): string {
   return [...lines, line].join('\n');
 }
 
+function widest(text: string): number {
+  return Math.max(0, ...text.split('\n').map(displayWidth));
+}
+
+/**
+ * The table fitted to `width`, or, when its columns cannot fit at all, one column whose cells
+ * are the rows' `stacked` lines. Names are escaped first, so that a newline in one is shown as
+ * `\n`, not taken for a line break.
+ */
+function tableOrStack(columns: FitColumn[], rows: string[][], stacked: { head: string; rows: string[][] }, width: number, color: boolean): string {
+  const table = fitTable({ columns, rows, width, color });
+  if (widest(table) <= width) return table;
+  return fitTable({ columns: [{ head: stacked.head, min: 1 }], rows: stacked.rows.map((lines) => [lines.join('\n')]), width, color });
+}
+
 /** The fleet table: one row per guest (hosts with failures first), then a row per host that has none. */
 function guestsTable(s: FleetSummary, width: number, color: boolean): string {
-  const p = painter(color);
   const rows = [
     ...s.rows.map((r) => ({
-      host: escapeControl(r.host), guest: escapeControl(r.guest), kind: escapeControl(r.kind),
-      pass: String(r.counts.pass), warn: count(r.counts.warn, p.yellow), fail: count(r.counts.fail, p.red), error: count(r.counts.error, p.red),
-      failing: [...r.failing, ...r.erroring.map((id) => `${id} (error)`)].map(escapeControl).join(', '),
+      host: escapeTerminal(r.host), guest: escapeTerminal(r.guest), kind: escapeTerminal(r.kind),
+      counts: [r.counts.pass, r.counts.warn, r.counts.fail, r.counts.error].map(String),
+      failing: [...r.failing, ...r.erroring.map((id) => `${id} (error)`)].map(escapeTerminal).join(', '),
     })),
-    ...s.emptyHosts.map((h) => ({ host: escapeControl(h.host), guest: '(no guests found)', kind: '', pass: '', warn: '', fail: '', error: '', failing: '' })),
+    ...s.emptyHosts.map((h) => ({ host: escapeTerminal(h.host), guest: '(no guests found)', kind: '', counts: ['', '', '', ''], failing: '' })),
   ];
-  const col = (head: string, key: keyof (typeof rows)[number], min: number, breakWords = false): Column => ({ head, min, cells: rows.map((r) => r[key]), breakWords });
-  const fixed = (head: string, key: keyof (typeof rows)[number]): Column => ({ ...col(head, key, 0), fixed: true });
-  const columns = [
-    col('host', 'host', 4), col('guest', 'guest', 5), fixed('kind', 'kind'),
-    fixed('pass', 'pass'), fixed('warn', 'warn'), fixed('fail', 'fail'), fixed('error', 'error'),
-    col('failing', 'failing', 7, true),
+  const columns: FitColumn[] = [
+    { head: 'host', min: 4 }, { head: 'guest', min: 5 }, // 'schroot', the longest kind, whole.
+    { head: 'kind', min: 7 },
+    { head: 'pass', min: 4 }, { head: 'warn', min: 4 }, { head: 'fail', min: 4 }, { head: 'error', min: 5 },
+    // As wide as the longest built-in check id ('dconf.runtime-dir'), so that ids stay whole.
+    { head: 'failing', min: 17 },
   ];
-  return fittedTable(columns, rows.length, width) ?? stackedTable(rows.map((r) => [
+  return tableOrStack(columns, rows.map((r) => [r.host, r.guest, r.kind, ...r.counts, r.failing]), { head: 'host: guest (kind)', rows: rows.map((r) => [
     `${r.host}: ${r.guest}${r.kind ? ` (${r.kind})` : ''}`,
-    ...(r.kind ? [`${r.pass} pass, ${r.warn} warn, ${r.fail} fail, ${r.error} error`] : []),
+    ...(r.kind ? [`${r.counts[0]} pass, ${r.counts[1]} warn, ${r.counts[2]} fail, ${r.counts[3]} error`] : []),
     ...(r.failing ? [`failing: ${r.failing}`] : []),
-  ]), width);
+  ]) }, width, color);
 }
 
 /** The second table: how many hosts and guests each failing (or erroring) check id hits. */
-function checksTable(s: FleetSummary, width: number): string {
-  const rows = s.checks.map((t) => ({ check: escapeControl(t.id), status: t.status, hosts: String(t.hosts), guests: String(t.guests) }));
-  const col = (head: string, key: keyof (typeof rows)[number], fixed: boolean): Column => ({ head, min: 5, cells: rows.map((r) => r[key]), breakWords: false, fixed });
-  return fittedTable([col('check', 'check', false), col('status', 'status', true), col('hosts', 'hosts', true), col('guests', 'guests', true)], rows.length, width)
-    ?? stackedTable(rows.map((r) => [`${r.check}: ${r.status} on ${plural(Number(r.hosts), 'host')} (${plural(Number(r.guests), 'guest')})`]), width);
+function checksTable(s: FleetSummary, width: number, color: boolean): string {
+  const rows = s.checks.map((t) => [escapeTerminal(t.id), t.status, String(t.hosts), String(t.guests)]);
+  const columns: FitColumn[] = [{ head: 'check', min: 5 }, { head: 'status', min: 5 }, { head: 'hosts', min: 5 }, { head: 'guests', min: 6 }];
+  const stacked = rows.map(([id, status, hosts, guests]) => [`${id}: ${status} on ${plural(Number(hosts), 'host')} (${plural(Number(guests), 'guest')})`]);
+  return tableOrStack(columns, rows, { head: 'check', rows: stacked }, width, color);
 }
 
-/** The summary as text for a terminal of `width` columns (at least {@link NARROWEST}): headline, fleet table, checks table. */
+/**
+ * The summary as text for a terminal of `width` columns (at least {@link NARROWEST}): a
+ * headline, the fleet table and the checks table, built with the report's {@link fitTable}
+ * (box borders on a colour terminal, ASCII elsewhere).
+ */
 export function fleetText(s: FleetSummary, width: number, color: boolean): string {
   const w = Math.max(NARROWEST, width);
   const t = s.totals;
@@ -104,6 +78,6 @@ export function fleetText(s: FleetSummary, width: number, color: boolean): strin
     + `${t.hostsFailing} ${t.hostsFailing === 1 ? 'host has' : 'hosts have'} failures; ${t.fail} failed, ${plural(t.warn, 'warning')}, ${t.error} could not run.`;
   const parts = [wrapWords(headline, w)];
   if (s.rows.length + s.emptyHosts.length > 0) parts.push(guestsTable(s, w, color));
-  if (s.checks.length > 0) parts.push(checksTable(s, w));
+  if (s.checks.length > 0) parts.push(checksTable(s, w, color));
   return parts.join('\n\n') + '\n';
 }

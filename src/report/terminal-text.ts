@@ -22,9 +22,6 @@ export function escapeTerminal(text: string): string {
   });
 }
 
-/** The name the fleet table uses for {@link escapeTerminal}. */
-export const escapeControl = escapeTerminal;
-
 /** The SGR colour codes and OSC 8 links this tool itself writes; they take no columns. */
 const OWN_ESCAPES = /\u001b\[[0-9;]*m|\u001b\]8;[^\u0007\u001b]*(?:\u0007|\u001b\\)/g;
 

@@ -88,7 +88,7 @@ describeIntegration.skipIf(requireTool('ansible-playbook', 'npm', 'python3') !==
 
   test('the play printed the fleet table, and cleaned up its work directories and prefixes\' temp files', () => {
     expect(play.stdout).toContain('TASK [ctr-doctor summary]');
-    expect(play.stdout).toMatch(/│ host\s+│ guest\s+│ kind/);
+    expect(play.stdout).toMatch(/\| host\s+\| guest\s+\| kind/);
     expect(play.stdout).toMatch(/dns\.resolv-conf/);
     expect(readdirSync(join(dir, 'tmp')).filter((n) => n.includes('ctr-doctor'))).toEqual([]);
     expect(existsSync(join(dir, 'prefix-alpha/bin/ctr-doctor'))).toBe(true);
@@ -100,7 +100,7 @@ describeIntegration.skipIf(requireTool('ansible-playbook', 'npm', 'python3') !==
     expect(text.stderr).toBe('');
     const lines = text.stdout.split('\n');
     expect(Math.max(...lines.map((l) => [...l].length))).toBeLessThanOrEqual(100);
-    expect(text.stdout).toMatch(/│ dns\.resolv-conf\s+│ fail\s+│ 1\s+│ [2-9]\d*\s+│/);
+    expect(text.stdout).toMatch(/\| dns\.resolv-conf\s+\| fail\s+\| 1\s+\| [2-9]\d*\s+\|/);
 
     const json = await runTool(['summary', '--json', reports], { netns: w.net.guestNsPath });
     expect(json.exitCode).toBe(1);

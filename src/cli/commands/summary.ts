@@ -1,8 +1,7 @@
 import { readReportFiles } from '../report-files.js';
 import { summarizeFleet } from '../../report/fleet-summary.js';
 import { fleetText } from '../../report/fleet-table.js';
-import { tableWidth } from '../../report/fit-columns.js';
-import { escapeControl } from '../../report/terminal-text.js';
+import { escapeTerminal } from '../../report/terminal-text.js';
 import type { CliIo } from '../io.js';
 
 /** Arguments of `summary`. */
@@ -19,8 +18,8 @@ export interface SummaryArgs {
  */
 export function runSummaryCommand(args: SummaryArgs, io: CliIo): number {
   const summary = summarizeFleet(readReportFiles(args.paths));
-  for (const u of summary.unreadable) io.err.write(`ctr-doctor: ${escapeControl(u.file)}: ${escapeControl(u.message)}\n`);
+  for (const u of summary.unreadable) io.err.write(`ctr-doctor: ${escapeTerminal(u.file)}: ${escapeTerminal(u.message)}\n`);
   if (args.json) io.out.write(JSON.stringify(summary, null, 2) + '\n');
-  else io.out.write(fleetText(summary, tableWidth(io.env, io.columns), io.color(args.color)));
+  else io.out.write(fleetText(summary, io.width, io.color(args.color)));
   return summary.exitCode;
 }

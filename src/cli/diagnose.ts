@@ -6,7 +6,7 @@ import { loadPlugins } from '../core/plugins.js';
 import { buildReport } from '../core/report.js';
 import { runChecks, selectChecks } from '../core/runner.js';
 import type { Report } from '../core/types.js';
-import { HostContext } from '../host/host-context.js';
+import { HostContext, scanBudgetFrom } from '../host/host-context.js';
 import type { Reporter } from '../report/reporter.js';
 import type { SessionInfo } from '../report/report-layout.js';
 import type { Target } from '../targets/target.js';
@@ -90,18 +90,20 @@ export function hostWideChecks(checks: Check[]): Check[] {
 export interface ReportView {
   spec?: string | null;
   fixHint?: boolean;
+  /** When the run began (before the target was opened and the host scanned): the report's durationMs counts from here. */
+  startedAt?: Date;
 }
 
 /** Who the report speaks for: the desktop user and where the session environment came from. */
 export function sessionOf(target: Target): SessionInfo | null {
   if (target.kind === 'host') return null;
   const chosenBy = { option: 'from --user', sudo: 'from SUDO_UID', 'session-process': 'owner of the session process', default: 'the default' }[target.user.source];
-  return { user: target.user.name, uid: target.user.uid, chosenBy, envSource: target.envSource };
+  return { user: target.user.name, uid: target.user.uid, chosenBy, envSource: target.envSource, ...(target.noSessionReason ? { noSession: target.noSessionReason } : {}) };
 }
 
 /** Runs the checks on one target and feeds the reporter; returns the report and its exit code. */
 export async function diagnoseTarget(target: Target, host: HostContext, checks: Check[], options: CheckOptions, strict: boolean, reporter: Reporter | null, view: ReportView = {}): Promise<{ report: Report; exitCode: number }> {
-  const startedAt = new Date();
+  const startedAt = view.startedAt ?? new Date();
   const ctx: CheckContext = { target, host, options };
   reporter?.start?.({
     target: { kind: target.kind, name: target.name, root: target.root, pid: target.pid }, checks,
@@ -119,5 +121,5 @@ export async function diagnoseTarget(target: Target, host: HostContext, checks: 
 
 /** A fresh host context for a run. */
 export function newHostContext(timeoutMs: number): HostContext {
-  return new HostContext({ invokingEnv: process.env, timeoutMs });
+  return new HostContext({ invokingEnv: process.env, timeoutMs, scanBudgetMs: scanBudgetFrom(process.env) });
 }

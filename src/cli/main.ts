@@ -6,6 +6,7 @@ import { TargetError } from '../targets/target-error.js';
 import { TOOL_VERSION } from '../core/version.js';
 import { EXIT } from '../core/exit-code.js';
 import { timing } from '../core/timing.js';
+import { endLiveChildren } from '../core/live-children.js';
 import type { CheckArgs } from './commands/check.js';
 import type { FixArgs } from './commands/fix.js';
 import type { UndoArgs } from './commands/undo.js';
@@ -122,6 +123,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       return EXIT.ok;
     }
     await parser.parseAsync();
+    // Nothing of ours outlives the CLI: the probe children of the last run are ended and waited for.
+    await endLiveChildren();
     timing('done');
     return code;
   } catch (error) {

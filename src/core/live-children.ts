@@ -1,20 +1,36 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ChildProcess } from 'node:child_process';
 
 /**
  * Child processes started on behalf of checks (guest commands, probes) that have not exited.
  * A check cut off by its timeout leaves its children running; they would keep the run alive
- * past `--timeout`, so the runner kills whatever is left once every check has an outcome.
+ * past `--timeout`, so the runner kills whatever its run left once every check has an outcome.
+ * Runs may overlap (`check --all` probes guests concurrently): each run kills only its own.
  */
 const live = new Map<ChildProcess, { group: boolean }>();
+/** Killed but not yet reaped: waited for by {@link endLiveChildren}. */
+const dying = new Set<ChildProcess>();
+const runScope = new AsyncLocalStorage<Set<ChildProcess>>();
 
 /** Remembers `child` until it exits; `group`: it leads its own process group, killed whole. Returns it, for chaining. */
 export function trackChild<T extends ChildProcess>(child: T, opts: { group?: boolean } = {}): T {
   if (child.exitCode !== null || child.signalCode !== null) return child;
   live.set(child, { group: opts.group ?? false });
-  const forget = (): void => void live.delete(child);
+  const scope = runScope.getStore();
+  scope?.add(child);
+  const forget = (): void => {
+    live.delete(child);
+    dying.delete(child);
+    scope?.delete(child);
+  };
   child.once('exit', forget);
   child.once('error', forget);
   return child;
+}
+
+/** Runs `work` so that {@link killLiveChildren} called inside it ends only the children it started. */
+export function withChildScope<T>(work: () => Promise<T>): Promise<T> {
+  return runScope.run(new Set(), work);
 }
 
 /** How many tracked children are still running. */
@@ -22,11 +38,18 @@ export function liveChildCount(): number {
   return live.size;
 }
 
-/** SIGKILLs every tracked child still running (they belong to checks that already timed out), with its group when it leads one. */
+/**
+ * SIGKILLs the tracked children still running (they belong to checks that already timed out),
+ * with its group when it leads one: this run's inside {@link withChildScope}, else all of them.
+ */
 export function killLiveChildren(): number {
+  const scope = runScope.getStore();
   let killed = 0;
-  for (const [child, { group }] of live) {
+  for (const child of [...(scope ?? live.keys())]) {
+    const group = live.get(child)?.group ?? false;
     live.delete(child);
+    scope?.delete(child);
+    dying.add(child);
     try {
       if (group && child.pid !== undefined) {
         process.kill(-child.pid, 'SIGKILL');
@@ -37,4 +60,23 @@ export function killLiveChildren(): number {
     }
   }
   return killed;
+}
+
+/**
+ * Kills every child still running and waits until each has exited (at most `limitMs`), so that
+ * nothing of ours outlives the CLI, not even for a moment.
+ */
+export async function endLiveChildren(limitMs = 2000): Promise<void> {
+  const children = [...live.keys(), ...dying];
+  const exited = children.map((child) => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+    // Pooled children are unref'd: without this the loop could empty, and the process end, before they are reaped.
+    child.ref();
+  }));
+  killLiveChildren();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(exited), new Promise<void>((r) => { timer = setTimeout(r, limitMs); })]);
+  clearTimeout(timer);
 }

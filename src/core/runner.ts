@@ -1,7 +1,8 @@
 import type { Check, CheckContext } from './check.js';
 import type { CheckOutcome, CheckResult } from './types.js';
-import { killLiveChildren } from './live-children.js';
+import { killLiveChildren, withChildScope } from './live-children.js';
 import { timing } from './timing.js';
+import { scanBusyMs } from './scan-clock.js';
 
 /** Lifecycle events a reporter may listen to. Reporters never probe. */
 export interface RunEvents {
@@ -65,8 +66,17 @@ export async function runOneCheck(check: Check, ctx: CheckContext, timeoutMs: nu
   } else {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<CheckOutcome>((resolve) => {
-      // What a timed-out check started is killed once every check has an outcome (killLiveChildren).
-      timer = setTimeout(() => resolve(errorOutcome(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      // Shared host scans (the process table…) are the run's work, not this check's: their time is added back.
+      const scanAtStart = scanBusyMs();
+      const expire = (allowed: number): void => {
+        timer = setTimeout(() => {
+          const extra = scanBusyMs() - scanAtStart - (allowed - timeoutMs);
+          if (extra >= 1) return expire(allowed + extra);
+          // What a timed-out check started is killed once every check has an outcome (killLiveChildren).
+          resolve(errorOutcome(`timed out after ${timeoutMs} ms`));
+        }, allowed === timeoutMs ? timeoutMs : allowed - (performance.now() - started));
+      };
+      expire(timeoutMs);
     });
     try {
       outcome = await Promise.race([check.run(ctx), timeout]);
@@ -90,7 +100,11 @@ function warmProbes(checks: Check[], ctx: CheckContext): void {
 }
 
 /** Runs every check concurrently; results keep the registry's order. */
-export async function runChecks(checks: Check[], ctx: CheckContext, opts: { timeoutMs: number; isRoot: boolean; events?: RunEvents }): Promise<CheckResult[]> {
+export function runChecks(checks: Check[], ctx: CheckContext, opts: { timeoutMs: number; isRoot: boolean; events?: RunEvents }): Promise<CheckResult[]> {
+  return withChildScope(() => runChecksInScope(checks, ctx, opts));
+}
+
+async function runChecksInScope(checks: Check[], ctx: CheckContext, opts: { timeoutMs: number; isRoot: boolean; events?: RunEvents }): Promise<CheckResult[]> {
   warmProbes(checks, ctx);
   const results = await Promise.all(checks.map(async (check) => {
     opts.events?.checkStart?.(check);
@@ -99,7 +113,7 @@ export async function runChecks(checks: Check[], ctx: CheckContext, opts: { time
     timing(`${check.id} ${result.status} after ${result.durationMs} ms`);
     return result;
   }));
-  // Every check has an outcome now: a command or probe still running belongs to one that timed out.
+  // Every check has an outcome now: a command or probe of this run still running belongs to one that timed out.
   killLiveChildren();
   return results;
 }

@@ -102,6 +102,14 @@ export interface Target {
   /** Where `env` came from, for evidence. */
   readonly envSource: string;
   readonly user: GuestUser;
+  /**
+   * The desktop session: its process (or none, when the user comes from `--user` or passwd), its
+   * uid and how it was chosen. Null when no desktop session runs; `noSessionReason` then says why,
+   * and every desktop check skips with that reason (see core/desktop-session.ts).
+   */
+  readonly session: GuestSession | null;
+  /** Why `session` is null; null when there is a session. */
+  readonly noSessionReason: string | null;
   /** For schroot targets: the chroot and session names. */
   readonly schroot?: { chroot: string; session: string | null };
   /** For nspawn targets: the machine name and the nspawn command line. */
@@ -135,4 +143,18 @@ export interface Target {
   processes(): Promise<GuestProcess[]>;
   /** The guest's own mount table, as it sees it. */
   mounts(): Promise<MountEntry[]>;
+  /**
+   * Throws a TargetError (one line, exit 2) when the guest's process exited or another process took
+   * its pid since the target was opened (audit M1). Optional: a guest with no process has nothing to pin.
+   */
+  verifyIdentity?(): void;
+}
+
+/** The desktop session of a guest: whose it is and how that was decided (issue 12 item 3). */
+export interface GuestSession {
+  /** The session process whose environment stands for the session; null when none runs (the user comes from --user or passwd). */
+  pid: number | null;
+  uid: number;
+  /** `process`: a regular user's process; `option`: `--user` or `--env-from`; `passwd`: the guest's only regular user; `invoking`: the user running ctr-doctor (self). */
+  source: 'process' | 'option' | 'passwd' | 'invoking';
 }

@@ -1,12 +1,15 @@
 import { lstat, open, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { O_PATH, readRegularCapped } from '../guest/walk-in-root.js';
 import type { Stats } from 'node:fs';
-import { listHostProcesses, ownNamespace } from './procfs.js';
+import { listHostProcesses, ownNamespace, ProcEntry } from './procfs.js';
+import { asScan } from '../core/scan-clock.js';
+import { timing } from '../core/timing.js';
 import { parseMountinfo } from '../parse/mountinfo.js';
 import { listSchrootSessions, readSchrootChroots, readSchrootSessions, DEFAULT_SCHROOT_PATHS } from './schroot-state.js';
 import { machinectlMachines, scanNspawnProcesses } from './nspawn-machines.js';
 import { queryHostNameservers } from './host-dns-query.js';
 import { readProcessFiles } from './mount-holders.js';
+import { PROC_CAPS } from './proc-read.js';
 import { connectSocket } from '../guest/probes/socket-connect.js';
 import { runCommand } from './run-command.js';
 import type {
@@ -24,6 +27,9 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
 }
 
 const DEFAULT_MAX_BYTES = 1024 * 1024;
+
+/** Text cut at a cap loses its last, partial line rather than parsing half of it. */
+const wholeLines = (text: string): string => (text.endsWith('\n') || text === '' ? text : text.slice(0, text.lastIndexOf('\n') + 1));
 
 function typeOf(s: Stats): HostStat['type'] {
   if (s.isFile()) return 'file';
@@ -57,22 +63,58 @@ async function readCapped(path: string, maxBytes: number): Promise<string | null
   }
 }
 
-/** The real host, shared by all checks of a run. Every part is read lazily and once. */
+/** A shared host scan: once per run, timed on its own clock (not the asking check's), shown by NODE_DEBUG=ctr-doctor. */
+function scan<T>(name: string, load: () => Promise<T>, size: (v: T) => string): () => Promise<T> {
+  return once(() => asScan(async () => {
+    const started = performance.now();
+    try {
+      const value = await load();
+      timing(`host scan ${name}: ${size(value)} in ${Math.round(performance.now() - started)} ms`);
+      return value;
+    } catch (error) {
+      timing(`host scan ${name} failed after ${Math.round(performance.now() - started)} ms: ${(error as Error).message}`);
+      throw error;
+    }
+  }));
+}
+
+/** The budget of each host scan: CTR_DOCTOR_SCAN_BUDGET_MS, else 20 s. */
+export function scanBudgetFrom(env: Readonly<Record<string, string | undefined>>): number {
+  const n = Number(env.CTR_DOCTOR_SCAN_BUDGET_MS);
+  return Number.isFinite(n) && n > 0 ? n : 20_000;
+}
+
+/**
+ * systemd-resolved, by its comm. Its unit always drops root (User=systemd-resolve, or a dynamic
+ * user), so the owner of /proc/PID, one stat, rules out root's processes before their stat is read.
+ */
+function isResolved(p: HostProcess): boolean {
+  if (p instanceof ProcEntry && p.ownerUid === 0) return false;
+  return p.comm === 'systemd-resolve';
+}
+
+/** The real host, shared by all checks of a run (and by every guest of `check --all`). Every part is read lazily and once. */
 export class HostContext implements Host {
   readonly invokingEnv: Readonly<Record<string, string | undefined>>;
   readonly schrootPaths: SchrootPaths;
+  /** How long one host scan may take before the checks that need it say it did not finish. */
+  readonly scanBudgetMs: number;
 
-  constructor(opts: { invokingEnv: Record<string, string | undefined>; schrootPaths?: SchrootPaths; timeoutMs?: number }) {
+  constructor(opts: { invokingEnv: Record<string, string | undefined>; schrootPaths?: SchrootPaths; timeoutMs?: number; scanBudgetMs?: number }) {
     this.invokingEnv = opts.invokingEnv;
     this.schrootPaths = opts.schrootPaths ?? DEFAULT_SCHROOT_PATHS;
+    this.scanBudgetMs = opts.scanBudgetMs ?? scanBudgetFrom(opts.invokingEnv);
     const timeoutMs = opts.timeoutMs ?? 2000;
-    this.nspawnMachines = once(async () => {
-      const viaMachined = await machinectlMachines(timeoutMs);
-      const scanned = scanNspawnProcesses(await this.processes());
+    this.processes = scan('processes', () => listHostProcesses(this.scanBudgetMs), (v) => `${v.length} processes`);
+    this.nspawnMachines = scan('nspawn machines', async () => {
+      const [viaMachined, processes] = await Promise.all([machinectlMachines(timeoutMs), this.processes()]);
+      const scanned = scanNspawnProcesses(processes);
       const known = new Set(viaMachined.map((m) => m.machine));
       return [...viaMachined, ...scanned.filter((m) => !known.has(m.machine))];
-    });
+    }, (v) => `${v.length} machines`);
     this.schrootListedSessions = once(() => listSchrootSessions(timeoutMs));
+    this.processFiles = scan('open files', async () => readProcessFiles(await this.processes(), '/proc', await this.ownMntns()), (v) => `${v.length} processes`);
+    this.resolvedProcesses = scan('systemd-resolved processes', async () => (await this.processes()).filter(isResolved), (v) => `${v.length} found`);
   }
 
   readFile(path: string, opts?: { maxBytes?: number }): Promise<string | null> {
@@ -99,9 +141,9 @@ export class HostContext implements Host {
     return readdir(path).catch(() => null);
   }
 
-  readonly processes = once<HostProcess[]>(() => listHostProcesses());
+  readonly processes: () => Promise<HostProcess[]>;
 
-  readonly mountinfo = once<MountEntry[]>(async () => parseMountinfo((await this.readFile('/proc/self/mountinfo', { maxBytes: 64 * 1024 * 1024 })) ?? ''));
+  readonly mountinfo = once<MountEntry[]>(async () => parseMountinfo(wholeLines((await this.readFile('/proc/self/mountinfo', { maxBytes: PROC_CAPS.mountinfo })) ?? '')));
 
   readonly schrootConfig = once<{ chroots: SchrootChroot[]; problems: SchrootConfigProblem[] }>(() => readSchrootChroots(this, this.schrootPaths));
 
@@ -115,14 +157,15 @@ export class HostContext implements Host {
 
   readonly ownMntns = once(() => ownNamespace('mnt'));
 
-  readonly processFiles = once<ProcessFiles[]>(async () => readProcessFiles(await this.processes()));
+  /** The root, cwd, open files and mappings of every process in our mount namespace: what keeps a mount busy. */
+  readonly processFiles: () => Promise<ProcessFiles[]>;
 
   readonly x11Sockets = once<HostX11Socket[]>(async () => {
     const names = (await this.readdir('/tmp/.X11-unix')) ?? [];
     return names.filter((n) => /^X\d+$/.test(n)).map((n) => ({ display: Number(n.slice(1)), path: `/tmp/.X11-unix/${n}` }));
   });
 
-  readonly resolvedProcesses = once(async () => (await this.processes()).filter((p) => p.comm === 'systemd-resolve'));
+  readonly resolvedProcesses: () => Promise<HostProcess[]>;
 
   async connectUnix(path: string, timeoutMs: number): Promise<HostConnect> {
     // Host paths from the host's root, in-process: a path socket ignores the network namespace.

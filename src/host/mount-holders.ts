@@ -1,4 +1,6 @@
-import { readFile, readdir, readlink } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { linkOrNull, streamLinesSync } from './proc-read.js';
 import { isUnder, type MountEntry } from '../parse/mountinfo.js';
 import type { HostProcess, ProcessFiles } from '../core/host.js';
 
@@ -19,47 +21,60 @@ export interface MountHolder {
 const DELETED = ' (deleted)';
 const clean = (p: string): string => (p.endsWith(DELETED) ? p.slice(0, -DELETED.length) : p);
 
-// ENOENT and ESRCH mean the process exited meanwhile: nothing is missing, it simply holds nothing now.
-const denied = (e: unknown): boolean => ['EACCES', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '');
-
-async function fdPaths(procRoot: string, pid: number): Promise<{ paths: string[]; complete: boolean }> {
+/** Absolute paths of a process's open files (sockets, pipes and anonymous files left out); complete=false when not allowed. */
+function fdPaths(procRoot: string, pid: number): { paths: string[]; complete: boolean } {
   let names: string[];
   try {
-    names = await readdir(`${procRoot}/${pid}/fd`);
+    names = readdirSync(`${procRoot}/${pid}/fd`);
   } catch (e) {
+    // ENOENT and ESRCH mean the process exited meanwhile: nothing is missing, it simply holds nothing now.
     return { paths: [], complete: !denied(e) };
   }
-  const links = await Promise.all(names.map((n) => readlink(`${procRoot}/${pid}/fd/${n}`).catch(() => null)));
-  return { paths: links.filter((l): l is string => l !== null && l.startsWith('/')).map(clean), complete: true };
+  const paths: string[] = [];
+  for (const n of names) {
+    const l = linkOrNull(`${procRoot}/${pid}/fd/${n}`);
+    if (l !== null && l.startsWith('/')) paths.push(clean(l));
+  }
+  return { paths, complete: true };
 }
 
-async function mappedPaths(procRoot: string, pid: number): Promise<{ paths: string[]; complete: boolean }> {
-  let text: string;
-  try {
-    text = await readFile(`${procRoot}/${pid}/maps`, 'utf8');
-  } catch (e) {
-    return { paths: [], complete: !denied(e) };
-  }
+const denied = (e: unknown): boolean => ['EACCES', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '');
+
+/** Files mapped by a process, streamed (maps of a big process run to megabytes). */
+function mappedPaths(procRoot: string, pid: number): { paths: string[]; complete: boolean } {
   const paths = new Set<string>();
-  for (const line of text.split('\n')) {
+  const failed = streamLinesSync(`${procRoot}/${pid}/maps`, (line) => {
     // address perms offset dev inode path: the path is everything after the fifth field.
     const m = /^\S+ \S+ \S+ \S+ \d+\s+(\/.*)$/.exec(line);
     if (m?.[1]) paths.add(clean(m[1]));
-  }
-  return { paths: [...paths], complete: true };
+  });
+  return { paths: [...paths], complete: failed === null || !['EACCES', 'EPERM'].includes(failed) };
 }
 
-/** Reads the open paths of every process (one pass over /proc; vanished processes are skipped). */
-export async function readProcessFiles(processes: HostProcess[], procRoot = '/proc'): Promise<ProcessFiles[]> {
-  return Promise.all(processes.map(async (p) => {
-    const [fds, maps] = await Promise.all([fdPaths(procRoot, p.pid), mappedPaths(procRoot, p.pid)]);
-    return {
+/** How many processes are read between two turns of the event loop. */
+const CHUNK = 128;
+
+/**
+ * Reads the open paths of `processes` (vanished ones hold nothing), in chunks with the event
+ * loop turning between them; `mntns`, when given, skips processes of other mount namespaces
+ * before their fds and maps are read (they hold that namespace's copies, see {@link mountHolders}).
+ */
+export async function readProcessFiles(processes: readonly HostProcess[], procRoot = '/proc', mntns: string | null = null): Promise<ProcessFiles[]> {
+  const out: ProcessFiles[] = [];
+  for (let i = 0; i < processes.length; i++) {
+    if (i > 0 && i % CHUNK === 0) await yieldToLoop();
+    const p = processes[i]!;
+    if (mntns !== null && p.mntns !== null && p.mntns !== mntns) continue;
+    const fds = fdPaths(procRoot, p.pid);
+    const maps = mappedPaths(procRoot, p.pid);
+    out.push({
       pid: p.pid, comm: p.comm, mntns: p.mntns,
       root: p.rootLink === null ? null : clean(p.rootLink),
       cwd: p.cwdLink === null ? null : clean(p.cwdLink),
       fds: fds.paths, maps: maps.paths, complete: fds.complete && maps.complete,
-    };
-  }));
+    });
+  }
+  return out;
 }
 
 /** The deepest mount (newest when stacked) whose mount point contains `path`. */

@@ -1,89 +1,182 @@
-import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
-import { readFile, readlink, stat } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { HostScanIncomplete } from '../core/scan-clock.js';
+import { PROC_CAPS, identityOf, linkOrNull, readCappedSync, readCappedText, statOrNull } from './proc-read.js';
 import type { HostProcess } from '../core/host.js';
 
 export type { HostProcess } from '../core/host.js';
 
-
-/** Parses the fields of /proc/PID/stat that follow the parenthesised comm. */
-function parseStat(text: string): { comm: string; ppid: number; startTime: number } | null {
+/** The parts of /proc/PID/stat that follow the parenthesised comm. */
+export function parseStat(text: string): { comm: string; state: string; ppid: number; startTime: number } | null {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
   const rest = text.slice(close + 2).split(' ');
   // Field 22 (starttime) is the 20th after the comm.
-  return { comm: text.slice(open + 1, close), ppid: Number(rest[1]), startTime: Number(rest[19]) };
+  return { comm: text.slice(open + 1, close), state: rest[0] ?? '?', ppid: Number(rest[1]), startTime: Number(rest[19]) };
 }
 
-/** The real uid from /proc/PID/status; -1 when unreadable. */
-function readUidSync(pid: number): number {
-  const status = tryRead(() => readFileSync(`/proc/${pid}/status`, 'utf8'));
-  const line = status?.split('\n').find((l) => l.startsWith('Uid:'));
-  return Number(line?.split(/\s+/)[1] ?? -1);
+/** Splits NUL-separated argv, dropping the terminator. */
+function splitArgv(bytes: Buffer): string[] {
+  const parts = bytes.toString('utf8').split('\0');
+  if (parts[parts.length - 1] === '') parts.pop();
+  return parts;
 }
 
-const orNull = <T>(p: Promise<T>): Promise<T | null> => p.catch(() => null);
+type NsKind = 'mnt' | 'net' | 'pid' | 'user' | 'uts' | 'ipc' | 'cgroup';
 
-/** The value of a synchronous /proc read, or null when it failed (the process vanished, no permission). */
-function tryRead<T>(read: () => T): T | null {
-  try {
-    return read();
-  } catch {
-    return null;
+/** One process, read lazily: each field costs its own /proc read, once. */
+export class ProcEntry implements HostProcess {
+  private statCache?: ReturnType<typeof parseStat> | null;
+  private readonly cache = new Map<string, unknown>();
+
+  /** `ownRootId` lets a process rooted at our own `/` skip the readlink of its root. */
+  constructor(readonly pid: number, readonly rootId: string | null, private readonly ownRootId: string | null = null) {}
+
+  private memo<T>(key: string, read: () => T): T {
+    if (this.cache.has(key)) return this.cache.get(key) as T;
+    const value = read();
+    this.cache.set(key, value);
+    return value;
   }
+
+  private get stat() {
+    if (this.statCache === undefined) {
+      const r = readCappedText(`/proc/${this.pid}/stat`, PROC_CAPS.stat);
+      this.statCache = r ? parseStat(r.text) : null;
+    }
+    return this.statCache;
+  }
+
+  /** False when the process had gone by its first read. */
+  get exists(): boolean { return this.stat !== null; }
+  get comm(): string { return this.stat?.comm ?? ''; }
+  get ppid(): number { return this.stat?.ppid ?? -1; }
+  get startTime(): number { return this.stat?.startTime ?? -1; }
+  /** One-letter state (R, S, Z…); `?` when gone. */
+  get state(): string { return this.stat?.state ?? '?'; }
+
+  get uid(): number {
+    return this.memo('uid', () => {
+      const status = readCappedText(`/proc/${this.pid}/status`, PROC_CAPS.status)?.text;
+      const line = status?.split('\n').find((l) => l.startsWith('Uid:'));
+      return Number(line?.split(/\s+/)[1] ?? -1);
+    });
+  }
+
+  get cmdline(): string[] {
+    return this.memo('cmdline', () => {
+      const r = readCappedSync(`/proc/${this.pid}/cmdline`, PROC_CAPS.cmdline);
+      return r ? splitArgv(r.bytes) : [];
+    });
+  }
+
+  get rootLink(): string | null {
+    if (this.rootId !== null && this.rootId === this.ownRootId) return '/';
+    return this.memo('root', () => linkOrNull(`/proc/${this.pid}/root`));
+  }
+
+  get cwdLink(): string | null { return this.memo('cwd', () => linkOrNull(`/proc/${this.pid}/cwd`)); }
+  get netns(): string | null { return this.ns('net'); }
+  get mntns(): string | null { return this.ns('mnt'); }
+  get pidns(): string | null { return this.ns('pid'); }
+  get userns(): string | null { return this.ns('user'); }
+
+  /** A namespace id such as `pid:[4026531836]`, or null. */
+  ns(kind: NsKind): string | null {
+    return this.memo(`ns/${kind}`, () => linkOrNull(`/proc/${this.pid}/ns/${kind}`));
+  }
+
+  /** The owner of /proc/PID: the effective uid, for one stat (the cheapest thing to know after the root). */
+  get ownerUid(): number { return this.memo('owner', () => statOrNull(`/proc/${this.pid}`)?.uid ?? -1); }
+
+  /** dev:ino of the executable, to tell the real binary from one that only has its name. */
+  get exeId(): string | null { return this.memo('exe', () => identityOf(`/proc/${this.pid}/exe`)); }
+
+  /** The cgroup v2 path (the `0::` line), or null without a unified hierarchy. */
+  get cgroup(): string | null {
+    return this.memo('cgroup', () => {
+      const text = readCappedText(`/proc/${this.pid}/cgroup`, PROC_CAPS.cgroup)?.text ?? '';
+      const line = text.split('\n').find((l) => l.startsWith('0::'));
+      return line ? line.slice(3) : null;
+    });
+  }
+
+  /** The environment, capped at 256 KiB (a variable cut by the cap is dropped); null when unreadable. */
+  environ(): Record<string, string> | null {
+    return this.memo('environ', () => {
+      const r = readCappedSync(`/proc/${this.pid}/environ`, PROC_CAPS.environ);
+      if (!r) return null;
+      const items = splitArgv(r.bytes);
+      if (r.truncated) items.pop();
+      const env: Record<string, string> = {};
+      for (const item of items) {
+        const eq = item.indexOf('=');
+        if (eq > 0) env[item.slice(0, eq)] = item.slice(eq + 1);
+      }
+      return env;
+    });
+  }
+}
+
+/** How many processes are read between two turns of the event loop: probes and timers keep running. */
+const SCAN_CHUNK = 256;
+
+/** The pids in /proc now. */
+export function listPids(): number[] {
+  try {
+    return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Every process on the host, with only the cheapest read done (a stat of /proc/PID/root). Reads
+ * in chunks and yields between them. Throws {@link HostScanIncomplete} once `budgetMs` is spent.
+ */
+export async function listHostProcesses(budgetMs = Infinity): Promise<HostProcess[]> {
+  const started = performance.now();
+  const ownRoot = identityOf('/');
+  const pids = listPids();
+  const all: ProcEntry[] = [];
+  for (let i = 0; i < pids.length; i++) {
+    if (i % SCAN_CHUNK === 0 && i > 0) {
+      await yieldToLoop();
+      if (performance.now() - started > budgetMs) throw new HostScanIncomplete('processes', budgetMs, `${i} of ${pids.length} read`);
+    }
+    const pid = pids[i]!;
+    const root = statOrNull(`/proc/${pid}/root`);
+    // A process that vanished since readdir has no /proc entry any more.
+    if (root === null && statOrNull(`/proc/${pid}`) === null) continue;
+    all.push(new ProcEntry(pid, root ? `${root.dev}:${root.ino}` : null, ownRoot));
+  }
+  return all;
 }
 
 /** Identity of a directory (or /proc/PID/root): `dev:ino`. */
 export async function dirIdentity(path: string): Promise<string | null> {
-  const s = await orNull(stat(path));
-  return s ? `${s.dev}:${s.ino}` : null;
+  return identityOf(path);
 }
 
-/**
- * Reads one process synchronously; null when it vanished meanwhile. A whole scan of /proc is
- * hundreds of tiny reads: synchronous ones take a quarter of the time of promise-based ones,
- * which spend most of it in the thread pool's open/fstat/read/close round trips.
- */
-function readProcessSync(pid: number): HostProcess | null {
-  const statText = tryRead(() => readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  const parsed = statText ? parseStat(statText) : null;
-  if (!parsed) return null;
-  const cmdline = tryRead(() => readFileSync(`/proc/${pid}/cmdline`));
-  const root = tryRead(() => statSync(`/proc/${pid}/root`));
-  const link = (name: string) => tryRead(() => readlinkSync(`/proc/${pid}/${name}`));
-  return {
-    pid, ppid: parsed.ppid, uid: readUidSync(pid), comm: parsed.comm, startTime: parsed.startTime,
-    cmdline: cmdline ? cmdline.toString('utf8').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1) : [],
-    rootId: root ? `${root.dev}:${root.ino}` : null,
-    rootLink: link('root'), netns: link('ns/net'), mntns: link('ns/mnt'), cwdLink: link('cwd'),
-  };
-}
-
-/** Reads one process; null when it vanished meanwhile. */
-export async function readProcess(pid: number): Promise<HostProcess | null> {
+/** Reads one process; null when it does not exist. */
+export async function readProcess(pid: number): Promise<ProcEntry | null> {
   return readProcessSync(pid);
 }
 
-/** Every process on the host, skipping kernel threads and ones that vanish while read. */
-export async function listHostProcesses(): Promise<HostProcess[]> {
-  const pids = readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
-  const all = pids.map(readProcessSync);
-  return all.filter((p): p is HostProcess => p !== null && p.cmdline.length > 0);
+/** {@link readProcess}, synchronously. */
+export function readProcessSync(pid: number): ProcEntry | null {
+  if (!Number.isInteger(pid) || pid < 1) return null;
+  const entry = new ProcEntry(pid, identityOf(`/proc/${pid}/root`), identityOf('/'));
+  return entry.exists ? entry : null;
 }
 
-/** A process's environment; empty when it vanished or cannot be read. */
+/** A process's environment, capped at 256 KiB; null when it vanished or cannot be read. */
 export async function readEnviron(pid: number): Promise<Record<string, string> | null> {
-  const raw = await orNull(readFile(`/proc/${pid}/environ`));
-  if (!raw) return null;
-  const env: Record<string, string> = {};
-  for (const item of raw.toString('utf8').split('\0')) {
-    const eq = item.indexOf('=');
-    if (eq > 0) env[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  return env;
+  return new ProcEntry(pid, null).environ();
 }
 
 /** The namespace id of the calling process, e.g. `net:[4026531840]`. */
-export async function ownNamespace(kind: 'net' | 'mnt' | 'user'): Promise<string | null> {
-  return orNull(readlink(`/proc/self/ns/${kind}`));
+export async function ownNamespace(kind: 'net' | 'mnt' | 'user' | 'pid'): Promise<string | null> {
+  return linkOrNull(`/proc/self/ns/${kind}`);
 }

@@ -18,3 +18,4 @@ export * from './etc-hosts.js';
 export * from './machine-id.js';
 export * from './id-map.js';
 export * from './local-addresses.js';
+export * from './login-defs.js';

@@ -1,10 +1,16 @@
 import { GuestFiles } from '../guest/guest-files.js';
-import { readEnviron, readProcess } from '../host/procfs.js';
+import { readProcessSync, type HostProcess, type ProcEntry } from '../host/procfs.js';
+import { identityOf } from '../host/proc-read.js';
+import { parsePasswd, type PasswdEntry } from '../parse/passwd.js';
+import { DEFAULT_UID_RANGE, parseLoginDefs, type UidRange } from '../parse/login-defs.js';
 import { GuestTarget, type GuestDescription } from './guest-target.js';
 import { resolveGuestUser } from './guest-user.js';
+import { chooseSession, isRegularUid, type SessionChoice } from './session-user.js';
+import { ProcessPin } from './process-pin.js';
 import { TargetError } from './target-error.js';
+import type { MembershipRule, OwnFacts } from './membership.js';
 import type { OpenOptions } from './open-options.js';
-import type { SessionProcess } from './session-process.js';
+import type { SessionCandidate } from './session-process.js';
 
 /** The parts of a guest that differ by kind; the rest is worked out here. */
 export interface GuestBasics {
@@ -14,7 +20,9 @@ export interface GuestBasics {
   dir: string | null;
   /** The process whose namespaces are used, if any. */
   pid: number | null;
-  session: SessionProcess | null;
+  /** How its processes are recognised, and those found now (session candidates). */
+  membership: MembershipRule | null;
+  members: HostProcess[];
   /** Environment to use when there is no session process. */
   fallbackEnv: Record<string, string>;
   fallbackEnvSource: string;
@@ -26,62 +34,119 @@ function definedOnly(env: Record<string, string | undefined>): Record<string, st
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
-/** Turns what an opener found into a Target: namespaces, environment and desktop user. */
-export async function buildGuest(basics: GuestBasics, opts: OpenOptions): Promise<GuestTarget> {
-  const own = await readProcess(process.pid);
-  const leader = basics.pid !== null ? await readProcess(basics.pid) : null;
-  if (basics.pid !== null && leader === null) {
-    throw new TargetError(`process ${basics.pid} of ${basics.name} vanished`, 'run `ctr-doctor list` to see what is running now');
-  }
-  const ownMountNs = leader !== null && own !== null && leader.mntns !== own.mntns;
-  const root = basics.dir !== null && !ownMountNs ? basics.dir : `/proc/${basics.pid}/root`;
-  const sharesNetns = leader === null || (own !== null && leader.netns === own.netns);
+/** Our own root, namespaces and cgroup. */
+export function ownFacts(): OwnFacts {
+  const self = readProcessSync(process.pid);
+  return { rootId: identityOf('/'), mntns: self?.mntns ?? null, userns: self?.userns ?? null, pidns: self?.pidns ?? null, cgroup: self?.cgroup ?? null };
+}
 
-  let env: Record<string, string>;
-  let envSource: string;
-  let sessionUid: number | undefined;
-  if (opts.envFrom !== undefined) {
-    const fromPid = await readEnviron(opts.envFrom);
-    if (fromPid === null) throw new TargetError(`cannot read the environment of process ${opts.envFrom}`, 'check the PID given to --env-from (and run as root)');
-    env = fromPid;
-    envSource = `--env-from ${opts.envFrom}`;
-    sessionUid = (await readProcess(opts.envFrom))?.uid;
-  } else if (basics.session) {
-    env = basics.session.env;
-    envSource = `process ${basics.session.pid}`;
-    sessionUid = basics.session.uid;
-  } else {
-    env = basics.fallbackEnv;
-    envSource = basics.fallbackEnvSource;
+/** Session candidates read at most: their environments are the costly part, and a guest may run thousands. */
+const MAX_SESSION_CANDIDATES = 64;
+
+/** The environments of the processes that could be the session, oldest first, only those of `eligible` uids. */
+function sessionCandidates(members: HostProcess[], eligible: (uid: number) => boolean): SessionCandidate[] {
+  const out: SessionCandidate[] = [];
+  const ranked = members.filter((p) => eligible(p.uid)).sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
+  for (const p of ranked.slice(0, MAX_SESSION_CANDIDATES)) {
+    const env = (p as ProcEntry).environ?.() ?? null;
+    if (env !== null) out.push({ p: { pid: p.pid, uid: p.uid, startTime: p.startTime }, env });
+  }
+  return out;
+}
+
+/** A `--user` value as a uid of the guest's passwd (a number stands for itself). */
+function optionUid(option: string | undefined, passwd: PasswdEntry[]): number | undefined {
+  if (option === undefined || option === '') return undefined;
+  if (/^\d+$/.test(option)) return Number(option);
+  const entry = passwd.find((p) => p.name === option);
+  if (!entry) throw new TargetError(`no user named "${option}" in the guest's /etc/passwd`, 'give --user a name from the guest\'s /etc/passwd, or a numeric uid');
+  return entry.uid;
+}
+
+/**
+ * ctr-doctor's own environment (`self`): `--user`, else the invoking user (SUDO_UID, else our uid)
+ * when a regular one, or root with a display of its own; else the same passwd rule as for guests.
+ */
+function selfSession(opts: OpenOptions, wantedUid: number | undefined, env: Record<string, string>, passwd: PasswdEntry[], range: UidRange): SessionChoice {
+  if (wantedUid !== undefined) return { session: { pid: null, uid: wantedUid, source: 'option' }, env: null, reason: null };
+  const sudo = opts.host.invokingEnv.SUDO_UID;
+  const who = sudo !== undefined && /^\d+$/.test(sudo) && sudo !== '0' ? Number(sudo) : process.getuid?.() ?? 0;
+  if (isRegularUid(who, passwd, range) || (who === 0 && (env.DISPLAY || env.WAYLAND_DISPLAY))) return { session: { pid: null, uid: who, source: 'invoking' }, env: null, reason: null };
+  return chooseSession({ candidates: [], passwd, range, guest: 'the environment ctr-doctor runs in' });
+}
+
+/** Turns what an opener found into a Target: root, pin, namespaces, session and desktop user. */
+export async function buildGuest(basics: GuestBasics, opts: OpenOptions): Promise<GuestTarget> {
+  const own = ownFacts();
+  // A leader is pinned before anything is read through /proc/PID/root.
+  const leaderPin = basics.pid !== null ? ProcessPin.take(basics.pid) : null;
+  // A chroot's processes are in our mount namespace (membership says so), so its directory is their root.
+  const root = basics.dir ?? `/proc/${basics.pid}/root`;
+  if (basics.kind !== 'self' && identityOf(root) !== null && identityOf(root) === own.rootId) {
+    throw new TargetError(`the root of ${basics.name} (${root}) is the host's own /, not a guest`, 'ctr-doctor refuses to diagnose or fix the host as a guest; use `self` to check the environment ctr-doctor runs in');
   }
   const files = new GuestFiles(root);
   if (!(await files.rootExists())) {
     throw new TargetError(`the root of ${basics.name} (${root}) cannot be opened`, 'run as root, and check the guest still exists');
   }
+  const [passwdRead, loginDefsRead] = await Promise.all([files.readFile('/etc/passwd'), files.readFile('/etc/login.defs')]);
+  const passwd = passwdRead.ok ? parsePasswd(passwdRead.text) : [];
+  const range = loginDefsRead.ok ? parseLoginDefs(loginDefsRead.text) : DEFAULT_UID_RANGE;
+  const wantedUid = optionUid(opts.user, passwd);
+
+  let choice: SessionChoice;
+  let envSource: string;
+  if (opts.envFrom !== undefined) {
+    const from = readProcessSync(opts.envFrom);
+    const env = from?.environ() ?? null;
+    if (from === null || env === null) throw new TargetError(`cannot read the environment of process ${opts.envFrom}`, 'check the PID given to --env-from (and run as root)');
+    choice = { session: { pid: opts.envFrom, uid: wantedUid ?? from.uid, source: 'option' }, env, reason: null };
+    envSource = `--env-from ${opts.envFrom}`;
+  } else if (basics.kind === 'self') {
+    choice = selfSession(opts, wantedUid, basics.fallbackEnv, passwd, range);
+    envSource = basics.fallbackEnvSource;
+  } else {
+    const eligible = wantedUid !== undefined ? (uid: number) => uid === wantedUid : (uid: number) => isRegularUid(uid, passwd, range);
+    choice = chooseSession({ candidates: sessionCandidates(basics.members, eligible), passwd, range, guest: basics.name, ...(wantedUid !== undefined ? { optionUid: wantedUid } : {}) });
+    envSource = choice.session?.pid != null ? `process ${choice.session.pid}` : basics.fallbackEnvSource;
+  }
+  const env = choice.env ?? basics.fallbackEnv;
+
+  // A chroot has no leader: its session process, else its oldest process, lends the namespaces.
+  const oldest = [...basics.members].sort((a, b) => a.startTime - b.startTime || a.pid - b.pid)[0];
+  const pid = basics.pid ?? choice.session?.pid ?? oldest?.pid ?? null;
+  const pin = leaderPin ?? (pid !== null ? ProcessPin.take(pid) : null);
+  if (pid !== null && pin === null) {
+    throw new TargetError(`process ${pid} of ${basics.name} vanished`, 'run `ctr-doctor list` to see what is running now');
+  }
+  const leader = pid !== null ? readProcessSync(pid) : null;
+  const sharesNetns = leader === null || leader.netns === readProcessSync(process.pid)?.netns;
+
   let user;
   try {
-    user = await resolveGuestUser(files, { option: opts.user, sudoUid: opts.host.invokingEnv.SUDO_UID, sessionUid });
+    user = await resolveGuestUser(files, { option: opts.user, sudoUid: opts.host.invokingEnv.SUDO_UID, sessionUid: choice.session?.uid });
   } catch (error) {
     throw new TargetError((error as Error).message, 'give --user a name from the guest\'s /etc/passwd, or a numeric uid');
   }
-  const ownUserns = await import('node:fs/promises').then((fs) => Promise.all([
-    fs.readlink('/proc/self/ns/user').catch(() => null),
-    basics.pid !== null ? fs.readlink(`/proc/${basics.pid}/ns/user`).catch(() => null) : null,
-  ]));
+  pin?.verify(`${basics.kind}:${basics.name}`);
   return new GuestTarget({
     kind: basics.kind,
     name: basics.name,
     root,
     displayRoot: basics.dir ?? root,
-    pid: basics.pid,
-    netnsPath: sharesNetns ? null : `/proc/${basics.pid}/ns/net`,
+    pid,
+    netnsPath: sharesNetns ? null : `/proc/${pid}/ns/net`,
     sharesNetns,
-    ownMountNs,
-    enterUserns: ownUserns[1] !== null && ownUserns[0] !== ownUserns[1],
+    ownMountNs: leader !== null && leader.mntns !== own.mntns,
+    enterUserns: leader !== null && leader.userns !== null && leader.userns !== own.userns,
     env,
     envSource,
-    sessionPid: opts.envFrom ?? basics.session?.pid ?? null,
+    sessionPid: choice.session?.pid ?? null,
     user,
+    session: choice.session,
+    noSessionReason: choice.reason,
+    membership: basics.membership,
+    pin,
     ...(basics.schroot ? { schroot: basics.schroot } : {}),
     ...(basics.nspawn ? { nspawn: basics.nspawn } : {}),
     hostProcesses: () => opts.host.processes(),

@@ -43,11 +43,13 @@ export async function discoverGuests(host: HostContext): Promise<DiscoveredGuest
     if (leader?.mntns) nspawnMntns.add(leader.mntns);
   }
 
-  // Running chroots: processes in our mount namespace whose root is another directory.
+  // Running chroots: processes in our mount and user namespaces whose root is another directory
+  // (the root identity came with the host scan: the rest of a busy host costs nothing more here).
   const byRoot = new Map<string, number[]>();
   for (const p of processes) {
     if (p.rootId === null || p.rootId === hostRoot || p.rootLink === null || p.rootLink === '/') continue;
     if (p.mntns !== self?.mntns || nspawnMntns.has(p.mntns ?? '')) continue;
+    if ((p as { userns?: string | null }).userns !== undefined && (p as { userns?: string | null }).userns !== self?.userns) continue;
     if (schrootRoots.includes(p.rootLink)) continue;
     byRoot.set(p.rootLink, [...(byRoot.get(p.rootLink) ?? []), p.pid]);
   }

@@ -10,7 +10,11 @@ import { boundingSetOf } from '../host/capabilities.js';
 import { hostCredentials, readHostAccounts, readIdMaps, type HostAccounts, type IdMaps } from './host-credentials.js';
 import type { ProbeCredentials } from '../core/probe-types.js';
 import { runProbe, warmProbeChild, type ProbePlace } from '../guest/probe-client.js';
-import { dirIdentity, listHostProcesses, readProcess, type HostProcess } from '../host/procfs.js';
+import { listHostProcesses, type HostProcess } from '../host/procfs.js';
+import { PROC_CAPS, readCappedText } from '../host/proc-read.js';
+import { guestMembers, type MembershipRule, type ProcessFacts } from './membership.js';
+import type { ProcessPin } from './process-pin.js';
+import type { GuestSession } from './session-user.js';
 import { mountsUnder, parseMountinfo, type MountEntry } from '../parse/mountinfo.js';
 import type { ProbeName, ProbeRequests, ProbeResponses } from '../guest/probe-protocol.js';
 import type { TargetKind } from '../core/types.js';
@@ -36,14 +40,27 @@ export interface GuestDescription {
   /** The process `env` was read from (`--env-from`, or the session process), or null. */
   sessionPid: number | null;
   user: GuestUser;
+  session: GuestSession | null;
+  noSessionReason: string | null;
   schroot?: Target['schroot'];
   nspawn?: Target['nspawn'];
+  /** How the guest's processes are recognised among the host's; null: it has none (self). */
+  membership: MembershipRule | null;
+  /** The guest's process, held from opening on; null for a guest with no process. */
+  pin: ProcessPin | null;
   /** The host's process list, shared with the rest of the run; default: a fresh scan of /proc. */
   hostProcesses?: () => Promise<HostProcess[]>;
 }
 
 /** Linux's O_PATH (absent from fs.constants): a handle that can only anchor a path. */
 const O_PATH = 0o10000000;
+
+/** A capped /proc text read, a cut last line dropped; null when unreadable. */
+function readProcText(path: string, max: number): string | null {
+  const r = readCappedText(path, max);
+  if (r === null) return null;
+  return r.truncated ? r.text.slice(0, r.text.lastIndexOf('\n') + 1) : r.text;
+}
 
 /** Strips a guest root prefix from a host mount point. */
 function toGuestMountPoint(root: string, mountPoint: string): string {
@@ -64,6 +81,8 @@ export class GuestTarget implements Target {
   readonly env: Record<string, string>;
   readonly envSource: string;
   readonly user: GuestUser;
+  readonly session: GuestSession | null;
+  readonly noSessionReason: string | null;
   readonly schroot?: Target['schroot'];
   readonly nspawn?: Target['nspawn'];
   private readonly files: GuestFiles;
@@ -84,6 +103,8 @@ export class GuestTarget implements Target {
     this.env = desc.env;
     this.envSource = desc.envSource;
     this.user = desc.user;
+    this.session = desc.session;
+    this.noSessionReason = desc.noSessionReason;
     if (desc.schroot) this.schroot = desc.schroot;
     if (desc.nspawn) this.nspawn = desc.nspawn;
     this.files = new GuestFiles(desc.root);
@@ -154,7 +175,7 @@ export class GuestTarget implements Target {
     if (!/^[\w.-]+$/.test(name)) return null;
     // /proc/PID/net shows PID's network namespace: the guest's view is read from here, no process needed.
     const dir = this.netnsPath === null ? '/proc/self/net' : this.pid !== null && this.netnsPath === `/proc/${this.pid}/ns/net` ? `/proc/${this.pid}/net` : null;
-    if (dir !== null) return readFile(`${dir}/${name}`, 'utf8').catch(() => null);
+    if (dir !== null) return readProcText(`${dir}/${name}`, PROC_CAPS.net);
     const r = await this.execInNetns(['cat', `/proc/net/${name}`], { timeoutMs: 1000 });
     return r.exitCode === 0 ? r.stdout : null;
   }
@@ -208,16 +229,11 @@ export class GuestTarget implements Target {
   }
 
   private async loadProcesses(): Promise<GuestProcess[]> {
+    const rule = this.desc.membership;
+    if (rule === null) return [];
     const all = await (this.desc.hostProcesses ?? listHostProcesses)();
-    let members;
-    if (this.desc.ownMountNs && this.pid !== null) {
-      const leader = await readProcess(this.pid);
-      members = all.filter((p) => leader !== null && p.mntns === leader.mntns && p.rootId === leader.rootId);
-    } else {
-      const rootId = await dirIdentity(this.desc.root);
-      members = all.filter((p) => rootId !== null && p.rootId === rootId);
-    }
-    return members.map(({ pid, ppid, uid, comm, cmdline }) => ({ pid, ppid, uid, comm, cmdline }));
+    // Only the members are read further (uid, comm, cmdline): the rest of the host costs one stat each.
+    return guestMembers(rule, all as unknown as (HostProcess & ProcessFacts)[]).map(({ pid, ppid, uid, comm, cmdline }) => ({ pid, ppid, uid, comm, cmdline }));
   }
 
   mounts(): Promise<MountEntry[]> {
@@ -227,13 +243,17 @@ export class GuestTarget implements Target {
 
   private async loadMounts(): Promise<MountEntry[]> {
     if (this.pid !== null) {
-      const text = await readFile(`/proc/${this.pid}/mountinfo`, 'utf8').catch(() => null);
+      const text = readProcText(`/proc/${this.pid}/mountinfo`, PROC_CAPS.mountinfo);
       if (text !== null) return parseMountinfo(text);
     }
     // No process to ask: the guest will see what the host has mounted under its root.
-    const host = parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8'));
+    const host = parseMountinfo(readProcText('/proc/self/mountinfo', PROC_CAPS.mountinfo) ?? '');
     return mountsUnder(host, this.desc.root)
       .reverse()
       .map((m) => ({ ...m, mountPoint: toGuestMountPoint(this.desc.root, m.mountPoint) }));
+  }
+
+  verifyIdentity(): void {
+    this.desc.pin?.verify(`${this.kind}:${this.name}`);
   }
 }

@@ -1,16 +1,19 @@
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { dirIdentity } from '../host/procfs.js';
-import { buildGuest, definedOnly } from './build-guest.js';
-import { pickSessionProcess } from './session-process.js';
+import { identityOf } from '../host/proc-read.js';
+import { buildGuest, definedOnly, ownFacts } from './build-guest.js';
+import { chrootRule, guestMembers, type MembershipRule, type ProcessFacts } from './membership.js';
 import { TargetError } from './target-error.js';
+import type { HostProcess } from '../host/procfs.js';
 import type { GuestTarget } from './guest-target.js';
 import type { OpenOptions } from './open-options.js';
 
-/** Processes whose root is `dir` (a running chroot), excluding ourselves. */
-export async function processesRootedAt(dir: string, opts: OpenOptions) {
-  const id = await dirIdentity(dir);
-  return (await opts.host.processes()).filter((p) => id !== null && p.rootId === id && p.pid !== process.pid);
+/** A chroot directory's membership rule and its processes now: rooted there (dev:ino), in our mount and user namespaces. */
+export async function chrootMembers(dir: string, opts: OpenOptions): Promise<{ rule: MembershipRule | null; members: HostProcess[] }> {
+  const id = identityOf(dir);
+  if (id === null) return { rule: null, members: [] };
+  const rule = chrootRule(id, ownFacts());
+  return { rule, members: guestMembers(rule, (await opts.host.processes()) as (HostProcess & ProcessFacts)[]) };
 }
 
 /** Opens a chroot directory. A process running with that root lends its environment, user and network namespace. */
@@ -20,10 +23,9 @@ export async function openChroot(dirArg: string, opts: OpenOptions): Promise<Gue
   if (!dir || !info) throw new TargetError(`chroot directory ${dirArg} does not exist`, 'give the guest\'s root directory, or run `ctr-doctor list`');
   if (!info.isDirectory()) throw new TargetError(`${dirArg} is not a directory`, 'give the guest\'s root directory');
   if (dir === '/') throw new TargetError('/ is the host itself, not a chroot', 'use `self` to check the environment ctr-doctor runs in');
-  const members = await processesRootedAt(dir, opts);
-  const session = await pickSessionProcess(members);
+  const { rule, members } = await chrootMembers(dir, opts);
   return buildGuest({
-    kind: 'chroot', name: dir, dir, pid: session?.pid ?? null, session,
+    kind: 'chroot', name: dir, dir, pid: null, membership: rule, members,
     // No process inside: a chroot started from this shell would inherit this environment.
     fallbackEnv: definedOnly(opts.host.invokingEnv), fallbackEnvSource: 'the invoking shell',
   }, opts);

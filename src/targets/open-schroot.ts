@@ -1,6 +1,6 @@
 import { buildGuest, definedOnly } from './build-guest.js';
-import { processesRootedAt } from './open-chroot.js';
-import { pickSessionProcess, schrootCleanEnv } from './session-process.js';
+import { chrootMembers } from './open-chroot.js';
+import { schrootCleanEnv } from './session-process.js';
 import { sessionRoot, type SchrootSessionState } from '../host/schroot-state.js';
 import { TargetError } from './target-error.js';
 import type { GuestTarget } from './guest-target.js';
@@ -17,12 +17,11 @@ async function openSessionState(session: SchrootSessionState, chroot: SchrootChr
   if (dir === null) {
     throw new TargetError(`schroot session ${session.id} is stale and its chroot directory is unknown`, `end it with: schroot -e -c session:${session.id}`);
   }
-  const members = session.mounted ? await processesRootedAt(root, opts) : [];
-  const picked = await pickSessionProcess(members);
+  const { rule, members } = session.mounted ? await chrootMembers(root, opts) : { rule: null, members: [] };
   const preserve = chroot?.preserveEnvironment === true;
   const fallbackEnv = preserve ? definedOnly(opts.host.invokingEnv) : schrootCleanEnv(opts.host.invokingEnv, { name: 'root', home: '/root' });
   return buildGuest({
-    kind: 'schroot', name: session.id, dir, pid: picked?.pid ?? null, session: picked,
+    kind: 'schroot', name: session.id, dir, pid: null, membership: rule, members,
     fallbackEnv, fallbackEnvSource: preserve ? 'the invoking shell (preserve-environment=true)' : 'schroot\'s reset environment (preserve-environment is off)',
     schroot: { chroot: chrootNameOf(session) ?? chroot?.name ?? session.id, session: session.id },
   }, opts);
@@ -58,7 +57,7 @@ export async function openSchroot(name: string, opts: OpenOptions): Promise<Gues
   }
   const preserve = chroot.preserveEnvironment === true;
   return buildGuest({
-    kind: 'schroot', name, dir: chroot.directory, pid: null, session: null,
+    kind: 'schroot', name, dir: chroot.directory, pid: null, membership: null, members: [],
     fallbackEnv: preserve ? definedOnly(opts.host.invokingEnv) : schrootCleanEnv(opts.host.invokingEnv, { name: 'root', home: '/root' }),
     fallbackEnvSource: preserve ? 'the invoking shell (preserve-environment=true)' : 'schroot\'s reset environment (preserve-environment is off)',
     schroot: { chroot: chroot.name, session: null },

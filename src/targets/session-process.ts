@@ -1,4 +1,4 @@
-import { readEnviron, type HostProcess } from '../host/procfs.js';
+import type { HostProcess } from '../host/procfs.js';
 
 /** The process whose environment and uid stand for the desktop session inside a guest. */
 export interface SessionProcess {
@@ -33,16 +33,6 @@ export function sessionScore({ p, env }: SessionCandidate): number {
 export function bestSessionCandidate<T extends SessionCandidate>(candidates: T[]): T | null {
   const ranked = [...candidates].sort((a, b) => sessionScore(b) - sessionScore(a) || a.p.startTime - b.p.startTime || a.p.pid - b.p.pid);
   return ranked[0] ?? null;
-}
-
-/** The session process among `processes` (see {@link sessionScore}); null when none has a readable environment. */
-export async function pickSessionProcess(processes: HostProcess[]): Promise<SessionProcess | null> {
-  const withEnv = await Promise.all(
-    processes.map(async (p) => ({ p, env: await readEnviron(p.pid) })),
-  );
-  const readable = withEnv.filter((x): x is { p: HostProcess; env: Record<string, string> } => x.env !== null);
-  const best = bestSessionCandidate(readable);
-  return best ? { pid: best.p.pid, uid: best.p.uid, env: best.env } : null;
 }
 
 /** What schroot passes to a session when `preserve-environment` is off: DISPLAY and friends are dropped. */

@@ -8,6 +8,7 @@ import type { PulseConnectRequest, PulseConnectResponse } from '../../guest/prob
 import type { Finding, Fix } from '../../core/types.js';
 import { isLoopbackLiteral } from '../../parse/loopback.js';
 import { readAsUser } from '../user-files.js';
+import { desktopSessionApplies } from '../../core/desktop-session.js';
 
 /** The server a libpulse client in the guest would try, and where that choice came from. */
 interface ServerChoice {
@@ -86,7 +87,7 @@ export default defineCheck({
     'audio.copy-cookie': 'chroot/schroot: copy the cookie to ~/.config/pulse/cookie.',
   },
   probes: ['user'],
-  appliesTo: (ctx) => (ctx.target.kind === 'host' ? 'no guest chosen: the sound server is checked as a guest reaches it' : true),
+  appliesTo: (ctx) => desktopSessionApplies(ctx, 'the sound server'),
 
   async run(ctx) {
     const { target } = ctx;

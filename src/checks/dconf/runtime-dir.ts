@@ -2,6 +2,7 @@ import { defineCheck } from '../../core/check.js';
 import { couldNotRun, finding, outcomeOf } from '../../core/outcome.js';
 import { exportRuntimeDirFix, runtimeDirFix } from '../../fixes/plans/dconf-plans.js';
 import type { Finding, Fix } from '../../core/types.js';
+import { desktopSessionApplies } from '../../core/desktop-session.js';
 
 /** dconf's own words when it cannot make its directory (see test-targets.md §9). */
 function dconfError(dir: string): string {
@@ -40,7 +41,7 @@ export default defineCheck({
     'dconf.chown-runtime-dir': 'Unsafe: give an existing directory to the user (it may be the host\'s, through a shared /run).',
     'dconf.export-runtime-dir': 'Set XDG_RUNTIME_DIR in the guest session.',
   },
-  appliesTo: (ctx) => (ctx.target.kind === 'host' ? 'no guest chosen: the runtime directory is checked inside a guest' : true),
+  appliesTo: (ctx) => desktopSessionApplies(ctx, 'the runtime directory'),
 
   async run(ctx) {
     const { target } = ctx;

@@ -2,6 +2,7 @@ import { defineCheck } from '../../core/check.js';
 import { finding, outcomeOf, skipped } from '../../core/outcome.js';
 import { enterAsUserFix } from '../../fixes/plans/session-plans.js';
 import type { Finding } from '../../core/types.js';
+import { desktopSessionApplies } from '../../core/desktop-session.js';
 
 /** sudo's secure_path on Debian and Ubuntu (Ubuntu appends /snap/bin). */
 const SECURE_PATHS = new Set([
@@ -34,7 +35,7 @@ export default defineCheck({
     'session.nspawn-user-shell': 'nspawn: machinectl shell USER@MACHINE.',
     'session.sudo-preserve-env': 'sudo -E "PATH=$PATH" -u USER.',
   },
-  appliesTo: (ctx) => (ctx.target.kind === 'host' ? 'no guest chosen: there is no guest session' : true),
+  appliesTo: (ctx) => desktopSessionApplies(ctx, 'the session'),
 
   async run(ctx) {
     const { target } = ctx;

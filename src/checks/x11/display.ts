@@ -4,6 +4,7 @@ import { parseDisplay, type ParsedDisplay } from '../../parse/display.js';
 import { liveHostDisplays } from '../../host/live-displays.js';
 import { displayEnvFix, x11SocketBindFix, type FixPlace } from '../../fixes/plans/x11-plans.js';
 import type { GuestStat, GuestPathError } from '../../core/target.js';
+import { desktopSessionApplies } from '../../core/desktop-session.js';
 
 /** The message X11 programs print without DISPLAY (firefox's wording). */
 const NO_DISPLAY = 'Error: no DISPLAY environment variable specified';
@@ -111,7 +112,7 @@ export default defineCheck({
   description: 'Reads DISPLAY from the guest session and checks it names a display whose socket /tmp/.X11-unix/XN exists in the guest; suggests the host\'s live displays (sockets that accept connections), the user\'s own first, and none when the host has no X server.',
   findings,
   fixDocs,
-  appliesTo: (ctx) => (ctx.target.kind === 'host' ? 'no guest chosen: DISPLAY is a guest session setting' : true),
+  appliesTo: (ctx) => desktopSessionApplies(ctx, 'DISPLAY'),
   gather,
   judge,
   offer,

@@ -8,6 +8,7 @@ import { parsePasswd } from '../../parse/passwd.js';
 import { displayEnvFix, wildcardCookieFix, x11SocketBindFix, xauthorityFix, xhostLocalUserFix } from '../../fixes/plans/x11-plans.js';
 import type { X11SetupRequest, X11SetupResponse } from '../../guest/probe-protocol.js';
 import type { Finding, Fix } from '../../core/types.js';
+import { desktopSessionApplies } from '../../core/desktop-session.js';
 
 /** What one connection attempt came to. */
 type Verdict = 'ok' | 'bad-cookie' | 'no-cookie' | 'refused' | 'silent' | 'connect';
@@ -97,7 +98,7 @@ export default defineCheck({
     'x11.xhost-localuser': 'Unsafe: xhost +si:localuser:USER on the host display.',
   },
   probes: ['user'],
-  appliesTo: (ctx) => (ctx.target.kind === 'host' ? 'no guest chosen: the X11 socket is checked as a guest sees it' : true),
+  appliesTo: (ctx) => desktopSessionApplies(ctx, 'the X11 socket'),
 
   async run(ctx) {
     const { target } = ctx;

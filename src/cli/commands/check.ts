@@ -28,6 +28,8 @@ export interface CheckArgs extends DiagnoseArgs {
 /** `ctr-doctor check [TARGET]`: diagnose, report, and exit with the contract's code. */
 export async function runCheckCommand(args: ArgumentsCamelCase<CheckArgs> | CheckArgs, io: CliIo): Promise<number> {
   timing('check command');
+  // The report's durationMs is the whole run's: opening the target and the host scans included.
+  const startedAt = new Date();
   const format = resolveFormat(args, io.isTty);
   const streams = { out: io.out, err: io.err, color: io.color(args.color), verbose: args.verbose, width: io.width, docsUrl: checksDocUrl() };
   const options = checkOptionsFrom(args, io.env);
@@ -49,7 +51,7 @@ export async function runCheckCommand(args: ArgumentsCamelCase<CheckArgs> | Chec
     io.err.write(lines.join('\n') + '\n');
   }
   const reporter = pickReporter(format, streams);
-  const { exitCode } = await diagnoseTarget(opened.target, host, selected, options, args.strict, reporter, { spec: args.target });
+  const { exitCode } = await diagnoseTarget(opened.target, host, selected, options, args.strict, reporter, { spec: args.target, startedAt });
   return exitCode;
 }
 
@@ -64,26 +66,63 @@ interface CheckRun {
   host: HostContext;
 }
 
-/** `--all`: every guest `list` finds; JSON becomes an array of reports. */
+/** How many guests `--all` diagnoses at once: enough to overlap their probes' waiting, few enough for 2 cores. */
+const ALL_CONCURRENCY = 6;
+
+/** Streams that keep what a guest's reporter writes until the guests before it are out. */
+function bufferedStreams(streams: ReportStreams): { streams: ReportStreams; flush: () => void } {
+  const chunks: { to: 'out' | 'err'; text: string }[] = [];
+  const keep = (to: 'out' | 'err') => ({ write: (text: string) => { chunks.push({ to, text: String(text) }); return true; } });
+  return {
+    streams: { ...streams, out: keep('out') as unknown as ReportStreams['out'], err: keep('err') as unknown as ReportStreams['err'] },
+    flush: () => { for (const c of chunks.splice(0)) streams[c.to].write(c.text); },
+  };
+}
+
+/**
+ * `--all`: every guest `list` finds; JSON becomes an array of reports. The guests share one host
+ * context (every host scan is made once), are diagnosed a few at a time, and are reported in
+ * discovery order whatever order they finish in.
+ */
 async function runAll({ args, io, format, streams, options, checks, host }: CheckRun): Promise<number> {
   const guests = (await discoverGuests(host)).filter((g) => g.kind !== 'leftover');
-  const reports: Report[] = [];
-  const codes: number[] = [];
-  for (const guest of guests) {
-    try {
-      const opened = await openSpec(parseTargetSpec(guest.target), { host, user: args.user, envFrom: args.envFrom });
-      const reporter = isMachineFormat(format) ? null : pickReporter(format === 'tty' ? 'text' : format, streams);
-      const { report, exitCode } = await diagnoseTarget(opened.target, host, checks, options, args.strict, reporter, { spec: guest.target });
-      reports.push(report);
-      codes.push(exitCode);
-    } catch (error) {
-      if (!(error instanceof TargetError)) throw error;
-      io.err.write(wrapText(escapeTerminal(`ctr-doctor: skipping ${guest.target}: ${error.message}`), io.width, '', '  ').join('\n') + '\n');
+  timing(`--all: ${guests.length} guests`);
+  const settled: ({ report: Report; exitCode: number } | { skipped: string })[] = new Array(guests.length);
+  const flushers: (() => void)[] = new Array(guests.length);
+  let printed = 0;
+  const printReady = (): void => {
+    while (printed < guests.length && settled[printed] !== undefined) {
+      const s = settled[printed]!;
+      if ('skipped' in s) io.err.write(wrapText(escapeTerminal(`ctr-doctor: skipping ${guests[printed]!.target}: ${s.skipped}`), io.width, '', '  ').join('\n') + '\n');
+      flushers[printed]?.();
+      printed++;
     }
-  }
+  };
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < guests.length) {
+      const i = next++;
+      const guest = guests[i]!;
+      const buffered = bufferedStreams(streams);
+      flushers[i] = buffered.flush;
+      const startedAt = new Date();
+      try {
+        const opened = await openSpec(parseTargetSpec(guest.target), { host, user: args.user, envFrom: args.envFrom });
+        const reporter = isMachineFormat(format) ? null : pickReporter(format === 'tty' ? 'text' : format, buffered.streams);
+        settled[i] = await diagnoseTarget(opened.target, host, checks, options, args.strict, reporter, { spec: guest.target, startedAt });
+      } catch (error) {
+        if (!(error instanceof TargetError)) throw error;
+        settled[i] = { skipped: error.message };
+      }
+      printReady();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ALL_CONCURRENCY, guests.length) }, worker));
+  const done = settled.filter((s): s is { report: Report; exitCode: number } => !('skipped' in s));
+  const reports = done.map((d) => d.report);
   if (guests.length === 0) io.err.write('ctr-doctor: no guests found on this host\n');
   if (format === 'json') io.out.write(JSON.stringify(reports, null, 2) + '\n');
   if (format === 'junit') io.out.write(junitXml(reports));
   if (format === 'prometheus') io.out.write(prometheusText(reports));
-  return combineExitCodes(codes);
+  return combineExitCodes(done.map((d) => d.exitCode));
 }

@@ -2,6 +2,7 @@ import type { ArgumentsCamelCase } from 'yargs';
 import { checkOptionsFrom, diagnoseTarget, hostWideChecks, newHostContext, resolveFixSelection, type DiagnoseArgs } from '../diagnose.js';
 import { openSpec, openTarget, type Opened } from '../../targets/open-target.js';
 import { TargetError } from '../../targets/target-error.js';
+import { discoverGuests } from '../../targets/discover.js';
 import { pickReporter, resolveFormat } from '../../report/pick-reporter.js';
 import { statusMark } from '../../report/style.js';
 import { escapeTerminal, wrapText } from '../../report/terminal-text.js';
@@ -44,6 +45,15 @@ async function open(args: FixArgs, host: ReturnType<typeof newHostContext>): Pro
   return openTarget(args.target, { host, user: args.user, envFrom: args.envFrom });
 }
 
+/** `fix` changes things, so it never picks a target by itself (audit H4): without TARGET it lists the candidates and stops. */
+async function refuseWithoutTarget(io: CliIo, host: ReturnType<typeof newHostContext>): Promise<number> {
+  const candidates = (await discoverGuests(host)).filter((g) => g.state !== 'stale');
+  const lines = ['ctr-doctor: fix needs a TARGET: it never picks one by itself (give `self` for the environment ctr-doctor runs in)'];
+  lines.push(...(candidates.length === 0 ? ['  no guest found on this host'] : ['  candidates:', ...candidates.map((c) => `  ${c.target.padEnd(40)} ${c.state}  ${c.detail}`)]));
+  io.err.write(lines.join('\n') + '\n');
+  return EXIT.usage;
+}
+
 function checksFor(opened: Opened, checks: Check[]): Check[] {
   return opened.kind === 'host' ? hostWideChecks(checks) : checks;
 }
@@ -69,6 +79,7 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   const checks = selection.checks;
 
   const host = newHostContext(options.timeoutMs);
+  if (args.target === undefined || args.target === '') return refuseWithoutTarget(io, host);
   const opened = await open(args, host);
   const selected = checksFor(opened, checks);
   const reporter = json ? null : pickReporter(format, streams);
@@ -102,12 +113,15 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   }
 
   const target = opened.target;
+  // The prompt may have waited for minutes: the guest must still be the one diagnosed (audit M1).
+  target.verifyIdentity();
   const journal = new TargetJournal(stateDir(io.env), { kind: target.kind, name: target.name, root: target.root });
   const log = journal.startEntry();
   const runner = realCommandRunner(target, target.fileRoot, processesUsing);
   say(['', 'Applying:']);
   const stepsByFix = new Map<string, AppliedFix['steps']>();
   for (const fix of chosen) {
+    target.verifyIdentity();
     stepsByFix.set(fix.fixId, await applyFix(fix, {
       fileRoot: target.fileRoot, log, runner,
       onStep: (f, step) => say(stepProgressLines(f, step, io.width, color)),

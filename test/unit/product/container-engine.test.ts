@@ -89,10 +89,11 @@ describe('container engine resolution (fake docker/podman on PATH)', () => {
 
   test('docker:NAME opens the container process as a pid target named docker:NAME', async () => {
     mode('running');
-    const target = await openDocker('web', { host: new HostContext({ invokingEnv: {} }) });
-    expect(target.kind).toBe('pid');
-    expect(target.name).toBe('docker:web');
-    expect(target.pid).toBe(sleeper.pid);
+    // The fake container's process is a host process: its root is the host's own /, which every
+    // kind of target refuses (audit M7); the refusal names the pid that docker inspect gave.
+    const err = await openDocker('web', { host: new HostContext({ invokingEnv: {} }) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TargetError);
+    expect((err as Error).message).toBe(`the root of docker:web (/proc/${sleeper.pid}/root) is the host's own /, not a guest`);
   });
 
   test('the CLI exits 2 with one clear line when the docker daemon is unreachable', async () => {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { GuestFiles } from '../../../src/guest/guest-files.js';
 import { FakeHost } from './fake-host.js';
 import type { CheckContext, CheckOptions } from '../../../src/core/check.js';
-import type { ExecOptions, ExecResult, GuestProcess, GuestUser, Target } from '../../../src/core/target.js';
+import type { ExecOptions, ExecResult, GuestProcess, GuestSession, GuestUser, Target } from '../../../src/core/target.js';
 import type { MountEntry } from '../../../src/parse/mountinfo.js';
 import type { ProbeName, ProbeRequests, ProbeResponses } from '../../../src/core/probe-types.js';
 import type { Host } from '../../../src/core/host.js';
@@ -52,6 +52,9 @@ export interface FakeScenario {
   ownMountNs?: boolean;
   /** The session process `env` came from. */
   sessionPid?: number | null;
+  /** The desktop session; default: the user's, from the session process. Null with `noSessionReason` for a guest where none runs. */
+  session?: GuestSession | null;
+  noSessionReason?: string;
   /** Where `env` came from, as evidence shows it. */
   envSource?: string;
   nspawn?: Target['nspawn'];
@@ -84,6 +87,8 @@ export class FakeTarget implements Target {
   readonly env: Record<string, string>;
   readonly envSource: string;
   readonly user: GuestUser;
+  readonly session: GuestSession | null;
+  readonly noSessionReason: string | null;
   readonly nspawn?: Target['nspawn'];
   readonly schroot?: Target['schroot'];
   readonly log: FakeLog = { exec: [], netns: [], procNet: [], probes: [], userReads: [] };
@@ -104,6 +109,8 @@ export class FakeTarget implements Target {
     this.env = scenario.env ?? {};
     this.envSource = scenario.envSource ?? 'scenario';
     this.user = { uid: 1000, gid: 1000, name: 'user', home: '/home/user', groups: [], source: 'default', ...scenario.user };
+    this.session = scenario.session !== undefined ? scenario.session : { pid: this.sessionPid ?? this.pid, uid: this.user.uid, source: 'process' };
+    this.noSessionReason = this.session === null ? scenario.noSessionReason ?? 'no desktop session runs in the fake guest' : null;
     if (scenario.nspawn) this.nspawn = scenario.nspawn;
     if (scenario.schroot) this.schroot = scenario.schroot;
   }

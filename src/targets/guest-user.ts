@@ -7,6 +7,8 @@ export interface UserHints {
   option?: string;
   sudoUid?: string;
   sessionUid?: number;
+  /** The user to fall back on instead of uid 1000 (the guest's only regular user), still reported as the default. */
+  defaultUid?: number;
 }
 
 /** Picks the desktop user inside the guest: `--user`, then SUDO_UID, then the session process's owner, then 1000. */
@@ -17,7 +19,7 @@ export async function resolveGuestUser(files: GuestFiles, hints: UserHints): Pro
   const groups = groupRead.ok ? parseGroup(groupRead.text) : [];
 
   let source: GuestUser['source'] = 'default';
-  let wanted: string | number = 1000;
+  let wanted: string | number = hints.defaultUid ?? 1000;
   if (hints.option !== undefined && hints.option !== '') {
     source = 'option';
     wanted = /^\d+$/.test(hints.option) ? Number(hints.option) : hints.option;

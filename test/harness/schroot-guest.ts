@@ -31,12 +31,17 @@ export interface SchrootChroot {
   profileDir: string;
 }
 
-/** The default profile fstab. */
+/**
+ * The default profile fstab. /dev is bound non-recursively, as in schroot's own profiles, so
+ * /dev/shm gets its own line (stock profiles ship it commented out, which leaves the guest the
+ * devtmpfs directory under the host's shm mount: root's, 0755, a dev.shm failure).
+ */
 export const DEFAULT_SCHROOT_FSTAB = [
   '/proc /proc none rw,bind 0 0',
   '/sys /sys none rw,bind 0 0',
   '/dev /dev none rw,bind 0 0',
   '/dev/pts /dev/pts none rw,bind 0 0',
+  '/dev/shm /dev/shm none rw,bind 0 0',
 ];
 
 const SESSION_DIR = '/var/lib/schroot/session';

@@ -18,7 +18,7 @@ const findings = {
 } as const;
 
 const fixDocs = {
-  'dev.mount-devpts': 'chroot: mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts ROOT/dev/pts && ln -sf pts/ptmx ROOT/dev/ptmx (or --rbind /dev); schroot: the /dev/pts line of the profile\'s fstab, file and line named; nspawn provides devpts itself.',
+  'dev.mount-devpts': 'chroot: mount --make-rslave ROOT/dev (when it is a mount), then mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts ROOT/dev/pts and bind ROOT/dev/pts/ptmx over ROOT/dev/ptmx (or --rbind /dev); schroot: the /dev/pts line of the profile\'s fstab, file and line named; nspawn provides devpts itself.',
 } as const;
 
 interface Facts {

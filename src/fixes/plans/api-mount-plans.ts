@@ -8,15 +8,21 @@ import { shellQuote } from './shell-quote.js';
 /** An API filesystem a guest needs, by its mount point in the guest. */
 export type ApiMount = '/proc' | '/sys' | '/dev' | '/dev/pts' | '/dev/shm';
 
-/** The mount lines for a chroot: rslave after every rbind, so nothing done inside propagates to the host. */
+/**
+ * The mount lines for a chroot: rslave after every rbind, and the guest's /dev made rslave before
+ * anything is mounted below it (a plain bind of the host's /dev shares its peer group, so a devpts
+ * or tmpfs mounted there would also land on the host's /dev). Nothing is written through /dev:
+ * ptmx is bound over, not re-linked, since /dev may be the host's.
+ */
 export function chrootMountCommand(root: string, m: ApiMount): string {
-  const at = shellQuote(`${root.replace(/\/+$/, '')}${m}`);
+  const at = (p: string) => shellQuote(`${root.replace(/\/+$/, '')}${p}`);
+  const devRslave = `{ ! mountpoint -q ${at('/dev')} || mount --make-rslave ${at('/dev')}; }`;
   switch (m) {
-    case '/proc': return `mount -t proc proc ${at}`;
-    case '/sys': return `mount --rbind /sys ${at} && mount --make-rslave ${at}`;
-    case '/dev': return `mount --rbind /dev ${at} && mount --make-rslave ${at}`;
-    case '/dev/pts': return `mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts ${at} && ln -sf pts/ptmx ${shellQuote(`${root.replace(/\/+$/, '')}/dev/ptmx`)}`;
-    case '/dev/shm': return `mount -t tmpfs -o mode=1777,nosuid,nodev shm ${at}`;
+    case '/proc': return `mount -t proc proc ${at('/proc')}`;
+    case '/sys': return `mount --rbind /sys ${at('/sys')} && mount --make-rslave ${at('/sys')}`;
+    case '/dev': return `mount --rbind /dev ${at('/dev')} && mount --make-rslave ${at('/dev')}`;
+    case '/dev/pts': return `${devRslave} && mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts ${at('/dev/pts')} && mount --bind ${at('/dev/pts/ptmx')} ${at('/dev/ptmx')}`;
+    case '/dev/shm': return `${devRslave} && mount -t tmpfs -o mode=1777,nosuid,nodev shm ${at('/dev/shm')}`;
   }
 }
 

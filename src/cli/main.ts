@@ -7,6 +7,7 @@ import { TOOL_VERSION } from '../core/version.js';
 import { EXIT } from '../core/exit-code.js';
 import { timing } from '../core/timing.js';
 import { endLiveChildren } from '../core/live-children.js';
+import { escapeTerminal } from '../report/terminal-text.js';
 import type { CheckArgs } from './commands/check.js';
 import type { FixArgs } from './commands/fix.js';
 import type { UndoArgs } from './commands/undo.js';
@@ -146,15 +147,16 @@ class CompletionAnswered extends Error {}
 function reportError(error: unknown, io: CliIo): number {
   if (error instanceof CompletionAnswered) return EXIT.ok;
   if (error instanceof TargetError || error instanceof UsageError) {
-    io.err.write(`ctr-doctor: ${error.message} (${error.hint})\n`);
+    // A target's message can carry guest text (a path, a name): escaped, still one line.
+    io.err.write(`ctr-doctor: ${escapeTerminal(error.message)} (${escapeTerminal(error.hint)})\n`);
     return EXIT.usage;
   }
   const message = error instanceof Error ? error.message : String(error);
   if ((error as { name?: string })?.name === 'YError') {
-    io.err.write(`ctr-doctor: ${message.split('\n')[0]} (see \`ctr-doctor --help\`)\n`);
+    io.err.write(`ctr-doctor: ${escapeTerminal(message.split('\n')[0] ?? '')} (see \`ctr-doctor --help\`)\n`);
     return EXIT.usage;
   }
-  io.err.write(`ctr-doctor: internal error: ${message.split('\n')[0]} (run with NODE_DEBUG=ctr-doctor for more; please report it)\n`);
+  io.err.write(`ctr-doctor: internal error: ${escapeTerminal(message.split('\n')[0] ?? '')} (run with NODE_DEBUG=ctr-doctor for more; please report it)\n`);
   if (io.env.NODE_DEBUG?.includes('ctr-doctor') && error instanceof Error) io.err.write(`${error.stack}\n`);
   return EXIT.usage;
 }

@@ -5,6 +5,7 @@ import { stateDir, TargetJournal } from '../../fixes/journal.js';
 import { undoEntry, type UndoItem } from '../../fixes/undo.js';
 import { painter } from '../../report/style.js';
 import type { CliIo } from '../io.js';
+import { escapeTerminal, wrapText } from '../../report/terminal-text.js';
 
 /** Arguments of `undo`. */
 export interface UndoArgs {
@@ -28,7 +29,7 @@ export async function runUndoCommand(args: UndoArgs, io: CliIo): Promise<number>
   const latest = await journal.latest();
   if (latest === null) {
     if (args.json) io.out.write(JSON.stringify({ schemaVersion: 1, entry: null, items: [] }, null, 2) + '\n');
-    else io.out.write(`Nothing to undo for ${target.kind} ${target.name} (no journal entry in ${journal.dir}).\n`);
+    else io.out.write(wrapText(escapeTerminal(`Nothing to undo for ${target.kind} ${target.name} (no journal entry in ${journal.dir}).`), io.width, '', '  ').join('\n') + '\n');
     return EXIT.ok;
   }
   const items = await undoEntry(target.fileRoot, latest.dir, latest.entry);
@@ -43,13 +44,16 @@ export async function runUndoCommand(args: UndoArgs, io: CliIo): Promise<number>
     return code;
   }
   const p = painter(io.color(args.color));
-  const lines = [`Undoing the fix run of ${latest.entry.createdAt} on ${target.kind} ${target.name}:`];
+  // Journal entries hold guest paths and messages: escaped, and wrapped to the width.
+  const lines = wrapText(escapeTerminal(`Undoing the fix run of ${latest.entry.createdAt} on ${target.kind} ${target.name}:`), io.width, '', '  ');
   for (const item of items) {
     const label = LABEL[item.status].padEnd(6);
-    lines.push(`  ${item.status === 'restored' ? p.green(label) : item.status === 'unchanged' ? p.gray(label) : p.yellow(label)} ${item.fixId}: ${item.message}`);
+    const paint = item.status === 'restored' ? p.green : item.status === 'unchanged' ? p.gray : p.yellow;
+    const wrapped = wrapText(escapeTerminal(`${item.fixId}: ${item.message}`), io.width, `  ${label} `, '         ');
+    lines.push(...wrapped.map((l, i) => (i === 0 ? `  ${paint(label)}${l.slice(2 + label.length)}` : l)));
   }
   const cannot = items.filter((i) => i.status === 'not-undoable').length;
-  if (cannot > 0) lines.push(`${cannot} step(s) cannot be undone (listed above); nothing was pretended.`);
+  if (cannot > 0) lines.push(...wrapText(`${cannot} step(s) cannot be undone (listed above); nothing was pretended.`, io.width, '', '  '));
   io.out.write(lines.join('\n') + '\n');
   return code;
 }

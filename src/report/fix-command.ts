@@ -1,4 +1,4 @@
-import { shellQuote } from '../fixes/plans/mount-plans.js';
+import { shellQuote } from '../fixes/plans/shell-quote.js';
 import type { Fix, Report } from '../core/types.js';
 
 /** The TARGET word that names this target again, for commands the report suggests. */

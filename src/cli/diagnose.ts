@@ -9,6 +9,7 @@ import type { Report } from '../core/types.js';
 import { HostContext, scanBudgetFrom } from '../host/host-context.js';
 import type { Reporter } from '../report/reporter.js';
 import type { SessionInfo } from '../report/report-layout.js';
+import { applicableFixes, fixCommand } from './fix-command.js';
 import type { Target } from '../targets/target.js';
 import { timing } from '../core/timing.js';
 import { listOption } from './common-options.js';
@@ -107,7 +108,7 @@ export async function diagnoseTarget(target: Target, host: HostContext, checks: 
   const ctx: CheckContext = { target, host, options };
   reporter?.start?.({
     target: { kind: target.kind, name: target.name, root: target.root, pid: target.pid }, checks,
-    spec: view.spec, fixHint: view.fixHint, session: sessionOf(target),
+    spec: view.spec, fixHint: view.fixHint, session: sessionOf(target), fixCommand, applicableFixes,
   });
   const results = await runChecks(checks, ctx, {
     timeoutMs: options.timeoutMs, isRoot: process.getuid?.() === 0,

@@ -1,6 +1,4 @@
-import { buildPlan } from '../fixes/fix-plan.js';
 import { evidenceLines } from './evidence-lines.js';
-import { fixCommand, targetSpecOf } from './fix-command.js';
 import { wrapShellLine, wrapSnippet } from './snippet-wrap.js';
 import { painter, statusMark } from './style.js';
 import { escapeTerminal, wrapText } from './terminal-text.js';
@@ -30,6 +28,22 @@ export interface LayoutOptions {
   fixHint?: boolean;
   /** Where docs/checks.md is (a file: URL); finding codes link to their anchors on a colour terminal. */
   docsUrl?: string | null;
+  /** The shell-quoted command that applies just this fix (the CLI knows its own flags); none: no command shown. */
+  fixCommand?: (spec: string | null, fix: Fix) => string;
+  /** How many fixes `ctr-doctor fix` would apply: the closing hint appears when it is more than 0. */
+  applicableFixes?: number;
+}
+
+/** The TARGET word that names this target again, for commands the report suggests. */
+export function targetSpecOf(target: Report['target']): string | null {
+  switch (target.kind) {
+    case 'chroot': return `chroot:${target.name}`;
+    case 'schroot': return `session:${target.name}`;
+    case 'nspawn': return `nspawn:${target.name}`;
+    case 'pid': return target.pid !== null ? `pid:${target.pid}` : null;
+    case 'self': return 'self';
+    case 'host': return null;
+  }
 }
 
 /** Replaces the plain lead of a line (a status word or symbol) by its painted form. */
@@ -147,7 +161,7 @@ function fixLines(fix: Fix, opts: LayoutOptions): string[] {
   const lines = wrapText(`${tag}: ${escapeTerminal(fix.title)}`, opts.width, '  ', '      ')
     .map((l, i) => (i === 0 ? paintLead(l, `  ${tag}`, `  ${(fix.safety === 'manual' ? p.blue : fix.safety === 'unsafe' ? p.yellow : p.green)(tag)}`) : l));
   if (fix.safety !== 'manual' && fix.steps.some((s) => s.kind !== 'manual')) {
-    lines.push(...wrapShellLine(escapeTerminal(fixCommand(opts.spec ?? null, fix)), opts.width, '    $ ', '      '));
+    if (opts.fixCommand) lines.push(...wrapShellLine(escapeTerminal(opts.fixCommand(opts.spec ?? null, fix)), opts.width, '    $ ', '      '));
     return lines;
   }
   let broken = false;
@@ -171,8 +185,7 @@ function closingLines(report: Report, opts: LayoutOptions): string[] {
   const parts = [`${s.pass} passed`, `${s.warn} warning${s.warn === 1 ? '' : 's'}`, `${s.fail} failed`, `${s.skip} skipped`, ...(s.error > 0 ? [`${s.error} could not run`] : [])];
   const lines = wrapText(`${parts.join(', ')} in ${(report.durationMs / 1000).toFixed(2)} s`, opts.width, '', '  ');
   if (opts.fixHint !== false) {
-    const plan = buildPlan(report, { unsafe: false, guestChosen: report.target.kind !== 'host' });
-    const applicable = plan.filter((f) => f.action === 'apply').length;
+    const applicable = opts.applicableFixes ?? 0;
     if (applicable > 0) {
       const spec = opts.spec ? ` ${escapeTerminal(opts.spec)}` : '';
       lines.push(...wrapText(`Run \`ctr-doctor fix${spec}\` to apply the ${applicable} safe fix${applicable === 1 ? '' : 'es'} (\`--dry-run\` shows the plan).`, opts.width, '', '  '));

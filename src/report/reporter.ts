@@ -1,5 +1,5 @@
 import type { Check } from '../core/check.js';
-import type { CheckResult, Report } from '../core/types.js';
+import type { CheckResult, Fix, Report } from '../core/types.js';
 import type { SessionInfo } from './report-layout.js';
 
 /** Where a reporter writes: stdout for the report, stderr for everything else. */
@@ -23,6 +23,10 @@ export interface RunMeta {
   session?: SessionInfo | null;
   /** False inside `fix`, which applies the fixes itself: no "run ctr-doctor fix" hint. */
   fixHint?: boolean;
+  /** The command that applies just one fix, shown under it. */
+  fixCommand?: (spec: string | null, fix: Fix) => string;
+  /** How many fixes `fix` would apply to a finished report (for the closing hint). */
+  applicableFixes?: (report: Report) => number;
 }
 
 /** A reporter turns run events into output. Every hook is optional; reporters never probe. */

@@ -1,5 +1,4 @@
-import { renderReport, type LayoutOptions } from './report-layout.js';
-import { targetSpecOf } from './fix-command.js';
+import { renderReport, targetSpecOf, type LayoutOptions } from './report-layout.js';
 import type { Reporter, ReportStreams, RunMeta } from './reporter.js';
 import type { Report } from '../core/types.js';
 
@@ -8,6 +7,8 @@ export function layoutOptions(streams: ReportStreams, meta: RunMeta | null, repo
   return {
     width: streams.width, color: streams.color, verbose: streams.verbose, docsUrl: streams.docsUrl ?? null,
     spec: meta?.spec ?? targetSpecOf(report.target), session: meta?.session ?? null, fixHint: meta?.fixHint ?? true,
+    ...(meta?.fixCommand ? { fixCommand: meta.fixCommand } : {}),
+    applicableFixes: meta?.applicableFixes?.(report) ?? 0,
   };
 }
 

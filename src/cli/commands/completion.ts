@@ -130,7 +130,7 @@ export async function completeArgv(
   done: (words: string[]) => void,
 ): Promise<void> {
   const words = argv.slice(argv.indexOf('--get-yargs-completions') + 1);
-  const [{ builtinChecks }, { explainNames }] = await Promise.all([import('../../checks/index.js'), import('../../docs/explain-text.js')]);
+  const [{ builtinChecks }, { explainNames }] = await Promise.all([import('../../checks/index.js'), import('../../report/explain-text.js')]);
   const checkNames = [...new Set(builtinChecks.flatMap((c) => [c.group, c.id]))];
   const answer = completeWord({ words, checkNames, zsh: /zsh/.test(env.SHELL ?? ''), explainNames: explainNames(builtinChecks) });
   if (answer === null) return defaults();

@@ -1,5 +1,5 @@
 import type { Check } from '../../core/check.js';
-import { closestName, explainLines, explainNames, lookUp } from '../../docs/explain-text.js';
+import { closestName, explainLines, explainNames, lookUp } from '../../report/explain-text.js';
 import { checksDocPath } from '../../docs/checks-doc-file.js';
 import { escapeTerminal } from '../../report/terminal-text.js';
 import { UsageError } from '../usage-error.js';

@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { junitXml } from '../../../src/report/junit-reporter.js';
 import { prometheusText } from '../../../src/report/prometheus-reporter.js';
 import { summaryLine, textReporter } from '../../../src/report/text-reporter.js';
+import { applicableFixes, fixCommand } from '../../../src/cli/fix-command.js';
 import type { CheckResult, Report, Status } from '../../../src/core/types.js';
 
 const HOSTILE = 'a<b>&"c\' ]]> <!-- \u0001\u0007\u001b[31m \\ \n x="y" \ud83d\ude00';
@@ -131,7 +132,9 @@ describe('text reporter', () => {
     let text = '';
     out.on('data', (d: Buffer) => { text += d.toString(); });
     const r = report('/srv/g', [result('dns.a', 'pass'), result('dns.b', 'fail', 'resolv.conf is missing'), result('x11.d', 'skip', 'no DISPLAY')]);
-    await textReporter({ out, err: new PassThrough(), color: false, verbose: false, width: 100 }).end!(r);
+    const reporter = textReporter({ out, err: new PassThrough(), color: false, verbose: false, width: 100 });
+    reporter.start!({ target: r.target, checks: [], fixCommand, applicableFixes });
+    await reporter.end!(r);
     expect(text.split('\n')[0]).toBe('ctr-doctor 9.9.9: chroot /srv/g');
     expect(text).toContain('PASS 1 passed: dns.a');
     expect(text).toContain('SKIP 1 skipped: x11.d');

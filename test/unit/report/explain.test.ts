@@ -4,7 +4,7 @@ import { builtinChecks } from '../../../src/checks/index.js';
 import { runExplainCommand } from '../../../src/cli/commands/explain.js';
 import { main } from '../../../src/cli/main.js';
 import { resolveFixSelection } from '../../../src/cli/diagnose.js';
-import { explainLines, lookUp } from '../../../src/docs/explain-text.js';
+import { explainLines, lookUp } from '../../../src/report/explain-text.js';
 import { checksMarkdown } from '../../../src/docs/checks-markdown.js';
 import { displayWidth } from '../../../src/report/terminal-text.js';
 import type { CliIo } from '../../../src/cli/io.js';

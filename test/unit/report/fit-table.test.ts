@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { fitColumns, fitTable } from '../../../src/report/fit-table.js';
-import { planTable } from '../../../src/report/plan-table.js';
+import { planTable } from '../../../src/cli/plan-table.js';
 import { displayWidth } from '../../../src/report/terminal-text.js';
 import { terminalWidth } from '../../../src/cli/io.js';
 import type { PlannedFix } from '../../../src/fixes/fix-plan.js';

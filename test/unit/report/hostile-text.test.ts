@@ -7,8 +7,9 @@
 import { describe, expect, test } from 'vitest';
 import { renderReport } from '../../../src/report/report-layout.js';
 import { fitTable } from '../../../src/report/fit-table.js';
-import { planTable } from '../../../src/report/plan-table.js';
-import { stepProgressLines, verdictLinesFitted } from '../../../src/report/fix-progress.js';
+import { planTable } from '../../../src/cli/plan-table.js';
+import { stepProgressLines, verdictLinesFitted } from '../../../src/cli/fix-progress.js';
+import { fixCommand } from '../../../src/cli/fix-command.js';
 import { escapeTerminal, stripOwnEscapes } from '../../../src/report/terminal-text.js';
 import type { Report } from '../../../src/core/types.js';
 import type { PlannedFix } from '../../../src/fixes/fix-plan.js';
@@ -64,7 +65,7 @@ function assertEscaped(text: string, color: boolean): void {
 describe('hostile guest strings are escaped in every human output', () => {
   test.each([false, true])('the report (colour %s, plain and verbose)', (color) => {
     for (const verbose of [false, true]) {
-      const text = renderReport(hostileReport(), { width: 80, color, verbose, docsUrl: 'file:///d/checks.md', session: { user: HOSTILE, uid: 1, chosenBy: 'x', envSource: HOSTILE } }).join('\n');
+      const text = renderReport(hostileReport(), { width: 80, color, verbose, docsUrl: 'file:///d/checks.md', fixCommand, applicableFixes: 1, session: { user: HOSTILE, uid: 1, chosenBy: 'x', envSource: HOSTILE } }).join('\n');
       assertEscaped(text, color);
       // What was there is shown, visibly: the admin sees that the guest tried something.
       expect(text).toContain('\\x1b[31mHOSTILE');

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { renderReport, type LayoutOptions } from '../../../src/report/report-layout.js';
 import { displayWidth, stripOwnEscapes } from '../../../src/report/terminal-text.js';
+import { applicableFixes, fixCommand } from '../../../src/cli/fix-command.js';
 import type { Report } from '../../../src/core/types.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`fixtures/${name}.json`, import.meta.url), 'utf8')) as Report;
@@ -14,7 +15,8 @@ const broken = fixture('broken-demo');
 const healthy = fixture('healthy-demo');
 function render(report: Report, opts: Partial<LayoutOptions>): string[] {
   const session = { user: 'cloudsdk', uid: 1000, chosenBy: 'from --user', envSource: `process ${report.target.pid}` };
-  return renderReport(report, { width: 80, color: false, verbose: false, session, ...opts });
+  // As the CLI renders it: with its fix commands and the count of fixes `fix` would apply.
+  return renderReport(report, { width: 80, color: false, verbose: false, session, fixCommand, applicableFixes: applicableFixes(report), ...opts });
 }
 
 /** The report as one line of words, so a summary wrapped over lines is still found. */

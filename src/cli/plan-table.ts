@@ -1,5 +1,5 @@
 import { stepLine } from '../fixes/plan-text.js';
-import { fitTable } from './fit-table.js';
+import { fitTable } from '../report/fit-table.js';
 import type { PlannedFix } from '../fixes/fix-plan.js';
 
 const ACTION: Record<PlannedFix['action'], string> = {

@@ -1,5 +1,5 @@
-import { painter } from './style.js';
-import { escapeTerminal, wrapText } from './terminal-text.js';
+import { painter } from '../report/style.js';
+import { escapeTerminal, wrapText } from '../report/terminal-text.js';
 import type { AppliedFix, AppliedStep } from '../fixes/engine.js';
 import type { PlannedFix } from '../fixes/fix-plan.js';
 

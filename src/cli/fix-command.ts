@@ -1,17 +1,6 @@
 import { shellQuote } from '../fixes/plans/shell-quote.js';
+import { buildPlan } from '../fixes/fix-plan.js';
 import type { Fix, Report } from '../core/types.js';
-
-/** The TARGET word that names this target again, for commands the report suggests. */
-export function targetSpecOf(target: Report['target']): string | null {
-  switch (target.kind) {
-    case 'chroot': return `chroot:${target.name}`;
-    case 'schroot': return `session:${target.name}`;
-    case 'nspawn': return `nspawn:${target.name}`;
-    case 'pid': return target.pid !== null ? `pid:${target.pid}` : null;
-    case 'self': return 'self';
-    case 'host': return null;
-  }
-}
 
 /**
  * The command that applies just this fix: `ctr-doctor fix TARGET --only FIX-ID` (fix accepts fix
@@ -20,4 +9,9 @@ export function targetSpecOf(target: Report['target']): string | null {
 export function fixCommand(spec: string | null, fix: Fix): string {
   const words = ['ctr-doctor', 'fix', ...(spec ? [spec] : []), '--only', fix.id, ...(fix.safety === 'unsafe' ? ['--unsafe'] : [])];
   return words.map(shellQuote).join(' ');
+}
+
+/** How many fixes `ctr-doctor fix` (safe fixes only) would apply to this report. */
+export function applicableFixes(report: Report): number {
+  return buildPlan(report, { unsafe: false, guestChosen: report.target.kind !== 'host' }).filter((f) => f.action === 'apply').length;
 }

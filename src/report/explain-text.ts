@@ -1,5 +1,5 @@
 import type { Check } from '../core/check.js';
-import { escapeTerminal, wrapText } from '../report/terminal-text.js';
+import { escapeTerminal, wrapText } from './terminal-text.js';
 
 /** What a name given to `explain` turned out to be. */
 export type Explained =

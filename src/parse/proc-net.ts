@@ -36,6 +36,8 @@ export function hasIpv6DefaultRoute(routeText: string): boolean {
 export interface UdpSocket {
   address: string;
   port: number;
+  /** The socket's inode (`socket:[N]` in /proc/PID/fd), or null when the line has none. */
+  inode: number | null;
 }
 
 function ipv4FromHex(hex: string): string {
@@ -62,7 +64,9 @@ export function parseProcNetUdp(text: string): UdpSocket[] {
     const m = /^\s*\d+:\s+([0-9A-Fa-f]{8}|[0-9A-Fa-f]{32}):([0-9A-Fa-f]{4})\s/.exec(line);
     if (!m?.[1] || !m[2]) continue;
     const address = m[1].length === 8 ? ipv4FromHex(m[1]) : ipv6FromHex(m[1]);
-    out.push({ address, port: parseInt(m[2], 16) });
+    // sl local rem st tx:rx tr:when retrnsmt uid timeout inode …
+    const inode = Number(line.trim().split(/\s+/)[9]);
+    out.push({ address, port: parseInt(m[2], 16), inode: Number.isInteger(inode) && inode > 0 ? inode : null });
   }
   return out;
 }

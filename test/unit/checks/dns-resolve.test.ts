@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import check from '../../../src/checks/dns/resolve.js';
-import type { DnsQueryRequest, DnsQueryResponse, DnsVerdict } from '../../../src/guest/probe-protocol.js';
-import { HostContext } from '../../../src/host/host-context.js';
-import type { HostDnsResult } from '../../../src/host/host-dns-query.js';
-import { planQueries } from '../../../src/guest/dns-query-plan.js';
+import type { DnsQueryRequest, DnsQueryResponse, DnsVerdict } from '../../../src/core/probe-types.js';
+import type { HostDnsResult } from '../../../src/core/host.js';
+import { FakeHost, type FakeHostScenario } from '../support/fake-host.js';
+import { planQueries } from '../../../src/checks/dns/dns-query-plan.js';
 import { FakeTarget, fakeContext, type FakeCommand, type FakeProbe, type FakeScenario } from '../support/fake-target.js';
 
 const made: FakeTarget[] = [];
@@ -23,10 +23,10 @@ const getent = (result: FakeCommand['result']): FakeCommand => ({ argv: ['timeou
 const GETENT_OK = getent({ stdout: '203.0.113.10    STREAM example.test\n203.0.113.10    DGRAM  \n' });
 const GETENT_NOT_FOUND = getent({ exitCode: 2 });
 
-async function run(scenario: FakeScenario, options: Parameters<typeof fakeContext>[1] = {}, host?: HostContext) {
+async function run(scenario: FakeScenario, options: Parameters<typeof fakeContext>[1] = {}, host: FakeHost | FakeHostScenario = {}) {
   const t = new FakeTarget(scenario);
   made.push(t);
-  const outcome = await check.run(fakeContext(t, options, host));
+  const outcome = await check.run(fakeContext(t, options, host instanceof FakeHost ? host : new FakeHost(host)));
   return { t, outcome, codes: outcome.findings.map((f) => f.code), bySeverity: (code: string) => outcome.findings.find((f) => f.code === code)?.severity };
 }
 const resolv = (text: string) => ({ '/etc/resolv.conf': text });
@@ -78,7 +78,8 @@ describe('dns.resolve', () => {
       files: resolv('nameserver 203.0.113.99\nnameserver 203.0.113.53\n'),
       probes: [server('203.0.113.99', resp('timeout')), server('203.0.113.53', resp('answer'))], commands: [GETENT_OK],
     });
-    expect(bySeverity('server-timeout')).toBe('warn');
+    expect(bySeverity('server-fails-others-answer')).toBe('warn');
+    expect(outcome.findings[0]?.message).toContain('203.0.113.99: connection timed out');
     expect(outcome.status).toBe('warn');
     expect(outcome.fixes).toEqual([]);
   });
@@ -89,7 +90,7 @@ describe('dns.resolve', () => {
       files: resolv(ns.map((n) => `nameserver ${n}\n`).join('')),
       probes: [...ns.slice(0, 3).map((n) => server(n, resp('answer'))), server('203.0.113.4', resp('refused'))], commands: [GETENT_OK],
     });
-    expect(bySeverity('server-refused')).toBe('info');
+    expect(bySeverity('server-unused-fails')).toBe('info');
     expect(outcome.status).toBe('pass');
   });
 
@@ -172,19 +173,58 @@ describe('dns.resolve', () => {
     });
   });
 
-  it('no server works: offers the host\'s nameservers and the container manager\'s setting', async () => {
-    const { outcome } = await run({ kind: 'schroot', schroot: { chroot: 'loki', session: null }, files: resolv('nameserver 203.0.113.99\n'), probes: [server('203.0.113.99', resp('unreachable', { detail: 'ENETUNREACH' }))], commands: [GETENT_NOT_FOUND] });
-    expect(outcome.findings[0]?.message).toBe('203.0.113.99: Network is unreachable');
-    // The machine's own resolv.conf names a server that differs from the guest's.
-    expect(outcome.fixes.map((f) => f.id)).toEqual(['dns.write-resolv-conf', 'dns.schroot-resolv-conf']);
+  it('no server works: offers the host\'s nameservers, asked from the guest first, and the container manager\'s setting', async () => {
+    const host = { files: { '/etc/resolv.conf': 'nameserver 192.0.2.53\n' } };
+    const guest = { kind: 'schroot' as const, schroot: { chroot: 'loki', session: null }, files: resolv('nameserver 203.0.113.99\n'), commands: [GETENT_NOT_FOUND] };
+    const dead = server('203.0.113.99', resp('unreachable', { detail: 'ENETUNREACH' }));
+    const answered = await run({ ...guest, probes: [dead, server('192.0.2.53', resp('answer'))] }, {}, host);
+    expect(answered.outcome.findings[0]?.message).toBe('203.0.113.99: Network is unreachable');
+    expect(answered.outcome.fixes.map((f) => [f.id, f.safety])).toEqual([['dns.write-resolv-conf', 'safe'], ['dns.schroot-resolv-conf', 'manual']]);
+    const silent = await run({ ...guest, probes: [dead, server('192.0.2.53', resp('timeout', { detail: 'no answer after 1 × 400 ms' }))] }, {}, host);
+    const write = silent.outcome.fixes.find((f) => f.id === 'dns.write-resolv-conf');
+    expect(write?.safety).toBe('manual');
+    expect(write?.steps[0]?.description).toContain('got 192.0.2.53: timeout');
+    // Nothing of this machine is read: a host without nameservers offers no write.
+    const none = await run({ ...guest, probes: [dead] });
+    expect(none.outcome.fixes).toEqual([]);
+  });
+
+  describe('systemd-resolved in the guest', () => {
+    const STUB = 'nameserver 127.0.0.53\noptions edns0 trust-ad\n';
+    const NSS = 'hosts:          files resolve [!UNAVAIL=return] dns\n';
+    const udp = ' sl local rem st tx rx tr when retr uid timeout inode\n   0: 3500007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000 991 0 4242 2 0 0\n';
+    const files = { ...resolv(STUB), '/etc/nsswitch.conf': NSS, '/run/systemd/resolve/resolv.conf': '# This is /run/systemd/resolve/resolv.conf managed by man:systemd-resolved(8).\n# No DNS servers known.\n' };
+    const guestNs = 'net:[4026532100]';
+    /** The leader (100) and resolved (120) in the guest's PID namespace; 7 is another system's resolved. */
+    const host = (withOther: boolean, holder: number): FakeHostScenario => ({
+      processes: [{ pid: 100, comm: 'systemd', netns: guestNs }, { pid: 120, comm: 'systemd-resolve', netns: guestNs }, ...(withOther ? [{ pid: 7, comm: 'systemd-resolve', netns: guestNs }] : [])],
+      files: {
+        '/proc/self/ns/pid': { symlink: 'pid:[1]' }, '/proc/100/ns/pid': { symlink: 'pid:[2]' }, '/proc/120/ns/pid': { symlink: 'pid:[2]' }, '/proc/7/ns/pid': { symlink: 'pid:[1]' },
+        [`/proc/${holder}/fd/12`]: { symlink: 'socket:[4242]' }, [`/proc/${holder === 7 ? 120 : 7}/fd/3`]: { symlink: '/dev/null' },
+      },
+    });
+    const target = (probes: FakeScenario['probes'], getentResult = GETENT_NOT_FOUND): FakeScenario => ({ kind: 'nspawn', pid: 100, sharesNetns: false, files, procNet: { udp }, probes, commands: [getentResult] });
+
+    it('REFUSED from the guest\'s own resolved is explained by its missing upstream, not by "this client"', async () => {
+      const { outcome, codes } = await run(target([server('127.0.0.53', resp('refused'))]), {}, host(false, 120));
+      expect(codes[0]).toBe('stub-no-upstream');
+      expect(outcome.summary).toBe('127.0.0.53 answered REFUSED for example.test: it is the guest\'s own systemd-resolved stub (pid 120), which has no upstream server (/run/systemd/resolve/resolv.conf says "# No DNS servers known.")');
+      expect(JSON.stringify(outcome.findings)).not.toContain('this client');
+    });
+
+    it('Juno: another system answers on 127.0.0.53, but glibc asks the guest\'s own resolved, which has no upstream', async () => {
+      const { outcome } = await run(target([server('127.0.0.53', resp('answer'))]), {}, host(true, 7));
+      expect(outcome.status).toBe('fail');
+      const glibc = outcome.findings.find((f) => f.code === 'glibc-fails');
+      expect(glibc?.message).toContain('asks the guest\'s own systemd-resolved (pid 120) first, through nss-resolve, and it has no upstream server; [!UNAVAIL=return] ends the lookup there');
+      expect(glibc?.evidence).toMatchObject({ deadEnd: true });
+    });
   });
 
   describe('--compare-host', () => {
     const hostSays = (result: HostDnsResult) => {
-      const host = new HostContext({ invokingEnv: {} });
-      const calls: string[] = [];
-      (host as { askHostNameservers: HostContext['askHostNameservers'] }).askHostNameservers = async (name) => { calls.push(name); return result; };
-      return { host, calls };
+      const host = new FakeHost({ hostDns: result });
+      return { host, calls: host.log.dns };
     };
     const hostOk: HostDnsResult = { source: '/etc/resolv.conf', answers: [{ server: '192.0.2.53', response: resp('answer'), error: null }] };
     const hostDead: HostDnsResult = { source: '/etc/resolv.conf', answers: [{ server: '192.0.2.53', response: resp('timeout'), error: null }] };

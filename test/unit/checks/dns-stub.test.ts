@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import check from '../../../src/checks/dns/stub.js';
 import type { ExecStep, Fix, SymlinkStep, WriteStep } from '../../../src/core/types.js';
-import type { DnsQueryResponse, DnsVerdict } from '../../../src/guest/probe-protocol.js';
-import { HostContext } from '../../../src/host/host-context.js';
-import type { HostProcess } from '../../../src/host/procfs.js';
+import type { DnsQueryResponse, DnsVerdict } from '../../../src/core/probe-types.js';
+import type { HostProcess } from '../../../src/core/host.js';
 import type { MountEntry } from '../../../src/parse/mountinfo.js';
-import type { GuestProcess } from '../../../src/targets/target.js';
+import type { GuestProcess } from '../../../src/core/target.js';
 import { FakeTarget, fakeContext, type FakeProbe, type FakeScenario } from '../support/fake-target.js';
+import { FakeHost, type FakeHostFile } from '../support/fake-host.js';
 
 const made: FakeTarget[] = [];
 afterEach(() => { while (made.length) made.pop()!.dispose(); });
@@ -16,14 +16,9 @@ const HOST_NS = 'net:[4026531840]';
 const hostProc = (pid: number, comm: string, netns: string): HostProcess => ({ pid, ppid: 1, uid: 0, comm, cmdline: [comm], rootId: null, rootLink: '/', netns, mntns: null, cwdLink: '/', startTime: 0 });
 const guestProc = (pid: number, comm: string): GuestProcess => ({ pid, ppid: 1, uid: 0, comm, cmdline: [comm] });
 
-/** A host whose processes are `procs` (the leader 100 in `leaderNs`), running ctr-doctor in HOST_NS. */
-function hostWith(procs: HostProcess[]): HostContext {
-  const host = new HostContext({ invokingEnv: {} });
-  const h = host as unknown as Record<string, unknown>;
-  h.processes = async () => procs;
-  h.resolvedProcesses = async () => procs.filter((p) => p.comm === 'systemd-resolve');
-  h.ownNetns = async () => HOST_NS;
-  return host;
+/** A host whose processes are `procs`, running ctr-doctor in HOST_NS, with these /proc links (PID namespaces, descriptors). */
+function hostWith(procs: HostProcess[], files: Record<string, FakeHostFile> = {}): FakeHost {
+  return new FakeHost({ processes: procs, ownNetns: HOST_NS, files });
 }
 
 const resp = (verdict: DnsVerdict, detail: string | null = null): DnsQueryResponse => ({
@@ -35,10 +30,10 @@ const UDP_NOTHING = { udp: '   sl  local_address rem_address   st\n   0: 0100007
 const STUB = 'nameserver 127.0.0.53\noptions edns0 trust-ad\n';
 const bindMount: MountEntry = { id: 9, parentId: 1, major: 0, minor: 25, root: '/systemd/resolve/stub-resolv.conf', mountPoint: '/etc/resolv.conf', mountOptions: ['ro'], optionalFields: [], shared: null, master: null, propagateFrom: null, unbindable: false, fsType: 'tmpfs', source: 'tmpfs', superOptions: [] };
 
-async function run(scenario: FakeScenario, hostProcs: HostProcess[] = []) {
+async function run(scenario: FakeScenario, hostProcs: HostProcess[] = [], hostFiles: Record<string, FakeHostFile> = {}) {
   const t = new FakeTarget({ pid: 100, sharesNetns: false, ...scenario });
   made.push(t);
-  const outcome = await check.run(fakeContext(t, {}, hostWith(hostProcs)));
+  const outcome = await check.run(fakeContext(t, {}, hostWith(hostProcs, hostFiles)));
   const fix = (id: string): Fix | undefined => outcome.fixes.find((f) => f.id === id);
   return { t, outcome, codes: outcome.findings.map((f) => f.code), fixIds: outcome.fixes.map((f) => f.id), fix };
 }
@@ -68,11 +63,11 @@ describe('dns.stub', () => {
       expect(fix('dns.enable-guest-resolved')).toMatchObject({ safety: 'manual', steps: [{ kind: 'manual', snippet: 'apt-get install systemd-resolved' }, {}, {}] });
     });
 
-    it('shared namespace with the host\'s resolved: use the host\'s stub, never start a second one', async () => {
+    it('shared namespace with another system\'s resolved: its stub, never a second resolved', async () => {
       const { fixIds, fix } = await run({ kind: 'nspawn', nspawn, files: { '/etc/resolv.conf': '', '/sbin/resolvconf': 'x' }, processes: [guestProc(100, 'systemd')] },
         [hostProc(100, 'systemd', HOST_NS), hostProc(7, 'systemd-resolve', HOST_NS)]);
       expect(fixIds).toEqual(['dns.use-host-stub']);
-      expect((fix('dns.use-host-stub')!.steps[0] as WriteStep).content).toContain('nameserver 127.0.0.53');
+      expect(fix('dns.use-host-stub')).toMatchObject({ safety: 'manual', steps: [{ kind: 'manual', snippet: 'nameserver 127.0.0.53\noptions edns0 trust-ad\n' }] });
     });
 
     it('an empty file without resolvconf is left to dns.resolv-conf', async () => {
@@ -82,40 +77,75 @@ describe('dns.stub', () => {
     });
   });
 
-  describe('situation 2 (Juno): two resolved stubs in one namespace', () => {
+  describe('situation 2 (Juno): two systems with resolved in one network namespace', () => {
+    // The guest (leader 100, its resolved 120, PID namespace 2) shares HOST_NS with another system (pid 1 namespace, resolved 7).
+    const udp = ' sl local rem st tx rx tr when retr uid timeout inode\n   0: 3500007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000 991 0 4242 2 0 0\n';
+    const pidns: Record<string, FakeHostFile> = { '/proc/self/ns/pid': { symlink: 'pid:[1]' }, '/proc/100/ns/pid': { symlink: 'pid:[2]' }, '/proc/120/ns/pid': { symlink: 'pid:[2]' }, '/proc/7/ns/pid': { symlink: 'pid:[1]' }, '/proc/8/ns/pid': { symlink: 'pid:[1]' } };
+    const held = (pid: number): Record<string, FakeHostFile> => ({ ...pidns, [`/proc/${pid}/fd/11`]: { symlink: 'socket:[4242]' } });
     const scenario: FakeScenario = {
-      kind: 'nspawn', nspawn, sharesNetns: true,
-      files: { '/etc/resolv.conf': { symlink: '/run/systemd/resolve/stub-resolv.conf' }, '/run/systemd/resolve/stub-resolv.conf': STUB },
-      processes: [guestProc(100, 'systemd'), guestProc(120, 'systemd-resolve')],
-      probes: [stubSays(resp('answer'))], procNet: UDP_NOTHING,
+      kind: 'nspawn', nspawn,
+      files: {
+        '/etc/resolv.conf': { symlink: '../run/systemd/resolve/stub-resolv.conf' }, '/run/systemd/resolve/stub-resolv.conf': STUB,
+        '/run/systemd/resolve/resolv.conf': '# No DNS servers known.\n', '/etc/nsswitch.conf': 'hosts: files resolve [!UNAVAIL=return] dns\n',
+      },
+      // A booted guest's sandboxed resolved is not under the leader's root as the host sees it: not listed here.
+      processes: [guestProc(100, 'systemd')],
+      probes: [stubSays(resp('answer'))], procNet: { udp },
     };
     const host = [hostProc(100, 'systemd', HOST_NS), hostProc(120, 'systemd-resolve', HOST_NS), hostProc(7, 'systemd-resolve', HOST_NS), hostProc(8, 'systemd-resolve', 'net:[4026539999]')];
 
-    it('finds both, and disables the guest\'s', async () => {
-      const { outcome, codes, fix, fixIds } = await run(scenario, host);
-      expect(codes).toContain('two-resolved-stubs');
+    it('the later guest: the other system holds 127.0.0.53, its own resolved has no upstream and glibc asks it', async () => {
+      const { outcome, codes, fix, fixIds } = await run(scenario, host, held(7));
+      expect(codes).toEqual(['resolved-processes', 'stub-owned-elsewhere', 'resolved-stub-off', 'resolved-no-upstream', 'nsswitch-hosts', 'stub-answers']);
       expect(outcome.status).toBe('fail');
-      const two = outcome.findings.find((f) => f.code === 'two-resolved-stubs')!;
-      expect(two.evidence).toMatchObject({ guestPids: [120], hostPids: [7] });
+      const by = (code: string) => outcome.findings.find((f) => f.code === code)!;
+      // Its own resolved is the guest's by PID namespace, though it has a mount namespace of its own.
+      expect(by('resolved-processes').message).toBe('systemd-resolved runs in the guest (pid 120) and in another system sharing its network namespace (pid 7; outside the guest\'s PID namespace)');
+      expect(by('stub-owned-elsewhere').message).toBe('127.0.0.53 in the guest\'s network namespace is served by another system\'s systemd-resolved (pid 7), not by the guest\'s own (pid 120)');
+      expect(by('resolved-no-upstream').message).toContain('has no upstream DNS server (/run/systemd/resolve/resolv.conf says "# No DNS servers known."), and glibc asks it: files (/etc/hosts), then resolve (the guest\'s own systemd-resolved, pid 120, through nss-resolve, which has no upstream server; [!UNAVAIL=return] ends the lookup there), then dns');
       const f = fix('dns.disable-guest-resolved')!;
       expect(f.safety).toBe('safe');
       expect(f.steps[0]).toMatchObject({ kind: 'exec', where: 'guest', argv: ['systemctl', 'disable', '--now', 'systemd-resolved'] });
+      // The stub link would dangle at the next boot: a file naming 127.0.0.53, which answered, and a word on who manages the link.
       expect(f.steps[1]).toMatchObject({ kind: 'write', where: 'guest', path: '/etc/resolv.conf' });
+      expect(f.steps[1]?.description).toContain('a link the systemd-resolved package manages');
       expect(fixIds).toContain('net.nspawn-network-veth');
       expect(fixIds).not.toContain('dns.enable-guest-resolved');
     });
 
+    it('127.0.0.53 not answering: the disable fix writes nothing unverified and is manual', async () => {
+      const { fix } = await run({ ...scenario, probes: [stubSays(resp('timeout', 'no answer'))] }, host, held(7));
+      const f = fix('dns.disable-guest-resolved')!;
+      expect(f.safety).toBe('manual');
+      expect(f.steps[1]).toMatchObject({ kind: 'manual' });
+    });
+
     it('a resolved in another namespace does not count', async () => {
-      const { codes } = await run(scenario, [hostProc(100, 'systemd', HOST_NS), hostProc(120, 'systemd-resolve', HOST_NS), hostProc(8, 'systemd-resolve', 'net:[4026539999]')]);
-      expect(codes).not.toContain('two-resolved-stubs');
-      expect(codes).toContain('stub-answers');
+      const { codes } = await run({ ...scenario, files: { ...scenario.files, '/run/systemd/resolve/resolv.conf': 'nameserver 203.0.113.53\n' } },
+        [hostProc(100, 'systemd', HOST_NS), hostProc(120, 'systemd-resolve', HOST_NS), hostProc(8, 'systemd-resolve', 'net:[4026539999]')], held(120));
+      expect(codes).toEqual(['resolved-processes', 'nsswitch-hosts', 'stub-answers']);
     });
 
     it('a chroot with its own resolved process: manual kill plus disable', async () => {
-      const { fix } = await run({ ...scenario, kind: 'chroot', nspawn: undefined, processes: [guestProc(100, 'bash'), guestProc(120, 'systemd-resolve')] }, host);
+      const { fix } = await run({ ...scenario, kind: 'chroot', nspawn: undefined, pid: 100, processes: [guestProc(100, 'bash'), guestProc(120, 'systemd-resolve')] }, host, { ...held(7), '/proc/100/ns/pid': { symlink: 'pid:[1]' } });
       const f = fix('dns.disable-guest-resolved')!;
       expect(f.safety).toBe('manual');
       expect(f.steps[0]).toMatchObject({ kind: 'manual', snippet: 'kill 120' });
+    });
+  });
+
+  describe('the guest\'s own resolved without upstream (networkd disabled)', () => {
+    it('named, from resolved\'s own list; enabling networkd is offered', async () => {
+      const udp = ' sl\n   0: 3500007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000 991 0 77 2 0 0\n';
+      const { outcome, codes, fixIds } = await run({
+        kind: 'nspawn', nspawn, files: { '/etc/resolv.conf': { symlink: '../run/systemd/resolve/stub-resolv.conf' }, '/run/systemd/resolve/stub-resolv.conf': STUB, '/run/systemd/resolve/resolv.conf': '# No DNS servers known.\n' },
+        processes: [guestProc(100, 'systemd')], probes: [stubSays(resp('refused'))], procNet: { udp },
+      }, [hostProc(100, 'systemd', GUEST_NS), hostProc(120, 'systemd-resolve', GUEST_NS)],
+      { '/proc/self/ns/pid': { symlink: 'pid:[1]' }, '/proc/100/ns/pid': { symlink: 'pid:[2]' }, '/proc/120/ns/pid': { symlink: 'pid:[2]' }, '/proc/120/fd/9': { symlink: 'socket:[77]' } });
+      expect(codes).toEqual(['resolved-processes', 'resolved-no-upstream']);
+      expect(outcome.findings[0]?.message).toBe('systemd-resolved runs in the guest (pid 120)');
+      expect(outcome.summary).toContain('No DNS servers known');
+      expect(fixIds).toEqual(['dns.enable-guest-networkd']);
     });
   });
 

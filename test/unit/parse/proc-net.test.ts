@@ -7,9 +7,14 @@ describe('proc-net readers', () => {
     const udp = '   sl  local_address rem_address   st tx_queue\n  12: 3500007F:0035 00000000:0000 07 00000000:00000000\n  13: 00000000:14E9 00000000:0000 07\n';
     const udp6 = '  sl  local_address                         remote_address\n   0: 00000000000000000000000001000000:0035 00000000000000000000000000000000:0000 07\n   1: B80D0120000053000000000053000000:0035 0000:0000 07\n';
     expect(parseProcNetUdp(udp + udp6)).toEqual([
-      { address: '127.0.0.53', port: 53 }, { address: '0.0.0.0', port: 5353 },
-      { address: '::1', port: 53 }, { address: '2001:db8:53::53', port: 53 },
+      { address: '127.0.0.53', port: 53, inode: null }, { address: '0.0.0.0', port: 5353, inode: null },
+      { address: '::1', port: 53, inode: null }, { address: '2001:db8:53::53', port: 53, inode: null },
     ]);
+    // The inode is the tenth column: what /proc/PID/fd shows as socket:[N].
+    const full = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+ 1370: 3500007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000   991        0 25873 2 0000000000000000 0
+';
+    expect(parseProcNetUdp(full)).toEqual([{ address: '127.0.0.53', port: 53, inode: 25873 }]);
     expect(parseProcNetUdp('garbage\n  1: ZZ:0035\n')).toEqual([]);
   });
 

@@ -29,7 +29,7 @@ describe('/proc/net readers', () => {
   });
 
   it('reads an address written by the kernel back as text', () => {
-    expect(parseProcNetUdp('  0: 3500007F:0035 00000000:0000 07\n')).toEqual([{ address: '127.0.0.53', port: 53 }]);
+    expect(parseProcNetUdp('  0: 3500007F:0035 00000000:0000 07\n')).toEqual([{ address: '127.0.0.53', port: 53, inode: null }]);
   });
 });
 

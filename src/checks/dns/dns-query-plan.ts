@@ -1,4 +1,4 @@
-import type { ResolvOptions } from '../parse/resolv-conf.js';
+import type { ResolvOptions } from '../../parse/resolv-conf.js';
 
 /** glibc's defaults when resolv.conf sets nothing: RES_TIMEOUT 5 s, RES_DFLRETRY 2. */
 export const GLIBC_TIMEOUT_S = 5;

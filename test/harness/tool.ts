@@ -3,7 +3,7 @@
  * network namespace the test owns, and validate its JSON reports against the
  * schema the CLI itself prints.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,12 @@ export interface RunToolOptions {
   input?: string;
   /** Default 60 s. */
   timeoutMs?: number;
+  /**
+   * Host files as the tool should see them (path → content), bound over the real ones in a
+   * private mount namespace of the tool's own: "the host's resolv.conf names 203.0.113.53"
+   * without touching the machine's file.
+   */
+  hostFiles?: Record<string, string>;
 }
 
 /** What the CLI did. */
@@ -65,6 +71,20 @@ function toolStateDir(netns: string): string {
   return join(tmpdir(), `ctd-tool-state-${process.pid}`);
 }
 
+/** `argv` in a private mount namespace where each of `files` is bound over the host path (files written under `dir`). */
+function withHostFiles(files: Record<string, string>, dir: string, argv: string[]): string[] {
+  mkdirSync(join(dir, 'host-files'), { recursive: true });
+  const binds: string[] = [];
+  Object.entries(files).forEach(([path, content], i) => {
+    const src = join(dir, 'host-files', String(i));
+    writeFileSync(src, content);
+    binds.push(src, path);
+  });
+  // The mounts live and die with this namespace; nothing propagates to the machine's.
+  const script = 'while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 125; shift 2; done; shift; exec "$@"';
+  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...binds, '--', ...argv];
+}
+
 /**
  * Run `node dist/bundle/ctr-doctor.js ...args` under `nsenter --net=<netns>`. Never throws on a
  * non-zero exit; throws when a prometheus or JUnit report is rejected by promtool or the JUnit XSD.
@@ -77,7 +97,8 @@ export async function runTool(args: string[], opts: RunToolOptions): Promise<Too
   // `fix` journals under /var/lib/ctr-doctor as root: keep test runs out of the machine's state.
   env.CTR_DOCTOR_STATE_DIR = toolStateDir(opts.netns);
   Object.assign(env, { NO_COLOR: '1', FORCE_COLOR: undefined }, opts.env);
-  const r = await run(['nsenter', `--net=${opts.netns}`, process.execPath, CLI_PATH, ...args], {
+  const argv = ['nsenter', `--net=${opts.netns}`, process.execPath, CLI_PATH, ...args];
+  const r = await run(opts.hostFiles ? withHostFiles(opts.hostFiles, toolStateDir(opts.netns), argv) : argv, {
     env,
     input: opts.input,
     timeoutMs: opts.timeoutMs ?? 60_000,

@@ -23,8 +23,8 @@ const hostMountsUnder = (dir: string): string[] => readFileSync('/proc/self/moun
 describeIntegration('fix: every automatic fix turns its check from fail to pass', () => {
   let w: World;
   let env: Record<string, string>;
-  const fix = async (args: string[]): Promise<{ exitCode: number; out: FixRunResult; stderr: string }> => {
-    const r = await runTool(['fix', ...args, '--yes', '--json'], { netns: w.net.guestNsPath, env });
+  const fix = async (args: string[], hostFiles?: Record<string, string>): Promise<{ exitCode: number; out: FixRunResult; stderr: string }> => {
+    const r = await runTool(['fix', ...args, '--yes', '--json'], { netns: w.net.guestNsPath, env, ...(hostFiles ? { hostFiles } : {}) });
     const out = r.json as FixRunResult;
     expect(out, r.stderr).toBeDefined();
     await validateReport(out.before);
@@ -33,7 +33,7 @@ describeIntegration('fix: every automatic fix turns its check from fail to pass'
   };
 
   beforeAll(async () => {
-    w = await createWorld();
+    w = await createWorld({ dns: true });
     env = { CTR_DOCTOR_STATE_DIR: join(w.stateDir, 'journal') };
   });
   afterAll(async () => w?.dispose());
@@ -52,15 +52,27 @@ describeIntegration('fix: every automatic fix turns its check from fail to pass'
   test('dns.write-resolv-conf and dconf.make-runtime-dir on a running chroot (the Loki and dconf cases)', async () => {
     const root = await runningGuest('running');
     const hostBefore = filesFingerprint(['/etc/resolv.conf', '/run/user']);
-    const { exitCode, out, stderr } = await fix([`chroot:${root}`, '--only', 'dns.resolv-conf,dconf.runtime-dir', '--user', '1000']);
+    // The host's nameserver answers from the guest's namespace (the world's DNS): the write is verified, so safe.
+    const { exitCode, out, stderr } = await fix([`chroot:${root}`, '--only', 'dns.resolv-conf,dconf.runtime-dir', '--user', '1000', '--dns-name', 'example.test'],
+      { '/etc/resolv.conf': `nameserver ${w.net.dnsV4}\n` });
     expect(exitCode, stderr).toBe(0);
     expect(status(out.before, 'dns.resolv-conf')).toBe('fail');
     expect(status(out.before, 'dconf.runtime-dir')).toBe('fail');
     expect(out.applied.map((a) => [a.fixId, a.status]).sort()).toEqual([['dconf.make-runtime-dir', 'fixed'], ['dns.write-resolv-conf', 'fixed']]);
     expect(status(out.after, 'dns.resolv-conf')).toBe('pass');
     expect(status(out.after, 'dconf.runtime-dir')).toBe('pass');
-    expect(readFileSync(guestPath(root, '/etc/resolv.conf'), 'utf8')).toMatch(/^nameserver /m);
+    expect(readFileSync(guestPath(root, '/etc/resolv.conf'), 'utf8')).toMatch(/^nameserver 203\.0\.113\.53$/m);
     expect(filesFingerprint(['/etc/resolv.conf', '/run/user'])).toEqual(hostBefore);
+  });
+
+  test('dns.write-resolv-conf with a host nameserver the guest cannot reach: shown as manual, never written', async () => {
+    const root = await runningGuest('unverified');
+    const { out } = await fix([`chroot:${root}`, '--only', 'dns.resolv-conf', '--dns-name', 'example.test'], { '/etc/resolv.conf': 'nameserver 192.0.2.199\n' });
+    const planned = out.plan.find((p) => p.fixId === 'dns.write-resolv-conf');
+    expect(planned?.action, JSON.stringify(out.plan)).toBe('manual');
+    expect(JSON.stringify(planned)).toContain('asked example.test from the guest\'s network namespace and got 192.0.2.199: timeout');
+    expect(out.applied.map((a) => a.fixId)).not.toContain('dns.write-resolv-conf');
+    expect(readFileSync(guestPath(root, '/etc/resolv.conf'), 'utf8')).toBe('');
   });
 
   test('dconf.make-runtime-dir sets the mode of a 0755 runtime dir; the unsafe chown needs --unsafe', async () => {
@@ -123,6 +135,7 @@ const link = fix.steps.find((s) => s.kind === 'symlink');
 export const checks = [{
   id: 'fixtest.resolved-link', group: 'fixtest', title: 'resolv.conf links to resolved (test)', description: 'test plugin',
   findings: { 'not-linked': { severity: 'fail', description: 'not linked' } },
+  fixDocs: { [fix.id]: fix.title },
   appliesTo: () => true,
   async run(ctx) {
     if ((await ctx.target.readlink('/etc/resolv.conf')) === link.target) return { status: 'pass', summary: 'linked', findings: [], fixes: [] };

@@ -69,6 +69,11 @@ interface Facts {
   upstream: { addresses: string[]; source: string; proof: ServerProof };
 }
 
+/** The link points into resolved's runtime directory. */
+function linksIntoResolved(link: string | null): boolean {
+  return link !== null && /(^|\/)run\/systemd\/resolve\//.test(link);
+}
+
 async function anyExists(ctx: CheckContext, paths: string[]): Promise<boolean> {
   const found = await Promise.all(paths.map(async (p) => 'type' in (await ctx.target.stat(p))));
   return found.some(Boolean);
@@ -121,7 +126,8 @@ async function gather(ctx: CheckContext) {
     bindMount: mount ? { source: mount.source, root: mount.root } : null,
     resolved,
     booted: leader?.comm === 'systemd' || (argv.length > 0 && parseNspawnArgs(argv).boot),
-    resolvconfInGuest: resolvconfInGuest || /resolvconf/.test(link ?? '') || (read.ok && /resolvconf/i.test(read.text)),
+    // A file resolved writes is resolved's, even where resolvconf is installed too.
+    resolvconfInGuest: !linksIntoResolved(link) && (resolvconfInGuest || /resolvconf/.test(link ?? '') || (read.ok && /resolvconf/i.test(read.text))),
     resolvedInstalled,
     networkdRuns: guestProcs.some((p) => p.comm === 'systemd-network'),
     asked,
@@ -163,7 +169,8 @@ function judge(facts: Facts) {
     out.push(found('resolved-stub-off', { pid: guestPid, why }, { pid: guestPid, holder: r.holder }));
   }
   // The guest's own resolved without upstream matters when glibc or the stub leads to it.
-  const reached = route.viaGuestResolved || (r.holder?.whose === 'guest' && facts.loopbacks.includes(STUB_ADDRESS));
+  const reached = route.viaGuestResolved || (r.holder?.whose === 'guest' && facts.loopbacks.includes(STUB_ADDRESS))
+    || (facts.link !== null && /(^|\/)run\/systemd\/resolve\/resolv\.conf$/.test(facts.link));
   if (guestPid !== undefined && r.upstream.noneKnown && reached) {
     out.push(found('resolved-no-upstream', { pid: guestPid, file: '/run/systemd/resolve/resolv.conf', route: route.text }, { pid: guestPid, upstream: r.upstream, nsswitchHosts: r.nsswitch?.line ?? null }));
   }
@@ -209,7 +216,7 @@ function offer(facts: Facts, reported: readonly Found[]) {
   const fixes: (Fix | null)[] = [];
   const juno = r.guest.length > 0 && r.others.length > 0 && (has('resolved-no-upstream') || has('stub-owned-elsewhere'));
   if (juno) {
-    const linksToGuestResolved = facts.link !== null && /(^|\/)run\/systemd\/resolve\//.test(facts.link);
+    const linksToGuestResolved = linksIntoResolved(facts.link);
     fixes.push(disableGuestResolvedFix({ booted: facts.booted, pids: r.guest, linksToGuestResolved, stub: stubProof, replaces }));
     if (facts.place.kind === 'nspawn') fixes.push(nspawnVethFix(facts.place));
   } else if (has('resolved-no-upstream') && !facts.networkdRuns) {

@@ -9,6 +9,15 @@ export { RESOLVED_UPSTREAM_FILE };
 type PlanTarget = Pick<Target, 'kind' | 'root' | 'schroot' | 'nspawn'>;
 
 /**
+ * networkd configures the uplink (a DHCP lease on host0) a moment after it starts, and only then
+ * does resolved learn servers: the fix is checked again once a link is configured, not before.
+ */
+const WAIT_ONLINE: FixStep = {
+  kind: 'exec', where: 'guest', argv: ['/lib/systemd/systemd-networkd-wait-online', '--any', '--timeout=20'],
+  description: 'wait (up to 20 s) until systemd-networkd has configured a link, so that resolved has learnt its servers',
+};
+
+/**
  * The Loki fix from the seed: resolvconf wrote an empty file, so let systemd-resolved and
  * systemd-networkd run in the guest and link resolv.conf to resolved's upstream list.
  * `booted`: the guest runs systemd as PID 1 (`--now` starts them); otherwise they start at next
@@ -28,6 +37,7 @@ export function enableGuestResolvedFix(opts: { booted: boolean; resolvedInstalle
       description: opts.booted ? 'enable and start systemd-networkd and systemd-resolved in the guest' : 'enable systemd-networkd and systemd-resolved in the guest (they start at its next boot)' },
     { kind: 'symlink', where: 'guest', path: '/etc/resolv.conf', target: RESOLVED_UPSTREAM_FILE, description: `link /etc/resolv.conf to ${RESOLVED_UPSTREAM_FILE} (resolved's upstream servers, which it writes at every boot now that it is enabled)${note}` },
   );
+  if (opts.booted) steps.push(WAIT_ONLINE);
   return {
     id: 'dns.enable-guest-resolved',
     title: 'Run systemd-resolved and systemd-networkd in the guest and link /etc/resolv.conf to resolved\'s list',
@@ -49,6 +59,7 @@ export function enableGuestNetworkdFix(opts: { booted: boolean }): Fix<'dns.enab
     steps: [
       { kind: 'exec', where: 'guest', argv: ['systemctl', 'enable', ...(opts.booted ? ['--now'] : []), 'systemd-networkd'], unless: ['sh', '-c', 'systemctl is-enabled --quiet systemd-networkd && systemctl is-active --quiet systemd-networkd'],
         description: opts.booted ? 'enable and start systemd-networkd in the guest (DHCP on host0 in an nspawn guest with its own network)' : 'enable systemd-networkd in the guest (it starts at its next boot)' },
+      ...(opts.booted ? [WAIT_ONLINE] : []),
       { kind: 'manual', where: 'guest', description: 'or give resolved a server by hand, in /etc/systemd/resolved.conf, then restart systemd-resolved', snippet: '[Resolve]\nDNS=SERVER' },
     ],
   };

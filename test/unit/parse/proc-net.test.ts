@@ -11,9 +11,7 @@ describe('proc-net readers', () => {
       { address: '::1', port: 53, inode: null }, { address: '2001:db8:53::53', port: 53, inode: null },
     ]);
     // The inode is the tenth column: what /proc/PID/fd shows as socket:[N].
-    const full = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
- 1370: 3500007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000   991        0 25873 2 0000000000000000 0
-';
+    const full = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n 1370: 3500007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000   991        0 25873 2 0000000000000000 0\n';
     expect(parseProcNetUdp(full)).toEqual([{ address: '127.0.0.53', port: 53, inode: 25873 }]);
     expect(parseProcNetUdp('garbage\n  1: ZZ:0035\n')).toEqual([]);
   });

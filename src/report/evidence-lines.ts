@@ -12,8 +12,8 @@ function scalarText(value: unknown): string | null {
 
 /**
  * The lines under a problem's summary that prove it: the other findings' messages (problems
- * first, then observations), then evidence values the summary does not already say. Two lines,
- * or all of them with `verbose`.
+ * first, then observations), then captured text in the evidence (a program's own error, the
+ * command run) that the summary does not already say. Two lines, or everything with `verbose`.
  */
 export function evidenceLines(result: CheckResult, verbose: boolean): string[] {
   const lines: string[] = [];
@@ -29,6 +29,8 @@ export function evidenceLines(result: CheckResult, verbose: boolean): string[] {
     for (const [key, value] of Object.entries(main.evidence)) {
       const text = scalarText(value);
       if (text === null || (!verbose && text.length > MAX_VALUE)) continue;
+      // Without --verbose only captured text proves a point (a program's error, a command line); bare ids and numbers do not.
+      if (!verbose && !/\S\s+\S/.test(text)) continue;
       if ([...said].some((s) => s.includes(text))) continue;
       lines.push(`${key}: ${text}`);
     }

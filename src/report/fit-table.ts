@@ -40,6 +40,8 @@ function measure(text: string): { natural: number; word: number } {
  */
 export function fitColumns(columns: FitColumn[], cells: string[][], width: number): { keep: number[]; widths: number[] } {
   let keep = columns.map((_, i) => i);
+  // Cells do not change while columns are dropped: measure them once.
+  const measured = columns.map((_, i) => cells.map((row) => measure(row[i] ?? '')));
   const dropNext = () => {
     const droppable = keep.filter((i) => columns[i]!.dropOrder !== undefined).sort((a, b) => columns[a]!.dropOrder! - columns[b]!.dropOrder!);
     if (droppable.length === 0 || keep.length === 1) return false;
@@ -49,7 +51,7 @@ export function fitColumns(columns: FitColumn[], cells: string[][], width: numbe
   for (;;) {
     // Each column costs its content, two spaces of padding and one border; plus the last border.
     const budget = width - 1 - keep.length * 3;
-    const sizes = keep.map((i) => cells.map((row) => measure(row[i] ?? '')));
+    const sizes = keep.map((i) => measured[i]!);
     const natural = sizes.map((col) => Math.max(...col.map((m) => m.natural)));
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     if (sum(natural) <= budget) return { keep, widths: natural };

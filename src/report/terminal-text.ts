@@ -30,11 +30,27 @@ export function stripOwnEscapes(text: string): string {
   return text.replace(OWN_ESCAPES, '');
 }
 
+/** Widths of the non-ASCII graphemes seen so far: wrapping measures the same few over and over. */
+const graphemeWidths = new Map<string, number>();
+
 /** Columns a string takes on a terminal: colour codes count 0, CJK and emoji 2, combining marks 0. */
 export function displayWidth(text: string): number {
-  const plain = stripOwnEscapes(text);
   // Most report text is ASCII: skip string-width's grapheme segmentation for it.
-  return /^[\u0020-\u007e]*$/.test(plain) ? plain.length : stringWidth(plain);
+  if (/^[\u0020-\u007e]*$/.test(text)) return text.length;
+  const plain = stripOwnEscapes(text);
+  if (/^[\u0020-\u007e]*$/.test(plain)) return plain.length;
+  return stringWidth(plain);
+}
+
+/** The width of one grapheme, cached. */
+function graphemeWidth(g: string): number {
+  if (g.length === 1 && g >= ' ' && g <= '~') return 1;
+  let w = graphemeWidths.get(g);
+  if (w === undefined) {
+    w = stringWidth(g);
+    if (graphemeWidths.size < 4096) graphemeWidths.set(g, w);
+  }
+  return w;
 }
 
 let segmenter: Intl.Segmenter | undefined;
@@ -52,7 +68,7 @@ export function breakToWidth(text: string, width: number): string[] {
   let current = '';
   let used = 0;
   for (const g of graphemes(text)) {
-    const w = displayWidth(g);
+    const w = graphemeWidth(g);
     if (used + w > width && current !== '') {
       pieces.push(current);
       current = '';
@@ -73,22 +89,26 @@ export function wrapText(text: string, width: number, first = '', rest = first):
   const lines: string[] = [];
   let prefix = first;
   let line = '';
+  let used = 0;
   let room = Math.max(1, width - displayWidth(prefix));
   const flush = () => {
     lines.push(prefix + line);
     prefix = rest;
     line = '';
+    used = 0;
     room = Math.max(1, width - displayWidth(prefix));
   };
   for (const word of text.split(/ +/).filter((w) => w !== '')) {
     const w = displayWidth(word);
-    if (line !== '' && displayWidth(line) + 1 + w <= room) {
+    if (line !== '' && used + 1 + w <= room) {
       line += ` ${word}`;
+      used += 1 + w;
       continue;
     }
     if (line !== '') flush();
     if (w <= room) {
       line = word;
+      used = w;
       continue;
     }
     const pieces = breakToWidth(word, room);
@@ -97,6 +117,7 @@ export function wrapText(text: string, width: number, first = '', rest = first):
       flush();
     }
     line = pieces[pieces.length - 1] ?? '';
+    used = displayWidth(line);
   }
   if (line !== '' || lines.length === 0) flush();
   return lines;

@@ -77,7 +77,8 @@ describe('hostile guest strings are escaped in every human output', () => {
     assertEscaped(fitTable({ columns: [{ head: 'target' }, { head: 'detail', dropOrder: 1 }], rows: [[HOSTILE, `${HOSTILE}\n${HOSTILE}`]], width: 80, color: true }), true);
     const plan: PlannedFix[] = hostileReport().results[5]!.fixes.map((f) => ({ fixId: f.id, title: f.title, safety: f.safety, checkIds: [HOSTILE], action: 'apply', steps: f.steps }));
     for (const color of [false, true]) assertEscaped(planTable(plan, 80, color), color);
-  });
+    // cli-table3 measures non-ASCII text slowly (it compiles its emoji regex per cell): seconds on a loaded machine.
+  }, 30_000);
 
   test('fix progress and verdict lines', () => {
     const fix: PlannedFix = { fixId: 'dns.write-resolv-conf', title: HOSTILE, safety: 'safe', checkIds: ['dns.resolv-conf'], action: 'apply', steps: [] };

@@ -75,8 +75,6 @@ describeIntegration('hostile guests: the session environment and passwd', () => 
     const report = r.json as Report;
     const snippets = report.results.flatMap((c) => c.fixes.flatMap((f) => f.steps.filter((s) => s.kind === 'manual' && s.snippet).map((s) => s.snippet!)));
     expect(snippets.length).toBeGreaterThan(3);
-    // The guest's strings did reach the plans, quoted (so the sandbox run below tests something).
-    expect(snippets.join('\n')).toContain(`'HOME=${home}'`);
 
     // Every snippet, as a person would paste it, as root, in a private mount, PID, net, IPC and UTS
     // namespace whose / is an overlay copy of the host: what it writes goes to the copy's upper dir.
@@ -101,5 +99,7 @@ find "$1/fs/u" -name 'ctd-pwn-*'`;
     expect(hits[0]).toMatch(new RegExp(`ctd-pwn-${tag}-control$`));
     for (const dir of ['/tmp', '/root', process.cwd()]) expect(readdirSync(dir).filter((e) => e.includes(`ctd-pwn-${tag}`))).toEqual([]);
     rmSync(sandbox, { recursive: true, force: true });
+    // The guest's strings did reach the plans, quoted: the sandbox run tested something.
+    expect(snippets.join('\n')).toContain(`'HOME=${home}'`);
   });
 });

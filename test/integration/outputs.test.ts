@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startChrootProcess } from '../harness/chroot-guest.js';
 import { describeIntegration, requireTool } from '../harness/skip.js';
+import { junitProblems, promtoolProblems } from '../harness/consumers.js';
 import { runTool, validateReport } from '../harness/tool.js';
 import { createWorld, type World } from '../harness/world.js';
 import type { FixRunResult } from '../../src/fixes/fix-result.js';
@@ -33,6 +34,13 @@ describeIntegration.skipIf(requireTool('promtool', 'xmllint') !== null)('outputs
     }
   }, 120_000);
   afterAll(async () => w?.dispose());
+
+  test('the judges are real: promtool and the XSD reject what their readers would', async () => {
+    expect(await promtoolProblems('# TYPE a_status gauge\na_status{x="\\q"} 1\n')).toMatch(/invalid escape sequence/);
+    expect(await promtoolProblems('# HELP a_status s\n# TYPE a_status gauge\na_status{x="1"} 1\na_status{x="1"} 2\n')).toMatch(/repeated series/);
+    expect(await junitProblems('<testsuites><testsuite name="x" tests="1" failures="0"/></testsuites>')).toMatch(/errors.*must appear|attribute 'errors' is required/);
+    expect(await junitProblems(`<testsuites><testsuite name="\ufffe" tests="0" failures="0" errors="0"/></testsuites>`)).toMatch(/rc [1-9]/);
+  });
 
   test('every check on each guest, as prometheus and as JUnit: both consumers accept them', async () => {
     for (const root of roots) {

@@ -19,6 +19,6 @@ export async function readProcessIdMaps(host: Host, pid: number): Promise<Proces
     host.readFile('/proc/sys/kernel/overflowuid'), host.readFile('/proc/sys/kernel/overflowgid'),
   ]);
   if (uid === null || gid === null || status === null) return null;
-  const groups = (/^Groups:\s*(.*)$/m.exec(status)?.[1] ?? '').trim().split(/\s+/).filter((g) => g !== '').map(Number);
+  const groups = (/^Groups:[ \t]*(.*)$/m.exec(status)?.[1] ?? '').trim().split(/\s+/).filter((g) => g !== '').map(Number);
   return { uidMap: parseIdMap(uid), gidMap: parseIdMap(gid), groups, overflowUid: Number(ou ?? 65534), overflowGid: Number(og ?? 65534) };
 }

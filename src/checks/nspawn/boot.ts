@@ -23,6 +23,7 @@ const CONTAINER_HOSTILE: Record<string, string> = {
   'e2scrub_reap.service': 'a host maintenance service copied in with the root',
   'postgresql.service': 'a host service copied in with a whole-host overlay',
   'podman.service': 'a host service copied in with a whole-host overlay',
+  'prometheus.service': 'a host service copied in with a whole-host overlay',
 };
 
 const findings = {
@@ -78,12 +79,15 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
     const list = await target.exec(['systemctl', 'list-units', '--state=failed', '--no-legend', '--plain', '--full'], opts);
     const units = [...eachLine(list.stdout)].map((l) => splitWords(l.text.replace(/^\W+/, ''))[0] ?? '').filter((u) => /^[\w@:.\\-]+\.[a-z]+$/.test(u)).slice(0, MAX_UNITS);
     facts.failed = await Promise.all(units.map(async (unit) => {
-      const [show, journal] = await Promise.all([
+      // The unit's own processes' words first (_SYSTEMD_UNIT); -u adds systemd's "Failed to start" about it.
+      const [show, own, about] = await Promise.all([
         target.exec(['systemctl', 'show', '-p', 'Result', '-p', 'ExecMainStatus', unit], opts),
+        target.exec(['journalctl', `_SYSTEMD_UNIT=${unit}`, '-n', '3', '--no-pager', '-o', 'cat'], opts),
         target.exec(['journalctl', '-u', unit, '-n', '3', '--no-pager', '-o', 'cat'], opts),
       ]);
       const prop = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(show.stdout)?.[1] ?? null;
-      const lines = journal.exitCode === 0 ? journal.stdout.trim().split('\n').filter((l) => l !== '' && !l.startsWith('-- ')).slice(-3) : [];
+      const linesOf = (r: typeof own) => (r.exitCode === 0 ? r.stdout.trim().split('\n').filter((l) => l !== '' && !l.startsWith('-- ')).slice(-3) : []);
+      const lines = linesOf(own).length > 0 ? linesOf(own) : linesOf(about);
       return { unit, result: prop('Result'), status: prop('ExecMainStatus'), journal: lines };
     }));
   }

@@ -110,7 +110,11 @@ function foldedLines(report: Report, opts: LayoutOptions): string[] {
   for (const r of skipped) byReason.set(r.summary, [...(byReason.get(r.summary) ?? []), r.id]);
   const shared = [...byReason].filter(([, ids]) => ids.length > 1);
   const alone = skipped.filter((r) => (byReason.get(r.summary) ?? []).length === 1).map((r) => r.id);
-  for (const [reason, ids] of shared) lines.push(...listLine('skip', `${ids.length} skipped, ${escapeTerminal(reason)}`, ids, opts).map((l, i) => (i === 0 ? l : p.gray(l))));
+  for (const [reason, ids] of shared) {
+    // The header already gave the no-session reason: say it once.
+    const said = reason === opts.session?.noSession ? 'no desktop session (see above)' : escapeTerminal(reason);
+    lines.push(...listLine('skip', `${ids.length} skipped, ${said}`, ids, opts).map((l, i) => (i === 0 ? l : p.gray(l))));
+  }
   if (alone.length > 0) lines.push(...listLine('skip', `${alone.length} skipped`, alone, opts));
   return lines;
 }

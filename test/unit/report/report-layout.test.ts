@@ -102,6 +102,21 @@ describe('report shape', () => {
     expect(lines.join('\n')).not.toContain('FAIL');
   });
 
+  test('no desktop session: the header gives the reason once, the desktop checks fold into one skip line', () => {
+    const reason = 'no desktop session runs in chroot /srv/g: no process of a regular user (uid 1000–60000 with a login shell) and no such user in passwd; name the desktop user with --user';
+    const desktop = ['x11.display', 'x11.socket', 'audio.pulse', 'dconf.runtime-dir', 'dbus.session'];
+    const report: Report = {
+      ...healthy,
+      summary: { ...healthy.summary, skip: healthy.summary.skip + desktop.length },
+      results: [...healthy.results, ...desktop.map((id) => ({ id, group: id.split('.')[0]!, title: id, status: 'skip' as const, summary: reason, durationMs: 0, findings: [], fixes: [] }))],
+    };
+    const lines = renderReport(report, { width: 80, color: false, verbose: false, session: { user: 'u', uid: 1000, chosenBy: 'the default', envSource: 'the invoking shell', noSession: reason } });
+    const text = flat(lines);
+    expect(occurrences(text, reason)).toBe(1);
+    expect(text).toContain(`session: none (${reason})`);
+    expect(text).toContain('SKIP 5 skipped, no desktop session (see above): x11.display, x11.socket, audio.pulse, dconf.runtime-dir, dbus.session');
+  });
+
   test('a terminal gets coloured symbols, plain output ASCII status words', () => {
     const coloured = render(broken, { color: true }).join('\n');
     expect(coloured).toContain('\u001b[31m✖\u001b[0m');

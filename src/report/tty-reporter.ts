@@ -19,6 +19,8 @@ export function ttyReporter(streams: ReportStreams): Reporter {
   return {
     start(m) {
       meta = m;
+      // --format tty into a pipe: no live view (listr2 would fall back to printing every line), just the report.
+      if (!(streams.out as { isTTY?: boolean }).isTTY) return;
       const listr = new Listr(m.checks.map((check) => ({
         title: title(check.id),
         task: async (_ctx: unknown, task: { title: string; skip: (m?: string) => void }) => {

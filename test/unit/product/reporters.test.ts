@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { junitXml } from '../../../src/report/junit-reporter.js';
 import { prometheusText } from '../../../src/report/prometheus-reporter.js';
 import { summaryLine, textReporter } from '../../../src/report/text-reporter.js';
+import { ttyReporter } from '../../../src/report/tty-reporter.js';
 import { applicableFixes, fixCommand } from '../../../src/cli/fix-command.js';
 import type { CheckResult, Report, Status } from '../../../src/core/types.js';
 
@@ -145,5 +146,24 @@ describe('text reporter', () => {
     expect(text).toContain('Run `ctr-doctor fix chroot:/srv/g` to apply the 1 safe fix');
     expect(text).not.toMatch(/\u001b\[/);
     expect(summaryLine(r)).toBe('chroot /srv/g: 1 passed, 0 warnings, 1 failed, 1 skipped, 0 could not run (1234 ms)');
+  });
+});
+
+describe('tty reporter off a terminal', () => {
+  test('prints exactly the report the text reporter prints: no live view, nothing twice', async () => {
+    const r = report('/srv/g', [result('dns.a', 'pass'), result('dns.b', 'fail', 'resolv.conf is missing')]);
+    const render = async (make: typeof textReporter) => {
+      const out = new PassThrough();
+      let text = '';
+      out.on('data', (d: Buffer) => { text += d.toString(); });
+      const reporter = make({ out, err: new PassThrough(), color: false, verbose: false, width: 80 });
+      reporter.start!({ target: r.target, checks: [], fixCommand, applicableFixes });
+      for (const x of r.results) reporter.checkEnd?.(x);
+      await reporter.end!(r);
+      return text;
+    };
+    const tty = await render(ttyReporter);
+    expect(tty).toBe(await render(textReporter));
+    expect(tty.match(/resolv\.conf is missing/g)).toHaveLength(1);
   });
 });

@@ -37,6 +37,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and change nothing' })
       .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'apply without asking' })
       .option('unsafe', { type: 'boolean', default: false, describe: 'also apply fixes marked unsafe' })
+      .option('state-dir', { type: 'string', describe: 'keep the journal (for undo) in DIR instead of /var/lib/ctr-doctor' })
       .example('$0 fix chroot:/srv/bookworm --dry-run', 'show the plan: steps, host or guest, safety')
       .example('sudo $0 fix nspawn:mybox --yes', 'apply the safe fixes without asking'),
     async (args) => {
@@ -46,6 +47,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     .command('undo [target]', 'revert the fixes applied last (journal)', (y) => y
       .positional('target', { type: 'string', describe: 'the same TARGET given to fix' })
       .option('user', { type: 'string', describe: 'the desktop user inside the guest (name or uid)' })
+      .option('state-dir', { type: 'string', describe: 'the journal directory given to fix --state-dir' })
       .option('json', { type: 'boolean', describe: 'write what was undone as JSON' })
       .option('color', { type: 'boolean', default: true, describe: 'colour output' }),
     async (args) => {

@@ -53,9 +53,10 @@ async function openChild(parent: FileHandle, name: string, guestPath: string): P
 /**
  * Opens the guest directory `guestDir` (already resolved inside the root, so free of symlinks)
  * one component at a time without following any symlink. Missing components are created
- * (mode 0755, owned by whoever runs the tool) when `create` is set.
+ * (mode 0755, owned by whoever runs the tool) when `create` is set, each announced to
+ * `beforeCreate` first (which returns what to call once it is made).
  */
-export async function openGuestDir(root: string, guestDir: string, opts: { create: boolean }): Promise<GuestDir> {
+export async function openGuestDir(root: string, guestDir: string, opts: { create: boolean; beforeCreate?: (guestPath: string) => Promise<() => Promise<void>> }): Promise<GuestDir> {
   const parts = componentsOf(guestDir);
   // The root itself is chosen by the tool (a directory or /proc/PID/root), so it may be followed.
   let handle = await open(root, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -67,7 +68,10 @@ export async function openGuestDir(root: string, guestDir: string, opts: { creat
       let child = await openChild(handle, part, sofar);
       if (child === null) {
         if (!opts.create) throw Object.assign(new Error(`${sofar} does not exist in the guest`), { code: 'ENOENT' });
+        // Journalled before it exists: a crash right after the mkdir still leaves a record for undo.
+        const made = await opts.beforeCreate?.(sofar);
         await mkdir(`/proc/self/fd/${handle.fd}/${part}`, 0o755);
+        await made?.();
         created.push(sofar);
         child = await openChild(handle, part, sofar);
         if (child === null) throw new GuestWriteRefused(`${sofar} vanished right after it was created`);

@@ -106,12 +106,12 @@ export class GuestWriter {
     }
   }
 
-  /** Records the parent directories the walk had to create, so undo removes them. */
-  private async recordCreatedDirs(dir: GuestDir, ref: StepRef): Promise<void> {
-    for (const created of dir.created) {
-      const index = await this.log.begin({ op: 'mkdir', ...ref, guestPath: created, prior: { type: 'absent' }, after: { type: 'dir' }, state: 'pending' });
-      await this.log.finish(index);
-    }
+  /** Journals a parent directory the walk is about to create (before the mkdir), so undo removes it. */
+  private announceDir(ref: StepRef): (guestPath: string) => Promise<() => Promise<void>> {
+    return async (guestPath) => {
+      const index = await this.log.begin({ op: 'mkdir', ...ref, guestPath, prior: { type: 'absent' }, after: { type: 'dir' }, state: 'pending' });
+      return () => this.log.finish(index);
+    };
   }
 
   private async change<T>(change: JournalChange, apply: () => Promise<T>): Promise<T> {
@@ -129,9 +129,8 @@ export class GuestWriter {
     act: (at: { dir: GuestDir; name: string; guestPath: string; present: Awaited<ReturnType<typeof presentAt>> }) => Promise<StepOutcome>): Promise<StepOutcome> {
     return guard(stepPath, async () => {
       const place = await placeOf(this.root, stepPath, followLast);
-      const dir = await openGuestDir(this.root, place.dir, { create: true });
+      const dir = await openGuestDir(this.root, place.dir, { create: true, beforeCreate: this.announceDir(ref) });
       try {
-        await this.recordCreatedDirs(dir, ref);
         const present = await presentAt(dir, place.name);
         return await act({ dir, name: place.name, guestPath: path.posix.join(place.dir, place.name), present });
       } finally {
@@ -150,8 +149,9 @@ export class GuestWriter {
       const prior = await this.priorOf(present);
       const mode = step.mode ?? (prior.type === 'file' ? prior.mode : 0o644);
       const owner = prior.type === 'file' ? { uid: prior.uid, gid: prior.gid } : null;
-      await this.change({ op: 'file', ...ref, guestPath, prior, after: { type: 'file', sha256: sha256(bytes) }, state: 'pending' },
-        () => writeFileIn(dir, name, bytes, mode, owner));
+      const temp = tempNameFor(name);
+      await this.change({ op: 'file', ...ref, guestPath, prior, after: { type: 'file', sha256: sha256(bytes) }, temp, state: 'pending' },
+        () => writeFileIn(dir, name, bytes, mode, owner, temp));
       const replaced = prior.type === 'symlink' ? `, replacing the symlink to ${prior.target}${escapeNote(guestPath, prior.target)}` : '';
       return { status: 'done', message: `wrote ${guestPath} (${bytes.length} bytes, mode ${mode.toString(8)})${replaced}` };
     });
@@ -164,8 +164,9 @@ export class GuestWriter {
       }
       if (present.type === 'dir') return failed(`${guestPath} is a directory; not replacing it with a symlink`);
       const prior = await this.priorOf(present);
-      await this.change({ op: 'symlink', ...ref, guestPath, prior, after: { type: 'symlink', target: step.target }, state: 'pending' },
-        () => symlinkIn(dir, name, step.target));
+      const temp = tempNameFor(name);
+      await this.change({ op: 'symlink', ...ref, guestPath, prior, after: { type: 'symlink', target: step.target }, temp, state: 'pending' },
+        () => symlinkIn(dir, name, step.target, temp));
       return { status: 'done', message: `linked ${guestPath} -> ${step.target}` };
     });
   }
@@ -225,9 +226,13 @@ export async function setDirAttrs(dir: GuestDir, name: string, want: { mode?: nu
   }
 }
 
+/** The name a change to `name` is first written under, in the same directory (journalled, so a crash's leftover is found). */
+export function tempNameFor(name: string): string {
+  return `.${name.slice(0, 200)}.ctr-doctor-${randomBytes(4).toString('hex')}`;
+}
+
 /** Writes `bytes` to a temp file in `dir`, then renames it over `name` (which may be a symlink: it is replaced, never followed). */
-export async function writeFileIn(dir: GuestDir, name: string, bytes: Buffer, mode: number, owner: { uid: number; gid: number } | null): Promise<void> {
-  const tmp = `.${name}.ctr-doctor-${randomBytes(4).toString('hex')}`;
+export async function writeFileIn(dir: GuestDir, name: string, bytes: Buffer, mode: number, owner: { uid: number; gid: number } | null, tmp = tempNameFor(name)): Promise<void> {
   const handle = await open(dir.at(tmp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     await handle.writeFile(bytes);
@@ -247,8 +252,7 @@ export async function writeFileIn(dir: GuestDir, name: string, bytes: Buffer, mo
 }
 
 /** Creates a symlink under a temp name in `dir`, then renames it over `name`. */
-export async function symlinkIn(dir: GuestDir, name: string, target: string): Promise<void> {
-  const tmp = `.${name}.ctr-doctor-${randomBytes(4).toString('hex')}`;
+export async function symlinkIn(dir: GuestDir, name: string, target: string, tmp = tempNameFor(name)): Promise<void> {
   await symlink(target, dir.at(tmp));
   await rename(dir.at(tmp), dir.at(name)).catch(async (error: unknown) => {
     await unlink(dir.at(tmp)).catch(() => undefined);

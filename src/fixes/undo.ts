@@ -102,9 +102,36 @@ async function undoChange(fileRoot: string, entryDir: string, change: JournalCha
   }
 }
 
+/**
+ * Removes the temp files of changes a crashed run began and never finished (written under a
+ * journalled temp name, not yet renamed into place). Returns the guest paths removed.
+ */
+export async function removeInterruptedTemps(fileRoot: string, entry: JournalEntry): Promise<string[]> {
+  const removed: string[] = [];
+  for (const change of entry.changes) {
+    if (!('temp' in change) || !change.temp || change.state !== 'pending') continue;
+    const dirPath = path.posix.dirname(change.guestPath);
+    const dir = await openGuestDir(fileRoot, dirPath, { create: false }).catch(() => null);
+    if (!dir) continue;
+    try {
+      const present = await presentAt(dir, change.temp).catch(() => null);
+      if (present?.type === 'file' || present?.type === 'symlink') {
+        await unlink(dir.at(change.temp));
+        removed.push(path.posix.join(dirPath, change.temp));
+      }
+    } finally {
+      await dir.close();
+    }
+  }
+  return removed;
+}
+
 /** Reverts one journal entry, newest change first. Exec and umount steps are listed, never pretended undone. */
 export async function undoEntry(fileRoot: string, entryDir: string, entry: JournalEntry): Promise<UndoItem[]> {
   const items: UndoItem[] = [];
+  for (const temp of await removeInterruptedTemps(fileRoot, entry)) {
+    items.push({ op: 'file', fixId: '(interrupted run)', subject: temp, status: 'restored', message: `removed ${temp}, the temp file of a change that was interrupted` });
+  }
   for (const change of [...entry.changes].reverse()) items.push(await undoChange(fileRoot, entryDir, change));
   return items;
 }

@@ -95,9 +95,13 @@ export async function runTool(args: string[], opts: RunToolOptions): Promise<Too
   const env: Record<string, string | undefined> = {};
   for (const k of Object.keys(process.env)) if (k.startsWith('CTR_DOCTOR_')) env[k] = undefined;
   // `fix` journals under /var/lib/ctr-doctor as root: keep test runs out of the machine's state.
-  env.CTR_DOCTOR_STATE_DIR = toolStateDir(opts.netns);
+  // As root the tool ignores CTR_DOCTOR_STATE_DIR (audit L1), so a test's choice becomes --state-dir.
+  const state = opts.env?.CTR_DOCTOR_STATE_DIR ?? toolStateDir(opts.netns);
+  env.CTR_DOCTOR_STATE_DIR = state;
   Object.assign(env, { NO_COLOR: '1', FORCE_COLOR: undefined }, opts.env);
-  const argv = ['nsenter', `--net=${opts.netns}`, process.execPath, CLI_PATH, ...args];
+  const journalled = args[0] === 'fix' || args[0] === 'undo';
+  const toolArgs = journalled && !args.includes('--') ? [...args, '--state-dir', state] : args;
+  const argv = ['nsenter', `--net=${opts.netns}`, process.execPath, CLI_PATH, ...toolArgs];
   const r = await run(opts.hostFiles ? withHostFiles(opts.hostFiles, toolStateDir(opts.netns), argv) : argv, {
     env,
     input: opts.input,

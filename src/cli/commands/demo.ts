@@ -52,8 +52,7 @@ export async function runDemoCommand(args: DemoArgs, io: CliIo): Promise<number>
     };
     if (!args.fix) return await runCheckCommand(common, io);
     // The journal lives on the demo's tmpfs, so nothing is left in /var/lib.
-    const demoIo: CliIo = { ...io, env: { ...io.env, CTR_DOCTOR_STATE_DIR: `${guest.base}/state` } };
-    return await runFixCommand({ ...common, yes: true, dryRun: false, unsafe: false }, demoIo, { undoHint: false });
+    return await runFixCommand({ ...common, yes: true, dryRun: false, unsafe: false, stateDir: `${guest.base}/state` }, io, { undoHint: false });
   } finally {
     for (const s of SIGNALS) process.off(s, onSignal);
     if (args.keep) {

@@ -14,7 +14,8 @@ import { buildPlan, type PlannedFix } from '../../fixes/fix-plan.js';
 import { affectedChecks, applyFix, verdictOf, type AppliedFix } from '../../fixes/engine.js';
 import { realCommandRunner } from '../../fixes/command-steps.js';
 import { processesUsing } from '../../fixes/busy-mount.js';
-import { stateDir, TargetJournal } from '../../fixes/journal.js';
+import { JournalBusyError, stateDir, TargetJournal } from '../../fixes/journal.js';
+import { removeInterruptedTemps } from '../../fixes/undo.js';
 import { fixExitCode, type FixRunResult } from '../../fixes/fix-result.js';
 import { stepProgressLines, verdictLinesFitted } from '../fix-progress.js';
 import { askWhichFixes } from '../../fixes/ask-plan.js';
@@ -31,6 +32,8 @@ export interface FixArgs extends DiagnoseArgs {
   dryRun: boolean;
   yes: boolean;
   unsafe: boolean;
+  /** `--state-dir`: where the journal goes (as root, the only way to move it from /var/lib/ctr-doctor). */
+  stateDir?: string;
 }
 
 /** Ways other commands (the demo) and tests adjust `fix`. */
@@ -115,17 +118,32 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   const target = opened.target;
   // The prompt may have waited for minutes: the guest must still be the one diagnosed (audit M1).
   target.verifyIdentity();
-  const journal = new TargetJournal(stateDir(io.env), { kind: target.kind, name: target.name, root: target.root });
+  const journal = new TargetJournal(stateDir(io.env, process.getuid?.(), args.stateDir), { kind: target.kind, name: target.name, root: target.root });
+  let release: () => Promise<void>;
+  try {
+    // One run at a time changes a target: two would interleave their journals and backups.
+    release = await journal.lock();
+  } catch (error) {
+    if (!(error instanceof JournalBusyError)) throw error;
+    io.err.write(`ctr-doctor fix: ${error.message}\n`);
+    return EXIT.usage;
+  }
   const log = journal.startEntry();
-  const runner = realCommandRunner(target, target.fileRoot, processesUsing);
-  say(['', 'Applying:']);
   const stepsByFix = new Map<string, AppliedFix['steps']>();
-  for (const fix of chosen) {
-    target.verifyIdentity();
-    stepsByFix.set(fix.fixId, await applyFix(fix, {
-      fileRoot: target.fileRoot, log, runner,
-      onStep: (f, step) => say(stepProgressLines(f, step, io.width, color)),
-    }));
+  try {
+    // A run that crashed mid-write left its temp file under a journalled name: remove it first.
+    for (const { entry } of await journal.entries()) await removeInterruptedTemps(target.fileRoot, entry).catch(() => []);
+    const runner = realCommandRunner(target, target.fileRoot, processesUsing);
+    say(['', 'Applying:']);
+    for (const fix of chosen) {
+      target.verifyIdentity();
+      stepsByFix.set(fix.fixId, await applyFix(fix, {
+        fileRoot: target.fileRoot, log, runner,
+        onStep: (f, step) => say(stepProgressLines(f, step, io.width, color)),
+      }));
+    }
+  } finally {
+    await release();
   }
   if (log.used) result.journal = log.dir;
 

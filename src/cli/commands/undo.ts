@@ -1,7 +1,7 @@
 import { newHostContext } from '../diagnose.js';
 import { openTarget } from '../../targets/open-target.js';
 import { EXIT } from '../../core/exit-code.js';
-import { stateDir, TargetJournal } from '../../fixes/journal.js';
+import { JournalBusyError, stateDir, TargetJournal } from '../../fixes/journal.js';
 import { undoEntry, type UndoItem } from '../../fixes/undo.js';
 import { painter } from '../../report/style.js';
 import type { CliIo } from '../io.js';
@@ -13,6 +13,8 @@ export interface UndoArgs {
   user?: string;
   json?: boolean;
   color: boolean;
+  /** `--state-dir`: where the journal is (as root, the only way to move it from /var/lib/ctr-doctor). */
+  stateDir?: string;
 }
 
 const LABEL: Record<UndoItem['status'], string> = { restored: 'undone', unchanged: 'same', left: 'LEFT', 'not-undoable': 'CANNOT', failed: 'FAIL' };
@@ -25,7 +27,23 @@ const LABEL: Record<UndoItem['status'], string> = { restored: 'undone', unchange
 export async function runUndoCommand(args: UndoArgs, io: CliIo): Promise<number> {
   const opened = await openTarget(args.target, { host: newHostContext(2000), user: args.user });
   const target = opened.target;
-  const journal = new TargetJournal(stateDir(io.env), { kind: target.kind, name: target.name, root: target.root });
+  const journal = new TargetJournal(stateDir(io.env, process.getuid?.(), args.stateDir), { kind: target.kind, name: target.name, root: target.root });
+  let release: () => Promise<void>;
+  try {
+    release = await journal.lock();
+  } catch (error) {
+    if (!(error instanceof JournalBusyError)) throw error;
+    io.err.write(`ctr-doctor undo: ${error.message}\n`);
+    return EXIT.usage;
+  }
+  try {
+    return await undoLatest(args, io, journal, target);
+  } finally {
+    await release();
+  }
+}
+
+async function undoLatest(args: UndoArgs, io: CliIo, journal: TargetJournal, target: { kind: string; name: string; fileRoot: string }): Promise<number> {
   const latest = await journal.latest();
   if (latest === null) {
     if (args.json) io.out.write(JSON.stringify({ schemaVersion: 1, entry: null, items: [] }, null, 2) + '\n');
@@ -34,8 +52,8 @@ export async function runUndoCommand(args: UndoArgs, io: CliIo): Promise<number>
   }
   const items = await undoEntry(target.fileRoot, latest.dir, latest.entry);
   const code = items.some((i) => i.status === 'left' || i.status === 'failed') ? EXIT.problems : EXIT.ok;
-  // A failed restore keeps the entry, so `undo` can be run again once the cause is fixed.
-  if (!items.some((i) => i.status === 'failed')) {
+  // A failed restore, or a path left because it changed since the fix, keeps the entry: `undo` can be run again.
+  if (!items.some((i) => i.status === 'failed' || i.status === 'left')) {
     latest.entry.undoneAt = new Date().toISOString();
     await journal.save(latest.dir, latest.entry);
   }
@@ -54,6 +72,8 @@ export async function runUndoCommand(args: UndoArgs, io: CliIo): Promise<number>
   }
   const cannot = items.filter((i) => i.status === 'not-undoable').length;
   if (cannot > 0) lines.push(...wrapText(`${cannot} step(s) cannot be undone (listed above); nothing was pretended.`, io.width, '', '  '));
+  const left = items.filter((i) => i.status === 'left').length;
+  if (left > 0) lines.push(...wrapText(`${left} path(s) changed after the fix and were left as they are; the journal entry is kept, so \`ctr-doctor undo\` can be run again.`, io.width, '', '  '));
   io.out.write(lines.join('\n') + '\n');
   return code;
 }

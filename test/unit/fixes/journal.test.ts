@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { stateDir, targetKey } from '../../../src/fixes/journal.js';
@@ -10,18 +10,23 @@ describe('stateDir', () => {
     [{ HOME: '/home/u' }, 1000, '/home/u/.local/state/ctr-doctor'],
     [{ HOME: '/home/u', XDG_STATE_HOME: '/x/state' }, 1000, '/x/state/ctr-doctor'],
     [{ HOME: '/home/u', XDG_STATE_HOME: 'relative' }, 1000, '/home/u/.local/state/ctr-doctor'],
-    [{ CTR_DOCTOR_STATE_DIR: '/tmp/s' }, 0, '/tmp/s'],
+    // L1: root never takes its state directory from the environment (sudo -E would pass the caller's).
+    [{ CTR_DOCTOR_STATE_DIR: '/tmp/s' }, 0, '/var/lib/ctr-doctor'],
+    [{ CTR_DOCTOR_STATE_DIR: '/tmp/s', HOME: '/home/u' }, 1000, '/tmp/s'],
   ])('%j as uid %i → %s', (env, uid, want) => {
     expect(stateDir(env, uid)).toBe(want);
+  });
+  test('--state-dir wins, for root too', () => {
+    expect(stateDir({ CTR_DOCTOR_STATE_DIR: '/tmp/s' }, 0, '/srv/state')).toBe('/srv/state');
   });
 });
 
 describe('targetKey', () => {
-  test('differs by kind, name and root, and is a safe file name', () => {
+  test('differs by kind and name, not by root (/proc/PID/root changes with a restart), and is a safe file name', () => {
     const a = targetKey({ kind: 'chroot', name: '/srv/a b', root: '/srv/a b' });
     expect(a).toMatch(/^[A-Za-z0-9._-]+$/);
     expect(a).not.toBe(targetKey({ kind: 'schroot', name: '/srv/a b', root: '/srv/a b' }));
-    expect(a).not.toBe(targetKey({ kind: 'chroot', name: '/srv/a b', root: '/srv/c' }));
+    expect(targetKey({ kind: 'nspawn', name: 'box', root: '/proc/41/root' })).toBe(targetKey({ kind: 'nspawn', name: 'box', root: '/proc/97/root' }));
     expect(targetKey({ kind: 'chroot', name: '../../etc', root: '/' })).not.toContain('/');
   });
 });
@@ -50,5 +55,27 @@ describe('TargetJournal', () => {
     second.entry.undoneAt = new Date().toISOString();
     await s.journal.save(second.dir, second.entry);
     expect((await s.journal.latest())?.entry.id).toBe(first.entry.id);
+  });
+
+  test('latest() follows the run order even when the clock goes back (L1)', async () => {
+    const later = s.journal.startEntry(new Date('2030-01-01T00:00:00Z'));
+    await later.begin({ op: 'exec', fixId: 'f', step: 0, where: 'host', command: ['true'], description: 'x', state: 'done' });
+    const earlierClock = s.journal.startEntry(new Date('2020-01-01T00:00:00Z'));
+    await earlierClock.begin({ op: 'exec', fixId: 'g', step: 0, where: 'host', command: ['true'], description: 'x', state: 'done' });
+    expect((await s.journal.latest())?.entry.id).toBe(earlierClock.entry.id);
+    expect(earlierClock.entry.id).toMatch(/^000002-/);
+  });
+
+  test('one run at a time: a second lock fails with one line; a dead holder\'s lock is taken over (L1)', async () => {
+    const release = await s.journal.lock();
+    await expect(s.journal.lock()).rejects.toThrow(/another ctr-doctor run \(pid \d+\)/);
+    await release();
+    const again = await s.journal.lock();
+    await again();
+    // A lock left by a process that is gone (pid 2^22-1 with a start time no process has).
+    writeFileSync(path.join(s.journal.dir, '.lock'), '4194303 1\n');
+    const taken = await s.journal.lock();
+    await taken();
+    expect(existsSync(path.join(s.journal.dir, '.lock'))).toBe(false);
   });
 });

@@ -67,9 +67,11 @@ function cutPoint(text: string, room: number): { at: number; inQuote: boolean; a
 export function wrapSnippet(snippet: string, width: number, indent: string, restIndent = `${indent}  `): { lines: string[]; brokenConfig: boolean } {
   const lines: string[] = [];
   let brokenConfig = false;
-  for (const line of snippet.split('\n')) {
+  // A file's content ends with a newline: no indented blank line for it.
+  for (const line of snippet.replace(/\n+$/, '').split('\n')) {
     const room = Math.max(1, width - displayWidth(indent));
-    if (displayWidth(line) <= room) lines.push(indent + line);
+    if (line === '') lines.push('');
+    else if (displayWidth(line) <= room) lines.push(indent + line);
     else if (isConfigLine(line)) {
       brokenConfig = true;
       lines.push(...breakToWidth(line, room).map((piece) => indent + piece));

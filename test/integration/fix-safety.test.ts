@@ -48,8 +48,9 @@ describeIntegration('fix: safety, dry run, idempotence, undo', () => {
     const text = await tool(['fix', `chroot:${root}`, '--only', 'dns.resolv-conf,dconf.runtime-dir', '--user', '1000', '--dry-run']);
     expect(text.exitCode, text.stderr).toBe(1);
     // The plan table: the fix, its safety and action, and its step (cells may wrap at 80 columns).
-    expect(text.stdout).toMatch(/\| dns\.write-resolv-conf +\| safe: applied/);
-    expect(text.stdout).toMatch(/1\) guest: write/);
+    expect(text.stdout).toMatch(/\| dconf\.make-runtime-dir +\| safe: applied/);
+    expect(text.stdout).toMatch(/\| dns\.write-resolv-conf +\|/);
+    expect(text.stdout).toMatch(/1\) guest: mkdir/);
     for (const line of text.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
     expect(text.stdout).toMatch(/Dry run: nothing was changed/);
     const json = await tool(['fix', `chroot:${root}`, '--only', 'dns.resolv-conf,dconf.runtime-dir', '--user', '1000', '--dry-run', '--json']);

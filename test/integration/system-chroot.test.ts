@@ -7,7 +7,8 @@
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { mountChrootApi } from '../harness/chroot-guest.js';
+import { mountChrootApi, startChrootProcess } from '../harness/chroot-guest.js';
+import { beginSession, createSchroot } from '../harness/schroot-guest.js';
 import { commOf, must, rootOf, run, spawnDaemon, waitFor } from '../harness/proc.js';
 import { unpackRealRoot, realRootSkipReason } from '../harness/real-root.js';
 import { umountTree, type GuestRoot } from '../harness/rootfs.js';
@@ -52,6 +53,47 @@ describeIntegration('system checks on chroot guests', () => {
     await w.dns();
   }, 60_000);
   afterAll(async () => w?.dispose());
+
+  describe('healthy guests as the other suites build them', () => {
+    const ALL = 'fs.api,dev.pts,dev.shm,dbus.machine-id,hosts.hostname,locale.lang,nss.hosts,nspawn.boot,userns.idmap';
+    const noneBad = (by: (id: string) => CheckResult) => {
+      for (const id of ALL.split(',')) expect(['pass', 'skip'], `${id}: ${by(id).summary}`).toContain(by(id).status);
+    };
+
+    test('a chroot with the usual API mounts and a desktop user\'s process: all nine pass or skip', async () => {
+      const g = await fresh();
+      await mountChrootApi(g.root, w.cleanup, { x11: true });
+      const d = await startChrootProcess(w, g.root, { uid: 1000, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: g.user.home } }, w.cleanup);
+      const by = await check(`pid:${d.pid}`, ALL);
+      noneBad(by);
+      expect(by('nspawn.boot').status).toBe('skip');
+      expect(by('fs.api').status).toBe('pass');
+    });
+
+    test('a schroot session of the harness profile: all nine pass or skip', async () => {
+      const g = await fresh();
+      const name = w.name('sys');
+      createSchroot(w.net, g.root, name, w.cleanup, {});
+      const session = await beginSession(name, w.name('sys1'));
+      const by = await check(`session:${session}`, ALL);
+      noneBad(by);
+      expect(by('dev.shm').status).toBe('pass');
+    });
+
+    test('the stock schroot profile (its /dev/shm line commented out): dev.shm fails and names the line to uncomment', async () => {
+      const g = await fresh();
+      const name = w.name('stock');
+      const stock = ['/proc /proc none rw,bind 0 0', '/sys /sys none rw,bind 0 0', '/dev /dev none rw,bind 0 0', '/dev/pts /dev/pts none rw,bind 0 0', '#/dev/shm       /dev/shm        none    rw,bind         0       0'];
+      const chroot = createSchroot(w.net, g.root, name, w.cleanup, { fstabLines: stock });
+      const session = await beginSession(name, w.name('stock1'));
+      const r = (await check(`session:${session}`, 'dev.shm'))('dev.shm');
+      expect(r.status).toBe('fail');
+      expect(codes(r)).toContain('shm-mode');
+      const step = r.fixes.find((f) => f.id === 'dev.mount-shm')!.steps[0]!;
+      expect(step.description).toContain(`${chroot.profileDir}/fstab, uncomment line 5`);
+      expect('snippet' in step && step.snippet).toBe('/dev/shm       /dev/shm        none    rw,bind         0       0');
+    });
+  });
 
   describe('fs.api, dev.pts, dev.shm', () => {
     test('a chroot entered before /proc and /dev were mounted fails all three; after the usual mounts all pass', async () => {

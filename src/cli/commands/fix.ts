@@ -108,7 +108,12 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
     say(['', plan.length === 0 ? 'Nothing to do.' : 'Nothing to do: no fix can be applied automatically (see the manual steps above).']);
     return finish(fixExitCode(plan, [], [], before.report));
   }
-  const chosen = args.yes ? toApply : await (ask ?? ((fixes) => askWhichFixes(fixes, process.stdin, io.err)))(toApply);
+  // The prompt names each fix by its title, which may carry guest text: asked with escaped titles, answered with the real fixes.
+  const askTerminal = async (fixes: PlannedFix[]) => {
+    const picked = await askWhichFixes(fixes.map((f) => ({ ...f, title: escapeTerminal(f.title) })), process.stdin, io.err);
+    return fixes.filter((f) => picked.some((p) => p.fixId === f.fixId));
+  };
+  const chosen = args.yes ? toApply : await (ask ?? askTerminal)(toApply);
   result.declined = toApply.filter((f) => !chosen.includes(f)).map((f) => f.fixId);
   if (chosen.length === 0) {
     say(['', 'No fix applied.']);

@@ -142,6 +142,11 @@ async function toOutput(file: string | undefined, io: CliIo, command: (io: CliIo
   return withOutputFile(file, io, command);
 }
 
+/** A message as one escaped line: yargs' own messages span lines ("Invalid values:\n  Argument: …"). */
+function oneLine(text: string): string {
+  return escapeTerminal(text.split('\n').map((l) => l.trim()).filter(Boolean).join(' '));
+}
+
 /** Stops a command from running once yargs has answered a completion request. */
 class CompletionAnswered extends Error {}
 
@@ -150,7 +155,7 @@ function reportError(error: unknown, io: CliIo): number {
   if (error instanceof CompletionAnswered) return EXIT.ok;
   if (error instanceof TargetError || error instanceof UsageError) {
     // A target's message can carry guest text (a path, a name): escaped, still one line.
-    io.err.write(`ctr-doctor: ${escapeTerminal(error.message)} (${escapeTerminal(error.hint)})\n`);
+    io.err.write(`ctr-doctor: ${oneLine(error.message)} (${oneLine(error.hint)})\n`);
     return EXIT.usage;
   }
   const message = error instanceof Error ? error.message : String(error);

@@ -67,3 +67,13 @@ describe('fix --only FIX-ID (the command each fix in the report shows)', () => {
     await expect(resolveFixSelection({ only: 'no.such', timeout: 2000, strict: false, compareHost: false, verbose: false }, () => {})).rejects.toThrow(/unknown check id, group or fix id: no.such/);
   });
 });
+
+describe('usage errors', () => {
+  test("yargs' multi-line messages become one line, with no literal \\n", async () => {
+    const out = io();
+    expect(await main(['schema', 'bogus'], out)).toBe(2);
+    expect(out.errors()).toMatch(/^ctr-doctor: Invalid values: Argument: which, Given: "bogus", Choices: "report", "summary" \(see/);
+    expect(out.errors().trim().split('\n')).toHaveLength(1);
+    expect(out.errors()).not.toContain('\\n');
+  });
+});

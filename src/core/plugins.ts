@@ -33,15 +33,18 @@ const ID = /^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9-]*$/;
 /** Thrown for a plugin that loads but is not a valid plugin. */
 class PluginShapeError extends Error {}
 
-/** A path when it looks like one; otherwise a package name resolved from the working directory. */
+/**
+ * A path when it looks like one (relative to `cwd`); otherwise a package name resolved from
+ * ctr-doctor's own installation, never from the working directory: run as root from /tmp, a bare
+ * `--plugin NAME` must not load whatever some user put in /tmp/node_modules (L4).
+ */
 function moduleUrl(spec: string, cwd: string): string {
   const isPath = spec.startsWith('.') || spec.startsWith('/') || /\.(m?js|cjs)$/.test(spec);
   if (isPath) return pathToFileURL(path.resolve(cwd, spec)).href;
   try {
-    // Resolve as the user would (from where they run the tool), not from ctr-doctor's own install.
-    return pathToFileURL(createRequire(path.join(cwd, 'noop.js')).resolve(spec)).href;
+    return pathToFileURL(createRequire(import.meta.url).resolve(spec)).href;
   } catch {
-    return spec; // an ESM-only package or a global one: let import() try
+    return spec; // an ESM-only package: import() resolves it from ctr-doctor's own location too
   }
 }
 

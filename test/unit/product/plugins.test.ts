@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -63,5 +63,22 @@ describe('loadPlugins', () => {
     const { checks, problems } = await loadPlugins(['./examples/plugin-hostname/index.mjs'], builtinChecks, new URL('../../../', import.meta.url).pathname);
     expect(problems).toEqual([]);
     expect(checks.map((c) => c.id)).toEqual(['example.hostname']);
+  });
+});
+
+describe('plugin resolution (L4)', () => {
+  test('a bare --plugin NAME is not loaded from the working directory\'s node_modules', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'ctd-l4-'));
+    try {
+      mkdirSync(join(cwd, 'node_modules', 'ctd-l4-planted'), { recursive: true });
+      writeFileSync(join(cwd, 'node_modules', 'ctd-l4-planted', 'package.json'), JSON.stringify({ name: 'ctd-l4-planted', main: 'index.js' }));
+      writeFileSync(join(cwd, 'node_modules', 'ctd-l4-planted', 'index.js'), `require('fs').writeFileSync(${JSON.stringify(join(cwd, 'ran'))}, 'x'); exports.checks = [];`);
+      const { checks, problems } = await loadPlugins(['ctd-l4-planted'], builtinChecks, cwd);
+      expect(checks).toEqual([]);
+      expect(problems).toHaveLength(1);
+      expect(existsSync(join(cwd, 'ran'))).toBe(false);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 });

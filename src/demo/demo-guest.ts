@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCommand } from '../host/run-command.js';
+import { HOST_ENV, hostTool } from '../host/host-programs.js';
 import { describeExit } from '../fixes/command-steps.js';
 import { buildCopiedRoot } from './copied-root.js';
 import { breakGuest, demoSessionEnv, DEMO_UID } from './break-guest.js';
@@ -78,7 +79,9 @@ export async function buildDemoGuest(log: (line: string) => void): Promise<DemoG
   try {
     const base = await mkdtemp(path.join(os.tmpdir(), 'ctr-doctor-demo-'));
     teardown.add(`remove ${base}`, `rmdir '${base}'`, () => rmdir(base));
-    await must(['mount', '-t', 'tmpfs', '-o', 'mode=755,size=512m', 'ctr-doctor-demo', base]);
+    // Root's alone (0700): the guest runs as a real uid 1000, and no host process of that uid may reach its root
+    // to root a decoy there (a process whose root is the demo's would be a session candidate: audit L6).
+    await must(['mount', '-t', 'tmpfs', '-o', 'mode=700,uid=0,gid=0,size=512m', 'ctr-doctor-demo', base]);
     teardown.add(`unmount ${base}`, `umount -R '${base}'`, async () => { await runCommand(['mount', '--make-rslave', base]); await must(['umount', '-R', base]); });
     await must(['mount', '--make-private', base]);
     const root = path.join(base, 'root');
@@ -112,7 +115,8 @@ export async function buildDemoGuest(log: (line: string) => void): Promise<DemoG
     await must(['ip', '-n', netns, 'link', 'set', 'lo', 'up']);
 
     const env = Object.entries(demoSessionEnv(user)).map(([k, v]) => `${k}=${v}`);
-    const child = spawn('nsenter', [`--net=${NETNS_DIR}/${netns}`, 'chroot', `--userspec=${DEMO_UID}:${DEMO_UID}`, root, '/usr/bin/env', '-i', ...env, 'sleep', '600'], { stdio: 'ignore' });
+    const child = spawn(hostTool('nsenter'), [`--net=${NETNS_DIR}/${netns}`, hostTool('chroot'), `--userspec=${DEMO_UID}:${DEMO_UID}`, `--groups=${DEMO_UID}`, root, '/usr/bin/env', '-i', ...env, 'sleep', '600'],
+      { stdio: 'ignore', env: { ...HOST_ENV } });
     const pid = child.pid;
     if (pid === undefined) throw new Error('could not start the demo guest\'s sleep');
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

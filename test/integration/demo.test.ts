@@ -3,7 +3,8 @@
  * diagnoses it (exit 1), with --fix repairs it and checks again (exit 0), and leaves no
  * namespace, mount, process or temp dir behind. With --keep it prints a working cleanup command.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { FixRunResult } from '../../src/fixes/fix-result.js';
@@ -67,6 +68,13 @@ describeIntegration('demo', () => {
     const cleanup = /remove it with: (.+)/.exec(r.stderr)?.[1];
     expect(target, r.stderr).toBeDefined();
     expect(existsSync(`${target}/etc/resolv.conf`)).toBe(true);
+    // L6: the guest runs as uid 1000, but no host process of that uid can reach its root (to root a decoy in it).
+    const base = dirname(target!);
+    expect(statSync(base).mode & 0o777).toBe(0o700);
+    expect(statSync(base).uid).toBe(0);
+    const asUser = await run(['setpriv', '--reuid=1000', '--regid=1000', '--clear-groups', '--', 'ls', `${target}/etc`]);
+    expect(asUser.exitCode).not.toBe(0);
+    expect(asUser.stderr).toMatch(/Permission denied/);
     expect(await demoTraces()).not.toEqual(before);
     const rm = await run(['sh', '-c', cleanup!]);
     expect(rm.exitCode, rm.stderr).toBe(0);

@@ -48,11 +48,13 @@ export async function runExecStep(step: ExecStep, ref: StepRef, runner: CommandR
   const run = (argv: string[]) => (step.where === 'guest' ? runner.guest(argv, STEP_TIMEOUT_MS) : runner.host(argv, STEP_TIMEOUT_MS));
   if (step.unless && step.unless.length > 0) {
     const check = await run(step.unless);
-    if (check.exitCode === 0) return { status: 'already-done', message: `already done (${step.unless.join(' ')} succeeded)` };
+    // An `unless` that timed out or left something behind proved nothing.
+    if (check.exitCode === 0 && !check.timedOut && check.spawnError === undefined) return { status: 'already-done', message: `already done (${step.unless.join(' ')} succeeded)` };
   }
   const index = await log.begin({ op: 'exec', ...ref, where: step.where, command: step.argv, description: step.description, state: 'pending' });
   const result = await run(step.argv);
-  if (result.exitCode !== 0) return { status: 'failed', message: describeExit(step.argv, result) };
+  // A step that timed out is failed, never done, whatever its exit status (M5).
+  if (result.exitCode !== 0 || result.timedOut || result.spawnError !== undefined) return { status: 'failed', message: describeExit(step.argv, result) };
   await log.finish(index);
   return { status: 'done', message: `ran ${step.argv.join(' ')} on the ${step.where}` };
 }

@@ -118,7 +118,7 @@ function collect(child: ChildProcess, file: string, opts: RunOptions): Promise<E
           : leftRunning ? `${file} exited, but left processes running; they were killed`
             : heldOpen ? `${file} exited, but a process it started kept its output open` : undefined;
       resolve({
-        exitCode: startError || overflow || heldOpen || leftRunning ? null : exitCode,
+        exitCode: startError || overflow || heldOpen || leftRunning || timedOut ? null : exitCode,
         stdout: stdout.text(),
         stderr: stderr.text(),
         timedOut,

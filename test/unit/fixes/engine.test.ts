@@ -68,6 +68,19 @@ describe('applyFix', () => {
     expect(s.recorder.entry.changes.map((c) => c.op)).toEqual(['file', 'exec']);
   });
 
+  test('M5: a step that timed out is failed, never done, even with exit status 0; a timed-out `unless` proves nothing', async () => {
+    const { runner } = scriptedRunner({
+      'guest: true': ok({ timedOut: true }),
+      'guest: systemctl enable x': ok({ timedOut: true }),
+      'guest: systemctl start x': ok({ exitCode: null, spawnError: 'systemctl exited, but left processes running; they were killed' }),
+    });
+    const exec = (argv: string[]): FixStep => ({ kind: 'exec', where: 'guest', argv, unless: ['true'], description: 'x' });
+    const steps = await applyFix(planned([exec(['systemctl', 'enable', 'x'])]), { fileRoot: s.root, log: s.recorder, runner });
+    expect(steps[0]).toMatchObject({ status: 'failed', message: 'systemctl enable x timed out' });
+    const left = await applyFix(planned([exec(['systemctl', 'start', 'x'])]), { fileRoot: s.root, log: s.recorder, runner });
+    expect(left[0]).toMatchObject({ status: 'failed', message: expect.stringMatching(/left processes running/) });
+  });
+
   test('host-side file steps are refused', async () => {
     const { runner } = scriptedRunner({});
     const steps = await applyFix(planned([{ kind: 'write', where: 'host', path: '/etc/passwd', content: 'x', description: 'x' }]), { fileRoot: s.root, log: s.recorder, runner });

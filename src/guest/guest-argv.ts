@@ -33,8 +33,8 @@ export type GuestArgv = { argv: string[] } | { error: string };
  * 1. host nsenter into all of the guest's namespaces (mnt, uts, ipc, net, pid, cgroup; user when it
  *    differs), keeping the host root for now (`--root=/`: opened before entering), so the next stages
  *    are host binaries;
- * 2. host setpriv: no-new-privs, the guest's capability bounding set, no inheritable or ambient
- *    capabilities, and the user's gid and groups;
+ * 2. host setpriv: the guest's capability bounding set, no inheritable or ambient capabilities, and
+ *    no-new-privs for a root command, or the user's gid and groups for a user's;
  * 3. host env: exactly `env` (the caller filtered it: guestCommandEnv);
  * 4. host nsenter: chroot to the guest root (fd 3) and chdir to `cwd` inside it, setuid to the user,
  *    then exec `argv`, looked up through `env.PATH` inside the guest.
@@ -56,7 +56,10 @@ export function guestArgv(place: GuestPlacement, argv: string[], env: Record<str
   const bounding = place.boundingSet === null ? [] : [`--bounding-set=-all${[...new Set([...place.boundingSet, ...(asUser ? needed : [])])].map((c) => `,+${c}`).join('')}`];
   const groups = user?.groups ?? [];
   const ids = user !== undefined ? ['--regid', String(user.gid), groups.length > 0 ? `--groups=${groups.join(',')}` : '--clear-groups'] : [];
-  const drop = [hostTool('setpriv'), '--nnp', '--inh-caps=-all', ...bounding, ...ids, '--'];
+  // No-new-privs for root commands. Not for the user's: it would strip ping's file capability and
+  // setuid helpers from what the user's own programs see (a false diagnosis); setuid clears every
+  // capability anyway, and what a guest binary could gain stays within the guest's bounding set.
+  const drop = [hostTool('setpriv'), ...(asUser ? [] : ['--nnp']), '--inh-caps=-all', ...bounding, ...ids, '--'];
   const setEnv = [hostTool('env'), '-i', ...envAssignments(env)];
   const chroot = [hostTool('nsenter'), `--root=/proc/self/fd/${ROOT_FD}`, `--wdns=${cwd}`, ...(user !== undefined ? ['-S', String(user.uid)] : []), '--'];
   return { argv: [...enter, ...drop, ...setEnv, ...chroot, ...argv] };

@@ -45,7 +45,7 @@ const peakPreload = `${base}.peak.cjs`;
 const user = { name: 'ctdscale', uid: 4243, home: '/home/ctdscale' };
 const undo = [];
 const teardown = () => { for (const f of undo.reverse()) { try { f(); } catch { /* keep going */ } } undo.length = 0; };
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { teardown(); process.exit(130); });
+if (!argv.includes('--world')) for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { teardown(); process.exit(130); });
 
 /** Blocks until `pid` is gone or a zombie (teardown is synchronous). */
 function waitGone(pid, limitMs = 5000) {
@@ -207,6 +207,22 @@ function measure(label, args) {
     reportDurationMs: reports.map((rep) => rep.durationMs),
     stderr: last.stderr.toString().split('\n').filter(Boolean).slice(0, 3),
   };
+}
+
+// `--world N`: build the world with guest g0, the leftover root and N extra processes, print how to
+// run the CLI in it, and keep it until SIGINT/SIGTERM (for profiling).
+if (argv.includes('--world')) {
+  try {
+    const guest0 = runningGuest('g0');
+    const leftover = makeRoot('leftover', { proc: true });
+    const n = Number(opt('--world', '0'));
+    if (n > 0) await addLoad(n);
+    console.log(JSON.stringify({ run: [...inWorld(ns.guest), process.execPath, CLI], guest: `chroot:${guest0}`, leftover: `chroot:${leftover}`, extra: n }));
+    await new Promise((resolve) => { process.on('SIGTERM', resolve); process.on('SIGINT', resolve); });
+  } finally {
+    teardown();
+  }
+  process.exit(0);
 }
 
 const figures = { cli: CLI, runs: RUNS, procs: [], guests: [] };

@@ -4,7 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
+import { startProcessScan } from '../src/host/proc-scan-worker.js';
+
 type Cli = typeof import('../src/cli/main.js');
+
+/** Commands that never look at the host's processes. */
+const NO_SCAN = new Set(['--help', '-h', 'checks', 'schema', 'completion', 'explain', 'summary', 'undo', '--get-yargs-completions', '__yargs-completion']);
 
 /** Set to true by scripts/bundle.mjs when it builds dist/bundle/ctr-doctor.js. */
 declare const CTR_DOCTOR_BUNDLE: boolean | undefined;
@@ -28,5 +33,8 @@ if (process.argv.length === 3 && process.argv[2] === '--version') {
   // Both dist/bin and dist/bundle sit two levels below the package root.
   process.stdout.write(`${(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version}\n`);
 } else {
+  // Commands that open targets need the host's process table: its scan starts on another thread
+  // now, while the CLI's modules load (see src/host/proc-scan-worker.ts).
+  if (!NO_SCAN.has(process.argv[2] ?? '')) startProcessScan();
   void run(process.argv.slice(2));
 }

@@ -2,6 +2,7 @@ import { lstat, open, readdir, readlink, realpath, stat } from 'node:fs/promises
 import { O_PATH, readRegularCapped } from '../guest/walk-in-root.js';
 import type { Stats } from 'node:fs';
 import { listHostProcesses, ownNamespace, ProcEntry } from './procfs.js';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { asScan } from '../core/scan-clock.js';
 import { timing } from '../core/timing.js';
 import { parseMountinfo } from '../parse/mountinfo.js';
@@ -93,6 +94,16 @@ function isResolved(p: HostProcess): boolean {
   return p.comm === 'systemd-resolve';
 }
 
+/** `items.filter(keep)`, with the event loop turning every few hundred items: other checks' probes go on meanwhile. */
+async function filterInChunks<T>(items: readonly T[], keep: (item: T) => boolean): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0 && i % 256 === 0) await yieldToLoop();
+    if (keep(items[i]!)) out.push(items[i]!);
+  }
+  return out;
+}
+
 /** The real host, shared by all checks of a run (and by every guest of `check --all`). Every part is read lazily and once. */
 export class HostContext implements Host {
   readonly invokingEnv: Readonly<Record<string, string | undefined>>;
@@ -114,7 +125,7 @@ export class HostContext implements Host {
     }, (v) => `${v.length} machines`);
     this.schrootListedSessions = once(() => listSchrootSessions(timeoutMs));
     this.processFiles = scan('open files', async () => readProcessFiles(await this.processes(), '/proc', await this.ownMntns()), (v) => `${v.length} processes`);
-    this.resolvedProcesses = scan('systemd-resolved processes', async () => (await this.processes()).filter(isResolved), (v) => `${v.length} found`);
+    this.resolvedProcesses = scan('systemd-resolved processes', async () => filterInChunks(await this.processes(), isResolved), (v) => `${v.length} found`);
   }
 
   readFile(path: string, opts?: { maxBytes?: number }): Promise<string | null> {

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { HostScanIncomplete } from '../core/scan-clock.js';
+import { takeProcessScan } from './proc-scan-worker.js';
 import { PROC_CAPS, identityOf, linkOrNull, readCappedSync, readCappedText, statOrNull } from './proc-read.js';
 import type { HostProcess } from '../core/host.js';
 
@@ -87,6 +88,11 @@ export class ProcEntry implements HostProcess {
     return this.memo(`ns/${kind}`, () => linkOrNull(`/proc/${this.pid}/ns/${kind}`));
   }
 
+  /** Records the owner of /proc/PID, when the scan already read it. */
+  knowOwner(uid: number): void {
+    this.cache.set('owner', uid);
+  }
+
   /** The owner of /proc/PID: the effective uid, for one stat (the cheapest thing to know after the root). */
   get ownerUid(): number { return this.memo('owner', () => statOrNull(`/proc/${this.pid}`)?.uid ?? -1); }
 
@@ -138,6 +144,23 @@ export function listPids(): number[] {
 export async function listHostProcesses(budgetMs = Infinity): Promise<HostProcess[]> {
   const started = performance.now();
   const ownRoot = identityOf('/');
+  const early = takeProcessScan();
+  if (early) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), budgetMs === Infinity ? 2 ** 31 - 1 : budgetMs); });
+    const rows = await Promise.race([early, late]);
+    clearTimeout(timer);
+    if (rows === 'late') throw new HostScanIncomplete('processes', budgetMs, 'the scan thread did not answer');
+    if (rows !== null) {
+      const all: ProcEntry[] = [];
+      for (let i = 0; i < rows.length; i += 4) {
+        const entry = new ProcEntry(rows[i]!, Number.isNaN(rows[i + 1]!) ? null : `${rows[i + 1]}:${rows[i + 2]}`, ownRoot);
+        entry.knowOwner(rows[i + 3]!);
+        all.push(entry);
+      }
+      return all;
+    }
+  }
   const pids = listPids();
   const all: ProcEntry[] = [];
   for (let i = 0; i < pids.length; i++) {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { ArgumentsCamelCase } from 'yargs';
 import { checkOptionsFrom, diagnoseTarget, hostWideChecks, newHostContext, resolveChecks, type DiagnoseArgs } from '../diagnose.js';
 import { openSpec, openTarget } from '../../targets/open-target.js';
@@ -33,8 +34,10 @@ export async function runCheckCommand(args: ArgumentsCamelCase<CheckArgs> | Chec
   const format = resolveFormat(args, io.isTty);
   const streams = { out: io.out, err: io.err, color: io.color(args.color), verbose: args.verbose, width: io.width, docsUrl: checksDocUrl() };
   const options = checkOptionsFrom(args, io.env);
-  const checks = await resolveChecks(args, (l) => io.err.write(l + '\n'));
   const host = newHostContext(options.timeoutMs);
+  // Every target needs the host's process table: the scan starts now, while the checks load.
+  host.processes().catch(() => undefined);
+  const checks = await resolveChecks(args, (l) => io.err.write(l + '\n'));
 
   if (args.all) return runAll({ args, io, format, streams, options, checks, host });
 
@@ -66,8 +69,8 @@ interface CheckRun {
   host: HostContext;
 }
 
-/** How many guests `--all` diagnoses at once: enough to overlap their probes' waiting, few enough for 2 cores. */
-const ALL_CONCURRENCY = 6;
+/** How many guests `--all` diagnoses at once: enough to overlap their probes' waiting, not so many that they fight for the CPUs and time out. */
+const ALL_CONCURRENCY = Math.max(2, Math.min(6, availableParallelism() + 1));
 
 /** Streams that keep what a guest's reporter writes until the guests before it are out. */
 function bufferedStreams(streams: ReportStreams): { streams: ReportStreams; flush: () => void } {

@@ -197,10 +197,11 @@ describeIntegration('dns.resolve and dns.stub on chroot, schroot and nspawn', ()
     };
     mkdirSync(join(w.stateDir, 'fake'), { recursive: true });
     symlinkSync('/usr/bin/sleep', join(w.stateDir, 'fake', 'systemd-resolved'));
-    const host = spawnDaemon('fake host resolved', ['nsenter', `--net=${w.net.guestNsPath}`, join(w.stateDir, 'fake', 'systemd-resolved'), '100000'], w.cleanup);
+    // As the real one, not as root (the host scan rules out root's processes by the owner of /proc/PID).
+    const host = spawnDaemon('fake host resolved', ['nsenter', `--net=${w.net.guestNsPath}`, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', join(w.stateDir, 'fake', 'systemd-resolved'), '100000'], w.cleanup);
     await waitFor('fake host resolved', () => commOf(host.pid) === 'systemd-resolve', { timeoutMs: 5_000, intervalMs: 10 });
-    const inChroot = await startChrootProcess(w.net, guests[0]!.root, { cmd: [link(guests[0]!.root), '100000'] }, w.cleanup);
-    await nspawn.exec(['systemd-run', '--quiet', '--unit=ctd-fake-resolved', link(guests[2]!.root), '100000']);
+    const inChroot = await startChrootProcess(w.net, guests[0]!.root, { uid: 65534, cmd: [link(guests[0]!.root), '100000'] }, w.cleanup);
+    await nspawn.exec(['systemd-run', '--quiet', '--unit=ctd-fake-resolved', '-p', 'User=nobody', link(guests[2]!.root), '100000']);
     try {
       for (const g of [guests[0]!, guests[2]!]) {
         const { by } = await diagnose(g);

@@ -25,10 +25,33 @@ describeFeature('nspawn').skipIf(reason !== null)('session user on a booted Debi
   }, 600_000);
   afterAll(async () => w?.dispose());
 
+  test('nobody logged in: no system account is taken; the only regular user in passwd is', async () => {
+    const d = await diagnose(w, SCENARIO, 'check, nobody logged in', [...args(), '--only', 'session,dconf,audio,x11']);
+    // dbus runs as messagebus (uid 100 here): a system account, never the desktop user.
+    expect(JSON.stringify(d.report.results), JSON.stringify(d.report.results.map((r) => [r.id, r.status, r.summary]))).not.toMatch(/uid 100\b|messagebus|\/run\/user\/100\b/);
+    expect(d.text.stdout).toMatch(/session: desk \(uid 1000, the default\)/);
+    expect(d.by('dconf.runtime-dir').summary).toContain('/run/user/1000 does not exist');
+  });
+
+  test('two regular users and nobody logged in: no desktop session, and the desktop checks skip saying so', async () => {
+    expect((await guest.exec(['useradd', '-m', '-u', '1001', '-s', '/bin/bash', 'other'])).exitCode).toBe(0);
+    try {
+      const d = await diagnose(w, SCENARIO, 'check, two regular users, nobody logged in', [...args(), '--only', 'session,dconf,audio,x11']);
+      for (const id of ['dconf.runtime-dir', 'audio.pulse', 'x11.display']) {
+        expect(d.by(id).status, `${id}: ${d.by(id).summary}`).toBe('skip');
+        expect(d.by(id).summary).toMatch(/session/);
+      }
+      expect(JSON.stringify(d.report.results)).not.toMatch(/messagebus|\/run\/user\/100\b/);
+    } finally {
+      await guest.exec(['userdel', '-r', 'other']);
+    }
+  });
+
   test('a real login: the desktop user is found, with the runtime directory logind made', async () => {
     const login = await loginSession(guest, guest.real.user, w.cleanup);
     const d = await diagnose(w, SCENARIO, 'check, desk logged in', [...args(), '--only', 'session,dconf,audio,x11']);
     expect(d.by('session.user').summary).toContain('desk');
+    expect(d.text.stdout).toMatch(/session: desk \(uid 1000, owner of the session process\)/);
     expect(d.by('dconf.runtime-dir').status).toBe('pass');
     await login.stop();
   });

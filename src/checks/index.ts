@@ -21,6 +21,7 @@ import localeLang from './locale/lang.js';
 import nssHosts from './nss/hosts.js';
 import nspawnBoot from './nspawn/boot.js';
 import usernsIdmap from './userns/idmap.js';
+import dbusSession from './dbus/session.js';
 
 /** The built-in checks, in report order. Add a check by importing it here. */
 export const builtinChecks: Check[] = [
@@ -51,4 +52,6 @@ export const builtinChecks: Check[] = [
   nssHosts,
   nspawnBoot,
   usernsIdmap,
+  // desktop plumbing: buses, compositor, sound server, devices
+  dbusSession,
 ];

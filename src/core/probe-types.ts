@@ -122,6 +122,19 @@ export type ReadFileResponse =
   | { ok: true; dataBase64: string; truncated: boolean; uid: number; gid: number; mode: number; size: number }
   | { ok: false; reason: 'missing' | 'dangling-symlink' | 'symlink-loop' | 'not-a-file' | 'permission' | 'too-large' | 'io'; message: string };
 
+/** Connect to a D-Bus socket and say Hello (AUTH EXTERNAL with `uid`, BEGIN, Hello). */
+export interface DbusHelloRequest {
+  /** A guest path or an abstract name (no leading @). */
+  socket: { path?: string; abstract?: string };
+  /** The uid the client states in AUTH EXTERNAL: the guest user's, as a client in the guest would. */
+  uid: number;
+  timeoutMs: number;
+}
+
+export type DbusHelloResponse =
+  | { ok: true; stage: 'hello'; name: string; guid: string; elapsedMs: number }
+  | { ok: false; stage: 'connect' | 'auth' | 'denied' | 'hello' | 'silent' | 'closed'; errno: SocketErrno | null; reason: string; elapsedMs: number };
+
 /** Request type for each probe name. */
 export interface ProbeRequests {
   'dns-query': DnsQueryRequest;
@@ -131,6 +144,7 @@ export interface ProbeRequests {
   'tcp-connect': TcpConnectRequest;
   'api-fs': ApiFsRequest;
   'read-file': ReadFileRequest;
+  'dbus-hello': DbusHelloRequest;
 }
 
 /** Response type for each probe name. */
@@ -142,6 +156,7 @@ export interface ProbeResponses {
   'tcp-connect': TcpConnectResponse;
   'api-fs': ApiFsResponse;
   'read-file': ReadFileResponse;
+  'dbus-hello': DbusHelloResponse;
 }
 
 export type ProbeName = keyof ProbeRequests;

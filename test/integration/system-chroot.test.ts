@@ -54,6 +54,21 @@ describeIntegration('system checks on chroot guests', () => {
   }, 60_000);
   afterAll(async () => w?.dispose());
 
+  test('ctr-doctor demo shows the empty machine-id and the missing API mounts; demo --fix writes an id and checks it again', async () => {
+    const demo = (args: string[]) => runTool(['demo', ...args], { netns: w.net.offNsPath, timeoutMs: 120_000 });
+    const r = await demo(['--json']);
+    await validateReport(r.json);
+    const st = (id: string) => (r.json as Report).results.find((x) => x.id === id);
+    expect(st('dbus.machine-id')?.status).toBe('fail');
+    expect(st('dbus.machine-id')?.summary).toContain('not length 0');
+    expect(st('fs.api')?.status).toBe('fail');
+    expect(r.stderr).toContain('an empty /etc/machine-id');
+    const fixed = await demo(['--fix', '--json']);
+    const out = fixed.json as { applied: { fixId: string; status: string }[]; after: Report | null };
+    expect(out.applied.find((a) => a.fixId === 'dbus.write-machine-id')?.status, fixed.stderr).toBe('fixed');
+    expect(out.after?.results.find((x) => x.id === 'dbus.machine-id')?.status).toBe('pass');
+  }, 240_000);
+
   describe('healthy guests as the other suites build them', () => {
     const ALL = 'fs.api,dev.pts,dev.shm,dbus.machine-id,hosts.hostname,locale.lang,nss.hosts,nspawn.boot,userns.idmap';
     const noneBad = (by: (id: string) => CheckResult) => {

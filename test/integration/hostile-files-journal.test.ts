@@ -4,7 +4,7 @@
  * against one journal leave well-formed, uniquely numbered entries, and `undo` puts the guest
  * back byte for byte.
  */
-import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { TargetJournal } from '../../src/fixes/journal.js';
@@ -22,12 +22,9 @@ describeIntegration('hostile runs: concurrent fix runs against one journal (L1)'
   });
   afterAll(async () => w?.dispose());
 
-  const brokenRoot = (name: string): string => {
-    const root = w.minimalRoot(name);
-    writeFileSync(join(root, 'etc/resolv.conf'), '');
-    return root;
-  };
-  const fix = (root: string) => runTool(['fix', `chroot:${root}`, '--only', 'dns.resolv-conf', '--yes'], { netns: w.net.offNsPath, env: { CTR_DOCTOR_STATE_DIR: state } });
+  /** A file-only root without the user's runtime dir: dconf.make-runtime-dir (safe) creates it. */
+  const brokenRoot = (name: string): string => w.minimalRoot(name);
+  const fix = (root: string) => runTool(['fix', `chroot:${root}`, '--only', 'dconf.runtime-dir', '--user', '1000', '--yes'], { netns: w.net.offNsPath, env: { CTR_DOCTOR_STATE_DIR: state } });
 
   test('a fix while another run holds the journal is refused with one line and changes nothing', async () => {
     const root = brokenRoot('journal-held');

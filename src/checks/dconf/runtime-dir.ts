@@ -3,6 +3,8 @@ import { couldNotRun, finding, outcomeOf } from '../../core/outcome.js';
 import { exportRuntimeDirFix, runtimeDirFix } from '../../fixes/plans/dconf-plans.js';
 import type { Finding, Fix } from '../../core/types.js';
 import { desktopSessionApplies } from '../../core/desktop-session.js';
+import path from 'node:path';
+import { placeOfRuntimeDir, repairSafety } from './runtime-dir-place.js';
 
 /** dconf's own words when it cannot make its directory (see test-targets.md §9). */
 function dconfError(dir: string): string {
@@ -33,12 +35,15 @@ export default defineCheck({
     'runtime-dir-not-writable': { severity: 'fail', description: 'The desktop user cannot create anything in the runtime directory.' },
     'runtime-dir-unset': { severity: 'info', description: 'XDG_RUNTIME_DIR is not set in the session; /run/user/UID was checked instead.' },
     'dconf-cannot-write': { severity: 'fail', description: 'dconf itself, run as the user, prints "unable to create directory".' },
+    'runtime-dir-not-standard': { severity: 'warn', description: 'XDG_RUNTIME_DIR names a directory other than /run/user/UID: ctr-doctor creates and changes only /run/user/UID (another path may be a host directory seen through a bind mount, such as schroot\'s /home or /tmp).' },
+    'runtime-dir-host-mount': { severity: 'warn', description: 'The runtime directory is on a mount that shows a host directory (a shared /run): changing it changes the host\'s directory, so the repair is unsafe.' },
+    'runtime-dir-owner-refused': { severity: 'warn', description: 'The runtime directory belongs to another user, or sits in a directory others can change: ctr-doctor never gives it away.' },
     'write-test-unavailable': { severity: 'info', description: 'The guest has no sh or mktemp to test writing as the user.' },
     'runtime-dir-ok': { severity: 'info', description: 'The runtime directory exists, belongs to the user, is 0700 and writable.' },
   },
   fixDocs: {
-    'dconf.make-runtime-dir': 'Safe: create the directory (or set its mode) 0700, owned by the user, in the guest.',
-    'dconf.chown-runtime-dir': 'Unsafe: give an existing directory to the user (it may be the host\'s, through a shared /run).',
+    'dconf.make-runtime-dir': 'Create /run/user/UID (or set its mode) 0700, owned by the user: safe on the guest\'s own /run, unsafe on the host\'s seen through a shared /run.',
+    'dconf.chown-runtime-dir': 'Give a root-owned /run/user/UID (in a root-owned /run/user) to the user: safe on the guest\'s own /run, unsafe on the host\'s seen through a shared /run.',
     'dconf.export-runtime-dir': 'Set XDG_RUNTIME_DIR in the guest session.',
   },
   appliesTo: (ctx) => desktopSessionApplies(ctx, 'the runtime directory'),
@@ -66,7 +71,30 @@ export default defineCheck({
     const quote = async () => (await askDconf()).complaint ?? dconfError(dir);
     const looked = { dir, source: fromEnv ? 'XDG_RUNTIME_DIR' : 'default', uid: user.uid };
     const evidence = async () => ({ ...looked, dconfStderr: (await askDconf()).stderr });
-    const info = await target.stat(dir);
+    const [info, guestMounts, hostMounts] = await Promise.all([target.stat(dir), target.mounts().catch(() => []), ctx.host.mountinfo().catch(() => [])]);
+    const standardDir = `/run/user/${user.uid}`;
+    const place = placeOfRuntimeDir('error' in info ? dir : info.guestPath, user.uid, guestMounts, hostMounts, target.root);
+    const parent = 'error' in info ? null : await target.stat(path.posix.dirname(info.guestPath));
+    const parentRootOwned = parent !== null && !('error' in parent) && parent.type === 'directory' && parent.uid === 0 && (parent.mode & 0o022) === 0;
+    /** Offers a repair of the directory only where the audit's rules (H2) allow it, saying why when they do not. */
+    const offer = (change: 'create' | 'mode' | 'owner'): void => {
+      const safety = repairSafety(place, change, 'error' in info ? null : { uid: info.uid, parentRootOwned });
+      if (!place.standard) {
+        if (!findings.some((f) => f.code === 'runtime-dir-not-standard')) {
+          findings.push(finding('runtime-dir-not-standard', 'warn', `XDG_RUNTIME_DIR is ${dir}, not ${standardDir}: ctr-doctor creates and changes only ${standardDir} (another path may be a host directory seen through a bind mount)`, { ...looked, standard: standardDir }));
+          fixes.push(exportRuntimeDirFix(standardDir));
+        }
+        return;
+      }
+      if (safety === null) {
+        findings.push(finding('runtime-dir-owner-refused', 'warn', `${dir} belongs to uid ${'error' in info ? '?' : info.uid}${parentRootOwned ? '' : ' in a directory that is not root\'s alone'}: ctr-doctor gives only a root-owned directory in a root-owned /run/user to ${user.name}`, { ...looked, parentRootOwned }));
+        return;
+      }
+      if (place.hostMount && !findings.some((f) => f.code === 'runtime-dir-host-mount')) {
+        findings.push(finding('runtime-dir-host-mount', 'warn', `${dir} is on ${place.hostMount.mountPoint}, a mount of the host's ${place.hostMount.root} (${place.hostMount.fsType}): changing it changes the host's directory, so the repair is unsafe`, { ...looked, mountPoint: place.hostMount.mountPoint, hostRoot: place.hostMount.root, device: `${place.hostMount.major}:${place.hostMount.minor}` }));
+      }
+      fixes.unshift(runtimeDirFix(dir, user, change, safety));
+    };
 
     // How it decides: existence, then type, owner, mode, then an actual write as the user.
     if ('error' in info && info.error === 'permission') {
@@ -75,7 +103,7 @@ export default defineCheck({
     }
     if ('error' in info) {
       findings.push(finding('runtime-dir-missing', 'fail', `${dir} does not exist in the guest, so dconf prints "${await quote()}"`, { ...(await evidence()), error: info.error }));
-      fixes.unshift(runtimeDirFix(dir, user, 'create'));
+      offer('create');
       return outcomeOf(findings, fixes);
     }
     if (info.type !== 'directory') {
@@ -85,17 +113,17 @@ export default defineCheck({
     const mode = info.mode & 0o7777;
     if (info.uid !== user.uid) {
       findings.push(finding('runtime-dir-wrong-owner', 'fail', `${dir} belongs to uid ${info.uid}, not to ${user.name} (uid ${user.uid})`, { ...(await evidence()), owner: info.uid, mode: mode.toString(8) }));
-      fixes.unshift(runtimeDirFix(dir, user, 'owner'));
+      offer('owner');
     } else if (mode !== 0o700) {
       findings.push(finding('runtime-dir-mode', 'warn', `${dir} has mode ${mode.toString(8).padStart(4, '0')}, not 0700 as the XDG Base Directory spec requires`, { ...(await evidence()), mode: mode.toString(8) }));
-      fixes.unshift(runtimeDirFix(dir, user, 'mode'));
+      offer('mode');
     }
     const [write, own] = await Promise.all([target.exec(['sh', '-c', WRITE_TEST, 'sh', dir], userOpts), target.stat(`${dir}/dconf`)]);
     if (write.notFound || write.spawnError !== undefined) {
       findings.push(finding('write-test-unavailable', 'info', `could not test writing to ${dir} as ${user.name}: ${write.spawnError ?? 'sh or mktemp is missing in the guest'}`, await evidence()));
     } else if (write.exitCode !== 0) {
       findings.push(finding('runtime-dir-not-writable', 'fail', `${user.name} (uid ${user.uid}) cannot create anything in ${dir}, so dconf prints "${await quote()}"`, { ...(await evidence()), stderr: write.stderr.trim().slice(0, 500) }));
-      if (!fixes.some((f) => f.id === 'dconf.chown-runtime-dir')) fixes.unshift(runtimeDirFix(dir, user, 'owner'));
+      if (!fixes.some((f) => f.id === 'dconf.chown-runtime-dir') && info.uid !== user.uid) offer('owner');
     }
     // dconf's own directory in the way (a file, a dangling link, another owner's directory): dconf says so even when the rest is right.
     const ownInTheWay = !('error' in own && own.error === 'missing') && !('type' in own && own.type === 'directory' && own.uid === user.uid);

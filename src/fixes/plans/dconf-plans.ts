@@ -3,10 +3,10 @@ import type { GuestUser } from '../../targets/target.js';
 
 /**
  * Create the runtime directory, or set its mode and owner, in the guest: what logind's
- * user-runtime-dir@.service does at login on a normal system. An owner change is unsafe:
- * when the guest shares the host's /run, it changes the host's directory too.
+ * user-runtime-dir@.service does at login on a normal system. Safe on the guest's own
+ * directory; unsafe when the guest shares the host's /run (it changes the host's directory too).
  */
-export function runtimeDirFix(dir: string, user: Pick<GuestUser, 'uid' | 'gid' | 'name'>, change: 'create' | 'mode' | 'owner'): Fix {
+export function runtimeDirFix(dir: string, user: Pick<GuestUser, 'uid' | 'gid' | 'name'>, change: 'create' | 'mode' | 'owner', safety: 'safe' | 'unsafe'): Fix {
   const verb = change === 'create' ? 'Create' : change === 'mode' ? 'Set the mode of' : 'Give';
   const title = change === 'owner'
     ? `Give ${dir} to ${user.name} (${user.uid}:${user.gid}), mode 0700`
@@ -14,7 +14,7 @@ export function runtimeDirFix(dir: string, user: Pick<GuestUser, 'uid' | 'gid' |
   return {
     id: change === 'owner' ? 'dconf.chown-runtime-dir' : 'dconf.make-runtime-dir',
     title,
-    safety: change === 'owner' ? 'unsafe' : 'safe',
+    safety,
     steps: [{ kind: 'mkdir', where: 'guest', path: dir, mode: 0o700, uid: user.uid, gid: user.gid, description: `${dir}: directory, mode 0700, owner ${user.uid}:${user.gid} (the XDG runtime directory of ${user.name})` }],
   };
 }

@@ -2,6 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import check from '../../../src/checks/dconf/runtime-dir.js';
 import type { MkdirStep } from '../../../src/core/types.js';
 import { FakeTarget, fakeContext, type FakeCommand, type FakeScenario } from '../support/fake-target.js';
+import { FakeHost } from '../support/fake-host.js';
+import { parseMountinfo } from '../../../src/parse/mountinfo.js';
+import { chownSync } from 'node:fs';
+import path from 'node:path';
 
 const made: FakeTarget[] = [];
 afterEach(() => { while (made.length) made.pop()!.dispose(); });
@@ -72,9 +76,51 @@ describe('dconf.runtime-dir', () => {
     expect(fix?.steps[0]).toMatchObject<Partial<MkdirStep>>({ kind: 'mkdir', where: 'guest', path: '/run/user/1000', mode: 0o700, uid: 1000, gid: 1001 });
   });
 
-  it('an owner change is offered as unsafe', async () => {
-    const { outcome } = await run({ env: { XDG_RUNTIME_DIR: RUN }, files: { [RUN]: { dir: true, mode: 0o700 } }, user: { uid: 4242, gid: 4242 }, commands: [dconf(), writes(false)] });
-    expect(outcome.fixes.find((f) => f.id === 'dconf.chown-runtime-dir')?.safety).toBe('unsafe');
+  describe('H2 (security audit): which runtime directory may be repaired, and how safely', () => {
+    const U = { uid: 4242, gid: 4242 };
+    const mine = '/run/user/4242';
+    const tmpfsRun = (major: number, minor: number, mountPoint = '/run') => parseMountinfo(`40 31 ${major}:${minor} / ${mountPoint} rw - tmpfs tmpfs rw`)[0]!;
+    const withHost = async (scenario: FakeScenario, hostMountinfo: string, chownTo?: number) => {
+      const target = new FakeTarget({ ...scenario, user: { ...me, ...scenario.user } });
+      made.push(target);
+      if (chownTo !== undefined) chownSync(path.join(target.root, mine), chownTo, chownTo);
+      return check.run(fakeContext(target, {}, new FakeHost({ mountinfo: hostMountinfo })));
+    };
+    const files = { '/run/user': { dir: true, mode: 0o755 }, [mine]: { dir: true, mode: 0o700 } } as const;
+    const fixOf = (o: { fixes: { id: string; safety: string }[] }, id: string) => o.fixes.find((f) => f.id === id)?.safety;
+
+    it.runIf(me.uid === 0)('a root-owned /run/user/UID of the guest\'s own is given to the user: safe', async () => {
+      const o = await withHost({ env: { XDG_RUNTIME_DIR: mine }, files, user: U, commands: [dconf(), writes(false)] }, '');
+      expect(fixOf(o, 'dconf.chown-runtime-dir')).toBe('safe');
+    });
+
+    it.runIf(me.uid === 0)('the same directory on the host\'s /run seen through a shared /run: unsafe, and a finding says so', async () => {
+      const hostRun = '25 1 0:25 / /run rw,nosuid - tmpfs tmpfs rw';
+      const o = await withHost({ env: { XDG_RUNTIME_DIR: mine }, files, user: U, mounts: [tmpfsRun(0, 25)], commands: [dconf(), writes(false)] }, hostRun);
+      expect(fixOf(o, 'dconf.chown-runtime-dir')).toBe('unsafe');
+      expect(codes(o)).toContain('runtime-dir-host-mount');
+      // A private tmpfs of the guest (a device of its own) is the guest's own again.
+      const own = await withHost({ env: { XDG_RUNTIME_DIR: mine }, files, user: U, mounts: [tmpfsRun(0, 99)], commands: [dconf(), writes(false)] }, hostRun);
+      expect(fixOf(own, 'dconf.chown-runtime-dir')).toBe('safe');
+    });
+
+    it.runIf(me.uid === 0)('another user\'s directory is never given away: a finding, no fix', async () => {
+      const o = await withHost({ env: { XDG_RUNTIME_DIR: mine }, files, user: U, commands: [dconf(), writes(false)] }, '', 1001);
+      expect(fixOf(o, 'dconf.chown-runtime-dir')).toBeUndefined();
+      expect(codes(o)).toEqual(expect.arrayContaining(['runtime-dir-wrong-owner', 'runtime-dir-owner-refused']));
+    });
+
+    it('XDG_RUNTIME_DIR naming another path (a host directory through a bind) is never created: a finding and the export', async () => {
+      const o = await withHost({ env: { XDG_RUNTIME_DIR: '/home/admin/.local/bin' }, files: {}, user: U, commands: [dconf()] }, '');
+      expect(o.fixes.map((f) => f.id)).toEqual(['dconf.export-runtime-dir']);
+      expect(codes(o)).toEqual(expect.arrayContaining(['runtime-dir-missing', 'runtime-dir-not-standard']));
+      expect((o.fixes[0]!.steps[0] as { snippet?: string }).snippet).toBe(`export XDG_RUNTIME_DIR=${mine}`);
+    });
+
+    it('a missing /run/user/UID of the guest\'s own is created: safe', async () => {
+      const o = await withHost({ env: { XDG_RUNTIME_DIR: mine }, files: {}, user: U, commands: [dconf()] }, '');
+      expect(fixOf(o, 'dconf.make-runtime-dir')).toBe('safe');
+    });
   });
 
   it('tests writability as the user with a temp dir it removes again', async () => {

@@ -66,7 +66,8 @@ describeIntegration('dconf and session checks on a real chroot', () => {
     const c = await check('dconf.runtime-dir', pids.user);
     expect(c.status).toBe('fail');
     expect(codes(c)).toEqual(expect.arrayContaining(['runtime-dir-wrong-owner', 'runtime-dir-not-writable']));
-    expect(c.fixes.find((f) => f.id === 'dconf.chown-runtime-dir')?.safety).toBe('unsafe');
+    // The guest's own /run/user/1000 (not a host mount), root's, in a root-owned /run/user: giving it to the user is safe (H2).
+    expect(c.fixes.find((f) => f.id === 'dconf.chown-runtime-dir')?.safety).toBe('safe');
   });
 
   test('/run/user/1000 owned by the user, 0700: passes, and the write test leaves nothing behind', async () => {

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Report } from '../../src/core/types.js';
 import type { FixRunResult } from '../../src/fixes/fix-result.js';
 import { mountChrootApi, startChrootProcess } from '../harness/chroot-guest.js';
-import { guestPath } from '../harness/rootfs.js';
+import { must } from '../harness/proc.js';
+import { guestPath, umountTree } from '../harness/rootfs.js';
 import { describeIntegration } from '../harness/skip.js';
 import { REPO_ROOT, runTool, validateReport } from '../harness/tool.js';
 import { filesFingerprint } from '../harness/tree-hash.js';
@@ -75,7 +76,7 @@ describeIntegration('fix: every automatic fix turns its check from fail to pass'
     expect(readFileSync(guestPath(root, '/etc/resolv.conf'), 'utf8')).toBe('');
   });
 
-  test('dconf.make-runtime-dir sets the mode of a 0755 runtime dir; the unsafe chown needs --unsafe', async () => {
+  test('dconf.make-runtime-dir sets the mode of a 0755 runtime dir; the chown of the guest\'s own root-owned dir is safe, of the host\'s through a shared /run unsafe', async () => {
     const root = await runningGuest('dconf-modes');
     const dir = guestPath(root, '/run/user/1000');
     mkdirSync(dir, { recursive: true });
@@ -85,7 +86,19 @@ describeIntegration('fix: every automatic fix turns its check from fail to pass'
     expect(mode.exitCode, mode.stderr).toBe(0);
     expect(mode.out.applied).toMatchObject([{ fixId: 'dconf.make-runtime-dir', status: 'fixed' }]);
 
+    // H2: the guest's own directory (no host mount), root's, in a root-owned /run/user: safe.
     chownSync(dir, 0, 0);
+    const own = await fix([`chroot:${root}`, '--only', 'dconf.runtime-dir', '--user', '1000']);
+    expect(own.exitCode, own.stderr).toBe(0);
+    expect(own.out.applied).toMatchObject([{ fixId: 'dconf.chown-runtime-dir', status: 'fixed' }]);
+
+    // The same directory on a bind of a host directory (standing in for a shared /run): unsafe, needs --unsafe.
+    const hostRunUser = join(w.stateDir, 'host-run-user');
+    mkdirSync(join(hostRunUser, '1000'), { recursive: true });
+    chownSync(join(hostRunUser, '1000'), 0, 0);
+    chmodSync(join(hostRunUser, '1000'), 0o700);
+    await must(['mount', '--bind', hostRunUser, guestPath(root, '/run/user')]);
+    w.cleanup.defer(`umount ${guestPath(root, '/run/user')}`, () => umountTree(guestPath(root, '/run/user')));
     const refused = await fix([`chroot:${root}`, '--only', 'dconf.runtime-dir', '--user', '1000']);
     expect(refused.exitCode).toBe(1);
     expect(refused.out.plan.find((p) => p.fixId === 'dconf.chown-runtime-dir')?.action).toBe('needs-unsafe');
@@ -93,6 +106,7 @@ describeIntegration('fix: every automatic fix turns its check from fail to pass'
     const unsafe = await fix([`chroot:${root}`, '--only', 'dconf.runtime-dir', '--user', '1000', '--unsafe']);
     expect(unsafe.exitCode, unsafe.stderr).toBe(0);
     expect(unsafe.out.applied).toMatchObject([{ fixId: 'dconf.chown-runtime-dir', status: 'fixed' }]);
+    await umountTree(guestPath(root, '/run/user'));
   });
 
   test('mounts.unmount-leftovers: proc, sys and dev left under a chroot are unmounted (rslave first); the host keeps its own', async () => {

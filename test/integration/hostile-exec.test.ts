@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startChrootProcess } from '../harness/chroot-guest.js';
 import { killSync } from '../harness/cleanup.js';
-import { descendantsOf, commOf, spawnDaemon, waitFor } from '../harness/proc.js';
+import { descendantsOf, commOf, run, spawnDaemon, waitFor } from '../harness/proc.js';
 import { describeIntegration } from '../harness/skip.js';
-import { runTool } from '../harness/tool.js';
+import { CLI_PATH, runTool } from '../harness/tool.js';
 import { createWorld, type World } from '../harness/world.js';
 import { HostContext } from '../../src/host/host-context.js';
 import { openTarget } from '../../src/targets/open-target.js';
@@ -169,5 +169,31 @@ echo fake-hostname
     expect(Date.now() - started).toBeLessThan(3000);
     expect(r).toMatchObject({ timedOut: true, exitCode: null });
     await waitFor('no sleep 38/39 left in the guest', () => leftInGuest('sleep 3').length === 0, { timeoutMs: 2000, intervalMs: 50 });
+  });
+
+  test('M4/C1: a session environ as big as execve allows is read capped at 256 KiB: what lies past the cap is never seen', async () => {
+    // 100 MB cannot be exec'd: the kernel caps argv + environ at min(6 MiB, stack rlimit / 4), and PR_SET_MM_ENV_END
+    // needs CAP_SYS_RESOURCE, which this machine's bounding set lacks. 44 variables of 128 KiB (MAX_ARG_STRLEN) make 5.7 MB.
+    const vars = ['DISPLAY=:0', `HOME=${user.home}`, ...Array.from({ length: 44 }, (_, i) => `BIG${i}=${'x'.repeat(128 * 1024 - 16)}`), 'XDG_RUNTIME_DIR=/ctd-past-the-cap'];
+    writeFileSync(join(root, 'tmp/ctd-bigenv'), vars.join('\n') + '\n');
+    const script = 'mapfile -t V < /tmp/ctd-bigenv; exec /usr/bin/env -i "${V[@]}" /bin/sleep 100000';
+    const d = spawnDaemon('5.7 MB environ', ['prlimit', '--stack=1073741824', '--', 'nsenter', `--net=${w.net.guestNsPath}`, 'chroot', `--userspec=${user.uid}:${user.gid}`, root, '/bin/bash', '-c', script], w.cleanup);
+    await waitFor('the sleep with a 5.7 MB environ', () => commOf(d.pid) === 'sleep', { timeoutMs: 20_000, intervalMs: 50 });
+    const envBytes = Number((await run(['sh', '-c', `wc -c < /proc/${d.pid}/environ`])).stdout.trim());
+    expect(envBytes).toBeGreaterThan(5_000_000);
+    // Peak memory and wall time of the whole CLI run, as GNU time reports them.
+    const r = await run(['nsenter', `--net=${w.net.guestNsPath}`, '/usr/bin/time', '-f', 'CTD-TIME %M %e', process.execPath, CLI_PATH,
+      'check', `chroot:${root}`, '--env-from', String(d.pid), '--only', 'dconf.runtime-dir', '--json', '--timeout', '3000'], { timeoutMs: 60_000 });
+    const [, maxRssKb, wallS] = /CTD-TIME (\d+) ([\d.]+)/.exec(r.stderr) ?? [];
+    console.log(`[hostile-exec] ${envBytes} B environ: peak RSS ${maxRssKb} KiB, wall ${wallS} s`);
+    expect([0, 1, 3], r.stderr).toContain(r.exitCode);
+    const report = JSON.parse(r.stdout) as { results: { id: string; findings: { code: string; evidence: Record<string, unknown> }[] }[] };
+    const dconf = report.results.find((x) => x.id === 'dconf.runtime-dir')!;
+    // The last variable lies past the cap: the session has no XDG_RUNTIME_DIR, and the standard directory is checked.
+    expect(dconf.findings.map((f) => f.code)).toContain('runtime-dir-unset');
+    expect(JSON.stringify(dconf)).not.toContain('ctd-past-the-cap');
+    expect(Number(wallS)).toBeLessThan(15);
+    await d.stop();
+    rmSync(join(root, 'tmp/ctd-bigenv'), { force: true });
   });
 });

@@ -22,6 +22,7 @@ import nssHosts from './nss/hosts.js';
 import nspawnBoot from './nspawn/boot.js';
 import usernsIdmap from './userns/idmap.js';
 import dbusSession from './dbus/session.js';
+import dbusSystem from './dbus/system.js';
 
 /** The built-in checks, in report order. Add a check by importing it here. */
 export const builtinChecks: Check[] = [
@@ -54,4 +55,5 @@ export const builtinChecks: Check[] = [
   usernsIdmap,
   // desktop plumbing: buses, compositor, sound server, devices
   dbusSession,
+  dbusSystem,
 ];

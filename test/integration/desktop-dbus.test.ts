@@ -2,15 +2,18 @@
  * dbus.session against real dbus-daemon session buses, as uid 1000 in a chroot guest: the user's
  * bus in the guest's runtime dir, a missing path, the host's address inherited, a stale socket,
  * root's bus (EACCES and REJECTED), an abstract bus in another network namespace, and no address.
+ * dbus.system against dbus-daemon with a config of the test's own: the guest's own bus, none, a stale
+ * socket, and the "host's" bus through a bind (the host's /run/dbus faked in the tool's own mount namespace).
  */
-import { chmodSync, chownSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startChrootProcess } from '../harness/chroot-guest.js';
 import { startBus } from '../harness/dbus.js';
 import { makeStaleSocket } from '../harness/pulse.js';
 import { describeIntegration } from '../harness/skip.js';
-import { runTool, validateReport } from '../harness/tool.js';
+import { CLI_PATH, runTool, validateReport } from '../harness/tool.js';
+import { run } from '../harness/proc.js';
 import { createWorld, type World } from '../harness/world.js';
 import type { CheckResult, Report } from '../../src/core/types.js';
 
@@ -141,5 +144,87 @@ describeIntegration('dbus.session on real buses', () => {
     const c = await busCheck('malformed');
     expect(codes(c)).toEqual(['bus-address-invalid']);
     expect(c.findings[0]?.message).toContain('does not contain an equal sign');
+  });
+});
+
+/** A system bus config of the test's own (never the machine's system.conf): anyone may connect and say Hello. */
+function systemBusConfig(dir: string, name: string, socket: string): string {
+  const file = join(dir, `system-test-${name}.conf`);
+  writeFileSync(file, `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>system</type><auth>EXTERNAL</auth><listen>unix:path=${socket}</listen>
+<policy context="default"><allow user="*"/><allow send_destination="*" eavesdrop="true"/><allow receive_sender="*"/><allow own="*"/></policy></busconfig>
+`);
+  return file;
+}
+
+describeIntegration('dbus.system on real buses', () => {
+  let w: World;
+  const roots: Record<string, string> = {};
+  let hostRunDbus: string;
+
+  async function systemCheck(key: string, opts: { hostRunDbus?: string } = {}): Promise<CheckResult> {
+    const args = ['check', `chroot:${roots[key]}`, '--only', 'dbus.system', '--json', '--timeout', '4000'];
+    let r;
+    if (opts.hostRunDbus) {
+      // The tool's own mount namespace sees the test's bus as the host's /run/dbus; the machine's is untouched.
+      const script = 'mount --bind "$1" /run/dbus || exit 125; shift; exec "$@"';
+      const out = await run(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', opts.hostRunDbus, 'nsenter', `--net=${w.net.guestNsPath}`, process.execPath, CLI_PATH, ...args], { timeoutMs: 60_000 });
+      r = { json: JSON.parse(out.stdout) as unknown };
+    } else {
+      r = await runTool(args, { netns: w.net.guestNsPath });
+    }
+    await validateReport(r.json);
+    return (r.json as Report).results.find((c) => c.id === 'dbus.system')!;
+  }
+  const codes = (c: CheckResult) => c.findings.map((f) => f.code);
+
+  beforeAll(async () => {
+    w = await createWorld();
+    for (const key of ['own', 'none', 'stale', 'shared']) roots[key] = (await w.guestRoot(`sys-${key}`)).root;
+    mkdirSync(join(roots.stale!, 'run/dbus'), { recursive: true });
+    await makeStaleSocket(join(roots.stale!, 'run/dbus/system_bus_socket'));
+    chmodSync(join(roots.stale!, 'run/dbus/system_bus_socket'), 0o777);
+    hostRunDbus = join(w.stateDir, 'host-run-dbus');
+    await Promise.all([
+      startBus(w.cleanup, { address: `unix:path=${roots.own}/run/dbus/system_bus_socket`, configFile: systemBusConfig(w.stateDir, 'own', `${roots.own}/run/dbus/system_bus_socket`), dirMode: 0o755 }),
+      startBus(w.cleanup, { address: `unix:path=${hostRunDbus}/system_bus_socket`, configFile: systemBusConfig(w.stateDir, 'host', `${hostRunDbus}/system_bus_socket`), dirMode: 0o755 }),
+    ]);
+    // A guest whose /run/dbus is the "host's" (a bind, as a shared /run gives it).
+    const guestRunDbus = join(roots.shared!, 'run/dbus');
+    mkdirSync(guestRunDbus, { recursive: true });
+    await run(['mount', '--bind', hostRunDbus, guestRunDbus]);
+    w.cleanup.defer(`umount ${guestRunDbus}`, async () => { await run(['umount', guestRunDbus]); });
+  });
+  afterAll(async () => w?.dispose());
+
+  test('the guest\'s own system bus: Hello answered as uid 1000', async () => {
+    const c = await systemCheck('own');
+    expect(c.status, JSON.stringify(c.findings)).toBe('pass');
+    expect(c.findings[0]?.evidence.name).toMatch(/^:1\.\d+$/);
+  });
+
+  test('no system bus in the guest: a warning, and dbus-daemon --system offered', async () => {
+    const c = await systemCheck('none');
+    expect(c.status).toBe('warn');
+    expect(codes(c)).toEqual(['system-bus-missing']);
+    expect(c.fixes.map((f) => f.id)).toEqual(['dbus.start-system-bus']);
+  });
+
+  test('a stale socket: ECONNREFUSED', async () => {
+    const c = await systemCheck('stale');
+    expect(codes(c)).toEqual(['system-bus-stale']);
+  });
+
+  test('the host\'s system bus through a shared /run/dbus: said so, though it answers', async () => {
+    const c = await systemCheck('shared', { hostRunDbus });
+    expect(c.status, JSON.stringify(c.findings)).toBe('warn');
+    expect(codes(c)).toEqual(['system-bus-host']);
+    expect(c.findings[0]?.message).toContain('poweroff');
+    expect(c.fixes.map((f) => f.id)).toEqual(['dbus.private-system-bus']);
+  });
+
+  test('the same guest seen from a host without that bus: the guest\'s bus answers, nothing said of the host', async () => {
+    const c = await systemCheck('shared');
+    expect(codes(c)).toEqual(['system-bus-connected']);
   });
 });

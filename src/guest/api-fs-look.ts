@@ -6,7 +6,7 @@ const EMPTY: ApiFsRequest = { statfs: [], nodes: [], selfExe: false, pty: null, 
 
 /** Runs the api-fs probe as the desktop user (a root user shares the root child). */
 export function lookAsUser(ctx: CheckContext, request: Partial<ApiFsRequest>): Promise<ApiFsResponse> {
-  return ctx.target.probe('api-fs', { ...EMPTY, ...request }, { asUser: true, timeoutMs: Math.max(1000, ctx.options.timeoutMs) });
+  return ctx.target.probe('api-fs', { ...EMPTY, ...request }, { asUser: true, timeoutMs: Math.max(300, Math.floor(ctx.options.timeoutMs * 0.8)) });
 }
 
 /** The guest mount a guest path lies on: the deepest mount point above it, last mounted wins. */

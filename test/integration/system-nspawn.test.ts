@@ -82,7 +82,8 @@ describeIntegration('system checks on booted nspawn guests and in user namespace
     expect(r.fixes.map((f) => f.id).sort()).toEqual(['hosts.add-lines', 'hosts.nspawn-hostname']);
     const fixed = await tool(['fix', `nspawn:${broken.machine}`, '--only', 'hosts.hostname', '--yes', '--json']);
     expect(fixed.exitCode, fixed.stderr).toBe(0);
-    expect((await broken.exec(['getent', 'hosts', 'ctrtest-renamed'])).stdout).toContain('127.0.1.1');
+    const inGuest = await broken.exec(['getent', 'hosts', 'ctrtest-renamed']);
+    expect(inGuest.stdout, `${JSON.stringify((fixed.json as { plan: unknown }).plan)} ${JSON.stringify((fixed.json as { before: Report }).before.results.map((x) => [x.id, x.status, x.summary]))} ${(await broken.exec(['cat', '/etc/hosts'])).stdout}`).toContain('127.0.1.1');
     expect((await check(`nspawn:${broken.machine}`, 'hosts.hostname')).by('hosts.hostname').status).toBe('pass');
   });
 

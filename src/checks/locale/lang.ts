@@ -47,7 +47,7 @@ async function gather(ctx: CheckContext): Promise<Facts> {
   const { target } = ctx;
   const vars = LC_VARS.map((name) => ({ name, value: target.env[name] ?? '' })).filter((v) => v.value !== '');
   const [list, osRelease] = await Promise.all([
-    vars.length === 0 ? null : target.exec(['locale', '-a'], { env: { PATH: DEFAULT_PATH, LC_ALL: 'C' }, timeoutMs: Math.max(1000, ctx.options.timeoutMs) }),
+    vars.length === 0 ? null : target.exec(['locale', '-a'], { env: { PATH: DEFAULT_PATH, LC_ALL: 'C' }, timeoutMs: Math.max(300, Math.floor(ctx.options.timeoutMs * 0.7)) }),
     target.readFile('/etc/os-release', { maxBytes: 16 * 1024 }),
   ]);
   let available: string[] | null = null;

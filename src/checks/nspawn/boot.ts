@@ -68,7 +68,8 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   const pid = target.pid!;
   const comm = (await ctx.host.readFile(`/proc/${pid}/comm`))?.trim();
   if (comm !== 'systemd') return skip(`the guest was not booted (its PID 1 is ${comm ?? 'gone'}, not systemd)`);
-  const opts = { env: { PATH: DEFAULT_PATH, LC_ALL: 'C', SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0' }, timeoutMs: Math.max(2000, ctx.options.timeoutMs) };
+  const opts = { env: { PATH: DEFAULT_PATH, LC_ALL: 'C', SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0' }, // Up to four rounds of commands, one after the other, inside the check's time.
+    timeoutMs: Math.max(200, Math.floor(ctx.options.timeoutMs * 0.22)) };
   const [state, uptimeS] = await Promise.all([target.exec(['systemctl', 'is-system-running'], opts), ageOf(ctx.host, pid)]);
   const facts: Facts = { state: state.stdout.trim() || null, uptimeS, jobs: [], failed: [], root: target.root };
   if (facts.state === 'starting' || facts.state === 'initializing') {

@@ -58,7 +58,7 @@ export function walkHostsLine(db: NssDatabase, f: Pick<Facts, 'modules' | 'resol
 
 async function probeResolved(ctx: CheckContext): Promise<Facts['resolved']> {
   const [r, guestSock, hostSock] = await Promise.all([
-    ctx.target.probe('unix-connect', { path: RESOLVED_VARLINK, timeoutMs: Math.min(1000, ctx.options.timeoutMs) }).catch((e: Error) => ({ ok: false, errno: 'EIO', message: e.message, resolvedPath: null })),
+    ctx.target.probe('unix-connect', { path: RESOLVED_VARLINK, timeoutMs: Math.max(200, Math.min(1000, Math.floor(ctx.options.timeoutMs * 0.3))) }).catch((e: Error) => ({ ok: false, errno: 'EIO', message: e.message, resolvedPath: null })),
     ctx.target.stat(RESOLVED_VARLINK),
     hostResolvedSocket(ctx.host),
   ]);
@@ -74,7 +74,7 @@ async function gather(ctx: CheckContext): Promise<Facts> {
   const names = [...new Set(hosts?.services.map((s) => s.name) ?? [])];
   const [modules, resolved] = await Promise.all([guestNssModules(target, names), names.includes('resolve') ? probeResolved(ctx) : Promise.resolve(null)]);
   const facts: Facts = { nsswitch: { present: nss.ok, text: nss.ok ? nss.text : '' }, hosts, modules, resolved, privateNetns: !target.sharesNetns, getent: null, dnsName: ctx.options.dnsName };
-  if (hosts && walkHostsLine(hosts, facts).reaches === null) facts.getent = await guestGetaddrinfo(target, ctx.options.dnsName, Math.max(1000, ctx.options.timeoutMs));
+  if (hosts && walkHostsLine(hosts, facts).reaches === null) facts.getent = await guestGetaddrinfo(target, ctx.options.dnsName, Math.max(300, Math.floor(ctx.options.timeoutMs * 0.5)));
   return facts;
 }
 

@@ -44,25 +44,26 @@ checkTester(machineId, [
 const getent = (name: string, stdout: string, exitCode = 0): FakeCommand => ({ argv: ['getent', 'ahosts', name], result: { stdout, exitCode } });
 const uname = (name: string): FakeCommand => ({ argv: ['uname', '-n'], result: { stdout: `${name}\n` } });
 const LOCALHOST = getent('localhost', '127.0.0.1       STREAM localhost\n::1 STREAM\n');
+const BASE = getent('127.0.0.1', '127.0.0.1       STREAM 127.0.0.1\n');
 const HOSTS = '127.0.0.1 localhost\n::1 localhost\n';
 
 checkTester(hostname, [
-  { name: 'both resolve locally', target: { files: { '/etc/hosts': `${HOSTS}127.0.1.1 box\n` }, commands: [uname('box'), LOCALHOST, getent('box', '127.0.1.1 STREAM box\n')] }, status: 'pass', codes: ['hostname-resolves'] },
-  { name: 'the hostname is missing from /etc/hosts and myhostname is not listed: the line is added', target: { files: { '/etc/hosts': HOSTS, '/etc/nsswitch.conf': 'hosts: files dns\n' }, commands: [uname('guestbox'), LOCALHOST, getent('guestbox', '', 2)] },
+  { name: 'both resolve locally', target: { files: { '/etc/hosts': `${HOSTS}127.0.1.1 box\n` }, commands: [BASE, uname('box'), LOCALHOST, getent('box', '127.0.1.1 STREAM box\n')] }, status: 'pass', codes: ['hostname-resolves'] },
+  { name: 'the hostname is missing from /etc/hosts and myhostname is not listed: the line is added', target: { files: { '/etc/hosts': HOSTS, '/etc/nsswitch.conf': 'hosts: files dns\n' }, commands: [BASE, uname('guestbox'), LOCALHOST, getent('guestbox', '', 2)] },
     status: 'warn', codes: ['hostname-unresolvable'], fixes: ['hosts.add-lines'],
     assert: (o) => {
       expect(o.summary).toContain('/etc/hosts does not list guestbox and myhostname is not in the "hosts: files dns" line');
       expect(writes(o)[0]?.content).toBe(`${HOSTS}127.0.1.1\tguestbox\n`);
     } },
-  { name: 'an empty /etc/hosts: localhost too', target: { files: { '/etc/hosts': '' }, commands: [uname('box'), getent('localhost', '', 2), getent('box', '', 2)] },
+  { name: 'an empty /etc/hosts: localhost too', target: { files: { '/etc/hosts': '' }, commands: [BASE, uname('box'), getent('localhost', '', 2), getent('box', '', 2)] },
     status: 'fail', codes: ['localhost-unresolvable', 'hostname-unresolvable'], fixes: ['hosts.add-lines'],
     assert: (o) => expect(writes(o)[0]?.content).toBe('127.0.0.1\tlocalhost\n127.0.1.1\tbox\n') },
-  { name: 'a hostname that resolves to someone else\'s address', target: { files: { '/etc/hosts': HOSTS }, commands: [uname('box'), LOCALHOST, getent('box', '192.0.2.77 STREAM box\n')] }, status: 'warn', codes: ['hostname-not-local'] },
-  { name: 'localhost pointing elsewhere', target: { files: { '/etc/hosts': '192.0.2.1 localhost\n' }, commands: [uname('box'), getent('localhost', '192.0.2.1 STREAM localhost\n'), getent('box', '127.0.1.1 STREAM\n')] }, status: 'fail', codes: ['localhost-not-loopback'] },
-  { name: 'nspawn: the advice names --hostname and the .nspawn file', target: { kind: 'nspawn', nspawn: { machine: 'box', nspawnPid: 1, argv: [] }, files: { '/etc/hosts': HOSTS }, commands: [uname('box'), LOCALHOST, getent('box', '', 2)] },
+  { name: 'a hostname that resolves to someone else\'s address', target: { files: { '/etc/hosts': HOSTS }, commands: [BASE, uname('box'), LOCALHOST, getent('box', '192.0.2.77 STREAM box\n')] }, status: 'warn', codes: ['hostname-not-local'] },
+  { name: 'localhost pointing elsewhere', target: { files: { '/etc/hosts': '192.0.2.1 localhost\n' }, commands: [BASE, uname('box'), getent('localhost', '192.0.2.1 STREAM localhost\n'), getent('box', '127.0.1.1 STREAM\n')] }, status: 'fail', codes: ['localhost-not-loopback'] },
+  { name: 'nspawn: the advice names --hostname and the .nspawn file', target: { kind: 'nspawn', nspawn: { machine: 'box', nspawnPid: 1, argv: [] }, files: { '/etc/hosts': HOSTS }, commands: [BASE, uname('box'), LOCALHOST, getent('box', '', 2)] },
     status: 'warn', codes: ['hostname-unresolvable'], fixes: ['hosts.add-lines', 'hosts.nspawn-hostname'],
     assert: (o) => expect(snippets(o).join('\n')).toContain('[Exec]\nHostname=box') },
-  { name: 'no getent in the guest', target: { commands: [uname('box'), { argv: ['getent'], prefix: true, result: { exitCode: 127, notFound: true } }] }, status: 'pass', codes: ['getent-missing'] },
+  { name: 'no getent in the guest', target: { commands: [BASE, uname('box'), { argv: ['getent'], prefix: true, result: { exitCode: 127, notFound: true } }] }, status: 'pass', codes: ['getent-missing'] },
 ]);
 
 const localeA = (stdout: string): FakeCommand => ({ argv: ['locale', '-a'], result: { stdout } });

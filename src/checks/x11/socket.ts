@@ -210,8 +210,11 @@ export default defineCheck({
     // Neither socket connected: the path socket's errno says why.
     const errno = viaPath.ok ? null : viaPath.errno;
     if (errno === 'ENOENT') {
-      findings.push(finding('x11-socket-missing', 'fail', `${socketPath} does not exist in the guest (ENOENT) and no abstract socket @${socketPath} answers in its network namespace (X clients say: unable to open display "${value}")`, evidence));
-      const bind = x11SocketBindFix(target);
+      // Binding the host's sockets in helps only when the host runs that display: otherwise say what is missing there.
+      const hostHas = (await liveHostDisplays(ctx.host, probeMs)).some((d) => d.display === parsed.display);
+      const onHost = hostHas ? `; the host's ${socketPath} is live: bind /tmp/.X11-unix in` : `; the host has no X server on :${parsed.display} either (no live ${socketPath}): start one, or use Xvfb for a test`;
+      findings.push(finding('x11-socket-missing', 'fail', `${socketPath} does not exist in the guest (ENOENT) and no abstract socket @${socketPath} answers in its network namespace (X clients say: unable to open display "${value}")${onHost}`, { ...evidence, hostDisplayLive: hostHas }));
+      const bind = hostHas ? x11SocketBindFix(target) : null;
       if (bind) fixes.push(bind);
     } else if (errno === 'ECONNREFUSED') {
       findings.push(finding('x11-socket-stale', 'fail', `connect to ${where}: Connection refused: a stale socket left by an X server that is gone`, evidence));

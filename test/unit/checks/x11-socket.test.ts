@@ -3,7 +3,10 @@ import check from '../../../src/checks/x11/socket.js';
 import { makeXauthEntry, printXauthority, XauthFamily } from '../../../src/parse/xauthority.js';
 import type { X11SetupRequest, X11SetupResponse } from '../../../src/guest/probe-protocol.js';
 import { FakeTarget, fakeContext, type FakeCommand, type FakeProbe, type FakeScenario } from '../support/fake-target.js';
-import { hostWithX11Sockets } from '../support/unix-socket.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hostWithX11Sockets, listenUnix } from '../support/unix-socket.js';
 
 const made: FakeTarget[] = [];
 afterEach(() => { while (made.length) made.pop()!.dispose(); });
@@ -27,13 +30,25 @@ function x11(path: X11SetupResponse, abstract: X11SetupResponse): FakeProbe[] {
   ] as FakeProbe[];
 }
 
-async function run(scenario: FakeScenario) {
+async function run(scenario: FakeScenario, hostSockets: { display: number; path: string }[] = []) {
   // The cookie files belong to whoever runs the tests: make that the desktop user.
   const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
   const target = new FakeTarget({ commands: [uname('box')], procNet: procNetUnix(''), ...scenario, user: { ...me, ...scenario.user } });
   made.push(target);
-  const outcome = await check.run(fakeContext(target, {}, hostWithX11Sockets([])));
+  const outcome = await check.run(fakeContext(target, {}, hostWithX11Sockets(hostSockets)));
   return { outcome, target };
+}
+
+/** Runs `fn` while a real X-like socket listens, standing for the host's live display :0. */
+async function withLiveHostDisplay<T>(fn: (sockets: { display: number; path: string }[]) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'ctd-x11-host-'));
+  const server = await listenUnix(join(dir, 'X0'));
+  try {
+    return await fn([{ display: 0, path: join(dir, 'X0') }]);
+  } finally {
+    await new Promise((r) => server.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const home = { '/home/user/.Xauthority': cookieFile('box') };
@@ -125,11 +140,11 @@ describe('x11.socket', () => {
     expect((target.log.probes[0]?.request as X11SetupRequest).auth).toBeNull();
   });
 
-  it('offers the read-only nspawn bind when the socket is missing', async () => {
-    const { outcome } = await run({
+  it('offers the read-only nspawn bind when the socket is missing and the host runs the display', async () => {
+    const { outcome } = await withLiveHostDisplay((sockets) => run({
       kind: 'nspawn', nspawn: { machine: 'box', nspawnPid: 1, argv: [] }, sharesNetns: false,
       env: { DISPLAY: ':0' }, files: home, probes: x11(connectFail('ENOENT'), connectFail('ECONNREFUSED')),
-    });
+    }, sockets));
     const steps = outcome.fixes.flatMap((f) => f.steps.map((s) => ('snippet' in s ? s.snippet : '')));
     expect(steps).toContain('[Files]\nBindReadOnly=/tmp/.X11-unix');
     expect(steps.some((s) => s?.includes('--bind-ro=/tmp/.X11-unix'))).toBe(true);
@@ -175,5 +190,23 @@ describe('x11.socket', () => {
     const { outcome, target } = await run({ env: { DISPLAY: '127.attacker.example:0' } });
     expect(codes(outcome)).toEqual(['display-remote']);
     expect(target.log.probes).toEqual([]);
+  });
+
+  describe('the socket is not in the guest: a bind is offered only when the host runs that display', () => {
+    const scenario = () => ({ env: { DISPLAY: ':0' }, files: home as FakeScenario['files'], probes: x11(connectFail('ENOENT'), connectFail('ECONNREFUSED')) as FakeProbe[] });
+
+    it('no X server on the host: no bind fix, and the finding says what is missing there', async () => {
+      const { outcome } = await run(scenario());
+      expect(codes(outcome)).toContain('x11-socket-missing');
+      expect(outcome.fixes.map((f) => f.id)).not.toContain('x11.chroot-bind-socket');
+      expect(outcome.summary).toContain('the host has no X server on :0 either (no live /tmp/.X11-unix/X0): start one, or use Xvfb for a test');
+    });
+
+    it('the host runs :0: bind /tmp/.X11-unix in', async () => {
+      const { outcome } = await withLiveHostDisplay((sockets) => run(scenario(), sockets));
+      expect(codes(outcome)).toContain('x11-socket-missing');
+      expect(outcome.fixes.map((f) => f.id)).toContain('x11.chroot-bind-socket');
+      expect(outcome.summary).toContain("the host's /tmp/.X11-unix/X0 is live: bind /tmp/.X11-unix in");
+    });
   });
 });

@@ -136,7 +136,8 @@ export function upstreamResolvConfFix(target: PlanTarget, upstream: string): Fix
       id: 'dns.chroot-upstream-resolv-conf',
       title: 'Bind the host\'s upstream nameserver list over the chroot\'s resolv.conf',
       safety: 'manual',
-      steps: [{ kind: 'manual', where: 'host', description: 'before entering the chroot (undo with umount)', snippet: `mount --bind -o ro ${shellQuote(upstream)} ${shellQuote(hostPathInRoot(target.root, '/etc/resolv.conf'))}` }],
+      // mount(8) would follow a guest link at ROOT/etc or ROOT/etc/resolv.conf onto a host file: refuse one (audit L7).
+      steps: [{ kind: 'manual', where: 'host', description: 'before entering the chroot (undo with umount); refused when the guest made /etc or /etc/resolv.conf a symlink', snippet: `test ! -L ${shellQuote(hostPathInRoot(target.root, '/etc'))} && test -f ${shellQuote(hostPathInRoot(target.root, '/etc/resolv.conf'))} && test ! -L ${shellQuote(hostPathInRoot(target.root, '/etc/resolv.conf'))} && mount --bind -o ro --no-canonicalize ${shellQuote(upstream)} ${shellQuote(hostPathInRoot(target.root, '/etc/resolv.conf'))}` }],
     };
   }
   return null;

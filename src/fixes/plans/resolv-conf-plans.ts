@@ -37,7 +37,8 @@ export function resolvConfProvisionFix(target: Pick<Target, 'kind' | 'root' | 's
     case 'chroot':
       return {
         id: 'dns.chroot-resolv-conf' as const, title: 'Copy the host\'s resolv.conf into the chroot before entering it', safety: 'manual' as const,
-        steps: [{ kind: 'manual' as const, where: 'host' as const, description: 'copy the file the host\'s symlink points to, not the link', snippet: `cp -L /etc/resolv.conf ${shellQuote(hostPathInRoot(target.root, '/etc/resolv.conf'))}` }],
+        // The guest decides what ROOT/etc and ROOT/etc/resolv.conf are: never write through a link of its (audit L7).
+        steps: [{ kind: 'manual' as const, where: 'host' as const, description: 'copy the file the host\'s symlink points to, not the link; a guest link in the way is replaced, never followed', snippet: `test ! -L ${shellQuote(hostPathInRoot(target.root, '/etc'))} && cp -L --remove-destination /etc/resolv.conf ${shellQuote(hostPathInRoot(target.root, '/etc/resolv.conf'))}` }],
       };
     default:
       return null;

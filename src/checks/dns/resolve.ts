@@ -303,7 +303,8 @@ export default defineCheck({
   findings,
   fixDocs,
   probes: ['root'],
-  dependsOn: ['dns.resolv-conf'],
+  // A fix to the stub (resolved stopped or started, its list linked) changes what glibc gets: check it again too.
+  dependsOn: ['dns.resolv-conf', 'dns.stub'],
   appliesTo: () => true,
   gather,
   judge,

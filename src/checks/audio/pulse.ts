@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { defineCheck, type CheckContext } from '../../core/check.js';
 import { couldNotRun, finding, outcomeOf } from '../../core/outcome.js';
@@ -55,8 +54,8 @@ async function guestCookie(ctx: CheckContext): Promise<{ file: string | null; he
 }
 
 /** The host's own socket for this uid, to say whether a bind would help. */
-async function hostSocketExists(uid: number): Promise<boolean> {
-  return stat(`/run/user/${uid}/pulse/native`).then((s) => s.isSocket(), () => false);
+async function hostSocketExists(ctx: CheckContext, uid: number): Promise<boolean> {
+  return (await ctx.host.stat(`/run/user/${uid}/pulse/native`))?.type === 'socket';
 }
 
 export default defineCheck({
@@ -98,7 +97,8 @@ export default defineCheck({
     const choice = chooseServer(ctx);
     if ('invalid' in choice) {
       findings.push(finding('pulse-server-invalid', 'fail', `PULSE_SERVER="${choice.invalid}" names no usable server (expected unix:/path, /path or tcp:host:port)`, { PULSE_SERVER: choice.invalid }));
-      const fix = pulseSocketBindFix(target, target.user.uid);
+      // The host's socket is offered only when the host has one for this user.
+      const fix = (await hostSocketExists(ctx, target.user.uid)) ? pulseSocketBindFix(target, target.user.uid) : null;
       return outcomeOf(findings, fix ? [fix] : []);
     }
     const [cookie, pipewire] = await Promise.all([guestCookie(ctx), target.stat(`${choice.runtimeDir.replace(/\/+$/, '')}/pipewire-0`)]);
@@ -138,7 +138,9 @@ export default defineCheck({
     }
 
     const fixes: Fix[] = [];
-    const bind = pulseSocketBindFix(target, target.user.uid);
+    // Binding the host's socket in helps only when the host has one for this user: otherwise no such fix.
+    const hostHas = await hostSocketExists(ctx, target.user.uid);
+    const bind = hostHas ? pulseSocketBindFix(target, target.user.uid) : null;
     if (result.stage === 'auth') {
       findings.push(finding('pulse-auth-failed', 'fail', `${server} refused the cookie${cookie.file ? ` from ${cookie.file}` : ' (none found)'}: ${result.reason} (pactl: "Connection failure: Access denied")`, { ...evidence, reason: result.reason }));
       const fix = pulseCookieFix(target, target.user, null);
@@ -146,11 +148,12 @@ export default defineCheck({
     } else if (result.stage !== 'connect') {
       findings.push(finding('pulse-no-answer', 'fail', `${server} accepted the connection but did not answer AUTH: ${result.reason}`, { ...evidence, reason: result.reason }));
     } else if (result.errno === 'ENOENT') {
-      const onHost = entry.kind === 'unix' && (await hostSocketExists(target.user.uid));
+      const onHost = entry.kind === 'unix' && hostHas;
+      const hostSocket = `/run/user/${target.user.uid}/pulse/native`;
       findings.push(finding('pulse-socket-missing', 'fail',
-        `${server} does not exist in the guest (ENOENT): pactl says "Connection failure: Connection refused"${onHost ? `; the host has /run/user/${target.user.uid}/pulse/native, bind it in` : ''}`,
+        `${server} does not exist in the guest (ENOENT): pactl says "Connection failure: Connection refused"; ${onHost ? `the host has ${hostSocket}, bind it in` : `the host has no sound server for uid ${target.user.uid} either (no ${hostSocket}): start PulseAudio or pipewire-pulse as that user on the host`}`,
         { ...evidence, hostSocket: onHost }));
-      if (bind) fixes.push(bind);
+      if (bind && onHost) fixes.push(bind);
     } else if (result.errno === 'ECONNREFUSED') {
       findings.push(finding('pulse-socket-stale', 'fail', `connect to ${server}: Connection refused: the socket file is stale, no sound server listens on it`, evidence));
       fixes.push(pulseRestartFix(server));

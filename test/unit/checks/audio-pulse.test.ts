@@ -2,6 +2,7 @@ import type net from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import check from '../../../src/checks/audio/pulse.js';
 import type { PulseConnectRequest, PulseConnectResponse } from '../../../src/guest/probe-protocol.js';
+import { FakeHost } from '../support/fake-host.js';
 import { FakeTarget, fakeContext, type FakeProbe, type FakeScenario } from '../support/fake-target.js';
 import { listenUnix } from '../support/unix-socket.js';
 
@@ -15,11 +16,14 @@ const OK: PulseConnectResponse = { ok: true, stage: 'auth', protocolVersion: 35,
 const connectFail = (errno: string): PulseConnectResponse => ({ ok: false, stage: 'connect', errno, reason: `connect: ${errno}`, elapsedMs: 1 });
 const pulse = (response: PulseConnectResponse): FakeProbe => ({ name: 'pulse-connect', response });
 
-async function run(scenario: FakeScenario, setup?: (t: FakeTarget) => Promise<void>) {
+/** A host whose desktop user (uid 1000) runs a sound server: /run/user/1000/pulse/native is a socket. */
+const hostWithPulse = () => new FakeHost({ files: { '/run/user/1000/pulse/native': { socket: true, listening: true, uid: 1000 } } });
+
+async function run(scenario: FakeScenario, setup?: (t: FakeTarget) => Promise<void>, host?: FakeHost) {
   const target = new FakeTarget(scenario);
   made.push(target);
   await setup?.(target);
-  const outcome = await check.run(fakeContext(target));
+  const outcome = await check.run(fakeContext(target, {}, host));
   return { outcome, target };
 }
 
@@ -107,17 +111,27 @@ describe('audio.pulse', () => {
   });
 
   it('offers the seed\'s nspawn bind and PULSE_SERVER, with the .nspawn lines', async () => {
-    const { outcome } = await run({ ...nspawn, env: {}, probes: [pulse(connectFail('ENOENT'))] });
+    const { outcome } = await run({ ...nspawn, env: {}, probes: [pulse(connectFail('ENOENT'))] }, undefined, hostWithPulse());
     const snippets = outcome.fixes.flatMap((f) => f.steps.map((s) => ('snippet' in s ? s.snippet : '')));
     expect(snippets.some((s) => s?.includes('--bind=/run/user/1000/pulse:/run/user/pulse --setenv=PULSE_SERVER=unix:/run/user/pulse/native'))).toBe(true);
     expect(snippets).toContain('[Files]\nBind=/run/user/1000/pulse:/run/user/pulse\n\n[Exec]\nEnvironment=PULSE_SERVER=unix:/run/user/pulse/native');
   });
 
   it('offers the schroot fstab line', async () => {
-    const { outcome } = await run({ kind: 'schroot', schroot: { chroot: 'jammy', session: null }, env: {}, probes: [pulse(connectFail('ENOENT'))] });
+    const { outcome } = await run({ kind: 'schroot', schroot: { chroot: 'jammy', session: null }, env: {}, probes: [pulse(connectFail('ENOENT'))] }, undefined, hostWithPulse());
     const snippets = outcome.fixes.flatMap((f) => f.steps.map((s) => ('snippet' in s ? s.snippet : '')));
     expect(snippets).toContain('/run/user/1000/pulse /run/user/1000/pulse none rw,bind 0 0');
     expect(snippets).toContain('preserve-environment=true');
+  });
+
+  it('the host has no sound server for the user: no bind is offered, the finding says what is missing and where', async () => {
+    const { outcome } = await run({ kind: 'chroot', env: {}, probes: [pulse(connectFail('ENOENT'))] });
+    expect(codes(outcome)).toContain('pulse-socket-missing');
+    expect(outcome.fixes.map((f) => f.id)).not.toContain('audio.chroot-bind-pulse');
+    expect(outcome.summary).toContain('the host has no sound server for uid 1000 either (no /run/user/1000/pulse/native): start PulseAudio or pipewire-pulse as that user on the host');
+    const withPulse = await run({ kind: 'chroot', env: {}, probes: [pulse(connectFail('ENOENT'))] }, undefined, hostWithPulse());
+    expect(withPulse.outcome.fixes.map((f) => f.id)).toContain('audio.chroot-bind-pulse');
+    expect(withPulse.outcome.summary).toContain('the host has /run/user/1000/pulse/native, bind it in');
   });
 
   it('a probe that cannot run is an error', async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { defineCheck, type CheckContext, type Reported } from '../../core/check.js';
+import { defineCheck, type CheckContext, type Reported, type EarlyOutcome } from '../../core/check.js';
 import { findingBuilder } from '../../core/findings.js';
+import { guestUnreadable } from '../guest-access.js';
 import { classifyMachineId, machineIdFromBytes, type MachineIdState } from '../../parse/machine-id.js';
 import { linkDbusMachineIdFix, machineIdAdviceFix, writeMachineIdFix } from '../../fixes/plans/machine-id-plans.js';
 import type { TargetKind } from '../../core/types.js';
@@ -43,7 +44,9 @@ async function readIdFile(ctx: CheckContext, path: string): Promise<IdFile> {
 }
 
 // What it looks at: both files the way libdbus and systemd read them (through the guest's root, so a booted guest's transient id counts).
-async function gather(ctx: CheckContext): Promise<Facts> {
+async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
+  const denied = await guestUnreadable(ctx);
+  if (denied) return denied;
   const [etc, dbus] = await Promise.all([readIdFile(ctx, ETC), readIdFile(ctx, DBUS)]);
   return { etc, dbus, kind: ctx.target.kind, root: ctx.target.root, machine: ctx.target.nspawn?.machine ?? null, freshId: machineIdFromBytes(randomBytes(16)) };
 }

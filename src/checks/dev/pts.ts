@@ -1,5 +1,6 @@
 import { defineCheck, cannotRun, type CheckContext, type EarlyOutcome, type Reported } from '../../core/check.js';
 import { findingBuilder } from '../../core/findings.js';
+import { guestUnreadable } from '../guest-access.js';
 import { FS_MAGIC, fsNameOf } from '../../parse/fs-magic.js';
 import { describeMount, lookAsUser, mountOf } from '../../guest/api-fs-look.js';
 import { targetSchrootFstab, type SchrootFstab } from '../../host/schroot-fstab.js';
@@ -35,6 +36,8 @@ interface Facts {
 
 // What it looks at: devpts on /dev/pts, /dev/ptmx, and a pty opened as the desktop user with its slave's owner.
 async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
+  const denied = await guestUnreadable(ctx);
+  if (denied) return denied;
   const { target } = ctx;
   let look: ApiFsResponse;
   try {

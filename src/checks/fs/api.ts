@@ -1,5 +1,6 @@
 import { defineCheck, cannotRun, type CheckContext, type EarlyOutcome, type Reported } from '../../core/check.js';
 import { findingBuilder } from '../../core/findings.js';
+import { guestUnreadable } from '../guest-access.js';
 import { FS_MAGIC, fsNameOf } from '../../parse/fs-magic.js';
 import { describeMount, lookAsUser, mountOf } from '../../guest/api-fs-look.js';
 import { sharesOurPidns } from '../../host/pid-namespace.js';
@@ -54,6 +55,8 @@ interface Facts {
 
 // What it looks at: statfs of /proc and /sys, each node lstat'ed and opened read-write as the desktop user.
 async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
+  const denied = await guestUnreadable(ctx);
+  if (denied) return denied;
   const { target } = ctx;
   let look: ApiFsResponse;
   try {

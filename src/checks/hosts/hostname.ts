@@ -1,5 +1,6 @@
-import { defineCheck, type CheckContext, type Reported } from '../../core/check.js';
+import { defineCheck, type CheckContext, type Reported, type EarlyOutcome } from '../../core/check.js';
 import { findingBuilder } from '../../core/findings.js';
+import { guestUnreadable } from '../guest-access.js';
 import { hostsAddressesOf, isLoopbackAddress, parseEtcHosts } from '../../parse/etc-hosts.js';
 import { parseNsswitch } from '../../parse/nsswitch.js';
 import { parseFibTrieLocal, parseIfInet6 } from '../../parse/local-addresses.js';
@@ -43,7 +44,9 @@ interface Facts {
 }
 
 // What it looks at: the name from the guest's UTS namespace, then both lookups through its own NSS, timed.
-async function gather(ctx: CheckContext): Promise<Facts> {
+async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
+  const denied = await guestUnreadable(ctx);
+  if (denied) return denied;
   const { target } = ctx;
   // The name first (a command for a guest in its own UTS namespace), then three lookups at once: all within the check's time.
   const timeoutMs = Math.max(300, Math.floor(ctx.options.timeoutMs * 0.7));

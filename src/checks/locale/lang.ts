@@ -1,5 +1,6 @@
-import { defineCheck, type CheckContext, type Reported } from '../../core/check.js';
+import { defineCheck, type CheckContext, type Reported, type EarlyOutcome } from '../../core/check.js';
 import { findingBuilder } from '../../core/findings.js';
+import { guestUnreadable } from '../guest-access.js';
 import { DEFAULT_PATH } from '../../guest/guest-env.js';
 import { isBuiltinLocale, isCUtf8, localeAvailable, normaliseLocaleName, parseLocaleList } from '../../parse/locale-name.js';
 import { generateLocaleFix, runWithLocaleFix } from '../../fixes/plans/locale-plans.js';
@@ -43,7 +44,9 @@ async function listFromDirectory(ctx: CheckContext): Promise<string[] | null> {
 }
 
 // What it looks at: the session's LANG/LC_* and what `locale -a` lists inside the guest.
-async function gather(ctx: CheckContext): Promise<Facts> {
+async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
+  const denied = await guestUnreadable(ctx);
+  if (denied) return denied;
   const { target } = ctx;
   const vars = LC_VARS.map((name) => ({ name, value: target.env[name] ?? '' })).filter((v) => v.value !== '');
   const [list, osRelease] = await Promise.all([

@@ -1,5 +1,6 @@
 import { defineCheck, skip, type CheckContext, type EarlyOutcome, type Reported } from '../../core/check.js';
 import { findingBuilder } from '../../core/findings.js';
+import { guestUnreadable } from '../guest-access.js';
 import type { Host } from '../../core/host.js';
 import { DEFAULT_PATH } from '../../guest/guest-env.js';
 import { eachLine, splitWords } from '../../parse/text-lines.js';
@@ -64,6 +65,8 @@ async function ageOf(host: Host, pid: number): Promise<number | null> {
 
 // What it looks at: guest PID 1, then its own systemctl and journal about its state, inside its namespaces.
 async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
+  const denied = await guestUnreadable(ctx);
+  if (denied) return denied;
   const { target } = ctx;
   const pid = target.pid!;
   const comm = (await ctx.host.readFile(`/proc/${pid}/comm`))?.trim();

@@ -1,5 +1,6 @@
-import { defineCheck, type CheckContext, type Reported } from '../../core/check.js';
+import { defineCheck, type CheckContext, type Reported, type EarlyOutcome } from '../../core/check.js';
 import { findingBuilder } from '../../core/findings.js';
+import { guestUnreadable } from '../guest-access.js';
 import { nssActionOf, parseNsswitch, type NssDatabase, type NssStatus } from '../../parse/nsswitch.js';
 import { guestGetaddrinfo, guestNssModules, type GetentAnswer } from '../../guest/nss-lookup.js';
 import { hostResolvedSocket, RESOLVED_VARLINK } from '../../host/host-resolved.js';
@@ -67,7 +68,9 @@ async function probeResolved(ctx: CheckContext): Promise<Facts['resolved']> {
 }
 
 // What it looks at: the guest's hosts: line, its modules' libraries, whether resolved answers there; getent only to quote a broken line.
-async function gather(ctx: CheckContext): Promise<Facts> {
+async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
+  const denied = await guestUnreadable(ctx);
+  if (denied) return denied;
   const { target } = ctx;
   const nss = await target.readFile('/etc/nsswitch.conf');
   const hosts = nss.ok ? parseNsswitch(nss.text).get('hosts') ?? null : null;

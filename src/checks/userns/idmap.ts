@@ -1,5 +1,6 @@
 import { defineCheck, skip, type CheckContext, type EarlyOutcome, type Reported } from '../../core/check.js';
 import { findingBuilder } from '../../core/findings.js';
+import { guestUnreadable } from '../guest-access.js';
 import { idInside, idOutside, isIdentityMap, type IdMapRange } from '../../parse/id-map.js';
 import { readProcessIdMaps, type ProcessIdMaps } from '../../host/userns-maps.js';
 import { idmapFix } from '../../fixes/plans/userns-plans.js';
@@ -44,6 +45,8 @@ interface Facts {
 
 // What it looks at: the session process's id maps and groups, and the owners of what a desktop session writes to or connects to.
 async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
+  const denied = await guestUnreadable(ctx);
+  if (denied) return denied;
   const { target } = ctx;
   const pid = target.sessionPid ?? target.pid;
   if (pid === null) return skip('no process runs in the guest, so there is no user namespace to look at (a chroot has none)');

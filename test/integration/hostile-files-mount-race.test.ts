@@ -42,19 +42,24 @@ for (let i = 0; i < rounds; i++) {
   const unit = { path: G + '/run/user', recursive: false, shared: false, members: [] };
   const r = { uid: 1000, gid: 1000, binds: ['/run/user/1000/pulse'] };
   const fix = privateRunLiveFix.length === 5 ? privateRunLiveFix(G, '/run/user', unit, r, 'safe') : privateRunLiveFix('/run/user', unit, r, 'safe');
-  // The user watches the guest's runtime dir from outside the chroot, as in the audit.
-  const attacker = spawn(process.execPath, ['-e', ATTACK, G + '/run/user/1000', victim], { stdio: 'ignore', uid: 1000, gid: 1000 });
   const log = { saveBackup: async () => 'b', begin: async () => 0, finish: async () => undefined };
   const runner = realCommandRunner({ exec: async () => ({ exitCode: 1, stdout: '', stderr: '', timedOut: false, notFound: false }) }, G, async () => []);
-  const steps = await applyFix({ fixId: fix.id, title: fix.title, safety: 'safe', checkIds: [], action: 'apply', steps: fix.steps }, { fileRoot: G, log, runner });
+  const apply = (steps) => applyFix({ fixId: fix.id, title: fix.title, safety: 'safe', checkIds: [], action: 'apply', steps }, { fileRoot: G, log, runner });
+  // The stand-in goes first (a process looking into it would keep it busy); then the race.
+  const [unmount, ...rest] = fix.steps;
+  const first = await apply([unmount]);
+  // The user watches the guest's runtime dir from outside the chroot, as in the audit.
+  const attacker = spawn(process.execPath, ['-e', ATTACK, G + '/run/user/1000', victim], { stdio: 'ignore', uid: 1000, gid: 1000 });
+  const steps = [...first, ...await apply(rest)];
   attacker.kill('SIGKILL');
   await new Promise((res) => attacker.once('exit', res));
   const m = mounts();
   results.push({
     statuses: steps.map((s) => s.status).join(','),
+    failed: steps.filter((s) => s.status === 'failed').map((s) => s.message).join('; '),
     onVictim: m.includes(victim),
     inGuest: m.includes(G + '/run/user/1000/pulse'),
-    owner: statSync(G + '/run/user/1000').uid,
+    owner: (() => { try { return statSync(G + '/run/user/1000').uid; } catch { return null; } })(),
   });
   for (const p of [victim, G + '/run/user/1000/pulse', G + '/run/user/1000', G + '/run/user']) while (mounts().includes(p)) sh('umount', p);
 }

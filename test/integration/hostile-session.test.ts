@@ -3,7 +3,7 @@
  * aimed at root. Each test names in its first line the audit item it covers.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -12,6 +12,9 @@ import { run } from '../harness/proc.js';
 import { describeIntegration } from '../harness/skip.js';
 import { runTool } from '../harness/tool.js';
 import { createWorld, type World } from '../harness/world.js';
+import { HostContext } from '../../src/host/host-context.js';
+import { openTarget } from '../../src/targets/open-target.js';
+import { endProbeChildren } from '../../src/guest/probe-client.js';
 
 interface ReportFix { id: string; steps: { kind: string; snippet?: string }[] }
 interface Report { results: { id: string; status: string; findings: { code: string }[]; fixes: ReportFix[] }[] }
@@ -51,6 +54,31 @@ describeIntegration('hostile guests: the session environment and passwd', () => 
       expect(pulse.findings.map((f) => f.code)).toContain('pulse-no-cookie');
     } finally {
       await new Promise((r) => server.close(r));
+    }
+  });
+
+  test('M2: a guest /etc/group listing the user in disk gives the user\'s probe child no host disk group', async () => {
+    const g = await w.guestRoot('hostile-groups');
+    // The host account of uid 1000 is not in disk, or this proves nothing.
+    expect(readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith('disk:'))?.split(':')[3]?.split(',') ?? []).not.toContain(g.user.name);
+    const group = join(g.root, 'etc/group');
+    writeFileSync(group, readFileSync(group, 'utf8').split('\n').map((l) => (l.startsWith('disk:') ? `${l}${l.endsWith(':') ? '' : ','}${g.user.name}` : l)).join('\n'));
+    writeFileSync(join(g.root, 'etc/ctd-disk-only'), 'disk group only\n', { mode: 0o640 });
+    chownSync(join(g.root, 'etc/ctd-disk-only'), 0, 6);
+    await startChrootProcess(w.net, g.root, { uid: g.user.uid, gid: g.user.gid, env: { PATH: '/usr/bin:/bin', DISPLAY: ':0' } }, w.cleanup);
+    const target = (await openTarget(`chroot:${g.root}`, { host: new HostContext({ invokingEnv: {} }) })).target;
+    try {
+      // The guest's files say disk (6)...
+      expect(target.user.groups).toContain(6);
+      // ...but the child that reads as the user has only the host account's groups.
+      const read = await target.probe('read-file', { path: '/etc/ctd-disk-only', maxBytes: 100 }, { asUser: true, timeoutMs: 10_000 });
+      expect(read).toMatchObject({ ok: false, reason: 'permission' });
+      // And a guest command run as the user in this chroot (host mounts, host devices) has no gid 6 either.
+      const id = await target.exec(['id', '-G'], { user: { uid: g.user.uid, gid: g.user.gid, groups: target.user.groups }, timeoutMs: 10_000 });
+      expect(id.exitCode, id.stderr + (id.spawnError ?? '')).toBe(0);
+      expect(id.stdout.trim().split(/\s+/)).not.toContain('6');
+    } finally {
+      await endProbeChildren();
     }
   });
 

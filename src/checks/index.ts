@@ -23,6 +23,7 @@ import nspawnBoot from './nspawn/boot.js';
 import usernsIdmap from './userns/idmap.js';
 import dbusSession from './dbus/session.js';
 import dbusSystem from './dbus/system.js';
+import waylandSocket from './wayland/socket.js';
 
 /** The built-in checks, in report order. Add a check by importing it here. */
 export const builtinChecks: Check[] = [
@@ -56,4 +57,5 @@ export const builtinChecks: Check[] = [
   // desktop plumbing: buses, compositor, sound server, devices
   dbusSession,
   dbusSystem,
+  waylandSocket,
 ];

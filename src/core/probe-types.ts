@@ -135,6 +135,16 @@ export type DbusHelloResponse =
   | { ok: true; stage: 'hello'; name: string; guid: string; elapsedMs: number }
   | { ok: false; stage: 'connect' | 'auth' | 'denied' | 'hello' | 'silent' | 'closed'; errno: SocketErrno | null; reason: string; elapsedMs: number };
 
+/** Connect to a Wayland socket and do wl_display.get_registry + sync. */
+export interface WaylandRegistryRequest {
+  socket: { path: string };
+  timeoutMs: number;
+}
+
+export type WaylandRegistryResponse =
+  | { ok: true; stage: 'sync'; globals: string[]; globalCount: number; elapsedMs: number }
+  | { ok: false; stage: 'connect' | 'protocol' | 'silent' | 'closed'; errno: SocketErrno | null; reason: string; elapsedMs: number };
+
 /** Request type for each probe name. */
 export interface ProbeRequests {
   'dns-query': DnsQueryRequest;
@@ -145,6 +155,7 @@ export interface ProbeRequests {
   'api-fs': ApiFsRequest;
   'read-file': ReadFileRequest;
   'dbus-hello': DbusHelloRequest;
+  'wayland-registry': WaylandRegistryRequest;
 }
 
 /** Response type for each probe name. */
@@ -157,6 +168,7 @@ export interface ProbeResponses {
   'api-fs': ApiFsResponse;
   'read-file': ReadFileResponse;
   'dbus-hello': DbusHelloResponse;
+  'wayland-registry': WaylandRegistryResponse;
 }
 
 export type ProbeName = keyof ProbeRequests;

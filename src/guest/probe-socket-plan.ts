@@ -55,6 +55,8 @@ export function prepareProbeSocket<K extends ProbeName>(root: string, name: K, r
       return prepareSocket(root, r.socket ?? {}, 6000);
     case 'pulse-connect':
       return prepareSocket(root, r.socket ?? {}, 4713);
+    case 'wayland-registry':
+      return prepareSocket(root, { path: r.socket?.path }, 0);
     case 'dbus-hello':
       return prepareSocket(root, { path: r.socket?.path, abstract: r.socket?.abstract }, 0);
     default:

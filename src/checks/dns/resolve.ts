@@ -249,7 +249,7 @@ function glibcFindings(facts: Facts, serversAnswer: boolean): Found[] {
   const route = hostsRoute(resolved, facts.results.filter((r) => !r.unused).map((r) => r.address));
   const noDns = resolved.nsswitch !== null && !resolved.nsswitch.services.some((s) => s.name === 'dns');
   const cause = route.deadEnd
-    ? `nsswitch.conf "${hosts ?? ''}" asks the guest's own systemd-resolved (pid ${resolved.guest.join(', ')}) first, through nss-resolve, and it has no upstream server; [!UNAVAIL=return] ends the lookup there, so the nameservers of /etc/resolv.conf are never asked (route: ${route.text})`
+    ? `nsswitch.conf "${hosts ?? ''}" asks the guest's own systemd-resolved (pid ${resolved.guest.join(', ')}) first, through nss-resolve, and it has no upstream server; [!UNAVAIL=return] ends the lookup there, so the nameservers of /etc/resolv.conf are never asked`
     : noDns ? `/etc/nsswitch.conf says "${hosts ?? ''}" without dns`
       : `check the hosts: line of /etc/nsswitch.conf (${route.text}), /etc/hosts and whether the user can read /etc/resolv.conf`;
   return [found('glibc-fails', { name, why, user: facts.user, cause }, { ...ev, route: route.text, deadEnd: route.deadEnd })];

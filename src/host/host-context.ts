@@ -9,7 +9,7 @@ import { parseMountinfo } from '../parse/mountinfo.js';
 import { listSchrootSessions, readSchrootChroots, readSchrootSessions, DEFAULT_SCHROOT_PATHS } from './schroot-state.js';
 import { machinectlMachines, scanNspawnProcesses } from './nspawn-machines.js';
 import { queryHostNameservers } from './host-dns-query.js';
-import { readProcessFiles } from './mount-holders.js';
+import { offRootMount, readProcessFiles } from './mount-holders.js';
 import { PROC_CAPS } from './proc-read.js';
 import { connectSocket } from '../guest/probes/socket-connect.js';
 import { runCommand } from './run-command.js';
@@ -124,7 +124,7 @@ export class HostContext implements Host {
       return [...viaMachined, ...scanned.filter((m) => !known.has(m.machine))];
     }, (v) => `${v.length} machines`);
     this.schrootListedSessions = once(() => listSchrootSessions(timeoutMs));
-    this.processFiles = scan('open files', async () => readProcessFiles(await this.processes(), '/proc', await this.ownMntns()), (v) => `${v.length} processes`);
+    this.processFiles = scan('open files', async () => readProcessFiles(await this.processes(), '/proc', await this.ownMntns(), offRootMount(await this.mountinfo())), (v) => `${v.length} processes`);
     this.resolvedProcesses = scan('systemd-resolved processes', async () => filterInChunks(await this.processes(), isResolved), (v) => `${v.length} found`);
   }
 

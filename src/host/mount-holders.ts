@@ -59,7 +59,7 @@ const CHUNK = 128;
  * loop turning between them; `mntns`, when given, skips processes of other mount namespaces
  * before their fds and maps are read (they hold that namespace's copies, see {@link mountHolders}).
  */
-export async function readProcessFiles(processes: readonly HostProcess[], procRoot = '/proc', mntns: string | null = null): Promise<ProcessFiles[]> {
+export async function readProcessFiles(processes: readonly HostProcess[], procRoot = '/proc', mntns: string | null = null, keepPath: (path: string) => boolean = () => true): Promise<ProcessFiles[]> {
   const out: ProcessFiles[] = [];
   for (let i = 0; i < processes.length; i++) {
     if (i > 0 && i % CHUNK === 0) await yieldToLoop();
@@ -71,10 +71,25 @@ export async function readProcessFiles(processes: readonly HostProcess[], procRo
       pid: p.pid, comm: p.comm, mntns: p.mntns,
       root: p.rootLink === null ? null : clean(p.rootLink),
       cwd: p.cwdLink === null ? null : clean(p.cwdLink),
-      fds: fds.paths, maps: maps.paths, complete: fds.complete && maps.complete,
+      fds: fds.paths.filter(keepPath), maps: maps.paths.filter(keepPath), complete: fds.complete && maps.complete,
     });
   }
   return out;
+}
+
+/**
+ * Whether a path lies on a mount other than the root one: only such paths can keep a guest's
+ * leftover mount busy (those mounts are all below some directory), so the rest of a busy host's
+ * open files and mappings (libraries, binaries on /) need not be kept in memory.
+ */
+export function offRootMount(mounts: readonly MountEntry[]): (path: string) => boolean {
+  const points = new Set(mounts.map((m) => m.mountPoint).filter((p) => p !== '/'));
+  return (path) => {
+    for (let dir = path; dir.length > 1; dir = dir.slice(0, Math.max(1, dir.lastIndexOf('/')))) {
+      if (points.has(dir)) return true;
+    }
+    return false;
+  };
 }
 
 /** The deepest mount (newest when stacked) whose mount point contains `path`. */

@@ -1,4 +1,4 @@
-import type { GuestPathError, Target } from '../targets/target.js';
+import type { GuestPathError, Target } from '../core/target.js';
 
 /** A guest file as the desktop user could read it. */
 export type UserRead =

@@ -10,7 +10,7 @@ import { HostContext, scanBudgetFrom } from '../host/host-context.js';
 import type { Reporter } from '../report/reporter.js';
 import type { SessionInfo } from '../report/report-layout.js';
 import { applicableFixes, fixCommand } from './fix-command.js';
-import type { Target } from '../targets/target.js';
+import type { Target } from '../core/target.js';
 import { timing } from '../core/timing.js';
 import { listOption } from './common-options.js';
 import { UsageError } from './usage-error.js';

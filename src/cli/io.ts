@@ -13,12 +13,15 @@ export interface CliIo {
 
 /** The real process's io. */
 export function processIo(): CliIo {
+  // isTTY is typed boolean but is undefined on a pipe.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion
   const isTty = Boolean(process.stdout.isTTY);
   return {
     out: process.stdout,
     err: process.stderr,
     env: process.env,
     isTty,
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- undefined on a pipe
     stdinIsTty: Boolean(process.stdin.isTTY),
     width: terminalWidth(process.env.COLUMNS, isTty ? process.stdout.columns : undefined),
     color: (flag) => flag && isTty && process.env.NO_COLOR === undefined,

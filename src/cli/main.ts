@@ -8,10 +8,6 @@ import { EXIT } from '../core/exit-code.js';
 import { timing } from '../core/timing.js';
 import { endLiveChildren } from '../core/live-children.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import type { CheckArgs } from './commands/check.js';
-import type { FixArgs } from './commands/fix.js';
-import type { UndoArgs } from './commands/undo.js';
-import type { DemoArgs } from './commands/demo.js';
 
 const EPILOG = 'Exit codes: 0 healthy, 1 a check failed, 2 bad usage or target, 3 a check could not run.';
 
@@ -31,7 +27,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       .example('sudo $0 --all --format prometheus', 'every guest, for node_exporter'),
     async (args) => {
       const { runCheckCommand } = await import('./commands/check.js');
-      code = await toOutput(args.output, io, (out) => runCheckCommand(args as unknown as CheckArgs, out));
+      code = await toOutput(args.output, io, (out) => runCheckCommand(args, out));
     })
     .command('fix [target]', 'diagnose, apply the fixes, diagnose again', (y) => withDiagnoseOptions(y)
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and change nothing' })
@@ -42,7 +38,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       .example('sudo $0 fix nspawn:mybox --yes', 'apply the safe fixes without asking'),
     async (args) => {
       const { runFixCommand } = await import('./commands/fix.js');
-      code = await toOutput(args.output, io, (out) => runFixCommand(args as unknown as FixArgs, out));
+      code = await toOutput(args.output, io, (out) => runFixCommand(args, out));
     })
     .command('undo [target]', 'revert the fixes applied last (journal)', (y) => y
       .positional('target', { type: 'string', describe: 'the same TARGET given to fix' })
@@ -52,7 +48,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       .option('color', { type: 'boolean', default: true, describe: 'colour output' }),
     async (args) => {
       const { runUndoCommand } = await import('./commands/undo.js');
-      code = await runUndoCommand(args as unknown as UndoArgs, io);
+      code = await runUndoCommand(args, io);
     })
     .command('demo', 'build a throwaway broken guest, diagnose it, clean up (needs root)', (y) => y
       .option('fix', { type: 'boolean', default: false, describe: 'also fix it and check again' })
@@ -63,11 +59,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       .example('sudo $0 demo --fix', 'broken, fixed, checked again'),
     async (args) => {
       const { runDemoCommand } = await import('./commands/demo.js');
-      code = await runDemoCommand(args as unknown as DemoArgs, io);
+      code = await runDemoCommand(args, io);
     })
     .command('checks', 'list the registered checks: id, group, title', (y) => y.option('json', { type: 'boolean' }).option('plugin', { type: 'string', array: true }), async (args) => {
       const [{ runChecksCommand }, { resolveChecks }] = await Promise.all([import('./commands/checks.js'), import('./diagnose.js')]);
-      const checks = await resolveChecks({ timeout: 2000, strict: false, compareHost: false, verbose: false, plugin: args.plugin as string[] | undefined }, (l) => io.err.write(l + '\n'));
+      const checks = await resolveChecks({ timeout: 2000, strict: false, compareHost: false, verbose: false, plugin: args.plugin }, (l) => io.err.write(l + '\n'));
       code = runChecksCommand(checks, Boolean(args.json), io);
     })
     .command('explain <name>', 'the documentation of a finding code or check id (or fix id)', (y) => y
@@ -75,7 +71,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       .option('plugin', { type: 'string', array: true, describe: 'load more checks and fixes from a module (repeatable)' })
       .example('$0 explain resolv-conf-empty', 'what the code means and what to do'), async (args) => {
       const [{ runExplainCommand }, { resolveChecks }] = await Promise.all([import('./commands/explain.js'), import('./diagnose.js')]);
-      const checks = await resolveChecks({ timeout: 2000, strict: false, compareHost: false, verbose: false, plugin: args.plugin as string[] | undefined }, (l) => io.err.write(l + '\n'));
+      const checks = await resolveChecks({ timeout: 2000, strict: false, compareHost: false, verbose: false, plugin: args.plugin }, (l) => io.err.write(l + '\n'));
       code = runExplainCommand(checks, String(args.name), io);
     })
     .command('list', 'list the containers found on this host', (y) => y.option('json', { type: 'boolean' }).example('$0 list --json', 'machine-readable list'), async (args) => {
@@ -100,21 +96,25 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       .positional('shell', { choices: ['bash', 'zsh'] as const, describe: 'the shell to complete for' })
       .example('$0 completion bash >> ~/.bashrc', 'complete commands, options, check ids and targets in bash'), async (args) => {
       const { runCompletionCommand } = await import('./commands/completion.js');
-      code = runCompletionCommand(args.shell as string | undefined, io);
+      code = runCompletionCommand(args.shell, io);
     })
     // Hidden: answers the scripts' `--get-yargs-completions` requests (check ids, target prefixes).
     .completion('__yargs-completion', false, (_current: string, _parsed: unknown, defaults: (cb?: (err: Error | null, words: string[] | undefined) => void) => void, done: (words: string[]) => void) => {
       const finish = (words: string[]) => { done(words); completionAnswered(); };
-      void import('./commands/completion.js').then(({ completeArgv }) => completeArgv(argv, io.env, (cb) => defaults(cb ?? ((_e, w) => finish(w ?? []))), finish));
+      void import('./commands/completion.js').then(({ completeArgv }) => completeArgv(argv, io.env, (cb) => { defaults(cb ?? ((_e, w) => { finish(w ?? []); })); }, finish));
     })
     .epilogue(EPILOG)
     .version(TOOL_VERSION)
     .help()
     .alias('h', 'help')
     .strict()
+    // columns is typed number but is undefined on a pipe.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .exitProcess(false)
     .fail((message, error) => {
+      // yargs passes null for either, whatever its types say.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
       throw error ?? new UsageError(message ?? 'bad usage');
     });
   try {
@@ -159,7 +159,7 @@ function reportError(error: unknown, io: CliIo): number {
     return EXIT.usage;
   }
   const message = error instanceof Error ? error.message : String(error);
-  if ((error as { name?: string })?.name === 'YError') {
+  if ((error as { name?: string } | null)?.name === 'YError') {
     io.err.write(`ctr-doctor: ${escapeTerminal(message.split('\n')[0] ?? '')} (see \`ctr-doctor --help\`)\n`);
     return EXIT.usage;
   }

@@ -31,11 +31,13 @@ export function enforceDeclarations(check: Check): Check {
     ...check,
     appliesTo: (ctx) => check.appliesTo(ctx),
     run: async (ctx) => {
-      const outcome = await check.run(ctx);
-      const problem = outcome !== null && typeof outcome === 'object' && Array.isArray(outcome.findings) && Array.isArray(outcome.fixes)
-        ? conformanceProblem(check, outcome)
+      // A plugin may resolve to anything; the runner turns a shapeless outcome into an error itself.
+      const outcome: unknown = await check.run(ctx);
+      const shaped = outcome as Partial<CheckOutcome> | null;
+      const problem = shaped !== null && typeof shaped === 'object' && Array.isArray(shaped.findings) && Array.isArray(shaped.fixes)
+        ? conformanceProblem(check, shaped as CheckOutcome)
         : null;
-      return problem === null ? outcome : { status: 'error', summary: problem, findings: [], fixes: [] };
+      return problem === null ? (outcome as CheckOutcome) : { status: 'error', summary: problem, findings: [], fixes: [] };
     },
   };
 }

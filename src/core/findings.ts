@@ -46,7 +46,9 @@ export function renderMessage(template: string, data: Readonly<Record<string, un
   return template.replace(PLACEHOLDER, (_all, name: string) => {
     const value = data[name];
     if (value === undefined || value === null) throw new DeclarationError(`no data for {${name}} in "${template}"`);
-    return String(value);
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    return JSON.stringify(value);
   });
 }
 
@@ -61,5 +63,5 @@ export class DeclarationError extends Error {
  */
 export function findingBuilder<F extends FindingSpecs>(_specs: F) {
   return <C extends keyof F & string>(code: C, data: MessageData<F[C]['message']>, evidence: Record<string, unknown> = {}): Reported<F> =>
-    ({ code, data, evidence }) as Reported<F>;
+    ({ code, data, evidence });
 }

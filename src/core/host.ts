@@ -88,6 +88,29 @@ export interface HostDnsResult {
   answers: HostDnsAnswer[];
 }
 
+/** One reason a mount cannot be unmounted: a process that uses a path on it. */
+export interface MountHolder {
+  pid: number;
+  comm: string;
+  how: 'root' | 'cwd' | 'fd' | 'map';
+  /** The path the process holds. */
+  path: string;
+  /** The mount point the path lies on (the deepest one that contains it). */
+  mountPoint: string;
+}
+
+/** One `umount` to run: a mount that is not inside another one being removed, with its submounts. */
+export interface UnmountUnit {
+  /** Host path of the mount point. */
+  path: string;
+  /** The mount has submounts, so it needs `umount -R`. */
+  recursive: boolean;
+  /** The mount or a submount is in a shared peer group: an unmount would propagate unless made a slave first. */
+  shared: boolean;
+  /** Every mount this unit removes (itself first). */
+  members: MountEntry[];
+}
+
 /** A host file's metadata (lstat or stat). */
 export interface HostStat {
   type: 'file' | 'directory' | 'symlink' | 'socket' | 'fifo' | 'char' | 'block' | 'unknown';
@@ -143,6 +166,8 @@ export interface Host {
   ownMntns(): Promise<string | null>;
   /** systemd-resolved processes on the whole host. */
   resolvedProcesses(): Promise<HostProcess[]>;
+  /** Who keeps `mountPoint` (or a mount below it) busy, read afresh (for a fix, after the diagnosis). */
+  mountHolders(mountPoint: string): Promise<MountHolder[]>;
 
   // The mount table (ctr-doctor's own mount namespace).
   mountinfo(): Promise<MountEntry[]>;

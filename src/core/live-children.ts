@@ -69,9 +69,9 @@ export function killLiveChildren(): number {
 export async function endLiveChildren(limitMs = 2000): Promise<void> {
   const children = [...live.keys(), ...dying];
   const exited = children.map((child) => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.once('error', () => resolve());
+    if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
+    child.once('exit', () => { resolve(); });
+    child.once('error', () => { resolve(); });
     // Pooled children are unref'd: without this the loop could empty, and the process end, before they are reaped.
     child.ref();
   }));

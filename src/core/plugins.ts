@@ -89,7 +89,7 @@ function checksOf(mod: PluginModule, taken: ReadonlySet<string>): Check[] {
 /** One line for anything a broken plugin throws. */
 function describeLoadError(error: unknown): string {
   if (error instanceof PluginShapeError) return error.message;
-  const e = error as NodeJS.ErrnoException;
+  const e = error as NodeJS.ErrnoException | null | undefined;
   if (e?.code === 'ERR_MODULE_NOT_FOUND') return `not found (${(e.message.split('\n')[0] ?? '').replace(/ imported from .*$/, '')})`;
   const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] || 'failed to load';
   const kind = error instanceof Error && error.name !== 'Error' ? `${error.name}: ` : '';

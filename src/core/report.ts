@@ -1,7 +1,7 @@
 import { exitCodeFor, summarize } from './exit-code.js';
 import { TOOL_VERSION } from './version.js';
 import type { CheckResult, Report } from './types.js';
-import type { Target } from '../targets/target.js';
+import type { Target } from './target.js';
 
 /** Assembles the JSON report of the contract (`schemaVersion` 1); `hostName` names the machine it ran on. */
 export function buildReport(target: Pick<Target, 'kind' | 'name' | 'root' | 'pid'>, results: CheckResult[], startedAt: Date, strict: boolean, hostName?: string): Report {

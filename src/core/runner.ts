@@ -37,10 +37,12 @@ export function printable(text: string): string {
 }
 
 /** The outcome with its summary and finding messages made {@link printable}; evidence keeps the raw data. */
-function printableOutcome(outcome: CheckOutcome): CheckOutcome {
+function printableOutcome(value: unknown): CheckOutcome {
   // A plugin may resolve to anything: only a real outcome is passed on.
-  const shaped = outcome !== null && typeof outcome === 'object' && STATUSES.has(outcome.status)
-    && typeof outcome.summary === 'string' && Array.isArray(outcome.findings) && Array.isArray(outcome.fixes);
+  const outcome = value as CheckOutcome;
+  const maybe = value as Partial<CheckOutcome> | null;
+  const shaped = maybe !== null && typeof maybe === 'object' && STATUSES.has(maybe.status)
+    && typeof maybe.summary === 'string' && Array.isArray(maybe.findings) && Array.isArray(maybe.fixes);
   if (!shaped) return errorOutcome('the check returned no valid outcome (status, summary, findings, fixes)');
   return {
     ...outcome,
@@ -71,7 +73,7 @@ export async function runOneCheck(check: Check, ctx: CheckContext, timeoutMs: nu
       const expire = (allowed: number): void => {
         timer = setTimeout(() => {
           const extra = scanBusyMs() - scanAtStart - (allowed - timeoutMs);
-          if (extra >= 1) return expire(allowed + extra);
+          if (extra >= 1) { expire(allowed + extra); return; }
           // What a timed-out check started is killed once every check has an outcome (killLiveChildren).
           resolve(errorOutcome(`timed out after ${timeoutMs} ms`));
         }, allowed === timeoutMs ? timeoutMs : allowed - (performance.now() - started));

@@ -2,6 +2,9 @@ import type { TargetKind } from './types.js';
 import type { MountEntry } from '../parse/mountinfo.js';
 import type { ProbeName, ProbeRequests, ProbeResponses } from './probe-types.js';
 
+/** A PATH for guest commands: a guest's own PATH is never used (it may name host directories). */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** The desktop user inside the guest. */
 export interface GuestUser {
   uid: number;

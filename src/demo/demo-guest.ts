@@ -119,7 +119,7 @@ export async function buildDemoGuest(log: (line: string) => void): Promise<DemoG
       { stdio: 'ignore', env: { ...HOST_ENV } });
     const pid = child.pid;
     if (pid === undefined) throw new Error('could not start the demo guest\'s sleep');
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
     teardown.add(`stop the guest's sleep (pid ${pid})`, `kill ${pid}`, async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await Promise.race([exited, sleep(5000)]);

@@ -16,7 +16,7 @@ function lineReader(input: NodeJS.ReadableStream): { next(): Promise<string>; cl
       if (closed) return Promise.resolve('');
       return new Promise((resolve) => waiting.push(resolve));
     },
-    close: () => rl.close(),
+    close: () => { rl.close(); },
   };
 }
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { runCommand } from '../host/run-command.js';
 import { DEFAULT_PATH } from '../guest/guest-env.js';
 import { mountInGuest, unmountByFd, type MountOpResult, type MountSource, type UnmountRequest } from './mount-by-fd.js';
-import type { ExecResult, Target } from '../targets/target.js';
+import type { ExecResult, Target } from '../core/target.js';
 import type { ExecStep, MountStep, UmountStep } from '../core/types.js';
 import type { ChangeLog } from './journal.js';
 import type { StepOutcome, StepRef } from './guest-writer.js';

@@ -207,7 +207,8 @@ export class TargetJournal {
         if (text === null) continue;
         try {
           const entry = JSON.parse(text) as JournalEntry;
-          if (entry.version === 1 && Array.isArray(entry.changes)) out.push({ dir, entry, seq: seqOf(name) });
+          const read = entry as { version?: unknown; changes?: unknown };
+          if (read.version === 1 && Array.isArray(read.changes)) out.push({ dir, entry, seq: seqOf(name) });
         } catch {
           // A half-written entry cannot be trusted for undo.
         }

@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { runCommand } from '../host/run-command.js';
-import type { ExecResult } from '../targets/target.js';
+import type { ExecResult } from '../core/target.js';
 import { parseMountinfo, type MountEntry } from '../parse/mountinfo.js';
 import { O_PATH, atFd, walkInRoot, type WalkedPath } from '../guest/walk-in-root.js';
 

@@ -1,5 +1,7 @@
-/** A PATH for guest commands: a guest's own PATH is never used (it may name host directories). */
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+import { DEFAULT_PATH } from '../core/target.js';
+
+/** A PATH for guest commands (declared in core, where checks can reach it): a guest's own PATH is never used. */
+export { DEFAULT_PATH };
 
 /** Session variables that may reach a guest command (inside the guest only), besides LC_*. */
 export const SESSION_VARS: readonly string[] = [

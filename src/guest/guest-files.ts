@@ -2,7 +2,7 @@ import { readdir as fsReaddir, readlink as fsReadlink, stat as fsStat } from 'no
 import type { Stats } from 'node:fs';
 import { hostPathOf } from './in-root.js';
 import { InRootError, atFd, readRegularCapped, viaFd, withWalk, type WalkedPath } from './walk-in-root.js';
-import type { GuestPathError, GuestRead, GuestStat } from '../targets/target.js';
+import type { GuestPathError, GuestRead, GuestStat } from '../core/target.js';
 
 /** Reads are capped so a 1 GB file or /dev/zero cannot exhaust memory. */
 export const DEFAULT_READ_CAP = 1024 * 1024;

@@ -68,10 +68,10 @@ export function pooledProbeChildCount(): number {
 export async function endProbeChildren(): Promise<void> {
   const children = [...pool.values()].map((entry) => entry.child);
   await Promise.all(children.map((child) => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
+    if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
+    child.once('exit', () => { resolve(); });
     // A child that never started emits only 'error'.
-    child.once('error', () => resolve());
+    child.once('error', () => { resolve(); });
     child.kill('SIGKILL');
   })));
 }
@@ -155,7 +155,7 @@ function spawnPooled(place: ProbePlace, main: string): PooledChild {
   child.unref();
   for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void }).unref?.();
 
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => onStdout(entry, chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { onStdout(entry, chunk); });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     if (entry.stderr.length < MAX_STDERR_BYTES) entry.stderr += chunk;
   });

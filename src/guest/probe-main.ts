@@ -228,8 +228,8 @@ async function once(): Promise<void> {
     sent = true;
     process.stdout.write(JSON.stringify(reply) + '\n', () => process.exit(reply.ok ? 0 : 1));
   };
-  process.on('uncaughtException', (error) => send({ ok: false, error: `the probe crashed: ${error.message}` }));
-  process.on('unhandledRejection', (error) => send({ ok: false, error: `the probe crashed: ${messageOf(error)}` }));
+  process.on('uncaughtException', (error) => { send({ ok: false, error: `the probe crashed: ${error.message}` }); });
+  process.on('unhandledRejection', (error) => { send({ ok: false, error: `the probe crashed: ${messageOf(error)}` }); });
   try {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -238,7 +238,7 @@ async function once(): Promise<void> {
     const runner = await loadRunner(envelope.name);
     // Resolved as root, inside the root ('.'), so absolute symlinks stay in the guest; walked again to connect.
     holdGuestRoot();
-    const socket = await prepareProbeSocket(guestRoot, envelope.name, envelope.request as ProbeEnvelope['request']);
+    const socket = await prepareProbeSocket(guestRoot, envelope.name, envelope.request);
     if (envelope.credentials) dropCredentials(envelope.credentials);
     send({ ok: true, response: await runWith(runner, envelope.request, socket) } as ProbeReply);
   } catch (error) {

@@ -47,8 +47,9 @@ async function prepareSocket(root: string, socket: SocketSpec, defaultPort: numb
  */
 export function prepareProbeSocket<K extends ProbeName>(root: string, name: K, request: ProbeRequests[K]): Promise<PreparedSocket> | null {
   // The request comes from our own checks, but a malformed one must not throw here.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
   const r = (request ?? {}) as Partial<ProbeRequests['unix-connect'] & ProbeRequests['x11-setup']>;
-  switch (name as ProbeName) {
+  switch (name) {
     case 'unix-connect':
       return prepareSocket(root, { path: r.path, abstract: r.abstract }, 0);
     case 'x11-setup':

@@ -5,16 +5,16 @@ import { listHostProcesses, ownNamespace, ProcEntry } from './procfs.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { asScan } from '../core/scan-clock.js';
 import { timing } from '../core/timing.js';
-import { parseMountinfo } from '../parse/mountinfo.js';
+import { isUnder, parseMountinfo } from '../parse/mountinfo.js';
 import { listSchrootSessions, readSchrootChroots, readSchrootSessions, DEFAULT_SCHROOT_PATHS } from './schroot-state.js';
 import { machinectlMachines, scanNspawnProcesses } from './nspawn-machines.js';
 import { queryHostNameservers } from './host-dns-query.js';
-import { offRootMount, readProcessFiles } from './mount-holders.js';
+import { mountHolders, offRootMount, readProcessFiles } from './mount-holders.js';
 import { PROC_CAPS } from './proc-read.js';
 import { connectSocket } from '../guest/probes/socket-connect.js';
 import { runCommand } from './run-command.js';
 import type {
-  Host, HostConnect, HostDnsResult, HostProcess, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles,
+  Host, HostConnect, HostDnsResult, HostProcess, MountHolder, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles,
   SchrootConfigProblem, SchrootPaths, SchrootSessionState,
 } from '../core/host.js';
 import type { MountEntry } from '../parse/mountinfo.js';
@@ -177,6 +177,13 @@ export class HostContext implements Host {
   });
 
   readonly resolvedProcesses: () => Promise<HostProcess[]>;
+
+  async mountHolders(mountPoint: string): Promise<MountHolder[]> {
+    // Read afresh, not the run's memoised view: a fix asks after the diagnosis, when things moved.
+    const mounts = parseMountinfo((await this.readFile('/proc/self/mountinfo', { maxBytes: 64 * 1024 * 1024 })) ?? '').filter((m) => isUnder(m.mountPoint, mountPoint));
+    const files = await readProcessFiles(await listHostProcesses());
+    return mountHolders(files, mounts, await ownNamespace('mnt'));
+  }
 
   async connectUnix(path: string, timeoutMs: number): Promise<HostConnect> {
     // Host paths from the host's root, in-process: a path socket ignores the network namespace.

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { runProbe } from '../guest/probe-client.js';
-import type { DnsQueryResponse } from '../guest/probe-protocol.js';
 import { parseResolvConf } from '../parse/resolv-conf.js';
 import type { HostDnsAnswer, HostDnsResult } from '../core/host.js';
 

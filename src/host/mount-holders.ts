@@ -2,20 +2,10 @@ import { readdirSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { linkOrNull, streamLinesSync } from './proc-read.js';
 import { isUnder, type MountEntry } from '../parse/mountinfo.js';
-import type { HostProcess, ProcessFiles } from '../core/host.js';
+import type { HostProcess, MountHolder, ProcessFiles } from '../core/host.js';
 
-export type { ProcessFiles } from '../core/host.js';
+export type { MountHolder, ProcessFiles } from '../core/host.js';
 
-/** One reason a mount cannot be unmounted: a process that uses a path on it. */
-export interface MountHolder {
-  pid: number;
-  comm: string;
-  how: 'root' | 'cwd' | 'fd' | 'map';
-  /** The path the process holds. */
-  path: string;
-  /** The mount point the path lies on (the deepest one that contains it). */
-  mountPoint: string;
-}
 
 // The kernel appends this to links whose file was unlinked; the file still pins its mount.
 const DELETED = ' (deleted)';

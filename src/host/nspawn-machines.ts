@@ -53,7 +53,7 @@ export function scanNspawnProcesses(processes: readonly HostProcess[], trust: Ns
     if (p.rootId === null || p.rootId === trust.ownRootId) continue;
     const parent = byPid.get(p.ppid);
     if (!parent || (leaders.get(parent.pid)?.pid ?? Infinity) < p.pid) continue;
-    leaders.set(parent.pid, p as Inspectable);
+    leaders.set(parent.pid, p);
   }
   const machines: NspawnMachine[] = [];
   for (const [nspawnPid, leader] of leaders) {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { ExecResult } from '../targets/target.js';
+import type { ExecResult } from '../core/target.js';
 import { trackChild } from '../core/live-children.js';
 import { HOST_ENV, hostProgram } from './host-programs.js';
 
@@ -148,7 +148,7 @@ function collect(child: ChildProcess, file: string, opts: RunOptions): Promise<E
       }, DRAIN_GRACE_MS);
     });
     // 'close' comes once both pipes are drained, normally right after 'exit'.
-    child.on('close', () => finish());
+    child.on('close', () => { finish(); });
     if (opts.input !== undefined && child.stdin) {
       // The command may exit without reading its input; EPIPE then is not our failure.
       child.stdin.on('error', () => undefined);

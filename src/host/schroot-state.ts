@@ -1,5 +1,7 @@
 import path from 'node:path';
-import { parseSchrootConfig, parseSchrootSession, type SchrootChroot, type SchrootSession } from '../parse/schroot-config.js';
+import { parseSchrootConfig, parseSchrootSession, type SchrootChroot } from '../parse/schroot-config.js';
+
+export { sessionRoot } from '../parse/schroot-config.js';
 import type { MountEntry } from '../parse/mountinfo.js';
 import { isUnder } from '../parse/mountinfo.js';
 import { runCommand } from './run-command.js';
@@ -41,7 +43,6 @@ export async function readSchrootSessions(files: SchrootFiles, hostMounts: Mount
     const text = await files.readFile(stateFile);
     if (text === null) continue;
     const session = parseSchrootSession(text, stateFile);
-    if (!session) continue;
     const location = session.mountLocation ?? `/run/schroot/mount/${session.id}`;
     const mounted = hostMounts.some((m) => m.mountPoint === location || m.mountPoint === location.replace(/^\/var\/run\//, '/run/'))
       || hostMounts.some((m) => isUnder(m.mountPoint, location));
@@ -50,10 +51,6 @@ export async function readSchrootSessions(files: SchrootFiles, hostMounts: Mount
   return sessions;
 }
 
-/** The directory a session's processes see as root: its mount location (normalised to /run). */
-export function sessionRoot(session: SchrootSession): string {
-  return (session.mountLocation ?? `/run/schroot/mount/${session.id}`).replace(/^\/var\/run\//, '/run/');
-}
 
 /** Session ids as `schroot --list --all-sessions` prints them; null when schroot is missing or fails. */
 export async function listSchrootSessions(timeoutMs: number): Promise<string[] | null> {

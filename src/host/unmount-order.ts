@@ -1,16 +1,8 @@
 import type { MountEntry } from '../parse/mountinfo.js';
+import type { UnmountUnit } from '../core/host.js';
 
-/** One `umount` to run: a mount that is not inside another one being removed, with its submounts. */
-export interface UnmountUnit {
-  /** Host path of the mount point. */
-  path: string;
-  /** The mount has submounts, so it needs `umount -R`. */
-  recursive: boolean;
-  /** The mount or a submount is in a shared peer group: an unmount would propagate unless made a slave first. */
-  shared: boolean;
-  /** Every mount this unit removes (itself first). */
-  members: MountEntry[];
-}
+export type { UnmountUnit } from '../core/host.js';
+
 
 /**
  * Groups mounts (all below one guest root) into the fewest `umount` calls, deepest first.

@@ -61,9 +61,9 @@ function parseBind(value: string, readOnly: boolean): NspawnBind {
   const parts: string[] = [''];
   for (let i = 0; i < value.length; i++) {
     const ch = value[i] ?? '';
-    if (ch === '\\' && i + 1 < value.length) parts[parts.length - 1] += value[++i] ?? '';
+    if (ch === '\\' && i + 1 < value.length) parts.push((parts.pop() ?? '') + (value[++i] ?? ''));
     else if (ch === ':') parts.push('');
-    else parts[parts.length - 1] += ch;
+    else parts.push((parts.pop() ?? '') + ch);
   }
   const source = parts[0] ?? '';
   const dest = parts[1] || source.replace(/^\+/, '');

@@ -152,3 +152,8 @@ export function parseCopyfiles(text: string): CopyfilesEntry[] {
   }
   return out;
 }
+
+/** The directory a session's processes see as root: its mount location (normalised to /run). */
+export function sessionRoot(session: SchrootSession): string {
+  return (session.mountLocation ?? `/run/schroot/mount/${session.id}`).replace(/^\/var\/run\//, '/run/');
+}

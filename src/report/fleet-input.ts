@@ -34,6 +34,8 @@ function need(ok: boolean, why: string): asserts ok {
 /** The check report (`schemaVersion` 1) in `v`, or a NotAReport saying which field is wrong. */
 function checkReport(v: unknown, source: FleetReport['source']): FleetReport {
   need(isObject(v), 'not a JSON object');
+  // JSON.stringify(undefined) is undefined, whatever its type says.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
   need(v.schemaVersion === 1, `schemaVersion is ${JSON.stringify(v.schemaVersion) ?? 'missing'}, not 1`);
   need(isObject(v.tool) && v.tool.name === 'ctr-doctor', 'tool.name is not "ctr-doctor"');
   const target = v.target;
@@ -41,10 +43,10 @@ function checkReport(v: unknown, source: FleetReport['source']): FleetReport {
   need(Array.isArray(v.results), 'results is not an array');
   const results = v.results.map((r: unknown, i) => {
     need(isObject(r) && typeof r.id === 'string' && typeof r.status === 'string' && STATUSES.has(r.status), `results[${i}] has no id or no known status`);
-    return { id: r.id as string, status: r.status as Status };
+    return { id: r.id, status: r.status as Status };
   });
   const host = isObject(v.host) && typeof v.host.name === 'string' && v.host.name !== '' ? v.host.name : null;
-  return { hostName: host, guest: target.name as string, kind: target.kind as string, source, startedAt: typeof v.startedAt === 'string' ? v.startedAt : null, results };
+  return { hostName: host, guest: target.name, kind: target.kind, source, startedAt: typeof v.startedAt === 'string' ? v.startedAt : null, results };
 }
 
 /** `fix --json`: the first diagnosis, with the checks run again after the fixes replacing theirs. */

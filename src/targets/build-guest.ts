@@ -48,6 +48,8 @@ function sessionCandidates(members: HostProcess[], eligible: (uid: number) => bo
   const out: SessionCandidate[] = [];
   const ranked = members.filter((p) => eligible(p.uid)).sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
   for (const p of ranked.slice(0, MAX_SESSION_CANDIDATES)) {
+    // A HostProcess from the run's scan is a ProcEntry (lazy environ); one from elsewhere may not be.
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment, @typescript-eslint/no-unnecessary-condition
     const env = (p as ProcEntry).environ?.() ?? null;
     if (env !== null) out.push({ p: { pid: p.pid, uid: p.uid, startTime: p.startTime }, env });
   }

@@ -1,5 +1,4 @@
 import { access } from 'node:fs/promises';
-import path from 'node:path';
 import { dirIdentity, readEnviron, readProcess } from '../host/procfs.js';
 import { sessionRoot } from '../host/schroot-state.js';
 import { apiMountRoots } from '../host/guest-mount-roots.js';
@@ -49,7 +48,7 @@ export async function discoverGuests(host: HostContext): Promise<DiscoveredGuest
   for (const p of processes) {
     if (p.rootId === null || p.rootId === hostRoot || p.rootLink === null || p.rootLink === '/') continue;
     if (p.mntns !== self?.mntns || nspawnMntns.has(p.mntns ?? '')) continue;
-    if ((p as { userns?: string | null }).userns !== undefined && (p as { userns?: string | null }).userns !== self?.userns) continue;
+    if ((p as { userns?: string | null }).userns !== undefined && (p as { userns?: string | null }).userns !== self.userns) continue;
     if (schrootRoots.includes(p.rootLink)) continue;
     byRoot.set(p.rootLink, [...(byRoot.get(p.rootLink) ?? []), p.pid]);
   }

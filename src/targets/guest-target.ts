@@ -1,5 +1,5 @@
 import { closeSync, constants, openSync } from 'node:fs';
-import { readFile, readlink } from 'node:fs/promises';
+import { readlink } from 'node:fs/promises';
 import { hostname as ownHostname } from 'node:os';
 import { GuestFiles } from '../guest/guest-files.js';
 import { guestArgv, netnsArgv, utsArgv, type GuestPlacement } from '../guest/guest-argv.js';
@@ -16,7 +16,7 @@ import { guestMembers, type MembershipRule, type ProcessFacts } from './membersh
 import type { ProcessPin } from './process-pin.js';
 import type { GuestSession } from './session-user.js';
 import { mountsUnder, parseMountinfo, type MountEntry } from '../parse/mountinfo.js';
-import type { ProbeName, ProbeRequests, ProbeResponses } from '../guest/probe-protocol.js';
+import type { ProbeName, ProbeRequests, ProbeResponses } from '../core/probe-types.js';
 import type { TargetKind } from '../core/types.js';
 import type { ExecOptions, ExecResult, GuestProcess, GuestUser, Target } from './target.js';
 

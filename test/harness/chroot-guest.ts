@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import type { Cleanup } from './cleanup.js';
 import { killSync } from './cleanup.js';
-import { netOf, type NetWorld, type WorldLike } from './networld.js';
+import { netOf, type WorldLike } from './networld.js';
 import { commOf, killAndWait, must, rootOf, spawnDaemon, waitFor } from './proc.js';
 import { guestPath, umountTree } from './rootfs.js';
 

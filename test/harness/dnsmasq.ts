@@ -3,7 +3,7 @@
  * Command line as measured in test-targets.md §6.
  */
 import type { Cleanup } from './cleanup.js';
-import { netOf, type NetWorld, type NsRef, type WorldLike } from './networld.js';
+import { netOf, type NsRef, type WorldLike } from './networld.js';
 import { spawnDaemon, waitFor } from './proc.js';
 
 /** Options of {@link startDnsmasq}. */

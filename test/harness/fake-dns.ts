@@ -3,7 +3,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Cleanup } from './cleanup.js';
-import { netOf, type NetWorld, type NsRef, type WorldLike } from './networld.js';
+import { netOf, type NsRef, type WorldLike } from './networld.js';
 import { spawnDaemon } from './proc.js';
 
 /** Behaviours of the fake server; see fake-dns-server.mjs. */

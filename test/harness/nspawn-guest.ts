@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSy
 import { join } from 'node:path';
 import type { Cleanup } from './cleanup.js';
 import { killSync, runSyncQuiet } from './cleanup.js';
-import { netOf, type NetWorld, type WorldLike } from './networld.js';
+import { netOf, type WorldLike } from './networld.js';
 import { childrenOf, commOf, killAndWait, must, run, type RunOptions, type RunResult, spawnDaemon, waitFor } from './proc.js';
 
 /** Units of this host that make an overlay guest slow, noisy or `degraded`. */

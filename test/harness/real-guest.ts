@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import type { Cleanup } from './cleanup.js';
-import { startDnsmasq, type DnsmasqHandle } from './dnsmasq.js';
+import type { DnsmasqHandle } from './dnsmasq.js';
 import { bootNspawn, type NspawnGuest, type NspawnOptions } from './nspawn-guest.js';
 import { netOf, type WorldLike } from './networld.js';
 import { killSync } from './cleanup.js';

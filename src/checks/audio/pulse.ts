@@ -3,7 +3,7 @@ import { defineCheck, type CheckContext } from '../../core/check.js';
 import { couldNotRun, finding, outcomeOf } from '../../core/outcome.js';
 import { parsePulseServer, type PulseServerEntry } from '../../parse/pulse-server.js';
 import { pulseCookieFix, pulsePermissionFix, pulseRestartFix, pulseSocketBindFix } from '../../fixes/plans/audio-plans.js';
-import type { PulseConnectRequest, PulseConnectResponse } from '../../guest/probe-protocol.js';
+import type { PulseConnectRequest, PulseConnectResponse } from '../../core/probe-types.js';
 import type { Finding, Fix } from '../../core/types.js';
 import { isLoopbackLiteral } from '../../parse/loopback.js';
 import { readAsUser } from '../user-files.js';

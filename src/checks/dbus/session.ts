@@ -2,7 +2,7 @@ import { defineCheck, cannotRun, type CheckContext, type EarlyOutcome, type Repo
 import { findingBuilder } from '../../core/findings.js';
 import { desktopSessionApplies } from '../../core/desktop-session.js';
 import { parseDbusAddress, type DbusAddressEntry } from '../../parse/dbus-address.js';
-import { targetSchrootFstab } from '../../host/schroot-fstab.js';
+import { targetSchrootFstab } from '../schroot-fstab.js';
 import { runtimeDirBindFix } from '../../fixes/plans/runtime-dir-plans.js';
 import { manual } from '../../fixes/plans/manual-steps.js';
 import type { FixPlace } from '../../fixes/plans/x11-plans.js';

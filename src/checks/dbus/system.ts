@@ -48,7 +48,7 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   const address = target.env.DBUS_SYSTEM_BUS_ADDRESS?.trim() || null;
   const parsed = address === null ? null : parseDbusAddress(address);
   const first = parsed === null ? { kind: 'path' as const, path: SYSTEM_BUS } : Array.isArray(parsed) ? parsed.find((e) => e.kind === 'path') : undefined;
-  const bus = first && first.kind === 'path' ? first.path : null;
+  const bus = first?.path ?? null;
   let result: DbusHelloResponse | null = null;
   if (bus !== null) {
     try {

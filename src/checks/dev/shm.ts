@@ -2,8 +2,8 @@ import { defineCheck, cannotRun, type CheckContext, type EarlyOutcome, type Repo
 import { findingBuilder } from '../../core/findings.js';
 import { guestUnreadable } from '../guest-access.js';
 import { FS_MAGIC, fsNameOf } from '../../parse/fs-magic.js';
-import { describeMount, lookAsUser, mountOf } from '../../guest/api-fs-look.js';
-import { targetSchrootFstab, type SchrootFstab } from '../../host/schroot-fstab.js';
+import { describeMount, lookAsUser, mountOf } from '../api-fs-look.js';
+import { targetSchrootFstab, type SchrootFstab } from '../schroot-fstab.js';
 import { apiMountsFix } from '../../fixes/plans/api-mount-plans.js';
 import { makeShmFix } from '../../fixes/plans/shm-plans.js';
 import type { MountEntry } from '../../parse/mountinfo.js';

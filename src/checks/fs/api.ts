@@ -2,9 +2,9 @@ import { defineCheck, cannotRun, type CheckContext, type EarlyOutcome, type Repo
 import { findingBuilder } from '../../core/findings.js';
 import { guestUnreadable } from '../guest-access.js';
 import { FS_MAGIC, fsNameOf } from '../../parse/fs-magic.js';
-import { describeMount, lookAsUser, mountOf } from '../../guest/api-fs-look.js';
+import { describeMount, lookAsUser, mountOf } from '../api-fs-look.js';
 import { sharesOurPidns } from '../../host/pid-namespace.js';
-import { targetSchrootFstab, type SchrootFstab } from '../../host/schroot-fstab.js';
+import { targetSchrootFstab, type SchrootFstab } from '../schroot-fstab.js';
 import { apiMountsFix, type ApiMount } from '../../fixes/plans/api-mount-plans.js';
 import { manual } from '../../fixes/plans/manual-steps.js';
 import { shellQuote } from '../../fixes/plans/shell-quote.js';

@@ -4,7 +4,7 @@ import { guestUnreadable } from '../guest-access.js';
 import { hostsAddressesOf, isLoopbackAddress, parseEtcHosts } from '../../parse/etc-hosts.js';
 import { parseNsswitch } from '../../parse/nsswitch.js';
 import { parseFibTrieLocal, parseIfInet6 } from '../../parse/local-addresses.js';
-import { guestGetaddrinfo, guestNssModules, type GetentAnswer } from '../../guest/nss-lookup.js';
+import { guestGetaddrinfo, guestNssModules, type GetentAnswer } from '../nss-lookup.js';
 import { addHostsLinesFix, hostnameAdviceFix } from '../../fixes/plans/hosts-plans.js';
 import type { TargetKind } from '../../core/types.js';
 

@@ -1,7 +1,7 @@
 import { defineCheck, type CheckContext, type Reported, type EarlyOutcome } from '../../core/check.js';
 import { findingBuilder } from '../../core/findings.js';
 import { guestUnreadable } from '../guest-access.js';
-import { DEFAULT_PATH } from '../../guest/guest-env.js';
+import { DEFAULT_PATH } from '../../core/target.js';
 import { isBuiltinLocale, isCUtf8, localeAvailable, normaliseLocaleName, parseLocaleList } from '../../parse/locale-name.js';
 import { generateLocaleFix, runWithLocaleFix } from '../../fixes/plans/locale-plans.js';
 import type { TargetKind } from '../../core/types.js';

@@ -1,4 +1,3 @@
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { defineCheck, type CheckContext } from '../../core/check.js';
 import { finding, outcomeOf } from '../../core/outcome.js';
@@ -10,7 +9,7 @@ import { effectiveSetupFiles } from '../../parse/schroot-config.js';
 import { parseNspawnArgs } from '../../parse/nspawn-args.js';
 import { splitLines } from '../../parse/text-lines.js';
 import { privateRunChrootScriptFix, privateRunLiveFix, privateRunNspawnFix, privateRunSchrootFix } from '../../fixes/plans/mount-plans.js';
-import { COUPLED_RUN_DIRS, runReplacementFor, type CoupledRunDir } from '../../host/coupled-run.js';
+import { COUPLED_RUN_DIRS, runReplacementFor, type CoupledRunDir } from './coupled-run.js';
 import type { Finding, Fix } from '../../core/types.js';
 
 /** Sockets that identify the host's daemons even when the mount table does not say how they got in. */
@@ -71,7 +70,7 @@ async function schrootFstabLine(ctx: CheckContext, e: Exposure): Promise<{ file:
   const chroot = (await ctx.host.schrootConfig()).chroots.find((c) => c.name === name);
   if (!chroot) return null;
   const file = path.posix.resolve(ctx.host.schrootPaths.configDir, effectiveSetupFiles(chroot).fstab);
-  const text = await readFile(file, 'utf8').catch(() => null);
+  const text = await ctx.host.readFile(file);
   if (text === null) return null;
   const lines = splitLines(text);
   for (const entry of parseFstab(text).entries) {
@@ -85,7 +84,7 @@ async function schrootFstabLine(ctx: CheckContext, e: Exposure): Promise<{ file:
 /** Fixes for one exposure, by the kind of guest. */
 async function fixesFor(ctx: CheckContext, e: Exposure, hostMounts: MountEntry[]): Promise<Fix[]> {
   const { target } = ctx;
-  const r = await runReplacementFor(ctx.target.user);
+  const r = await runReplacementFor(ctx.host, ctx.target.user);
   const fixes: Fix[] = [];
   if (target.kind === 'nspawn') {
     const args = parseNspawnArgs((target.nspawn?.argv ?? []).slice(1));
@@ -151,7 +150,7 @@ export default defineCheck({
     }
     for (const sock of HOST_SOCKETS) {
       if (found.some((e) => e.shows.some((s) => isUnder(sock, s.hostDir) && s.at === s.hostDir))) continue;
-      const [host, guest] = await Promise.all([stat(sock).catch(() => null), ctx.target.stat(sock)]);
+      const [host, guest] = await Promise.all([ctx.host.stat(sock), ctx.target.stat(sock)]);
       if (host && !('error' in guest) && guest.dev === host.dev && guest.ino === host.ino) {
         findings.push(finding('host-socket-visible', 'fail',
           `${sock} in the guest is the host's own socket (same device and inode): the guest talks to the host's ${sock.includes('dbus') ? 'system bus' : 'systemd'}`,

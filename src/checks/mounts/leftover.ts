@@ -3,7 +3,7 @@ import { defineCheck, type CheckContext } from '../../core/check.js';
 import { finding, outcomeOf } from '../../core/outcome.js';
 import { apiMountRoots, guestRootUse, type GuestRootUse } from '../../host/guest-mount-roots.js';
 import { mountHolders } from '../../host/mount-holders.js';
-import { sessionRoot } from '../../host/schroot-state.js';
+import { sessionRoot } from '../../parse/schroot-config.js';
 import { unmountUnits } from '../../host/unmount-order.js';
 import { isUnder, type MountEntry } from '../../parse/mountinfo.js';
 import { lazyUnmountFix, stopHoldersFix, umountCommands, unmountLeftoversFix } from '../../fixes/plans/mount-plans.js';

@@ -1,12 +1,11 @@
 import { defineCheck, type CheckContext } from '../../core/check.js';
 import { couldNotRun, finding, outcomeOf } from '../../core/outcome.js';
 import type { Finding, Fix } from '../../core/types.js';
-import { DEFAULT_PATH } from '../../guest/guest-env.js';
 import { parseNspawnArgs } from '../../parse/nspawn-args.js';
 import { parsePing, type PingOutcome } from '../../parse/ping-output.js';
 import { hasIpv4DefaultRoute, hasIpv6DefaultRoute, parseProcNetDevNames } from '../../parse/proc-net.js';
 import { noUplinkFixes, pingPermissionFix } from '../../fixes/plans/net-plans.js';
-import type { ExecResult } from '../../targets/target.js';
+import { DEFAULT_PATH, type ExecResult } from '../../core/target.js';
 
 /**
  * Two packets: a partial loss still shows (1/2 = 50%). Both are sent at once (`-l 2`, a preload

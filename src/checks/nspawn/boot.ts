@@ -2,7 +2,7 @@ import { defineCheck, skip, type CheckContext, type EarlyOutcome, type Reported 
 import { findingBuilder } from '../../core/findings.js';
 import { guestUnreadable } from '../guest-access.js';
 import type { Host } from '../../core/host.js';
-import { DEFAULT_PATH } from '../../guest/guest-env.js';
+import { DEFAULT_PATH } from '../../core/target.js';
 import { eachLine, splitWords } from '../../parse/text-lines.js';
 import { bootAdviceFix, maskUnitsFix } from '../../fixes/plans/nspawn-boot-plans.js';
 

@@ -2,7 +2,7 @@ import { defineCheck, type CheckContext, type Reported, type EarlyOutcome } from
 import { findingBuilder } from '../../core/findings.js';
 import { guestUnreadable } from '../guest-access.js';
 import { nssActionOf, parseNsswitch, type NssDatabase, type NssStatus } from '../../parse/nsswitch.js';
-import { guestGetaddrinfo, guestNssModules, type GetentAnswer } from '../../guest/nss-lookup.js';
+import { guestGetaddrinfo, guestNssModules, type GetentAnswer } from '../nss-lookup.js';
 import { hostResolvedSocket, RESOLVED_VARLINK } from '../../host/host-resolved.js';
 import { hostsLineFix } from '../../fixes/plans/nss-plans.js';
 
@@ -59,7 +59,7 @@ export function walkHostsLine(db: NssDatabase, f: Pick<Facts, 'modules' | 'resol
 
 async function probeResolved(ctx: CheckContext): Promise<Facts['resolved']> {
   const [r, guestSock, hostSock] = await Promise.all([
-    ctx.target.probe('unix-connect', { path: RESOLVED_VARLINK, timeoutMs: Math.max(200, Math.min(1000, Math.floor(ctx.options.timeoutMs * 0.3))) }).catch((e: Error) => ({ ok: false, errno: 'EIO', message: e.message, resolvedPath: null })),
+    ctx.target.probe('unix-connect', { path: RESOLVED_VARLINK, timeoutMs: Math.max(200, Math.min(1000, Math.floor(ctx.options.timeoutMs * 0.3))) }).catch((e: unknown) => ({ ok: false, errno: 'EIO', message: (e as Error).message, resolvedPath: null })),
     ctx.target.stat(RESOLVED_VARLINK),
     hostResolvedSocket(ctx.host),
   ]);

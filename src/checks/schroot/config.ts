@@ -1,4 +1,3 @@
-import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { defineCheck, type CheckContext } from '../../core/check.js';
 import { finding, outcomeOf } from '../../core/outcome.js';
@@ -8,34 +7,34 @@ import { effectiveSetupFiles, parseCopyfiles, type SchrootChroot } from '../../p
 import { splitLines } from '../../parse/text-lines.js';
 import { configEditFix, type ConfigEdit } from '../../fixes/plans/schroot-plans.js';
 import { privateRunFstabLines, privateRunSchrootFix, type RunReplacement } from '../../fixes/plans/mount-plans.js';
-import { coupledDirOfBind, runReplacementFor } from '../../host/coupled-run.js';
+import { coupledDirOfBind, runReplacementFor } from '../mounts/coupled-run.js';
 import type { Finding, Fix } from '../../core/types.js';
 
 type SetupKey = 'fstab' | 'copyfiles' | 'nssdatabases';
 
 /** Line numbers of a chroot's keys, read again from its file (the parsed record keeps values only). */
-async function keyLines(c: SchrootChroot): Promise<Map<string, { line: number; text: string }>> {
-  const text = await readFile(c.source, 'utf8').catch(() => '');
+async function keyLines(ctx: CheckContext, c: SchrootChroot): Promise<Map<string, { line: number; text: string }>> {
+  const text = (await ctx.host.readFile(c.source)) ?? '';
   const group = parseKeyFile(text).groups.find((g) => g.name === c.name);
   const raw = splitLines(text);
   return new Map((group?.entries ?? []).map((e) => [e.key, { line: e.line, text: raw.find((l) => l.line === e.line)?.text ?? `${e.key}=${e.value}` }]));
 }
 
-const isFile = (p: string): Promise<boolean> => stat(p).then((s) => s.isFile(), () => false);
+const isFile = async (ctx: CheckContext, p: string): Promise<boolean> => (await ctx.host.stat(p))?.type === 'file';
 
 /** What one chroot's definition gets wrong, with the exact edits. */
 interface Problem { finding: Finding; fix?: Fix }
 
 /** Checks `directory=` of a directory (or plain) chroot. */
-async function directoryProblems(c: SchrootChroot, lines: Map<string, { line: number; text: string }>): Promise<Problem[]> {
+async function directoryProblems(ctx: CheckContext, c: SchrootChroot, lines: Map<string, { line: number; text: string }>): Promise<Problem[]> {
   if (c.type !== undefined && c.type !== 'directory' && c.type !== 'plain') return [];
   const at = lines.get('directory');
   if (c.directory === undefined) {
     const edit: ConfigEdit = { file: c.source, line: null, old: null, after: c.line, replacement: ['directory=/path/to/the/chroot'], why: `a ${c.type ?? 'plain'} chroot needs a directory` };
     return [{ finding: finding('directory-not-set', 'fail', `schroot chroot ${c.name} (${c.source} line ${c.line}) has no directory= line`, { chroot: c.name, file: c.source, line: c.line }), fix: configEditFix('schroot.set-directory', `Set directory= for ${c.name}`, [edit]) }];
   }
-  const info = await stat(c.directory).catch(() => null);
-  if (info?.isDirectory()) return [];
+  const info = await ctx.host.stat(c.directory);
+  if (info?.type === 'directory') return [];
   const edit: ConfigEdit = { file: c.source, line: at?.line ?? c.line, old: at?.text ?? `directory=${c.directory}`, replacement: ['directory=/path/to/the/chroot'], why: 'point it at the chroot\'s real root directory' };
   return [{
     finding: finding('directory-missing', 'fail',
@@ -60,12 +59,12 @@ async function setupFileProblems(ctx: CheckContext, c: SchrootChroot, lines: Map
   const present: Partial<Record<SetupKey, string>> = {};
   for (const key of ['fstab', 'copyfiles', 'nssdatabases'] as const) {
     const file = path.posix.resolve(configDir, rel[key]);
-    if (await isFile(file)) { present[key] = file; continue; }
+    if (await isFile(ctx, file)) { present[key] = file; continue; }
     const explicit = lines.get(`setup.${key}`);
     const via = explicit ?? lines.get('profile');
     const fallback = path.posix.resolve(configDir, 'default', key);
     const edits: ConfigEdit[] = [];
-    if (await isFile(fallback)) {
+    if (await isFile(ctx, fallback)) {
       edits.push(explicit
         ? { file: c.source, line: explicit.line, old: explicit.text, replacement: [`setup.${key}=default/${key}`], why: `${file} does not exist` }
         : { file: c.source, line: null, old: null, after: c.line, replacement: [`setup.${key}=default/${key}`], why: `${file} does not exist` });
@@ -88,7 +87,7 @@ function sharingCopyfiles(ctx: CheckContext, all: SchrootChroot[], c: SchrootChr
 
 /** Checks each copyfiles entry on the host: missing, a symlink, or a dangling symlink. */
 async function copyfilesProblems(ctx: CheckContext, all: SchrootChroot[], c: SchrootChroot, file: string): Promise<Problem[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
+  const text = (await ctx.host.readFile(file)) ?? '';
   const raw = splitLines(text);
   const entries = parseCopyfiles(text);
   const problems: Problem[] = [];
@@ -96,9 +95,9 @@ async function copyfilesProblems(ctx: CheckContext, all: SchrootChroot[], c: Sch
   const keep = (drop: number): string[] => raw.filter((l) => l.line !== drop && l.text.trim() !== '').map((l) => l.text);
   for (const e of entries) {
     const lineText = raw.find((l) => l.line === e.line)?.text ?? e.source;
-    const info = await lstat(e.source).catch(() => null);
-    if (info !== null && !info.isSymbolicLink()) continue;
-    const real = info ? await realpath(e.source).catch(() => null) : null;
+    const info = await ctx.host.lstat(e.source);
+    if (info !== null && info.type !== 'symlink') continue;
+    const real = info ? await ctx.host.realpath(e.source) : null;
     const code = info === null ? 'copyfiles-source-missing' : real === null ? 'copyfiles-dangling-symlink' : 'copyfiles-symlink';
     const replacement = real !== null ? `${real} ${e.dest}` : null;
     // Edit this chroot's own copyfiles in place; a shared one (the default profile's) is left alone and replaced for this chroot only.
@@ -124,8 +123,8 @@ async function copyfilesProblems(ctx: CheckContext, all: SchrootChroot[], c: Sch
 }
 
 /** Checks the fstab: unreadable lines, bind sources that do not exist on the host, binds of the host's /run. */
-async function fstabProblems(c: SchrootChroot, file: string, run: RunReplacement): Promise<Problem[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
+async function fstabProblems(ctx: CheckContext, c: SchrootChroot, file: string, run: RunReplacement): Promise<Problem[]> {
+  const text = (await ctx.host.readFile(file)) ?? '';
   const parsed = parseFstab(text);
   const problems: Problem[] = parsed.malformed.map((m) => ({
     finding: finding('fstab-malformed', 'warn', `${file} line ${m.line} is not an fstab line (a path with a space must be written \\040): ${m.text}`, { chroot: c.name, file, line: m.line, text: m.text }),
@@ -134,7 +133,7 @@ async function fstabProblems(c: SchrootChroot, file: string, run: RunReplacement
   const raw = splitLines(text);
   for (const e of parsed.entries) {
     if (!e.options.some((o) => o === 'bind' || o === 'rbind') || !e.spec.startsWith('/')) continue;
-    if (await stat(e.spec).then(() => true, () => false)) continue;
+    if ((await ctx.host.stat(e.spec)) !== null) continue;
     const lineText = raw.find((l) => l.line === e.line)?.text ?? '';
     problems.push({
       finding: finding('fstab-source-missing', 'fail', `${file} line ${e.line} binds ${e.spec}, which does not exist on the host: every session of ${c.name} fails to mount it`, { chroot: c.name, file, line: e.line, text: lineText, replacement: '(delete the line)' }),
@@ -199,14 +198,14 @@ export default defineCheck({
     for (const s of syntax.filter((p) => sources.has(p.source))) {
       findings.push(finding('config-syntax', 'warn', `${s.source}${s.line !== undefined ? ` line ${s.line}` : ''}: ${s.message}`, { file: s.source, line: s.line ?? null }));
     }
-    const run = await runReplacementFor(ctx.target.user);
+    const run = await runReplacementFor(ctx.host, ctx.target.user);
     for (const c of wanted) {
-      const lines = await keyLines(c);
-      add(await directoryProblems(c, lines));
+      const lines = await keyLines(ctx, c);
+      add(await directoryProblems(ctx, c, lines));
       const { problems, present } = await setupFileProblems(ctx, c, lines);
       add(problems);
       if (present.copyfiles) add(await copyfilesProblems(ctx, chroots, c, present.copyfiles));
-      if (present.fstab) add(await fstabProblems(c, present.fstab, run));
+      if (present.fstab) add(await fstabProblems(ctx, c, present.fstab, run));
     }
     findings.push(finding('chroots', 'info', `checked ${wanted.map((c) => c.name).join(', ')}`, { chroots: wanted.map((c) => ({ name: c.name, file: c.source, directory: c.directory ?? null, files: effectiveSetupFiles(c) })) }));
     // What it offers: the config edits built with each finding.

@@ -1,6 +1,7 @@
 import { defineCheck, type CheckContext } from '../../core/check.js';
 import { finding, outcomeOf } from '../../core/outcome.js';
-import { sessionRoot, type SchrootSessionState } from '../../host/schroot-state.js';
+import { sessionRoot } from '../../parse/schroot-config.js';
+import type { SchrootSessionState } from '../../core/host.js';
 import { isUnder } from '../../parse/mountinfo.js';
 import { endStaleSessionFix, forceRemoveSessionFix } from '../../fixes/plans/schroot-plans.js';
 import type { Finding, Fix } from '../../core/types.js';

@@ -1,7 +1,7 @@
 import { defineCheck, cannotRun, type CheckContext, type EarlyOutcome, type Reported } from '../../core/check.js';
 import { findingBuilder } from '../../core/findings.js';
 import { desktopSessionApplies } from '../../core/desktop-session.js';
-import { targetSchrootFstab } from '../../host/schroot-fstab.js';
+import { targetSchrootFstab } from '../schroot-fstab.js';
 import { runtimeDirBindFix } from '../../fixes/plans/runtime-dir-plans.js';
 import type { FixPlace } from '../../fixes/plans/x11-plans.js';
 import type { WaylandRegistryResponse } from '../../core/probe-types.js';

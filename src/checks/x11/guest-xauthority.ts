@@ -1,5 +1,5 @@
 import { parseXauthority, pickCookie, type CookieReason, type XauthEntry } from '../../parse/xauthority.js';
-import type { Target } from '../../targets/target.js';
+import type { Target } from '../../core/target.js';
 import { readAsUser } from '../user-files.js';
 
 /** The cookie an X client in the guest would send, and how it was found. */

@@ -6,7 +6,7 @@ import { guestCookie, type GuestCookie } from './guest-xauthority.js';
 import { isLoopbackLiteral } from '../../parse/loopback.js';
 import { parsePasswd } from '../../parse/passwd.js';
 import { displayEnvFix, wildcardCookieFix, x11SocketBindFix, xauthorityFix, xhostLocalUserFix } from '../../fixes/plans/x11-plans.js';
-import type { X11SetupRequest, X11SetupResponse } from '../../guest/probe-protocol.js';
+import type { X11SetupRequest, X11SetupResponse } from '../../core/probe-types.js';
 import type { Finding, Fix } from '../../core/types.js';
 import { desktopSessionApplies } from '../../core/desktop-session.js';
 

@@ -75,7 +75,7 @@ const ALL_CONCURRENCY = Math.max(2, Math.min(6, availableParallelism() + 1));
 /** Streams that keep what a guest's reporter writes until the guests before it are out. */
 function bufferedStreams(streams: ReportStreams): { streams: ReportStreams; flush: () => void } {
   const chunks: { to: 'out' | 'err'; text: string }[] = [];
-  const keep = (to: 'out' | 'err') => ({ write: (text: string) => { chunks.push({ to, text: String(text) }); return true; } });
+  const keep = (to: 'out' | 'err') => ({ write: (text: string) => { chunks.push({ to, text }); return true; } });
   return {
     streams: { ...streams, out: keep('out') as unknown as ReportStreams['out'], err: keep('err') as unknown as ReportStreams['err'] },
     flush: () => { for (const c of chunks.splice(0)) streams[c.to].write(c.text); },
@@ -90,8 +90,8 @@ function bufferedStreams(streams: ReportStreams): { streams: ReportStreams; flus
 async function runAll({ args, io, format, streams, options, checks, host }: CheckRun): Promise<number> {
   const guests = (await discoverGuests(host)).filter((g) => g.kind !== 'leftover');
   timing(`--all: ${guests.length} guests`);
-  const settled: ({ report: Report; exitCode: number } | { skipped: string })[] = new Array(guests.length);
-  const flushers: (() => void)[] = new Array(guests.length);
+  const settled = new Array<{ report: Report; exitCode: number } | { skipped: string }>(guests.length);
+  const flushers = new Array<() => void>(guests.length);
   let printed = 0;
   const printReady = (): void => {
     while (printed < guests.length && settled[printed] !== undefined) {

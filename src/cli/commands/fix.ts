@@ -75,7 +75,7 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   const color = io.color(args.color);
   const say = (lines: string[]) => { if (lines.length > 0) (json ? io.err : io.out).write(lines.join('\n') + '\n'); };
   // Prose lines wrapped to the width; guest text in them escaped by the caller.
-  const sayWrapped = (lines: string[], rest = '  ') => say(lines.flatMap((l) => (l === '' ? [''] : wrapText(l, io.width, '', rest))));
+  const sayWrapped = (lines: string[], rest = '  ') => { say(lines.flatMap((l) => (l === '' ? [''] : wrapText(l, io.width, '', rest)))); };
   const streams = { out: io.out, err: io.err, color, verbose: args.verbose, width: io.width, docsUrl: checksDocUrl() };
   const options = checkOptionsFrom(args, io.env);
   const selection = await resolveFixSelection(args, (l) => io.err.write(l + '\n'));
@@ -138,13 +138,13 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   try {
     // A run that crashed mid-write left its temp file under a journalled name: remove it first.
     for (const { entry } of await journal.entries()) await removeInterruptedTemps(target.fileRoot, entry).catch(() => []);
-    const runner = realCommandRunner(target, target.fileRoot, processesUsing);
+    const runner = realCommandRunner(target, target.fileRoot, (mountPoint) => processesUsing(host, mountPoint));
     say(['', 'Applying:']);
     for (const fix of chosen) {
       target.verifyIdentity();
       stepsByFix.set(fix.fixId, await applyFix(fix, {
         fileRoot: target.fileRoot, log, runner,
-        onStep: (f, step) => say(stepProgressLines(f, step, io.width, color)),
+        onStep: (f, step) => { say(stepProgressLines(f, step, io.width, color)); },
       }));
     }
   } finally {
@@ -191,12 +191,12 @@ async function diagnoseAgain(args: FixArgs, options: ReturnType<typeof checkOpti
   const ids = new Set(affectedChecks(applied));
   const host = newHostContext(options.timeoutMs);
   // A fix may end the very guest it was run on (a stale schroot session): then check from where ctr-doctor runs.
-  let guestGone = false;
+  const state = { guestGone: false };
   const reopened = await open(args, host).catch(async (error: unknown) => {
     if (!(error instanceof TargetError)) throw error;
-    guestGone = true;
+    state.guestGone = true;
     return openSpec({ kind: 'self' }, { host, user: args.user });
   });
-  const again = (guestGone ? hostWideChecks(checks) : checksFor(reopened, checks)).filter((c) => ids.has(c.id));
+  const again = (state.guestGone ? hostWideChecks(checks) : checksFor(reopened, checks)).filter((c) => ids.has(c.id));
   return (await diagnoseTarget(reopened.target, host, again, options, args.strict, null)).report;
 }

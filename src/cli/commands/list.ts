@@ -18,7 +18,7 @@ export async function runListCommand(json: boolean, io: CliIo): Promise<number> 
   const table = fitTable({
     width: io.width, color: io.color(true),
     columns: [{ head: 'target', min: 16 }, { head: 'kind', min: 4, dropOrder: 1 }, { head: 'state', min: 6 }, { head: 'pid', min: 3, dropOrder: 2 }, { head: 'detail', min: 12, dropOrder: 3 }],
-    rows: guests.map((g) => [g.target, g.kind, g.state, g.pid === null || g.pid === undefined ? '' : String(g.pid), g.detail]),
+    rows: guests.map((g) => [g.target, g.kind, g.state, g.pid === null ? '' : String(g.pid), g.detail]),
   });
   io.out.write(table + '\n');
   return 0;

@@ -1,9 +1,14 @@
 import type { Fix, FixStep, TargetKind } from '../../core/types.js';
 import { parseFstab } from '../../parse/fstab.js';
 import { splitLines } from '../../parse/text-lines.js';
-import type { SchrootFstab } from '../../host/schroot-fstab.js';
 import { manual, nspawnFileStep } from './manual-steps.js';
 import { shellQuote } from './shell-quote.js';
+
+/** A schroot profile's fstab: its file and text, for fixes that name the line to change. */
+export interface SchrootFstab {
+  file: string;
+  text: string;
+}
 
 /** An API filesystem a guest needs, by its mount point in the guest. */
 export type ApiMount = '/proc' | '/sys' | '/dev' | '/dev/pts' | '/dev/shm';

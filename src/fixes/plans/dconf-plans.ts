@@ -1,5 +1,5 @@
 import type { Fix } from '../../core/types.js';
-import type { GuestUser } from '../../targets/target.js';
+import type { GuestUser } from '../../core/target.js';
 
 /**
  * Create the runtime directory, or set its mode and owner, in the guest: what logind's

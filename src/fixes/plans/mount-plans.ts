@@ -1,9 +1,7 @@
-import path from 'node:path';
 import type { Fix, FixStep, UmountStep } from '../../core/types.js';
-import type { MountHolder } from '../../host/mount-holders.js';
 import { nspawnFileStep } from './manual-steps.js';
 import { hostPathInRoot, shellQuote } from './shell-quote.js';
-import type { UnmountUnit } from '../../host/unmount-order.js';
+import type { MountHolder, UnmountUnit } from '../../core/host.js';
 
 export { shellQuote } from './shell-quote.js';
 

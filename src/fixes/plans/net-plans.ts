@@ -1,7 +1,7 @@
 import type { Fix } from '../../core/types.js';
 import { nspawnFileStep } from './manual-steps.js';
 import type { NspawnArgs } from '../../parse/nspawn-args.js';
-import type { Target } from '../../targets/target.js';
+import type { Target } from '../../core/target.js';
 
 type PlanTarget = Pick<Target, 'kind' | 'root' | 'pid' | 'sharesNetns' | 'netnsPath' | 'nspawn'>;
 

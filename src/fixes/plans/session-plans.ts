@@ -1,7 +1,7 @@
 import type { Fix } from '../../core/types.js';
 import { manual } from './manual-steps.js';
 import { shellQuote } from './shell-quote.js';
-import type { GuestUser, Target } from '../../targets/target.js';
+import type { GuestUser, Target } from '../../core/target.js';
 
 type Where = Pick<Target, 'kind' | 'root' | 'schroot' | 'nspawn'>;
 

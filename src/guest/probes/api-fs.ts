@@ -143,7 +143,10 @@ function selfExe(): Promise<{ readable: boolean; errno: string | null }> {
 /** Runs the requested looks; never throws. */
 export async function probeApiFs(request: ApiFsRequest): Promise<ApiFsResponse> {
   const [filesystems, nodes, exe, pty, shm] = await Promise.all([
+    // The request arrives over the wire: a field may be missing whatever its type says.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
     Promise.all((request.statfs ?? []).map(fsInfo)),
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
     Promise.all((request.nodes ?? []).map(nodeInfo)),
     request.selfExe ? selfExe() : null,
     request.pty ? ptyInfo(request.pty.ptmx, request.pty.ptsDir) : null,

@@ -30,7 +30,7 @@ export async function probeDbusHello(target: SocketTarget, uid: number, timeoutM
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve({ ...verdict, elapsedMs: elapsed() } as DbusHelloResponse);
+      resolve({ ...verdict, elapsedMs: elapsed() });
     };
     const timer = setTimeout(() => finish({ ok: false, stage: 'silent', errno: null, reason: `no answer to ${stage === 'auth' ? 'AUTH EXTERNAL' : 'Hello'} within ${timeoutMs} ms` }), Math.max(1, timeoutMs - elapsed()));
 
@@ -62,10 +62,10 @@ export async function probeDbusHello(target: SocketTarget, uid: number, timeoutM
       for (;;) {
         const m = takeMessage(buffer);
         if (m === null) return;
-        if (m === 'malformed') return finish({ ok: false, stage: 'hello', errno: null, reason: 'the answer to Hello is not a D-Bus message' });
+        if (m === 'malformed') { finish({ ok: false, stage: 'hello', errno: null, reason: 'the answer to Hello is not a D-Bus message' }); return; }
         buffer = m.rest;
-        if (m.type === 2 && m.firstString !== null) return finish({ ok: true, stage: 'hello', name: m.firstString, guid });
-        if (m.type === 3) return finish({ ok: false, stage: 'hello', errno: null, reason: `Hello failed: ${m.errorName ?? 'error'}${m.firstString ? `: ${m.firstString}` : ''}` });
+        if (m.type === 2 && m.firstString !== null) { finish({ ok: true, stage: 'hello', name: m.firstString, guid }); return; }
+        if (m.type === 3) { finish({ ok: false, stage: 'hello', errno: null, reason: `Hello failed: ${m.errorName ?? 'error'}${m.firstString ? `: ${m.firstString}` : ''}` }); return; }
       }
     });
     socket.on('error', (error) => finish({ ok: false, stage: 'closed', errno: errnoOf(error), reason: `the bus dropped the connection: ${error.message}` }));

@@ -70,8 +70,8 @@ function udpExchange(q: Question): Promise<Exchange> {
       }
       resolve(exchange);
     };
-    const timer = setTimeout(() => finish({ kind: 'timeout', ignored }), q.timeoutMs);
-    socket.on('error', (error) => finish({ kind: 'unreachable', errno: errnoOf(error) }));
+    const timer = setTimeout(() => { finish({ kind: 'timeout', ignored }); }, q.timeoutMs);
+    socket.on('error', (error) => { finish({ kind: 'unreachable', errno: errnoOf(error) }); });
     socket.on('message', (message: Buffer) => {
       const decoded = decodeDnsResponse(message, { id, name: q.name, type: q.type });
       // A stray or forged packet must not end the wait: the real answer may still come.
@@ -106,7 +106,7 @@ async function tcpExchange(q: Question): Promise<Exchange> {
       socket.destroy();
       resolve(exchange);
     };
-    const timer = setTimeout(() => finish({ kind: 'timeout', ignored: null }), Math.max(1, q.timeoutMs - (performance.now() - started)));
+    const timer = setTimeout(() => { finish({ kind: 'timeout', ignored: null }); }, Math.max(1, q.timeoutMs - (performance.now() - started)));
     socket.on('data', (chunk: Buffer) => {
       if (received < MAX_TCP_BYTES) {
         chunks.push(chunk.subarray(0, MAX_TCP_BYTES - received));
@@ -117,7 +117,7 @@ async function tcpExchange(q: Question): Promise<Exchange> {
       const decoded = decodeDnsResponse(frame, { id, name: q.name, type: q.type });
       finish(decoded.ok ? { kind: 'answer', answer: decoded } : { kind: 'bad', detail: rejectionLabel(decoded) });
     });
-    socket.on('error', (error) => finish({ kind: 'unreachable', errno: errnoOf(error) }));
+    socket.on('error', (error) => { finish({ kind: 'unreachable', errno: errnoOf(error) }); });
     socket.on('close', () => {
       finish({ kind: 'bad', detail: received === 0 ? 'connection closed without an answer' : 'connection closed mid-answer' });
     });

@@ -68,7 +68,7 @@ export async function probePulseConnect(
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve({ ...verdict, elapsedMs: elapsed() } as PulseConnectResponse);
+      resolve({ ...verdict, elapsedMs: elapsed() });
     };
     const timer = setTimeout(() => {
       finish({ ok: false, stage: 'silent', errno: null, reason: `no answer to AUTH within ${timeoutMs} ms` });
@@ -79,7 +79,7 @@ export async function probePulseConnect(
       for (let frame = takeFrame(buffer); frame; frame = takeFrame(buffer)) {
         buffer = frame.rest;
         const verdict = judgeFrame(frame.channel, frame.payload);
-        if (verdict) return finish(verdict);
+        if (verdict) { finish(verdict); return; }
       }
       if (buffer.length >= 4 && buffer.readUInt32BE(0) > MAX_FRAME_BYTES) {
         finish({ ok: false, stage: 'auth', errno: null, reason: 'malformed reply to AUTH (oversized frame)' });

@@ -11,6 +11,8 @@ const MAX_BYTES = 1024 * 1024;
  * Xauthority file) are read this way, never as root.
  */
 export async function probeReadFile(request: ReadFileRequest): Promise<ReadFileResponse> {
+  // The request arrives over the wire, whatever its type says.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
   if (typeof request?.path !== 'string' || !request.path.startsWith('/')) return { ok: false, reason: 'io', message: 'read-file needs an absolute guest path' };
   const maxBytes = Math.max(0, Math.min(MAX_BYTES, Number.isInteger(request.maxBytes) ? request.maxBytes : MAX_BYTES));
   const read = await new GuestFiles('.').readFile(request.path, { maxBytes });

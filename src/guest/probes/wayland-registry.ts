@@ -48,31 +48,31 @@ export async function probeWaylandRegistry(target: SocketTarget, timeoutMs: numb
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve({ ...verdict, elapsedMs: elapsed() } as WaylandRegistryResponse);
+      resolve({ ...verdict, elapsedMs: elapsed() });
     };
     const timer = setTimeout(() => finish({ ok: false, stage: 'silent', errno: null, reason: `no answer to wl_display.sync within ${timeoutMs} ms` }), Math.max(1, timeoutMs - elapsed()));
     socket.on('data', (chunk: Buffer) => {
       buffer = Buffer.concat([buffer, chunk]);
-      if (buffer.length > MAX_BUFFERED) return finish({ ok: false, stage: 'protocol', errno: null, reason: 'the compositor sent more than 1 MiB before answering' });
+      if (buffer.length > MAX_BUFFERED) { finish({ ok: false, stage: 'protocol', errno: null, reason: 'the compositor sent more than 1 MiB before answering' }); return; }
       while (buffer.length >= 8) {
         const object = buffer.readUInt32LE(0);
         const word = buffer.readUInt32LE(4);
         const size = word >>> 16;
         const opcode = word & 0xffff;
-        if (size < 8 || size % 4 !== 0) return finish({ ok: false, stage: 'protocol', errno: null, reason: `not a Wayland message (size ${size})` });
+        if (size < 8 || size % 4 !== 0) { finish({ ok: false, stage: 'protocol', errno: null, reason: `not a Wayland message (size ${size})` }); return; }
         if (buffer.length < size) return;
         const body = buffer.subarray(8, size);
         buffer = buffer.subarray(size);
         if (object === DISPLAY_ID && opcode === 0) {
           const s = readString(body, 8);
-          return finish({ ok: false, stage: 'protocol', errno: null, reason: `wl_display.error ${body.length >= 8 ? body.readUInt32LE(4) : '?'}: ${s?.value ?? ''}` });
+          finish({ ok: false, stage: 'protocol', errno: null, reason: `wl_display.error ${body.length >= 8 ? body.readUInt32LE(4) : '?'}: ${s?.value ?? ''}` }); return;
         }
         if (object === REGISTRY_ID && opcode === 0) {
           count++;
           const s = readString(body, 4);
           if (s && globals.length < MAX_GLOBALS) globals.push(s.value);
         }
-        if (object === CALLBACK_ID && opcode === 0) return finish({ ok: true, stage: 'sync', globals, globalCount: count });
+        if (object === CALLBACK_ID && opcode === 0) { finish({ ok: true, stage: 'sync', globals, globalCount: count }); return; }
       }
     });
     socket.on('error', (error) => finish({ ok: false, stage: 'closed', errno: errnoOf(error), reason: `the compositor dropped the connection: ${error.message}` }));

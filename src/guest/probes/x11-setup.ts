@@ -70,7 +70,7 @@ function screenedStream(socket: Socket, onRefused: (verdict: Verdict) => void): 
     const units = endianness() === 'LE' ? pending.readUInt16LE(6) : pending.readUInt16BE(6);
     if (pending.length < REPLY_HEADER_BYTES + units * 4) return;
     const refusal = screenSetupReply(pending);
-    if (refusal) return onRefused({ ok: false, stage: 'setup', errno: null, reason: refusal });
+    if (refusal) { onRefused({ ok: false, stage: 'setup', errno: null, reason: refusal }); return; }
     handedOver = true;
     proxy.push(pending);
   });
@@ -103,7 +103,7 @@ export async function probeX11Setup(
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve({ ...verdict, elapsedMs: elapsed() } as X11SetupResponse);
+      resolve({ ...verdict, elapsedMs: elapsed() });
     };
     const timer = setTimeout(() => {
       finish({ ok: false, stage: 'silent', errno: null, reason: `no answer to the X11 setup within ${timeoutMs} ms` });
@@ -111,7 +111,7 @@ export async function probeX11Setup(
 
     const onFailure = (error: Error): void => {
       if (error.message.startsWith(SETUP_FAILED_PREFIX)) {
-        return finish({ ok: false, stage: 'setup', errno: null, reason: error.message.slice(SETUP_FAILED_PREFIX.length).trim() });
+        finish({ ok: false, stage: 'setup', errno: null, reason: error.message.slice(SETUP_FAILED_PREFIX.length).trim() }); return;
       }
       const code = (error as NodeJS.ErrnoException).code;
       const reason = 'the X server closed the connection before the setup completed';
@@ -119,7 +119,7 @@ export async function probeX11Setup(
     };
     socket.on('error', onFailure);
     // Deferred, so a refusal sent just before the hang-up is parsed first.
-    socket.on('close', () => setImmediate(() => onFailure(new Error('connection closed'))));
+    socket.on('close', () => setImmediate(() => { onFailure(new Error('connection closed')); }));
 
     try {
       const client = x11.createClient(
@@ -132,7 +132,7 @@ export async function probeX11Setup(
           disableBigRequests: true,
         },
         (error, display) => {
-          if (error || !display) return onFailure(error ?? new Error('no display information'));
+          if (error || !display) { onFailure(error ?? new Error('no display information')); return; }
           finish({
             ok: true,
             vendor: display.vendor,

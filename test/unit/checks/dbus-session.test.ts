@@ -4,7 +4,7 @@ import { checkTester } from '../support/check-tester.js';
 import type { CheckOutcome } from '../../../src/core/types.js';
 import type { DbusHelloResponse } from '../../../src/core/probe-types.js';
 
-const snippets = (o: CheckOutcome) => o.fixes.flatMap((f) => f.steps.map((s) => ('snippet' in s ? s.snippet : '')));
+const snippets = (o: CheckOutcome) => o.fixes.flatMap((f) => f.steps.map((s) => ('snippet' in s ? (s.snippet ?? '') : '')));
 const hello = (name = ':1.7'): DbusHelloResponse => ({ ok: true, stage: 'hello', name, guid: '0123456789abcdef0123456789abcdef', elapsedMs: 3 });
 const refused = (errno: string): DbusHelloResponse => ({ ok: false, stage: 'connect', errno, reason: `connect: ${errno}`, elapsedMs: 1 });
 const probe = (response: DbusHelloResponse | ((r: { socket: { path?: string; abstract?: string } }) => DbusHelloResponse)) => ({ name: 'dbus-hello' as const, response });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import check from '../../../src/checks/dns/stub.js';
-import type { ExecStep, Fix, SymlinkStep, WriteStep } from '../../../src/core/types.js';
+import type { ExecStep, Fix, SymlinkStep } from '../../../src/core/types.js';
 import type { DnsQueryResponse, DnsVerdict } from '../../../src/core/probe-types.js';
 import type { HostProcess } from '../../../src/core/host.js';
 import type { MountEntry } from '../../../src/parse/mountinfo.js';

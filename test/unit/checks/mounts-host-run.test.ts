@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import check from '../../../src/checks/mounts/host-run.js';
 import { parseMountinfo } from '../../../src/parse/mountinfo.js';
-import type { CheckOutcome, ExecStep, ManualStep, UmountStep } from '../../../src/core/types.js';
+import type { CheckOutcome, ManualStep, UmountStep } from '../../../src/core/types.js';
 import { FakeTarget, fakeContext, type FakeScenario } from '../support/fake-target.js';
 import { rootedAt, scriptedHost, type HostScript } from '../support/scripted-host.js';
 

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import check from '../../../src/checks/schroot/config.js';
-import { coupledDirOfBind } from '../../../src/host/coupled-run.js';
+import { coupledDirOfBind } from '../../../src/checks/mounts/coupled-run.js';
 import type { CheckOutcome, ManualStep } from '../../../src/core/types.js';
 import { FakeTarget, fakeContext, type FakeScenario } from '../support/fake-target.js';
 import { rootedAt, scriptedHost } from '../support/scripted-host.js';

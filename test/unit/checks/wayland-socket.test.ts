@@ -4,7 +4,7 @@ import { checkTester } from '../support/check-tester.js';
 import type { CheckOutcome } from '../../../src/core/types.js';
 import type { WaylandRegistryResponse } from '../../../src/core/probe-types.js';
 
-const snippets = (o: CheckOutcome) => o.fixes.flatMap((f) => f.steps.map((s) => ('snippet' in s ? s.snippet : '')));
+const snippets = (o: CheckOutcome) => o.fixes.flatMap((f) => f.steps.map((s) => ('snippet' in s ? (s.snippet ?? '') : '')));
 const ok: WaylandRegistryResponse = { ok: true, stage: 'sync', globals: ['wl_compositor', 'wl_shm', 'xdg_wm_base'], globalCount: 3, elapsedMs: 2 };
 const refused = (errno: string): WaylandRegistryResponse => ({ ok: false, stage: 'connect', errno, reason: `connect: ${errno}`, elapsedMs: 1 });
 const probe = (response: WaylandRegistryResponse) => ({ name: 'wayland-registry' as const, response });

@@ -11,7 +11,10 @@ const argvOf = (r: ReturnType<typeof guestArgv>): string[] => {
 /** The stages of a built argv, split at each host program. */
 const stages = (argv: string[]): string[][] => {
   const out: string[][] = [];
-  for (const a of argv) (a.startsWith('/usr/') || out.length === 0 ? out.push([a]) : out[out.length - 1]!.push(a));
+  for (const a of argv) {
+    if (a.startsWith('/usr/') || out.length === 0) out.push([a]);
+    else out[out.length - 1]!.push(a);
+  }
   return out;
 };
 

@@ -24,7 +24,7 @@ export interface CheckCase<F extends FindingSpecs, X extends FixDocs> {
   setup?: (world: CaseWorld) => void | Promise<void>;
   status: Status;
   /** Exactly these finding codes are emitted (order and repeats aside). */
-  codes: readonly (keyof F & string)[];
+  codes: readonly (keyof F & string | 'check-could-not-run')[];
   /** Exactly these fix ids are offered (default: none). */
   fixes?: readonly (keyof X & string)[];
   /** The summary, whole (a string) or matched. */

@@ -1,8 +1,9 @@
 import path from 'node:path';
-import { parseMountinfo } from '../../../src/parse/mountinfo.js';
+import { isUnder, parseMountinfo } from '../../../src/parse/mountinfo.js';
+import { mountHolders } from '../../../src/host/mount-holders.js';
 import { readSchrootChroots, readSchrootSessions, DEFAULT_SCHROOT_PATHS } from '../../../src/host/schroot-state.js';
 import type {
-  Host, HostConnect, HostDnsResult, HostProcess, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles, SchrootPaths,
+  Host, HostConnect, HostDnsResult, HostProcess, MountHolder, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles, SchrootPaths,
 } from '../../../src/core/host.js';
 import type { ExecResult } from '../../../src/core/target.js';
 
@@ -10,9 +11,9 @@ import type { ExecResult } from '../../../src/core/target.js';
 export type FakeHostFile =
   | string
   | { symlink: string }
-  | { dir: true; mode?: number; uid?: number; gid?: number }
+  | { dir: boolean; mode?: number; uid?: number; gid?: number }
   /** A unix socket; `listening: false` answers ECONNREFUSED (a stale socket), `errno` any other refusal. */
-  | { socket: true; listening?: boolean; errno?: string; uid?: number; mode?: number }
+  | { socket: boolean; listening?: boolean; errno?: string; uid?: number; mode?: number }
   | { content: string; mode?: number; uid?: number; gid?: number; dev?: number; ino?: number };
 
 /** A scripted host command: the absolute argv it expects and what it returns. */
@@ -185,6 +186,11 @@ export class FakeHost implements Host {
 
   async resolvedProcesses(): Promise<HostProcess[]> {
     return (await this.processes()).filter((p) => p.comm === 'systemd-resolve');
+  }
+
+  async mountHolders(mountPoint: string): Promise<MountHolder[]> {
+    const mounts = (await this.mountinfo()).filter((m) => isUnder(m.mountPoint, mountPoint));
+    return mountHolders(await this.processFiles(), mounts, await this.ownMntns());
   }
 
   async mountinfo() {

@@ -24,13 +24,16 @@ export interface FakeCommand {
 }
 
 /** A scripted probe: matched by name and, optionally, a predicate on the request. */
-export interface FakeProbe<K extends ProbeName = ProbeName> {
+export interface FakeProbeOf<K extends ProbeName> {
   name: K;
   match?: (req: ProbeRequests[K]) => boolean;
   response: ProbeResponses[K] | ((req: ProbeRequests[K]) => ProbeResponses[K]);
   /** Throw instead of answering, like a probe child that could not start. */
   error?: string;
 }
+
+/** A scripted probe; without a name given, any probe, each typed by its own name. */
+export type FakeProbe<K extends ProbeName = ProbeName> = K extends ProbeName ? FakeProbeOf<K> : never;
 
 /** Everything a scenario sets up. */
 export interface FakeScenario {
@@ -142,7 +145,7 @@ export class FakeTarget implements Target {
   }
 
   async probe<K extends ProbeName>(name: K, request: ProbeRequests[K], opts?: { asUser?: boolean }): Promise<ProbeResponses[K]> {
-    const scripted = (this.scenario.probes ?? []).find((p) => p.name === name && (!p.match || (p.match as (r: unknown) => boolean)(request))) as FakeProbe<K> | undefined;
+    const scripted = (this.scenario.probes ?? []).find((p) => p.name === name && (!p.match || (p.match as (r: unknown) => boolean)(request))) as FakeProbeOf<K> | undefined;
     if (!scripted && name === 'read-file') {
       // Files read as the user are logged apart: probes[] stays the list of network probes.
       this.log.userReads.push({ path: (request as ProbeRequests['read-file']).path, asUser: opts?.asUser ?? false });

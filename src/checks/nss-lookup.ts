@@ -1,5 +1,5 @@
 import type { Target } from '../core/target.js';
-import { DEFAULT_PATH } from './guest-env.js';
+import { DEFAULT_PATH } from '../core/target.js';
 import { parseGetentAhosts } from '../parse/local-addresses.js';
 
 /** What `getent ahosts NAME` said in the guest, and how long it took. */

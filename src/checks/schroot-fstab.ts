@@ -2,11 +2,9 @@ import path from 'node:path';
 import type { CheckContext } from '../core/check.js';
 import { effectiveSetupFiles } from '../parse/schroot-config.js';
 
-/** A schroot profile's fstab: its file and text, for fixes that name the line to change. */
-export interface SchrootFstab {
-  file: string;
-  text: string;
-}
+import type { SchrootFstab } from '../fixes/plans/api-mount-plans.js';
+
+export type { SchrootFstab } from '../fixes/plans/api-mount-plans.js';
 
 /** The setup.fstab of the target's schroot chroot, or null when the target is not one or it cannot be read. */
 export async function targetSchrootFstab(ctx: CheckContext): Promise<SchrootFstab | null> {

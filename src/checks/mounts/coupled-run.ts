@@ -1,6 +1,6 @@
-import { stat } from 'node:fs/promises';
-import { isUnder } from '../parse/mountinfo.js';
-import type { RunReplacement } from '../fixes/plans/mount-plans.js';
+import { isUnder } from '../../parse/mountinfo.js';
+import type { RunReplacement } from '../../fixes/plans/mount-plans.js';
+import type { Host } from '../../core/host.js';
 
 /** Host directories whose daemons a guest must not reach, with what reaching them means. */
 export const COUPLED_RUN_DIRS = [
@@ -25,11 +25,9 @@ export function coupledDirOfBind(source: string, recursive: boolean): CoupledRun
   return recursive && isUnder('/run', clean) ? COUPLED_RUN_DIRS[0] : null;
 }
 
-const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
-
 /** What replaces the host's /run for `user`: a private runtime dir, binding only the host's pulse and dconf dirs that exist. */
-export async function runReplacementFor(user: { uid: number; gid: number }): Promise<RunReplacement> {
+export async function runReplacementFor(host: Host, user: { uid: number; gid: number }): Promise<RunReplacement> {
   const wanted = [`/run/user/${user.uid}/pulse`, `/run/user/${user.uid}/dconf`];
-  const binds = (await Promise.all(wanted.map(async (d) => ((await exists(d)) ? d : null)))).filter((d): d is string => d !== null);
+  const binds = (await Promise.all(wanted.map(async (d) => ((await host.stat(d)) !== null ? d : null)))).filter((d): d is string => d !== null);
   return { uid: user.uid, gid: user.gid, binds };
 }

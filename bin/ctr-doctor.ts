@@ -9,7 +9,8 @@ import { startProcessScan } from '../src/host/proc-scan-worker.js';
 type Cli = typeof import('../src/cli/main.js');
 
 /** Commands that never look at the host's processes. */
-const NO_SCAN = new Set(['--help', '-h', 'checks', 'schema', 'completion', 'explain', 'summary', 'undo', '--get-yargs-completions', '__yargs-completion']);
+// `demo` builds its guest after start-up: a scan taken now would not see the guest's process.
+const NO_SCAN = new Set(['demo', '--help', '-h', 'checks', 'schema', 'completion', 'explain', 'summary', 'undo', '--get-yargs-completions', '__yargs-completion']);
 
 /** Set to true by scripts/bundle.mjs when it builds dist/bundle/ctr-doctor.js. */
 declare const CTR_DOCTOR_BUNDLE: boolean | undefined;

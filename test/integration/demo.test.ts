@@ -38,6 +38,8 @@ describeIntegration('demo', () => {
     const r = await demo(['--json']);
     expect(r.exitCode, r.stderr).toBe(1);
     await validateReport(r.json);
+    // The guest's own process is found (its namespaces are probed, never the tool's own).
+    expect((r.json as { target: { pid: number | null } }).target.pid).not.toBeNull();
     const results = (r.json as { results: { id: string; status: string }[] }).results;
     const st = (id: string) => results.find((x) => x.id === id)?.status;
     expect(st('dns.resolv-conf')).toBe('fail');

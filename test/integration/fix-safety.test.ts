@@ -16,11 +16,13 @@ import { createWorld, type World } from '../harness/world.js';
 describeIntegration('fix: safety, dry run, idempotence, undo', () => {
   let w: World;
   let env: Record<string, string>;
-  const tool = (args: string[]) => runTool(args, { netns: w.net.offNsPath, env });
+  // The guests share the world's guest namespace, where the world's DNS answers: the host's resolv.conf
+  // (bound in a private mount namespace of the tool's) names it, so the resolv.conf write is verified, so safe.
+  const tool = (args: string[]) => runTool(args, { netns: w.net.guestNsPath, env, hostFiles: { '/etc/resolv.conf': `nameserver ${w.net.dnsV4}\n` } });
   const status = (r: Report | null, id: string) => r?.results.find((x) => x.id === id)?.status;
 
   beforeAll(async () => {
-    w = await createWorld();
+    w = await createWorld({ dns: true });
     env = { CTR_DOCTOR_STATE_DIR: join(w.stateDir, 'journal') };
   });
   afterAll(async () => w?.dispose());

@@ -1,6 +1,7 @@
 import { GuestFiles } from '../guest/guest-files.js';
 import { readProcessSync, type HostProcess, type ProcEntry } from '../host/procfs.js';
 import { identityOf } from '../host/proc-read.js';
+import { NEEDS_ROOT } from '../core/desktop-session.js';
 import { parsePasswd, type PasswdEntry } from '../parse/passwd.js';
 import { DEFAULT_UID_RANGE, parseLoginDefs, type UidRange } from '../parse/login-defs.js';
 import { GuestTarget, type GuestDescription } from './guest-target.js';
@@ -111,6 +112,10 @@ export async function buildGuest(basics: GuestBasics, opts: OpenOptions): Promis
     const eligible = wantedUid !== undefined ? (uid: number) => uid === wantedUid : (uid: number) => isRegularUid(uid, passwd, range);
     choice = chooseSession({ candidates: sessionCandidates(basics.members, eligible), passwd, range, guest: basics.name, ...(wantedUid !== undefined ? { optionUid: wantedUid } : {}) });
     envSource = choice.session?.pid != null ? `process ${choice.session.pid}` : basics.fallbackEnvSource;
+  }
+  // An unreadable passwd says nothing about who logs in: the desktop checks then fail for want of privilege, not for want of a session.
+  if (choice.session === null && !passwdRead.ok && passwdRead.reason === 'permission') {
+    choice = { ...choice, reason: `${NEEDS_ROOT}: run with sudo (the guest's /etc/passwd cannot be read, so its desktop user is unknown)` };
   }
   const env = choice.env ?? basics.fallbackEnv;
 

@@ -70,10 +70,12 @@ describeIntegration('pid:N guests from bwrap and unshare', () => {
   }
 
   describe.skipIf(requireTool('bwrap') !== null)('bwrap', () => {
-    test('bwrap --unshare-net --ro-bind / /: pid:N reads its root and probes from its netns', async () => {
+    test('bwrap --unshare-net --ro-bind ROOT /: pid:N reads its root and probes from its netns', async () => {
       const resolv = join(dir, 'bwrap-resolv.conf');
       writeFileSync(resolv, 'nameserver 192.0.2.53\n');
-      const pid = await sleeperOf('bwrap', ['bwrap', '--unshare-net', '--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc',
+      // A root of its own: a guest whose root is the host's / is refused (audit M7, asserted below).
+      const { root } = await w.guestRoot('bwrap');
+      const pid = await sleeperOf('bwrap', ['bwrap', '--unshare-net', '--die-with-parent', '--ro-bind', root, '/', '--dev', '/dev', '--proc', '/proc',
         '--ro-bind', resolv, '/etc/resolv.conf', 'sleep', '600']);
       const { report, stderr } = await diagnose(pid);
       expect(report.target).toMatchObject({ name: `pid:${pid}`, pid });
@@ -86,11 +88,20 @@ describeIntegration('pid:N guests from bwrap and unshare', () => {
     test('unshare --net --mount --fork: pid:N sees the guest mount namespace and its empty netns', async () => {
       const resolv = join(dir, 'unshare-resolv.conf');
       writeFileSync(resolv, 'nameserver 192.0.2.54\n');
-      // The bind exists only in the new mount namespace (unshare makes it private).
-      const pid = await sleeperOf('unshare', ['unshare', '--net', '--mount', '--fork', '--kill-child', 'sh', '-c', `mount --bind ${resolv} /etc/resolv.conf && exec sleep 600`]);
+      const { root } = await w.guestRoot('unshare');
+      // The bind exists only in the new mount namespace (unshare makes it private); the sleep runs chrooted in a root of its own.
+      const pid = await sleeperOf('unshare', ['unshare', '--net', '--mount', '--fork', '--kill-child', 'sh', '-c', `mount --bind ${resolv} ${root}/etc/resolv.conf && exec /usr/sbin/chroot ${root} sleep 600`]);
       const { report } = await diagnose(pid);
-      expect(report.target).toMatchObject({ name: `pid:${pid}`, root: expect.stringMatching(/^\/proc\/\d+\/root$|^\/$/) });
+      expect(report.target).toMatchObject({ name: `pid:${pid}`, root: expect.stringMatching(/^\/proc\/\d+\/root$/) });
       assertInsideEmptyNetns(report, '192.0.2.54');
+    });
+
+    test('a process whose root is the host\'s own / is refused as a guest (audit M7): exit 2, one line', async () => {
+      const pid = await sleeperOf('unshare-host-root', ['unshare', '--net', '--mount', '--fork', '--kill-child', 'sleep', '600']);
+      const r = await runTool([`pid:${pid}`, '--json'], { netns: w.net.guestNsPath });
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toMatch(/is the host's own \/, not a guest/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
     });
   });
 });

@@ -94,6 +94,21 @@ export function verdictOf(steps: AppliedStep[], checkIds: string[], after: Repor
   return passes ? 'fixed' : 'still-failing';
 }
 
+/**
+ * `ids` and, transitively, every check among `checks` that declares it depends on one of them
+ * (dns.resolve on dns.resolv-conf): a fix is FIXED only when what stands on it passes too.
+ */
+export function withDependents(ids: Iterable<string>, checks: readonly { id: string; dependsOn?: readonly string[] }[]): string[] {
+  const out = new Set(ids);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const c of checks) {
+      if (!out.has(c.id) && c.dependsOn?.some((d) => out.has(d))) { out.add(c.id); grew = true; }
+    }
+  }
+  return [...out];
+}
+
 /** The checks to run again: those that offered a fix that was applied. */
 export function affectedChecks(fixes: PlannedFix[]): string[] {
   return [...new Set(fixes.flatMap((f) => f.checkIds))];

@@ -47,6 +47,8 @@ describeFeature('nspawn').skipIf(reason !== null)('Loki: Debian 11 with resolvco
     const d = await diagnose(w, SCENARIO, 'fix --yes --unsafe', args(), ['--yes', '--unsafe']);
     expect(d.text.exitCode, d.text.stdout + d.text.stderr).toBe(0);
     expect(d.text.stdout).toMatch(/FIXED\s+dns\.enable-guest-resolved/);
+    // FIXED only after what depends on dns.stub passed too: dns.resolve was checked again.
+    expect(d.text.stdout).toMatch(/Checked again:[\s\S]*\bdns\.resolve: /);
     // resolvconf's link was replaced: the plan said who manages it and what undoes that.
     expect(d.text.stdout).toContain('resolvconf');
     await waitFor('getent in the guest', async () => (await getent()) === 0, { timeoutMs: 20_000, intervalMs: 250 });

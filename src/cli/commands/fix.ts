@@ -11,7 +11,7 @@ import { checksDocUrl } from '../../docs/checks-doc-file.js';
 import { EXIT } from '../../core/exit-code.js';
 import { UsageError } from '../usage-error.js';
 import { buildPlan, type PlannedFix } from '../../fixes/fix-plan.js';
-import { affectedChecks, applyFix, verdictOf, type AppliedFix } from '../../fixes/engine.js';
+import { affectedChecks, applyFix, verdictOf, withDependents, type AppliedFix } from '../../fixes/engine.js';
 import { realCommandRunner } from '../../fixes/command-steps.js';
 import { processesUsing } from '../../fixes/busy-mount.js';
 import { JournalBusyError, stateDir, TargetJournal } from '../../fixes/journal.js';
@@ -156,7 +156,7 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   result.after = after;
   result.applied = chosen.map((fix) => {
     const steps = stepsByFix.get(fix.fixId) ?? [];
-    return { fixId: fix.fixId, title: fix.title, checkIds: fix.checkIds, status: verdictOf(steps, fix.checkIds, after), steps };
+    return { fixId: fix.fixId, title: fix.title, checkIds: fix.checkIds, status: verdictOf(steps, withDependents(fix.checkIds, checks), after), steps };
   });
   const changed = result.applied.some((f) => f.steps.some((s) => s.status === 'done'));
   say(['', 'Checked again:', ...after.results.flatMap((r) => checkedAgainLines(r, io.width, color)), '']);
@@ -188,7 +188,8 @@ function checkedAgainLines(r: Report['results'][number], width: number, color: b
 
 /** Opens the target afresh (so no cached mounts or processes) and runs only the affected checks. */
 async function diagnoseAgain(args: FixArgs, options: ReturnType<typeof checkOptionsFrom>, checks: Check[], applied: PlannedFix[]): Promise<Report> {
-  const ids = new Set(affectedChecks(applied));
+  // The checks the fixes touched, and those that depend on them (dns.resolve after dns.resolv-conf).
+  const ids = new Set(withDependents(affectedChecks(applied), checks));
   const host = newHostContext(options.timeoutMs);
   // A fix may end the very guest it was run on (a stale schroot session): then check from where ctr-doctor runs.
   const state = { guestGone: false };

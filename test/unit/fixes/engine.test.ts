@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { applyFix, verdictOf, type AppliedStep } from '../../../src/fixes/engine.js';
+import { applyFix, verdictOf, withDependents, type AppliedStep } from '../../../src/fixes/engine.js';
 import { buildPlan, type PlannedFix } from '../../../src/fixes/fix-plan.js';
 import { fixExitCode } from '../../../src/fixes/fix-result.js';
 import type { CommandRunner } from '../../../src/fixes/command-steps.js';
@@ -178,5 +178,28 @@ describe('verdicts and the exit code', () => {
     expect(fixExitCode([planned([], { fixId: 'u', action: 'needs-unsafe', checkIds: ['a.b'] })], [], [], before)).toBe(1);
     expect(fixExitCode([planned([], { fixId: 'u', action: 'needs-unsafe', checkIds: ['w.x'] })], [], [], before)).toBe(0);
     expect(fixExitCode([planned([], { fixId: 'm', action: 'manual' })], [], [], before)).toBe(0);
+  });
+});
+
+describe('withDependents', () => {
+  const checks = [
+    { id: 'dns.resolv-conf' },
+    { id: 'dns.stub', dependsOn: ['dns.resolv-conf'] },
+    { id: 'dns.resolve', dependsOn: ['dns.resolv-conf', 'dns.stub'] },
+    { id: 'x11.display' },
+  ];
+  test('adds every check that depends on a touched one, transitively, and nothing else', () => {
+    expect(withDependents(['dns.resolv-conf'], checks).sort()).toEqual(['dns.resolv-conf', 'dns.resolve', 'dns.stub']);
+    expect(withDependents(['dns.stub'], checks).sort()).toEqual(['dns.resolve', 'dns.stub']);
+    expect(withDependents(['x11.display'], checks)).toEqual(['x11.display']);
+  });
+  test('a dependent that was not selected (--only) is not added', () => {
+    expect(withDependents(['dns.resolv-conf'], checks.slice(0, 1))).toEqual(['dns.resolv-conf']);
+  });
+  test('a fix is FIXED only when its dependents pass as well', () => {
+    const after = { results: [{ id: 'dns.resolv-conf', status: 'pass' }, { id: 'dns.resolve', status: 'fail' }] } as unknown as Report;
+    const done: AppliedStep[] = [{ status: 'done' } as AppliedStep];
+    expect(verdictOf(done, ['dns.resolv-conf'], after)).toBe('fixed');
+    expect(verdictOf(done, withDependents(['dns.resolv-conf'], checks), after)).toBe('still-failing');
   });
 });

@@ -251,10 +251,16 @@ export async function bootNspawn(
       // SIGRTMIN+4 = poweroff for systemd; before the leader is known, nspawn's own SIGTERM handling halts it.
       if (leaderPid) await run(['kill', '-s', 'SIGRTMIN+4', String(leaderPid)]);
       else await run(['kill', '-s', 'SIGTERM', String(nspawnPid)]);
-      const done = await Promise.race([d.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+      // A guest stopping a user session (logind, systemd --user) may take a while on a loaded machine.
+      const done = await Promise.race([d.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000))]);
       if (!done) {
-        console.warn(`[harness] nspawn ${machine} did not power off in 10 s; killing`);
+        console.warn(`[harness] nspawn ${machine} did not power off in 20 s; killing`);
         await killAndWait(nspawnPid, { signal: 'SIGKILL', child: d.child });
+        // Killing nspawn leaves the container's processes in our cgroup: end them too, so a reboot finds it empty.
+        if (cgroupPopulated(unifiedCg)) {
+          killCgroup(unifiedCg);
+          await waitFor(`cgroup ${cgName} empty`, () => !cgroupPopulated(unifiedCg), { timeoutMs: 10_000 });
+        }
       }
     })();
     return stopping;

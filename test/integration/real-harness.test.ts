@@ -58,7 +58,7 @@ describeFeature('nspawn').skipIf(reason !== null)('real-guest harness', () => {
     await guest.reboot();
     expect(guest.boot.leaderPid).not.toBe(old);
     expect((await guest.exec(['test', '-e', '/var/tmp/survives-reboot'])).exitCode).toBe(0);
-  });
+  }, 120_000);
 
   test('dispose leaves the host as it was', async () => {
     await w.dispose();

@@ -7,7 +7,7 @@ type Where = Pick<Target, 'kind' | 'root' | 'schroot' | 'nspawn'>;
 
 
 /** Enter the guest as the desktop user and keep the session's environment, per container kind. */
-export function enterAsUserFix(target: Where, user: Pick<GuestUser, 'uid' | 'gid' | 'name' | 'home'>): Fix | null {
+export function enterAsUserFix(target: Where, user: Pick<GuestUser, 'uid' | 'gid' | 'name' | 'home'>): Fix<'session.chroot-userspec' | 'session.schroot-preserve-environment' | 'session.nspawn-user-shell' | 'session.sudo-preserve-env'> | null {
   switch (target.kind) {
     case 'chroot':
       return {

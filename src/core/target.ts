@@ -98,6 +98,8 @@ export interface Target {
   readonly sharesNetns: boolean;
   /** True when the guest has its own mount namespace (nspawn, pid targets): its mounts end with it. */
   readonly ownMountNs: boolean;
+  /** True when the root is reached only through a process (its /proc/PID/root): there is no host directory for it. */
+  readonly rootViaProcess: boolean;
   /** The process whose environment is the session's (`--env-from`, or the chosen session process), or null. */
   readonly sessionPid: number | null;
   /** The session environment: from `--env-from`, a session process, or the invoking shell. */

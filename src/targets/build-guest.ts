@@ -151,6 +151,7 @@ export async function buildGuest(basics: GuestBasics, opts: OpenOptions): Promis
     netnsPath: sharesNetns ? null : `/proc/${pid}/ns/net`,
     sharesNetns,
     ownMountNs: leader !== null && leader.mntns !== own.mntns,
+    rootViaProcess: basics.dir === null,
     enterUserns: leader !== null && leader.userns !== null && leader.userns !== own.userns,
     env,
     envSource,

@@ -34,6 +34,8 @@ export interface GuestDescription {
   sharesNetns: boolean;
   /** True when the guest has its own mount namespace (nspawn, pid targets). */
   ownMountNs: boolean;
+  /** The root is a process's /proc/PID/root (no host directory is known). */
+  rootViaProcess: boolean;
   enterUserns: boolean;
   env: Record<string, string>;
   envSource: string;
@@ -77,6 +79,7 @@ export class GuestTarget implements Target {
   readonly netnsPath: string | null;
   readonly sharesNetns: boolean;
   readonly ownMountNs: boolean;
+  readonly rootViaProcess: boolean;
   readonly sessionPid: number | null;
   readonly env: Record<string, string>;
   readonly envSource: string;
@@ -99,6 +102,7 @@ export class GuestTarget implements Target {
     this.netnsPath = desc.netnsPath;
     this.sharesNetns = desc.sharesNetns;
     this.ownMountNs = desc.ownMountNs;
+    this.rootViaProcess = desc.rootViaProcess;
     this.sessionPid = desc.sessionPid;
     this.env = desc.env;
     this.envSource = desc.envSource;

@@ -22,7 +22,7 @@ export function umountCommands(unit: UnmountUnit, lazy = false): string {
 }
 
 /** Unmounts leftover mounts below a guest root, deepest first, each made a slave before it goes. */
-export function unmountLeftoversFix(root: string, units: UnmountUnit[]): Fix {
+export function unmountLeftoversFix(root: string, units: UnmountUnit[]): Fix<'mounts.unmount-leftovers'> {
   return {
     id: 'mounts.unmount-leftovers',
     title: `Unmount ${units.reduce((n, u) => n + u.members.length, 0)} leftover mount(s) below ${root}`,
@@ -32,7 +32,7 @@ export function unmountLeftoversFix(root: string, units: UnmountUnit[]): Fix {
 }
 
 /** Names the processes that keep mounts busy, so the person can end them (or cd elsewhere) first. */
-export function stopHoldersFix(root: string, holders: MountHolder[]): Fix {
+export function stopHoldersFix(root: string, holders: MountHolder[]): Fix<'mounts.stop-holders'> {
   const pids = [...new Set(holders.map((h) => h.pid))];
   const lines = holders.map((h) => `${h.pid} (${h.comm}) holds ${h.mountPoint} through its ${h.how === 'fd' ? 'open file' : h.how === 'map' ? 'mapped file' : h.how} ${h.path}`);
   return {
@@ -47,7 +47,7 @@ export function stopHoldersFix(root: string, holders: MountHolder[]): Fix {
 }
 
 /** Detaches busy mounts at once (`umount -l`): they vanish from the tree but live on until the holders let go. */
-export function lazyUnmountFix(root: string, units: UnmountUnit[]): Fix {
+export function lazyUnmountFix(root: string, units: UnmountUnit[]): Fix<'mounts.lazy-unmount'> {
   return {
     id: 'mounts.lazy-unmount',
     title: `Lazily detach the busy mounts below ${root} (umount -l; the holders keep using them)`,
@@ -79,7 +79,7 @@ export function privateRunFstabLines(r: RunReplacement): string[] {
  * at `guestMountPoint`: unmount that (made a slave first); where it was /run, mount a private tmpfs;
  * give the user a private runtime dir; bind only pulse and dconf from the host.
  */
-export function privateRunLiveFix(guestMountPoint: string, unit: UnmountUnit, r: RunReplacement, safety: 'safe' | 'unsafe'): Fix {
+export function privateRunLiveFix(guestMountPoint: string, unit: UnmountUnit, r: RunReplacement, safety: 'safe' | 'unsafe'): Fix<'mounts.private-run'> {
   const userDir = `/run/user/${r.uid}`;
   const steps: FixStep[] = [umountStep(unit, false)];
   // Every mount point stays root-owned, and every mount is made on the descriptor of the checked
@@ -116,7 +116,7 @@ export function privateRunLiveFix(guestMountPoint: string, unit: UnmountUnit, r:
 }
 
 /** The same repair as commands to put in the script that sets up the chroot, for next time. */
-export function privateRunChrootScriptFix(guestRootOnHost: string, r: RunReplacement): Fix {
+export function privateRunChrootScriptFix(guestRootOnHost: string, r: RunReplacement): Fix<'mounts.private-run-setup'> {
   const q = (p: string): string => shellQuote(hostPathInRoot(guestRootOnHost, p));
   const userDir = `/run/user/${r.uid}`;
   const lines = [
@@ -134,7 +134,7 @@ export function privateRunChrootScriptFix(guestRootOnHost: string, r: RunReplace
 }
 
 /** schroot: rewrite the profile's fstab line that binds the host's /run. */
-export function privateRunSchrootFix(fstabPath: string, line: number, oldText: string, r: RunReplacement): Fix {
+export function privateRunSchrootFix(fstabPath: string, line: number, oldText: string, r: RunReplacement): Fix<'mounts.schroot-private-run'> {
   const newLines = privateRunFstabLines(r);
   return {
     id: 'mounts.schroot-private-run',
@@ -148,7 +148,7 @@ export function privateRunSchrootFix(fstabPath: string, line: number, oldText: s
 }
 
 /** nspawn: drop the bind of the host's /run and bind only the pulse directory (nspawn gives the guest its own /run). */
-export function privateRunNspawnFix(machine: string, offending: string[], r: RunReplacement): Fix {
+export function privateRunNspawnFix(machine: string, offending: string[], r: RunReplacement): Fix<'mounts.nspawn-private-run'> {
   const pulse = `/run/user/${r.uid}/pulse`;
   return {
     id: 'mounts.nspawn-private-run',

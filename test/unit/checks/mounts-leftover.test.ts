@@ -1,14 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import check from '../../../src/checks/mounts/leftover.js';
 import { unmountUnits } from '../../../src/host/unmount-order.js';
 import { apiMountRoots } from '../../../src/host/guest-mount-roots.js';
 import { parseMountinfo } from '../../../src/parse/mountinfo.js';
-import type { UmountStep } from '../../../src/core/types.js';
-import { FakeTarget, fakeContext, type FakeScenario } from '../support/fake-target.js';
-import { rootedAt, scriptedHost, type HostScript } from '../support/scripted-host.js';
-
-const made: FakeTarget[] = [];
-afterEach(() => { while (made.length) made.pop()!.dispose(); });
+import type { CheckOutcome, UmountStep } from '../../../src/core/types.js';
+import { checkTester } from '../support/check-tester.js';
+import type { FakeHostScenario } from '../support/fake-host.js';
 
 const HOST = [
   '27 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
@@ -29,113 +26,75 @@ const GUEST = [
 ];
 const ROOT = '/srv/my guest';
 
-async function run(script: HostScript, scenario: FakeScenario & { root?: string } = { kind: 'host' }) {
-  const fake = new FakeTarget(scenario);
-  made.push(fake);
-  const ctx = fakeContext(rootedAt(fake, scenario.root ?? (scenario.kind === 'host' ? '/' : ROOT)), {}, scriptedHost(script));
-  const applies = check.appliesTo(ctx);
-  if (applies !== true) return { status: 'skip', summary: applies, findings: [], fixes: [] };
-  return check.run(ctx);
-}
+const host = (extra: Omit<FakeHostScenario, 'mountinfo'> & { lines?: string[] } = {}): FakeHostScenario => {
+  const { lines = [...HOST, ...GUEST], ...more } = extra;
+  return { mountinfo: lines.join('\n'), ...more };
+};
+const bareHost = { kind: 'host' as const, root: '/' };
+const umounts = (o: CheckOutcome, id: string) => (o.fixes.find((f) => f.id === id)?.steps ?? []) as UmountStep[];
+const finding = (o: CheckOutcome, code: string) => o.findings.find((f) => f.code === code);
+// An open schroot session s1 (its state file in the FakeHost's /var/lib/schroot/session) with a mount below it.
+const sessionFile = '[s1]\nname=s1\noriginal-name=box\nmount-location=/var/run/schroot/mount/s1\n';
 
-const codes = (o: { findings: { code: string }[] }) => o.findings.map((f) => f.code);
-const umounts = (fix: { steps: unknown[] } | undefined) => (fix?.steps ?? []) as UmountStep[];
-
-describe('mounts.leftover', () => {
-  it('finds the leftover rbinds of a chroot whose path has a space, on the bare host', async () => {
-    const o = await run({ mountinfo: [...HOST, ...GUEST].join('\n') });
-    expect(o.status).toBe('warn');
-    const left = o.findings.find((f) => f.code === 'leftover-mounts');
-    expect(left?.evidence.root).toBe(ROOT);
-    expect((left?.evidence.mounts as unknown[]).length).toBe(5);
-    expect(left?.message).toContain('/srv/my guest');
-  });
-
-  it('unmounts deepest first, each after --make-rslave, one recursive step per tree', async () => {
-    const o = await run({ mountinfo: [...HOST, ...GUEST].join('\n') });
-    const fix = o.fixes.find((f) => f.id === 'mounts.unmount-leftovers');
-    expect(fix?.safety).toBe('safe');
-    const steps = umounts(fix);
-    expect(steps.map((s) => [s.path, s.recursive])).toEqual([
-      ['/srv/my guest/sys', false], ['/srv/my guest/dev', true], ['/srv/my guest/proc', false],
-    ]);
-    expect(steps.every((s) => s.kind === 'umount' && s.where === 'host' && s.makeRslave && !s.lazy)).toBe(true);
-  });
-
-  it('warns that the /dev rbind shares propagation with the host\'s own /dev', async () => {
-    const o = await run({ mountinfo: [...HOST, ...GUEST].join('\n') });
-    const shared = o.findings.find((f) => f.code === 'leftover-mounts-shared');
-    expect(shared?.message).toContain('/dev/pts');
-    const mounts = shared?.evidence.mounts as { mountPoint: string; peers: string[] }[];
-    expect(mounts.map((m) => m.mountPoint)).toEqual(['/srv/my guest/dev/pts', '/srv/my guest/dev/shm', '/srv/my guest/dev']);
-    // /sys is a slave (master:5), so it cannot propagate back.
-    expect(mounts.some((m) => m.mountPoint.endsWith('/sys'))).toBe(false);
-  });
-
-  it('names the process that keeps a mount busy, and offers lazy unmount only as unsafe', async () => {
-    const o = await run({
-      mountinfo: [...HOST, ...GUEST].join('\n'),
-      files: [{ pid: 4242, comm: 'bash', cwd: '/srv/my guest/dev/shm/x' }, { pid: 77, comm: 'less', fds: ['/srv/my guest/dev/pts/3 (deleted)'] }],
-    });
-    const busy = o.findings.find((f) => f.code === 'leftover-mount-busy');
-    expect(busy?.evidence.pids).toEqual([4242, 77]);
-    expect(busy?.message).toContain('target is busy');
-    expect(busy?.message).toContain('4242 (bash');
-    // The busy /dev tree is left out of the safe plan; /sys and /proc still go.
-    expect(umounts(o.fixes.find((f) => f.id === 'mounts.unmount-leftovers')).map((s) => s.path)).toEqual(['/srv/my guest/sys', '/srv/my guest/proc']);
-    expect(o.fixes.find((f) => f.id === 'mounts.stop-holders')?.steps[0]).toMatchObject({ kind: 'manual', snippet: 'kill 4242 77' });
-    const lazy = o.fixes.find((f) => f.id === 'mounts.lazy-unmount');
-    expect(lazy?.safety).toBe('unsafe');
-    expect(umounts(lazy)).toEqual([expect.objectContaining({ path: '/srv/my guest/dev', lazy: true, makeRslave: true, recursive: true })]);
-  });
-
-  it('ignores holders in another mount namespace (they hold their own copies)', async () => {
-    const o = await run({ mountinfo: [...HOST, ...GUEST].join('\n'), files: [{ pid: 9, comm: 'x', mntns: 'mnt:[2]', cwd: '/srv/my guest/dev/shm' }] });
-    expect(codes(o)).not.toContain('leftover-mount-busy');
-  });
-
-  it('passes when a process is rooted in the guest', async () => {
-    const o = await run({ mountinfo: [...HOST, ...GUEST].join('\n'), processes: [{ pid: 500, comm: 'sleep', rootLink: ROOT }] });
-    expect(o.status).toBe('pass');
-    expect(codes(o)).toEqual(['mounts-in-use']);
-    expect(o.fixes).toEqual([]);
-  });
-
-  it('leaves an open schroot session\'s mounts alone', async () => {
-    const { mkdtempSync, writeFileSync, mkdirSync, rmSync } = await import('node:fs');
-    const dir = mkdtempSync('/tmp/ctd-unit-sess-');
-    try {
-      mkdirSync(`${dir}/session`);
-      writeFileSync(`${dir}/session/s1`, '[s1]\nname=s1\noriginal-name=box\nmount-location=/var/run/schroot/mount/s1\n');
-      const o = await run({
-        schrootPaths: { configDir: `${dir}/etc`, sessionDir: `${dir}/session` },
-        mountinfo: [...HOST, '50 27 254:0 /srv/box /run/schroot/mount/s1 rw - ext4 /dev/vda rw', '51 50 0:41 / /run/schroot/mount/s1/proc rw - proc proc rw'].join('\n'),
-      });
-      expect(o.status).toBe('pass');
-      expect(codes(o)).toEqual(['mounts-owned-by-session']);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('looks only at the target\'s root for a chroot target', async () => {
-    const other = '60 27 0:60 / /srv/other/proc rw - proc proc rw';
-    const o = await run({ mountinfo: [...HOST, ...GUEST, other].join('\n') }, { kind: 'chroot', root: '/srv/other' });
-    expect(o.findings.find((f) => f.code === 'leftover-mounts')?.evidence.root).toBe('/srv/other');
-    expect(umounts(o.fixes[0]).map((s) => s.path)).toEqual(['/srv/other/proc']);
-  });
-
-  it('passes with nothing mounted below the guest', async () => {
-    const o = await run({ mountinfo: HOST.join('\n') }, { kind: 'chroot', root: '/srv/empty' });
-    expect(o.status).toBe('pass');
-    expect(o.findings).toEqual([]);
-  });
-
-  it('skips a guest reached only through /proc/PID/root', async () => {
-    const o = await run({ mountinfo: HOST.join('\n') }, { kind: 'pid', root: '/proc/123/root' });
-    expect(o.status).toBe('skip');
-  });
-});
+checkTester(check, [
+  { name: 'the leftover rbinds of a chroot whose path has a space, on the bare host', target: bareHost, host: host(),
+    status: 'warn', codes: ['leftover-mounts', 'leftover-mounts-shared'], fixes: ['mounts.unmount-leftovers'],
+    assert: (o) => {
+      const left = finding(o, 'leftover-mounts');
+      expect(left?.evidence.root).toBe(ROOT);
+      expect((left?.evidence.mounts as unknown[]).length).toBe(5);
+      expect(left?.message).toBe('5 mount(s) are left below /srv/my guest (sys, dev, proc) and no process or schroot session uses them; deleting the directory would delete host files through them');
+      // Deepest first, each after --make-rslave, one recursive step per tree.
+      const fix = o.fixes.find((f) => f.id === 'mounts.unmount-leftovers');
+      expect(fix?.safety).toBe('safe');
+      const steps = umounts(o, 'mounts.unmount-leftovers');
+      expect(steps.map((st) => [st.path, st.recursive])).toEqual([['/srv/my guest/sys', false], ['/srv/my guest/dev', true], ['/srv/my guest/proc', false]]);
+      expect(steps.every((st) => st.kind === 'umount' && st.where === 'host' && st.makeRslave && !st.lazy)).toBe(true);
+      // The /dev rbind shares propagation with the host's own /dev; /sys is a slave (master:5), so it cannot propagate back.
+      const shared = finding(o, 'leftover-mounts-shared');
+      expect(shared?.message).toContain('/dev/pts');
+      const mounts = shared?.evidence.mounts as { mountPoint: string }[];
+      expect(mounts.map((m) => m.mountPoint)).toEqual(['/srv/my guest/dev/pts', '/srv/my guest/dev/shm', '/srv/my guest/dev']);
+    } },
+  { name: 'a process keeps a mount busy: it is named, its tree left out of the safe plan, lazy unmount only as unsafe', target: bareHost,
+    host: host({ processFiles: [{ pid: 4242, comm: 'bash', cwd: '/srv/my guest/dev/shm/x' }, { pid: 77, comm: 'less', fds: ['/srv/my guest/dev/pts/3 (deleted)'] }] }),
+    status: 'warn', codes: ['leftover-mounts', 'leftover-mounts-shared', 'leftover-mount-busy'], fixes: ['mounts.unmount-leftovers', 'mounts.stop-holders', 'mounts.lazy-unmount'],
+    assert: (o) => {
+      const busy = finding(o, 'leftover-mount-busy');
+      expect(busy?.evidence.pids).toEqual([4242, 77]);
+      expect(busy?.message).toMatch(/^umount: \/srv\/my guest\/dev: target is busy: held by 4242 \(bash/);
+      expect(umounts(o, 'mounts.unmount-leftovers').map((st) => st.path)).toEqual(['/srv/my guest/sys', '/srv/my guest/proc']);
+      expect(o.fixes.find((f) => f.id === 'mounts.stop-holders')?.steps[0]).toMatchObject({ kind: 'manual', snippet: 'kill 4242 77' });
+      expect(o.fixes.find((f) => f.id === 'mounts.lazy-unmount')?.safety).toBe('unsafe');
+      expect(umounts(o, 'mounts.lazy-unmount')).toEqual([expect.objectContaining({ path: '/srv/my guest/dev', lazy: true, makeRslave: true, recursive: true })]);
+    } },
+  { name: 'every mount busy: no safe plan, only who to stop and the lazy unmount', target: bareHost,
+    host: host({ lines: [...HOST, '40 27 0:40 / /srv/g/proc rw - proc proc rw'], processFiles: [{ pid: 9, comm: 'top', cwd: '/srv/g/proc/1' }] }),
+    status: 'warn', codes: ['leftover-mounts', 'leftover-mount-busy'], fixes: ['mounts.stop-holders', 'mounts.lazy-unmount'] },
+  { name: 'holders in another mount namespace hold their own copies', target: bareHost,
+    host: host({ processFiles: [{ pid: 9, comm: 'x', mntns: 'mnt:[2]', cwd: '/srv/my guest/dev/shm' }] }),
+    status: 'warn', codes: ['leftover-mounts', 'leftover-mounts-shared'], fixes: ['mounts.unmount-leftovers'] },
+  { name: 'some processes\' files unreadable (not root): said once', target: bareHost,
+    host: host({ lines: [...HOST, '40 27 0:40 / /srv/g/proc rw - proc proc rw'], processFiles: [{ pid: 9, complete: false }, { pid: 10, complete: false }] }),
+    status: 'warn', codes: ['leftover-mounts', 'holders-incomplete'], fixes: ['mounts.unmount-leftovers'],
+    assert: (o) => expect(finding(o, 'holders-incomplete')?.evidence).toEqual({ unreadable: 2 }) },
+  { name: 'a process rooted in the guest: in use, pass', target: bareHost, host: host({ processes: [{ pid: 500, comm: 'sleep', rootLink: ROOT }] }),
+    status: 'pass', codes: ['mounts-in-use'], summary: '5 mount(s) below /srv/my guest are in use by 1 process(es) rooted there' },
+  { name: 'the target\'s own processes count too', target: { kind: 'chroot', root: ROOT, processes: [{ pid: 501, ppid: 1, uid: 0, comm: 'sh', cmdline: ['sh'] }] }, host: host(),
+    status: 'pass', codes: ['mounts-in-use'] },
+  { name: 'an open schroot session\'s mounts are left alone', target: bareHost,
+    host: host({ lines: [...HOST, '50 27 254:0 /srv/box /run/schroot/mount/s1 rw - ext4 /dev/vda rw', '51 50 0:41 / /run/schroot/mount/s1/proc rw - proc proc rw'], files: { '/var/lib/schroot/session/s1': sessionFile } }),
+    status: 'pass', codes: ['mounts-owned-by-session'], summary: '1 mount(s) below /run/schroot/mount/s1 belong to the open schroot session s1' },
+  { name: 'a chroot target: only its own root is looked at', target: { kind: 'chroot', root: '/srv/other' }, host: host({ lines: [...HOST, ...GUEST, '60 27 0:60 / /srv/other/proc rw - proc proc rw'] }),
+    status: 'warn', codes: ['leftover-mounts'], fixes: ['mounts.unmount-leftovers'],
+    assert: (o) => {
+      expect(finding(o, 'leftover-mounts')?.evidence.root).toBe('/srv/other');
+      expect(umounts(o, 'mounts.unmount-leftovers').map((st) => st.path)).toEqual(['/srv/other/proc']);
+    } },
+  { name: 'nothing mounted below the guest', target: { kind: 'chroot', root: '/srv/empty' }, host: host({ lines: HOST }), status: 'pass', codes: [], summary: 'no mounts below /srv/empty' },
+  { name: 'no guest roots with mounts on the bare host', target: bareHost, host: host({ lines: HOST }), status: 'pass', codes: [], summary: 'no guest roots with mounts on this host' },
+  { name: 'a guest reached only through /proc/PID/root: skip', target: { kind: 'pid', root: '/proc/123/root', rootViaProcess: true }, host: host({ lines: HOST }), status: 'skip', codes: [] },
+]);
 
 describe('unmountUnits', () => {
   it('gives each layer of a mount stacked twice on one path its own step, newest first', () => {

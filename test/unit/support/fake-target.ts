@@ -53,6 +53,10 @@ export interface FakeScenario {
   sharesNetns?: boolean;
   /** The guest has its own mount namespace (nspawn, pid targets). */
   ownMountNs?: boolean;
+  /** The root is a process's /proc/PID/root (pid and nspawn targets found without a directory). */
+  rootViaProcess?: boolean;
+  /** The root as the host sees it (a path such as "/srv/my guest"); default the temp dir. The files stay in the temp dir. */
+  root?: string;
   /** The session process `env` came from. */
   sessionPid?: number | null;
   /** The desktop session; default: the user's, from the session process. Null with `noSessionReason` for a guest where none runs. */
@@ -86,6 +90,7 @@ export class FakeTarget implements Target {
   readonly netnsPath: string | null;
   readonly sharesNetns: boolean;
   readonly ownMountNs: boolean;
+  readonly rootViaProcess: boolean;
   readonly sessionPid: number | null;
   readonly env: Record<string, string>;
   readonly envSource: string;
@@ -97,17 +102,22 @@ export class FakeTarget implements Target {
   readonly log: FakeLog = { exec: [], netns: [], procNet: [], probes: [], userReads: [] };
   private readonly files: GuestFiles;
 
+  /** The temp dir the fake guest's files live in. */
+  private readonly dir: string;
+
   constructor(private readonly scenario: FakeScenario) {
-    this.root = mkdtempSync(path.join(os.tmpdir(), 'ctd-fake-'));
-    made.add(this.root);
-    for (const [p, f] of Object.entries(scenario.files ?? {})) writeFake(this.root, p, f);
-    this.files = new GuestFiles(this.root);
+    this.dir = mkdtempSync(path.join(os.tmpdir(), 'ctd-fake-'));
+    made.add(this.dir);
+    for (const [p, f] of Object.entries(scenario.files ?? {})) writeFake(this.dir, p, f);
+    this.files = new GuestFiles(this.dir);
+    this.root = scenario.root ?? this.dir;
     this.kind = scenario.kind ?? 'chroot';
     this.name = scenario.name ?? this.root;
     this.pid = scenario.pid ?? null;
     this.sharesNetns = scenario.sharesNetns ?? true;
     this.netnsPath = this.sharesNetns ? null : '/proc/1/ns/net';
     this.ownMountNs = scenario.ownMountNs ?? false;
+    this.rootViaProcess = scenario.rootViaProcess ?? false;
     this.sessionPid = scenario.sessionPid ?? null;
     this.env = scenario.env ?? {};
     this.envSource = scenario.envSource ?? 'scenario';
@@ -172,11 +182,11 @@ export class FakeTarget implements Target {
   async mounts() { return this.scenario.mounts ?? []; }
 
   /** Host path of a guest file, to assert on what a fix wrote. */
-  hostPath(p: string): string { return path.join(this.root, p); }
+  hostPath(p: string): string { return path.join(this.dir, p); }
 
   dispose(): void {
-    rmSync(this.root, { recursive: true, force: true });
-    made.delete(this.root);
+    rmSync(this.dir, { recursive: true, force: true });
+    made.delete(this.dir);
   }
 }
 

@@ -92,10 +92,15 @@ export interface PulseConnectRequest {
   /** 256-byte cookie, hex, or null when none was found. */
   cookieHex: string | null;
   timeoutMs: number;
+  /** After AUTH, also ask GET_SERVER_INFO: the server's name says whether it is pipewire-pulse. */
+  serverInfo?: boolean;
 }
 
+/** What GET_SERVER_INFO answered: `name` is "pulseaudio" for PulseAudio, "PulseAudio (on PipeWire 0.3.65)" for pipewire-pulse. */
+export type PulseServerInfo = { ok: true; name: string; version: string } | { ok: false; reason: string };
+
 export type PulseConnectResponse =
-  | { ok: true; stage: 'auth'; protocolVersion: number; elapsedMs: number }
+  | { ok: true; stage: 'auth'; protocolVersion: number; elapsedMs: number; server?: PulseServerInfo }
   | { ok: false; stage: 'connect' | 'auth' | 'silent' | 'closed'; errno: SocketErrno | null; reason: string; elapsedMs: number };
 
 export interface TcpConnectRequest {
@@ -145,6 +150,28 @@ export type WaylandRegistryResponse =
   | { ok: true; stage: 'sync'; globals: string[]; globalCount: number; elapsedMs: number }
   | { ok: false; stage: 'connect' | 'protocol' | 'silent' | 'closed'; errno: SocketErrno | null; reason: string; elapsedMs: number };
 
+/** Connect to a PipeWire native socket and do Core::Hello + Core::Sync: the core's info event, then done. */
+export interface PipewireCoreRequest {
+  socket: { path: string };
+  timeoutMs: number;
+}
+
+/** The core's own description, from its info event. */
+export interface PipewireCoreInfo {
+  /** The context's name, e.g. "pipewire-0". */
+  name: string;
+  /** The server's library version, e.g. "0.3.65". */
+  version: string;
+  userName: string;
+  hostName: string;
+  cookie: number;
+}
+
+export type PipewireCoreResponse =
+  | { ok: true; stage: 'sync'; core: PipewireCoreInfo; elapsedMs: number }
+  /** `error`: the core answered with an error event (e.g. access denied); `protocol`: not PipeWire's wire format. */
+  | { ok: false; stage: 'connect' | 'error' | 'protocol' | 'silent' | 'closed'; errno: SocketErrno | null; reason: string; elapsedMs: number };
+
 /** Request type for each probe name. */
 export interface ProbeRequests {
   'dns-query': DnsQueryRequest;
@@ -156,6 +183,7 @@ export interface ProbeRequests {
   'read-file': ReadFileRequest;
   'dbus-hello': DbusHelloRequest;
   'wayland-registry': WaylandRegistryRequest;
+  'pipewire-core': PipewireCoreRequest;
 }
 
 /** Response type for each probe name. */
@@ -169,6 +197,7 @@ export interface ProbeResponses {
   'read-file': ReadFileResponse;
   'dbus-hello': DbusHelloResponse;
   'wayland-registry': WaylandRegistryResponse;
+  'pipewire-core': PipewireCoreResponse;
 }
 
 export type ProbeName = keyof ProbeRequests;

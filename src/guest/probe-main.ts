@@ -17,13 +17,13 @@ import type {
 import { prepareProbeSocket, type PreparedSocket } from './probe-socket-plan.js';
 import { InRootError, viaFd, walkInRoot } from './walk-in-root.js';
 import type { ApiFsRequest } from './probes/api-fs-protocol.js';
-import type { DbusHelloRequest, ReadFileRequest, WaylandRegistryRequest } from '../core/probe-types.js';
+import type { DbusHelloRequest, PipewireCoreRequest, ReadFileRequest, WaylandRegistryRequest } from '../core/probe-types.js';
 
 /** Longest unix socket path (kept here too, so the child does not load socket code early). */
 const MAX_UNIX_PATH_BYTES = 107;
 /** Linux's O_PATH (absent from fs.constants): a handle on a directory that needs only search permission. */
 const O_PATH = 0o10000000;
-const PROBE_NAMES: readonly ProbeName[] = ['dns-query', 'unix-connect', 'x11-setup', 'pulse-connect', 'tcp-connect', 'api-fs', 'read-file', 'dbus-hello', 'wayland-registry'];
+const PROBE_NAMES: readonly ProbeName[] = ['dns-query', 'unix-connect', 'x11-setup', 'pulse-connect', 'tcp-connect', 'api-fs', 'read-file', 'dbus-hello', 'wayland-registry', 'pipewire-core'];
 const NO_SOCKET: PreparedSocket = { target: { kind: 'unusable', errno: 'EINVAL', message: 'the request names no socket' }, guestPath: null };
 
 /** A loaded probe: runs a request against its socket as finally reachable (null for socketless probes). */
@@ -81,6 +81,10 @@ async function loadRunner(name: ProbeName): Promise<ProbeRunner> {
       const { probeWaylandRegistry } = await import('./probes/wayland-registry.js');
       return (request, socket) => probeWaylandRegistry((socket ?? NO_SOCKET).target, (request as WaylandRegistryRequest).timeoutMs);
     }
+    case 'pipewire-core': {
+      const { probePipewireCore } = await import('./probes/pipewire-core.js');
+      return (request, socket) => probePipewireCore((socket ?? NO_SOCKET).target, (request as PipewireCoreRequest).timeoutMs);
+    }
     case 'dbus-hello': {
       const { probeDbusHello } = await import('./probes/dbus-hello.js');
       return (request, socket) => {
@@ -92,7 +96,7 @@ async function loadRunner(name: ProbeName): Promise<ProbeRunner> {
       const { probePulseConnect } = await import('./probes/pulse-connect.js');
       return (request, socket) => {
         const r = request as PulseConnectRequest;
-        return probePulseConnect((socket ?? NO_SOCKET).target, r.cookieHex, r.timeoutMs);
+        return probePulseConnect((socket ?? NO_SOCKET).target, r.cookieHex, r.timeoutMs, r.serverInfo === true);
       };
     }
   }

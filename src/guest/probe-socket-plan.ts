@@ -57,6 +57,7 @@ export function prepareProbeSocket<K extends ProbeName>(root: string, name: K, r
     case 'pulse-connect':
       return prepareSocket(root, r.socket ?? {}, 4713);
     case 'wayland-registry':
+    case 'pipewire-core':
       return prepareSocket(root, { path: r.socket?.path }, 0);
     case 'dbus-hello':
       return prepareSocket(root, { path: r.socket?.path, abstract: r.socket?.abstract }, 0);

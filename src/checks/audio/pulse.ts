@@ -1,56 +1,19 @@
 import path from 'node:path';
 import { defineCheck, type CheckContext } from '../../core/check.js';
 import { couldNotRun, finding, outcomeOf } from '../../core/outcome.js';
-import { parsePulseServer, type PulseServerEntry } from '../../parse/pulse-server.js';
+import type { PulseServerEntry } from '../../parse/pulse-server.js';
+import { chooseServer, describeServer, guestCookie } from './pulse-choice.js';
 import { pulseCookieFix, pulsePermissionFix, pulseRestartFix, pulseSocketBindFix } from '../../fixes/plans/audio-plans.js';
 import type { PulseConnectRequest, PulseConnectResponse } from '../../core/probe-types.js';
 import type { Finding, Fix } from '../../core/types.js';
 import { isLoopbackLiteral } from '../../parse/loopback.js';
-import { readAsUser } from '../user-files.js';
 import { desktopSessionApplies } from '../../core/desktop-session.js';
 
-/** The server a libpulse client in the guest would try, and where that choice came from. */
-interface ServerChoice {
-  entries: PulseServerEntry[];
-  source: 'PULSE_SERVER' | 'XDG_RUNTIME_DIR' | 'default';
-  runtimeDir: string;
-}
-
-function chooseServer(ctx: CheckContext): ServerChoice | { invalid: string } {
-  const { env, user } = ctx.target;
-  const runtimeDir = env.XDG_RUNTIME_DIR || `/run/user/${user.uid}`;
-  const configured = env.PULSE_SERVER;
-  if (configured !== undefined && configured.trim() !== '') {
-    const entries = parsePulseServer(configured);
-    return entries.length > 0 ? { entries, source: 'PULSE_SERVER', runtimeDir } : { invalid: configured };
-  }
-  const source = env.XDG_RUNTIME_DIR ? 'XDG_RUNTIME_DIR' : 'default';
-  return { entries: [{ kind: 'unix', path: `${runtimeDir.replace(/\/+$/, '')}/pulse/native` }], source, runtimeDir };
-}
-
-function describe(entry: PulseServerEntry): string {
-  return entry.kind === 'unix' ? entry.path : `${entry.host}:${entry.port}`;
-}
+const describe = describeServer;
 
 /** `localhost` is probed as 127.0.0.1 (see socketOf); any other name is not loopback, only a literal is. */
 function isLoopback(host: string): boolean {
   return host === 'localhost' || isLoopbackLiteral(host);
-}
-
-/**
- * The cookie libpulse sends: PULSE_COOKIE, then ~/.config/pulse/cookie, then ~/.pulse-cookie,
- * read with the user's own rights (the guest chooses PULSE_COOKIE: root must not read it for them).
- */
-async function guestCookie(ctx: CheckContext): Promise<{ file: string | null; hex: string | null }> {
-  const { target } = ctx;
-  const home = target.user.home.replace(/\/+$/, '');
-  const candidates = target.env.PULSE_COOKIE ? [target.env.PULSE_COOKIE] : [`${home}/.config/pulse/cookie`, `${home}/.pulse-cookie`];
-  for (const file of candidates) {
-    if (!file.startsWith('/')) continue;
-    const read = await readAsUser(target, file, 4096);
-    if (read.ok) return { file, hex: read.bytes.subarray(0, 256).toString('hex') };
-  }
-  return { file: null, hex: null };
 }
 
 /** The host's own socket for this uid, to say whether a bind would help. */

@@ -7,6 +7,8 @@
 export const PA_COMMAND_ERROR = 0;
 export const PA_COMMAND_REPLY = 2;
 export const PA_COMMAND_AUTH = 8;
+/** GET_SERVER_INFO = 20: the reply starts with the server's name and version strings. */
+export const PA_COMMAND_GET_SERVER_INFO = 20;
 /** The protocol version the probe announces; servers accept older and newer clients. */
 export const PA_CLIENT_VERSION = 35;
 export const PA_COOKIE_BYTES = 256;
@@ -18,6 +20,8 @@ export const PA_DESCRIPTOR_BYTES = 20;
 
 const TAG_U32 = 0x4c; // 'L'
 const TAG_ARBITRARY = 0x78; // 'x'
+const TAG_STRING = 0x74; // 't'
+const TAG_STRING_NULL = 0x4e; // 'N'
 
 /** pa_strerror() texts for the codes an AUTH can earn, lower-cased (def.h PA_ERR_*). */
 const ERROR_TEXTS: Record<number, string> = {
@@ -87,4 +91,35 @@ export function takeFrame(buffer: Buffer): { channel: number; payload: Buffer; r
     payload: buffer.subarray(PA_DESCRIPTOR_BYTES, PA_DESCRIPTOR_BYTES + length),
     rest: buffer.subarray(PA_DESCRIPTOR_BYTES + length),
   };
+}
+
+/** A command with no arguments but its tag (GET_SERVER_INFO, say). */
+export function buildCommandPacket(command: number, tag: number): Buffer {
+  return frameControlPacket(Buffer.concat([u32Tag(command), u32Tag(tag)]));
+}
+
+/**
+ * Reads a tagstruct's values from `at` while they are u32 or string tags (null for a null string);
+ * stops at the first other tag or a string with no NUL.
+ */
+export function readTags(payload: Buffer, max: number, at = 0): (number | string | null)[] {
+  const values: (number | string | null)[] = [];
+  while (values.length < max && at < payload.length) {
+    const tag = payload[at];
+    if (tag === TAG_U32 && at + 5 <= payload.length) {
+      values.push(payload.readUInt32BE(at + 1));
+      at += 5;
+    } else if (tag === TAG_STRING_NULL) {
+      values.push(null);
+      at += 1;
+    } else if (tag === TAG_STRING) {
+      const nul = payload.indexOf(0, at + 1);
+      if (nul < 0) break;
+      values.push(payload.toString('utf8', at + 1, nul));
+      at = nul + 1;
+    } else {
+      break;
+    }
+  }
+  return values;
 }

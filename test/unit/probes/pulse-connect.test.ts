@@ -110,3 +110,54 @@ describe('probePulseConnect', () => {
     expect(await probePulseConnect({ kind: 'tcp', host: '127.0.0.1', port: server.port }, null, 1000)).toMatchObject({ ok: true });
   });
 });
+
+describe('probePulseConnect with serverInfo: GET_SERVER_INFO after AUTH', () => {
+  /** A reply of strings after command and tag. */
+  const stringsReply = (tag: number, strings: string[]): Buffer => {
+    const head = packet([2, tag]);
+    const body = Buffer.concat(strings.map((s) => Buffer.concat([Buffer.from([0x74]), Buffer.from(`${s}\0`)])));
+    const payload = Buffer.concat([head.subarray(20), body]);
+    const descriptor = Buffer.alloc(20);
+    descriptor.writeUInt32BE(payload.length, 0);
+    descriptor.writeUInt32BE(0xffffffff, 4);
+    return Buffer.concat([descriptor, payload]);
+  };
+  /** Answers AUTH, then reads GET_SERVER_INFO (command 20) and answers with `reply(tag)`. */
+  async function fakeServer(reply: ((tag: number) => Buffer) | null) {
+    const socketPath = path.join(await tmpDir(), 'native');
+    const commands: number[] = [];
+    await listen({ path: socketPath }, (conn) => {
+      const reader = byteReader(conn);
+      void (async () => {
+        const d = await reader.read(20);
+        await reader.read(d.readUInt32BE(0));
+        conn.write(packet([2, 0, 35]));
+        const d2 = await reader.read(20);
+        const p = await reader.read(d2.readUInt32BE(0));
+        commands.push(p.readUInt32BE(1));
+        if (reply) conn.write(reply(p.readUInt32BE(6)));
+      })();
+    });
+    return { socketPath, commands };
+  }
+
+  it('pipewire-pulse names itself "PulseAudio (on PipeWire X)"', async () => {
+    const s = await fakeServer((tag) => stringsReply(tag, ['PulseAudio (on PipeWire 0.3.65)', '15.0.0', 'alice', 'box']));
+    expect(await probePulseConnect({ kind: 'path', path: s.socketPath }, null, 1000, true)).toMatchObject({ ok: true, server: { ok: true, name: 'PulseAudio (on PipeWire 0.3.65)', version: '15.0.0' } });
+    expect(s.commands).toEqual([20]);
+  });
+
+  it('an ERROR reply or silence after AUTH: still authenticated, the server unnamed', async () => {
+    const err = await fakeServer((tag) => packet([0, tag, 2]));
+    expect(await probePulseConnect({ kind: 'path', path: err.socketPath }, null, 1000, true)).toMatchObject({ ok: true, server: { ok: false, reason: 'unknown command' } });
+    const silent = await fakeServer(null);
+    expect(await probePulseConnect({ kind: 'path', path: silent.socketPath }, null, 300, true)).toMatchObject({ ok: true, server: { ok: false } });
+  });
+
+  it('without serverInfo nothing more is sent', async () => {
+    const s = await fakeServer(null);
+    const res = await probePulseConnect({ kind: 'path', path: s.socketPath }, null, 300);
+    expect(res).toMatchObject({ ok: true });
+    expect('server' in res).toBe(false);
+  });
+});

@@ -6,7 +6,7 @@ import type { GuestUser } from '../../core/target.js';
  * user-runtime-dir@.service does at login on a normal system. Safe on the guest's own
  * directory; unsafe when the guest shares the host's /run (it changes the host's directory too).
  */
-export function runtimeDirFix(dir: string, user: Pick<GuestUser, 'uid' | 'gid' | 'name'>, change: 'create' | 'mode' | 'owner', safety: 'safe' | 'unsafe'): Fix {
+export function runtimeDirFix(dir: string, user: Pick<GuestUser, 'uid' | 'gid' | 'name'>, change: 'create' | 'mode' | 'owner', safety: 'safe' | 'unsafe'): Fix<'dconf.chown-runtime-dir' | 'dconf.make-runtime-dir'> {
   const verb = change === 'create' ? 'Create' : change === 'mode' ? 'Set the mode of' : 'Give';
   const title = change === 'owner'
     ? `Give ${dir} to ${user.name} (${user.uid}:${user.gid}), mode 0700`
@@ -20,7 +20,7 @@ export function runtimeDirFix(dir: string, user: Pick<GuestUser, 'uid' | 'gid' |
 }
 
 /** Point XDG_RUNTIME_DIR at the user's directory when the session has none. */
-export function exportRuntimeDirFix(dir: string): Fix {
+export function exportRuntimeDirFix(dir: string): Fix<'dconf.export-runtime-dir'> {
   return {
     id: 'dconf.export-runtime-dir', title: `Set XDG_RUNTIME_DIR=${dir} in the guest session`, safety: 'manual',
     steps: [{ kind: 'manual', where: 'guest', description: 'in the shell inside the guest (or the container\'s environment settings)', snippet: `export XDG_RUNTIME_DIR=${dir}` }],

@@ -6,14 +6,23 @@ import path from 'node:path';
 import { GuestFiles } from '../../../src/guest/guest-files.js';
 import { FakeHost } from './fake-host.js';
 import type { CheckContext, CheckOptions } from '../../../src/core/check.js';
-import type { ExecOptions, ExecResult, GuestProcess, GuestSession, GuestUser, Target } from '../../../src/core/target.js';
+import type { ExecOptions, ExecResult, GuestProcess, GuestRead, GuestSession, GuestStat, GuestUser, Target } from '../../../src/core/target.js';
 import type { MountEntry } from '../../../src/parse/mountinfo.js';
 import type { ProbeName, ProbeRequests, ProbeResponses } from '../../../src/core/probe-types.js';
 import type { Host } from '../../../src/core/host.js';
 import type { TargetKind } from '../../../src/core/types.js';
 
 /** A file in the fake guest: text, or a special node. */
-export type FakeFile = string | { symlink: string } | { dir: true; mode?: number } | { fifo: true } | { content: string | Buffer; mode?: number };
+export type FakeFile = string | { symlink: string } | { dir: true; mode?: number } & FakeOwner | { fifo: true } | { content: string | Buffer; mode?: number } & FakeOwner;
+
+/**
+ * Who a fake file belongs to, as the check sees it (stat, reads): the real file belongs to
+ * whoever runs the tests, so without this a test would depend on this machine's uid.
+ */
+export interface FakeOwner {
+  uid?: number;
+  gid?: number;
+}
 
 /** A scripted command: the argv it expects and what it returns. */
 export interface FakeCommand {
@@ -101,6 +110,8 @@ export class FakeTarget implements Target {
   readonly schroot?: Target['schroot'];
   readonly log: FakeLog = { exec: [], netns: [], procNet: [], probes: [], userReads: [] };
   private readonly files: GuestFiles;
+  /** Declared owners by guest path, laid over the real files' (see FakeOwner). */
+  private readonly owners = new Map<string, Required<FakeOwner>>();
 
   /** The temp dir the fake guest's files live in. */
   private readonly dir: string;
@@ -108,7 +119,12 @@ export class FakeTarget implements Target {
   constructor(private readonly scenario: FakeScenario) {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'ctd-fake-'));
     made.add(this.dir);
-    for (const [p, f] of Object.entries(scenario.files ?? {})) writeFake(this.dir, p, f);
+    for (const [p, f] of Object.entries(scenario.files ?? {})) {
+      writeFake(this.dir, p, f);
+      if (typeof f === 'object' && ('dir' in f || 'content' in f) && (f.uid !== undefined || f.gid !== undefined)) {
+        this.owners.set(path.posix.normalize(p), { uid: f.uid ?? f.gid ?? 0, gid: f.gid ?? f.uid ?? 0 });
+      }
+    }
     this.files = new GuestFiles(this.dir);
     this.root = scenario.root ?? this.dir;
     this.kind = scenario.kind ?? 'chroot';
@@ -128,8 +144,21 @@ export class FakeTarget implements Target {
     if (scenario.schroot) this.schroot = scenario.schroot;
   }
 
-  stat(p: string, o?: { followLast?: boolean }) { return this.files.stat(p, o); }
-  readFile(p: string, o?: { maxBytes?: number }) { return this.files.readFile(p, o); }
+  async stat(p: string, o?: { followLast?: boolean }) {
+    const st = await this.files.stat(p, o);
+    return 'error' in st ? st : this.owned(st);
+  }
+
+  async readFile(p: string, o?: { maxBytes?: number }): Promise<GuestRead> {
+    const read = await this.files.readFile(p, o);
+    return read.ok ? { ...read, stat: this.owned(read.stat) } : read;
+  }
+
+  /** A stat with the declared owner of its file, if any. */
+  private owned(st: GuestStat): GuestStat {
+    const owner = this.owners.get(st.guestPath);
+    return owner ? { ...st, ...owner } : st;
+  }
   readlink(p: string) { return this.files.readlink(p); }
   readdir(p: string) { return this.files.readdir(p); }
 
@@ -169,7 +198,7 @@ export class FakeTarget implements Target {
 
   /** The read-file probe, unless scripted: the fake file, refused when its mode bits deny the user (the last component only). */
   private async readAsProbe(request: ProbeRequests['read-file'], asUser: boolean): Promise<ProbeResponses['read-file']> {
-    const read = await this.files.readFile(request.path, { maxBytes: request.maxBytes });
+    const read = await this.readFile(request.path, { maxBytes: request.maxBytes });
     if (!read.ok) return { ok: false, reason: read.reason, message: read.message };
     const { uid, gid, mode, size } = read.stat;
     const who: { uid: number; gid: number; groups: number[] } = asUser ? this.user : { uid: 0, gid: 0, groups: [] };

@@ -13,7 +13,7 @@ export interface SessionRef {
 const ended = (s: SessionRef): string => `test ! -e ${shellQuote(s.stateFile)}`;
 
 /** The way schroot itself offers: remount the session (`--recover-session`), then end it cleanly. */
-export function endStaleSessionFix(s: SessionRef): Fix {
+export function endStaleSessionFix(s: SessionRef): Fix<'schroot.end-stale-session'> {
   return {
     id: 'schroot.end-stale-session',
     title: `Recover, then end the stale schroot session ${s.id}`,
@@ -34,7 +34,7 @@ export function endStaleSessionFix(s: SessionRef): Fix {
 }
 
 /** When recovery fails (the chroot definition is gone): force the end, then remove what is left by hand. */
-export function forceRemoveSessionFix(s: SessionRef): Fix {
+export function forceRemoveSessionFix(s: SessionRef): Fix<'schroot.force-remove-session'> {
   return {
     id: 'schroot.force-remove-session',
     title: `Force the stale session ${s.id} away (schroot --end-session --force, then its state file by hand)`,
@@ -71,7 +71,7 @@ export interface ConfigEdit {
 }
 
 /** A manual fix made of exact config edits (host files are never rewritten automatically). */
-export function configEditFix(id: string, title: string, edits: ConfigEdit[]): Fix {
+export function configEditFix<Id extends string>(id: Id, title: string, edits: ConfigEdit[]): Fix<Id> {
   return {
     id, title, safety: 'manual',
     steps: edits.map((e) => ({

@@ -5,6 +5,7 @@ import dnsResolve from './dns/resolve.js';
 import dnsStub from './dns/stub.js';
 import x11Display from './x11/display.js';
 import x11Socket from './x11/socket.js';
+import x11MitShm from './x11/mitshm.js';
 import audioPulse from './audio/pulse.js';
 import dconfRuntimeDir from './dconf/runtime-dir.js';
 import sessionUser from './session/user.js';
@@ -36,6 +37,7 @@ export const builtinChecks: Check[] = [
   // x11, audio, dconf, session
   x11Display,
   x11Socket,
+  x11MitShm,
   audioPulse,
   dconfRuntimeDir,
   sessionUser,

@@ -7,6 +7,9 @@ import type { MountEntry } from '../parse/mountinfo.js';
 import type { SchrootChroot, SchrootSession } from '../parse/schroot-config.js';
 import type { ExecResult } from './target.js';
 import type { DnsQueryResponse } from './probe-types.js';
+import type { ShmSegmentState } from '../parse/sysvipc-shm.js';
+
+export type { ShmSegmentState } from '../parse/sysvipc-shm.js';
 
 /** A process as /proc shows it to the host. */
 export interface HostProcess {
@@ -134,6 +137,25 @@ export interface HostConnect {
   errno: string | null;
 }
 
+/** A process holding a socket open: the socket's inode, the process and the descriptor. */
+export interface SocketHolder {
+  inode: number;
+  pid: number;
+  fd: number;
+}
+
+/**
+ * An IPC namespace: that of process `pid` (null: ctr-doctor's own), with the id it had when looked
+ * at (`ipc:[4026531839]`, as /proc/PID/ns/ipc reads); a command runs there only while it still is that one.
+ */
+export interface IpcPlace {
+  pid: number | null;
+  ns: string;
+}
+
+/** A System V segment made in an IPC namespace, or why not. */
+export type ShmCreated = { ok: true; shmid: number } | { ok: false; reason: string };
+
 /** How to run a host command: always by absolute path, with a fixed environment (PATH, LC_ALL=C). */
 export interface HostRunOptions {
   timeoutMs?: number;
@@ -168,6 +190,20 @@ export interface Host {
   resolvedProcesses(): Promise<HostProcess[]>;
   /** Who keeps `mountPoint` (or a mount below it) busy, read afresh (for a fix, after the diagnosis). */
   mountHolders(mountPoint: string): Promise<MountHolder[]>;
+
+  /**
+   * Who holds these sockets open, by socket inode (`socket:[N]` in /proc/PID/fd). Processes whose
+   * comm is in `prefer` are read first; the scan ends once every inode has a holder.
+   */
+  socketHolders(inodes: readonly number[], prefer?: readonly string[]): Promise<SocketHolder[]>;
+
+  // System V shared memory in an IPC namespace (x11.mitshm's attach round trip), with the host's util-linux.
+  /** Makes a segment there as uid:gid (no supplementary groups), with `mode` (0600…); remove it with {@link removeShmSegment}. */
+  createShmSegment(place: IpcPlace, owner: { uid: number; gid: number }, opts: { mode: number; bytes: number }): Promise<ShmCreated>;
+  /** The segments of that namespace (/proc/sysvipc/shm read inside it), or null when it cannot be read. */
+  shmSegments(place: IpcPlace): Promise<ShmSegmentState[] | null>;
+  /** Removes a segment made by {@link createShmSegment}; true when it is gone. */
+  removeShmSegment(place: IpcPlace, shmid: number): Promise<boolean>;
 
   // The mount table (ctr-doctor's own mount namespace).
   mountinfo(): Promise<MountEntry[]>;

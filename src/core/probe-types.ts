@@ -171,6 +171,39 @@ export type PipewireCoreResponse =
   | { ok: true; stage: 'sync'; core: PipewireCoreInfo; elapsedMs: number }
   /** `error`: the core answered with an error event (e.g. access denied); `protocol`: not PipeWire's wire format. */
   | { ok: false; stage: 'connect' | 'error' | 'protocol' | 'silent' | 'closed'; errno: SocketErrno | null; reason: string; elapsedMs: number };
+/**
+ * MIT-SHM as the guest's X clients meet it: the X11 setup, QueryExtension("MIT-SHM"), QueryVersion,
+ * and ShmAttach of a segment made in the guest's IPC namespace, with a round trip.
+ */
+export interface X11MitShmRequest {
+  /** A guest path or an abstract name (no leading @). */
+  socket: { path?: string; abstract?: string };
+  auth: { name: string; dataHex: string } | null;
+  /** The System V segment to attach (read-only); null asks only whether the extension is there. */
+  shmid: number | null;
+  timeoutMs: number;
+}
+
+/** The server's answer to ShmAttach: attached, or its X error (BadAccess is 10). */
+export type ShmAttachAnswer =
+  | { ok: true }
+  | { ok: false; errorCode: number; error: string; majorOpcode: number; minorOpcode: number };
+
+export type X11MitShmResponse =
+  | {
+      ok: true;
+      vendor: string;
+      /** The server offers MIT-SHM (QueryExtension). */
+      present: boolean;
+      majorOpcode: number | null;
+      /** QueryVersion's `major.minor`, null when absent. */
+      version: string | null;
+      sharedPixmaps: boolean | null;
+      /** Null when no segment was given or the extension is absent. */
+      attach: ShmAttachAnswer | null;
+      elapsedMs: number;
+    }
+  | Extract<X11SetupResponse, { ok: false }>;
 
 /** Request type for each probe name. */
 export interface ProbeRequests {
@@ -184,6 +217,7 @@ export interface ProbeRequests {
   'dbus-hello': DbusHelloRequest;
   'wayland-registry': WaylandRegistryRequest;
   'pipewire-core': PipewireCoreRequest;
+  'x11-mitshm': X11MitShmRequest;
 }
 
 /** Response type for each probe name. */
@@ -198,6 +232,7 @@ export interface ProbeResponses {
   'dbus-hello': DbusHelloResponse;
   'wayland-registry': WaylandRegistryResponse;
   'pipewire-core': PipewireCoreResponse;
+  'x11-mitshm': X11MitShmResponse;
 }
 
 export type ProbeName = keyof ProbeRequests;

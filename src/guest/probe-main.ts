@@ -17,13 +17,13 @@ import type {
 import { prepareProbeSocket, type PreparedSocket } from './probe-socket-plan.js';
 import { InRootError, viaFd, walkInRoot } from './walk-in-root.js';
 import type { ApiFsRequest } from './probes/api-fs-protocol.js';
-import type { DbusHelloRequest, PipewireCoreRequest, ReadFileRequest, WaylandRegistryRequest } from '../core/probe-types.js';
+import type { DbusHelloRequest, PipewireCoreRequest, ReadFileRequest, WaylandRegistryRequest, X11MitShmRequest } from '../core/probe-types.js';
 
 /** Longest unix socket path (kept here too, so the child does not load socket code early). */
 const MAX_UNIX_PATH_BYTES = 107;
 /** Linux's O_PATH (absent from fs.constants): a handle on a directory that needs only search permission. */
 const O_PATH = 0o10000000;
-const PROBE_NAMES: readonly ProbeName[] = ['dns-query', 'unix-connect', 'x11-setup', 'pulse-connect', 'tcp-connect', 'api-fs', 'read-file', 'dbus-hello', 'wayland-registry', 'pipewire-core'];
+const PROBE_NAMES: readonly ProbeName[] = ['dns-query', 'unix-connect', 'x11-setup', 'pulse-connect', 'tcp-connect', 'api-fs', 'read-file', 'dbus-hello', 'wayland-registry', 'pipewire-core', 'x11-mitshm'];
 const NO_SOCKET: PreparedSocket = { target: { kind: 'unusable', errno: 'EINVAL', message: 'the request names no socket' }, guestPath: null };
 
 /** A loaded probe: runs a request against its socket as finally reachable (null for socketless probes). */
@@ -67,6 +67,13 @@ async function loadRunner(name: ProbeName): Promise<ProbeRunner> {
       return (request, socket) => {
         const r = request as X11SetupRequest;
         return probeX11Setup((socket ?? NO_SOCKET).target, r.auth, r.timeoutMs);
+      };
+    }
+    case 'x11-mitshm': {
+      const { probeX11MitShm } = await import('./probes/x11-mitshm.js');
+      return (request, socket) => {
+        const r = request as X11MitShmRequest;
+        return probeX11MitShm((socket ?? NO_SOCKET).target, r.auth, r.shmid, r.timeoutMs);
       };
     }
     case 'read-file': {

@@ -59,6 +59,8 @@ export function prepareProbeSocket<K extends ProbeName>(root: string, name: K, r
     case 'wayland-registry':
     case 'pipewire-core':
       return prepareSocket(root, { path: r.socket?.path }, 0);
+    case 'x11-mitshm':
+      return prepareSocket(root, { path: r.socket?.path, abstract: r.socket?.abstract }, 0);
     case 'dbus-hello':
       return prepareSocket(root, { path: r.socket?.path, abstract: r.socket?.abstract }, 0);
     default:

@@ -13,8 +13,11 @@ import { mountHolders, offRootMount, readProcessFiles } from './mount-holders.js
 import { PROC_CAPS } from './proc-read.js';
 import { connectSocket } from '../guest/probes/socket-connect.js';
 import { runCommand } from './run-command.js';
+import { findSocketHolders } from './socket-holders.js';
+import { createShmSegment, removeShmSegment, shmSegments } from './sysv-shm.js';
+import type { ShmSegmentState } from '../parse/sysvipc-shm.js';
 import type {
-  Host, HostConnect, HostDnsResult, HostProcess, MountHolder, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles,
+  Host, HostConnect, HostDnsResult, HostProcess, IpcPlace, MountHolder, ShmCreated, SocketHolder, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles,
   SchrootConfigProblem, SchrootPaths, SchrootSessionState,
 } from '../core/host.js';
 import type { MountEntry } from '../parse/mountinfo.js';
@@ -183,6 +186,22 @@ export class HostContext implements Host {
     const mounts = parseMountinfo((await this.readFile('/proc/self/mountinfo', { maxBytes: 64 * 1024 * 1024 })) ?? '').filter((m) => isUnder(m.mountPoint, mountPoint));
     const files = await readProcessFiles(await listHostProcesses());
     return mountHolders(files, mounts, await ownNamespace('mnt'));
+  }
+
+  async socketHolders(inodes: readonly number[], prefer: readonly string[] = []): Promise<SocketHolder[]> {
+    return findSocketHolders(await this.processes(), inodes, prefer);
+  }
+
+  createShmSegment(place: IpcPlace, owner: { uid: number; gid: number }, opts: { mode: number; bytes: number }): Promise<ShmCreated> {
+    return createShmSegment(place, owner, opts);
+  }
+
+  shmSegments(place: IpcPlace): Promise<ShmSegmentState[] | null> {
+    return shmSegments(place);
+  }
+
+  removeShmSegment(place: IpcPlace, shmid: number): Promise<boolean> {
+    return removeShmSegment(place, shmid);
   }
 
   async connectUnix(path: string, timeoutMs: number): Promise<HostConnect> {

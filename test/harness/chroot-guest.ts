@@ -64,6 +64,8 @@ export interface ChrootProcessOptions {
   cmd?: string[];
   /** Network namespace path; default the world's guest netns. */
   netns?: string;
+  /** IPC namespace: `own` = a new one (`unshare --ipc`, as bwrap --unshare-ipc does), or a path to enter (`/proc/PID/ns/ipc`); default the host's. */
+  ipc?: string;
 }
 
 /** A process running chrooted into a guest root. */
@@ -91,7 +93,8 @@ export async function startChrootProcess(
   const cmd = opts.cmd ?? ['sleep', '100000'];
   const env = Object.entries(opts.env ?? { PATH: '/usr/local/bin:/usr/bin:/bin' }).map(([k, v]) => `${k}=${v}`);
   const argv = [
-    'nsenter', `--net=${opts.netns ?? world.guestNsPath}`,
+    'nsenter', `--net=${opts.netns ?? world.guestNsPath}`, ...(opts.ipc !== undefined && opts.ipc !== 'own' ? [`--ipc=${opts.ipc}`] : []),
+    ...(opts.ipc === 'own' ? ['unshare', '--ipc'] : []),
     'chroot', `--userspec=${uid}:${gid}`, root,
     '/usr/bin/env', '-i', ...env, ...cmd,
   ];

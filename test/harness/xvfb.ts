@@ -1,7 +1,7 @@
 /**
  * A real X server (Xvfb) with a fresh MIT-MAGIC-COOKIE-1 (test-targets.md §7).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cleanup } from './cleanup.js';
@@ -33,6 +33,10 @@ export interface XvfbOptions {
    * a private empty netns (`unshare --net`), so the server can never send a packet.
    */
   netns?: string;
+  /** Also give the server an IPC namespace of its own (`unshare --ipc`): MIT-SHM then works only for clients inside it. */
+  ownIpc?: boolean;
+  /** Run the server as this user (setpriv), not root; the Xauthority file is given to it. */
+  user?: { uid: number; gid: number };
 }
 
 /** Display numbers handed out by {@link allocDisplay} in this process. */
@@ -68,8 +72,11 @@ export async function startXvfb(display: number, cleanup: Cleanup, opts: XvfbOpt
       rmSync(lock, { force: true });
     },
   });
+  if (opts.user) chownSync(authFile, opts.user.uid, opts.user.gid);
   const argv = [
     ...(opts.netns ? ['nsenter', `--net=${opts.netns}`] : ['unshare', '--net']),
+    ...(opts.ownIpc ? (opts.netns ? ['unshare', '--ipc'] : ['--ipc']) : []),
+    ...(opts.user ? ['setpriv', `--reuid=${opts.user.uid}`, `--regid=${opts.user.gid}`, '--clear-groups'] : []),
     'Xvfb', `:${display}`, '-screen', '0', '1024x768x24', '-nolisten', 'tcp',
     ...(opts.listenLocal ? [] : ['-nolisten', 'local']),
     '-auth', authFile,

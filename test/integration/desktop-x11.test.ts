@@ -208,8 +208,15 @@ describeIntegration('x11 checks on real guests', () => {
     const applied = await run(['unshare', '--net', 'setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', 'sh', '-c', snippet]);
     expect(applied.exitCode, applied.stderr).toBe(0);
 
-    s = (await check(`nspawn:${nspawn.machine}`))('x11.socket');
+    const last = await check(`nspawn:${nspawn.machine}`);
+    s = last('x11.socket');
     expect(s.status, s.summary).toBe('pass');
     expect(s.findings.find((f) => f.code === 'x11-connected')!.evidence.cookieFamily).toBe('Wild');
+    // x11.mitshm: a machine always has an IPC namespace of its own, so the server cannot attach its segments.
+    const m = last('x11.mitshm');
+    expect(m.findings.map((f) => f.code), JSON.stringify(m.findings)).toEqual(['mitshm-ipc-namespace']);
+    expect(m.findings[0]?.evidence.server).toMatchObject({ pid: x.pid, comm: 'Xvfb', via: 'path' });
+    expect(m.fixes.map((f) => f.id)).toEqual(['x11.nspawn-no-mitshm']);
+    expect(m.fixes[0]?.steps.map((st) => ('snippet' in st ? st.snippet : ''))).toContain(`systemd-nspawn --setenv=QT_X11_NO_MITSHM=1 -b -D … -M ${nspawn.machine}`);
   });
 });

@@ -10,11 +10,12 @@ interface X11Display {
   vendor: string;
   release: number;
   screen: { pixel_width: number; pixel_height: number }[];
+  client: X11ClientApi;
 }
 
 interface X11Lib {
   createClient(
-    options: { display: string; stream: Duplex; auth: { name: string; data: string }; disableBigRequests: boolean },
+    options: { display: string; stream: Duplex; auth: { name: string; data: string }; disableBigRequests: boolean; shm: boolean },
     done: (error: Error | undefined, display?: X11Display) => void,
   ): { on(event: 'error', listener: (error: Error) => void): void };
 }
@@ -28,7 +29,6 @@ const SETUP_FAILED_PREFIX = 'X server connection failed: ';
 const REPLY_HEADER_BYTES = 8;
 
 type WithoutElapsed<T> = T extends unknown ? Omit<T, 'elapsedMs'> : never;
-type Verdict = WithoutElapsed<X11SetupResponse>;
 
 /** The cookie as node-x11 wants it: one latin1 character per byte, so binary bytes survive. */
 function cookieString(dataHex: string): string {
@@ -54,7 +54,7 @@ function screenSetupReply(reply: Buffer): string | null {
  * Stands between the socket and node-x11: collects the whole setup reply (its length is
  * in the header), screens it, and only then lets node-x11 read it.
  */
-function screenedStream(socket: Socket, onRefused: (verdict: Verdict) => void): Duplex {
+function screenedStream(socket: Socket, onRefused: (verdict: WithoutElapsed<X11Failure>) => void): Duplex {
   let pending: Buffer = Buffer.alloc(0);
   let handedOver = false;
   const proxy = new Duplex({
@@ -78,16 +78,36 @@ function screenedStream(socket: Socket, onRefused: (verdict: Verdict) => void): 
   return proxy;
 }
 
+/** What a connection's user gets: the client, once the setup succeeded. */
+export interface X11Connection {
+  vendor: string;
+  release: number;
+  screens: { width: number; height: number }[];
+  /** node-x11's client, for requests after the setup. */
+  client: X11ClientApi;
+}
+
+/** The part of node-x11's client the extension probes use. */
+export interface X11ClientApi {
+  require(name: 'shm', done: (error: Error | undefined | null, ext?: unknown) => void): void;
+  QueryExtension(name: string, done: (error: Error | undefined | null, ext?: { present: boolean; majorOpcode: number }) => void): void;
+  AllocID(): number;
+}
+
+/** A failed connection, as every X11 probe reports it. */
+export type X11Failure = Extract<X11SetupResponse, { ok: false }>;
+
 /**
- * Performs the X11 connection setup with the given cookie and reports what the server said:
- * its vendor and screens, or its own reason for refusing (e.g. "Invalid MIT-MAGIC-COOKIE-1 key").
- * `timeoutMs` bounds the connect and the setup together.
+ * Connects, performs the X11 connection setup with the given cookie, then hands the connection to
+ * `use` and reports what it returned; or the stage that failed with the server's own reason (e.g.
+ * "Invalid MIT-MAGIC-COOKIE-1 key"). `timeoutMs` bounds the connect, the setup and `use` together.
  */
-export async function probeX11Setup(
+export async function withX11Connection<T>(
   target: SocketTarget,
   auth: { name: string; dataHex: string } | null,
   timeoutMs: number,
-): Promise<X11SetupResponse> {
+  use: (connection: X11Connection) => Promise<T>,
+): Promise<{ ok: true; value: T; elapsedMs: number } | X11Failure> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   const connected = await connectSocket(target, timeoutMs);
@@ -96,9 +116,9 @@ export async function probeX11Setup(
   }
   const socket = connected.socket;
 
-  return new Promise<X11SetupResponse>((resolve) => {
+  return new Promise((resolve) => {
     let settled = false;
-    const finish = (verdict: Verdict): void => {
+    const finish = (verdict: { ok: true; value: T } | WithoutElapsed<X11Failure>): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -130,14 +150,19 @@ export async function probeX11Setup(
           auth: auth ? { name: auth.name, data: cookieString(auth.dataHex) } : { name: '', data: '' },
           // BIG-REQUESTS would cost a round trip the diagnosis does not need.
           disableBigRequests: true,
+          // node-x11's own MIT-SHM segments (files in /dev/shm) are never made: a probe only asks.
+          shm: false,
         },
         (error, display) => {
           if (error || !display) { onFailure(error ?? new Error('no display information')); return; }
-          finish({
-            ok: true,
+          const connection: X11Connection = {
             vendor: display.vendor,
             release: display.release,
             screens: display.screen.map((s) => ({ width: s.pixel_width, height: s.pixel_height })),
+            client: display.client,
+          };
+          use(connection).then((value) => { finish({ ok: true, value }); }, (e: unknown) => {
+            finish({ ok: false, stage: 'closed', errno: null, reason: e instanceof Error ? e.message : String(e) });
           });
         },
       );
@@ -147,4 +172,18 @@ export async function probeX11Setup(
       onFailure(error instanceof Error ? error : new Error(String(error)));
     }
   });
+}
+
+/**
+ * Performs the X11 connection setup with the given cookie and reports what the server said:
+ * its vendor and screens, or its own reason for refusing (e.g. "Invalid MIT-MAGIC-COOKIE-1 key").
+ * `timeoutMs` bounds the connect and the setup together.
+ */
+export async function probeX11Setup(
+  target: SocketTarget,
+  auth: { name: string; dataHex: string } | null,
+  timeoutMs: number,
+): Promise<X11SetupResponse> {
+  const r = await withX11Connection(target, auth, timeoutMs, ({ vendor, release, screens }) => Promise.resolve({ vendor, release, screens }));
+  return r.ok ? { ok: true, ...r.value, elapsedMs: r.elapsedMs } : r;
 }

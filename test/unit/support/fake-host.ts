@@ -3,7 +3,8 @@ import { isUnder, parseMountinfo } from '../../../src/parse/mountinfo.js';
 import { mountHolders } from '../../../src/host/mount-holders.js';
 import { readSchrootChroots, readSchrootSessions, DEFAULT_SCHROOT_PATHS } from '../../../src/host/schroot-state.js';
 import type {
-  Host, HostConnect, HostDnsResult, HostProcess, MountHolder, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles, SchrootPaths,
+  Host, HostConnect, HostDnsResult, HostProcess, IpcPlace, MountHolder, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles, SchrootPaths,
+  ShmCreated, ShmSegmentState, SocketHolder,
 } from '../../../src/core/host.js';
 import type { ExecResult } from '../../../src/core/target.js';
 
@@ -13,7 +14,7 @@ export type FakeHostFile =
   | { symlink: string }
   | { dir: boolean; mode?: number; uid?: number; gid?: number }
   /** A unix socket; `listening: false` answers ECONNREFUSED (a stale socket), `errno` any other refusal. */
-  | { socket: boolean; listening?: boolean; errno?: string; uid?: number; mode?: number }
+  | { socket: boolean; listening?: boolean; errno?: string; uid?: number; mode?: number; dev?: number; ino?: number }
   | { content: string; mode?: number; uid?: number; gid?: number; dev?: number; ino?: number };
 
 /** A scripted host command: the absolute argv it expects and what it returns. */
@@ -40,6 +41,12 @@ export interface FakeHostScenario {
   /** The host's own resolver's answers (only asked with --compare-host). */
   hostDns?: HostDnsResult;
   commands?: FakeHostCommand[];
+  /**
+   * System V shared memory: `createError` refuses every createShmSegment with that reason;
+   * `unreadable` makes shmSegments answer null. Segments live in {@link FakeHost.shm} by namespace id.
+   * Process fds (for socketHolders) are files `/proc/PID/fd/N` that are `{ symlink: 'socket:[INODE]' }`.
+   */
+  shm?: { createError?: string; unreadable?: boolean };
   /** Milliseconds `now()` advances per call (default 0: time stands still). */
   tickMs?: number;
 }
@@ -47,6 +54,8 @@ export interface FakeHostScenario {
 /** The calls a check made, for assertions. */
 export interface FakeHostLog {
   run: string[][];
+  /** createShmSegment / removeShmSegment calls: `create ns uid mode`, `remove ns shmid`. */
+  shm: string[];
   connect: string[];
   dns: string[];
 }
@@ -65,7 +74,10 @@ const MAX_LINKS = 40;
 export class FakeHost implements Host {
   readonly invokingEnv: Readonly<Record<string, string | undefined>>;
   readonly schrootPaths: SchrootPaths;
-  readonly log: FakeHostLog = { run: [], connect: [], dns: [] };
+  readonly log: FakeHostLog = { run: [], connect: [], dns: [], shm: [] };
+  /** The System V segments of each IPC namespace (by `ipc:[N]`), as createShmSegment made them. */
+  readonly shm = new Map<string, ShmSegmentState[]>();
+  private nextShmid = 0;
   private readonly files = new Map<string, FakeHostFile>();
   private readonly inodes = new Map<string, number>();
   private clock = 1000;
@@ -127,7 +139,7 @@ export class FakeHost implements Host {
     }
     if (typeof f === 'string') return { ...base, type: 'file', mode: 0o100644, size: Buffer.byteLength(f) };
     if ('symlink' in f) return { ...base, type: 'symlink', mode: 0o120777, size: f.symlink.length };
-    if ('socket' in f) return { ...base, type: 'socket', mode: 0o140000 | (f.mode ?? 0o777), uid: f.uid ?? 0 };
+    if ('socket' in f) return { ...base, type: 'socket', mode: 0o140000 | (f.mode ?? 0o777), uid: f.uid ?? 0, dev: f.dev ?? 1, ino: f.ino ?? base.ino };
     return { ...base, type: 'file', mode: 0o100000 | (f.mode ?? 0o644), uid: f.uid ?? 0, gid: f.gid ?? 0, size: Buffer.byteLength(f.content), dev: f.dev ?? 1, ino: f.ino ?? base.ino };
   }
 
@@ -216,6 +228,48 @@ export class FakeHost implements Host {
   async x11Sockets(): Promise<HostX11Socket[]> {
     const names = (await this.readdir('/tmp/.X11-unix')) ?? [];
     return names.filter((n) => /^X\d+$/.test(n)).map((n) => ({ display: Number(n.slice(1)), path: `/tmp/.X11-unix/${n}` }));
+  }
+
+  async socketHolders(inodes: readonly number[]): Promise<SocketHolder[]> {
+    const out: SocketHolder[] = [];
+    for (const [p, f] of this.files) {
+      const m = /^\/proc\/(\d+)\/fd\/(\d+)$/.exec(p);
+      const link = typeof f === 'object' && 'symlink' in f ? /^socket:\[(\d+)\]$/.exec(f.symlink) : null;
+      if (m && link && inodes.includes(Number(link[1]))) out.push({ inode: Number(link[1]), pid: Number(m[1]), fd: Number(m[2]) });
+    }
+    return out;
+  }
+
+  async createShmSegment(place: IpcPlace, owner: { uid: number; gid: number }, opts: { mode: number; bytes: number }): Promise<ShmCreated> {
+    this.log.shm.push(`create ${place.ns} ${owner.uid} 0${opts.mode.toString(8)}`);
+    if (this.scenario.shm?.createError !== undefined) return { ok: false, reason: this.scenario.shm.createError };
+    const shmid = this.nextShmid++;
+    const list = this.shm.get(place.ns) ?? [];
+    list.push({ shmid, mode: opts.mode, bytes: opts.bytes, creatorPid: 1, lastPid: 0, attaches: 0, uid: owner.uid, gid: owner.gid, attachTime: 0 });
+    this.shm.set(place.ns, list);
+    return { ok: true, shmid };
+  }
+
+  /** What an X server in namespace `ns` does on ShmAttach of `shmid`: marks that segment attached (for probe scripts). */
+  attachShm(ns: string, shmid: number, pid: number): boolean {
+    const seg = this.shm.get(ns)?.find((s) => s.shmid === shmid);
+    if (!seg) return false;
+    seg.attachTime = 1_800_000_000;
+    seg.lastPid = pid;
+    return true;
+  }
+
+  async shmSegments(place: IpcPlace): Promise<ShmSegmentState[] | null> {
+    if (this.scenario.shm?.unreadable) return null;
+    return (this.shm.get(place.ns) ?? []).map((s) => ({ ...s }));
+  }
+
+  async removeShmSegment(place: IpcPlace, shmid: number): Promise<boolean> {
+    this.log.shm.push(`remove ${place.ns} ${shmid}`);
+    const list = this.shm.get(place.ns) ?? [];
+    const i = list.findIndex((s) => s.shmid === shmid);
+    if (i >= 0) list.splice(i, 1);
+    return i >= 0;
   }
 
   async connectUnix(p: string): Promise<HostConnect> {

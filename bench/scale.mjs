@@ -215,6 +215,7 @@ if (argv.includes('--world')) {
   try {
     const guest0 = runningGuest('g0');
     const leftover = makeRoot('leftover', { proc: true });
+    for (let g = 1; g < Number(opt('--world-guests', '1')); g++) runningGuest(`g${g}`);
     const n = Number(opt('--world', '0'));
     if (n > 0) await addLoad(n);
     console.log(JSON.stringify({ run: [...inWorld(ns.guest), process.execPath, CLI], guest: `chroot:${guest0}`, leftover: `chroot:${leftover}`, extra: n }));

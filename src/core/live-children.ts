@@ -12,11 +12,15 @@ const live = new Map<ChildProcess, { group: boolean }>();
 const dying = new Set<ChildProcess>();
 const runScope = new AsyncLocalStorage<Set<ChildProcess>>();
 
-/** Remembers `child` until it exits; `group`: it leads its own process group, killed whole. Returns it, for chaining. */
-export function trackChild<T extends ChildProcess>(child: T, opts: { group?: boolean } = {}): T {
+/**
+ * Remembers `child` until it exits; `group`: it leads its own process group, killed whole;
+ * `unscoped`: it serves several runs (a probe child shared by `check --all`'s guests), so no run
+ * ends it, only {@link endLiveChildren}. Returns it, for chaining.
+ */
+export function trackChild<T extends ChildProcess>(child: T, opts: { group?: boolean; unscoped?: boolean } = {}): T {
   if (child.exitCode !== null || child.signalCode !== null) return child;
   live.set(child, { group: opts.group ?? false });
-  const scope = runScope.getStore();
+  const scope = opts.unscoped ? undefined : runScope.getStore();
   scope?.add(child);
   const forget = (): void => {
     live.delete(child);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { trackChild } from '../core/live-children.js';
 import { HOST_ENV, hostTool } from '../host/host-programs.js';
@@ -19,17 +19,32 @@ const KILL_GRACE_MS = 500;
 /** A reply line longer than this means the child is misbehaving: it is killed. */
 const MAX_LINE_BYTES = 1024 * 1024;
 const MAX_STDERR_BYTES = 16 * 1024;
+/** Linux's O_PATH (absent from fs.constants): a handle on a directory that needs only search permission. */
+const O_PATH = 0o10000000;
 
 /** A request sent to a pooled child and not answered yet. */
 interface Pending {
   name: ProbeName;
   finish: (reply: ProbeReply) => void;
+  /** The place it is about (its root), to send it again to a child of its own. */
+  place: ProbePlace;
+  /** The message without its root index (the index is the child's). */
+  message: Omit<ProbeServeRequest, 'root'>;
+  /** Sent again already (once only). */
+  resent: boolean;
+  /** The child it waits on. */
+  holder: PooledChild | null;
 }
 
-/** One long-lived `probe-main.js --serve` child, shared by every probe with the same place. */
+/**
+ * One long-lived `probe-main.js --serve` child, shared by every probe with the same network
+ * namespace and credentials whose guest root it holds (one root, or several for `check --all`).
+ */
 interface PooledChild {
   child: ChildProcessWithoutNullStreams;
-  place: ProbePlace;
+  key: string;
+  /** The guest roots it holds, as descriptors 3…; a request names one by index. */
+  roots: string[];
   pending: Map<number, Pending>;
   /** Incomplete last line of stdout. */
   partial: string;
@@ -40,8 +55,12 @@ interface PooledChild {
   killedFor: string | null;
 }
 
-/** Children of this run by place; a child leaves the pool when it exits (the next probe respawns). */
+/** Children of this run by key; a child leaves the pool when it exits (the next probe respawns). */
 const pool = new Map<string, PooledChild>();
+/** Guest roots that may share one child, by (netns, credentials): see {@link shareProbeChildren}. */
+const sharing = new Map<string, string[]>();
+/** Sharing groups whose shared child died: from then on each root gets a child of its own. */
+const unshared = new Set<string>();
 let nextId = 1;
 let cachedMainPath: string | null | undefined;
 
@@ -62,8 +81,8 @@ export function pooledProbeChildCount(): number {
 }
 
 /**
- * Ends every pooled probe child and resolves once they have exited (their cwd, the guest root,
- * no longer pins its mount). For callers of runProbe outside a run; the runner kills them itself.
+ * Ends every pooled probe child and resolves once they have exited (the guest roots they hold no
+ * longer pin their mounts). For callers of runProbe outside a run; the runner kills them itself.
  */
 export async function endProbeChildren(): Promise<void> {
   const children = [...pool.values()].map((entry) => entry.child);
@@ -80,8 +99,36 @@ function firstLine(text: string): string {
   return text.split('\n').map((line) => line.trim()).find((line) => line !== '') ?? '';
 }
 
-function keyOf(place: ProbePlace): string {
-  return JSON.stringify([place.rootHostPath, place.netnsPath, place.credentials]);
+/** Places in one group may share a child: same network namespace, same credentials (the child's whole identity). */
+function groupOf(place: ProbePlace): string {
+  return JSON.stringify([place.netnsPath, place.credentials]);
+}
+
+/**
+ * Lets the probe children of these places be shared (issue 14: `check --all`): places with the
+ * same network namespace and the same credentials get one child that holds all of their roots,
+ * instead of one child each. A child is one identity (a uid and its groups in one netns), so
+ * sharing gives no guest anything its own child would not have; a guest whose requests kill the
+ * shared child ends the sharing (see retire()). Call before their first probe.
+ */
+export function shareProbeChildren(places: ProbePlace[]): void {
+  for (const place of places) {
+    const group = groupOf(place);
+    const roots = sharing.get(group) ?? [];
+    if (!roots.includes(place.rootHostPath)) roots.push(place.rootHostPath);
+    sharing.set(group, roots);
+  }
+}
+
+/** Which child serves `place`: its key and the roots it holds. */
+function servingOf(place: ProbePlace): { key: string; roots: string[] } {
+  const group = groupOf(place);
+  const roots = sharing.get(group);
+  if (roots && roots.length > 1 && roots.includes(place.rootHostPath) && !unshared.has(group)) {
+    // The roots are part of the key: roots shared after a child started get the next child.
+    return { key: JSON.stringify(['shared', group, roots]), roots: [...roots] };
+  }
+  return { key: JSON.stringify([place.rootHostPath, place.netnsPath, place.credentials]), roots: [place.rootHostPath] };
 }
 
 /** A reply line, or null when it is not one. */
@@ -103,13 +150,24 @@ function isGone(entry: PooledChild): boolean {
   return child.killed || child.exitCode !== null || child.signalCode !== null;
 }
 
-/** Removes `entry` from the pool and fails its pending requests, each with `why(name)`. */
-function retire(entry: PooledChild, why: (name: ProbeName) => string): void {
-  const key = keyOf(entry.place);
-  if (pool.get(key) === entry) pool.delete(key);
-  const pending = [...entry.pending.values()];
+/**
+ * Removes `entry` from the pool and fails its pending requests, each with `why(pending)`. A shared
+ * child's death is never another guest's failure: whatever caused it (one guest's probe may have),
+ * its group stops sharing and each pending request is sent once more, to a child of its own root.
+ */
+function retire(entry: PooledChild, why: (p: Pending) => string): void {
+  if (pool.get(entry.key) === entry) pool.delete(entry.key);
+  const pending = [...entry.pending.entries()];
   entry.pending.clear();
-  for (const p of pending) p.finish({ ok: false, error: why(p.name) });
+  const shared = entry.roots.length > 1;
+  if (shared) for (const [, p] of pending) unshared.add(groupOf(p.place));
+  for (const [id, p] of pending) {
+    if (shared && !p.resent) {
+      p.resent = true;
+      if (dispatch(id, p) === null) continue;
+    }
+    p.finish({ ok: false, error: why(p) });
+  }
 }
 
 function onStdout(entry: PooledChild, chunk: string): void {
@@ -144,13 +202,27 @@ function childEnv(): NodeJS.ProcessEnv {
   return { ...HOST_ENV };
 }
 
-/** Starts the pooled child for `place`. Throws only on arguments spawn refuses outright (a NUL). */
-function spawnPooled(place: ProbePlace, main: string): PooledChild {
-  const argv = [process.execPath, main, '--serve'];
+/** Why a guest root cannot be handed to a child, as a probe's error; unprivileged runs are told to use sudo. */
+function rootError(name: ProbeName, root: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const needsRoot = process.getuid?.() !== 0 && (code === 'EACCES' || code === 'EPERM');
+  return `${needsRoot ? 'needs root: run with sudo (' : ''}cannot start probe ${name} in ${root}: ${(error as Error).message}${needsRoot ? ')' : ''}`;
+}
+
+/**
+ * Starts a pooled child holding `roots` (their descriptors `fds`, opened here as root, become its
+ * fds 3…). It runs in `place`'s netns with `place`'s credentials, with `/` as its working
+ * directory: it reaches a guest only through the roots it holds. Throws only on arguments spawn
+ * refuses outright (a NUL).
+ */
+function spawnPooled(key: string, roots: string[], fds: number[], place: ProbePlace, main: string): PooledChild {
+  const argv = [process.execPath, main, '--serve', `--roots=${roots.length}`];
   if (place.credentials) argv.push(`--credentials=${JSON.stringify(place.credentials)}`);
   if (place.netnsPath !== null) argv.unshift(hostTool('nsenter'), `--net=${place.netnsPath}`, '--');
-  const child = trackChild(spawn(argv[0]!, argv.slice(1), { cwd: place.rootHostPath, stdio: ['pipe', 'pipe', 'pipe'], env: childEnv() }));
-  const entry: PooledChild = { child, place, pending: new Map(), partial: '', stderr: '', stray: null, killedFor: null };
+  const spawned = spawn(argv[0]!, argv.slice(1), { cwd: '/', stdio: ['pipe', 'pipe', 'pipe', ...fds], env: childEnv() }) as unknown as ChildProcessWithoutNullStreams;
+  // A child shared by several guests' runs outlives each of them: the CLI ends it when it exits.
+  const child = trackChild(spawned, { unscoped: roots.length > 1 });
+  const entry: PooledChild = { child, key, roots, pending: new Map(), partial: '', stderr: '', stray: null, killedFor: null };
   // An idle child must not keep the CLI alive: a pending request's own timer does that.
   child.unref();
   for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void }).unref?.();
@@ -163,31 +235,72 @@ function spawnPooled(place: ProbePlace, main: string): PooledChild {
   child.stdin.on('error', () => undefined);
   child.on('exit', () => {
     // Out of the pool at once: a probe started now gets a fresh child.
-    const key = keyOf(place);
     if (pool.get(key) === entry) pool.delete(key);
   });
   child.on('error', (error) => {
-    // The guest root is its cwd: a root-only guest directory refuses an unprivileged run here.
-    const code = (error as NodeJS.ErrnoException).code;
-    const needsRoot = process.getuid?.() !== 0 && (code === 'EACCES' || code === 'EPERM');
-    retire(entry, (name) => `${needsRoot ? 'needs root: run with sudo (' : ''}cannot start probe ${name} in ${place.rootHostPath}: ${error.message}${needsRoot ? ')' : ''}`);
+    retire(entry, (p) => `cannot start probe ${p.name} in ${p.place.rootHostPath}: ${error.message}`);
   });
   child.on('close', (code, signal) => {
     const why = entry.killedFor ?? (firstLine(entry.stderr) || (entry.stray !== null ? `unexpected output: ${entry.stray}` : 'no reply'));
     const status = signal ? `killed by ${signal}` : `exit code ${String(code)}`;
-    retire(entry, (name) => `probe ${name} failed (${status}): ${why}`);
+    retire(entry, (p) => `probe ${p.name} failed (${status}): ${why}`);
   });
   return entry;
 }
 
-/** The pooled child for `place`, started on first use. */
-function childFor(place: ProbePlace, main: string): PooledChild {
-  const key = keyOf(place);
-  const existing = pool.get(key);
+/**
+ * The pooled child for `place`, started on first use with every root it is to hold, each opened
+ * here (O_PATH, as root). Another guest's root that cannot be opened leaves the sharing (that
+ * guest finds out on its own probe); `place`'s own gives its error.
+ */
+function childFor(place: ProbePlace, main: string, name: ProbeName): PooledChild | { error: string } {
+  let serving = servingOf(place);
+  const existing = pool.get(serving.key);
   if (existing && !isGone(existing)) return existing;
-  const entry = spawnPooled(place, main);
-  pool.set(key, entry);
-  return entry;
+  const fds: number[] = [];
+  const held: string[] = [];
+  try {
+    for (const root of serving.roots) {
+      try {
+        fds.push(openSync(root, O_PATH | constants.O_DIRECTORY));
+        held.push(root);
+      } catch (error) {
+        if (root === place.rootHostPath) return { error: rootError(name, root, error) };
+        const group = sharing.get(groupOf(place));
+        group?.splice(group.indexOf(root), 1);
+      }
+    }
+    if (held.length !== serving.roots.length) {
+      serving = servingOf(place);
+      const again = pool.get(serving.key);
+      if (again && !isGone(again)) return again;
+    }
+    const entry = spawnPooled(serving.key, held, fds, place, main);
+    pool.set(serving.key, entry);
+    return entry;
+  } finally {
+    // The child has its own copies from the moment spawn returns.
+    for (const fd of fds) closeSync(fd);
+  }
+}
+
+/** Sends pending request `id` to the child that serves its place now; null when sent, else why not. */
+function dispatch(id: number, p: Pending): string | null {
+  const main = probeMainPath();
+  if (!main) return 'probe-main.js not found';
+  let entry;
+  try {
+    entry = childFor(p.place, main, p.name);
+  } catch (error) {
+    return `cannot start probe ${p.name}: ${(error as Error).message}`;
+  }
+  if ('error' in entry) return entry.error;
+  const message: ProbeServeRequest = { ...p.message, root: entry.roots.indexOf(p.place.rootHostPath) };
+  const line = JSON.stringify(message) + '\n';
+  entry.pending.set(id, p);
+  p.holder = entry;
+  entry.child.stdin.write(line);
+  return null;
 }
 
 /**
@@ -199,7 +312,7 @@ export function warmProbeChild(place: ProbePlace): void {
   const main = probeMainPath();
   if (!main) return;
   try {
-    childFor(place, main);
+    childFor(place, main, 'unix-connect');
   } catch {
     // Arguments spawn refuses (a NUL in the root path): runProbe says so when it is asked.
   }
@@ -231,17 +344,6 @@ export async function runProbe<K extends ProbeName>(
   const socket = await prepare(place, name, request);
   const id = nextId++;
   const limitMs = timeoutMs + KILL_GRACE_MS;
-  let line: string;
-  let entry: PooledChild;
-  try {
-    const message: ProbeServeRequest<K> = { id, name, request, socket };
-    line = JSON.stringify(message) + '\n';
-    entry = childFor(place, main);
-  } catch (error) {
-    // Bad arguments (a NUL in a path, an unserialisable request) throw synchronously.
-    return { ok: false, error: `cannot start probe ${name}: ${(error as Error).message}` };
-  }
-
   return new Promise((resolve) => {
     let settled = false;
     const finish = (reply: ProbeReply): void => {
@@ -250,12 +352,19 @@ export async function runProbe<K extends ProbeName>(
       clearTimeout(timer);
       resolve(reply as ProbeReply<K>);
     };
+    const pending: Pending = { name, finish, place, message: { id, name, request, socket }, resent: false, holder: null };
     // Only this request gives up: the shared child keeps serving the others.
     const timer = setTimeout(() => {
-      entry.pending.delete(id);
+      pending.holder?.pending.delete(id);
       finish({ ok: false, error: `probe timed out after ${limitMs} ms` });
     }, limitMs);
-    entry.pending.set(id, { name, finish });
-    entry.child.stdin.write(line);
+    let refused: string | null;
+    try {
+      refused = dispatch(id, pending);
+    } catch (error) {
+      // An unserialisable request throws synchronously.
+      refused = `cannot start probe ${name}: ${(error as Error).message}`;
+    }
+    if (refused !== null) finish({ ok: false, error: refused });
   });
 }

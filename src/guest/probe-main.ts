@@ -1,14 +1,15 @@
 /**
  * The probe child: started by probe-client in the guest's network namespace, with the
  * guest root as its working directory. Two ways to run it:
- * - `--serve [--credentials=JSON]`: long-lived, one per (root, netns, user) in a run. Loads every
- *   probe, drops to the credentials once, then answers newline-delimited JSON requests
+ * - `--serve [--roots=N] [--credentials=JSON]`: long-lived, one per (netns, user) and set of guest
+ *   roots in a run (`--roots=N`: the roots are descriptors 3…3+N-1, opened by the parent; without
+ *   it, the working directory). Loads every probe, drops to the credentials once, then answers newline-delimited JSON requests
  *   (`ProbeServeRequest`, socket paths resolved by the parent, walked again here) concurrently, each reply
  *   carrying its request's id. Exits when stdin ends.
  * - no argument: reads one envelope on stdin, resolves its socket path inside the root as root,
  *   drops credentials, prints one JSON reply and exits.
  */
-import { constants, openSync } from 'node:fs';
+import { constants, fstatSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type {
   DnsQueryRequest, ProbeCredentials, ProbeEnvelope, ProbeName, ProbeReply, ProbeServeReply, ProbeServeRequest,
@@ -26,8 +27,8 @@ const O_PATH = 0o10000000;
 const PROBE_NAMES: readonly ProbeName[] = ['dns-query', 'unix-connect', 'x11-setup', 'pulse-connect', 'tcp-connect', 'api-fs', 'read-file', 'dbus-hello', 'wayland-registry', 'pipewire-core', 'x11-mitshm'];
 const NO_SOCKET: PreparedSocket = { target: { kind: 'unusable', errno: 'EINVAL', message: 'the request names no socket' }, guestPath: null };
 
-/** A loaded probe: runs a request against its socket as finally reachable (null for socketless probes). */
-type ProbeRunner = (request: unknown, socket: PreparedSocket | null) => Promise<unknown>;
+/** A loaded probe: runs a request against its socket as finally reachable (null for socketless probes), inside guest root `root`. */
+type ProbeRunner = (request: unknown, socket: PreparedSocket | null, root: string) => Promise<unknown>;
 
 // Libraries must never write into the reply channel: their console output goes to stderr.
 console.log = console.error.bind(console);
@@ -78,11 +79,11 @@ async function loadRunner(name: ProbeName): Promise<ProbeRunner> {
     }
     case 'read-file': {
       const { probeReadFile } = await import('./probes/read-file.js');
-      return (request) => probeReadFile(request as ReadFileRequest);
+      return (request, _socket, root) => probeReadFile(request as ReadFileRequest, root);
     }
     case 'api-fs': {
       const { probeApiFs } = await import('./probes/api-fs.js');
-      return (request) => probeApiFs(request as ApiFsRequest);
+      return (request, _socket, root) => probeApiFs(request as ApiFsRequest, root);
     }
     case 'wayland-registry': {
       const { probeWaylandRegistry } = await import('./probes/wayland-registry.js');
@@ -129,6 +130,32 @@ function holdGuestRoot(): void {
   guestRoot = `/proc/self/fd/${openSync('.', O_PATH | constants.O_DIRECTORY)}`;
 }
 
+/** The first descriptor of `--roots=N`: the parent hands the guest roots over as fds 3…3+N-1. */
+const FIRST_ROOT_FD = 3;
+/** More roots than this in one child is a mistake of the caller's. */
+const MAX_ROOTS = 1024;
+
+/**
+ * The guest roots this child serves: with `--roots=N`, the N directories the parent opened (as
+ * root, O_PATH) and handed over as descriptors 3…; without it, the working directory, held now.
+ * Either way every walk starts at a directory fixed before any privilege is dropped.
+ */
+function heldRoots(argv: string[]): string[] {
+  const arg = argv.find((a) => a.startsWith('--roots='));
+  if (!arg) {
+    holdGuestRoot();
+    return [guestRoot];
+  }
+  const n = Number(arg.slice('--roots='.length));
+  if (!Number.isInteger(n) || n < 1 || n > MAX_ROOTS) throw new Error(`--roots: expected 1 to ${MAX_ROOTS}, not ${arg.slice('--roots='.length)}`);
+  return Array.from({ length: n }, (_, i) => {
+    const fd = FIRST_ROOT_FD + i;
+    // Each must be the directory handed over, not something else left at that number.
+    if (!fstatSync(fd).isDirectory()) throw new Error(`--roots: descriptor ${fd} is not a directory`);
+    return `/proc/self/fd/${fd}`;
+  });
+}
+
 const ERRNO_OF_REASON: Record<InRootError['reason'], string> = { 'symlink-loop': 'ELOOP', 'not-a-directory': 'ENOTDIR', permission: 'EACCES', io: 'EIO' };
 
 /**
@@ -138,7 +165,7 @@ const ERRNO_OF_REASON: Record<InRootError['reason'], string> = { 'symlink-loop':
  * absolute symlink can lead the connect out of the guest, and no path is too long for sun_path.
  * `release` closes the descriptors.
  */
-async function reachable(socket: PreparedSocket): Promise<{ socket: PreparedSocket; release: () => Promise<void> }> {
+async function reachable(socket: PreparedSocket, root: string): Promise<{ socket: PreparedSocket; release: () => Promise<void> }> {
   const { target } = socket;
   const none = async (): Promise<void> => undefined;
   if (target.kind !== 'path') return { socket, release: none };
@@ -146,7 +173,7 @@ async function reachable(socket: PreparedSocket): Promise<{ socket: PreparedSock
   const unusable = (errno: string, message: string) => ({ socket: { ...socket, target: { kind: 'unusable' as const, errno, message } }, release: none });
   let walked;
   try {
-    walked = await walkInRoot(guestRoot, guestPath);
+    walked = await walkInRoot(root, guestPath);
   } catch (error) {
     const errno = error instanceof InRootError ? ERRNO_OF_REASON[error.reason] : (error as NodeJS.ErrnoException).code ?? 'EIO';
     return unusable(errno, `connect to ${target.path}: ${(error as Error).message}`);
@@ -163,12 +190,12 @@ async function reachable(socket: PreparedSocket): Promise<{ socket: PreparedSock
   };
 }
 
-/** Runs one probe on its (already resolved) socket. */
-async function runWith(runner: ProbeRunner, request: unknown, prepared: PreparedSocket | null): Promise<unknown> {
-  if (!prepared) return runner(request, null);
-  const { socket, release } = await reachable(prepared);
+/** Runs one probe on its (already resolved) socket, inside guest root `root`. */
+async function runWith(runner: ProbeRunner, request: unknown, prepared: PreparedSocket | null, root: string): Promise<unknown> {
+  if (!prepared) return runner(request, null, root);
+  const { socket, release } = await reachable(prepared, root);
   try {
-    return await runner(request, socket);
+    return await runner(request, socket, root);
   } finally {
     await release();
   }
@@ -192,9 +219,10 @@ async function serve(): Promise<void> {
     return runner;
   };
   let startupError: string | null = null;
+  let roots: string[] = [];
   try {
     const credentials = parseCredentials(process.argv.slice(2));
-    holdGuestRoot();
+    roots = heldRoots(process.argv.slice(2));
     // A child that drops privileges loads every probe first, as root; one that stays root loads on demand.
     if (credentials) {
       await Promise.all(PROBE_NAMES.map(runnerOf));
@@ -218,7 +246,10 @@ async function serve(): Promise<void> {
     try {
       if (startupError !== null) throw new Error(startupError);
       checkEnvelope(value);
-      const response = await runWith(await runnerOf(value.name), value.request, value.socket ?? null);
+      const index = value.root ?? 0;
+      const root = roots[index];
+      if (!Number.isInteger(index) || root === undefined) throw new Error(`no guest root ${JSON.stringify(index)} in this probe child (it holds ${roots.length})`);
+      const response = await runWith(await runnerOf(value.name), value.request, value.socket ?? null, root);
       reply({ id, ok: true, response } as ProbeServeReply);
     } catch (error) {
       reply({ id, ok: false, error: messageOf(error) });
@@ -251,7 +282,7 @@ async function once(): Promise<void> {
     holdGuestRoot();
     const socket = await prepareProbeSocket(guestRoot, envelope.name, envelope.request);
     if (envelope.credentials) dropCredentials(envelope.credentials);
-    send({ ok: true, response: await runWith(runner, envelope.request, socket) } as ProbeReply);
+    send({ ok: true, response: await runWith(runner, envelope.request, socket, guestRoot) } as ProbeReply);
   } catch (error) {
     send({ ok: false, error: messageOf(error) });
   }

@@ -31,6 +31,8 @@ export interface ProbeServeRequest<K extends ProbeName = ProbeName> {
   request: ProbeRequests[K];
   /** For socket probes: the socket resolved inside the guest root by the parent (as root). */
   socket: PreparedSocket | null;
+  /** Which of the child's guest roots (`--roots=N`: descriptors 3…3+N-1) the request is about; default 0. */
+  root?: number;
 }
 
 /** One line on a pooled child's stdout: the reply to request `id`. */

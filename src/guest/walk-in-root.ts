@@ -179,13 +179,18 @@ export async function readRegularCapped(handle: FileHandle, maxBytes: number): P
     if (!stats.isFile() || stats.ino !== before.ino || stats.dev !== before.dev) return null;
     const chunks: Buffer[] = [];
     let total = 0;
-    const chunkSize = Math.min(64 * 1024, maxBytes + 1);
+    // Sized from the file (most guest files are a few hundred bytes): a 64 KiB buffer per small read is
+    // most of what `check --all` allocates. The size is only a hint; reading goes on until EOF or the cap.
+    let chunkSize = Math.min(64 * 1024, maxBytes + 1, Math.max(1024, stats.size + 1));
     while (total <= maxBytes) {
-      const buffer = Buffer.alloc(Math.min(chunkSize, maxBytes + 1 - total));
+      // Unzeroed: only the bytes read are kept, and they are copied out below.
+      const buffer = Buffer.allocUnsafe(Math.min(chunkSize, maxBytes + 1 - total));
       const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
       chunks.push(buffer.subarray(0, bytesRead));
       total += bytesRead;
+      // A full buffer means more is likely: read on in bigger pieces.
+      if (bytesRead === buffer.length) chunkSize = Math.min(64 * 1024, chunkSize * 4);
     }
     const all = Buffer.concat(chunks);
     return { bytes: all.subarray(0, Math.min(total, maxBytes)), truncated: total > maxBytes, stats };

@@ -9,7 +9,7 @@ import { hostTool } from '../host/host-programs.js';
 import { boundingSetOf } from '../host/capabilities.js';
 import { hostCredentials, readHostAccounts, readIdMaps, type HostAccounts, type IdMaps } from './host-credentials.js';
 import type { ProbeCredentials } from '../core/probe-types.js';
-import { runProbe, warmProbeChild, type ProbePlace } from '../guest/probe-client.js';
+import { runProbe, shareProbeChildren, warmProbeChild, type ProbePlace } from '../guest/probe-client.js';
 import { listHostProcesses, type HostProcess } from '../host/procfs.js';
 import { PROC_CAPS, readCappedText } from '../host/proc-read.js';
 import { guestMembers, type MembershipRule, type ProcessFacts } from './membership.js';
@@ -215,6 +215,14 @@ export class GuestTarget implements Target {
     return { ...place, credentials };
   }
 
+  /** Where this guest's probes run (as root, and as the desktop user when it has a host uid of its own). */
+  async probePlaces(): Promise<ProbePlace[]> {
+    const places = [await this.probePlace(false)];
+    const user = await this.probePlace(true).catch(() => null);
+    if (user && user.credentials !== null) places.push(user);
+    return places;
+  }
+
   warmProbes(who: { root: boolean; user: boolean }): void {
     // Errors are the first probe's to report.
     if (who.root) void this.probePlace(false).then(warmProbeChild, () => undefined);
@@ -260,4 +268,13 @@ export class GuestTarget implements Target {
   verifyIdentity(): void {
     this.desc.pin?.verify(`${this.kind}:${this.name}`);
   }
+}
+
+/**
+ * Lets the guests of one run (`check --all`) share probe children: one child per network
+ * namespace and host credentials holding every such guest's root, instead of two per guest.
+ */
+export async function shareProbesAmong(targets: Target[]): Promise<void> {
+  const guests = targets.filter((t): t is GuestTarget => t instanceof GuestTarget);
+  shareProbeChildren((await Promise.all(guests.map((g) => g.probePlaces().catch(() => [])))).flat());
 }

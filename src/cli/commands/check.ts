@@ -3,6 +3,7 @@ import type { ArgumentsCamelCase } from 'yargs';
 import { checkOptionsFrom, diagnoseTarget, hostWideChecks, newHostContext, resolveChecks, type DiagnoseArgs } from '../diagnose.js';
 import { openSpec, openTarget } from '../../targets/open-target.js';
 import { discoverGuests } from '../../targets/discover.js';
+import { shareProbesAmong } from '../../targets/guest-target.js';
 import { parseTargetSpec } from '../../targets/target-spec.js';
 import { isMachineFormat, pickReporter, resolveFormat } from '../../report/pick-reporter.js';
 import { junitXml } from '../../report/junit-reporter.js';
@@ -11,6 +12,7 @@ import { combineExitCodes } from '../../core/exit-code.js';
 import { TargetError } from '../../targets/target-error.js';
 import type { Report } from '../../core/types.js';
 import type { Check, CheckOptions } from '../../core/check.js';
+import type { Target } from '../../core/target.js';
 import type { HostContext } from '../../host/host-context.js';
 import type { FormatName, ReportStreams } from '../../report/reporter.js';
 import type { CliIo } from '../io.js';
@@ -72,6 +74,15 @@ interface CheckRun {
 /** How many guests `--all` diagnoses at once: enough to overlap their probes' waiting, not so many that they fight for the CPUs and time out. */
 const ALL_CONCURRENCY = Math.max(2, Math.min(6, availableParallelism() + 1));
 
+/** Runs `work(0…count-1)`, {@link ALL_CONCURRENCY} at a time. */
+async function inParallel(count: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) await work(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(ALL_CONCURRENCY, count) }, worker));
+}
+
 /** Streams that keep what a guest's reporter writes until the guests before it are out. */
 function bufferedStreams(streams: ReportStreams): { streams: ReportStreams; flush: () => void } {
   const chunks: { to: 'out' | 'err'; text: string }[] = [];
@@ -101,26 +112,33 @@ async function runAll({ args, io, format, streams, options, checks, host }: Chec
       printed++;
     }
   };
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < guests.length) {
-      const i = next++;
-      const guest = guests[i]!;
-      const buffered = bufferedStreams(streams);
-      flushers[i] = buffered.flush;
-      const startedAt = new Date();
-      try {
-        const opened = await openSpec(parseTargetSpec(guest.target), { host, user: args.user, envFrom: args.envFrom });
-        const reporter = isMachineFormat(format) ? null : pickReporter(format === 'tty' ? 'text' : format, buffered.streams);
-        settled[i] = await diagnoseTarget(opened.target, host, checks, options, args.strict, reporter, { spec: guest.target, startedAt });
-      } catch (error) {
-        if (!(error instanceof TargetError)) throw error;
-        settled[i] = { skipped: error.message };
-      }
-      printReady();
+  // Every guest is opened first, so that their probe children can be shared (one per netns and user, not two per guest).
+  const opened = new Array<{ target: Target; openMs: number } | null>(guests.length);
+  await inParallel(guests.length, async (i) => {
+    const began = performance.now();
+    try {
+      const o = await openSpec(parseTargetSpec(guests[i]!.target), { host, user: args.user, envFrom: args.envFrom });
+      opened[i] = { target: o.target, openMs: performance.now() - began };
+    } catch (error) {
+      if (!(error instanceof TargetError)) throw error;
+      opened[i] = null;
+      settled[i] = { skipped: error.message };
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(ALL_CONCURRENCY, guests.length) }, worker));
+  });
+  await shareProbesAmong(opened.flatMap((o) => (o ? [o.target] : [])));
+  timing('--all: guests opened');
+  printReady();
+  await inParallel(guests.length, async (i) => {
+    const o = opened[i];
+    if (!o) return;
+    const buffered = bufferedStreams(streams);
+    flushers[i] = buffered.flush;
+    // A report's durationMs is its own guest's: its opening, then its checks.
+    const startedAt = new Date(Date.now() - o.openMs);
+    const reporter = isMachineFormat(format) ? null : pickReporter(format === 'tty' ? 'text' : format, buffered.streams);
+    settled[i] = await diagnoseTarget(o.target, host, checks, options, args.strict, reporter, { spec: guests[i]!.target, startedAt });
+    printReady();
+  });
   const done = settled.filter((s): s is { report: Report; exitCode: number } => !('skipped' in s));
   const reports = done.map((d) => d.report);
   if (guests.length === 0) io.err.write('ctr-doctor: no guests found on this host\n');

@@ -1,6 +1,6 @@
 /**
  * The `api-fs` probe: what the guest's API filesystems and basic device nodes look like to the
- * desktop user. Runs in the probe child (guest root as cwd, dropped to the user when asked), so
+ * desktop user. Runs in the probe child (on a guest root it holds, dropped to the user when asked), so
  * every lookup and open is checked by the kernel as that user. Every path is walked inside the
  * root one directory handle at a time (walkInRoot) and used through the handle it found.
  */
@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { atFd, viaFd, walkInRoot, type WalkedPath } from '../walk-in-root.js';
 import type { ApiFsRequest, ApiFsResponse, FsInfo, NodeInfo, PtyInfo, ShmInfo } from './api-fs-protocol.js';
 
-/** The guest root: the probe child's working directory. */
-const ROOT = '.';
+/** The guest root when none is named: the probe child's working directory. */
+const CWD_ROOT = '.';
 
 function errnoOf(error: unknown): string {
   const e = error as NodeJS.ErrnoException & { reason?: string };
@@ -35,10 +35,10 @@ const major = (rdev: number): number => Number(((BigInt(rdev) >> 8n) & 0xfffn) |
 const minor = (rdev: number): number => Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & ~0xffn));
 
 /** Walks `guestPath`, hands the walk to `use`, always closes it; a walk that throws becomes `onError`. */
-async function walked<T>(guestPath: string, followLast: boolean, use: (w: WalkedPath) => Promise<T>, onError: (errno: string) => T): Promise<T> {
+async function walked<T>(root: string, guestPath: string, followLast: boolean, use: (w: WalkedPath) => Promise<T>, onError: (errno: string) => T): Promise<T> {
   let w: WalkedPath;
   try {
-    w = await walkInRoot(ROOT, guestPath, { followLast });
+    w = await walkInRoot(root, guestPath, { followLast });
   } catch (error) {
     return onError(errnoOf(error));
   }
@@ -51,9 +51,9 @@ async function walked<T>(guestPath: string, followLast: boolean, use: (w: Walked
   }
 }
 
-function fsInfo(guestPath: string): Promise<FsInfo> {
+function fsInfo(root: string, guestPath: string): Promise<FsInfo> {
   const failed = (errno: string): FsInfo => ({ path: guestPath, resolved: null, type: null, bsize: 0, blocks: 0, bavail: 0, mode: null, uid: null, errno });
-  return walked(guestPath, true, async (w) => {
+  return walked(root, guestPath, true, async (w) => {
     if (!w.handle || !w.stats) return failed('ENOENT');
     const s = statfsSync(viaFd(w.handle));
     return { path: guestPath, resolved: w.guestPath, type: s.type, bsize: s.bsize, blocks: s.blocks, bavail: s.bavail, mode: w.stats.mode & 0o7777, uid: w.stats.uid, errno: null };
@@ -61,9 +61,9 @@ function fsInfo(guestPath: string): Promise<FsInfo> {
 }
 
 /** Looks at the node itself (a symlink is reported, not followed), then opens a char device read-write through its handle. */
-function nodeInfo(guestPath: string): Promise<NodeInfo> {
+function nodeInfo(root: string, guestPath: string): Promise<NodeInfo> {
   const failed = (errno: string): NodeInfo => ({ path: guestPath, type: 'missing', major: null, minor: null, mode: 0, uid: null, size: 0, openErrno: errno });
-  return walked(guestPath, false, async (w) => {
+  return walked(root, guestPath, false, async (w) => {
     if (!w.handle || !w.stats) return failed('ENOENT');
     const s = w.stats;
     const dev = s.isCharacterDevice() || s.isBlockDevice();
@@ -81,9 +81,9 @@ function nodeInfo(guestPath: string): Promise<NodeInfo> {
 }
 
 /** Opens the pty master and finds its slave through fdinfo's tty-index (Node has no ioctl for TIOCGPTN). */
-function ptyInfo(ptmxPath: string, ptsDir: string): Promise<PtyInfo> {
+function ptyInfo(root: string, ptmxPath: string, ptsDir: string): Promise<PtyInfo> {
   const failed = (errno: string): PtyInfo => ({ ok: false, errno, index: null, slave: null });
-  return walked(ptmxPath, true, async (w) => {
+  return walked(root, ptmxPath, true, async (w) => {
     if (!w.handle) return failed('ENOENT');
     let master;
     try {
@@ -95,7 +95,7 @@ function ptyInfo(ptmxPath: string, ptsDir: string): Promise<PtyInfo> {
       const fdinfo = await readFile(`/proc/self/fdinfo/${master.fd}`, 'utf8');
       const index = /^tty-index:\s*(\d+)/m.exec(fdinfo)?.[1];
       if (index === undefined) return { ok: true, errno: null, index: null, slave: null };
-      return await walked(`${ptsDir}/${index}`, false, async (slave) => (slave.stats
+      return await walked(root, `${ptsDir}/${index}`, false, async (slave) => (slave.stats
         ? { ok: true, errno: null, index: Number(index), slave: { uid: slave.stats.uid, gid: slave.stats.gid, mode: slave.stats.mode & 0o7777 } }
         : { ok: true, errno: 'ENOENT', index: Number(index), slave: null }),
       (errno) => ({ ok: true, errno, index: Number(index), slave: null }));
@@ -106,8 +106,8 @@ function ptyInfo(ptmxPath: string, ptsDir: string): Promise<PtyInfo> {
 }
 
 /** What a browser does first in /dev/shm: create a file, size it, write into it, remove it. */
-function shmInfo(dir: string, bytes: number): Promise<ShmInfo> {
-  return walked(dir, true, async (w) => {
+function shmInfo(root: string, dir: string, bytes: number): Promise<ShmInfo> {
+  return walked(root, dir, true, async (w) => {
     if (!w.handle || !w.stats) return { stage: 'create', errno: 'ENOENT' };
     if (!w.stats.isDirectory()) return { stage: 'create', errno: 'ENOTDIR' };
     const name = atFd(w.handle, `.ctr-doctor-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -132,25 +132,25 @@ function shmInfo(dir: string, bytes: number): Promise<ShmInfo> {
 }
 
 /** readlink /proc/self/exe through the guest's /proc (rustup and others need it). */
-function selfExe(): Promise<{ readable: boolean; errno: string | null }> {
-  return walked('/proc/self/exe', false, async (w) => {
+function selfExe(root: string): Promise<{ readable: boolean; errno: string | null }> {
+  return walked(root, '/proc/self/exe', false, async (w) => {
     if (!w.parent || !w.stats) return { readable: false, errno: 'ENOENT' };
     await readlink(atFd(w.parent, w.name));
     return { readable: true, errno: null };
   }, (errno) => ({ readable: false, errno }));
 }
 
-/** Runs the requested looks; never throws. */
-export async function probeApiFs(request: ApiFsRequest): Promise<ApiFsResponse> {
+/** Runs the requested looks inside `root` (a held guest root, default the working directory); never throws. */
+export async function probeApiFs(request: ApiFsRequest, root = CWD_ROOT): Promise<ApiFsResponse> {
   const [filesystems, nodes, exe, pty, shm] = await Promise.all([
     // The request arrives over the wire: a field may be missing whatever its type says.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
-    Promise.all((request.statfs ?? []).map(fsInfo)),
+    Promise.all((request.statfs ?? []).map((p) => fsInfo(root, p))),
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
-    Promise.all((request.nodes ?? []).map(nodeInfo)),
-    request.selfExe ? selfExe() : null,
-    request.pty ? ptyInfo(request.pty.ptmx, request.pty.ptsDir) : null,
-    request.shm ? shmInfo(request.shm.dir, request.shm.bytes) : null,
+    Promise.all((request.nodes ?? []).map((p) => nodeInfo(root, p))),
+    request.selfExe ? selfExe(root) : null,
+    request.pty ? ptyInfo(root, request.pty.ptmx, request.pty.ptsDir) : null,
+    request.shm ? shmInfo(root, request.shm.dir, request.shm.bytes) : null,
   ]);
   return { filesystems, nodes, selfExe: exe, pty, shm, uid: process.getuid?.() ?? -1 };
 }

@@ -4,7 +4,7 @@
  * Builds only the probe files first (tsconfig.probe.json), since the full build may be mid-edit.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, rename, symlink } from 'node:fs/promises';
+import { chmod, mkdir, rename, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -22,6 +22,7 @@ const isRoot = process.getuid?.() === 0;
 const CHILD_BUDGET_MS = 5000;
 let runProbe: typeof ProbeClient.runProbe;
 let pooledProbeChildCount: typeof ProbeClient.pooledProbeChildCount;
+let shareProbeChildren: typeof ProbeClient.shareProbeChildren;
 let live: typeof LiveChildren;
 
 beforeAll(async () => {
@@ -31,7 +32,7 @@ beforeAll(async () => {
   }
   // tsc emits despite type errors; the type check proper is `tsc --noEmit`.
   if (build.exitCode !== 0) console.warn(`probe build reported errors (output still emitted):\n${build.all ?? ''}`);
-  ({ runProbe, pooledProbeChildCount } = (await import(distClient)) as typeof ProbeClient);
+  ({ runProbe, pooledProbeChildCount, shareProbeChildren } = (await import(distClient)) as typeof ProbeClient);
   // The module instance the built client tracks its children in.
   live = (await import(path.join(repo, 'dist/src/core/live-children.js'))) as typeof LiveChildren;
 }, 120_000);
@@ -268,6 +269,36 @@ describe('pooled probe children', () => {
     expect(run.exitCode).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, response: { ok: false } });
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('probe children shared by guests (check --all)', () => {
+  it('one child serves every shared root, each request inside its own root only', async () => {
+    const [a, b] = [await guestRoot(), await guestRoot()];
+    const onlyA = await listen({ path: path.join(a, 'run/a.sock') }, (c) => c.end());
+    const onlyB = await listen({ path: path.join(b, 'run/b.sock') }, (c) => c.end());
+    await writeFile(path.join(b, 'tmp/note'), 'from b');
+    shareProbeChildren([here(a), here(b)]);
+    expect(await runProbe(here(a), 'unix-connect', { path: '/run/a.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: true } });
+    expect(await runProbe(here(b), 'unix-connect', { path: '/run/b.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: true } });
+    // Neither guest reaches the other's files through the shared child.
+    expect(await runProbe(here(b), 'unix-connect', { path: '/run/a.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: false, errno: 'ENOENT' } });
+    expect(await runProbe(here(a), 'read-file', { path: '/tmp/note', maxBytes: 100 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: false } });
+    expect(await runProbe(here(b), 'read-file', { path: '/tmp/note', maxBytes: 100 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: true, dataBase64: Buffer.from('from b').toString('base64') } });
+    expect([onlyA.connections, onlyB.connections]).toEqual([1, 1]);
+    expect(pooledProbeChildCount()).toBe(1);
+  });
+
+  it('a shared child that dies takes no guest with it: each pending request is sent again to a child of its own root', async () => {
+    const [a, b] = [await guestRoot(), await guestRoot()];
+    for (const root of [a, b]) await listen({ path: path.join(root, 'tmp/X3') }, () => undefined);
+    shareProbeChildren([here(a), here(b)]);
+    const pending = [a, b].map((root) => runProbe(here(root), 'x11-setup', { socket: { path: '/tmp/X3' }, auth: null, timeoutMs: 800 }, CHILD_BUDGET_MS));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(live.killLiveChildren()).toBe(1);
+    for (const reply of await Promise.all(pending)) expect(reply).toMatchObject({ ok: true });
+    // From then on these guests do not share.
+    expect(pooledProbeChildCount()).toBe(2);
   });
 });
 

@@ -7,6 +7,7 @@ import x11Display from './x11/display.js';
 import x11Socket from './x11/socket.js';
 import x11MitShm from './x11/mitshm.js';
 import audioPulse from './audio/pulse.js';
+import audioPipewire from './audio/pipewire.js';
 import dconfRuntimeDir from './dconf/runtime-dir.js';
 import sessionUser from './session/user.js';
 import mountsLeftover from './mounts/leftover.js';
@@ -39,6 +40,7 @@ export const builtinChecks: Check[] = [
   x11Socket,
   x11MitShm,
   audioPulse,
+  audioPipewire,
   dconfRuntimeDir,
   sessionUser,
   // mounts, schroot

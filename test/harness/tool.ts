@@ -33,6 +33,12 @@ export interface RunToolOptions {
    * without touching the machine's file.
    */
   hostFiles?: Record<string, string>;
+  /**
+   * Host directories as the tool should see them (existing host dir → a directory of the test's),
+   * bound over the real ones in the same private mount namespace: `{'/run/user': dir}` gives the
+   * tool a host /run/user/1000 with a PipeWire in it, while the machine's /run/user stays as it is.
+   */
+  hostDirs?: Record<string, string>;
 }
 
 /** What the CLI did. */
@@ -72,7 +78,7 @@ function toolStateDir(netns: string): string {
 }
 
 /** `argv` in a private mount namespace where each of `files` is bound over the host path (files written under `dir`). */
-function withHostFiles(files: Record<string, string>, dir: string, argv: string[]): string[] {
+function withHostFiles(files: Record<string, string>, dirs: Record<string, string>, dir: string, argv: string[]): string[] {
   mkdirSync(join(dir, 'host-files'), { recursive: true });
   const binds: string[] = [];
   Object.entries(files).forEach(([path, content], i) => {
@@ -80,6 +86,7 @@ function withHostFiles(files: Record<string, string>, dir: string, argv: string[
     writeFileSync(src, content);
     binds.push(src, path);
   });
+  for (const [path, src] of Object.entries(dirs)) binds.push(src, path);
   // The mounts live and die with this namespace; nothing propagates to the machine's.
   const script = 'while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 125; shift 2; done; shift; exec "$@"';
   return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...binds, '--', ...argv];
@@ -102,7 +109,7 @@ export async function runTool(args: string[], opts: RunToolOptions): Promise<Too
   const journalled = args[0] === 'fix' || args[0] === 'undo';
   const toolArgs = journalled && !args.includes('--') ? [...args, '--state-dir', state] : args;
   const argv = ['nsenter', `--net=${opts.netns}`, process.execPath, CLI_PATH, ...toolArgs];
-  const r = await run(opts.hostFiles ? withHostFiles(opts.hostFiles, toolStateDir(opts.netns), argv) : argv, {
+  const r = await run(opts.hostFiles || opts.hostDirs ? withHostFiles(opts.hostFiles ?? {}, opts.hostDirs ?? {}, toolStateDir(opts.netns), argv) : argv, {
     env,
     input: opts.input,
     timeoutMs: opts.timeoutMs ?? 60_000,

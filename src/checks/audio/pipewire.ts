@@ -296,7 +296,7 @@ function offer(f: Facts, reported: readonly Found[]) {
 export default defineCheck({
   id: 'audio.pipewire',
   group: 'audio',
-  title: 'PipeWire reachable, pipewire-pulse, and the ALSA route',
+  title: 'PipeWire, pipewire-pulse and the ALSA route',
   description: 'Finds the socket libpipewire opens (PIPEWIRE_REMOTE, else pipewire-0 in PIPEWIRE_RUNTIME_DIR or XDG_RUNTIME_DIR, then /run/pipewire) and, as the desktop user from the guest, sends Core::Hello and Core::Sync, expecting the core\'s info event (name, version) and Core::Done. Separates ENOENT ("Host is down"), ECONNREFUSED, EACCES, a Core::Error and silence. Asks the pulse socket GET_SERVER_INFO to tell pipewire-pulse ("PulseAudio (on PipeWire X)") from PulseAudio itself. Reads the guest\'s /etc/alsa/conf.d, /etc/asound.conf and ~/.asoundrc for a default route to PipeWire or pulse with its plugin library, and warns when there is none and no /dev/snd ("unable to open slave"). Skips when the host runs no PipeWire for the user and the guest has none.',
   findings,
   fixDocs,

@@ -78,10 +78,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       const { runListCommand } = await import('./commands/list.js');
       code = await runListCommand(Boolean(args.json), io);
     })
-    .command('schema [which]', 'print the JSON Schema of the report (or of the fleet summary)', (y) => y
-      .positional('which', { choices: ['report', 'summary'] as const, default: 'report', describe: 'report (of check and fix) or summary' }), async (args) => {
+    .command('schema [which]', 'print the JSON Schema of the report (or of the fleet summary, or of fix --json)', (y) => y
+      .positional('which', { choices: ['report', 'summary', 'fix'] as const, default: 'report', describe: 'report (of check and fix), summary, or fix (the whole of fix --json)' }), async (args) => {
       const { runSchemaCommand } = await import('./commands/schema.js');
-      code = runSchemaCommand(args.which as 'report' | 'summary', io);
+      code = runSchemaCommand(args.which as 'report' | 'summary' | 'fix', io);
     })
     .command('summary <paths..>', 'one fleet table from many reports (files or directories of *.json)', (y) => y
       .positional('paths', { type: 'string', array: true, describe: 'report files (check, check --all, fix --json) or directories of them' })

@@ -7,6 +7,7 @@ const ACTION: Record<PlannedFix['action'], string> = {
   manual: 'shown, never applied',
   'needs-unsafe': 'only with --unsafe',
   'no-guest': 'not applied: no guest chosen (give a TARGET)',
+  skipped: 'skipped',
 };
 
 /** `fix --dry-run`: one row per fix (its id, what happens to it, for which checks, what it does), fitted to the width. */
@@ -21,7 +22,7 @@ export function planTable(plan: PlannedFix[], width: number, color: boolean): st
     ],
     rows: plan.map((fix) => [
       fix.fixId,
-      `${fix.safety}: ${ACTION[fix.action]}`,
+      `${fix.safety}: ${ACTION[fix.action]}${fix.reason ? `: ${fix.reason}` : ''}`,
       fix.checkIds.join(', '),
       [fix.title, ...fix.steps.map((s, n) => `${n + 1}) ${s.where}: ${stepLine(s)}`)].join('\n'),
     ]),

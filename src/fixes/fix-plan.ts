@@ -1,11 +1,13 @@
+import { findConflicts } from './fix-conflicts.js';
 import type { Fix, FixSafety, FixStep, Report } from '../core/types.js';
 
 /**
  * What `fix` will do with a fix: `apply` it; show it as `manual` advice; leave it because it is
- * unsafe and `--unsafe` was not given (`needs-unsafe`); or leave it because it writes into a
- * guest and no guest was chosen (`no-guest`).
+ * unsafe and `--unsafe` was not given (`needs-unsafe`); leave it because it writes into a
+ * guest and no guest was chosen (`no-guest`); or leave it because another fix to apply changes
+ * the same file or mount point (`skipped`, with `reason` and `conflictsWith`).
  */
-export type PlanAction = 'apply' | 'manual' | 'needs-unsafe' | 'no-guest';
+export type PlanAction = 'apply' | 'manual' | 'needs-unsafe' | 'no-guest' | 'skipped';
 
 /** One fix in the plan, with the checks that offered it. */
 export interface PlannedFix {
@@ -15,7 +17,19 @@ export interface PlannedFix {
   /** The checks (failing or warning) that offered this fix; they are run again after applying it. */
   checkIds: string[];
   action: PlanAction;
+  /** Why a `skipped` fix is left out, in one line (`conflicts with dns.x: both write /etc/resolv.conf`). */
+  reason?: string;
+  /** The fix a `skipped` fix gives way to. */
+  conflictsWith?: string;
   steps: FixStep[];
+}
+
+/** How to plan: `--unsafe`, whether a guest was chosen, and which fixes the user selected (`--fix`, `--only`). */
+export interface PlanOptions {
+  unsafe: boolean;
+  guestChosen: boolean;
+  /** Keeps a fix in the plan; all are kept without it. */
+  select?: (fix: PlannedFix) => boolean;
 }
 
 /** A step the engine can carry out (everything but `manual`). */
@@ -32,9 +46,10 @@ function actionOf(fix: Fix, opts: { unsafe: boolean; guestChosen: boolean }): Pl
 
 /**
  * The fixes of every failing and warning check, in report order. A fix offered by several
- * checks appears once, listing them all.
+ * checks appears once, listing them all. Of two fixes to apply that change the same guest path
+ * or mount point, the later (a safe one goes first) is `skipped`, naming the other.
  */
-export function buildPlan(report: Report, opts: { unsafe: boolean; guestChosen: boolean }): PlannedFix[] {
+export function buildPlan(report: Report, opts: PlanOptions): PlannedFix[] {
   const byId = new Map<string, PlannedFix>();
   for (const result of report.results) {
     if (result.status !== 'fail' && result.status !== 'warn') continue;
@@ -47,5 +62,13 @@ export function buildPlan(report: Report, opts: { unsafe: boolean; guestChosen: 
       byId.set(fix.id, { fixId: fix.id, title: fix.title, safety: fix.safety, checkIds: [result.id], action: actionOf(fix, opts), steps: fix.steps });
     }
   }
-  return [...byId.values()];
+  const plan = [...byId.values()].filter((f) => opts.select?.(f) ?? true);
+  for (const c of findConflicts(plan.filter((f) => f.action === 'apply'))) {
+    const fix = plan.find((f) => f.fixId === c.fixId);
+    if (!fix) continue;
+    fix.action = 'skipped';
+    fix.reason = c.reason;
+    fix.conflictsWith = c.conflictsWith;
+  }
+  return plan;
 }

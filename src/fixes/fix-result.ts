@@ -7,7 +7,8 @@ import type { PlannedFix } from './fix-plan.js';
  * The JSON that `fix --json` writes to stdout (`schemaVersion` 1):
  * - `before`: the report of the first diagnosis (the `check` report, schema of `ctr-doctor schema`);
  * - `plan`: every fix offered by a failing or warning check, with its `action`
- *   (`apply`, `manual`, `needs-unsafe`, `no-guest`) and its steps;
+ *   (`apply`, `manual`, `needs-unsafe`, `no-guest`, `skipped`), its steps, and for a skipped
+ *   fix the `reason` and the fix it `conflictsWith`;
  * - `declined`: ids of fixes to apply that the user said no to;
  * - `applied`: each fix carried out, its per-step outcome and its verdict
  *   (`fixed`, `still-failing`, `failed`, `skipped-already-done`);
@@ -28,15 +29,15 @@ export interface FixRunResult {
 }
 
 /**
- * 0 when every fix applied was checked again and passes; 1 when one failed or its checks still
- * fail, or when a failing check's automatic fix was not applied (declined, or unsafe without
- * `--unsafe`). Fixes that are manual only do not change the code: `check` reports them.
+ * As DESIGN's exit-code table says for `fix`: 0 when every fix it applied was checked again and
+ * passes and nothing else still fails; 1 when a fix failed or its checks still fail, or when any
+ * check of the run still fails at its latest diagnosis (the re-check where there was one, else
+ * the first): a problem left for a manual, unsafe, declined or skipped fix, or with no fix at all.
+ * Under `--strict` a warning left counts as failing too.
  */
-export function fixExitCode(plan: PlannedFix[], declined: string[], applied: AppliedFix[], before: Report, after: Report | null = null): number {
+export function fixExitCode(applied: AppliedFix[], before: Report, after: Report | null = null, strict = false): number {
   if (applied.some((f) => f.status === 'failed' || f.status === 'still-failing')) return EXIT.problems;
-  // A fix left out matters only if its check still fails once the applied fixes were checked again.
   const latest = (id: string) => (after?.results.find((r) => r.id === id) ?? before.results.find((r) => r.id === id))?.status;
-  const leftFailing = plan.filter((f) => f.action === 'needs-unsafe' || declined.includes(f.fixId))
-    .some((f) => f.checkIds.some((id) => latest(id) === 'fail'));
-  return leftFailing ? EXIT.problems : EXIT.ok;
+  const bad = (s: string | undefined) => s === 'fail' || (strict && s === 'warn');
+  return before.results.some((r) => bad(latest(r.id))) ? EXIT.problems : EXIT.ok;
 }

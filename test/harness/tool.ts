@@ -177,3 +177,20 @@ export async function validateReport(json: unknown): Promise<void> {
   const errs = await reportErrors(json);
   if (errs.length) throw new Error(`report does not match the schema:\n${errs.join('\n')}`);
 }
+
+let fixValidator: ValidateFunction | null = null;
+
+/** Throw (failing the test) unless `json` is valid against `ctr-doctor schema fix` (what `fix --json` writes). */
+export async function validateFixRun(json: unknown): Promise<void> {
+  if (json === undefined) throw new Error('validateFixRun: no JSON (stdout was not JSON)');
+  if (!fixValidator) {
+    assertBuilt();
+    const r = await run(['unshare', '--net', process.execPath, CLI_PATH, 'schema', 'fix'], { cwd: REPO_ROOT });
+    if (r.exitCode !== 0) throw new Error(`ctr-doctor schema fix failed (rc ${r.exitCode}): ${r.stderr}`);
+    const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
+    ajv.addFormat('date-time', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
+    ajv.addFormat('uri', /^[a-z][a-z0-9+.-]*:\S*$/i);
+    fixValidator = ajv.compile(JSON.parse(r.stdout) as Record<string, unknown>);
+  }
+  if (!fixValidator(json)) throw new Error(`fix --json does not match \`schema fix\`:\n${describeErrors(fixValidator.errors)}`);
+}

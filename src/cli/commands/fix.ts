@@ -88,10 +88,12 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   const reporter = json ? null : pickReporter(format, streams);
   const before = await diagnoseTarget(opened.target, host, selected, options, args.strict, reporter, { spec: args.target, fixHint: false });
 
-  const plan = buildPlan(before.report, { unsafe: args.unsafe, guestChosen: opened.kind === 'guest' })
-    .filter((f) => selection.fixIds.size === 0 || selection.fixIds.has(f.fixId) || f.checkIds.some((id) => selection.wholeChecks.has(id)));
+  const plan = buildPlan(before.report, {
+    unsafe: args.unsafe, guestChosen: opened.kind === 'guest',
+    select: (f) => selection.fixIds.size === 0 || selection.fixIds.has(f.fixId) || f.checkIds.some((id) => selection.wholeChecks.has(id)),
+  });
   if (args.dryRun) say(['', plan.length === 0 ? 'Plan: nothing to do.' : planTable(plan, io.width, color)]);
-  else sayWrapped(['', planSummary(plan)]);
+  else sayWrapped(['', escapeTerminal(planSummary(plan))]);
   const toApply = plan.filter((f) => f.action === 'apply');
   const result: FixRunResult = { schemaVersion: 1, dryRun: args.dryRun, before: before.report, plan, declined: [], applied: [], after: null, journal: null, exitCode: EXIT.ok };
   const finish = (code: number): number => {
@@ -106,7 +108,7 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   }
   if (toApply.length === 0) {
     say(['', plan.length === 0 ? 'Nothing to do.' : 'Nothing to do: no fix can be applied automatically (see the manual steps above).']);
-    return finish(fixExitCode(plan, [], [], before.report));
+    return finish(fixExitCode([], before.report, null, args.strict));
   }
   // The prompt names each fix by its title, which may carry guest text: asked with escaped titles, answered with the real fixes.
   const askTerminal = async (fixes: PlannedFix[]) => {
@@ -117,7 +119,7 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   result.declined = toApply.filter((f) => !chosen.includes(f)).map((f) => f.fixId);
   if (chosen.length === 0) {
     say(['', 'No fix applied.']);
-    return finish(fixExitCode(plan, result.declined, [], before.report));
+    return finish(fixExitCode([], before.report, null, args.strict));
   }
 
   const target = opened.target;
@@ -163,7 +165,7 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   say(verdictLinesFitted(result.applied, io.width, color));
   if (!changed) sayWrapped(['', 'Nothing to do: every step was already done.']);
   else if (hooks.undoHint !== false) sayWrapped(['', escapeTerminal(`Undo with: ctr-doctor undo ${args.target ?? ''}`.trimEnd())]);
-  return finish(fixExitCode(plan, result.declined, result.applied, before.report, after));
+  return finish(fixExitCode(result.applied, before.report, after, args.strict));
 }
 
 /** Before applying: how many fixes will be applied, and what happens to the others. */
@@ -175,6 +177,7 @@ function planSummary(plan: PlannedFix[]): string {
     count('manual').length > 0 ? `${count('manual').length} manual (shown above)` : '',
     count('needs-unsafe').length > 0 ? `${count('needs-unsafe').length} unsafe (only with --unsafe)` : '',
     count('no-guest').length > 0 ? `${count('no-guest').length} writing into a guest (give a TARGET)` : '',
+    count('skipped').length > 0 ? `${count('skipped').length} skipped (${count('skipped').map((f) => `${f.fixId} ${f.reason ?? ''}`.trim()).join('; ')})` : '',
   ].filter(Boolean);
   return `Plan: ${apply.length} to apply${apply.length > 0 ? ` (${apply.map((f) => f.fixId).join(', ')})` : ''}${others.length > 0 ? `; ${others.join(', ')}` : ''}.`;
 }

@@ -168,16 +168,18 @@ describe('verdicts and the exit code', () => {
     expect(verdictOf([...steps], [...ids], after)).toBe(want);
   });
 
-  test('exit 1 when an applied fix still fails, or a failing check\'s fix was declined or needs --unsafe', () => {
+  test('exit 1 when an applied fix still fails, or any check still fails at its latest diagnosis (DESIGN: 1 when something still fails)', () => {
     const before = report([result('a.b', 'fail'), result('w.x', 'warn')]);
     const applied = (status: 'fixed' | 'still-failing') => [{ fixId: 'f', title: '', checkIds: ['a.b'], status, steps: [] }];
-    const plan = [planned([], { fixId: 'f', checkIds: ['a.b'] })];
-    expect(fixExitCode(plan, [], applied('fixed'), before)).toBe(0);
-    expect(fixExitCode(plan, [], applied('still-failing'), before)).toBe(1);
-    expect(fixExitCode(plan, ['f'], [], before)).toBe(1);
-    expect(fixExitCode([planned([], { fixId: 'u', action: 'needs-unsafe', checkIds: ['a.b'] })], [], [], before)).toBe(1);
-    expect(fixExitCode([planned([], { fixId: 'u', action: 'needs-unsafe', checkIds: ['w.x'] })], [], [], before)).toBe(0);
-    expect(fixExitCode([planned([], { fixId: 'm', action: 'manual' })], [], [], before)).toBe(0);
+    const againPass = report([result('a.b', 'pass')]);
+    expect(fixExitCode(applied('fixed'), before, againPass)).toBe(0);
+    expect(fixExitCode(applied('still-failing'), before, againPass)).toBe(1);
+    // Nothing applied (declined, unsafe without --unsafe, only manual fixes, skipped): the failing check remains.
+    expect(fixExitCode([], before)).toBe(1);
+    expect(fixExitCode([], report([result('w.x', 'warn')]))).toBe(0);
+    expect(fixExitCode([], report([result('w.x', 'warn')]), null, true)).toBe(1);
+    // A failing check nobody touched still counts; one the re-check saw pass does not.
+    expect(fixExitCode(applied('fixed'), report([result('a.b', 'fail'), result('c.d', 'fail')]), againPass)).toBe(1);
   });
 });
 

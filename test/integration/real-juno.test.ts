@@ -58,7 +58,9 @@ describeFeature('nspawn').skipIf(reason !== null)('Juno: two Debian 12 systems w
   test('fix --yes: the later guest resolves, the first system is untouched', async () => {
     const before = (await first.exec(['systemctl', 'show', '-p', 'MainPID', '--value', 'systemd-resolved'])).stdout.trim();
     const d = await diagnose(w, SCENARIO, 'fix --yes the later guest', args(), ['--yes']);
-    expect(d.text.exitCode, d.text.stdout + d.text.stderr).toBe(0);
+    // The fix worked, but the guest has no desktop session (x11.*, audio.pulse still fail): DESIGN's exit 1 for what still fails.
+    expect(d.text.exitCode, d.text.stdout + d.text.stderr).toBe(1);
+    expect(d.text.stdout).not.toMatch(/STILL FAILING|FAILED /);
     expect(d.text.stdout).toMatch(/FIXED\s+dns\.disable-guest-resolved/);
     expect(await getent(later)).toBe(0);
     expect(await getent(first)).toBe(0);

@@ -45,7 +45,9 @@ describeFeature('nspawn').skipIf(reason !== null)('Loki: Debian 11 with resolvco
 
   test('fix --yes --unsafe: networkd and resolved run, the guest resolves by itself', async () => {
     const d = await diagnose(w, SCENARIO, 'fix --yes --unsafe', args(), ['--yes', '--unsafe']);
-    expect(d.text.exitCode, d.text.stdout + d.text.stderr).toBe(0);
+    // Every applied fix worked, but the guest has no desktop session (x11.*, audio.pulse still fail): DESIGN's exit 1 for what still fails.
+    expect(d.text.exitCode, d.text.stdout + d.text.stderr).toBe(1);
+    expect(d.text.stdout).not.toMatch(/STILL FAILING|FAILED /);
     expect(d.text.stdout).toMatch(/FIXED\s+dns\.enable-guest-resolved/);
     // FIXED only after what depends on dns.stub passed too: dns.resolve was checked again.
     expect(d.text.stdout).toMatch(/Checked again:[\s\S]*\bdns\.resolve: /);

@@ -1,4 +1,5 @@
 import { findConflicts } from './fix-conflicts.js';
+import { FixRegistry } from './fix-registry.js';
 import type { Fix, FixSafety, FixStep, Report } from '../core/types.js';
 
 /**
@@ -46,25 +47,30 @@ function actionOf(fix: Fix, opts: { unsafe: boolean; guestChosen: boolean }): Pl
 
 /**
  * The fixes of every failing and warning check, in report order. A fix offered by several
- * checks appears once, listing them all. Of two fixes to apply that change the same guest path
+ * checks appears once, listing them all; one offered under a taken id with other steps is its
+ * own entry, `skipped` (see FixRegistry). Of two fixes to apply that change the same guest path
  * or mount point, the later (a safe one goes first) is `skipped`, naming the other.
  */
 export function buildPlan(report: Report, opts: PlanOptions): PlannedFix[] {
-  const byId = new Map<string, PlannedFix>();
+  const registry = new FixRegistry();
   for (const result of report.results) {
     if (result.status !== 'fail' && result.status !== 'warn') continue;
-    for (const fix of result.fixes) {
-      const known = byId.get(fix.id);
-      if (known) {
-        if (!known.checkIds.includes(result.id)) known.checkIds.push(result.id);
-        continue;
-      }
-      byId.set(fix.id, { fixId: fix.id, title: fix.title, safety: fix.safety, checkIds: [result.id], action: actionOf(fix, opts), steps: fix.steps });
-    }
+    for (const fix of result.fixes) registry.offer(result.id, fix);
   }
-  const plan = [...byId.values()].filter((f) => opts.select?.(f) ?? true);
-  for (const c of findConflicts(plan.filter((f) => f.action === 'apply'))) {
-    const fix = plan.find((f) => f.fixId === c.fixId);
+  const all = registry.all().map(({ fix, checkIds, clashesWith }): PlannedFix => {
+    const planned: PlannedFix = { fixId: fix.id, title: fix.title, safety: fix.safety, checkIds, action: actionOf(fix, opts), steps: fix.steps };
+    // One id means one content: a second content under a taken id is never applied in its place or merged into it.
+    if (clashesWith) {
+      planned.action = 'skipped';
+      planned.conflictsWith = fix.id;
+      planned.reason = `fix id ${fix.id} differs from the one ${clashesWith.checkId} offers: one id means one content; only that one is applied`;
+    }
+    return planned;
+  });
+  const plan = all.filter((f) => opts.select?.(f) ?? true);
+  const applying = plan.filter((f) => f.action === 'apply');
+  for (const c of findConflicts(applying)) {
+    const fix = applying.find((f) => f.fixId === c.fixId);
     if (!fix) continue;
     fix.action = 'skipped';
     fix.reason = c.reason;

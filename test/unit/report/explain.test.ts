@@ -72,7 +72,7 @@ describe('usage errors', () => {
   test("yargs' multi-line messages become one line, with no literal \\n", async () => {
     const out = io();
     expect(await main(['schema', 'bogus'], out)).toBe(2);
-    expect(out.errors()).toMatch(/^ctr-doctor: Invalid values: Argument: which, Given: "bogus", Choices: "report", "summary" \(see/);
+    expect(out.errors()).toMatch(/^ctr-doctor: Invalid values: Argument: which, Given: "bogus", Choices: "report", "summary", "fix" \(see/);
     expect(out.errors().trim().split('\n')).toHaveLength(1);
     expect(out.errors()).not.toContain('\\n');
   });

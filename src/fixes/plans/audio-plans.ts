@@ -14,7 +14,7 @@ function fromHost(target: Where, guestPath: string): string {
 }
 
 /** Bring the host's PulseAudio socket directory into the guest and point PULSE_SERVER at it. */
-export function pulseSocketBindFix(target: Where, uid: number): Fix | null {
+export function pulseSocketBindFix(target: Where, uid: number): Fix<'audio.nspawn-bind-pulse' | 'audio.schroot-bind-pulse' | 'audio.chroot-bind-pulse'> | null {
   const hostDir = `/run/user/${uid}/pulse`;
   switch (target.kind) {
     case 'nspawn': {
@@ -53,7 +53,7 @@ export function pulseSocketBindFix(target: Where, uid: number): Fix | null {
 }
 
 /** A socket file with no server behind it: the server on the host died or restarted elsewhere. */
-export function pulseRestartFix(socketPath: string): Fix {
+export function pulseRestartFix(socketPath: string): Fix<'audio.restart-pulse'> {
   return {
     id: 'audio.restart-pulse', title: 'Restart the sound server on the host', safety: 'manual',
     steps: [
@@ -64,7 +64,7 @@ export function pulseRestartFix(socketPath: string): Fix {
 }
 
 /** The user may not open the socket: run as its owner, or open the socket to the user's group. */
-export function pulsePermissionFix(socketPath: string, ownerUid: number | null, user: GuestUser): Fix {
+export function pulsePermissionFix(socketPath: string, ownerUid: number | null, user: GuestUser): Fix<'audio.pulse-permission'> {
   return {
     id: 'audio.pulse-permission', title: `Let ${user.name} (uid ${user.uid}) reach ${socketPath}`, safety: 'manual',
     steps: [
@@ -80,7 +80,7 @@ export function pulsePermissionFix(socketPath: string, ownerUid: number | null, 
  * Give the guest user the host user's cookie. `hostCookie` is a host path the host side chose, or null:
  * the host account's own ~/.config/pulse/cookie, found by the host's shell (a guest's home is never a host path).
  */
-export function pulseCookieFix(target: Where, user: GuestUser, hostCookie: string | null): Fix | null {
+export function pulseCookieFix(target: Where, user: GuestUser, hostCookie: string | null): Fix<'audio.nspawn-bind-cookie' | 'audio.copy-cookie'> | null {
   const source = hostCookie !== null ? shellQuote(hostCookie) : `${hostHomeOf(user.uid)}/.config/pulse/cookie`;
   if (target.kind === 'nspawn') {
     const machine = shellQuote(target.nspawn?.machine ?? 'MACHINE');

@@ -3,7 +3,7 @@ import { envAssignments } from './guest-env.js';
 
 /** How a command gets into a guest: which root, which namespaces, which capabilities. */
 export interface GuestPlacement {
-  /** Host path of the guest root: the directory, or /proc/PID/root. The caller opens it and passes it as fd 3. */
+  /** Host path of the guest root: the directory, or /proc/PID/root. The caller opens it and starts the chain in it (see {@link guestArgv}). */
   root: string;
   /** A process inside the guest whose namespaces to enter, or null for a guest with no process. */
   pid: number | null;
@@ -13,6 +13,10 @@ export interface GuestPlacement {
   enterUserns: boolean;
   /** The guest's capability bounding set (setpriv names); null for a chroot with no process, whose root keeps ours. */
   boundingSet: string[] | null;
+  /** Host paths of the `cgroup.procs` files of the guest process's cgroups, joined first (nspawn, pid targets); empty or absent: none. */
+  cgroupProcs?: readonly string[];
+  /** Descriptors above 2 that the chain would inherit (left open by our own parent), closed first. */
+  closeFds?: readonly number[];
 }
 
 /** Who runs the guest command; groups are the ones the user really has (see guest-user.ts). */
@@ -22,21 +26,34 @@ export interface GuestCredentials {
   groups?: number[];
 }
 
-/** The descriptor through which the last host stage reaches the guest root (opened before any privilege is dropped). */
-export const ROOT_FD = 3;
+/**
+ * Stage 0, host bash: joins the cgroups whose cgroup.procs files come first (writing 0 moves the
+ * writer; nsenter has no cgroup join), then closes the descriptors listed next (ones our own parent
+ * left open without close-on-exec), then execs the rest. So the guest command runs under the guest's
+ * limits and dies with it, and inherits nothing but stdin, stdout and stderr (audit C2).
+ */
+const STAGE0 = [
+  'while [ "$1" != -- ]; do echo 0 > "$1" || { echo "cannot join the guest\'s cgroup $1" >&2; exit 125; }; shift; done; shift',
+  'while [ "$1" != -- ]; do fd=$1; exec {fd}>&-; shift; done; shift',
+  'exec "$@"',
+].join('\n');
 
 /** The result of {@link guestArgv}: the host argv, or why the command cannot be run safely. */
 export type GuestArgv = { argv: string[] } | { error: string };
 
 /**
  * Builds the host argv that runs guest command `argv` as `user` (default root), with environment `env`:
+ * The chain starts with its working directory on the guest root (the caller spawns it in
+ * `/proc/self/fd/N` of a descriptor it holds) and passes no descriptor but stdin, stdout and stderr,
+ * so the guest program inherits nothing else (no handle of any root; audit C2/M1).
+ * 0. when there is a cgroup to join or a stray descriptor to close, host bash does it (see STAGE0);
  * 1. host nsenter into all of the guest's namespaces (mnt, uts, ipc, net, pid, cgroup; user when it
- *    differs), keeping the host root for now (`--root=/`: opened before entering), so the next stages
- *    are host binaries;
+ *    differs), keeping the host root for now (`--root=/`) and the guest root as working directory
+ *    (`--wd=.`; both opened before entering), so the next stages are host binaries;
  * 2. host setpriv: the guest's capability bounding set, no inheritable or ambient capabilities, and
  *    no-new-privs for a root command, or the user's gid and groups for a user's;
  * 3. host env: exactly `env` (the caller filtered it: guestCommandEnv);
- * 4. host nsenter: chroot to the guest root (fd 3) and chdir to `cwd` inside it, setuid to the user,
+ * 4. host nsenter: chroot to the guest root (its working directory) and chdir to `cwd` inside it, setuid to the user,
  *    then exec `argv`, looked up through `env.PATH` inside the guest.
  * Nothing of the guest's runs before stage 4 has dropped to the guest's confinement.
  */
@@ -45,8 +62,11 @@ export function guestArgv(place: GuestPlacement, argv: string[], env: Record<str
   if (!cwd.startsWith('/')) return { error: `the working directory ${cwd} is not absolute` };
   const enter = place.pid !== null
     ? [hostTool('nsenter'), '-t', String(place.pid), '-m', '-u', '-i', '-n', '-p', '-C',
-      ...(place.enterUserns ? ['-U', '--preserve-credentials'] : []), '--root=/', '--wd=/', '--']
+      ...(place.enterUserns ? ['-U', '--preserve-credentials'] : []), '--root=/', '--wd=.', '--']
     : place.netnsPath !== null ? [hostTool('nsenter'), `--net=${place.netnsPath}`, '--'] : [];
+  const cgroups = place.cgroupProcs ?? [];
+  const fds = (place.closeFds ?? []).filter((fd) => Number.isInteger(fd) && fd > 2);
+  const join = cgroups.length > 0 || fds.length > 0 ? [hostTool('bash'), '-c', STAGE0, 'ctr-doctor-stage0', ...cgroups, '--', ...fds.map(String), '--'] : [];
   const asUser = user !== undefined && user.uid !== 0;
   // The last stage needs to chroot (and to setuid); a root command gets nothing the guest's own root lacks.
   const needed = asUser ? ['sys_chroot', 'setuid', 'setgid'] : ['sys_chroot'];
@@ -61,8 +81,8 @@ export function guestArgv(place: GuestPlacement, argv: string[], env: Record<str
   // capability anyway, and what a guest binary could gain stays within the guest's bounding set.
   const drop = [hostTool('setpriv'), ...(asUser ? [] : ['--nnp']), '--inh-caps=-all', ...bounding, ...ids, '--'];
   const setEnv = [hostTool('env'), '-i', ...envAssignments(env)];
-  const chroot = [hostTool('nsenter'), `--root=/proc/self/fd/${ROOT_FD}`, `--wdns=${cwd}`, ...(user !== undefined ? ['-S', String(user.uid)] : []), '--'];
-  return { argv: [...enter, ...drop, ...setEnv, ...chroot, ...argv] };
+  const chroot = [hostTool('nsenter'), '--root=.', `--wdns=${cwd}`, ...(user !== undefined ? ['-S', String(user.uid)] : []), '--'];
+  return { argv: [...join, ...enter, ...drop, ...setEnv, ...chroot, ...argv] };
 }
 
 /** Builds the host argv that runs a host program inside the guest's network namespace only. */

@@ -7,6 +7,8 @@ import { guestCommandEnv } from '../guest/guest-env.js';
 import { runCommand } from '../host/run-command.js';
 import { hostTool } from '../host/host-programs.js';
 import { boundingSetOf } from '../host/capabilities.js';
+import { guestCgroupJoin } from '../host/guest-cgroup.js';
+import { inheritableFds } from '../host/inherited-fds.js';
 import { hostCredentials, readHostAccounts, readIdMaps, type HostAccounts, type IdMaps } from './host-credentials.js';
 import type { ProbeCredentials } from '../core/probe-types.js';
 import { runProbe, shareProbeChildren, warmProbeChild, type ProbePlace } from '../guest/probe-client.js';
@@ -140,7 +142,11 @@ export class GuestTarget implements Target {
     this.placementCache ??= (async () => {
       const boundingSet = this.pid === null ? null : await boundingSetOf(this.pid);
       if (this.pid !== null && boundingSet === null) return { error: `cannot read the capability bounding set of process ${this.pid}` };
-      return { root: this.desc.root, pid: this.pid, netnsPath: this.netnsPath, enterUserns: this.desc.enterUserns, boundingSet };
+      // A container's commands run in its cgroups, under its limits, and die with it (C2). A chroot's or
+      // schroot's process is in the user's session cgroups, which are not the guest's.
+      const cgroups = this.pid === null || this.kind === 'chroot' || this.kind === 'schroot' ? [] : guestCgroupJoin(this.pid);
+      if ('error' in cgroups) return cgroups;
+      return { root: this.desc.root, pid: this.pid, netnsPath: this.netnsPath, enterUserns: this.desc.enterUserns, boundingSet, cgroupProcs: cgroups };
     })();
     return this.placementCache;
   }
@@ -154,17 +160,19 @@ export class GuestTarget implements Target {
     const confined = this.desc.enterUserns || this.desc.ownMountNs;
     const user = opts.user === undefined || opts.user.uid === 0 || confined ? opts.user : (await this.credentialsFor(opts.user)) ?? undefined;
     if (opts.user !== undefined && user === undefined) return { exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: false, spawnError: `uid ${opts.user.uid} has no host uid` };
-    const built = 'error' in place ? place : guestArgv(place, argv, env, user, opts.cwd);
+    const built = 'error' in place ? place : guestArgv({ ...place, closeFds: inheritableFds() }, argv, env, user, opts.cwd);
     if ('error' in built) return { exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: false, spawnError: built.error };
     let rootFd: number;
     try {
-      // Opened here (libuv sets O_CLOEXEC), with all of root's rights; the last host stage chroots through it after privileges are dropped.
+      // Opened here (libuv sets O_CLOEXEC), with all of root's rights: the chain starts in it (cwd), and
+      // its last host stage chroots to it after privileges are dropped. No descriptor is passed on, so the
+      // guest program inherits only stdin, stdout and stderr (C2/M1: no handle it could climb out through).
       rootFd = openSync(this.desc.root, O_PATH | constants.O_DIRECTORY);
     } catch (error) {
       return { exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: false, spawnError: `cannot open the guest root ${this.desc.root}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
     }
     try {
-      return await runCommand(built.argv, { timeoutMs: opts.timeoutMs, input: opts.input, passFds: [rootFd] });
+      return await runCommand(built.argv, { timeoutMs: opts.timeoutMs, input: opts.input, cwd: `/proc/self/fd/${rootFd}` });
     } finally {
       closeSync(rootFd);
     }

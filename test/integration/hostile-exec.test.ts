@@ -2,9 +2,10 @@
  * The hostile-guest suite, command side (issue 13): real attacks on how ctr-doctor runs programs
  * for a guest. Each test names in its first line the audit item it covers.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, openSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startChrootProcess } from '../harness/chroot-guest.js';
 import { killSync } from '../harness/cleanup.js';
@@ -152,6 +153,36 @@ echo fake-hostname
     expect(nnp).toMatch(/^NoNewPrivs:\s+0$/);
     expect(cwd).toBe('/tmp');
     expect(uts).toBe(execFileSync('readlink', [`/proc/${confinedPid}/ns/uts`]).toString().trim());
+  });
+
+  test('C2/M1: a guest program inherits only stdin, stdout and stderr: no descriptor of ours (the guest root\'s handle) reaches it', async () => {
+    // What the guest's own shell has open, and every extra descriptor tried as a way up to the host's files.
+    const script = `ls /proc/$$/fd; for f in /proc/$$/fd/*; do n=\${f##*/}; [ "$n" -gt 2 ] && cat "$f/../../../..${secret}" "$f${secret}" 2>/dev/null; done; true`;
+    for (const user of [undefined, { uid: 1000, gid: 1000, groups: [] }]) {
+      const r = await confined.exec(['sh', '-c', script], { user, timeoutMs: 10_000 });
+      expect(r.exitCode, r.stderr + (r.spawnError ?? '')).toBe(0);
+      expect(r.stdout.trim().split('\n'), `as ${user ? 'the user' : 'root'}`).toEqual(['0', '1', '2']);
+      expect(r.stdout).not.toContain('HOST-ONLY');
+    }
+    // The tool started by a parent that left a handle of the host's / open (no close-on-exec) as fd 5.
+    const child = join(w.stateDir, 'exec-with-fd.mjs');
+    const dist = fileURLToPath(new URL('../../dist/src/', import.meta.url));
+    writeFileSync(child, `import { openTarget } from '${dist}targets/open-target.js';
+import { HostContext } from '${dist}host/host-context.js';
+const { target } = await openTarget('pid:${confinedPid}', { host: new HostContext({ invokingEnv: {} }) });
+const r = await target.exec(['sh', '-c', process.argv[2]], { timeoutMs: 10000 });
+process.stdout.write(JSON.stringify(r));
+`);
+    const hostRoot = openSync('/', 'r');
+    try {
+      const out = spawnSync(process.execPath, [child, script], { stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', hostRoot], timeout: 30_000 });
+      const r = JSON.parse(out.stdout.toString() || '{}') as { exitCode: number | null; stdout: string };
+      expect(r.exitCode, out.stderr.toString()).toBe(0);
+      expect(r.stdout.trim().split('\n')).toEqual(['0', '1', '2']);
+      expect(r.stdout).not.toContain('HOST-ONLY');
+    } finally {
+      closeSync(hostRoot);
+    }
   });
 
   test('M5: a guest grandchild holding stdout cannot hang us, and nothing is left running in the guest', async () => {

@@ -22,10 +22,10 @@ describe('guestArgv (C2): every stage before the guest command is a host program
   it('a root command in a process guest: all namespaces with the host root kept, setpriv with the guest\'s bounding set, env, then the chroot', () => {
     const argv = argvOf(guestArgv(nspawn, ['systemctl', 'enable', 'x'], { PATH: DEFAULT_PATH, LC_ALL: 'C' }));
     expect(argv).toEqual([
-      '/usr/bin/nsenter', '-t', '42', '-m', '-u', '-i', '-n', '-p', '-C', '--root=/', '--wd=/', '--',
+      '/usr/bin/nsenter', '-t', '42', '-m', '-u', '-i', '-n', '-p', '-C', '--root=/', '--wd=.', '--',
       '/usr/bin/setpriv', '--nnp', '--inh-caps=-all', '--bounding-set=-all,+chown,+kill,+setuid,+setgid,+sys_chroot,+net_bind_service', '--',
       '/usr/bin/env', '-i', 'LC_ALL=C', `PATH=${DEFAULT_PATH}`,
-      '/usr/bin/nsenter', '--root=/proc/self/fd/3', '--wdns=/', '--',
+      '/usr/bin/nsenter', '--root=.', '--wdns=/', '--',
       'systemctl', 'enable', 'x',
     ]);
   });
@@ -35,7 +35,7 @@ describe('guestArgv (C2): every stage before the guest command is a host program
     const [, drop, , last] = stages(argv);
     // No --nnp for the user: it would strip the file capabilities (ping) the user's own programs have.
     expect(drop).toEqual(['/usr/bin/setpriv', '--inh-caps=-all', '--bounding-set=-all,+chown,+kill,+setuid,+setgid,+sys_chroot,+net_bind_service', '--regid', '1000', '--groups=29,44', '--']);
-    expect(last).toEqual(['/usr/bin/nsenter', '--root=/proc/self/fd/3', '--wdns=/home/u', '-S', '1000', '--', 'dconf', 'read', '/x']);
+    expect(last).toEqual(['/usr/bin/nsenter', '--root=.', '--wdns=/home/u', '-S', '1000', '--', 'dconf', 'read', '/x']);
     expect(argvOf(guestArgv(nspawn, ['id'], {}, { uid: 1000, gid: 1000 }))).toContain('--clear-groups');
   });
 
@@ -58,6 +58,14 @@ describe('guestArgv (C2): every stage before the guest command is a host program
     expect('argv' in guestArgv({ ...nspawn, boundingSet: ['chown'] }, ['true'], {}, { uid: 1000, gid: 1000 })).toBe(true);
     expect(guestArgv(nspawn, [], {})).toEqual({ error: 'empty command' });
     expect(guestArgv(nspawn, ['true'], {}, undefined, 'tmp')).toMatchObject({ error: expect.stringMatching(/not absolute/) });
+  });
+
+  it('C2: joins the guest\'s cgroups and closes stray descriptors in a host bash stage 0, only when there is something to do', () => {
+    const argv = argvOf(guestArgv({ ...nspawn, cgroupProcs: ['/sys/fs/cgroup/unified/m/payload/cgroup.procs'], closeFds: [251, 2, 7] }, ['id'], {}));
+    const bash = argv.indexOf('ctr-doctor-stage0');
+    expect(argv[0]).toMatch(/^\/(usr\/)?bin\/bash$/);
+    expect(argv.slice(bash + 1, bash + 7)).toEqual(['/sys/fs/cgroup/unified/m/payload/cgroup.procs', '--', '251', '7', '--', '/usr/bin/nsenter']);
+    expect(argvOf(guestArgv({ ...nspawn, cgroupProcs: [], closeFds: [] }, ['id'], {}))[0]).toBe('/usr/bin/nsenter');
   });
 
   it('host-only argv: the netns for host tools, the UTS namespace alone for the hostname', () => {

@@ -96,7 +96,7 @@ function privateBusFix(f: Facts): Fix<'dbus.private-system-bus'> | null {
     return {
       id: 'dbus.private-system-bus', title: 'Drop the bind of the host\'s /run (or /run/dbus) from the machine', safety: 'manual',
       steps: [
-        manual('restart the machine without --bind=/run or --bind=/run/dbus (nspawn gives the guest a /run of its own, and a booted guest starts its own dbus)', `systemd-nspawn -b -D … -M ${machine}`),
+        manual('restart the machine without --bind=/run or --bind=/run/dbus (nspawn gives the guest a /run of its own, and a booted guest starts its own dbus)', `systemd-nspawn -b -D … -M ${shellQuote(machine)}`),
         nspawnFileStep(machine, '[Files]\n# remove Bind=/run and Bind=/run/dbus lines', 'and in'),
       ],
     };

@@ -23,7 +23,7 @@ export function pulseSocketBindFix(target: Where, uid: number): Fix<'audio.nspaw
       return {
         id: 'audio.nspawn-bind-pulse', title: `Bind ${hostDir} to ${NSPAWN_PULSE_DIR} and set PULSE_SERVER=${server}`, safety: 'manual',
         steps: [
-          manual('restart the machine with the pulse directory bound and PULSE_SERVER set', `systemd-nspawn --bind=${hostDir}:${NSPAWN_PULSE_DIR} --setenv=PULSE_SERVER=${server} -b -D … -M ${machine}`),
+          manual('restart the machine with the pulse directory bound and PULSE_SERVER set', `systemd-nspawn --bind=${hostDir}:${NSPAWN_PULSE_DIR} --setenv=PULSE_SERVER=${server} -b -D … -M ${shellQuote(machine)}`),
           nspawnFileStep(machine, `[Files]\nBind=${hostDir}:${NSPAWN_PULSE_DIR}\n\n[Exec]\nEnvironment=PULSE_SERVER=${server}`),
           manual('or for one program inside the machine', `PULSE_SERVER=${server} firefox`, 'guest'),
         ],
@@ -83,11 +83,11 @@ export function pulsePermissionFix(socketPath: string, ownerUid: number | null, 
 export function pulseCookieFix(target: Where, user: GuestUser, hostCookie: string | null): Fix<'audio.nspawn-bind-cookie' | 'audio.copy-cookie'> | null {
   const source = hostCookie !== null ? shellQuote(hostCookie) : `${hostHomeOf(user.uid)}/.config/pulse/cookie`;
   if (target.kind === 'nspawn') {
-    const machine = shellQuote(target.nspawn?.machine ?? 'MACHINE');
+    const machine = target.nspawn?.machine ?? 'MACHINE';
     return {
       id: 'audio.nspawn-bind-cookie', title: 'Bind the host\'s PulseAudio cookie and set PULSE_COOKIE', safety: 'manual',
       steps: [
-        manual('restart the machine with the cookie bound read-only', `systemd-nspawn --bind-ro=${source}:/run/host-pulse-cookie --setenv=PULSE_COOKIE=/run/host-pulse-cookie -b -D … -M ${machine}`),
+        manual('restart the machine with the cookie bound read-only', `systemd-nspawn --bind-ro=${source}:/run/host-pulse-cookie --setenv=PULSE_COOKIE=/run/host-pulse-cookie -b -D … -M ${shellQuote(machine)}`),
         ...(hostCookie !== null && /^[\w./-]+$/.test(hostCookie)
           ? [nspawnFileStep(machine, `[Files]\nBindReadOnly=${hostCookie}:/run/host-pulse-cookie\n\n[Exec]\nEnvironment=PULSE_COOKIE=/run/host-pulse-cookie`)] : []),
       ],
@@ -95,8 +95,13 @@ export function pulseCookieFix(target: Where, user: GuestUser, hostCookie: strin
   }
   if (target.kind !== 'chroot' && target.kind !== 'schroot') return null;
   const dest = fromHost(target, `${user.home}/.config/pulse/cookie`);
+  // H6: the guest user owns the path to DEST (a ~/.config that is a symlink to /etc, or to a host path through a
+  // bind): root's `install -D` would follow it. The copy runs as the user, reading and writing with the user's rights only.
+  const uid = Math.trunc(user.uid);
+  const gid = Math.trunc(user.gid);
+  const copy = 'umask 077 && mkdir -p -- "${2%/*}" && cat -- "$1" > "$2"';
   return {
     id: 'audio.copy-cookie', title: 'Copy the host user\'s PulseAudio cookie into the guest user\'s ~/.config/pulse/cookie', safety: 'manual',
-    steps: [manual('on the host', `install -D -m 600 -o ${user.uid} -g ${user.gid} ${source} ${dest}`)],
+    steps: [manual(`on the host, as uid ${uid} (never as root: the guest user controls the path)`, `setpriv --reuid=${uid} --regid=${gid} --clear-groups -- sh -c ${shellQuote(copy)} sh ${source} ${dest}`)],
   };
 }

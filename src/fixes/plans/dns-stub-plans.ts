@@ -109,7 +109,7 @@ export function nspawnResolvConfUplinkFix(target: PlanTarget): Fix<'dns.nspawn-r
     title: 'Have systemd-nspawn write the host\'s upstream nameservers into the guest (--resolv-conf=copy-uplink)',
     safety: 'manual',
     steps: [
-      { kind: 'manual', where: 'host', description: 'restart the machine copying resolved\'s upstream list (replace-uplink also replaces a guest symlink)', snippet: `systemd-nspawn --resolv-conf=copy-uplink -b -D … -M ${machine}\nsystemd-nspawn --resolv-conf=replace-uplink -b -D … -M ${machine}` },
+      { kind: 'manual', where: 'host', description: 'restart the machine copying resolved\'s upstream list (replace-uplink also replaces a guest symlink)', snippet: `systemd-nspawn --resolv-conf=copy-uplink -b -D … -M ${shellQuote(machine)}\nsystemd-nspawn --resolv-conf=replace-uplink -b -D … -M ${shellQuote(machine)}` },
       nspawnFileStep(machine, '[Exec]\nResolvConf=copy-uplink'),
     ],
   };

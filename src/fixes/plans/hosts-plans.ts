@@ -1,6 +1,6 @@
 import type { Fix, TargetKind } from '../../core/types.js';
 import { manual, nspawnFileStep } from './manual-steps.js';
-import { shellQuote } from './shell-quote.js';
+import { pasteableHostname, shellQuote } from './shell-quote.js';
 
 /** Append the missing lines to the guest's /etc/hosts (the file is backed up; undo restores it). */
 export function addHostsLinesFix(current: string, lines: string[]): Fix<'hosts.add-lines'> {
@@ -22,8 +22,8 @@ export function hostnameAdviceFix(kind: TargetKind, root: string, name: string, 
     return {
       id: 'hosts.nspawn-hostname', title: 'Give the machine a hostname its /etc/hosts knows, or let myhostname answer', safety: 'manual',
       steps: [
-        manual('start it with a hostname the guest\'s /etc/hosts lists', `systemd-nspawn --hostname=${name} -D ${shellQuote(root)} …`),
-        ...(machine ? [nspawnFileStep(machine, `[Exec]\nHostname=${name}`)] : []),
+        manual('start it with a hostname the guest\'s /etc/hosts lists', `systemd-nspawn ${shellQuote(`--hostname=${name}`)} -D ${shellQuote(root)} …`),
+        ...(machine && pasteableHostname(name) ? [nspawnFileStep(machine, `[Exec]\nHostname=${name}`)] : []),
         manual('or install libnss-myhostname in the guest and list it in /etc/nsswitch.conf', 'hosts: files myhostname dns', 'guest'),
       ],
     };

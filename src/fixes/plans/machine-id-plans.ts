@@ -1,5 +1,5 @@
 import type { Fix, TargetKind } from '../../core/types.js';
-import { manual } from './manual-steps.js';
+import { manual, nspawnFileStep } from './manual-steps.js';
 import { shellQuote } from './shell-quote.js';
 
 /** Write a fresh id into the guest's /etc/machine-id (backed up, undone by `ctr-doctor undo`). */
@@ -25,7 +25,7 @@ export function linkDbusMachineIdFix(): Fix<'dbus.link-dbus-machine-id'> {
 /** The way each kind of container is usually given an id. */
 export function machineIdAdviceFix(kind: TargetKind, root: string, machine: string | null): Fix<'dbus.machine-id-advice'> {
   const steps = kind === 'nspawn'
-    ? [manual('boot the machine (systemd-nspawn -b), so its PID 1 sets up an id, or give it one', `systemd-nspawn --uuid=$(systemd-id128 new) -D ${shellQuote(root)} …`), ...(machine ? [manual(`or in /etc/systemd/nspawn/${machine}.nspawn`, '[Exec]\nBoot=yes')] : [])]
+    ? [manual('boot the machine (systemd-nspawn -b), so its PID 1 sets up an id, or give it one', `systemd-nspawn --uuid=$(systemd-id128 new) -D ${shellQuote(root)} …`), ...(machine ? [nspawnFileStep(machine, '[Exec]\nBoot=yes')] : [])]
     : kind === 'schroot'
       ? [manual('write an id inside the chroot (the desktop profile binds /var/lib/dbus instead, which gives it the host\'s id)', 'schroot -c CHROOT -u root -- dbus-uuidgen --ensure=/etc/machine-id')]
       : [manual('on the host, write an id into the guest', `systemd-machine-id-setup --root=${shellQuote(root)}`), manual('or from inside the guest', `chroot ${shellQuote(root)} dbus-uuidgen --ensure=/etc/machine-id`)];

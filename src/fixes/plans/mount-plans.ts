@@ -155,7 +155,7 @@ export function privateRunNspawnFix(machine: string, offending: string[], r: Run
     title: `Start ${machine} without ${offending.join(' ') || 'the bind of the host\'s /run'}; bind only the pulse directory`,
     safety: 'manual',
     steps: [
-      { kind: 'manual', where: 'host', description: `remove ${offending.join(' ') || 'the --bind of /run'} from the systemd-nspawn command line and bind only pulse`, snippet: `systemd-nspawn -b -D … -M ${machine} --bind=${pulse}:/run/user/pulse --setenv=PULSE_SERVER=unix:/run/user/pulse/native` },
+      { kind: 'manual', where: 'host', description: `remove ${offending.join(' ') || 'the --bind of /run'} from the systemd-nspawn command line and bind only pulse`, snippet: `systemd-nspawn -b -D … -M ${shellQuote(machine)} --bind=${pulse}:/run/user/pulse --setenv=PULSE_SERVER=unix:/run/user/pulse/native` },
       nspawnFileStep(machine, `[Files]\nBind=${pulse}:/run/user/pulse\n\n[Exec]\nEnvironment=PULSE_SERVER=unix:/run/user/pulse/native`, 'or in', ' (remove the Bind= of /run)'),
     ],
   };

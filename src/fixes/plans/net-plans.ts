@@ -1,5 +1,6 @@
 import type { Fix } from '../../core/types.js';
 import { nspawnFileStep } from './manual-steps.js';
+import { shellQuote } from './shell-quote.js';
 import type { NspawnArgs } from '../../parse/nspawn-args.js';
 import type { Target } from '../../core/target.js';
 
@@ -9,7 +10,8 @@ type PlanTarget = Pick<Target, 'kind' | 'root' | 'pid' | 'sharesNetns' | 'netnsP
 function nspawnCommand(target: PlanTarget, replace: (args: string[]) => string[]): string {
   const argv = target.nspawn?.argv ?? [];
   const args = argv.length > 0 && !argv[0]!.startsWith('-') ? argv.slice(1) : argv;
-  return ['systemd-nspawn', ...replace(args.length > 0 ? args : ['-b', '-D', '…'])].join(' ');
+  // The machine's own command line, each word quoted: its name and directory are not ours to trust (H6).
+  return ['systemd-nspawn', ...replace(args.length > 0 ? args : ['-b', '-D', '…']).map((a) => (a === '…' ? a : shellQuote(a)))].join(' ');
 }
 
 const PRIVATE_NET_FLAGS = /^(--private-network|-n|--network-veth)$/;
@@ -67,8 +69,8 @@ export function nspawnNetnsPathFix(netnsPath: string): Fix {
     title: `Give the network namespace ${netnsPath} an uplink and a default route`,
     safety: 'manual',
     steps: [
-      { kind: 'manual', where: 'host', description: 'see what the namespace has: its links and routes', snippet: `nsenter --net=${netnsPath} ip addr\nnsenter --net=${netnsPath} ip route` },
-      { kind: 'manual', where: 'host', description: 'connect it with a veth pair to a namespace that has a route out, then add a default route inside', snippet: `nsenter --net=${netnsPath} ip route add default via GATEWAY` },
+      { kind: 'manual', where: 'host', description: 'see what the namespace has: its links and routes', snippet: `nsenter ${shellQuote(`--net=${netnsPath}`)} ip addr\nnsenter ${shellQuote(`--net=${netnsPath}`)} ip route` },
+      { kind: 'manual', where: 'host', description: 'connect it with a veth pair to a namespace that has a route out, then add a default route inside', snippet: `nsenter ${shellQuote(`--net=${netnsPath}`)} ip route add default via GATEWAY` },
     ],
   };
 }
@@ -95,7 +97,7 @@ export function sharedNetworkFix(target: PlanTarget): Fix {
     title: `The guest's process runs in a network namespace of its own (${ns})`,
     safety: 'manual',
     steps: [
-      { kind: 'manual', where: 'host', description: `${kind} itself shares the host's network, but process ${target.pid} was started inside another network namespace (ip netns exec, unshare -n): give that namespace a route, or start the process without it`, snippet: `nsenter --net=${ns} ip addr\nnsenter --net=${ns} ip route` },
+      { kind: 'manual', where: 'host', description: `${kind} itself shares the host's network, but process ${target.pid} was started inside another network namespace (ip netns exec, unshare -n): give that namespace a route, or start the process without it`, snippet: `nsenter ${shellQuote(`--net=${ns}`)} ip addr\nnsenter ${shellQuote(`--net=${ns}`)} ip route` },
     ],
   };
 }
@@ -107,7 +109,7 @@ export function pingPermissionFix(pingPath: string, gid: number): Fix {
     title: 'Let the desktop user run ping in the guest',
     safety: 'manual',
     steps: [
-      { kind: 'manual', where: 'guest', description: 'give ping back the file capability a copy without extended attributes (rsync without -X) loses', snippet: `setcap cap_net_raw+ep ${pingPath}` },
+      { kind: 'manual', where: 'guest', description: 'give ping back the file capability a copy without extended attributes (rsync without -X) loses', snippet: `setcap cap_net_raw+ep ${shellQuote(pingPath)}` },
       { kind: 'manual', where: 'guest', description: `or allow unprivileged ICMP sockets for the user's group (${gid}) in the guest's network namespace`, snippet: `sysctl -w net.ipv4.ping_group_range="0 2147483647"` },
     ],
   };

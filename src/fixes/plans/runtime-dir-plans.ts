@@ -29,7 +29,7 @@ export function runtimeDirBindFix<I extends string>(place: FixPlace, spec: Runti
       return {
         id: spec.ids.nspawn, title: `Bind ${dir} into the machine for ${spec.what}${assign ? ` and set ${spec.env!.name}` : ''}`, safety: 'manual',
         steps: [
-          manual(`restart the machine with the runtime directory bound (with --bind-user=, add this plain --bind too: --bind-user does not carry ${dir}, systemd#41546)`, `systemd-nspawn --bind=${dir}${setenv} -b -D … -M ${machine}`),
+          manual(`restart the machine with the runtime directory bound (with --bind-user=, add this plain --bind too: --bind-user does not carry ${dir}, systemd#41546)`, `systemd-nspawn --bind=${dir}${setenv} -b -D … -M ${shellQuote(machine)}`),
           nspawnFileStep(machine, `[Files]\nBind=${dir}${assign ? `\n\n[Exec]\nEnvironment=${assign}` : ''}`),
         ],
       };

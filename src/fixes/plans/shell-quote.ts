@@ -9,6 +9,20 @@ export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * A machine name as systemd accepts one (a hostname: letters, digits, `-`, `_`, `.`, at most 64,
+ * no `..`), which may be printed as it is into a path or a .nspawn file; anything else (a name from a
+ * spoofed process, with `$(…)`, quotes or a newline) becomes the placeholder `MACHINE` (audit H6).
+ */
+export function machineName(name: string | null | undefined): string {
+  return name && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name) && !name.includes('..') ? name : 'MACHINE';
+}
+
+/** A hostname that may be printed into a config snippet (a .nspawn `Hostname=`): RFC 1123 labels, nothing else. */
+export function pasteableHostname(name: string): boolean {
+  return name.length <= 253 && /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(name);
+}
+
 /** A DISPLAY that may be printed into a snippet as it is: `[host]:N[.S]`, nothing a shell would expand. */
 export function pasteableDisplay(display: string): boolean {
   return /^[A-Za-z0-9.-]*:\d+(\.\d+)?$/.test(display);

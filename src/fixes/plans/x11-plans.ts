@@ -27,7 +27,7 @@ export function x11SocketBindFix(target: Where): Fix<'x11.nspawn-bind-socket' | 
       return {
         id: 'x11.nspawn-bind-socket', title: 'Bind the host\'s X11 sockets into the machine, read-only (--bind-ro=/tmp/.X11-unix)', safety: 'manual',
         steps: [
-          manual('restart the machine with the X11 socket directory bound read-only (read-write lets the guest\'s systemd clean it out on the host)', `systemd-nspawn --bind-ro=${X11_DIR} -b -D … -M ${machine}`),
+          manual('restart the machine with the X11 socket directory bound read-only (read-write lets the guest\'s systemd clean it out on the host)', `systemd-nspawn --bind-ro=${X11_DIR} -b -D … -M ${shellQuote(machine)}`),
           nspawnFileStep(machine, `[Files]\nBindReadOnly=${X11_DIR}`),
         ],
       };
@@ -55,11 +55,11 @@ export function displayEnvFix(target: Where, display: string): Fix<'x11.nspawn-s
   if (!pasteableDisplay(display)) return null;
   switch (target.kind) {
     case 'nspawn': {
-      const machine = shellQuote(target.nspawn?.machine ?? 'MACHINE');
+      const machine = target.nspawn?.machine ?? 'MACHINE';
       return {
         id: 'x11.nspawn-setenv-display', title: `Set DISPLAY=${display} in the machine`, safety: 'manual',
         steps: [
-          manual('start the machine with DISPLAY set', `systemd-nspawn --setenv=DISPLAY=${display} -b -D … -M ${machine}`),
+          manual('start the machine with DISPLAY set', `systemd-nspawn --setenv=DISPLAY=${display} -b -D … -M ${shellQuote(machine)}`),
           nspawnFileStep(machine, `[Exec]\nEnvironment=DISPLAY=${display}`),
           manual('or for one program inside the machine', `DISPLAY=${display} firefox`, 'guest'),
         ],
@@ -93,12 +93,12 @@ export function xauthorityFix(target: Where, opts: { display: string; hostXautho
   const guestFile = `${opts.user.home}/.Xauthority`;
   const source = hostXauthorityWord(opts.hostXauthority, opts.user.uid);
   if (target.kind === 'nspawn') {
-    const machine = shellQuote(target.nspawn?.machine ?? 'MACHINE');
+    const machine = target.nspawn?.machine ?? 'MACHINE';
     return {
       id: 'x11.nspawn-bind-xauthority', title: 'Bind the host\'s Xauthority into the machine and point XAUTHORITY at it', safety: 'manual',
       steps: [
         manual('restart the machine with the cookie file bound and XAUTHORITY set (keep it out of /tmp, which nspawn replaces)',
-          `systemd-nspawn --bind-ro=${source}:/run/host-xauthority --setenv=XAUTHORITY=/run/host-xauthority -b -D … -M ${machine}`),
+          `systemd-nspawn --bind-ro=${source}:/run/host-xauthority --setenv=XAUTHORITY=/run/host-xauthority -b -D … -M ${shellQuote(machine)}`),
         ...(opts.hostXauthority !== null && /^[\w./-]+$/.test(opts.hostXauthority)
           ? [nspawnFileStep(machine, `[Files]\nBindReadOnly=${opts.hostXauthority}:/run/host-xauthority\n\n[Exec]\nEnvironment=XAUTHORITY=/run/host-xauthority`)] : []),
       ],

@@ -188,8 +188,11 @@ export interface Host {
   ownMntns(): Promise<string | null>;
   /** systemd-resolved processes on the whole host. */
   resolvedProcesses(): Promise<HostProcess[]>;
-  /** Who keeps `mountPoint` (or a mount below it) busy, read afresh (for a fix, after the diagnosis). */
-  mountHolders(mountPoint: string): Promise<MountHolder[]>;
+  /**
+   * Who keeps mount `mountId` (or a mount below it in the mount tree) busy, read afresh (for a fix, after
+   * the diagnosis), matched by the mount id of what each process holds, never by path (audit H5/H3).
+   */
+  mountHolders(mountId: number): Promise<MountHolder[]>;
 
   /**
    * Who holds these sockets open, by socket inode (`socket:[N]` in /proc/PID/fd). Processes whose

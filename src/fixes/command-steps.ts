@@ -17,14 +17,14 @@ export interface CommandRunner {
   unmount(request: UnmountRequest, timeoutMs: number, beforeChange: () => Promise<void>): Promise<MountOpResult>;
   /** Mounts on a guest directory through its descriptor (see mount-by-fd.ts). */
   mountInGuest(guestPath: string, source: MountSource, timeoutMs: number, beforeChange: () => Promise<void>): Promise<MountOpResult>;
-  /** Processes keeping a mount busy, as `pid (comm)` strings. */
-  holders(mountPoint: string): Promise<string[]>;
+  /** Processes keeping a mount (by mountinfo id) busy, as `pid (comm)` strings. */
+  holders(mountId: number): Promise<string[]>;
 }
 
 const STEP_TIMEOUT_MS = 60_000;
 
 /** The real runner: host commands with the fixed host environment (`LC_ALL=C`, so error texts can be matched), guest commands through the Target. */
-export function realCommandRunner(target: Target, fileRoot: string, holders: (mountPoint: string) => Promise<string[]>): CommandRunner {
+export function realCommandRunner(target: Target, fileRoot: string, holders: (mountId: number) => Promise<string[]>): CommandRunner {
   return {
     host: (argv, timeoutMs) => runCommand(argv, { timeoutMs }),
     guest: (argv, timeoutMs) => target.exec(argv, { env: { PATH: DEFAULT_PATH, HOME: '/root', LC_ALL: 'C' }, timeoutMs }),
@@ -76,7 +76,7 @@ export async function runUmountStep(step: UmountStep, ref: StepRef, runner: Comm
     case 'already-done':
       return { status: 'already-done', message: result.message };
     case 'busy': {
-      const holders = await runner.holders(result.mountPoint).catch(() => []);
+      const holders = await runner.holders(result.mountId).catch(() => []);
       const who = holders.length > 0 ? `held by ${holders.join(', ')}` : 'no process found holding it (a mount namespace may)';
       return { status: 'failed', message: `umount: ${result.mountPoint}: target is busy; ${who}` };
     }

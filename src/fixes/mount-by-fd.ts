@@ -16,7 +16,7 @@ import { O_PATH, atFd, walkInRoot, type WalkedPath } from '../guest/walk-in-root
 export type MountOpResult =
   | { status: 'done'; message: string }
   | { status: 'already-done'; message: string }
-  | { status: 'busy'; mountPoint: string; message: string }
+  | { status: 'busy'; mountPoint: string; mountId: number; message: string }
   | { status: 'failed'; message: string };
 
 /** The id of the mount that holds `handle`, from /proc/self/fdinfo. */
@@ -94,7 +94,7 @@ async function unmountOne(entry: MountEntry, lazy: boolean, timeoutMs: number): 
     if (!matches) return { status: 'failed', message: `${entry.mountPoint} is no longer mount ${entry.id} (it changed since mountinfo listed it); not unmounted` };
     const r = await runWithFds('umount', ['--no-canonicalize', `/proc/self/fd/3/${name}`], [dir.handle], timeoutMs);
     if (r.exitCode === 0) return { status: 'done', message: `unmounted ${entry.mountPoint}` };
-    if (/target is busy/i.test(r.stderr)) return { status: 'busy', mountPoint: entry.mountPoint, message: `umount: ${entry.mountPoint}: target is busy` };
+    if (/target is busy/i.test(r.stderr)) return { status: 'busy', mountPoint: entry.mountPoint, mountId: entry.id, message: `umount: ${entry.mountPoint}: target is busy` };
     return { status: 'failed', message: describeRun(`umount ${entry.mountPoint}`, r) };
   } finally {
     await dir.close();

@@ -5,11 +5,12 @@ import { listHostProcesses, ownNamespace, ProcEntry } from './procfs.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { asScan } from '../core/scan-clock.js';
 import { timing } from '../core/timing.js';
-import { isUnder, parseMountinfo } from '../parse/mountinfo.js';
+import { parseMountinfo } from '../parse/mountinfo.js';
 import { listSchrootSessions, readSchrootChroots, readSchrootSessions, DEFAULT_SCHROOT_PATHS } from './schroot-state.js';
 import { machinectlMachines, scanNspawnProcesses } from './nspawn-machines.js';
 import { queryHostNameservers } from './host-dns-query.js';
-import { mountHolders, offRootMount, readProcessFiles } from './mount-holders.js';
+import { offRootMount, readProcessFiles } from './mount-holders.js';
+import { mountHoldersById } from './mount-holders-by-id.js';
 import { PROC_CAPS } from './proc-read.js';
 import { connectSocket } from '../guest/probes/socket-connect.js';
 import { runCommand } from './run-command.js';
@@ -181,11 +182,10 @@ export class HostContext implements Host {
 
   readonly resolvedProcesses: () => Promise<HostProcess[]>;
 
-  async mountHolders(mountPoint: string): Promise<MountHolder[]> {
+  async mountHolders(mountId: number): Promise<MountHolder[]> {
     // Read afresh, not the run's memoised view: a fix asks after the diagnosis, when things moved.
-    const mounts = parseMountinfo((await this.readFile('/proc/self/mountinfo', { maxBytes: 64 * 1024 * 1024 })) ?? '').filter((m) => isUnder(m.mountPoint, mountPoint));
-    const files = await readProcessFiles(await listHostProcesses());
-    return mountHolders(files, mounts, await ownNamespace('mnt'));
+    const mounts = parseMountinfo((await this.readFile('/proc/self/mountinfo', { maxBytes: 64 * 1024 * 1024 })) ?? '');
+    return mountHoldersById(await listHostProcesses(), mounts, mountId, await ownNamespace('mnt'));
   }
 
   async socketHolders(inodes: readonly number[], prefer: readonly string[] = []): Promise<SocketHolder[]> {

@@ -140,7 +140,7 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   try {
     // A run that crashed mid-write left its temp file under a journalled name: remove it first.
     for (const { entry } of await journal.entries()) await removeInterruptedTemps(target.fileRoot, entry).catch(() => []);
-    const runner = realCommandRunner(target, target.fileRoot, (mountPoint) => processesUsing(host, mountPoint));
+    const runner = realCommandRunner(target, target.fileRoot, (mountId) => processesUsing(host, mountId));
     say(['', 'Applying:']);
     for (const fix of chosen) {
       target.verifyIdentity();

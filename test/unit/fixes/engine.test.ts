@@ -105,7 +105,7 @@ describe('applyFix', () => {
     });
 
     test('"target is busy" names the holders', async () => {
-      const { runner } = scriptedRunner({}, { 'unmount /srv/g/proc -R rslave': { status: 'busy', mountPoint: '/srv/g/proc/sys', message: 'busy' } }, ['4242 (bash)']);
+      const { runner } = scriptedRunner({}, { 'unmount /srv/g/proc -R rslave': { status: 'busy', mountPoint: '/srv/g/proc/sys', mountId: 77, message: 'busy' } }, ['4242 (bash)']);
       const [result] = await applyFix(planned([step]), { fileRoot: s.root, log: s.recorder, runner });
       expect(result).toMatchObject({ status: 'failed', message: 'umount: /srv/g/proc/sys: target is busy; held by 4242 (bash)' });
     });

@@ -200,8 +200,11 @@ export class FakeHost implements Host {
     return (await this.processes()).filter((p) => p.comm === 'systemd-resolve');
   }
 
-  async mountHolders(mountPoint: string): Promise<MountHolder[]> {
-    const mounts = (await this.mountinfo()).filter((m) => isUnder(m.mountPoint, mountPoint));
+  async mountHolders(mountId: number): Promise<MountHolder[]> {
+    // The fake has no descriptors: the subtree of the mount by id, its holders by the scripted paths.
+    const all = await this.mountinfo();
+    const top = all.find((m) => m.id === mountId);
+    const mounts = top === undefined ? [] : all.filter((m) => isUnder(m.mountPoint, top.mountPoint));
     return mountHolders(await this.processFiles(), mounts, await this.ownMntns());
   }
 

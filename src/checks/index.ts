@@ -26,6 +26,7 @@ import usernsIdmap from './userns/idmap.js';
 import dbusSession from './dbus/session.js';
 import dbusSystem from './dbus/system.js';
 import waylandSocket from './wayland/socket.js';
+import devAccess from './dev/access.js';
 
 /** The built-in checks, in report order. Add a check by importing it here. */
 export const builtinChecks: Check[] = [
@@ -62,4 +63,5 @@ export const builtinChecks: Check[] = [
   dbusSession,
   dbusSystem,
   waylandSocket,
+  devAccess,
 ];

@@ -34,6 +34,8 @@ export interface NodeInfo {
   minor: number | null;
   mode: number;
   uid: number | null;
+  /** The node's group as the guest sees it (65534 when the guest's user namespace does not map it). */
+  gid?: number | null;
   /** Size in bytes (a clobbered /dev/null holds what was written to it). */
   size: number;
   /** The errno of open(O_RDWR) as the prober (or of lstat for a missing node); null when it opened or was not tried. */

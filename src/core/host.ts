@@ -10,6 +10,9 @@ import type { DnsQueryResponse } from './probe-types.js';
 import type { ShmSegmentState } from '../parse/sysvipc-shm.js';
 
 export type { ShmSegmentState } from '../parse/sysvipc-shm.js';
+import type { HostAclEntry } from '../parse/getfacl.js';
+
+export type { HostAclEntry } from '../parse/getfacl.js';
 
 /** A process as /proc shows it to the host. */
 export interface HostProcess {
@@ -125,6 +128,29 @@ export interface HostStat {
   ino: number;
 }
 
+
+/**
+ * A desktop device node of the host (GPU, sound, video, compute): what a guest should see at the
+ * same path. `acl` is null when the ACL could not be read (no getfacl), [] when it has no named entries.
+ */
+export interface HostDeviceNode {
+  path: string;
+  major: number;
+  minor: number;
+  /** Permission bits (0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  acl: HostAclEntry[] | null;
+  /** The ACL mask (`rw-`), which caps named entries and the group bits; null without one. */
+  aclMask: string | null;
+}
+
+/** Where the host's desktop device nodes live: every char node in these directories, and the top-level /dev nodes matching. */
+export const DESKTOP_DEVICE_DIRS: readonly string[] = ['/dev/dri', '/dev/snd'];
+/** Names directly in /dev that are desktop devices (AMD compute, NVIDIA, cameras). */
+export const DESKTOP_DEVICE_NAMES = /^(kfd|nvidia(\d+|ctl|-modeset|-uvm|-uvm-tools)|video\d+)$/;
+
 /** An X display socket in the host's /tmp/.X11-unix. */
 export interface HostX11Socket {
   display: number;
@@ -178,6 +204,13 @@ export interface Host {
   realpath(path: string): Promise<string | null>;
   readlink(path: string): Promise<string | null>;
   readdir(path: string): Promise<string[] | null>;
+
+  /**
+   * The host's desktop device nodes ({@link DESKTOP_DEVICE_DIRS}, {@link DESKTOP_DEVICE_NAMES}) as char
+   * devices with their numbers, owner, mode and ACL. Tests point it elsewhere only by what /dev holds
+   * in a private mount namespace (or with FakeHost).
+   */
+  deviceNodes(): Promise<HostDeviceNode[]>;
 
   // Processes and namespaces.
   processes(): Promise<HostProcess[]>;

@@ -17,8 +17,9 @@ import { runCommand } from './run-command.js';
 import { findSocketHolders } from './socket-holders.js';
 import { createShmSegment, removeShmSegment, shmSegments } from './sysv-shm.js';
 import type { ShmSegmentState } from '../parse/sysvipc-shm.js';
+import { listDeviceNodes } from './device-nodes.js';
 import type {
-  Host, HostConnect, HostDnsResult, HostProcess, IpcPlace, MountHolder, ShmCreated, SocketHolder, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles,
+  Host, HostConnect, HostDeviceNode, HostDnsResult, HostProcess, IpcPlace, MountHolder, ShmCreated, SocketHolder, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles,
   SchrootConfigProblem, SchrootPaths, SchrootSessionState,
 } from '../core/host.js';
 import type { MountEntry } from '../parse/mountinfo.js';
@@ -157,6 +158,8 @@ export class HostContext implements Host {
   }
 
   readonly processes: () => Promise<HostProcess[]>;
+
+  readonly deviceNodes = once<HostDeviceNode[]>(() => listDeviceNodes(2000));
 
   readonly mountinfo = once<MountEntry[]>(async () => parseMountinfo(wholeLines((await this.readFile('/proc/self/mountinfo', { maxBytes: PROC_CAPS.mountinfo })) ?? '')));
 

@@ -62,12 +62,12 @@ function fsInfo(root: string, guestPath: string): Promise<FsInfo> {
 
 /** Looks at the node itself (a symlink is reported, not followed), then opens a char device read-write through its handle. */
 function nodeInfo(root: string, guestPath: string): Promise<NodeInfo> {
-  const failed = (errno: string): NodeInfo => ({ path: guestPath, type: 'missing', major: null, minor: null, mode: 0, uid: null, size: 0, openErrno: errno });
+  const failed = (errno: string): NodeInfo => ({ path: guestPath, type: 'missing', major: null, minor: null, mode: 0, uid: null, gid: null, size: 0, openErrno: errno });
   return walked(root, guestPath, false, async (w) => {
     if (!w.handle || !w.stats) return failed('ENOENT');
     const s = w.stats;
     const dev = s.isCharacterDevice() || s.isBlockDevice();
-    const base = { path: guestPath, type: typeOf(s), major: dev ? major(s.rdev) : null, minor: dev ? minor(s.rdev) : null, mode: s.mode & 0o7777, uid: s.uid, size: s.size };
+    const base = { path: guestPath, type: typeOf(s), major: dev ? major(s.rdev) : null, minor: dev ? minor(s.rdev) : null, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, size: s.size };
     // Only char devices are opened: a FIFO could block, a regular file tells nothing more.
     if (!s.isCharacterDevice()) return { ...base, openErrno: null };
     try {

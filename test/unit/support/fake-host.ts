@@ -3,7 +3,7 @@ import { isUnder, parseMountinfo } from '../../../src/parse/mountinfo.js';
 import { mountHolders } from '../../../src/host/mount-holders.js';
 import { readSchrootChroots, readSchrootSessions, DEFAULT_SCHROOT_PATHS } from '../../../src/host/schroot-state.js';
 import type {
-  Host, HostConnect, HostDnsResult, HostProcess, IpcPlace, MountHolder, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles, SchrootPaths,
+  Host, HostConnect, HostDeviceNode, HostDnsResult, HostProcess, IpcPlace, MountHolder, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles, SchrootPaths,
   ShmCreated, ShmSegmentState, SocketHolder,
 } from '../../../src/core/host.js';
 import type { ExecResult } from '../../../src/core/target.js';
@@ -47,6 +47,8 @@ export interface FakeHostScenario {
    * Process fds (for socketHolders) are files `/proc/PID/fd/N` that are `{ symlink: 'socket:[INODE]' }`.
    */
   shm?: { createError?: string; unreadable?: boolean };
+  /** The host's desktop device nodes (/dev/dri, /dev/snd…); none by default. */
+  deviceNodes?: HostDeviceNode[];
   /** Milliseconds `now()` advances per call (default 0: time stands still). */
   tickMs?: number;
 }
@@ -178,6 +180,10 @@ export class FakeHost implements Host {
     for (const k of this.files.keys()) if (k.startsWith(prefix)) names.add(k.slice(prefix.length).split('/')[0] ?? '');
     names.delete('');
     return [...names].sort();
+  }
+
+  async deviceNodes(): Promise<HostDeviceNode[]> {
+    return this.scenario.deviceNodes ?? [];
   }
 
   async processes(): Promise<HostProcess[]> {

@@ -63,4 +63,6 @@ export interface ApiFsResponse {
   shm: ShmInfo | null;
   /** Who the probe ran as, for evidence. */
   uid: number;
+  /** The probe's supplementary groups: a guest's /etc/group gives it only those the host account also has (audit M2). */
+  groups?: number[];
 }

@@ -144,6 +144,8 @@ export interface HostDeviceNode {
   acl: HostAclEntry[] | null;
   /** The ACL mask (`rw-`), which caps named entries and the group bits; null without one. */
   aclMask: string | null;
+  /** The owning group's ACL entry (`group::rw-`) when there is a mask: then `mode`'s group bits are the mask's. */
+  aclGroup: string | null;
 }
 
 /** Where the host's desktop device nodes live: every char node in these directories, and the top-level /dev nodes matching. */

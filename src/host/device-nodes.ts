@@ -11,7 +11,7 @@ const minor = (rdev: number): number => Number((BigInt(rdev) & 0xffn) | ((BigInt
 /** More nodes than any real GPU and sound setup has: a /dev that holds more is not read further. */
 const MAX_NODES = 512;
 
-async function charNode(path: string): Promise<Omit<HostDeviceNode, 'acl' | 'aclMask'> | null> {
+async function charNode(path: string): Promise<Omit<HostDeviceNode, 'acl' | 'aclMask' | 'aclGroup'> | null> {
   const s = await lstat(path).catch(() => null);
   if (!s?.isCharacterDevice()) return null;
   return { path, major: major(s.rdev), minor: minor(s.rdev), mode: s.mode & 0o7777, uid: s.uid, gid: s.gid };
@@ -34,6 +34,6 @@ export async function listDeviceNodes(timeoutMs: number): Promise<HostDeviceNode
     : null;
   return nodes.map((n) => {
     const acl = acls?.get(n.path);
-    return { ...n, acl: acl ? acl.entries : null, aclMask: acl?.mask ?? null };
+    return { ...n, acl: acl ? acl.entries : null, aclMask: acl?.mask ?? null, aclGroup: acl?.mask ? acl.owningGroup : null };
   });
 }

@@ -10,6 +10,8 @@ export interface HostAclEntry {
 export interface ParsedAcl {
   entries: HostAclEntry[];
   mask: string | null;
+  /** The owning group's entry (`group::rw-`): with a mask, the mode's group bits show the mask instead. */
+  owningGroup: string | null;
 }
 
 /** Undoes getfacl's octal escapes in a `# file:` name (`\040` for a space). */
@@ -25,7 +27,7 @@ export function parseGetfacl(text: string): Map<string, ParsedAcl> {
   for (const line of text.split('\n')) {
     const file = /^# file: (.*)$/.exec(line);
     if (file) {
-      current = { entries: [], mask: null };
+      current = { entries: [], mask: null, owningGroup: null };
       out.set(unescape(file[1]!), current);
       continue;
     }
@@ -34,6 +36,7 @@ export function parseGetfacl(text: string): Map<string, ParsedAcl> {
     if (!m) continue;
     const [, who, id, perms] = m;
     if (who === 'mask') current.mask = perms!;
+    else if (who === 'group' && id === '') current.owningGroup = perms!;
     else if ((who === 'user' || who === 'group') && id !== '') current.entries.push({ who, id: Number(id), perms: perms! });
   }
   return out;

@@ -66,6 +66,8 @@ export interface ChrootProcessOptions {
   netns?: string;
   /** IPC namespace: `own` = a new one (`unshare --ipc`, as bwrap --unshare-ipc does), or a path to enter (`/proc/PID/ns/ipc`); default the host's. */
   ipc?: string;
+  /** A mount namespace (`/proc/PID/ns/mnt`) to start it in, e.g. the one the tool runs in (runTool mountNs). */
+  mountNs?: string;
 }
 
 /** A process running chrooted into a guest root. */
@@ -93,7 +95,7 @@ export async function startChrootProcess(
   const cmd = opts.cmd ?? ['sleep', '100000'];
   const env = Object.entries(opts.env ?? { PATH: '/usr/local/bin:/usr/bin:/bin' }).map(([k, v]) => `${k}=${v}`);
   const argv = [
-    'nsenter', `--net=${opts.netns ?? world.guestNsPath}`, ...(opts.ipc !== undefined && opts.ipc !== 'own' ? [`--ipc=${opts.ipc}`] : []),
+    'nsenter', ...(opts.mountNs ? [`--mount=${opts.mountNs}`] : []), `--net=${opts.netns ?? world.guestNsPath}`, ...(opts.ipc !== undefined && opts.ipc !== 'own' ? [`--ipc=${opts.ipc}`] : []),
     ...(opts.ipc === 'own' ? ['unshare', '--ipc'] : []),
     'chroot', `--userspec=${uid}:${gid}`, root,
     '/usr/bin/env', '-i', ...env, ...cmd,

@@ -39,6 +39,12 @@ export interface RunToolOptions {
    * tool a host /run/user/1000 with a PipeWire in it, while the machine's /run/user stays as it is.
    */
   hostDirs?: Record<string, string>;
+  /**
+   * A mount namespace of the test's (`/proc/PID/ns/mnt` of a holder process) to run the tool in,
+   * e.g. one whose /dev shows stand-in device nodes (test/harness/host-dev.ts). The guest's
+   * processes started in it too are members of chroot guests, which must share the tool's mount namespace.
+   */
+  mountNs?: string;
 }
 
 /** What the CLI did. */
@@ -108,7 +114,7 @@ export async function runTool(args: string[], opts: RunToolOptions): Promise<Too
   Object.assign(env, { NO_COLOR: '1', FORCE_COLOR: undefined }, opts.env);
   const journalled = args[0] === 'fix' || args[0] === 'undo';
   const toolArgs = journalled && !args.includes('--') ? [...args, '--state-dir', state] : args;
-  const argv = ['nsenter', `--net=${opts.netns}`, process.execPath, CLI_PATH, ...toolArgs];
+  const argv = ['nsenter', ...(opts.mountNs ? [`--mount=${opts.mountNs}`, `--wd=${REPO_ROOT}`] : []), `--net=${opts.netns}`, process.execPath, CLI_PATH, ...toolArgs];
   const r = await run(opts.hostFiles || opts.hostDirs ? withHostFiles(opts.hostFiles ?? {}, opts.hostDirs ?? {}, toolStateDir(opts.netns), argv) : argv, {
     env,
     input: opts.input,

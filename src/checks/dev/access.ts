@@ -28,7 +28,7 @@ const findings = {
   'no-driver': { severity: 'info', message: '{nodes}: open as {user} gives {errno} ({text}): no driver answers behind {them}, so nothing in the guest can use {them}', description: 'ENXIO/ENODEV: a node with no driver (a stand-in node, a GPU without its module).' },
   'open-failed': { severity: 'fail', message: '{user} cannot open {path}: {errno}', description: 'open(O_RDWR) failed for another reason (a nodev mount gives EACCES with any mode).' },
   'no-host-devices': { severity: 'info', message: 'the host has no GPU, sound or video nodes ({where}): nothing for the guest to have', description: 'Nothing to compare.' },
-  'devices-ok': { severity: 'info', message: '{user} opens all {count} of the host\'s device nodes in the guest ({sample})', description: 'Every host GPU/sound/video node is in the guest and opens read-write as the desktop user.' },
+  'devices-ok': { severity: 'info', message: '{user} opens all {count} of the host\'s device nodes in the guest ({sample}){untested}', description: 'Every host GPU/sound/video node is in the guest and opens read-write as the desktop user.' },
 } as const;
 
 const fixDocs = {
@@ -50,6 +50,8 @@ interface Facts {
   place: FixPlace;
   user: { uid: number; gid: number; name: string; groups: number[] };
   pairs: Pair[];
+  /** The groups the user's probe held (only those the host account has too, audit M2); null when it did not say. */
+  probeGroups: number[] | null;
   hostGroups: GroupEntry[];
   guestGroups: GroupEntry[];
   /** Char device driver names by major, from the host's /proc/devices (226 drm, 116 alsa). */
@@ -88,9 +90,12 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   const { target, host } = ctx;
   const hostNodes = await host.deviceNodes();
   let guestNodes: NodeInfo[] = [];
+  let probeGroups: number[] | null = null;
   if (hostNodes.length > 0) {
     try {
-      guestNodes = (await lookAsUser(ctx, { nodes: hostNodes.map((n) => n.path) })).nodes;
+      const look = await lookAsUser(ctx, { nodes: hostNodes.map((n) => n.path) });
+      guestNodes = look.nodes;
+      probeGroups = look.groups ?? null;
     } catch (error) {
       return cannotRun(`could not look at the guest's device nodes: ${(error as Error).message}`);
     }
@@ -115,7 +120,7 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   return {
     place: { kind, root, ...(schroot ? { schroot } : {}), ...(nspawn ? { nspawn } : {}) },
     user: { uid: target.user.uid, gid: target.user.gid, name: target.user.name, groups: [...target.user.groups] },
-    pairs: hostNodes.flatMap((h, i) => (guestNodes[i] ? [{ host: h, guest: guestNodes[i] }] : [])),
+    pairs: hostNodes.flatMap((h, i) => (guestNodes[i] ? [{ host: h, guest: guestNodes[i] }] : [])), probeGroups,
     hostGroups: parseGroup(hostGroupFile ?? ''),
     guestGroups: guestGroupFile.ok ? parseGroup(guestGroupFile.text) : [],
     majorNames, session, cgroup, fstabFile: fstab?.file ?? null,
@@ -142,6 +147,12 @@ function listOf(paths: readonly string[]): string {
 
 const groupName = (groups: readonly GroupEntry[], gid: number): string | null => groups.find((g) => g.gid === gid)?.name ?? null;
 const grantsRw = (bits: number): boolean => (bits & 6) === 6;
+const rw = (perms: string | null | undefined): boolean => perms?.startsWith('rw') === true;
+
+/** Whether the node's owning group may read-write it: the mode's group bits, or with an ACL mask, group:: capped by the mask. */
+const groupGrants = (h: HostDeviceNode): boolean => (h.aclMask !== null && h.aclGroup !== null ? rw(h.aclGroup) && rw(h.aclMask) : grantsRw(h.mode >> 3));
+/** Whether a named ACL entry (capped by the mask) gives uid read-write. */
+const aclGrants = (h: HostDeviceNode, uid: number): boolean => h.acl?.some((e) => e.who === 'user' && e.id === uid && rw(e.perms) && (h.aclMask === null || rw(h.aclMask))) === true;
 
 /** Why EACCES, for one pair: the code, its grouping key, and the data of its message. */
 type Denial =
@@ -153,14 +164,14 @@ function denialOf(f: Facts, p: Pair): Denial {
   const gid = p.guest.gid ?? p.host.gid;
   if (gid === OVERFLOW_GID && p.host.gid !== OVERFLOW_GID) return { code: 'unmapped-group', gid: p.host.gid };
   const member = f.user.gid === gid || f.user.groups.includes(gid);
-  if (grantsRw(p.host.mode >> 3) && !member) {
+  if (groupGrants(p.host) && !member) {
     const guestName = groupName(f.guestGroups, gid);
     const hostName = groupName(f.hostGroups, p.host.gid);
     if (guestName === null) return { code: 'gid-unnamed', gid };
     if (hostName !== null && hostName !== guestName) return { code: 'gid-other-name', gid };
     return { code: 'not-in-group', gid };
   }
-  if (!grantsRw(p.host.mode >> 3) && !grantsRw(p.host.mode) && p.host.uid !== f.user.uid) return { code: 'no-acl' };
+  if (!groupGrants(p.host) && !grantsRw(p.host.mode) && p.host.uid !== f.user.uid) return { code: 'no-acl' };
   return { code: 'open-failed', errno: 'EACCES (the mode and groups allow it: a nodev mount, or an ACL mask)' };
 }
 
@@ -168,8 +179,8 @@ function denialOf(f: Facts, p: Pair): Denial {
 function needsGroup(f: Facts, p: Pair): boolean {
   if (p.host.uid === f.user.uid && grantsRw(p.host.mode >> 6)) return false;
   if (grantsRw(p.host.mode)) return false;
-  if (p.host.acl?.some((e) => e.who === 'user' && e.id === f.user.uid && e.perms.startsWith('rw'))) return false;
-  return grantsRw(p.host.mode >> 3);
+  if (aclGrants(p.host, f.user.uid)) return false;
+  return groupGrants(p.host);
 }
 
 // How it decides: for each host node, the guest's node at the same path: missing, another node, or opened as the user;
@@ -182,6 +193,8 @@ function judge(f: Facts) {
   const cgroupDenied: Pair[] = [];
   const noDriver = new Map<string, string[]>();
   const lacking = new Map<number, string[]>();
+  /** Nodes the probe could not open only because it was not given their gid, which the guest gives the user. */
+  const byMode = new Map<number, string[]>();
   let opened = 0;
   const ev = (pairs: readonly Pair[]) => ({ nodes: pairs.map((p) => ({ host: p.host, guest: p.guest })), user: f.user, session: f.session, cgroup: f.cgroup ? { source: f.cgroup.source, open: f.cgroup.open, rules: f.cgroup.rules } : null });
   for (const p of f.pairs) {
@@ -199,9 +212,12 @@ function judge(f: Facts) {
       cgroupDenied.push(p);
       continue;
     }
-    if (errno === null) {
+    const gid = g.gid ?? h.gid;
+    const untestable = errno === 'EACCES' && needsGroup(f, p) && (f.user.gid === gid || f.user.groups.includes(gid)) && f.probeGroups !== null && !f.probeGroups.includes(gid);
+    if (errno === null || untestable) {
       opened++;
-      if (f.session && needsGroup(f, p) && !f.session.groups.includes(g.gid ?? h.gid)) lacking.set(g.gid ?? h.gid, [...(lacking.get(g.gid ?? h.gid) ?? []), h.path]);
+      if (untestable) byMode.set(gid, [...(byMode.get(gid) ?? []), h.path]);
+      if (f.session && needsGroup(f, p) && !f.session.groups.includes(gid)) lacking.set(gid, [...(lacking.get(gid) ?? []), h.path]);
       continue;
     }
     if (errno === 'ENXIO' || errno === 'ENODEV') {
@@ -263,7 +279,8 @@ function judge(f: Facts) {
     if (f.session.groups.includes(OVERFLOW_GID)) out.push(found('groups-overflow', { pid: f.session.pid, overflow: OVERFLOW_GID, groups: f.session.groups.join(' ') }, { session: f.session }));
   }
   if (out.some((r) => r.code !== 'no-driver')) return out;
-  const ok = found('devices-ok', { user: f.user.name, count: f.pairs.length, sample: listOf(f.pairs.map((p) => p.host.path)) }, { opened });
+  const untested = [...byMode].map(([gid, paths]) => `; ${listOf(paths)} by ${paths.length === 1 ? 'its' : 'their'} mode and gid ${gid}, which the guest's /etc/group gives ${f.user.name}: the tool's own open ran without gid ${gid}, which the host's account of uid ${f.user.uid} lacks`).join('');
+  const ok = found('devices-ok', { user: f.user.name, count: f.pairs.length, sample: listOf(f.pairs.map((p) => p.host.path)), untested }, { opened, byMode: Object.fromEntries(byMode), probeGroups: f.probeGroups });
   return { findings: [...out, ok], summary: `${f.user.name} opens the host's ${f.pairs.length} device node${f.pairs.length === 1 ? '' : 's'} in the guest` };
 }
 

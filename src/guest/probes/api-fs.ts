@@ -152,5 +152,5 @@ export async function probeApiFs(request: ApiFsRequest, root = CWD_ROOT): Promis
     request.pty ? ptyInfo(root, request.pty.ptmx, request.pty.ptsDir) : null,
     request.shm ? shmInfo(root, request.shm.dir, request.shm.bytes) : null,
   ]);
-  return { filesystems, nodes, selfExe: exe, pty, shm, uid: process.getuid?.() ?? -1 };
+  return { filesystems, nodes, selfExe: exe, pty, shm, uid: process.getuid?.() ?? -1, groups: process.getgroups?.() ?? [] };
 }

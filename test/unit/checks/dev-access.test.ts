@@ -13,10 +13,11 @@ import type { HostDeviceNode } from '../../../src/core/host.js';
 import type { NodeInfo } from '../../../src/core/api-fs-types.js';
 import type { CheckOutcome } from '../../../src/core/types.js';
 
-const RENDER: HostDeviceNode = { path: '/dev/dri/renderD128', major: 226, minor: 128, mode: 0o660, uid: 0, gid: 992, acl: [], aclMask: null };
-const CARD: HostDeviceNode = { path: '/dev/dri/card0', major: 226, minor: 0, mode: 0o660, uid: 0, gid: 44, acl: [{ who: 'user', id: 1001, perms: 'rw-' }], aclMask: 'rw-' };
-const PCM: HostDeviceNode = { path: '/dev/snd/pcmC0D0p', major: 116, minor: 16, mode: 0o660, uid: 0, gid: 29, acl: [], aclMask: null };
-const SEAT: HostDeviceNode = { path: '/dev/snd/seq', major: 116, minor: 1, mode: 0o600, uid: 0, gid: 0, acl: [{ who: 'user', id: 1001, perms: 'rw-' }], aclMask: 'rw-' };
+const RENDER: HostDeviceNode = { path: '/dev/dri/renderD128', major: 226, minor: 128, mode: 0o660, uid: 0, gid: 992, acl: [], aclMask: null, aclGroup: null };
+const CARD: HostDeviceNode = { path: '/dev/dri/card0', major: 226, minor: 0, mode: 0o660, uid: 0, gid: 44, acl: [{ who: 'user', id: 1001, perms: 'rw-' }], aclMask: 'rw-', aclGroup: 'rw-' };
+const PCM: HostDeviceNode = { path: '/dev/snd/pcmC0D0p', major: 116, minor: 16, mode: 0o660, uid: 0, gid: 29, acl: [], aclMask: null, aclGroup: null };
+/** mknod -m 600, then setfacl -m u:1001:rw: the mode's group bits now show the mask (rw), group:: stays ---. */
+const SEAT: HostDeviceNode = { path: '/dev/snd/seq', major: 116, minor: 1, mode: 0o660, uid: 0, gid: 0, acl: [{ who: 'user', id: 1001, perms: 'rw-' }], aclMask: 'rw-', aclGroup: '---' };
 
 const HOST_GROUPS = 'root:x:0:\naudio:x:29:\nvideo:x:44:\nrender:x:992:\n';
 const PROC_DEVICES = 'Character devices:\n  1 mem\n116 alsa\n226 drm\n\nBlock devices:\n  7 loop\n';
@@ -25,7 +26,7 @@ const PROC_DEVICES = 'Character devices:\n  1 mem\n116 alsa\n226 drm\n\nBlock de
 const same = (h: HostDeviceNode, openErrno: string | null = null, extra: Partial<NodeInfo> = {}): NodeInfo =>
   ({ path: h.path, type: 'char', major: h.major, minor: h.minor, mode: h.mode, uid: h.uid, gid: h.gid, size: 0, openErrno, ...extra });
 const gone = (h: HostDeviceNode): NodeInfo => ({ path: h.path, type: 'missing', major: null, minor: null, mode: 0, uid: null, gid: null, size: 0, openErrno: 'ENOENT' });
-const look = (nodes: NodeInfo[]): FakeProbe => ({ name: 'api-fs', response: { filesystems: [], nodes, selfExe: null, pty: null, shm: null, uid: 1000 } });
+const look = (nodes: NodeInfo[], groups?: number[]): FakeProbe => ({ name: 'api-fs', response: { filesystems: [], nodes, selfExe: null, pty: null, shm: null, uid: 1000, ...(groups ? { groups } : {}) } });
 
 const hostWith = (nodes: HostDeviceNode[], files: Record<string, string> = {}, commands: { argv: string[]; result: { stdout: string; exitCode: number } }[] = []) =>
   ({ deviceNodes: nodes, files: { '/etc/group': HOST_GROUPS, '/proc/devices': PROC_DEVICES, ...files }, commands });
@@ -101,6 +102,8 @@ checkTester(devAccess, [
     [{ argv: ['/usr/bin/systemctl', 'show', '-p', 'DevicePolicy', '-p', 'DeviceAllow', '--', 'machine-box.scope'], result: { stdout: 'DevicePolicy=closed\nDeviceAllow=char-drm rw\n', exitCode: 0 } }]),
   target: { pid: 42, user: { groups: [992] }, files: guestGroups('render:x:992:user\n'), probes: [look([same(RENDER)])] },
   status: 'pass', codes: ['devices-ok'] },
+  { name: 'the probe was not given the gid the guest gives the user (M2): judged by the mode, and said so', host: hostWith([PCM]), target: { user: { groups: [29] }, files: guestGroups('audio:x:29:user\n'), probes: [look([same(PCM, 'EACCES')], [1000])] },
+    status: 'pass', codes: ['devices-ok'], assert: (o) => expect(messages(o)).toContain('/dev/snd/pcmC0D0p by its mode and gid 29, which the guest\'s /etc/group gives user: the tool\'s own open ran without gid 29') },
   { name: 'a node with no driver: info, the check still passes', host: hostWith([PCM]), target: { user: { groups: [29] }, files: guestGroups('audio:x:29:user\n'), probes: [look([same(PCM, 'ENXIO')])] },
     status: 'pass', codes: ['no-driver', 'devices-ok'], assert: (o) => expect(messages(o)).toContain('ENXIO (No such device or address)') },
   { name: 'EACCES although the group grants it: a nodev mount, said as it is', host: hostWith([PCM]), target: { user: { groups: [29] }, files: guestGroups('audio:x:29:user\n'), probes: [look([same(PCM, 'EACCES')])] },
@@ -120,8 +123,8 @@ checkTester(devAccess, [
 describe('dev.access parsers', () => {
   test('getfacl: named entries and the mask per file, octal escapes undone', () => {
     const acl = parseGetfacl('# file: /dev/snd/seq\n# owner: 0\n# group: 29\nuser::rw-\nuser:1000:rw-\ngroup::rw-\ngroup:44:r--\nmask::rw-\nother::---\n\n# file: /dev/a\\040b\nuser::rw-\n');
-    expect(acl.get('/dev/snd/seq')).toEqual({ entries: [{ who: 'user', id: 1000, perms: 'rw-' }, { who: 'group', id: 44, perms: 'r--' }], mask: 'rw-' });
-    expect(acl.get('/dev/a b')).toEqual({ entries: [], mask: null });
+    expect(acl.get('/dev/snd/seq')).toEqual({ entries: [{ who: 'user', id: 1000, perms: 'rw-' }, { who: 'group', id: 44, perms: 'r--' }], mask: 'rw-', owningGroup: 'rw-' });
+    expect(acl.get('/dev/a b')).toEqual({ entries: [], mask: null, owningGroup: null });
   });
   test('devices.list and DevicePolicy rules', () => {
     expect(allowsReadWrite(parseDevicesList('a *:* rwm\n', 'v1'), 226, 128, '/dev/dri/renderD128')).toBe(true);

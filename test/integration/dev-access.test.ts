@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startChrootProcess } from '../harness/chroot-guest.js';
+import { bootNspawn } from '../harness/nspawn-guest.js';
 import { hostDevNamespace, hostDevNodes, type DevNodeSpec } from '../harness/host-dev.js';
 import { must, run } from '../harness/proc.js';
 import { umountTree, type GuestRoot } from '../harness/rootfs.js';
@@ -74,6 +75,14 @@ describeIntegration('dev.access on real device nodes', () => {
   /** dev.access on the chroot at `root`, the tool in mount namespace `mountNs` (where /dev shows the stand-ins). */
   async function devAccess(root: string, mountNs: string, extra: string[] = ['--user', String(USER)]): Promise<CheckResult> {
     const r = await runTool(['check', `chroot:${root}`, '--only', 'dev.access', '--json', '--timeout', '5000', ...extra], { netns: w.net.offNsPath, mountNs, timeoutMs: 90_000 });
+    await validateReport(r.json);
+    const result = (r.json as Report).results.find((x) => x.id === 'dev.access');
+    if (!result) throw new Error(`no dev.access result: ${r.stderr}`);
+    return result;
+  }
+  /** dev.access on any target spec, the tool in `mountNs`. */
+  async function devAccessOf(spec: string, mountNs: string): Promise<CheckResult> {
+    const r = await runTool(['check', spec, '--only', 'dev.access', '--user', String(USER), '--json', '--timeout', '5000'], { netns: w.net.offNsPath, mountNs, timeoutMs: 90_000 });
     await validateReport(r.json);
     const result = (r.json as Report).results.find((x) => x.id === 'dev.access');
     if (!result) throw new Error(`no dev.access result: ${r.stderr}`);
@@ -204,4 +213,26 @@ describeIntegration('dev.access on real device nodes', () => {
     expect(text(r)).toContain(`but the session process ${session.pid} does not have it`);
     await session.stop();
   }, 120_000);
+
+  test('nspawn: the machine makes its own /dev, so /dev/snd is missing: --bind= with DeviceAllow=; bound with --bind=, the user in audio: pass', async () => {
+    const dev = await hostDev([DESKTOP[1]!]);
+    const [bare, bound] = await Promise.all([w.guestRoot(`da${++n}`), w.guestRoot(`da${++n}`)]);
+    writeFileSync(join(bound.root, 'etc/group'), member(AUDIO, NAME)(readFileSync(join(bound.root, 'etc/group'), 'utf8')));
+    const [m1, m2] = await Promise.all([
+      bootNspawn(w.net, bare.root, w.name('dab'), w.cleanup, { bootTimeoutMs: 60_000 }),
+      bootNspawn(w.net, bound.root, w.name('das'), w.cleanup, { bootTimeoutMs: 60_000, binds: [`${join(dev, 'snd')}:/dev/snd`] }),
+    ]);
+    const ns = await hostDevNamespace(dev, w.cleanup);
+    expect((await m1.exec(['test', '-e', '/dev/snd'])).exitCode).not.toBe(0);
+    expect((await m2.exec(['setpriv', `--reuid=${USER}`, `--regid=${USER}`, `--groups=${AUDIO}`, 'sh', '-c', 'exec 3<>/dev/snd/controlC0 && echo opened'])).stdout.trim()).toBe('opened');
+    const missing = await devAccessOf(`nspawn:${m1.machine}`, ns);
+    expect(codes(missing)).toEqual(['devices-missing']);
+    expect(missing.fixes.map((f) => f.id)).toEqual(['dev.bind-devices-nspawn']);
+    // /dev/fuse's major 10 is "misc" in /proc/devices: the class comes from the host, not a table.
+    expect(snippets(missing)).toContain("--bind=/dev/snd --property='DeviceAllow=char-misc rw'");
+    expect(JSON.stringify(missing.fixes)).toContain(`/etc/systemd/nspawn/${m1.machine}.nspawn`);
+    const ok = await devAccessOf(`nspawn:${m2.machine}`, ns);
+    expect(ok.status, ok.summary).toBe('pass');
+    expect(codes(ok)).toEqual(['devices-ok']);
+  }, 180_000);
 });

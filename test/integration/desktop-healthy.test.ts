@@ -10,10 +10,10 @@ import { runTool, validateReport } from '../harness/tool.js';
 import { createWorld, type World } from '../harness/world.js';
 import type { Report } from '../../src/core/types.js';
 
-/** Every check that looks at the desktop session, by id or group (audio.pipewire is held to it as soon as it exists). */
+/** Every check that looks at the desktop session, by id or group. */
 const DESKTOP = /^(x11\.|wayland\.|dbus\.|audio\.|dconf\.runtime-dir$|dev\.|session\.user$)/;
 /** Checks that must be there: the desktop world is for them. */
-const EXPECTED = ['x11.display', 'x11.socket', 'x11.mitshm', 'wayland.socket', 'dbus.session', 'dbus.system', 'dbus.machine-id', 'audio.pulse', 'dconf.runtime-dir', 'dev.pts', 'dev.shm', 'dev.access', 'session.user'];
+const EXPECTED = ['x11.display', 'x11.socket', 'x11.mitshm', 'audio.pipewire', 'wayland.socket', 'dbus.session', 'dbus.system', 'dbus.machine-id', 'audio.pulse', 'dconf.runtime-dir', 'dev.pts', 'dev.shm', 'dev.access', 'session.user'];
 
 describeIntegration('a healthy desktop guest', () => {
   let w: World;

@@ -1,11 +1,33 @@
-import { defineCheck, type CheckContext } from '../../core/check.js';
-import { couldNotRun, finding, outcomeOf } from '../../core/outcome.js';
-import type { Finding, Fix } from '../../core/types.js';
+import { defineCheck, cannotRun, type CheckContext, type EarlyOutcome, type Reported } from '../../core/check.js';
+import { findingBuilder, renderMessage } from '../../core/findings.js';
 import { parseNspawnArgs } from '../../parse/nspawn-args.js';
 import { parsePing, type PingOutcome } from '../../parse/ping-output.js';
 import { hasIpv4DefaultRoute, hasIpv6DefaultRoute, parseProcNetDevNames } from '../../parse/proc-net.js';
 import { noUplinkFixes, pingPermissionFix } from '../../fixes/plans/net-plans.js';
-import { DEFAULT_PATH, type ExecResult } from '../../core/target.js';
+import { DEFAULT_PATH, type ExecResult, type Target } from '../../core/target.js';
+
+const findings = {
+  'ping-ok': { severity: 'info', message: 'ping {address} {from}: {got}/{sent} replies, rtt min/avg/max {min}/{avg}/{max} ms', description: 'Every ping came back; the round-trip time is reported.' },
+  'ping-no-route': { severity: 'fail', message: 'ping {address} {from}: {said}{why}', description: '"connect: Network is unreachable": the guest\'s namespace has no route (often only lo, as with nspawn --private-network).' },
+  'ping-unreachable': { severity: 'fail', message: 'ping {address} {from}: {said}', description: '"Destination Host Unreachable": a gateway answered that it cannot reach the target.' },
+  'ping-loss': { severity: 'fail', message: 'ping {address} {from}: {loss}', description: 'Every packet was lost.' },
+  'ping-partial-loss': { severity: 'warn', message: 'ping {address} {from}: {percent}% packet loss ({got}/{sent} replies)', description: 'Some packets were lost, some came back.' },
+  'ping-missing': { severity: 'info', message: 'ping is not installed in the guest ("{address}" was pinged with the host\'s ping inside the guest\'s network namespace)', description: 'ping is not installed in the guest; the host\'s ping was used inside the guest\'s network namespace.' },
+  'ping-not-permitted': { severity: 'warn', message: 'ping in the guest fails for {user} (uid {uid}): {said}; ping has no cap_net_raw and gid {gid} is {inOrOut} net.ipv4.ping_group_range ({range})', description: '"ping: socket: Operation not permitted": ping has no cap_net_raw and the user\'s group is outside net.ipv4.ping_group_range.' },
+  'ping-blocked': { severity: 'fail', message: 'ping {address} {from}: {said} (a firewall rule rejects outgoing ICMP)', description: '"sendmsg: Operation not permitted": a firewall rejects outgoing ICMP.' },
+  'ping-target-unresolved': { severity: 'fail', message: 'ping {address}: {said} (give --ping-target an IP address, or see the dns checks)', description: 'The ping target is a name that did not resolve.' },
+  'ping-failed': { severity: 'fail', message: 'ping {address} {from} failed: {said}', description: 'ping failed in a way not recognised (the host\'s ping refused in the guest\'s namespace too); its message is quoted.' },
+} as const;
+
+const fixDocs = {
+  'net.nspawn-network-veth': 'nspawn --private-network without an uplink: --network-veth (VirtualEthernet=yes) plus systemd-networkd.',
+  'net.nspawn-share-host-network': 'nspawn: drop --private-network (Private=no) to use the host\'s network.',
+  'net.nspawn-enable-networkd': 'nspawn --network-veth: enable systemd-networkd on the host and in the guest.',
+  'net.netns-route': 'A namespace given with --network-namespace-path: give it an uplink and a default route.',
+  'net.fix-host-network': 'chroot and schroot share the host\'s network: fix the host.',
+  'net.fix-guest-netns': 'The guest\'s process was started in another network namespace: give that one a route.',
+  'net.ping-permission': 'setcap cap_net_raw+ep on the guest\'s ping, or widen net.ipv4.ping_group_range.',
+} as const;
 
 /**
  * Two packets: a partial loss still shows (1/2 = 50%). Both are sent at once (`-l 2`, a preload
@@ -50,17 +72,54 @@ interface PingRun {
   outcome: PingOutcome;
 }
 
-function evidenceOf(run: PingRun): Record<string, unknown> {
-  const { outcome } = run;
-  return {
-    via: run.via, command: run.argv.join(' '), exitCode: run.result.exitCode,
-    transmitted: outcome.transmitted, received: outcome.received, lossPercent: outcome.lossPercent, rttMs: outcome.rttMs,
-    ...(outcome.message ? { message: outcome.message } : {}),
-  };
+/** Why the desktop user may not send ICMP: the ping binary found, and the namespace's ping_group_range. */
+interface PermissionFacts {
+  pingPath: string;
+  pingGroupRange: string | null;
+  gidInPingGroupRange: boolean;
 }
 
 /** What the guest's network namespace has, to explain "Network is unreachable". */
-async function routeEvidence(ctx: CheckContext): Promise<Record<string, unknown>> {
+interface RouteFacts {
+  interfaces: string[] | null;
+  ipv4DefaultRoute: boolean | null;
+  ipv6DefaultRoute: boolean | null;
+}
+
+interface Facts {
+  address: string;
+  timeoutMs: number;
+  user: { name: string; uid: number; gid: number };
+  /** The guest's own ping, as the desktop user. */
+  guest: PingRun;
+  /** ping is not installed in the guest. */
+  missing: boolean;
+  /** Set when the guest's ping was refused for the user. */
+  permission: PermissionFacts | null;
+  /** The host's ping in the guest's network namespace, when the guest's could not be used; null when there is none either. */
+  host: PingRun | null;
+  /** Read only when the ping that decides said "no route". */
+  routes: RouteFacts | null;
+  /** How the guest was made, for the "no way out" fixes. */
+  place: Pick<Target, 'kind' | 'root' | 'pid' | 'sharesNetns' | 'netnsPath' | 'nspawn'>;
+}
+
+const pingRun = (via: PingRun['via'], run: { argv: string[]; result: ExecResult }): PingRun =>
+  ({ via, ...run, outcome: parsePing(run.result.stdout, run.result.stderr, run.result.exitCode) });
+
+async function permissionFacts(ctx: CheckContext): Promise<PermissionFacts> {
+  const range = await ctx.target.execInNetns(['cat', '/proc/sys/net/ipv4/ping_group_range'], { timeoutMs: 500 });
+  const [low, high] = range.stdout.trim().split(/\s+/).map(Number);
+  let pingPath = '/usr/bin/ping';
+  for (const p of PING_PATHS) {
+    const s = await ctx.target.stat(p);
+    if ('type' in s && s.type === 'file') { pingPath = p; break; }
+  }
+  const gid = ctx.target.user.gid;
+  return { pingPath, pingGroupRange: range.exitCode === 0 ? range.stdout.trim() : null, gidInPingGroupRange: low !== undefined && high !== undefined && gid >= low && gid <= high };
+}
+
+async function routeFacts(ctx: CheckContext): Promise<RouteFacts> {
   const { target } = ctx;
   const [dev, route, route6] = await Promise.all([target.readProcNet('dev'), target.readProcNet('route'), target.readProcNet('ipv6_route')]);
   return {
@@ -70,67 +129,112 @@ async function routeEvidence(ctx: CheckContext): Promise<Record<string, unknown>
   };
 }
 
-/** The fixes for "no way out", from how the container was started. */
-function pathFixes(ctx: CheckContext): Fix[] {
-  const argv = ctx.target.nspawn?.argv;
-  return noUplinkFixes(ctx.target, argv && argv.length > 0 ? parseNspawnArgs(argv) : null);
+// What it looks at: the guest's own ping run as the desktop user in the guest; when it is missing or refused,
+// why it was refused and the host's ping (as root) inside the guest's network namespace; for "no route", the routes.
+async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
+  const { target, options, host } = ctx;
+  const started = host.now();
+  const left = () => Math.max(300, options.timeoutMs - RESERVE_MS - (host.now() - started));
+  const asUser = target.user.uid === 0 ? {} : { user: { uid: target.user.uid, gid: target.user.gid, groups: target.user.groups } };
+  const env = { PATH: DEFAULT_PATH, LC_ALL: 'C' };
+  const guest = pingRun('guest', await pingWith((argv) => target.exec(argv, { ...asUser, env, timeoutMs: left() + 200 }), options.pingTarget, left));
+  if (guest.result.spawnError && !guest.result.notFound) return cannotRun(`cannot run ping in the guest: ${guest.result.spawnError}`);
+  const missing = guest.result.notFound;
+  const denied = !missing && guest.outcome.error === 'permission';
+  const permission = denied ? await permissionFacts(ctx) : null;
+  let fallback: PingRun | null = null;
+  if (missing || denied) {
+    // The guest has no usable ping: the host's ping, as root, inside the guest's network namespace.
+    const run = await pingWith((argv) => target.execInNetns(argv, { timeoutMs: left() + 200 }), options.pingTarget, left);
+    const unusable = run.result.notFound || (run.result.spawnError !== undefined && run.result.exitCode === null);
+    if (unusable && missing) return cannotRun(`ping is installed neither in the guest nor on the host (${run.result.spawnError ?? 'not found'})`);
+    fallback = unusable ? null : pingRun('host-in-netns', run);
+  }
+  const deciding = missing || denied ? fallback : guest;
+  const { kind, root, pid, sharesNetns, netnsPath, nspawn } = target;
+  return {
+    address: options.pingTarget, timeoutMs: options.timeoutMs, user: { name: target.user.name, uid: target.user.uid, gid: target.user.gid },
+    guest, missing, permission, host: fallback, routes: deciding?.outcome.error === 'no-route' ? await routeFacts(ctx) : null,
+    place: { kind, root, pid, sharesNetns, netnsPath, ...(nspawn ? { nspawn } : {}) },
+  };
 }
 
-/** How it decides: one finding per way a ping ends. */
-async function verdict(ctx: CheckContext, run: PingRun): Promise<{ findings: Finding[]; fixes: Fix[] }> {
-  const address = ctx.options.pingTarget;
+const found = findingBuilder(findings);
+
+function evidenceOf(run: PingRun): Record<string, unknown> {
+  const { outcome } = run;
+  return {
+    via: run.via, command: run.argv.join(' '), exitCode: run.result.exitCode,
+    transmitted: outcome.transmitted, received: outcome.received, lossPercent: outcome.lossPercent, rttMs: outcome.rttMs,
+    ...(outcome.message ? { message: outcome.message } : {}),
+  };
+}
+
+/** The ping that decides reachability: the guest's own, or the host's in its namespace when the guest's could not be used. */
+const decidingRun = (f: Facts): PingRun | null => (f.missing || f.permission ? f.host : f.guest);
+
+/** One finding for the way the deciding ping ended. */
+function verdict(f: Facts, run: PingRun): Reported<typeof findings> {
+  const { address } = f;
   const { outcome } = run;
   const ev = evidenceOf(run);
   const from = run.via === 'guest' ? 'from the guest' : 'from the guest\'s network namespace (host\'s ping)';
+  const said = (fallback: string) => outcome.message ?? fallback;
   switch (outcome.error) {
     case 'no-route': {
-      const routes = await routeEvidence(ctx);
+      const routes = f.routes ?? { interfaces: null, ipv4DefaultRoute: null, ipv6DefaultRoute: null };
       const onlyLo = Array.isArray(routes.interfaces) && routes.interfaces.every((n) => n === 'lo');
       const why = onlyLo ? ' (the namespace has only the loopback interface)' : routes.ipv4DefaultRoute === false ? ' (no default route)' : '';
-      return {
-        findings: [finding('ping-no-route', 'fail', `ping ${address} ${from}: ${outcome.message ?? 'Network is unreachable'}${why}`, { ...ev, ...routes })],
-        fixes: pathFixes(ctx),
-      };
+      return found('ping-no-route', { address, from, said: said('Network is unreachable'), why }, { ...ev, ...routes });
     }
     case 'unreachable':
-      return { findings: [finding('ping-unreachable', 'fail', `ping ${address} ${from}: ${outcome.message ?? 'Destination Host Unreachable'}`, ev)], fixes: pathFixes(ctx) };
+      return found('ping-unreachable', { address, from, said: said('Destination Host Unreachable') }, ev);
     case 'unknown-host':
-      return { findings: [finding('ping-target-unresolved', 'fail', `ping ${address}: ${outcome.message ?? 'Name or service not known'} (give --ping-target an IP address, or see the dns checks)`, ev)], fixes: [] };
+      return found('ping-target-unresolved', { address, said: said('Name or service not known') }, ev);
     case 'permission':
-      return { findings: [finding('ping-not-permitted', 'warn', `ping ${address} ${from}: ${outcome.message ?? 'Operation not permitted'}`, ev)], fixes: [] };
+      // Only the host's ping, as root, gets here (the guest's refusal is ping-not-permitted): something else forbids ICMP.
+      return found('ping-failed', { address, from, said: said('Operation not permitted') }, ev);
     case 'other':
-      if (/sendmsg|sendto/.test(outcome.message ?? '')) {
-        return { findings: [finding('ping-blocked', 'fail', `ping ${address} ${from}: ${outcome.message ?? ''} (a firewall rule rejects outgoing ICMP)`, ev)], fixes: [] };
-      }
-      if (run.result.timedOut) break;
-      return { findings: [finding('ping-failed', 'fail', `ping ${address} ${from} failed: ${outcome.message ?? `exit code ${String(run.result.exitCode)}`}`, ev)], fixes: [] };
+      if (/sendmsg|sendto/.test(outcome.message ?? '')) return found('ping-blocked', { address, from, said: said('') }, ev);
+      if (!run.result.timedOut) return found('ping-failed', { address, from, said: said(`exit code ${String(run.result.exitCode)}`) }, ev);
+      break;
     case null:
       break;
   }
   const sent = outcome.transmitted ?? 0;
   const got = outcome.received ?? 0;
-  if (sent > 0 && got === sent && outcome.rttMs) {
-    return { findings: [finding('ping-ok', 'info', `ping ${address} ${from}: ${got}/${sent} replies, rtt min/avg/max ${outcome.rttMs.min}/${outcome.rttMs.avg}/${outcome.rttMs.max} ms`, ev)], fixes: [] };
-  }
-  if (got > 0) {
-    return { findings: [finding('ping-loss', 'warn', `ping ${address} ${from}: ${outcome.lossPercent ?? Math.round(100 - (100 * got) / sent)}% packet loss (${got}/${sent} replies)`, ev)], fixes: [] };
-  }
-  const loss = sent > 0 ? `${sent} packets transmitted, 0 received, 100% packet loss` : `no reply within ${ctx.options.timeoutMs} ms`;
-  return { findings: [finding('ping-loss', 'fail', `ping ${address} ${from}: ${loss}`, ev)], fixes: pathFixes(ctx) };
+  if (sent > 0 && got === sent && outcome.rttMs) return found('ping-ok', { address, from, got, sent, ...outcome.rttMs }, ev);
+  if (got > 0) return found('ping-partial-loss', { address, from, percent: outcome.lossPercent ?? Math.round(100 - (100 * got) / sent), got, sent }, ev);
+  const loss = sent > 0 ? `${sent} packets transmitted, 0 received, 100% packet loss` : `no reply within ${f.timeoutMs} ms`;
+  return found('ping-loss', { address, from, loss }, ev);
 }
 
-/** Why the desktop user may not send ICMP: no capability on the binary and a gid outside ping_group_range. */
-async function permissionEvidence(ctx: CheckContext): Promise<{ pingPath: string; evidence: Record<string, unknown> }> {
-  const range = await ctx.target.execInNetns(['cat', '/proc/sys/net/ipv4/ping_group_range'], { timeoutMs: 500 });
-  const [low, high] = range.stdout.trim().split(/\s+/).map(Number);
-  let pingPath = '/usr/bin/ping';
-  for (const p of PING_PATHS) {
-    const s = await ctx.target.stat(p);
-    if ('type' in s && s.type === 'file') { pingPath = p; break; }
+// How it decides: why the guest's own ping could not be used, then one finding for the way the deciding ping ended.
+function judge(f: Facts) {
+  const out: Reported<typeof findings>[] = [];
+  if (f.missing) out.push(found('ping-missing', { address: f.address }, { stderr: f.guest.result.stderr.trim().slice(0, 200) }));
+  if (f.permission) {
+    const p = f.permission;
+    out.push(found('ping-not-permitted', {
+      user: f.user.name, uid: f.user.uid, said: f.guest.outcome.message ?? 'Operation not permitted', gid: f.user.gid,
+      inOrOut: p.gidInPingGroupRange ? 'inside' : 'outside', range: String(p.pingGroupRange),
+    }, { ...evidenceOf(f.guest), gid: f.user.gid, ...p }));
   }
-  const gid = ctx.target.user.gid;
-  const inRange = low !== undefined && high !== undefined && gid >= low && gid <= high;
-  return { pingPath, evidence: { pingGroupRange: range.exitCode === 0 ? range.stdout.trim() : null, gid, gidInPingGroupRange: inRange, pingPath } };
+  const run = decidingRun(f);
+  if (run === null) return out;
+  const decided = verdict(f, run);
+  // A healthy run's summary is the ping's own line (round-trip times), not the note that the host's ping was used.
+  return { findings: [...out, decided], summary: renderMessage(findings[decided.code].message, decided.data) };
+}
+
+// What it offers: the way out for this kind of container when nothing gets through, and how to let the user ping.
+function offer(f: Facts, reported: readonly Reported<typeof findings>[]) {
+  const noWayOut = reported.some((r) => r.code === 'ping-no-route' || r.code === 'ping-unreachable' || r.code === 'ping-loss');
+  const argv = f.place.nspawn?.argv;
+  return [
+    ...(f.permission ? [pingPermissionFix(f.permission.pingPath, f.user.gid)] : []),
+    ...(noWayOut ? noUplinkFixes(f.place, argv && argv.length > 0 ? parseNspawnArgs(argv) : null) : []),
+  ];
 }
 
 export default defineCheck({
@@ -138,70 +242,10 @@ export default defineCheck({
   group: 'net',
   title: 'ICMP reachability from the guest',
   description: 'Pings --ping-target from inside the guest\'s network namespace as the desktop user (falling back to the host\'s ping in that namespace), and tells apart no route, unreachable, packet loss, a missing ping and ICMP not permitted.',
-  findings: {
-    'ping-ok': { severity: 'info', description: 'Every ping came back; the round-trip time is reported.' },
-    'ping-no-route': { severity: 'fail', description: '"connect: Network is unreachable": the guest\'s namespace has no route (often only lo, as with nspawn --private-network).' },
-    'ping-unreachable': { severity: 'fail', description: '"Destination Host Unreachable": a gateway answered that it cannot reach the target.' },
-    'ping-loss': { severity: 'fail', description: 'Packets were lost: some (warn) or all (fail).' },
-    'ping-missing': { severity: 'info', description: 'ping is not installed in the guest; the host\'s ping was used inside the guest\'s network namespace.' },
-    'ping-not-permitted': { severity: 'warn', description: '"ping: socket: Operation not permitted": ping has no cap_net_raw and the user\'s group is outside net.ipv4.ping_group_range.' },
-    'ping-blocked': { severity: 'fail', description: '"sendmsg: Operation not permitted": a firewall rejects outgoing ICMP.' },
-    'ping-target-unresolved': { severity: 'fail', description: 'The ping target is a name that did not resolve.' },
-    'ping-failed': { severity: 'fail', description: 'ping failed in a way not recognised; its message is quoted.' },
-  },
-  fixDocs: {
-    'net.nspawn-network-veth': 'nspawn --private-network without an uplink: --network-veth (VirtualEthernet=yes) plus systemd-networkd.',
-    'net.nspawn-share-host-network': 'nspawn: drop --private-network (Private=no) to use the host\'s network.',
-    'net.nspawn-enable-networkd': 'nspawn --network-veth: enable systemd-networkd on the host and in the guest.',
-    'net.netns-route': 'A namespace given with --network-namespace-path: give it an uplink and a default route.',
-    'net.fix-host-network': 'chroot and schroot share the host\'s network: fix the host.',
-    'net.fix-guest-netns': 'The guest\'s process was started in another network namespace: give that one a route.',
-    'net.ping-permission': 'setcap cap_net_raw+ep on the guest\'s ping, or widen net.ipv4.ping_group_range.',
-  },
+  findings,
+  fixDocs,
   appliesTo: () => true,
-
-  async run(ctx) {
-    const { target, options } = ctx;
-    const started = performance.now();
-    const left = () => Math.max(300, options.timeoutMs - RESERVE_MS - (performance.now() - started));
-    const findings: Finding[] = [];
-    const fixes: Fix[] = [];
-
-    // What it looks at: the guest's own ping, run as the desktop user, in the guest.
-    const asUser = target.user.uid === 0 ? {} : { user: { uid: target.user.uid, gid: target.user.gid, groups: target.user.groups } };
-    const env = { PATH: DEFAULT_PATH, LC_ALL: 'C' };
-    const guestPing = await pingWith((argv) => target.exec(argv, { ...asUser, env, timeoutMs: left() + 200 }), options.pingTarget, left);
-    const inGuest = guestPing.result;
-    let run: PingRun = { via: 'guest', argv: guestPing.argv, result: inGuest, outcome: parsePing(inGuest.stdout, inGuest.stderr, inGuest.exitCode) };
-
-    if (inGuest.spawnError && !inGuest.notFound) return couldNotRun(`cannot run ping in the guest: ${inGuest.spawnError}`);
-    const missing = inGuest.notFound;
-    const denied = !missing && run.outcome.error === 'permission';
-    if (missing || denied) {
-      if (missing) {
-        findings.push(finding('ping-missing', 'info', `ping is not installed in the guest ("${options.pingTarget}" was pinged with the host's ping inside the guest's network namespace)`, { stderr: inGuest.stderr.trim().slice(0, 200) }));
-      } else {
-        const why = await permissionEvidence(ctx);
-        findings.push(finding('ping-not-permitted', 'warn',
-          `ping in the guest fails for ${target.user.name} (uid ${target.user.uid}): ${run.outcome.message ?? 'Operation not permitted'}; ping has no cap_net_raw and gid ${target.user.gid} is ${why.evidence.gidInPingGroupRange ? 'inside' : 'outside'} net.ipv4.ping_group_range (${String(why.evidence.pingGroupRange)})`,
-          { ...evidenceOf(run), ...why.evidence }));
-        fixes.push(pingPermissionFix(why.pingPath, target.user.gid));
-      }
-      // The guest has no usable ping: the host's ping, as root, inside the guest's network namespace.
-      const hostPing = await pingWith((argv) => target.execInNetns(argv, { timeoutMs: left() + 200 }), options.pingTarget, left);
-      const fromHost = hostPing.result;
-      if (fromHost.notFound || (fromHost.spawnError && fromHost.exitCode === null)) {
-        if (missing) return couldNotRun(`ping is installed neither in the guest nor on the host (${fromHost.spawnError ?? 'not found'})`);
-        return outcomeOf(findings, fixes);
-      }
-      run = { via: 'host-in-netns', argv: hostPing.argv, result: fromHost, outcome: parsePing(fromHost.stdout, fromHost.stderr, fromHost.exitCode) };
-    }
-
-    // What it offers: the way out for this kind of container, or how to let the user ping.
-    const decided = await verdict(ctx, run);
-    findings.push(...decided.findings);
-    fixes.push(...decided.fixes);
-    const allInfo = findings.every((f) => f.severity === 'info');
-    return outcomeOf(findings, fixes, allInfo ? decided.findings[0]?.message : undefined);
-  },
+  gather,
+  judge,
+  offer,
 });

@@ -20,7 +20,7 @@ const PRIVATE_NET_FLAGS = /^(--private-network|-n|--network-veth)$/;
  * nspawn with `--private-network` and nothing connecting it (only `lo`): give it a veth pair that
  * systemd-networkd configures on both sides (host: 80-container-ve.network, guest: 80-container-host0.network).
  */
-export function nspawnVethFix(target: PlanTarget): Fix {
+export function nspawnVethFix(target: PlanTarget): Fix<'net.nspawn-network-veth'> {
   const machine = target.nspawn?.machine ?? 'MACHINE';
   return {
     id: 'net.nspawn-network-veth',
@@ -36,7 +36,7 @@ export function nspawnVethFix(target: PlanTarget): Fix {
 }
 
 /** nspawn with a private network the user did not need: share the host's network instead. */
-export function nspawnShareHostNetworkFix(target: PlanTarget): Fix {
+export function nspawnShareHostNetworkFix(target: PlanTarget): Fix<'net.nspawn-share-host-network'> {
   const machine = target.nspawn?.machine ?? 'MACHINE';
   return {
     id: 'net.nspawn-share-host-network',
@@ -50,7 +50,7 @@ export function nspawnShareHostNetworkFix(target: PlanTarget): Fix {
 }
 
 /** nspawn with a veth but no address or route inside: networkd is missing on one side. */
-export function nspawnNetworkdFix(target: PlanTarget): Fix {
+export function nspawnNetworkdFix(target: PlanTarget): Fix<'net.nspawn-enable-networkd'> {
   return {
     id: 'net.nspawn-enable-networkd',
     title: 'Configure the machine\'s veth link with systemd-networkd (host and guest)',
@@ -63,7 +63,7 @@ export function nspawnNetworkdFix(target: PlanTarget): Fix {
 }
 
 /** nspawn in a network namespace someone else made (--network-namespace-path): that namespace needs a route. */
-export function nspawnNetnsPathFix(netnsPath: string): Fix {
+export function nspawnNetnsPathFix(netnsPath: string): Fix<'net.netns-route'> {
   return {
     id: 'net.netns-route',
     title: `Give the network namespace ${netnsPath} an uplink and a default route`,
@@ -79,7 +79,7 @@ export function nspawnNetnsPathFix(netnsPath: string): Fix {
  * chroot and schroot do not create a network namespace: the guest uses the host's network,
  * or the one of whoever started its processes (ip netns exec, unshare).
  */
-export function sharedNetworkFix(target: PlanTarget): Fix {
+export function sharedNetworkFix(target: PlanTarget): Fix<'net.fix-host-network' | 'net.fix-guest-netns'> {
   const kind = { schroot: 'schroot', chroot: 'A chroot', nspawn: 'systemd-nspawn without --private-network' }[target.kind as string] ?? 'This guest';
   if (target.sharesNetns || target.pid === null) {
     return {
@@ -103,7 +103,7 @@ export function sharedNetworkFix(target: PlanTarget): Fix {
 }
 
 /** Raw ICMP is refused to the user: give ping its capability back (rsync without -X drops it), or open ICMP sockets. */
-export function pingPermissionFix(pingPath: string, gid: number): Fix {
+export function pingPermissionFix(pingPath: string, gid: number): Fix<'net.ping-permission'> {
   return {
     id: 'net.ping-permission',
     title: 'Let the desktop user run ping in the guest',
@@ -115,8 +115,11 @@ export function pingPermissionFix(pingPath: string, gid: number): Fix {
   };
 }
 
+/** The ids {@link noUplinkFixes} may offer. */
+export type NoUplinkFixId = 'net.nspawn-network-veth' | 'net.nspawn-share-host-network' | 'net.nspawn-enable-networkd' | 'net.netns-route' | 'net.fix-host-network' | 'net.fix-guest-netns';
+
 /** The fixes for "the guest has no way out", by how the container was made. */
-export function noUplinkFixes(target: PlanTarget, nspawn: NspawnArgs | null): Fix[] {
+export function noUplinkFixes(target: PlanTarget, nspawn: NspawnArgs | null): Fix<NoUplinkFixId>[] {
   if (target.kind === 'nspawn' && nspawn) {
     if (nspawn.networkNamespacePath !== null) return [nspawnNetnsPathFix(nspawn.networkNamespacePath)];
     if (nspawn.networkVeth) return [nspawnNetworkdFix(target)];

@@ -48,6 +48,23 @@ function writableByOthers(stats: { uid: number; mode: number }): boolean {
   return stats.uid !== 0 || (stats.mode & 0o022) !== 0;
 }
 
+/** fstab options that let a non-root user unmount a mount (mount(8)'s restricted umount). */
+const USER_UMOUNT_OPTIONS = new Set(['user', 'users', 'owner', 'group']);
+
+/**
+ * True when a non-root user may remove this mount: a FUSE mount (fusermount -u by whoever made it),
+ * or one the host's /etc/fstab lists with user, users, owner or group. Only such a mount can vanish
+ * between our check and umount(8)'s own lookup of its name without root doing it.
+ */
+async function removableByUsers(entry: MountEntry): Promise<boolean> {
+  if (entry.fsType === 'fuse' || entry.fsType === 'fuseblk' || entry.fsType.startsWith('fuse.')) return true;
+  const fstab = await readFile('/etc/fstab', 'utf8').catch(() => '');
+  return fstab.split('\n').some((line) => {
+    const f = line.trim().split(/\s+/);
+    return !line.trimStart().startsWith('#') && f.length >= 4 && f[1]!.replace(/\\040/g, ' ') === entry.mountPoint && f[3]!.split(',').some((o) => USER_UMOUNT_OPTIONS.has(o));
+  });
+}
+
 /** Walks a host path from `/`; refuses any symlink on the way (mountinfo paths have none). */
 async function walkHostExact(hostPath: string): Promise<WalkedPath | string> {
   const walked = await walkInRoot('/', hostPath, { followLast: false });
@@ -83,10 +100,15 @@ async function unmountOne(entry: MountEntry, lazy: boolean, timeoutMs: number): 
     let matches: boolean;
     try {
       matches = (await mountIdOf(mount)) === entry.id && (await mountIdOf(dir.handle)) !== entry.id;
-      if (matches && lazy) {
+      // H5's last window: umount(8) looks NAME up again and, as root, follows a symlink. NAME cannot change
+      // while the mount is on it, so only a mount that a user may remove, in a directory a user may change,
+      // can be swapped for a symlink in between: that one is detached through its own descriptor instead.
+      const exactOnly = !lazy && matches && writableByOthers(await dir.handle.stat()) && (await removableByUsers(entry));
+      if (matches && (lazy || exactOnly)) {
         // MNT_DETACH through the mount's own descriptor: exactly this mount, whatever its name leads to now.
         const r = await runWithFds('umount', ['-l', '--no-canonicalize', '/proc/self/fd/3'], [mount], timeoutMs);
-        return r.exitCode === 0 ? { status: 'done', message: `detached ${entry.mountPoint}` } : { status: 'failed', message: describeRun(`umount -l ${entry.mountPoint}`, r) };
+        const how = exactOnly ? ' through its descriptor (a user may remove this mount and change its directory, so its name was not used)' : '';
+        return r.exitCode === 0 ? { status: 'done', message: `detached ${entry.mountPoint}${how}` } : { status: 'failed', message: describeRun(`umount -l ${entry.mountPoint}`, r) };
       }
     } finally {
       await mount.close();

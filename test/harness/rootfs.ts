@@ -34,6 +34,8 @@ export interface GuestRootOptions {
   resolvConf?: string | null;
   /** Content of etc/machine-id (default: a fresh random id, so the guest is healthy and not the host); '' stages the empty-id fault. */
   machineId?: string;
+  /** The tree the overlay is made over (default `/`, the host; e.g. an unpacked genuine root, see real-root.ts). */
+  lower?: string;
 }
 
 const mountedBases = new Set<string>();
@@ -119,7 +121,7 @@ export async function createGuestRoot(
   mkdirSync(work, { recursive: true });
   mkdirSync(root, { recursive: true });
   // argv, no shell: a space in `root` is fine; the option string holds only safe paths.
-  await must(['mount', '-t', 'overlay', '-o', `lowerdir=/,upperdir=${upperDir},workdir=${work}`, 'ctrtest_overlay', root]);
+  await must(['mount', '-t', 'overlay', '-o', `lowerdir=${opts.lower ?? '/'},upperdir=${upperDir},workdir=${work}`, 'ctrtest_overlay', root]);
   cleanup.defer(`umount overlay ${root}`, async () => {
     await umountTree(root);
     rmdirSync(root);

@@ -17,6 +17,7 @@ import { startDnsmasq, type DnsmasqHandle, type DnsmasqOptions } from './dnsmasq
 import { createNetWorld, type NetWorld } from './networld.js';
 import { startPulse, type PulseHandle, type PulseOptions } from './pulse.js';
 import { createGuestRoot, createMinimalRoot, ensureBaseTmpfs, type GuestRoot, type GuestRootOptions } from './rootfs.js';
+import { realRootSkipReason, unpackRealRoot, type RealSuite } from './real-root.js';
 import { hostSnapshot as takeSnapshot, type HostSnapshot } from './snapshot.js';
 import { recordWorldId } from './suite-guard.js';
 import { allocDisplay, startXvfb, type XvfbHandle, type XvfbOptions } from './xvfb.js';
@@ -31,6 +32,11 @@ export interface WorldOptions {
   dns?: boolean;
   /** How the guest end of the uplink is set up (see createNetWorld). */
   uplink?: 'static' | 'dhcp';
+  /**
+   * What {@link World.guestRoot} overlays: the host's `/` (default), or a genuine Debian root of that
+   * release, unpacked once per world (real-root.ts), each guest an overlay of its own over it.
+   */
+  guests?: 'host' | RealSuite;
 }
 
 /** An integration world. */
@@ -75,6 +81,9 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     mkdirSync(stateDir, { recursive: true });
     const net = await createNetWorld(id, cleanup, { uplink: opts.uplink });
     const roots = new Map<string, Promise<GuestRoot>>();
+    const suite = opts.guests ?? 'host';
+    let lower: Promise<string> | null = null;
+    const lowerDir = (): Promise<string> => (lower ??= unpackRealRoot(base, 'real-lower', suite as RealSuite, cleanup).then((r) => r.root));
     let dns: Promise<DnsmasqHandle> | null = null;
     let pulseN = 0;
     const world: World = {
@@ -86,7 +95,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       name: (suffix) => `ctd-${id}-${suffix}`,
       guestRoot: (name, o) => {
         let r = roots.get(name);
-        if (!r) roots.set(name, (r = createGuestRoot(base, name, cleanup, o)));
+        if (!r) roots.set(name, (r = suite === 'host' ? createGuestRoot(base, name, cleanup, o) : lowerDir().then((l) => createGuestRoot(base, name, cleanup, { ...o, lower: l }))));
         return r;
       },
       minimalRoot: (name) => createMinimalRoot(base, name),
@@ -121,4 +130,14 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     await cleanup.run().catch(() => undefined);
     throw e;
   }
+}
+
+/** The guest worlds the hostile suite runs in: overlays of this host, and of a genuine Debian 12 root (skipped, loudly, when none can be had). */
+export function guestWorlds(): { name: string; options: WorldOptions; skip: string | null }[] {
+  const reason = realRootSkipReason('bookworm');
+  if (reason) console.warn(`SKIPPING the Debian 12 world: ${reason}`);
+  return [
+    { name: 'host overlay', options: {}, skip: null },
+    { name: 'Debian 12 root', options: { guests: 'bookworm' }, skip: reason },
+  ];
 }

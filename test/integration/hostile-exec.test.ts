@@ -12,7 +12,7 @@ import { killSync } from '../harness/cleanup.js';
 import { descendantsOf, commOf, run, spawnDaemon, waitFor } from '../harness/proc.js';
 import { describeIntegration } from '../harness/skip.js';
 import { CLI_PATH, runTool } from '../harness/tool.js';
-import { createWorld, type World } from '../harness/world.js';
+import { createWorld, guestWorlds, type World } from '../harness/world.js';
 import { HostContext } from '../../src/host/host-context.js';
 import { openTarget } from '../../src/targets/open-target.js';
 import type { GuestTarget } from '../../src/targets/guest-target.js';
@@ -22,7 +22,8 @@ const PLANTED = ['nsenter', 'chroot', 'setpriv', 'env', 'uname', 'sh', 'cat', 'p
 
 const statusField = (status: string, field: string): string => new RegExp(`^${field}:\\s*(\\S+)`, 'm').exec(status)?.[1] ?? '';
 
-describeIntegration('hostile guests: the programs ctr-doctor runs', () => {
+// The same attacks on overlays of this host and on a genuine Debian 12 root (issue 13: real guests).
+for (const world of guestWorlds()) describeIntegration.skipIf(world.skip !== null)(`hostile guests: the programs ctr-doctor runs (${world.name})`, () => {
   let w: World;
   let root: string;
   let user: { uid: number; gid: number; name: string; home: string };
@@ -64,7 +65,7 @@ describeIntegration('hostile guests: the programs ctr-doctor runs', () => {
   }
 
   beforeAll(async () => {
-    w = await createWorld();
+    w = await createWorld(world.options);
     const g = await w.guestRoot('hostile-exec');
     root = g.root;
     user = g.user;

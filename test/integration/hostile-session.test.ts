@@ -11,7 +11,7 @@ import { mountChrootApi, startChrootProcess } from '../harness/chroot-guest.js';
 import { run } from '../harness/proc.js';
 import { describeIntegration } from '../harness/skip.js';
 import { runTool } from '../harness/tool.js';
-import { createWorld, type World } from '../harness/world.js';
+import { createWorld, guestWorlds, type World } from '../harness/world.js';
 import { HostContext } from '../../src/host/host-context.js';
 import { openTarget } from '../../src/targets/open-target.js';
 import { endProbeChildren } from '../../src/guest/probe-client.js';
@@ -85,11 +85,12 @@ function nspawnPlanSnippets(machine: string, dir: string): string[] {
   return fixes.flatMap((f) => f?.steps.flatMap((st) => (st.kind === 'manual' && st.snippet ? [st.snippet] : [])) ?? []);
 }
 
-describeIntegration('hostile guests: the session environment and passwd', () => {
+// The same attacks on overlays of this host and on a genuine Debian 12 root (issue 13: real guests).
+for (const world of guestWorlds()) describeIntegration.skipIf(world.skip !== null)(`hostile guests: the session environment and passwd (${world.name})`, () => {
   let w: World;
 
   beforeAll(async () => {
-    w = await createWorld();
+    w = await createWorld(world.options);
   });
   afterAll(async () => w?.dispose());
 

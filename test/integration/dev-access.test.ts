@@ -6,15 +6,18 @@
  * (runTool hostDev): the machine's devtmpfs is never written. The guests are whole-root overlays
  * whose /dev is a tmpfs of the test's, with the host's directories bound in (or not). Every fault is
  * staged for real: the guest's /etc/group, an ACL set with setfacl, a cgroup v1 device cgroup the
- * session process is moved into, and each is shown to do what users see before the tool looks.
+ * session process is moved into, a user namespace that does not map the node's gid, an nspawn
+ * machine with and without --bind=, a schroot profile without the bind; each is shown to do what
+ * users see before the tool looks.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startChrootProcess } from '../harness/chroot-guest.js';
 import { bootNspawn } from '../harness/nspawn-guest.js';
+import { beginSession, createSchroot } from '../harness/schroot-guest.js';
 import { hostDevNamespace, hostDevNodes, type DevNodeSpec } from '../harness/host-dev.js';
-import { must, run } from '../harness/proc.js';
+import { commOf, must, run, spawnDaemon, waitFor } from '../harness/proc.js';
 import { umountTree, type GuestRoot } from '../harness/rootfs.js';
 import { describeIntegration } from '../harness/skip.js';
 import { runTool, validateReport } from '../harness/tool.js';
@@ -235,4 +238,46 @@ describeIntegration('dev.access on real device nodes', () => {
     expect(ok.status, ok.summary).toBe('pass');
     expect(codes(ok)).toEqual(['devices-ok']);
   }, 180_000);
+
+  test('a session in a user namespace that maps gid 1000 only: the audio node\'s gid 29 is 65534 there, unmapped-group', async () => {
+    const dev = await hostDev([DESKTOP[1]!]);
+    const g = await guest(dev, ['snd'], member(AUDIO, NAME));
+    const ns = await hostDevNamespace(dev, w.cleanup);
+    // unshare(CLONE_NEWUSER) is refused inside a chroot, and --map-users needs newuidmap: the test writes the maps
+    // (uids 0..1000 as they are, gid 1000 only), then the process chroots and drops to the user, with exec all along.
+    const wait = 'while [ -z "$(cat /proc/self/uid_map)" ]; do sleep 0.02; done; exec chroot "$0" setpriv --reuid=1000 --regid=1000 --clear-groups sleep 100000';
+    const d = spawnDaemon(`userns sleep in ${g.root}`, ['nsenter', `--mount=${ns}`, `--net=${w.net.offNsPath}`, 'unshare', '--user', '--mount', 'sh', '-c', wait, g.root], w.cleanup);
+    await waitFor('the new user namespace', () => {
+      if (d.child.exitCode !== null) throw new Error(`exited: ${d.output()}`);
+      return readFileSync(`/proc/${d.pid}/status`, 'utf8').match(/^NSpid/m) !== null && readlinkSync(`/proc/${d.pid}/ns/user`) !== readlinkSync('/proc/self/ns/user');
+    }, { timeoutMs: 5_000, intervalMs: 10 });
+    writeFileSync(`/proc/${d.pid}/uid_map`, '0 0 1001\n');
+    writeFileSync(`/proc/${d.pid}/gid_map`, `${USER} ${USER} 1\n`);
+    const pid = await waitFor('the sleep in its user namespace', () => {
+      if (d.child.exitCode !== null) throw new Error(`exited: ${d.output()}`);
+      return commOf(d.pid) === 'sleep' ? d.pid : undefined;
+    }, { timeoutMs: 5_000, intervalMs: 10 });
+    expect(readFileSync(`/proc/${pid}/gid_map`, 'utf8').trim().split(/\s+/)).toEqual([String(USER), String(USER), '1']);
+    // Inside, the node's group shows as the overflow gid.
+    const inside = await run(['nsenter', '-t', String(pid), '-U', '--preserve-credentials', 'stat', '-c', '%g', join(`/proc/${pid}/root`, 'dev/snd/controlC0')]);
+    expect(inside.stdout.trim(), inside.stderr).toBe('65534');
+    const r = await devAccessOf(`pid:${pid}`, ns);
+    expect(codes(r)).toContain('unmapped-group');
+    expect(text(r)).toContain('does not map the host\'s gid 29 (audio)');
+  }, 120_000);
+
+  test('schroot: the profile binds /dev without /dev/snd: the fstab line, naming the profile\'s file', async () => {
+    const dev = await hostDev([DESKTOP[1]!]);
+    const g = await w.guestRoot(`da${++n}`);
+    const name = w.name('das');
+    createSchroot(w.net, g.root, name, w.cleanup, {});
+    const session = await beginSession(name, w.name('das1'));
+    // The holder copies the session's mounts, so it starts after the session.
+    const ns = await hostDevNamespace(dev, w.cleanup);
+    const r = await devAccessOf(`session:${session}`, ns);
+    expect(codes(r)).toEqual(['devices-missing']);
+    expect(r.fixes.map((f) => f.id)).toEqual(['dev.bind-devices-schroot']);
+    expect(snippets(r)).toBe('/dev/snd /dev/snd none rw,bind 0 0');
+    expect(JSON.stringify(r.fixes)).toContain(`/etc/schroot/${name}/fstab`);
+  }, 120_000);
 });

@@ -6,6 +6,7 @@ import { guestUnreadable } from '../guest-access.js';
 import { lookAsUser } from '../api-fs-look.js';
 import { targetSchrootFstab } from '../schroot-fstab.js';
 import { parseGroup, type GroupEntry } from '../../parse/passwd.js';
+import { idInside, isIdentityMap, parseIdMap, type IdMapRange } from '../../parse/id-map.js';
 import { allowsReadWrite, parseDevicePolicy, parseDevicesList, parseProcDevices, type DeviceCgroup } from '../../parse/device-cgroup.js';
 import { deviceBindFix, deviceCgroupFix, guestGroupsFix, hostAclFix, type DeviceBind, type GroupGap } from '../../fixes/plans/dev-access-plans.js';
 import type { FixPlace } from '../../fixes/plans/x11-plans.js';
@@ -21,7 +22,7 @@ const findings = {
   'gid-other-name': { severity: 'fail', message: '{user} cannot open {nodes} (Permission denied): {they} to gid {gid}, {hostName} on the host but {guestName} in the guest ({guestOwn}); {user} is not in {guestName}', description: 'EACCES: the host\'s gid of render/video/audio names another group in the guest (frostyard/intuneme#33: render is systemd-resolve there).' },
   'not-in-group': { severity: 'fail', message: '{user} cannot open {nodes} (Permission denied): {they} to {group} (gid {gid}), and {user} is not in {group} in the guest\'s /etc/group', description: 'EACCES: the group has the same name and gid, but the user is not a member in the guest.' },
   'no-acl': { severity: 'fail', message: '{user} (uid {uid}) cannot open {nodes} (Permission denied): mode {mode} gives {groupName} and others no read-write, and {acl}', description: 'EACCES: only an ACL would grant it (logind\'s uaccess gives the node to the host seat\'s user), and none names this uid.' },
-  'unmapped-group': { severity: 'fail', message: '{nodes} {show} group {overflow} (nogroup) in the guest: its user namespace does not map the host\'s gid {gid} ({hostName}), so no group of the guest can grant {user} access', description: 'The node\'s gid is not mapped in the guest\'s user namespace (65534).' },
+  'unmapped-group': { severity: 'fail', message: '{nodes} {show} group {overflow} (nogroup) in the guest: its user namespace does not map the host\'s gid {gid} ({hostName}), so no group of the guest can grant {user} access', description: 'The node\'s gid is not in the guest\'s gid_map (a user namespace: it shows as 65534), so no guest group grants it.' },
   'session-lacks-group': { severity: 'warn', message: '{user} is in gid {gid} ({group}) in the guest\'s /etc/group, which {nodes} need, but the session process {pid} does not have it (Groups: {groups}): programs of this session cannot open them until {user} logs in again', description: 'The user was added to the group after the session started.' },
   'groups-overflow': { severity: 'warn', message: 'the session process {pid} has group {overflow} among its groups ({groups}): a supplementary group its user namespace does not map (--unshare-groups, or a userns without the gid)', description: 'A group of the session shows as 65534.' },
   'cgroup-denies': { severity: 'fail', message: '{nodes}: {how}, so the guest\'s processes get "Operation not permitted" (EPERM) opening {them}', description: 'The device cgroup of the guest (cgroup v1 devices.list, or systemd DevicePolicy/DeviceAllow, which cgroup v2 enforces with BPF) does not allow the node (systemd/systemd#10960).' },
@@ -56,7 +57,9 @@ interface Facts {
   guestGroups: GroupEntry[];
   /** Char device driver names by major, from the host's /proc/devices (226 drm, 116 alsa). */
   majorNames: Map<number, string>;
-  /** The session process and its groups (from the host's /proc/PID/status), when it is the user's. */
+  /** The guest's gid map when it is not the identity (a user namespace): the host's gids it shows, others are 65534. */
+  gidMap: IdMapRange[] | null;
+  /** The session process and its groups (host ids, from the host's /proc/PID/status), when it is the user's. */
   session: { pid: number; groups: number[] } | null;
   /** The device cgroup of the guest's process, when one restricts it. */
   cgroup: (DeviceCgroup & { v1Path: string | null; unit: string | null }) | null;
@@ -109,7 +112,11 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   const pid = target.session?.pid ?? target.sessionPid ?? target.pid;
   let session: Facts['session'] = null;
   let cgroup: Facts['cgroup'] = null;
+  let gidMap: IdMapRange[] | null = null;
   if (pid !== null && hostNodes.length > 0) {
+    const map = await host.readFile(`/proc/${pid}/gid_map`, { maxBytes: 64 * 1024 });
+    const ranges = map === null ? [] : parseIdMap(map);
+    if (ranges.length > 0 && !isIdentityMap(ranges)) gidMap = ranges;
     const status = await host.readFile(`/proc/${pid}/status`, { maxBytes: 64 * 1024 });
     const uid = status === null ? undefined : /^Uid:\s+(\d+)/m.exec(status)?.[1];
     const groups = status === null ? undefined : /^Groups:[ \t]*([\d \t]*)$/m.exec(status)?.[1];
@@ -123,7 +130,7 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
     pairs: hostNodes.flatMap((h, i) => (guestNodes[i] ? [{ host: h, guest: guestNodes[i] }] : [])), probeGroups,
     hostGroups: parseGroup(hostGroupFile ?? ''),
     guestGroups: guestGroupFile.ok ? parseGroup(guestGroupFile.text) : [],
-    majorNames, session, cgroup, fstabFile: fstab?.file ?? null,
+    majorNames, gidMap, session, cgroup, fstabFile: fstab?.file ?? null,
   };
 }
 
@@ -160,8 +167,11 @@ type Denial =
   | { code: 'no-acl' }
   | { code: 'open-failed'; errno: string };
 
+/** The node's gid as the guest's processes see it: through its user namespace's map, else as the probe saw it. */
+const guestGid = (f: Facts, p: Pair): number => (f.gidMap ? idInside(f.gidMap, p.host.gid) ?? OVERFLOW_GID : p.guest.gid ?? p.host.gid);
+
 function denialOf(f: Facts, p: Pair): Denial {
-  const gid = p.guest.gid ?? p.host.gid;
+  const gid = guestGid(f, p);
   if (gid === OVERFLOW_GID && p.host.gid !== OVERFLOW_GID) return { code: 'unmapped-group', gid: p.host.gid };
   const member = f.user.gid === gid || f.user.groups.includes(gid);
   if (groupGrants(p.host) && !member) {
@@ -196,7 +206,7 @@ function judge(f: Facts) {
   /** Nodes the probe could not open only because it was not given their gid, which the guest gives the user. */
   const byMode = new Map<number, string[]>();
   let opened = 0;
-  const ev = (pairs: readonly Pair[]) => ({ nodes: pairs.map((p) => ({ host: p.host, guest: p.guest })), user: f.user, session: f.session, cgroup: f.cgroup ? { source: f.cgroup.source, open: f.cgroup.open, rules: f.cgroup.rules } : null });
+  const ev = (pairs: readonly Pair[]) => ({ nodes: pairs.map((p) => ({ host: p.host, guest: p.guest })), user: f.user, gidMap: f.gidMap, session: f.session, cgroup: f.cgroup ? { source: f.cgroup.source, open: f.cgroup.open, rules: f.cgroup.rules } : null });
   for (const p of f.pairs) {
     const { host: h, guest: g } = p;
     if (g.type === 'missing') {
@@ -212,12 +222,13 @@ function judge(f: Facts) {
       cgroupDenied.push(p);
       continue;
     }
-    const gid = g.gid ?? h.gid;
-    const untestable = errno === 'EACCES' && needsGroup(f, p) && (f.user.gid === gid || f.user.groups.includes(gid)) && f.probeGroups !== null && !f.probeGroups.includes(gid);
+    const gid = guestGid(f, p);
+    const untestable = errno === 'EACCES' && needsGroup(f, p) && (f.user.gid === gid || f.user.groups.includes(gid)) && f.probeGroups !== null && !f.probeGroups.includes(h.gid);
     if (errno === null || untestable) {
       opened++;
       if (untestable) byMode.set(gid, [...(byMode.get(gid) ?? []), h.path]);
-      if (f.session && needsGroup(f, p) && !f.session.groups.includes(gid)) lacking.set(gid, [...(lacking.get(gid) ?? []), h.path]);
+      // The session's groups are host ids (the host's /proc shows them so).
+      if (f.session && needsGroup(f, p) && !f.session.groups.includes(h.gid)) lacking.set(gid, [...(lacking.get(gid) ?? []), h.path]);
       continue;
     }
     if (errno === 'ENXIO' || errno === 'ENODEV') {
@@ -276,7 +287,9 @@ function judge(f: Facts) {
   for (const [errno, paths] of noDriver) out.push(found('no-driver', { nodes: listOf(paths), user: f.user.name, errno, text: ERRNO_TEXT[errno] ?? errno, them: paths.length === 1 ? 'it' : 'them' }, { nodes: paths }));
   if (f.session) {
     for (const [gid, paths] of lacking) out.push(found('session-lacks-group', { user: f.user.name, gid, group: groupName(f.guestGroups, gid) ?? 'unnamed', nodes: listOf(paths), pid: f.session.pid, groups: f.session.groups.join(' ') || 'none' }, { session: f.session, nodes: paths }));
-    if (f.session.groups.includes(OVERFLOW_GID)) out.push(found('groups-overflow', { pid: f.session.pid, overflow: OVERFLOW_GID, groups: f.session.groups.join(' ') }, { session: f.session }));
+    // In a user namespace a group it does not map shows as 65534 inside (the host's /proc shows its real id).
+    const unmapped = f.session.groups.filter((g) => g === OVERFLOW_GID || (f.gidMap !== null && idInside(f.gidMap, g) === null));
+    if (unmapped.length > 0) out.push(found('groups-overflow', { pid: f.session.pid, overflow: OVERFLOW_GID, groups: `${f.session.groups.join(' ')}; unmapped: ${unmapped.join(' ')}` }, { session: f.session, gidMap: f.gidMap }));
   }
   if (out.some((r) => r.code !== 'no-driver')) return out;
   const untested = [...byMode].map(([gid, paths]) => `; ${listOf(paths)} by ${paths.length === 1 ? 'its' : 'their'} mode and gid ${gid}, which the guest's /etc/group gives ${f.user.name}: the tool's own open ran without gid ${gid}, which the host's account of uid ${f.user.uid} lacks`).join('');
@@ -302,7 +315,8 @@ function offer(f: Facts, reported: readonly Reported<typeof findings>[]) {
     if (r.code !== 'gid-unnamed' && r.code !== 'gid-other-name' && r.code !== 'not-in-group') continue;
     const node = evidenceNodes(r)[0];
     if (!node) continue;
-    const gid = f.pairs.find((p) => p.host.path === node.path)?.guest.gid ?? node.gid;
+    const pair = f.pairs.find((p) => p.host.path === node.path);
+    const gid = pair ? guestGid(f, pair) : node.gid;
     const hostName = groupName(f.hostGroups, node.gid);
     gaps.push(r.code === 'not-in-group' ? { gid, hostName, join: groupName(f.guestGroups, gid), user: f.user.name, alias: false }
       : { gid, hostName, join: null, user: f.user.name, alias: r.code === 'gid-other-name' });

@@ -2,7 +2,7 @@ import { runExecStep, runMountStep, runUmountStep, type CommandRunner } from './
 import { GuestWriter, type StepOutcome, type StepRef } from './guest-writer.js';
 import type { ChangeLog } from './journal.js';
 import type { PlannedFix } from './fix-plan.js';
-import type { FixStep, Report, StepWhere } from '../core/types.js';
+import type { FixStep, StepWhere } from '../core/types.js';
 
 /** How one step of an applied fix went. `not-run` follows a failed step; `manual` is left to the user. */
 export interface AppliedStep {
@@ -75,41 +75,4 @@ export async function applyFix(fix: PlannedFix, deps: EngineDeps): Promise<Appli
     deps.onStep?.(fix, applied);
   }
   return steps;
-}
-
-/** True when every one of `checkIds` passes (or no longer applies) in `after`. */
-export function checksPass(after: Report, checkIds: string[]): boolean {
-  return checkIds.every((id) => {
-    const result = after.results.find((r) => r.id === id);
-    return result === undefined || result.status === 'pass' || result.status === 'skip';
-  });
-}
-
-/** The verdict on a fix from its steps and the checks run again afterwards. */
-export function verdictOf(steps: AppliedStep[], checkIds: string[], after: Report | null): FixStatus {
-  if (steps.some((s) => s.status === 'failed')) return 'failed';
-  const changed = steps.some((s) => s.status === 'done');
-  const passes = after !== null && checksPass(after, checkIds);
-  if (!changed) return passes ? 'skipped-already-done' : 'still-failing';
-  return passes ? 'fixed' : 'still-failing';
-}
-
-/**
- * `ids` and, transitively, every check among `checks` that declares it depends on one of them
- * (dns.resolve on dns.resolv-conf): a fix is FIXED only when what stands on it passes too.
- */
-export function withDependents(ids: Iterable<string>, checks: readonly { id: string; dependsOn?: readonly string[] }[]): string[] {
-  const out = new Set(ids);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const c of checks) {
-      if (!out.has(c.id) && c.dependsOn?.some((d) => out.has(d))) { out.add(c.id); grew = true; }
-    }
-  }
-  return [...out];
-}
-
-/** The checks to run again: those that offered a fix that was applied. */
-export function affectedChecks(fixes: PlannedFix[]): string[] {
-  return [...new Set(fixes.flatMap((f) => f.checkIds))];
 }

@@ -11,11 +11,10 @@ import { checksDocUrl } from '../../docs/checks-doc-file.js';
 import { EXIT } from '../../core/exit-code.js';
 import { UsageError } from '../usage-error.js';
 import { buildPlan, type PlannedFix } from '../../fixes/fix-plan.js';
-import { affectedChecks, applyFix, verdictOf, withDependents, type AppliedFix } from '../../fixes/engine.js';
+import { applyAndVerify, type FixRunOutcome } from '../../fixes/fix-run.js';
 import { realCommandRunner } from '../../fixes/command-steps.js';
 import { processesUsing } from '../../fixes/busy-mount.js';
 import { JournalBusyError, stateDir, TargetJournal } from '../../fixes/journal.js';
-import { removeInterruptedTemps } from '../../fixes/undo.js';
 import { fixExitCode, type FixRunResult } from '../../fixes/fix-result.js';
 import { stepProgressLines, verdictLinesFitted } from '../fix-progress.js';
 import { askWhichFixes } from '../../fixes/ask-plan.js';
@@ -123,43 +122,23 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   }
 
   const target = opened.target;
-  // The prompt may have waited for minutes: the guest must still be the one diagnosed (audit M1).
-  target.verifyIdentity();
   const journal = new TargetJournal(stateDir(io.env, process.getuid?.(), args.stateDir), { kind: target.kind, name: target.name, root: target.root });
-  let release: () => Promise<void>;
+  let outcome: FixRunOutcome;
   try {
-    // One run at a time changes a target: two would interleave their journals and backups.
-    release = await journal.lock();
+    outcome = await applyAndVerify(chosen, before.report, {
+      target, journal, checks, strict: args.strict,
+      runner: realCommandRunner(target, target.fileRoot, (mountId) => processesUsing(host, mountId)),
+      recheck: (ids) => diagnoseAgain(args, options, checks, ids),
+      onApplying: () => { say(['', 'Applying:']); },
+      onStep: (f, step) => { say(stepProgressLines(f, step, io.width, color)); },
+    });
   } catch (error) {
     if (!(error instanceof JournalBusyError)) throw error;
     io.err.write(`ctr-doctor fix: ${error.message}\n`);
     return EXIT.usage;
   }
-  const log = journal.startEntry();
-  const stepsByFix = new Map<string, AppliedFix['steps']>();
-  try {
-    // A run that crashed mid-write left its temp file under a journalled name: remove it first.
-    for (const { entry } of await journal.entries()) await removeInterruptedTemps(target.fileRoot, entry).catch(() => []);
-    const runner = realCommandRunner(target, target.fileRoot, (mountId) => processesUsing(host, mountId));
-    say(['', 'Applying:']);
-    for (const fix of chosen) {
-      target.verifyIdentity();
-      stepsByFix.set(fix.fixId, await applyFix(fix, {
-        fileRoot: target.fileRoot, log, runner,
-        onStep: (f, step) => { say(stepProgressLines(f, step, io.width, color)); },
-      }));
-    }
-  } finally {
-    await release();
-  }
-  if (log.used) result.journal = log.dir;
-
-  const after = await diagnoseAgain(args, options, checks, chosen);
-  result.after = after;
-  result.applied = chosen.map((fix) => {
-    const steps = stepsByFix.get(fix.fixId) ?? [];
-    return { fixId: fix.fixId, title: fix.title, checkIds: fix.checkIds, status: verdictOf(steps, withDependents(fix.checkIds, checks), after), steps };
-  });
+  const { after } = outcome;
+  Object.assign(result, { applied: outcome.applied, after, journal: outcome.journal });
   const changed = result.applied.some((f) => f.steps.some((s) => s.status === 'done'));
   say(['', 'Checked again:', ...after.results.flatMap((r) => checkedAgainLines(r, io.width, color)), '']);
   say(verdictLinesFitted(result.applied, io.width, color));
@@ -189,10 +168,8 @@ function checkedAgainLines(r: Report['results'][number], width: number, color: b
     .map((l, i) => (i === 0 ? `  ${mark.painted}${l.slice(2 + mark.plain.length)}` : l));
 }
 
-/** Opens the target afresh (so no cached mounts or processes) and runs only the affected checks. */
-async function diagnoseAgain(args: FixArgs, options: ReturnType<typeof checkOptionsFrom>, checks: Check[], applied: PlannedFix[]): Promise<Report> {
-  // The checks the fixes touched, and those that depend on them (dns.resolve after dns.resolv-conf).
-  const ids = new Set(withDependents(affectedChecks(applied), checks));
+/** Opens the target afresh (so no cached mounts or processes) and runs only the checks `ids` (see recheckIds). */
+async function diagnoseAgain(args: FixArgs, options: ReturnType<typeof checkOptionsFrom>, checks: Check[], ids: ReadonlySet<string>): Promise<Report> {
   const host = newHostContext(options.timeoutMs);
   // A fix may end the very guest it was run on (a stale schroot session): then check from where ctr-doctor runs.
   const state = { guestGone: false };

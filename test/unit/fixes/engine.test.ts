@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { applyFix, verdictOf, withDependents, type AppliedStep } from '../../../src/fixes/engine.js';
+import { applyFix, type AppliedStep } from '../../../src/fixes/engine.js';
+import { verdictOf, withDependents } from '../../../src/fixes/fix-run.js';
 import { buildPlan, type PlannedFix } from '../../../src/fixes/fix-plan.js';
 import { fixExitCode } from '../../../src/fixes/fix-result.js';
 import type { CommandRunner } from '../../../src/fixes/command-steps.js';

@@ -192,7 +192,7 @@ export class HostContext implements Host {
   }
 
   async socketHolders(inodes: readonly number[], prefer: readonly string[] = []): Promise<SocketHolder[]> {
-    return findSocketHolders(await this.processes(), inodes, prefer);
+    return findSocketHolders(await this.processes(), inodes, prefer, '/proc', Math.min(this.scanBudgetMs, 2000));
   }
 
   createShmSegment(place: IpcPlace, owner: { uid: number; gid: number }, opts: { mode: number; bytes: number }): Promise<ShmCreated> {

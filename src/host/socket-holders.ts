@@ -9,9 +9,11 @@ const CHUNK = 64;
 /**
  * Who holds the sockets with these inodes open: `socket:[N]` links in /proc/PID/fd. Processes
  * whose comm is in `prefer` are read first, and the scan stops once every inode has a holder,
- * so finding an X server costs one process's fd table, not the whole host's.
+ * so finding an X server costs one process's fd table, not the whole host's; and it stops after
+ * `budgetMs` (a busy host's holder in an invisible pid namespace is never found: not worth seconds).
  */
-export async function findSocketHolders(processes: readonly HostProcess[], inodes: readonly number[], prefer: readonly string[] = [], procRoot = '/proc'): Promise<SocketHolder[]> {
+export async function findSocketHolders(processes: readonly HostProcess[], inodes: readonly number[], prefer: readonly string[] = [], procRoot = '/proc', budgetMs = 2000): Promise<SocketHolder[]> {
+  const deadline = performance.now() + budgetMs;
   const wanted = new Map(inodes.map((i) => [`socket:[${i}]`, i]));
   if (wanted.size === 0) return [];
   const first = new Set(prefer);
@@ -19,7 +21,10 @@ export async function findSocketHolders(processes: readonly HostProcess[], inode
   const out: SocketHolder[] = [];
   const found = new Set<number>();
   for (let i = 0; i < ordered.length && found.size < wanted.size; i++) {
-    if (i > 0 && i % CHUNK === 0) await yieldToLoop();
+    if (i > 0 && i % CHUNK === 0) {
+      if (performance.now() > deadline) break;
+      await yieldToLoop();
+    }
     const pid = ordered[i]!.pid;
     let names: string[];
     try {

@@ -28,3 +28,12 @@ describe('findSocketHolders', () => {
     expect(await findSocketHolders(processes, [4242], [], proc)).toEqual([]);
   });
 });
+
+describe('findSocketHolders budget', () => {
+  it('gives up after its budget instead of reading every process', async () => {
+    const many = Array.from({ length: 200 }, (_, i) => hostProcess({ pid: 1000 + i, comm: 'x' }));
+    // pid 30 holds it, but comes after 200 others and the budget is spent at the first turn.
+    expect(await findSocketHolders([...many, hostProcess({ pid: 30, comm: 'sleep' })], [9000], [], proc, -1)).toEqual([]);
+    expect(await findSocketHolders([...many, hostProcess({ pid: 30, comm: 'sleep' })], [9000], [], proc)).toEqual([{ inode: 9000, pid: 30, fd: 4 }]);
+  });
+});

@@ -175,8 +175,13 @@ describeIntegration('x11 checks on real guests', () => {
       user: user.name, preserveEnvironment: true,
       env: { PATH: '/usr/bin:/bin', HOME: user.home, USER: user.name, DISPLAY: `:${x.display}` },
     });
-    const s = (await check(`session:${sid}`))('x11.socket');
+    const results = await check(`session:${sid}`);
+    const s = results('x11.socket');
     expect(s.status, s.summary).toBe('pass');
+    // A schroot session shares the host's IPC namespace: the server attaches the session's segment.
+    const m = results('x11.mitshm');
+    expect(m.findings.map((f) => f.code), JSON.stringify(m.findings)).toEqual(['mitshm-ok']);
+    expect(m.status).toBe('pass');
   });
 
   test('nspawn with --bind-ro=/tmp/.X11-unix: a cookie made for the host\'s name is not sent; a wildcard cookie works', async () => {

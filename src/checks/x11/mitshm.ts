@@ -3,6 +3,7 @@ import { findingBuilder } from '../../core/findings.js';
 import { desktopSessionApplies } from '../../core/desktop-session.js';
 import { parseDisplay } from '../../parse/display.js';
 import { parseUnixListeners } from '../../parse/proc-net-unix.js';
+import { idOutside, parseIdMap } from '../../parse/id-map.js';
 import { guestCookie } from './guest-xauthority.js';
 import { noMitShmFix, shareIpcFix } from '../../fixes/plans/mitshm-plans.js';
 import type { FixPlace } from '../../fixes/plans/x11-plans.js';
@@ -129,10 +130,24 @@ async function findServer(ctx: CheckContext, displayNumber: number, guestSocket:
   return { server: { pid: match.pid, comm: p?.comm ?? '?', uid: p?.uid ?? null, ipc: await host.readlink(`/proc/${match.pid}/ns/ipc`), via: match.via }, why: null };
 }
 
+/**
+ * The host ids the user's X clients (and the probe child) run as: the guest's ids through the user
+ * namespace of the process whose IPC namespace is used (identity when its maps cannot be read); null when unmapped.
+ */
+async function hostOwner(ctx: CheckContext, pid: number | null): Promise<{ uid: number; gid: number } | null> {
+  const { uid, gid } = ctx.target.user;
+  if (pid === null) return { uid, gid };
+  const [u, g] = await Promise.all([ctx.host.readFile(`/proc/${pid}/uid_map`), ctx.host.readFile(`/proc/${pid}/gid_map`)]);
+  if (u === null || g === null) return { uid, gid };
+  const hostUid = idOutside(parseIdMap(u), uid);
+  const hostGid = idOutside(parseIdMap(g), gid);
+  return hostUid === null || hostGid === null ? null : { uid: hostUid, gid: hostGid };
+}
+
 /** Makes a segment in the guest's IPC namespace, has the server attach it through the guest's socket, reads whether it did, and removes it. */
-async function attempt(ctx: CheckContext, place: IpcPlace, mode: number, probe: (shmid: number) => Promise<X11MitShmResponse>): Promise<{ attempt: Attempt; response: X11MitShmResponse } | { why: string }> {
-  const { host, target } = ctx;
-  const made = await host.createShmSegment(place, { uid: target.user.uid, gid: target.user.gid }, { mode, bytes: SEGMENT_BYTES });
+async function attempt(ctx: CheckContext, place: IpcPlace, owner: { uid: number; gid: number }, mode: number, probe: (shmid: number) => Promise<X11MitShmResponse>): Promise<{ attempt: Attempt; response: X11MitShmResponse } | { why: string }> {
+  const { host } = ctx;
+  const made = await host.createShmSegment(place, owner, { mode, bytes: SEGMENT_BYTES });
   if (!made.ok) return { why: `no segment could be made in the guest's IPC namespace: ${made.reason}` };
   try {
     const response = await probe(made.shmid);
@@ -173,7 +188,10 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   const probe = (shmid: number | null) => target.probe('x11-mitshm', { socket: { path }, auth, shmid, timeoutMs: probeMs }, { timeoutMs: probeMs, asUser: true });
   try {
     const place: IpcPlace | null = guestIpc.ns === null ? null : { pid: guestIpc.pid, ns: guestIpc.ns };
-    let first = place === null ? { why: 'the guest\'s IPC namespace could not be read (needs root)' } : await attempt(ctx, place, 0o600, probe);
+    const owner = await hostOwner(ctx, guestIpc.pid);
+    let first = place === null ? { why: 'the guest\'s IPC namespace could not be read (needs root)' }
+      : owner === null ? { why: `${target.user.name}'s uid ${target.user.uid} has no host uid in the guest's user namespace` }
+        : await attempt(ctx, place, owner, 0o600, probe);
     if ('why' in first) {
       facts.noRoundTrip = first.why;
       const response = await probe(null);
@@ -186,9 +204,9 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
     facts.attempts.push(first.attempt);
     const refused = first.attempt.attach !== null && !first.attempt.attach.ok;
     const knownApart = facts.server?.ipc != null && guestIpc.ns !== null && facts.server.ipc !== guestIpc.ns;
-    if (refused && !knownApart && place !== null) {
+    if (refused && !knownApart && place !== null && owner !== null) {
       // Refused in the same (or an unknown) namespace: a world-readable segment tells a uid mismatch from the rest.
-      first = await attempt(ctx, place, 0o666, probe);
+      first = await attempt(ctx, place, owner, 0o666, probe);
       if (!('why' in first)) facts.attempts.push(first.attempt);
     }
   } catch (error) {

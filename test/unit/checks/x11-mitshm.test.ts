@@ -134,6 +134,22 @@ checkTester(check, [
     host: host({ guestNs: HOST_IPC, serverNs: HOST_IPC, serverFound: false }), setup: sameSocketFile,
     status: 'warn', codes: ['mitshm-attach-refused'], fixes: ['x11.export-no-mitshm'],
     assert: (o) => expect(o.findings[0]?.message).toContain('another IPC namespace is the likely cause') },
+  { name: 'a guest in a user namespace: the segment is made as the user\'s host uid (its uid_map), as the probe child runs', target: guest({ ...nspawn, probes: [xServer(HOST_IPC)] }), host: apart,
+    setup: async (w) => {
+      await sameSocketFile(w);
+      w.host.setFile(`/proc/${GUEST_PID}/uid_map`, '         0     100000      65536\n');
+      w.host.setFile(`/proc/${GUEST_PID}/gid_map`, '         0     100000      65536\n');
+    },
+    status: 'warn', codes: ['mitshm-ipc-namespace'], fixes: ['x11.nspawn-no-mitshm'],
+    assert: (_o, { host: h }) => expect(h.log.shm[0]).toBe(`create ${OWN_IPC} 101000 0600`) },
+  { name: 'the user has no host uid in the guest\'s user namespace: no segment, the namespaces decide', target: guest({ ...nspawn, probes: [xServer(HOST_IPC)] }), host: apart,
+    setup: async (w) => {
+      await sameSocketFile(w);
+      w.host.setFile(`/proc/${GUEST_PID}/uid_map`, '         0     100000      1\n');
+      w.host.setFile(`/proc/${GUEST_PID}/gid_map`, '         0     100000      1\n');
+    },
+    status: 'warn', codes: ['mitshm-ipc-namespace'], fixes: ['x11.nspawn-no-mitshm'],
+    assert: (o, { host: h }) => { expect(h.log.shm).toEqual([]); expect(o.findings[0]?.message).toContain('has no host uid'); } },
   { name: 'the server has no MIT-SHM: nothing can fail, pass', target: guest({ probes: [xServer(HOST_IPC, { present: false })] }), host: apart, setup: sameSocketFile,
     status: 'pass', codes: ['mitshm-absent'] },
   { name: 'no segment can be made (not root): the namespaces decide, apart', target: guest({ probes: [xServer(HOST_IPC)] }),

@@ -24,8 +24,6 @@ const layers = {
  * Add nothing here; remove a line when its import goes.
  */
 const debts = [
-  // realguests (issue 12): the dns.* checks move to the Host port and take dns-query-plan beside them.
-  '^src/checks/dns/',
   // secfiles: fix steps run host commands through an injected runner (Host.run), not host/run-command directly.
   '^src/fixes/(command-steps|mount-by-fd)\\.ts$',
 ];

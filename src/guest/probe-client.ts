@@ -3,7 +3,8 @@ import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { trackChild } from '../core/live-children.js';
 import { HOST_ENV, hostTool } from '../host/host-programs.js';
-import type { ProbeCredentials, ProbeName, ProbeReply, ProbeRequests, ProbeServeRequest } from './probe-protocol.js';
+import type { ProbeCredentials, ProbeName, ProbeRequests } from '../core/probe-types.js';
+import type { ProbeReply, ProbeServeRequest } from './probe-protocol.js';
 import { prepareProbeSocket, type PreparedSocket } from './probe-socket-plan.js';
 
 /** Where a probe runs: the guest root as its cwd, the guest's netns, the user it drops to. */

@@ -11,13 +11,11 @@
  */
 import { constants, fstatSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type {
-  DnsQueryRequest, ProbeCredentials, ProbeEnvelope, ProbeName, ProbeReply, ProbeServeReply, ProbeServeRequest,
-  PulseConnectRequest, TcpConnectRequest, UnixConnectRequest, X11SetupRequest,
-} from './probe-protocol.js';
+import type { DnsQueryRequest, ProbeCredentials, ProbeName, PulseConnectRequest, TcpConnectRequest, UnixConnectRequest, X11SetupRequest } from '../core/probe-types.js';
+import type { ProbeEnvelope, ProbeReply, ProbeServeReply, ProbeServeRequest } from './probe-protocol.js';
 import { prepareProbeSocket, type PreparedSocket } from './probe-socket-plan.js';
 import { InRootError, viaFd, walkInRoot } from './walk-in-root.js';
-import type { ApiFsRequest } from './probes/api-fs-protocol.js';
+import type { ApiFsRequest } from '../core/api-fs-types.js';
 import type { DbusHelloRequest, PipewireCoreRequest, ReadFileRequest, WaylandRegistryRequest, X11MitShmRequest } from '../core/probe-types.js';
 
 /** Longest unix socket path (kept here too, so the child does not load socket code early). */

@@ -6,7 +6,6 @@
 import type { PreparedSocket } from './probe-socket-plan.js';
 import type { ProbeCredentials, ProbeName, ProbeRequests, ProbeResponses } from '../core/probe-types.js';
 
-export type * from '../core/probe-types.js';
 
 /** The envelope sent to the probe process. */
 export interface ProbeEnvelope<K extends ProbeName = ProbeName> {

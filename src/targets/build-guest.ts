@@ -85,7 +85,9 @@ export async function buildGuest(basics: GuestBasics, opts: OpenOptions): Promis
   const leaderPin = basics.pid !== null ? ProcessPin.take(basics.pid) : null;
   // A chroot's processes are in our mount namespace (membership says so), so its directory is their root.
   const root = basics.dir ?? `/proc/${basics.pid}/root`;
-  if (basics.kind !== 'self' && identityOf(root) !== null && identityOf(root) === own.rootId) {
+  // `self` and `host` are ctr-doctor's own environment: the only targets whose root may be the host's /.
+  const ownEnv = basics.kind === 'self' || basics.kind === 'host';
+  if (!ownEnv && identityOf(root) !== null && identityOf(root) === own.rootId) {
     throw new TargetError(`the root of ${basics.name} (${root}) is the host's own /, not a guest`, 'ctr-doctor refuses to diagnose or fix the host as a guest; use `self` to check the environment ctr-doctor runs in');
   }
   const files = new GuestFiles(root);
@@ -105,7 +107,7 @@ export async function buildGuest(basics: GuestBasics, opts: OpenOptions): Promis
     if (from === null || env === null) throw new TargetError(`cannot read the environment of process ${opts.envFrom}`, 'check the PID given to --env-from (and run as root)');
     choice = { session: { pid: opts.envFrom, uid: wantedUid ?? from.uid, source: 'option' }, env, reason: null };
     envSource = `--env-from ${opts.envFrom}`;
-  } else if (basics.kind === 'self') {
+  } else if (ownEnv) {
     choice = selfSession(opts, wantedUid, basics.fallbackEnv, passwd, range);
     envSource = basics.fallbackEnvSource;
   } else {

@@ -20,7 +20,7 @@ import type { GuestSession } from './session-user.js';
 import { mountsUnder, parseMountinfo, type MountEntry } from '../parse/mountinfo.js';
 import type { ProbeName, ProbeRequests, ProbeResponses } from '../core/probe-types.js';
 import type { TargetKind } from '../core/types.js';
-import type { ExecOptions, ExecResult, GuestProcess, GuestUser, Target } from './target.js';
+import type { ExecOptions, ExecResult, GuestProcess, GuestUser, Target } from '../core/target.js';
 
 /** Everything needed to build a Target once a guest has been found. */
 export interface GuestDescription {

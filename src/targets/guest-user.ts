@@ -1,6 +1,6 @@
 import { parseGroup, parsePasswd } from '../parse/passwd.js';
 import type { GuestFiles } from '../guest/guest-files.js';
-import type { GuestUser } from './target.js';
+import type { GuestUser } from '../core/target.js';
 
 /** How the desktop user was asked for: `--user`, SUDO_UID, a session process's uid. */
 export interface UserHints {

@@ -22,10 +22,10 @@ export async function openPid(pid: number, opts: OpenOptions, kind: 'pid' = 'pid
   return buildGuest({ kind, name, dir: null, pid, membership: found.rule, members: found.members, fallbackEnv: {}, fallbackEnvSource: 'none' }, opts);
 }
 
-/** Opens `self`: the environment ctr-doctor runs in, for use inside a guest. */
-export async function openSelf(opts: OpenOptions): Promise<GuestTarget> {
+/** Opens `self`: the environment ctr-doctor runs in, for use inside a guest; as `host`, the bare host with no guest chosen. */
+export async function openSelf(opts: OpenOptions, as: 'self' | 'host' = 'self'): Promise<GuestTarget> {
   return buildGuest({
-    kind: 'self', name: 'self', dir: '/', pid: null, membership: null, members: [],
+    kind: as, name: as, dir: '/', pid: null, membership: null, members: [],
     fallbackEnv: definedOnly(opts.host.invokingEnv), fallbackEnvSource: 'ctr-doctor\'s own environment',
   }, opts);
 }

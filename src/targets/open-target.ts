@@ -39,6 +39,5 @@ async function openAuto(opts: OpenOptions): Promise<Opened> {
   if (await runningInsideContainer(opts.host.invokingEnv)) return { kind: 'guest', target: await openSelf(opts) };
   const candidates = (await discoverGuests(opts.host)).filter((g) => g.state !== 'stale');
   if (candidates.length === 1) return openSpec(parseTargetSpec(candidates[0]!.target), opts);
-  const self = await openSelf(opts);
-  return { kind: 'host', target: Object.assign(self, { kind: 'host' as const, name: 'host' }), candidates };
+  return { kind: 'host', target: await openSelf(opts, 'host'), candidates };
 }

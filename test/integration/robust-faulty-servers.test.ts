@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { endProbeChildren, runProbe } from '../../src/guest/probe-client.js';
-import type { DnsVerdict } from '../../src/guest/probe-protocol.js';
+import type { DnsVerdict } from '../../src/core/probe-types.js';
 import { boundedRun, type BoundedRun, type ReportResult } from '../harness/bounded-run.js';
 import { startFakeDns, type FakeDnsMode } from '../harness/fake-dns.js';
 import { guestPath } from '../harness/rootfs.js';

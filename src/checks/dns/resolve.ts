@@ -7,7 +7,7 @@ import type { Fix } from '../../core/types.js';
 import { resolvConfProvisionFix, writeResolvConfFix } from '../../fixes/plans/resolv-conf-plans.js';
 import { nsswitchDnsFix } from '../../fixes/plans/dns-resolve-plans.js';
 import { resolvConfLinkManager, WORKING, type ServerProof } from '../../fixes/plans/dns-evidence.js';
-import { DEFAULT_PATH } from '../../guest/guest-env.js';
+import { DEFAULT_PATH } from '../../core/target.js';
 import { buildDnsQuery } from '../../parse/dns-response.js';
 import { GLIBC_MAXNS, parseResolvConf, type Nameserver } from '../../parse/resolv-conf.js';
 import { askFromGuest, hostCandidates } from './asked-servers.js';

@@ -8,7 +8,7 @@ import { constants, statfsSync, type Stats } from 'node:fs';
 import { open, readFile, readlink, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { atFd, viaFd, walkInRoot, type WalkedPath } from '../walk-in-root.js';
-import type { ApiFsRequest, ApiFsResponse, FsInfo, NodeInfo, PtyInfo, ShmInfo } from './api-fs-protocol.js';
+import type { ApiFsRequest, ApiFsResponse, FsInfo, NodeInfo, PtyInfo, ShmInfo } from '../../core/api-fs-types.js';
 
 /** The guest root when none is named: the probe child's working directory. */
 const CWD_ROOT = '.';

@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { DnsQueryRequest, DnsQueryResponse, DnsVerdict } from '../probe-protocol.js';
+import type { DnsQueryRequest, DnsQueryResponse, DnsVerdict } from '../../core/probe-types.js';
 import { buildDnsQuery, decodeDnsResponse, frameTcp, readTcpFrame, type DnsDecode } from '../../parse/dns-response.js';
 import { connectSocket, errnoOf } from './socket-connect.js';
 

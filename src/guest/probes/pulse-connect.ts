@@ -1,4 +1,4 @@
-import type { PulseConnectResponse, PulseServerInfo } from '../probe-protocol.js';
+import type { PulseConnectResponse, PulseServerInfo } from '../../core/probe-types.js';
 import { connectSocket, errnoOf, type SocketTarget } from './socket-connect.js';
 import {
   buildAuthPacket,

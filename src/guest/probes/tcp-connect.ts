@@ -1,4 +1,4 @@
-import type { TcpConnectRequest, TcpConnectResponse } from '../probe-protocol.js';
+import type { TcpConnectRequest, TcpConnectResponse } from '../../core/probe-types.js';
 import { connectSocket } from './socket-connect.js';
 
 /** Opens a TCP connection to `host:port` and closes it: ok, or the errno that refused it. */

@@ -1,4 +1,4 @@
-import type { UnixConnectResponse } from '../probe-protocol.js';
+import type { UnixConnectResponse } from '../../core/probe-types.js';
 import { connectSocket, describeTarget, type SocketTarget } from './socket-connect.js';
 
 /**

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { endianness } from 'node:os';
 import { Duplex } from 'node:stream';
-import type { X11SetupResponse } from '../probe-protocol.js';
+import type { X11SetupResponse } from '../../core/probe-types.js';
 import { connectSocket, errnoOf, type SocketTarget } from './socket-connect.js';
 
 /** The part of node-x11's connection setup result this probe reads. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import check from '../../../src/checks/x11/socket.js';
 import { makeXauthEntry, printXauthority, XauthFamily } from '../../../src/parse/xauthority.js';
-import type { X11SetupRequest, X11SetupResponse } from '../../../src/guest/probe-protocol.js';
+import type { X11SetupRequest, X11SetupResponse } from '../../../src/core/probe-types.js';
 import { FakeTarget, fakeContext, type FakeCommand, type FakeProbe, type FakeScenario } from '../support/fake-target.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -6,7 +6,7 @@ import { buildPlan, type PlannedFix } from '../../../src/fixes/fix-plan.js';
 import { fixExitCode } from '../../../src/fixes/fix-result.js';
 import type { CommandRunner } from '../../../src/fixes/command-steps.js';
 import type { MountOpResult } from '../../../src/fixes/mount-by-fd.js';
-import type { ExecResult } from '../../../src/targets/target.js';
+import type { ExecResult } from '../../../src/core/target.js';
 import type { CheckResult, Fix, FixStep, Report, Status } from '../../../src/core/types.js';
 import { scratch, type Scratch } from './guest-root.js';
 

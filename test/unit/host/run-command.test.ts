@@ -112,12 +112,17 @@ describe('runCommand', () => {
   });
 
   it('passes descriptors as fd 3 and on', async () => {
-    const fd = openSync('/etc/hostname', 'r');
+    // A file of the test's own: nothing of this machine (such as /etc/hostname) is read.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ctd-passfd-'));
+    const file = path.join(dir, 'passed');
+    writeFileSync(file, 'passed as fd 3\n');
+    const fd = openSync(file, 'r');
     try {
       const r = await runCommand(['sh', '-c', 'cat <&3'], { passFds: [fd] });
-      expect(r.stdout).toBe(readFileSync('/etc/hostname', 'utf8'));
+      expect(r.stdout).toBe('passed as fd 3\n');
     } finally {
       closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

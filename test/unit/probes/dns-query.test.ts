@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probeDnsQuery } from '../../../src/guest/probes/dns-query.js';
-import type { DnsQueryRequest } from '../../../src/guest/probe-protocol.js';
+import type { DnsQueryRequest } from '../../../src/core/probe-types.js';
 import { closedUdpPort, RCODE, reply, startFakeDns, type FakeDns } from './fake-dns.js';
 
 const LOOPBACK = '127.0.0.1';

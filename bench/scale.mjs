@@ -7,14 +7,21 @@
 //   - each a median of 5 (after one warm-up), with its ratio against the quiet host, the checks that
 //     ended in `error`, and the CLI's peak RSS.
 // Targets: no `error` with 10,000 extra processes; one guest's check ≤ 1.5× quiet; --all over 24 guests
-// ≤ 3× one guest's check; peak RSS < 100 MB everywhere.
+// ≤ 3× one guest's check; peak RSS < 100 MB everywhere. Each is printed as PASS or MISS at the end.
+// The CLI runs as a user runs it: the bin executed through its #! line (its V8 flags included).
 //
 // Everything runs in a world of its own: a PID and mount namespace (so the tool sees only this
 // bench's processes and guests, never another user's guest in the machine's network namespace), a
 // guest network namespace with a veth to an "internet" namespace holding dnsmasq (documentation
 // addresses only), and a third network namespace for the extra processes. Killing the world's
 // PID 1 ends every process in it; its mounts live only in its mount namespace.
-// Usage (root): npm run build && node bench/scale.mjs [--runs 5] [--procs 0,1000,4000,10000] [--guests 1,8,24,48] [--cli PATH] [--json]
+// Usage (root): npm run build && node bench/scale.mjs [--quick] [--runs 5] [--procs 0,1000,4000,10000] [--guests 1,8,24,48]
+//   [--cli PATH] [--baseline PATH] [--json]
+//   --quick: 3 runs, 0 and 10,000 extra processes, 1 and 24 guests (the targets' cases only; about 2 minutes quiet);
+//   --baseline PATH: another build's bin (e.g. main before a change), measured in turn with --cli in every
+//   case (same world, same minute), its medians printed beside.
+// Unattended: about 5-6 minutes on a quiet 2-core machine without --quick, and everything it made (processes
+// by PID, mounts, network namespaces) is gone when it exits, also on SIGINT/SIGTERM.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -22,9 +29,12 @@ import { randomBytes } from 'node:crypto';
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : dflt);
 const CLI = opt('--cli', new URL('../dist/bundle/ctr-doctor.js', import.meta.url).pathname);
-const RUNS = Number(opt('--runs', '5'));
-const PROCS = opt('--procs', '0,1000,4000,10000').split(',').map(Number);
-const GUESTS = opt('--guests', '1,8,24,48').split(',').map(Number);
+const QUICK = argv.includes('--quick');
+const BASELINE = opt('--baseline', null);
+const RUNS = Number(opt('--runs', QUICK ? '3' : '5'));
+const PROCS = opt('--procs', QUICK ? '0,10000' : '0,1000,4000,10000').split(',').map(Number);
+const GUESTS = opt('--guests', QUICK ? '1,24' : '1,8,24,48').split(',').map(Number);
+const benchStarted = Date.now();
 const asJson = argv.includes('--json');
 const PATH_ENV = '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin';
 
@@ -68,7 +78,8 @@ function daemon(args, opts = {}) {
 // --- the world: network namespaces, dnsmasq, a PID + mount namespace holding every guest and load process
 mkdirSync(base, { recursive: true });
 undo.push(() => { try { rmdirSync(base); } catch { /* not empty or gone */ } });
-writeFileSync(peakPreload, `process.on('exit', () => { if (process.argv[1] === ${JSON.stringify(CLI)}) require('fs').appendFileSync(${JSON.stringify(peakFile)}, process.resourceUsage().maxRSS + '\\n'); });\n`);
+// Loaded into the CLI (NODE_OPTIONS=--require): its peak RSS, at exit. Not into other Node processes: the probe children get a fixed environment.
+writeFileSync(peakPreload, `process.on('exit', () => { require('fs').appendFileSync(${JSON.stringify(peakFile)}, process.resourceUsage().maxRSS + '\\n'); });\n`);
 undo.push(() => rmSync(peakPreload, { force: true }), () => rmSync(peakFile, { force: true }));
 for (const n of Object.values(ns)) { sh('ip', 'netns', 'add', n); undo.push(() => quiet('ip', 'netns', 'del', n)); }
 const inNs = (n, ...args) => sh('ip', '-n', n, ...args);
@@ -172,24 +183,46 @@ function endLoad() {
   for (const end of loads.splice(0)) end();
 }
 
-/** Median wall time of `args` (the CLI's arguments), run in the world and the guest netns; with errors and peak RSS. */
+/** One run of `cli` with `args`, in the world and the guest netns: wall time, result, peak RSS (KiB). */
+function runOnce(cli, args) {
+  rmSync(seenFromHere(peakFile), { force: true });
+  const nodeOptions = [process.env.NODE_OPTIONS, `--require=${peakPreload}`].filter(Boolean).join(' ');
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(inWorld(ns.guest)[0], [...inWorld(ns.guest).slice(1), cli, ...args,
+    '--json', '--ping-target', '203.0.113.10', '--dns-name', 'example.com'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', NODE_OPTIONS: nodeOptions }, maxBuffer: 256 << 20 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.error) throw r.error;
+  let rss = 0;
+  try { rss = Math.max(0, ...readFileSync(seenFromHere(peakFile), 'utf8').trim().split('\n').map(Number)); } catch { /* the CLI died before its exit handler */ }
+  return { ms, r, rss };
+}
+
+/** Median wall time of `args` (the CLI's arguments), run in the world and the guest netns; with errors and peak RSS. With --baseline, that CLI's figures too, from runs taken in turn. */
 function measure(label, args) {
+  const point = measureWith(CLI, label, args, BASELINE);
+  return point;
+}
+
+function measureWith(cli, label, args, baseline) {
   const times = [];
+  const baseTimes = [];
   let last = null;
   let peak = 0;
+  let basePeak = 0;
   for (let i = 0; i <= RUNS; i++) {
-    rmSync(seenFromHere(peakFile), { force: true });
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(inWorld(ns.guest)[0], [...inWorld(ns.guest).slice(1), process.execPath, '-r', peakPreload, CLI, ...args,
-      '--json', '--ping-target', '203.0.113.10', '--dns-name', 'example.com'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 256 << 20 });
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (r.error) throw r.error;
-    const rss = Math.max(0, ...readFileSync(seenFromHere(peakFile), 'utf8').trim().split('\n').map(Number));
-    peak = Math.max(peak, rss);
-    if (i > 0) times.push(ms);
-    last = r;
+    // Taken in turn, so that a noisy minute hits both alike.
+    const run = runOnce(cli, args);
+    peak = Math.max(peak, run.rss);
+    if (i > 0) times.push(run.ms);
+    last = run.r;
+    if (baseline) {
+      const b = runOnce(baseline, args);
+      basePeak = Math.max(basePeak, b.rss);
+      if (i > 0) baseTimes.push(b.ms);
+    }
   }
   times.sort((a, b) => a - b);
+  baseTimes.sort((a, b) => a - b);
   let reports = [];
   try {
     const parsed = JSON.parse(last.stdout.toString());
@@ -206,6 +239,7 @@ function measure(label, args) {
     slowest: reports.length === 1 ? [...reports[0].results].sort((a, b) => b.durationMs - a.durationMs).slice(0, 3).map((x) => `${x.id} ${x.durationMs} ms`) : [],
     reportDurationMs: reports.map((rep) => rep.durationMs),
     stderr: last.stderr.toString().split('\n').filter(Boolean).slice(0, 3),
+    ...(baseline ? { baseline: { medianMs: Math.round(baseTimes[Math.floor(baseTimes.length / 2)]), runsMs: baseTimes.map(Math.round), peakRssMb: Math.round(basePeak / 1024) } } : {}),
   };
 }
 
@@ -218,7 +252,7 @@ if (argv.includes('--world')) {
     for (let g = 1; g < Number(opt('--world-guests', '1')); g++) runningGuest(`g${g}`);
     const n = Number(opt('--world', '0'));
     if (n > 0) await addLoad(n);
-    console.log(JSON.stringify({ run: [...inWorld(ns.guest), process.execPath, CLI], guest: `chroot:${guest0}`, leftover: `chroot:${leftover}`, extra: n }));
+    console.log(JSON.stringify({ run: [...inWorld(ns.guest), CLI], guest: `chroot:${guest0}`, leftover: `chroot:${leftover}`, extra: n }));
     await new Promise((resolve) => { process.on('SIGTERM', resolve); process.on('SIGINT', resolve); });
   } finally {
     teardown();
@@ -255,22 +289,66 @@ try {
 }
 
 const ratio = (a, b) => (b ? (a / b).toFixed(2) : '–');
+figures.elapsedS = Math.round((Date.now() - benchStarted) / 1000);
+/** The issue's targets, each PASS or MISS (or not measured with these --procs/--guests). */
+function targets() {
+  const out = [];
+  const q = figures.procs.find((p) => p.extraProcesses === 0);
+  const busy = figures.procs.find((p) => p.extraProcesses === 10000);
+  const verdict = (ok) => (ok ? 'PASS' : 'MISS');
+  if (busy) {
+    const errs = [busy.running, busy.leftover, busy.hostWide].flatMap((m) => m.errors);
+    out.push({ target: 'no check ends in error with 10,000 extra processes', pass: errs.length === 0, figure: `${errs.length} errors` });
+    if (q) {
+      for (const [name, key] of [['chroot with a process', 'running'], ['chroot nobody runs in', 'leftover']]) {
+        const r = busy[key].medianMs / q[key].medianMs;
+        out.push({ target: `one guest's check (${name}) with 10,000 extra processes ≤ 1.5× the quiet host`, pass: r <= 1.5, figure: `${ratio(busy[key].medianMs, q[key].medianMs)}× (${busy[key].medianMs} vs ${q[key].medianMs} ms)` });
+      }
+    }
+  }
+  const g24 = figures.guests.find((g) => g.guests === 24);
+  if (g24 && figures.oneGuestMs) {
+    const r = g24.all.medianMs / figures.oneGuestMs;
+    out.push({ target: 'check --all over 24 running guests ≤ 3× one guest\'s check', pass: r <= 3, figure: `${ratio(g24.all.medianMs, figures.oneGuestMs)}× (${g24.all.medianMs} vs ${figures.oneGuestMs} ms)` });
+  }
+  const all = [...figures.procs.flatMap((p) => [p.running, p.leftover, p.hostWide]), ...figures.guests.map((g) => g.all)];
+  if (all.length > 0) {
+    const worst = all.reduce((a, b) => (b.peakRssMb > a.peakRssMb ? b : a));
+    out.push({ target: 'peak RSS < 100 MB in every case', pass: worst.peakRssMb < 100, figure: `at most ${worst.peakRssMb} MB (${worst.label})` });
+  }
+  return out.map((t) => ({ ...t, verdict: verdict(t.pass) }));
+}
+figures.targets = targets();
 if (asJson) {
   console.log(JSON.stringify(figures));
 } else {
   const q = figures.procs[0];
-  console.log(`ctr-doctor scale figures (${CLI}; median of ${RUNS}; ratio against the quiet host)`);
+  const base = (m) => (m.baseline ? `  [baseline ${m.baseline.medianMs} ms, ${m.baseline.peakRssMb} MB]` : '');
+  console.log(`ctr-doctor scale figures (${CLI}; median of ${RUNS}; ratio against the quiet host; ${figures.elapsedS} s in all)`);
+  if (BASELINE) console.log(`baseline: ${BASELINE}, run in turn with it in every case`);
   console.log('extra processes   chroot+process        chroot, nobody in     host-wide             errors  peak RSS');
   for (const p of figures.procs) {
     const cell = (m, b) => `${String(m.medianMs).padStart(6)} ms ${ratio(m.medianMs, b.medianMs).padStart(5)}×`.padEnd(22);
     const errs = p.running.errors.length + p.leftover.errors.length + p.hostWide.errors.length;
     const rss = Math.max(p.running.peakRssMb, p.leftover.peakRssMb, p.hostWide.peakRssMb);
     console.log(`${String(p.extraProcesses).padStart(15)}   ${cell(p.running, q.running)}${cell(p.leftover, q.leftover)}${cell(p.hostWide, q.hostWide)}${String(errs).padStart(6)}  ${rss} MB`);
+    if (BASELINE) {
+      const bcell = (m, b) => `${String(m.baseline.medianMs).padStart(6)} ms ${ratio(m.baseline.medianMs, b.baseline.medianMs).padStart(5)}×`.padEnd(22);
+      const brss = Math.max(p.running.baseline.peakRssMb, p.leftover.baseline.peakRssMb, p.hostWide.baseline.peakRssMb);
+      console.log(`${'baseline'.padStart(15)}   ${bcell(p.running, q.running)}${bcell(p.leftover, q.leftover)}${bcell(p.hostWide, q.hostWide)}${''.padStart(6)}  ${brss} MB`);
+    }
     for (const e of [...p.running.errors, ...p.leftover.errors, ...p.hostWide.errors]) console.log(`                  error: ${e}`);
   }
   console.log('running guests    check --all           vs one guest   errors  peak RSS');
   for (const g of figures.guests) {
-    console.log(`${String(g.guests).padStart(14)}    ${String(g.all.medianMs).padStart(6)} ms (${g.all.reports} rep.)  ${ratio(g.all.medianMs, figures.oneGuestMs).padStart(6)}×   ${String(g.all.errors.length).padStart(6)}  ${g.all.peakRssMb} MB`);
+    console.log(`${String(g.guests).padStart(14)}    ${String(g.all.medianMs).padStart(6)} ms (${g.all.reports} rep.)  ${ratio(g.all.medianMs, figures.oneGuestMs).padStart(6)}×   ${String(g.all.errors.length).padStart(6)}  ${g.all.peakRssMb} MB${base(g.all)}`);
     for (const e of g.all.errors) console.log(`                  error: ${e}`);
   }
+  if (BASELINE && q?.running.baseline) {
+    const b24 = figures.guests.find((g) => g.guests === 24)?.all.baseline;
+    if (b24) console.log(`baseline: --all over 24 is ${ratio(b24.medianMs, q.running.baseline.medianMs)}× its one guest's check`);
+  }
+  console.log('targets (issue 14):');
+  for (const t of figures.targets) console.log(`  ${t.verdict}  ${t.target}: ${t.figure}`);
+  console.log('  (the start-up target, a healthy full check ≤ `node -e 0` + 100 ms, is measured by bench/startup.mjs)');
 }

@@ -12,6 +12,17 @@ import { escapeTerminal } from '../report/terminal-text.js';
 const EPILOG = 'Exit codes: 0 healthy, 1 a check failed, 2 bad usage or target, 3 a check could not run.';
 
 /** Runs the CLI and returns the exit code; `bin` only sets process.exitCode. */
+/**
+ * yargs lays out the whole help text of a command named on the command line (`check X`, `fix X`)
+ * as it starts the command's handler, in case the handler shows help: 60-80 ms of string-width and
+ * wrapping per run. Ours never show help once running (usage errors are one line), so it is skipped.
+ */
+function skipHelpCache(parser: Argv): void {
+  const internal = parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
+  const usage = internal.getInternalMethods?.().getUsageInstance?.();
+  if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => undefined;
+}
+
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   timing('main');
   let code: number = EXIT.ok;
@@ -117,6 +128,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
       throw error ?? new UsageError(message ?? 'bad usage');
     });
+  skipHelpCache(parser);
   try {
     // Shell completion (`--get-yargs-completions WORDS…`): yargs prints the words; no command may run.
     if (argv[0] === '--get-yargs-completions') {

@@ -99,11 +99,22 @@ function isResolved(p: HostProcess): boolean {
   return p.comm === 'systemd-resolve';
 }
 
-/** `items.filter(keep)`, with the event loop turning every few hundred items: other checks' probes go on meanwhile. */
+/** How long a host scan runs before the event loop turns (other checks' probes and commands go on meanwhile). */
+const SCAN_SLICE_MS = 10;
+
+/**
+ * `items.filter(keep)`, with the event loop turning every {@link SCAN_SLICE_MS} of work. By time, not
+ * by count: on a busy loop every turn waits behind the others' work, and 10,000 processes that cost
+ * nothing to rule out (root's, no read) made 40 turns, most of a second of waiting.
+ */
 async function filterInChunks<T>(items: readonly T[], keep: (item: T) => boolean): Promise<T[]> {
   const out: T[] = [];
+  let sliceStart = performance.now();
   for (let i = 0; i < items.length; i++) {
-    if (i > 0 && i % 256 === 0) await yieldToLoop();
+    if (i % 64 === 63 && performance.now() - sliceStart > SCAN_SLICE_MS) {
+      await yieldToLoop();
+      sliceStart = performance.now();
+    }
     if (keep(items[i]!)) out.push(items[i]!);
   }
   return out;

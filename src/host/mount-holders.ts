@@ -41,8 +41,8 @@ function mappedPaths(procRoot: string, pid: number): { paths: string[]; complete
   return { paths: [...paths], complete: failed === null || !['EACCES', 'EPERM'].includes(failed) };
 }
 
-/** How many processes are read between two turns of the event loop. */
-const CHUNK = 128;
+/** How long the reads run between two turns of the event loop (by time: see host-context's filterInChunks). */
+const SLICE_MS = 10;
 
 /**
  * Reads the open paths of `processes` (vanished ones hold nothing), in chunks with the event
@@ -51,8 +51,12 @@ const CHUNK = 128;
  */
 export async function readProcessFiles(processes: readonly HostProcess[], procRoot = '/proc', mntns: string | null = null, keepPath: (path: string) => boolean = () => true): Promise<ProcessFiles[]> {
   const out: ProcessFiles[] = [];
+  let sliceStart = performance.now();
   for (let i = 0; i < processes.length; i++) {
-    if (i > 0 && i % CHUNK === 0) await yieldToLoop();
+    if (i % 16 === 15 && performance.now() - sliceStart > SLICE_MS) {
+      await yieldToLoop();
+      sliceStart = performance.now();
+    }
     const p = processes[i]!;
     if (mntns !== null && p.mntns !== null && p.mntns !== mntns) continue;
     const fds = fdPaths(procRoot, p.pid);

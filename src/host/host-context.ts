@@ -1,7 +1,7 @@
 import { lstat, open, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { O_PATH, readRegularCapped } from '../guest/walk-in-root.js';
 import type { Stats } from 'node:fs';
-import { listHostProcesses, ownNamespace, ProcEntry } from './procfs.js';
+import { listHostProcesses, ownNamespace, processOwnersKnown, ProcEntry } from './procfs.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { asScan } from '../core/scan-clock.js';
 import { timing } from '../core/timing.js';
@@ -141,7 +141,12 @@ export class HostContext implements Host {
     }, (v) => `${v.length} machines`);
     this.schrootListedSessions = once(() => listSchrootSessions(timeoutMs));
     this.processFiles = scan('open files', async () => readProcessFiles(await this.processes(), '/proc', await this.ownMntns(), offRootMount(await this.mountinfo())), (v) => `${v.length} processes`);
-    this.resolvedProcesses = scan('systemd-resolved processes', async () => filterInChunks(await this.processes(), isResolved), (v) => `${v.length} found`);
+    this.resolvedProcesses = scan('systemd-resolved processes', async () => {
+      const all = await this.processes();
+      // The owners rule out root's processes for free once the scan thread has sent them.
+      await processOwnersKnown();
+      return filterInChunks(all, isResolved);
+    }, (v) => `${v.length} found`);
   }
 
   readFile(path: string, opts?: { maxBytes?: number }): Promise<string | null> {

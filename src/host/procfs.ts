@@ -137,6 +137,14 @@ export function listPids(): number[] {
   }
 }
 
+/** Resolves once the owners the scan thread sends after its rows are recorded (at once when there is no such scan). */
+let ownersArrived: Promise<void> = Promise.resolve();
+
+/** Waits for the scan thread's owners of /proc/PID, so that filtering by owner reads nothing more. */
+export function processOwnersKnown(): Promise<void> {
+  return ownersArrived;
+}
+
 /**
  * Every process on the host, with only the cheapest read done (a stat of /proc/PID/root). Reads
  * in chunks and yields between them. Throws {@link HostScanIncomplete} once `budgetMs` is spent.
@@ -148,16 +156,18 @@ export async function listHostProcesses(budgetMs = Infinity): Promise<HostProces
   if (early) {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), budgetMs === Infinity ? 2 ** 31 - 1 : budgetMs); });
-    const rows = await Promise.race([early, late]);
+    const rows = await Promise.race([early.rows, late]);
     clearTimeout(timer);
     if (rows === 'late') throw new HostScanIncomplete('processes', budgetMs, 'the scan thread did not answer');
     if (rows !== null) {
       const all: ProcEntry[] = [];
-      for (let i = 0; i < rows.length; i += 4) {
-        const entry = new ProcEntry(rows[i]!, Number.isNaN(rows[i + 1]!) ? null : `${rows[i + 1]}:${rows[i + 2]}`, ownRoot);
-        entry.knowOwner(rows[i + 3]!);
-        all.push(entry);
+      for (let i = 0; i < rows.length; i += 3) {
+        all.push(new ProcEntry(rows[i]!, Number.isNaN(rows[i + 1]!) ? null : `${rows[i + 1]}:${rows[i + 2]}`, ownRoot));
       }
+      // The thread goes on with the owners of /proc/PID; until they come, an owner asked for is read here.
+      ownersArrived = early.owners.then((owners) => {
+        if (owners?.length === all.length) owners.forEach((uid, i) => { all[i]!.knowOwner(uid); });
+      });
       return all;
     }
   }

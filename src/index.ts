@@ -24,8 +24,8 @@ export type { FindingSpec, FindingSpecs, FixDocs, MessageData, Placeholders, Rep
 export type { Host, HostProcess, HostStat, ProcessFiles } from './core/host.js';
 export { finding, outcomeOf, skipped, couldNotRun, statusOf } from './core/outcome.js';
 export type {
-  CheckOutcome, CheckResult, ExecStep, Finding, Fix, FixSafety, FixStep, ManualStep, MkdirStep,
-  Report, Severity, Status, StepWhere, SymlinkStep, TargetKind, UmountStep, WriteStep,
+  CheckOutcome, CheckResult, ExecStep, ExecUndo, Finding, Fix, FixSafety, FixStep, GuestExecStep, HostExecStep, ManualStep, MkdirStep,
+  MountStep, Report, Severity, Status, StepWhere, SymlinkStep, TargetKind, UmountStep, WriteStep,
 } from './core/types.js';
 export type {
   ExecOptions, ExecResult, GuestPathError, GuestProcess, GuestRead, GuestStat, GuestUser, Target,

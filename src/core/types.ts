@@ -18,38 +18,65 @@ export interface Finding {
 /** Where a fix step acts: on the host, or inside the guest (paths resolved inside the guest root). */
 export type StepWhere = 'host' | 'guest';
 
-/** Run a command. `unless` is a command whose success means the step is already done. */
-export interface ExecStep {
+/**
+ * How `undo` reverts a command step: a command to run (where the step ran), or, when nothing can
+ * bring back what it changed, why (`undo` lists the step as not undoable, with this reason).
+ */
+export type ExecUndo = { argv: string[]; description: string } | { impossible: string };
+
+/** Run a command inside the guest. `unless` is a command whose success means the step is already done. */
+export interface GuestExecStep {
   kind: 'exec';
-  where: StepWhere;
+  where: 'guest';
   argv: string[];
   description: string;
   unless?: string[];
+  /** How undo reverts it; without it, undo lists it as not undoable. */
+  undo?: ExecUndo;
 }
 
-/** Write a whole file atomically (temp file, then rename), backing up what was there. */
+/**
+ * Run a host command. A host command changes the host, so it must say how undo reverts it or why
+ * nothing can (`undo`).
+ */
+export interface HostExecStep {
+  kind: 'exec';
+  where: 'host';
+  argv: string[];
+  description: string;
+  unless?: string[];
+  undo: ExecUndo;
+}
+
+/** Run a command, in the guest or on the host. */
+export type ExecStep = GuestExecStep | HostExecStep;
+
+/**
+ * Write a whole file inside the guest atomically (temp file, then rename), backing up what was
+ * there. Only in the guest: the engine writes through the in-root resolver, never on the host.
+ */
 export interface WriteStep {
   kind: 'write';
-  where: StepWhere;
+  where: 'guest';
   path: string;
   content: string;
   mode?: number;
   description: string;
 }
 
-/** Make `path` a symlink to `target`, backing up what was there. */
+/** Make the guest path `path` a symlink to `target`, backing up what was there. Only in the guest. */
 export interface SymlinkStep {
   kind: 'symlink';
-  where: StepWhere;
+  where: 'guest';
   path: string;
   target: string;
   description: string;
 }
 
-/** Create a directory (and parents) with the given mode and owner. */
+/** Create a guest directory (and parents) with the given mode and owner. Only in the guest. */
 export interface MkdirStep {
   kind: 'mkdir';
-  where: StepWhere;
+  where: 'guest';
   path: string;
   mode?: number;
   uid?: number;

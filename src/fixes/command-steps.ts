@@ -51,7 +51,7 @@ export async function runExecStep(step: ExecStep, ref: StepRef, runner: CommandR
     // An `unless` that timed out or left something behind proved nothing.
     if (check.exitCode === 0 && !check.timedOut && check.spawnError === undefined) return { status: 'already-done', message: `already done (${step.unless.join(' ')} succeeded)` };
   }
-  const index = await log.begin({ op: 'exec', ...ref, where: step.where, command: step.argv, description: step.description, state: 'pending' });
+  const index = await log.begin({ op: 'exec', ...ref, where: step.where, command: step.argv, description: step.description, ...(step.undo ? { undo: step.undo } : {}), state: 'pending' });
   const result = await run(step.argv);
   // A step that timed out is failed, never done, whatever its exit status (M5).
   if (result.exitCode !== 0 || result.timedOut || result.spawnError !== undefined) return { status: 'failed', message: describeExit(step.argv, result) };

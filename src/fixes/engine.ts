@@ -41,8 +41,8 @@ async function applyStep(step: FixStep, ref: StepRef, writer: GuestWriter, deps:
     case 'write':
     case 'symlink':
     case 'mkdir':
-      // Host-side file steps are not part of any plan; refusing them keeps every write inside a guest.
-      if (step.where !== 'guest') return { status: 'failed', message: `refused: ${step.kind} steps on the host are not applied; do it by hand: ${step.description}` };
+      // The types allow these in the guest only; a plugin (plain JavaScript) may still hand one for the host: refused, so every write stays inside a guest.
+      if ((step as { where: string }).where !== 'guest') return { status: 'failed', message: `refused: ${step.kind} steps on the host are not applied; do it by hand: ${step.description}` };
       return step.kind === 'write' ? writer.write(step, ref) : step.kind === 'symlink' ? writer.symlink(step, ref) : writer.mkdir(step, ref);
     case 'exec': return runExecStep(step, ref, deps.runner, deps.log);
     case 'umount': return runUmountStep(step, ref, deps.runner, deps.log);

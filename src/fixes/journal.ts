@@ -3,7 +3,7 @@ import { mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises
 import { constants } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { StepWhere } from '../core/types.js';
+import type { ExecUndo, StepWhere } from '../core/types.js';
 
 /** What was at a guest path before a fix changed it. */
 export type PriorState =
@@ -36,6 +36,8 @@ export interface CommandChange {
   where: StepWhere;
   command: string[];
   description: string;
+  /** How undo reverts it, as the step said: a command, or why nothing can (absent: not undoable, as in older entries). */
+  undo?: ExecUndo;
   state: 'pending' | 'done';
 }
 

@@ -2,7 +2,9 @@ import { readFile, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { GuestWriteRefused, openGuestDir } from './guest-dir.js';
 import { presentAt, setDirAttrs, sha256, symlinkIn, writeFileIn, type Present } from './guest-writer.js';
-import type { AfterState, JournalChange, JournalEntry, PathChange, PriorState } from './journal.js';
+import { describeExit } from './command-steps.js';
+import type { AfterState, CommandChange, JournalChange, JournalEntry, PathChange, PriorState } from './journal.js';
+import type { ExecResult } from '../core/target.js';
 
 /** What undo did with one recorded change. */
 export interface UndoItem {
@@ -83,14 +85,33 @@ async function restoreDir(fileRoot: string, change: PathChange): Promise<Omit<Un
   }
 }
 
-async function undoChange(fileRoot: string, entryDir: string, change: JournalChange): Promise<UndoItem> {
-  if ('command' in change) {
-    const subject = change.command.join(' ');
-    const message = change.op === 'umount'
-      ? `cannot be undone: \`${subject}\` unmounted it; mount it again by hand if it is needed`
-      : `cannot be undone: \`${subject}\` ran on the ${change.where}${change.state === 'pending' ? ' (it failed or was interrupted)' : ''}`;
-    return { op: change.op, fixId: change.fixId, subject, status: 'not-undoable', message };
+/** Runs an undo command where its step ran (the host or the guest); injected, so undo needs no host module. */
+export interface UndoRunner {
+  host(argv: string[], timeoutMs: number): Promise<ExecResult>;
+  guest(argv: string[], timeoutMs: number): Promise<ExecResult>;
+}
+
+const UNDO_TIMEOUT_MS = 60_000;
+
+/** A command step: its recorded undo command run, or listed as not undoable with the reason the step gave. */
+async function undoCommand(change: CommandChange, runner: UndoRunner | undefined): Promise<UndoItem> {
+  const subject = change.command.join(' ');
+  const base = { op: change.op, fixId: change.fixId, subject };
+  const interrupted = change.state === 'pending' ? ' (it failed or was interrupted)' : '';
+  if (change.op === 'umount') return { ...base, status: 'not-undoable', message: `cannot be undone: \`${subject}\` unmounted it; mount it again by hand if it is needed` };
+  const undo = change.undo;
+  if (undo && 'impossible' in undo) return { ...base, status: 'not-undoable', message: `left as it is: \`${subject}\` ran on the ${change.where}${interrupted}; ${undo.impossible}` };
+  if (undo && change.state === 'done') {
+    if (!runner) return { ...base, status: 'not-undoable', message: `not undone: \`${undo.argv.join(' ')}\` would revert it, but no command runner was given` };
+    const r = await (change.where === 'guest' ? runner.guest(undo.argv, UNDO_TIMEOUT_MS) : runner.host(undo.argv, UNDO_TIMEOUT_MS));
+    if (r.exitCode === 0 && !r.timedOut && r.spawnError === undefined) return { ...base, status: 'restored', message: `ran \`${undo.argv.join(' ')}\` on the ${change.where}: ${undo.description}` };
+    return { ...base, status: 'failed', message: `undo failed: ${describeExit(undo.argv, r)}` };
   }
+  return { ...base, status: 'not-undoable', message: `cannot be undone: \`${subject}\` ran on the ${change.where}${interrupted}` };
+}
+
+async function undoChange(fileRoot: string, entryDir: string, change: JournalChange, runner: UndoRunner | undefined): Promise<UndoItem> {
+  if ('command' in change) return undoCommand(change, runner);
   const base = { op: change.op, fixId: change.fixId, subject: change.guestPath };
   try {
     const result = change.op === 'mkdir' ? await restoreDir(fileRoot, change) : await restorePath(fileRoot, entryDir, change);
@@ -126,12 +147,16 @@ export async function removeInterruptedTemps(fileRoot: string, entry: JournalEnt
   return removed;
 }
 
-/** Reverts one journal entry, newest change first. Exec and umount steps are listed, never pretended undone. */
-export async function undoEntry(fileRoot: string, entryDir: string, entry: JournalEntry): Promise<UndoItem[]> {
+/**
+ * Reverts one journal entry, newest change first. A command step whose step recorded an undo
+ * command has it run through `runner`; the others (and unmounts) are listed with the reason,
+ * never pretended undone.
+ */
+export async function undoEntry(fileRoot: string, entryDir: string, entry: JournalEntry, runner?: UndoRunner): Promise<UndoItem[]> {
   const items: UndoItem[] = [];
   for (const temp of await removeInterruptedTemps(fileRoot, entry)) {
     items.push({ op: 'file', fixId: '(interrupted run)', subject: temp, status: 'restored', message: `removed ${temp}, the temp file of a change that was interrupted` });
   }
-  for (const change of [...entry.changes].reverse()) items.push(await undoChange(fileRoot, entryDir, change));
+  for (const change of [...entry.changes].reverse()) items.push(await undoChange(fileRoot, entryDir, change, runner));
   return items;
 }

@@ -30,7 +30,7 @@ export async function applyStep(step: FixStep, guestRoot: string): Promise<void>
       return;
     }
     case 'mkdir': {
-      const p = step.where === 'guest' ? join(guestRoot, step.path) : step.path;
+      const p = join(guestRoot, step.path);
       if (!existsSync(p)) mkdirSync(p, { recursive: true });
       if (step.mode !== undefined) chmodSync(p, step.mode);
       if (step.uid !== undefined) chownSync(p, step.uid, step.gid ?? step.uid);

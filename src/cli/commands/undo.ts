@@ -1,8 +1,9 @@
+import { realCommandRunner } from '../../fixes/command-steps.js';
 import { newHostContext } from '../diagnose.js';
 import { openTarget } from '../../targets/open-target.js';
 import { EXIT } from '../../core/exit-code.js';
 import { JournalBusyError, stateDir, TargetJournal } from '../../fixes/journal.js';
-import { undoEntry, type UndoItem } from '../../fixes/undo.js';
+import { undoEntry, type UndoItem, type UndoRunner } from '../../fixes/undo.js';
 import { painter } from '../../report/style.js';
 import type { CliIo } from '../io.js';
 import { escapeTerminal, wrapText } from '../../report/terminal-text.js';
@@ -37,20 +38,21 @@ export async function runUndoCommand(args: UndoArgs, io: CliIo): Promise<number>
     return EXIT.usage;
   }
   try {
-    return await undoLatest(args, io, journal, target);
+    // Undo commands a step recorded (xhost -si:…) run as its steps did: on the host by absolute path, in the guest through the Target.
+    return await undoLatest(args, io, journal, target, realCommandRunner(target, target.fileRoot, async () => []));
   } finally {
     await release();
   }
 }
 
-async function undoLatest(args: UndoArgs, io: CliIo, journal: TargetJournal, target: { kind: string; name: string; fileRoot: string }): Promise<number> {
+async function undoLatest(args: UndoArgs, io: CliIo, journal: TargetJournal, target: { kind: string; name: string; fileRoot: string }, runner: UndoRunner): Promise<number> {
   const latest = await journal.latest();
   if (latest === null) {
     if (args.json) io.out.write(JSON.stringify({ schemaVersion: 1, entry: null, items: [] }, null, 2) + '\n');
     else io.out.write(wrapText(escapeTerminal(`Nothing to undo for ${target.kind} ${target.name} (no journal entry in ${journal.dir}).`), io.width, '', '  ').join('\n') + '\n');
     return EXIT.ok;
   }
-  const items = await undoEntry(target.fileRoot, latest.dir, latest.entry);
+  const items = await undoEntry(target.fileRoot, latest.dir, latest.entry, runner);
   const code = items.some((i) => i.status === 'left' || i.status === 'failed') ? EXIT.problems : EXIT.ok;
   // A failed restore, or a path left because it changed since the fix, keeps the entry: `undo` can be run again.
   if (!items.some((i) => i.status === 'failed' || i.status === 'left')) {

@@ -22,11 +22,13 @@ export function endStaleSessionFix(s: SessionRef): Fix<'schroot.end-stale-sessio
       {
         kind: 'exec', where: 'host', argv: ['schroot', '--recover-session', '-c', `session:${s.id}`],
         unless: ['sh', '-c', `mountpoint -q ${shellQuote(s.mountLocation)} || ${ended(s)}`],
+        undo: { impossible: 'it remounted the session only so that it could be ended (the next step); there is nothing to revert' },
         description: `remount the session's chroot so schroot can run its end scripts (schroot --recover-session -c session:${s.id})`,
       },
       {
         kind: 'exec', where: 'host', argv: ['schroot', '--end-session', '-c', `session:${s.id}`],
         unless: ['sh', '-c', ended(s)],
+        undo: { impossible: `an ended schroot session cannot be brought back; begin a new one (schroot -b -c CHROOT) if it is needed` },
         description: `end the session: its processes are killed, its mounts removed, its state file deleted (schroot --end-session -c session:${s.id})`,
       },
     ],
@@ -43,6 +45,7 @@ export function forceRemoveSessionFix(s: SessionRef): Fix<'schroot.force-remove-
       {
         kind: 'exec', where: 'host', argv: ['schroot', '--end-session', '--force', '-c', `session:${s.id}`],
         unless: ['sh', '-c', ended(s)],
+        undo: { impossible: 'an ended schroot session cannot be brought back; begin a new one (schroot -b -c CHROOT) if it is needed' },
         description: 'end the session even though its setup scripts fail',
       },
       {
@@ -51,6 +54,7 @@ export function forceRemoveSessionFix(s: SessionRef): Fix<'schroot.force-remove-
       },
       {
         kind: 'exec', where: 'host', argv: ['rm', '-f', '--', s.stateFile], unless: ['sh', '-c', ended(s)],
+        undo: { impossible: `the state file of a session whose mounts are gone is not put back: schroot would list a stale session again` },
         description: `delete the session's state file ${s.stateFile}, so schroot stops listing it`,
       },
     ],

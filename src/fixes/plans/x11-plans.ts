@@ -136,6 +136,7 @@ export function xhostLocalUserFix(display: string, userName: string): Fix<'x11.x
     steps: [{
       kind: 'exec', where: 'host', argv: ['env', `DISPLAY=${display}`, 'xhost', `+si:localuser:${userName}`],
       unless: ['sh', '-c', 'DISPLAY="$1" xhost | grep -qx "SI:localuser:$2"', 'sh', display, userName],
+      undo: { argv: ['env', `DISPLAY=${display}`, 'xhost', `-si:localuser:${userName}`], description: `take ${userName}'s local clients off ${display}'s list again (xhost -si:localuser:${userName})` },
       description: `let every local process of ${userName} use ${display} without a cookie (the X server must be running as the same host; revert with xhost -si:localuser:${userName})`,
     }],
   };

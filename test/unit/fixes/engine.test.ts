@@ -59,7 +59,7 @@ describe('applyFix', () => {
     const { runner } = scriptedRunner({ 'host: false': ok({ exitCode: 1, stderr: 'boom\n' }) });
     const steps = await applyFix(planned([
       { kind: 'write', where: 'guest', path: '/etc/a.conf', content: 'a\n', description: 'first' },
-      { kind: 'exec', where: 'host', argv: ['false'], description: 'second' },
+      { kind: 'exec', where: 'host', argv: ['false'], description: 'second', undo: { impossible: 'a test' } },
       { kind: 'write', where: 'guest', path: '/etc/b.conf', content: 'b\n', description: 'third' },
       { kind: 'manual', where: 'host', description: 'by hand', snippet: 'do it' },
     ]), { fileRoot: s.root, log: s.recorder, runner });
@@ -82,9 +82,10 @@ describe('applyFix', () => {
     expect(left[0]).toMatchObject({ status: 'failed', message: expect.stringMatching(/left processes running/) });
   });
 
-  test('host-side file steps are refused', async () => {
+  test('host-side file steps are refused (the types forbid them; a plugin in plain JavaScript may still hand one)', async () => {
     const { runner } = scriptedRunner({});
-    const steps = await applyFix(planned([{ kind: 'write', where: 'host', path: '/etc/passwd', content: 'x', description: 'x' }]), { fileRoot: s.root, log: s.recorder, runner });
+    const hostWrite = { kind: 'write', where: 'host', path: '/etc/passwd', content: 'x', description: 'x' } as unknown as FixStep;
+    const steps = await applyFix(planned([hostWrite]), { fileRoot: s.root, log: s.recorder, runner });
     expect(steps[0]).toMatchObject({ status: 'failed', message: expect.stringMatching(/^refused/) });
   });
 
@@ -133,7 +134,7 @@ const report = (results: CheckResult[]): Report => ({
   startedAt: new Date(0).toISOString(), durationMs: 0, success: false, summary: { pass: 0, warn: 0, fail: 0, skip: 0, error: 0 }, results,
 });
 const fix = (id: string, safety: Fix['safety'], where: 'guest' | 'host' = 'guest'): Fix => ({
-  id, title: id, safety, steps: safety === 'manual' ? [{ kind: 'manual', where, description: 'x' }] : [{ kind: 'mkdir', where, path: '/x', description: 'x' }],
+  id, title: id, safety, steps: safety === 'manual' ? [{ kind: 'manual', where, description: 'x' }] : where === 'guest' ? [{ kind: 'mkdir', where, path: '/x', description: 'x' }] : [{ kind: 'exec', where, argv: ['/bin/true'], description: 'x', undo: { impossible: 'a test' } }],
 });
 
 describe('buildPlan', () => {

@@ -11,8 +11,10 @@ import { chooseServer, guestCookie } from './pulse-choice.js';
 
 /** What pw-cli, wpctl and every libpipewire client print when the socket is not there (ENOENT becomes EHOSTDOWN). */
 const HOST_IS_DOWN = 'pw_context_connect() failed: Host is down';
-/** What ALSA prints when `default` falls through to a card the guest does not have. */
+/** What ALSA prints when `default` falls through to a card whose /dev/snd node the guest lacks (the host's /proc/asound lists it). */
 const UNABLE_TO_OPEN_SLAVE = 'ALSA lib pcm_dmix.c:1000:(snd_pcm_dmix_open) unable to open slave';
+/** What ALSA 1.2 prints when `default` falls through and there is no card at all (seen here with aplay -D default). */
+const NO_CARD = 'ALSA lib confmisc.c:855:(parse_card) cannot find card \'0\'" … "Unknown PCM default';
 /** libpipewire's fallback when the runtime dir has no socket (local-socket.c DEFAULT_SYSTEM_RUNTIME_DIR). */
 const SYSTEM_DIR = '/run/pipewire';
 
@@ -32,7 +34,8 @@ const findings = {
   'alsa-route-pulse': { severity: 'info', message: 'ALSA\'s default device goes to the pulse plugin in the guest ({files}){via}', description: 'ALSA goes through the pulse plugin, which reaches PipeWire when the pulse socket is pipewire-pulse.' },
   'alsa-route-broken': { severity: 'warn', message: '{files} routes ALSA\'s default device to {kind}, but {library} is not in the guest: ALSA apps fail to open "default"', description: 'A route file without its plugin library (a removed package, a partial copy).' },
   'alsa-route-hardware': { severity: 'info', message: 'no PipeWire or pulse route in the guest\'s ALSA, but the guest has {devices}: ALSA apps open the card directly, beside the host\'s PipeWire', description: 'ALSA apps use /dev/snd directly.' },
-  'alsa-no-route': { severity: 'warn', message: `the guest's ALSA has no PipeWire or pulse route (none in /etc/alsa/conf.d, /etc/asound.conf or ~/.asoundrc) and there is no /dev/snd: ALSA-only apps fail with "${UNABLE_TO_OPEN_SLAVE}"`, description: 'ALSA apps in the guest have nowhere to play.' },
+  'alsa-no-route': { severity: 'warn', message: 'the guest\'s ALSA has no PipeWire or pulse route (none in /etc/alsa/conf.d, /etc/asound.conf or ~/.asoundrc) and there is no /dev/snd: ALSA-only apps fail with "{words}"', description: 'ALSA apps in the guest have nowhere to play: "unable to open slave" when /proc/asound lists the host\'s cards, else "cannot find card \'0\'".' },
+  'alsa-route-pulse-down': { severity: 'warn', message: '{files} sends ALSA\'s default device to pulse, but the pulse socket {server} did not answer ({reason}): ALSA-only apps fail with "{words}"', description: 'The pulse route is there, the pulse server is not (99-pulse.conf loads only while one answers).' },
 } as const;
 
 const fixDocs = {
@@ -41,7 +44,7 @@ const fixDocs = {
   'audio.chroot-bind-pipewire-runtime-dir': 'chroot: mount --bind /run/user/UID and export XDG_RUNTIME_DIR and PIPEWIRE_RUNTIME_DIR. Shown when the host has /run/user/UID/pipewire-0.',
   'audio.set-pipewire-remote': 'The guest has /run/user/UID/pipewire-0 but its clients look elsewhere: PIPEWIRE_REMOTE=<that socket> (export, --setenv=, Environment=).',
   'audio.restart-pipewire': 'The socket is stale on the host too: restart pipewire and pipewire-pulse as the user (systemctl --user).',
-  'audio.install-pipewire-alsa': 'Install pipewire-alsa in the guest (the line for its package manager), so ALSA\'s default device goes to PipeWire.',
+  'audio.install-pipewire-alsa': 'Install pipewire-alsa in the guest (the line for its package manager), so ALSA\'s default device goes to PipeWire. Shown for no route, a broken one, or a dead pulse route while the PipeWire core answers.',
 } as const;
 
 /** One socket libpipewire would try, and how the core answered there. */
@@ -60,6 +63,8 @@ interface AlsaFacts {
   pulseLib: boolean;
   /** /dev/snd/pcm* in the guest. */
   pcmDevices: string[];
+  /** The guest's /proc/asound/cards lists a card (the host's, through a shared /proc): ALSA then tries it and says "unable to open slave". */
+  cardsListed: boolean;
   managers: GuestPackageManager[];
 }
 
@@ -106,7 +111,7 @@ function defaultRouteOf(text: string): 'pipewire' | 'pulse' | null {
 // ~/.asoundrc (read as the user), the plugin libraries, /dev/snd, and the package manager for the install line.
 async function gatherAlsa(ctx: CheckContext): Promise<AlsaFacts> {
   const { target } = ctx;
-  const [confd, usrLib, snd] = await Promise.all([target.readdir('/etc/alsa/conf.d'), target.readdir('/usr/lib'), target.readdir('/dev/snd')]);
+  const [confd, usrLib, snd, cards] = await Promise.all([target.readdir('/etc/alsa/conf.d'), target.readdir('/usr/lib'), target.readdir('/dev/snd'), target.readFile('/proc/asound/cards', { maxBytes: 16 * 1024 })]);
   const libDirs = ['/usr/lib', '/usr/lib64', ...(usrLib ?? []).filter((d) => /^[a-z0-9_]+-linux-[a-z0-9_]+$/.test(d)).map((d) => `/usr/lib/${d}`)];
   const pipewireFiles: string[] = [];
   const pulseFiles: string[] = [];
@@ -130,7 +135,10 @@ async function gatherAlsa(ctx: CheckContext): Promise<AlsaFacts> {
     hasAlsaLib(ctx, ALSA_LIBS.pulse, libDirs),
     Promise.all(MANAGERS.map(async (m) => ((await isFile(ctx, `/usr/bin/${m}`)) ? m : null))),
   ]);
-  return { pipewireFiles, pulseFiles, pipewireLib, pulseLib, pcmDevices: (snd ?? []).filter((d) => d.startsWith('pcm')).sort(), managers: managers.filter((m) => m !== null) };
+  return {
+    pipewireFiles, pulseFiles, pipewireLib, pulseLib, pcmDevices: (snd ?? []).filter((d) => d.startsWith('pcm')).sort(),
+    cardsListed: cards.ok && /^\s*\d+\s+\[/m.test(cards.text), managers: managers.filter((m) => m !== null),
+  };
 }
 
 // The pulse side: the socket libpulse would use (unix only), asked GET_SERVER_INFO after AUTH as the user.
@@ -221,14 +229,20 @@ function judgeAlsa(f: Facts): Found[] {
   const a = f.alsa;
   const ev = { pipewireFiles: a.pipewireFiles, pulseFiles: a.pulseFiles, pipewireLib: a.pipewireLib, pulseLib: a.pulseLib, pcmDevices: a.pcmDevices };
   if (a.pipewireFiles.length > 0 && a.pipewireLib) return [found('alsa-route-pipewire', { files: a.pipewireFiles.join(', ') }, ev)];
+  const words = a.cardsListed ? UNABLE_TO_OPEN_SLAVE : NO_CARD;
   if (a.pulseFiles.length > 0 && a.pulseLib) {
-    const isPipewire = f.pulse?.result.ok === true && f.pulse.result.server?.ok === true && PIPEWIRE_PULSE_NAME.test(f.pulse.result.server.name);
+    const pulse = f.pulse;
+    // The pulse route lives only while a pulse server answers (99-pulse.conf's hook loads it "if running").
+    if (pulse !== null && !pulse.result.ok && a.pcmDevices.length === 0) {
+      return [found('alsa-route-pulse-down', { files: a.pulseFiles.join(', '), server: pulse.server, reason: pulse.result.reason, words }, ev)];
+    }
+    const isPipewire = pulse?.result.ok === true && pulse.result.server?.ok === true && PIPEWIRE_PULSE_NAME.test(pulse.result.server.name);
     return [found('alsa-route-pulse', { files: a.pulseFiles.join(', '), via: isPipewire ? ', and the pulse socket is pipewire-pulse: ALSA apps reach PipeWire' : '' }, ev)];
   }
   if (a.pipewireFiles.length > 0) return [found('alsa-route-broken', { files: a.pipewireFiles.join(', '), kind: 'PipeWire', library: ALSA_LIBS.pipewire }, ev)];
   if (a.pulseFiles.length > 0) return [found('alsa-route-broken', { files: a.pulseFiles.join(', '), kind: 'pulse', library: ALSA_LIBS.pulse }, ev)];
   if (a.pcmDevices.length > 0) return [found('alsa-route-hardware', { devices: a.pcmDevices.map((d) => `/dev/snd/${d}`).slice(0, 4).join(', ') }, ev)];
-  return [found('alsa-no-route', {}, ev)];
+  return [found('alsa-no-route', { words }, { ...ev, cardsListed: a.cardsListed })];
 }
 
 /** The answer that stands for the socket: the first that answered, else the first tried (the one the user's clients report). */
@@ -289,7 +303,9 @@ function offer(f: Facts, reported: readonly Found[]) {
     }));
   }
   if (codes.has('pipewire-socket-stale') && f.host !== null && !f.host.live) out.push(pipewireRestartFix(uid));
-  if (codes.has('alsa-no-route') || codes.has('alsa-route-broken')) out.push(pipewireAlsaFix(f.alsa.managers));
+  // pipewire-alsa goes straight to pipewire-0: it helps a dead pulse route only when the core answered.
+  const coreAnswered = f.tried.some((t) => t.result.ok);
+  if (codes.has('alsa-no-route') || codes.has('alsa-route-broken') || (codes.has('alsa-route-pulse-down') && coreAnswered)) out.push(pipewireAlsaFix(f.alsa.managers));
   return out;
 }
 
@@ -297,7 +313,7 @@ export default defineCheck({
   id: 'audio.pipewire',
   group: 'audio',
   title: 'PipeWire, pipewire-pulse and the ALSA route',
-  description: 'Finds the socket libpipewire opens (PIPEWIRE_REMOTE, else pipewire-0 in PIPEWIRE_RUNTIME_DIR or XDG_RUNTIME_DIR, then /run/pipewire) and, as the desktop user from the guest, sends Core::Hello and Core::Sync, expecting the core\'s info event (name, version) and Core::Done. Separates ENOENT ("Host is down"), ECONNREFUSED, EACCES, a Core::Error and silence. Asks the pulse socket GET_SERVER_INFO to tell pipewire-pulse ("PulseAudio (on PipeWire X)") from PulseAudio itself. Reads the guest\'s /etc/alsa/conf.d, /etc/asound.conf and ~/.asoundrc for a default route to PipeWire or pulse with its plugin library, and warns when there is none and no /dev/snd ("unable to open slave"). Skips when the host runs no PipeWire for the user and the guest has none.',
+  description: 'Finds the socket libpipewire opens (PIPEWIRE_REMOTE, else pipewire-0 in PIPEWIRE_RUNTIME_DIR or XDG_RUNTIME_DIR, then /run/pipewire) and, as the desktop user from the guest, sends Core::Hello and Core::Sync, expecting the core\'s info event (name, version) and Core::Done. Separates ENOENT ("Host is down"), ECONNREFUSED, EACCES, a Core::Error and silence. Asks the pulse socket GET_SERVER_INFO to tell pipewire-pulse ("PulseAudio (on PipeWire X)") from PulseAudio itself. Reads the guest\'s /etc/alsa/conf.d, /etc/asound.conf and ~/.asoundrc for a default route to PipeWire or pulse with its plugin library, and warns when there is none and no /dev/snd ("unable to open slave" or "cannot find card"), or when the route is pulse and no pulse server answers. Skips when the host runs no PipeWire for the user and the guest has none.',
   findings,
   fixDocs,
   probes: ['user'],

@@ -122,9 +122,17 @@ checkTester(check, [
   { name: 'no ALSA route and no /dev/snd: "unable to open slave", install pipewire-alsa with the guest\'s apt-get', target: { env, files: apt, probes: [pw(core), pipewirePulse] }, host: hostPw,
     status: 'warn', codes: ['pipewire-connected', 'pulse-is-pipewire', 'alsa-no-route'], fixes: ['audio.install-pipewire-alsa'],
     assert: (o) => {
-      expect(o.findings.find((f) => f.code === 'alsa-no-route')?.message).toContain('(snd_pcm_dmix_open) unable to open slave');
+      expect(o.findings.find((f) => f.code === 'alsa-no-route')?.message).toContain('"ALSA lib confmisc.c:855:(parse_card) cannot find card \'0\'" … "Unknown PCM default"');
       expect(snippets(o)).toEqual(['apt-get install --no-install-recommends pipewire-alsa']);
     } },
+  { name: 'no route, and /proc/asound lists the host\'s card: "unable to open slave"', target: { env, files: { ...apt, '/proc/asound/cards': ' 0 [PCH            ]: HDA-Intel - HDA Intel PCH\n                      HDA Intel PCH at 0xf7f10000 irq 32\n' }, probes: [pw(core), pipewirePulse] }, host: hostPw,
+    status: 'warn', codes: ['pipewire-connected', 'pulse-is-pipewire', 'alsa-no-route'], fixes: ['audio.install-pipewire-alsa'],
+    assert: (o) => expect(o.findings.find((f) => f.code === 'alsa-no-route')?.message).toContain('ALSA lib pcm_dmix.c:1000:(snd_pcm_dmix_open) unable to open slave') },
+  { name: 'the pulse route with no pulse server answering: dead; pipewire-alsa offered since the core answers', target: { env, files: { ...pulseAlsa, ...apt }, probes: [pw(core), noPulse] }, host: hostPw,
+    status: 'warn', codes: ['pipewire-connected', 'pulse-unreached', 'alsa-route-pulse-down'], fixes: ['audio.install-pipewire-alsa'],
+    assert: (o) => expect(o.findings.find((f) => f.code === 'alsa-route-pulse-down')?.message).toContain('/etc/alsa/conf.d/99-pulse.conf sends ALSA\'s default device to pulse, but the pulse socket /run/user/1000/pulse/native did not answer') },
+  { name: 'a dead pulse route and no core either: no pipewire-alsa (it would not help)', target: { env, files: { ...pulseAlsa, ...apt }, probes: [pw(refused('ENOENT')), noPulse] }, host: hostPw,
+    status: 'fail', codes: ['pipewire-socket-missing', 'pulse-unreached', 'alsa-route-pulse-down'], fixes: ['audio.chroot-bind-pipewire-runtime-dir'] },
   { name: 'a route file whose target was removed (dangling symlink) is no route', target: { env, files: { '/etc/alsa/conf.d/99-pipewire-default.conf': { symlink: '/usr/share/alsa/alsa.conf.d/99-pipewire-default.conf' } }, probes: [pw(core), pipewirePulse] }, host: hostPw,
     status: 'warn', codes: ['pipewire-connected', 'pulse-is-pipewire', 'alsa-no-route'], fixes: ['audio.install-pipewire-alsa'],
     assert: (o) => expect(snippets(o)).toHaveLength(3) },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isRealNspawn, scanNspawnProcesses, type NspawnTrust } from '../../../src/host/nspawn-machines.js';
-import { hostProcess } from '../support/scripted-host.js';
+import { hostProcess } from '../support/fake-host.js';
 
 const trust: NspawnTrust = { exeIds: new Set(['8:4242']), ownCgroup: '/user.slice/session-1.scope', ownRootId: '8:1' };
 const nspawn = (over: Record<string, unknown> = {}) => Object.assign(hostProcess({ pid: 50, ppid: 1, uid: 0, comm: 'systemd-nspawn', cmdline: ['systemd-nspawn', '-D', '/srv/box', '-M', 'box', '-b'] }), { exeId: '8:4242', cgroup: '/machine.slice/systemd-nspawn@box.service', ...over });

@@ -188,6 +188,8 @@ export type ShmCreated = { ok: true; shmid: number } | { ok: false; reason: stri
 export interface HostRunOptions {
   timeoutMs?: number;
   input?: string;
+  /** Descriptors the command gets as fd 3, 4… (a mount point held open, so mount(8) never resolves its path again). */
+  passFds?: number[];
 }
 
 /** Everything a check or a fix may ask of the host. */
@@ -264,6 +266,8 @@ export interface Host {
   // Commands.
   /** Runs a host program by absolute path (argv[0] must start with /) with a fixed environment; never throws. */
   run(argv: readonly string[], opts?: HostRunOptions): Promise<ExecResult>;
+  /** The absolute path of host program `name`, looked up in the fixed host PATH only (never a guest's or the shell's), or null. */
+  program(name: string): string | null;
 
   // Clock.
   /** Monotonic milliseconds, for time budgets. */

@@ -1,7 +1,6 @@
 import path from 'node:path';
-import { runCommand } from '../host/run-command.js';
 import { DEFAULT_PATH } from '../guest/guest-env.js';
-import { mountInGuest, unmountByFd, type MountOpResult, type MountSource, type UnmountRequest } from './mount-by-fd.js';
+import { mountInGuest, unmountByFd, type MountHost, type MountOpResult, type MountSource, type UnmountRequest } from './mount-by-fd.js';
 import type { ExecResult, Target } from '../core/target.js';
 import type { ExecStep, MountStep, UmountStep } from '../core/types.js';
 import type { ChangeLog } from './journal.js';
@@ -23,13 +22,21 @@ export interface CommandRunner {
 
 const STEP_TIMEOUT_MS = 60_000;
 
-/** The real runner: host commands with the fixed host environment (`LC_ALL=C`, so error texts can be matched), guest commands through the Target. */
-export function realCommandRunner(target: Target, fileRoot: string, holders: (mountId: number) => Promise<string[]>): CommandRunner {
+/**
+ * The real runner: host commands through the Host port (a bare name found in the host's fixed PATH only,
+ * run with its fixed environment, `LC_ALL=C` so error texts can be matched), guest commands through the Target.
+ */
+export function realCommandRunner(target: Target, fileRoot: string, holders: (mountId: number) => Promise<string[]>, host: MountHost): CommandRunner {
   return {
-    host: (argv, timeoutMs) => runCommand(argv, { timeoutMs }),
+    host: (argv, timeoutMs) => {
+      const [name = '', ...args] = argv;
+      const file = host.program(name);
+      if (file === null) return Promise.resolve({ exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: true, spawnError: `${name}: command not found` });
+      return host.run([file, ...args], { timeoutMs });
+    },
     guest: (argv, timeoutMs) => target.exec(argv, { env: { PATH: DEFAULT_PATH, HOME: '/root', LC_ALL: 'C' }, timeoutMs }),
-    unmount: (request, timeoutMs, beforeChange) => unmountByFd(request, timeoutMs, beforeChange),
-    mountInGuest: (guestPath, source, timeoutMs, beforeChange) => mountInGuest(fileRoot, guestPath, source, timeoutMs, beforeChange),
+    unmount: (request, timeoutMs, beforeChange) => unmountByFd(host, request, timeoutMs, beforeChange),
+    mountInGuest: (guestPath, source, timeoutMs, beforeChange) => mountInGuest(host, fileRoot, guestPath, source, timeoutMs, beforeChange),
     holders,
   };
 }

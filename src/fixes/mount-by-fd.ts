@@ -6,7 +6,7 @@
 import { constants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { runCommand } from '../host/run-command.js';
+import type { Host } from '../core/host.js';
 import type { ExecResult } from '../core/target.js';
 import { parseMountinfo, type MountEntry } from '../parse/mountinfo.js';
 import { O_PATH, atFd, walkInRoot, type WalkedPath } from '../guest/walk-in-root.js';
@@ -31,9 +31,14 @@ async function mountTable(): Promise<MountEntry[]> {
   return parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8'));
 }
 
-/** Runs host `tool` (by absolute path, fixed environment, own process group) with `fds` as its fd 3, 4, … */
-function runWithFds(tool: string, args: string[], fds: FileHandle[], timeoutMs: number): Promise<ExecResult> {
-  return runCommand([tool, ...args], { timeoutMs, passFds: fds.map((f) => f.fd) });
+/** The part of the Host port these operations use: host programs by name, run with descriptors passed. */
+export type MountHost = Pick<Host, 'run' | 'program'>;
+
+/** Runs host `tool` (found in the host's PATH, through the Host port) with `fds` as its fd 3, 4, … */
+function runWithFds(host: MountHost, tool: string, args: string[], fds: FileHandle[], timeoutMs: number): Promise<ExecResult> {
+  const file = host.program(tool);
+  if (file === null) return Promise.resolve({ exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: true, spawnError: `${tool}: command not found` });
+  return host.run([file, ...args], { timeoutMs, passFds: fds.map((f) => f.fd) });
 }
 
 function describeRun(what: string, r: ExecResult): string {
@@ -88,7 +93,7 @@ function depthBelow(m: MountEntry, byId: Map<number, MountEntry>, topId: number)
  * (a held mount would be busy, so the name is used; a mount point cannot be renamed while mounted).
  * A lazy detach acts on the mount's own descriptor.
  */
-async function unmountOne(entry: MountEntry, lazy: boolean, timeoutMs: number): Promise<MountOpResult> {
+async function unmountOne(host: MountHost, entry: MountEntry, lazy: boolean, timeoutMs: number): Promise<MountOpResult> {
   const dirPath = path.posix.dirname(entry.mountPoint);
   const name = path.posix.basename(entry.mountPoint);
   const dir = await walkHostExact(dirPath);
@@ -106,7 +111,7 @@ async function unmountOne(entry: MountEntry, lazy: boolean, timeoutMs: number): 
       const exactOnly = !lazy && matches && writableByOthers(await dir.handle.stat()) && (await removableByUsers(entry));
       if (matches && (lazy || exactOnly)) {
         // MNT_DETACH through the mount's own descriptor: exactly this mount, whatever its name leads to now.
-        const r = await runWithFds('umount', ['-l', '--no-canonicalize', '/proc/self/fd/3'], [mount], timeoutMs);
+        const r = await runWithFds(host, 'umount', ['-l', '--no-canonicalize', '/proc/self/fd/3'], [mount], timeoutMs);
         const how = exactOnly ? ' through its descriptor (a user may remove this mount and change its directory, so its name was not used)' : '';
         return r.exitCode === 0 ? { status: 'done', message: `detached ${entry.mountPoint}${how}` } : { status: 'failed', message: describeRun(`umount -l ${entry.mountPoint}`, r) };
       }
@@ -114,7 +119,7 @@ async function unmountOne(entry: MountEntry, lazy: boolean, timeoutMs: number): 
       await mount.close();
     }
     if (!matches) return { status: 'failed', message: `${entry.mountPoint} is no longer mount ${entry.id} (it changed since mountinfo listed it); not unmounted` };
-    const r = await runWithFds('umount', ['--no-canonicalize', `/proc/self/fd/3/${name}`], [dir.handle], timeoutMs);
+    const r = await runWithFds(host, 'umount', ['--no-canonicalize', `/proc/self/fd/3/${name}`], [dir.handle], timeoutMs);
     if (r.exitCode === 0) return { status: 'done', message: `unmounted ${entry.mountPoint}` };
     if (/target is busy/i.test(r.stderr)) return { status: 'busy', mountPoint: entry.mountPoint, mountId: entry.id, message: `umount: ${entry.mountPoint}: target is busy` };
     return { status: 'failed', message: describeRun(`umount ${entry.mountPoint}`, r) };
@@ -136,7 +141,7 @@ export interface UnmountRequest {
  * the mount tree, by id, deepest first), after `mount --make-rslave` on its descriptor.
  * A path that is not a mount point is already done.
  */
-export async function unmountByFd(request: UnmountRequest, timeoutMs: number, beforeChange: () => Promise<void> = async () => undefined): Promise<MountOpResult> {
+export async function unmountByFd(host: MountHost, request: UnmountRequest, timeoutMs: number, beforeChange: () => Promise<void> = async () => undefined): Promise<MountOpResult> {
   const target = path.posix.normalize(request.path);
   const walked = await walkHostExact(target);
   if (typeof walked === 'string') return { status: 'failed', message: walked };
@@ -157,14 +162,14 @@ export async function unmountByFd(request: UnmountRequest, timeoutMs: number, be
     await beforeChange();
     if (request.makeRslave) {
       // Recursive, on the checked mount itself: nothing unmounted below it reaches the host's peers.
-      const r = await runWithFds('mount', ['--make-rslave', '--no-canonicalize', '/proc/self/fd/3'], [walked.handle], timeoutMs);
+      const r = await runWithFds(host, 'mount', ['--make-rslave', '--no-canonicalize', '/proc/self/fd/3'], [walked.handle], timeoutMs);
       if (r.exitCode !== 0) return { status: 'failed', message: describeRun(`mount --make-rslave ${target}`, r) };
     }
   } finally {
     await walked.close();
   }
   for (const member of members) {
-    const result = await unmountOne(member, request.lazy, timeoutMs);
+    const result = await unmountOne(host, member, request.lazy, timeoutMs);
     if (result.status !== 'done') return result;
   }
   const left = new Set((await mountTable()).map((m) => m.id));
@@ -183,7 +188,7 @@ export type MountSource = { kind: 'tmpfs'; options: string } | { kind: 'bind'; h
  * mount point included, may be changed by a non-root user: they could swap it between our checks.
  * A directory that already has something mounted on it is already done.
  */
-export async function mountInGuest(fileRoot: string, guestPath: string, source: MountSource, timeoutMs: number, beforeChange: () => Promise<void> = async () => undefined): Promise<MountOpResult> {
+export async function mountInGuest(host: MountHost, fileRoot: string, guestPath: string, source: MountSource, timeoutMs: number, beforeChange: () => Promise<void> = async () => undefined): Promise<MountOpResult> {
   const walked = await walkInRoot(fileRoot, guestPath, { followLast: false });
   const held: FileHandle[] = [];
   try {
@@ -213,14 +218,14 @@ export async function mountInGuest(fileRoot: string, guestPath: string, source: 
       args = ['--bind', '--no-canonicalize', '/proc/self/fd/4', '/proc/self/fd/3'];
       try {
         await beforeChange();
-        const r = await runWithFds('mount', args, held, timeoutMs);
+        const r = await runWithFds(host, 'mount', args, held, timeoutMs);
         return r.exitCode === 0 ? { status: 'done', message: `bound ${source.hostPath} on ${guestPath} in the guest` } : { status: 'failed', message: describeRun(`mount --bind ${source.hostPath} ${guestPath}`, r) };
       } finally {
         await src.close();
       }
     }
     await beforeChange();
-    const r = await runWithFds('mount', args, held, timeoutMs);
+    const r = await runWithFds(host, 'mount', args, held, timeoutMs);
     return r.exitCode === 0 ? { status: 'done', message: `mounted a tmpfs (${source.options}) on ${guestPath} in the guest` } : { status: 'failed', message: describeRun(`mount -t tmpfs ${guestPath}`, r) };
   } finally {
     await walked.close();

@@ -14,6 +14,7 @@ import { mountHoldersById } from './mount-holders-by-id.js';
 import { PROC_CAPS } from './proc-read.js';
 import { connectSocket } from '../guest/probes/socket-connect.js';
 import { runCommand } from './run-command.js';
+import { hostProgram } from './host-programs.js';
 import { findSocketHolders } from './socket-holders.js';
 import { createShmSegment, removeShmSegment, shmSegments } from './sysv-shm.js';
 import type { ShmSegmentState } from '../parse/sysvipc-shm.js';
@@ -242,6 +243,10 @@ export class HostContext implements Host {
       return Promise.resolve({ exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: true, spawnError: `not an absolute path: ${String(file)}` });
     }
     return runCommand([...argv], opts);
+  }
+
+  program(name: string): string | null {
+    return hostProgram(name);
   }
 
   now(): number {

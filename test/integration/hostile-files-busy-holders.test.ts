@@ -32,7 +32,7 @@ const holder = spawn('sleep', ['60'], { cwd: data, stdio: 'ignore' });
 await new Promise((r) => setTimeout(r, 300));
 const host = new HostContext({ invokingEnv: {} });
 const log = { saveBackup: async () => 'b', begin: async () => 0, finish: async () => undefined };
-const runner = realCommandRunner({ exec: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) }, T + '/guest', (id) => processesUsing(host, id));
+const runner = realCommandRunner({ exec: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) }, T + '/guest', (id) => processesUsing(host, id), host);
 const out = await runUmountStep({ kind: 'umount', where: 'host', path: data, recursive: false, makeRslave: true, lazy: false, description: 'x' }, { fixId: 't', step: 0 }, runner, log);
 decoy.kill('SIGKILL');
 holder.kill('SIGKILL');

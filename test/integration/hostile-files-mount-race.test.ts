@@ -21,6 +21,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { applyFix } from '${DIST}/src/fixes/engine.js';
 import { realCommandRunner } from '${DIST}/src/fixes/command-steps.js';
+import { HostContext } from '${DIST}/src/host/host-context.js';
 import { privateRunLiveFix } from '${DIST}/src/fixes/plans/mount-plans.js';
 const [T, rounds] = [process.argv[2], Number(process.argv[3])];
 const sh = (...argv) => execFileSync(argv[0], argv.slice(1), { stdio: 'pipe' });
@@ -43,7 +44,7 @@ for (let i = 0; i < rounds; i++) {
   const r = { uid: 1000, gid: 1000, binds: ['/run/user/1000/pulse'] };
   const fix = privateRunLiveFix.length === 5 ? privateRunLiveFix(G, '/run/user', unit, r, 'safe') : privateRunLiveFix('/run/user', unit, r, 'safe');
   const log = { saveBackup: async () => 'b', begin: async () => 0, finish: async () => undefined };
-  const runner = realCommandRunner({ exec: async () => ({ exitCode: 1, stdout: '', stderr: '', timedOut: false, notFound: false }) }, G, async () => []);
+  const runner = realCommandRunner({ exec: async () => ({ exitCode: 1, stdout: '', stderr: '', timedOut: false, notFound: false }) }, G, async () => [], new HostContext({ invokingEnv: {} }));
   const apply = (steps) => applyFix({ fixId: fix.id, title: fix.title, safety: 'safe', checkIds: [], action: 'apply', steps }, { fileRoot: G, log, runner });
   // The stand-in goes first (a process looking into it would keep it busy); then the race.
   const [unmount, ...rest] = fix.steps;

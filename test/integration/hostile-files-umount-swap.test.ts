@@ -21,6 +21,7 @@ const SCRIPT = `
 import { execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, symlinkSync } from 'node:fs';
 import { realCommandRunner, runUmountStep } from '${DIST}/src/fixes/command-steps.js';
+import { HostContext } from '${DIST}/src/host/host-context.js';
 const [T, rounds] = [process.argv[2], Number(process.argv[3])];
 const sh = (...argv) => execFileSync(argv[0], argv.slice(1), { stdio: 'pipe' });
 const user = T + '/user', deb = user + '/deb';
@@ -35,7 +36,7 @@ const outside = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\\n').
   .map((l) => l.split(' ')).filter((f) => !f[4].startsWith(user + '/')).map((f) => [f[4], f[6], f.at(-2)].join(' ')).sort().join('\\n');
 const before = outside();
 const log = { saveBackup: async () => 'b', begin: async () => 0, finish: async () => undefined };
-const runner = realCommandRunner({ exec: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) }, deb, async () => []);
+const runner = realCommandRunner({ exec: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) }, deb, async () => [], new HostContext({ invokingEnv: {} }));
 const SWAP = "const fs=require('node:fs');const [d,r,l]=process.argv.slice(1);for(;;){try{fs.renameSync(d,r);fs.renameSync(l,d);fs.renameSync(d,l);fs.renameSync(r,d);}catch{}}";
 const statuses = {};
 for (let i = 0; i < rounds; i++) {

@@ -21,6 +21,7 @@ const SCRIPT = `
 import { execFileSync, spawn } from 'node:child_process';
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { realCommandRunner, runUmountStep } from '${DIST}/src/fixes/command-steps.js';
+import { HostContext } from '${DIST}/src/host/host-context.js';
 const [T, rounds] = [process.argv[2], Number(process.argv[3])];
 const sh = (...argv) => execFileSync(argv[0], argv.slice(1), { stdio: 'pipe' });
 const home = T + '/g/home/u', mnt = home + '/mnt', victim = T + '/victim';
@@ -33,7 +34,7 @@ writeFileSync(T + '/fstab', 'ctd-users ' + mnt + ' tmpfs users,noauto 0 0\\n');
 sh('mount', '--bind', T + '/fstab', '/etc/fstab');
 const mounted = (p) => readFileSync('/proc/self/mountinfo', 'utf8').split('\\n').some((l) => l.split(' ')[4] === p);
 const log = { saveBackup: async () => 'b', begin: async () => 0, finish: async () => undefined };
-const runner = realCommandRunner({ exec: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) }, T + '/g', async () => []);
+const runner = realCommandRunner({ exec: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) }, T + '/g', async () => [], new HostContext({ invokingEnv: {} }));
 // The user: after a while, removes the mount and puts a symlink to the victim in its place.
 const SWAP = "const cp=require('node:child_process'),fs=require('node:fs');const [m,v,d]=process.argv.slice(1);setTimeout(()=>{cp.execFileSync('umount',['-l',m]);fs.rmdirSync(m);fs.symlinkSync(v,m);},Number(d));";
 const statuses = {};

@@ -127,7 +127,7 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   try {
     outcome = await applyAndVerify(chosen, before.report, {
       target, journal, checks, strict: args.strict,
-      runner: realCommandRunner(target, target.fileRoot, (mountId) => processesUsing(host, mountId)),
+      runner: realCommandRunner(target, target.fileRoot, (mountId) => processesUsing(host, mountId), host),
       recheck: (ids) => diagnoseAgain(args, options, checks, ids),
       onApplying: () => { say(['', 'Applying:']); },
       onStep: (f, step) => { say(stepProgressLines(f, step, io.width, color)); },

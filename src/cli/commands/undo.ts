@@ -26,7 +26,8 @@ const LABEL: Record<UndoItem['status'], string> = { restored: 'undone', unchange
  * Exit 0 when everything that could be undone was; 1 when something was left or failed.
  */
 export async function runUndoCommand(args: UndoArgs, io: CliIo): Promise<number> {
-  const opened = await openTarget(args.target, { host: newHostContext(2000), user: args.user });
+  const host = newHostContext(2000);
+  const opened = await openTarget(args.target, { host, user: args.user });
   const target = opened.target;
   const journal = new TargetJournal(stateDir(io.env, process.getuid?.(), args.stateDir), { kind: target.kind, name: target.name, root: target.root });
   let release: () => Promise<void>;
@@ -39,7 +40,7 @@ export async function runUndoCommand(args: UndoArgs, io: CliIo): Promise<number>
   }
   try {
     // Undo commands a step recorded (xhost -si:…) run as its steps did: on the host by absolute path, in the guest through the Target.
-    return await undoLatest(args, io, journal, target, realCommandRunner(target, target.fileRoot, async () => []));
+    return await undoLatest(args, io, journal, target, realCommandRunner(target, target.fileRoot, async () => [], host));
   } finally {
     await release();
   }

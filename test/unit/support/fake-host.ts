@@ -41,6 +41,8 @@ export interface FakeHostScenario {
   /** The host's own resolver's answers (only asked with --compare-host). */
   hostDns?: HostDnsResult;
   commands?: FakeHostCommand[];
+  /** Absolute paths of host programs by name, for {@link FakeHost.program}. */
+  programs?: Record<string, string>;
   /**
    * System V shared memory: `createError` refuses every createShmSegment with that reason;
    * `unreadable` makes shmSegments answer null. Segments live in {@link FakeHost.shm} by namespace id.
@@ -302,6 +304,12 @@ export class FakeHost implements Host {
     const hit = (this.scenario.commands ?? []).find((c) => c.argv.length === argv.length && c.argv.every((a, i) => argv[i] === a));
     if (!hit) throw new Error(`FakeHost: unexpected host command: ${JSON.stringify(argv)}`);
     return { exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false, ...hit.result };
+  }
+
+  /** Host programs by name, as a scenario lists them (`programs`); an absolute name is itself. */
+  program(name: string): string | null {
+    if (name.startsWith('/')) return name;
+    return this.scenario.programs?.[name] ?? null;
   }
 
   now(): number {

@@ -1,7 +1,8 @@
 /**
  * ctr-doctor as a library: the typed plugin API.
  *
- * A plugin is an ES module that exports `checks` (and optionally `fixes`):
+ * A plugin is an ES module that exports `checks`; its fixes are what those checks' `offer()`
+ * returns (`defineFix` only types a builder they share):
  *
  * ```js
  * import { defineCheck, findingBuilder } from 'ctr-doctor';

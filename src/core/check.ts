@@ -177,7 +177,11 @@ export function defineCheck(spec: CheckSpec<FindingSpecs, FixDocs, unknown> | Le
   return check;
 }
 
-/** Declares a fix builder; the identity function plugins use too. */
+/**
+ * Types a fix builder: the identity function, so a plugin's own checks can share one typed
+ * builder and return what it makes from `offer()` (or `run()`). Fixes reach the engine only that
+ * way; a plugin's separate `fixes` export is refused at load.
+ */
 export function defineFix<A extends unknown[]>(build: (...args: A) => Fix): (...args: A) => Fix {
   return build;
 }

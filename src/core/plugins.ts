@@ -3,18 +3,21 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { defineCheck, type Check, type CheckSpec } from './check.js';
 import { enforceDeclarations } from './conformance.js';
-import type { Fix } from './types.js';
 
 /**
- * A plugin module: `export const checks = [...]` (and optionally `export const fixes = {...}`,
- * named fix builders made with `defineFix`), or a default export that is a checks array or
- * an object with `checks` and `fixes`.
+ * A plugin module: `export const checks = [...]`, or a default export that is a checks array or
+ * an object with `checks`. A plugin's fixes are returned by its checks' `offer()` (or `run()`),
+ * so they go through the engine, the journal and undo like the built-in ones.
  */
 export interface PluginModule {
   checks?: Check[];
-  fixes?: Record<string, (...args: never[]) => Fix>;
-  default?: { checks?: Check[]; fixes?: Record<string, (...args: never[]) => Fix> } | Check[];
+  /** Removed: loading a plugin that still exports it fails with a one-line error. */
+  fixes?: unknown;
+  default?: { checks?: Check[]; fixes?: unknown } | Check[];
 }
+
+/** The one line a plugin that still exports `fixes` gets. */
+export const REMOVED_FIXES_EXPORT = "plugin fixes are returned by a check's offer(); the separate `fixes` export was removed";
 
 /** A plugin that could not be loaded, named with what is wrong (one line). */
 export interface PluginProblem {
@@ -66,14 +69,12 @@ function checkProblem(value: unknown, index: number): string | null {
 /** The checks a module exports, validated; throws a PluginShapeError naming what is wrong. */
 function checksOf(mod: PluginModule, taken: ReadonlySet<string>): Check[] {
   const def = mod.default;
+  // The `fixes` export was validated and then dropped; failing loudly beats silently ignoring it.
+  if (mod.fixes !== undefined || (!Array.isArray(def) && def?.fixes !== undefined)) throw new PluginShapeError(REMOVED_FIXES_EXPORT);
   const exported: unknown = mod.checks ?? (Array.isArray(def) ? def : def?.checks);
   if (exported === undefined) throw new PluginShapeError('exports no `checks` (write `export const checks = [defineCheck({...})]`)');
   if (!Array.isArray(exported)) throw new PluginShapeError('exports `checks` that is not an array');
   if (exported.length === 0) throw new PluginShapeError('exports an empty `checks` array');
-  const fixes: unknown = mod.fixes ?? (Array.isArray(def) ? undefined : def?.fixes);
-  if (fixes !== undefined && (typeof fixes !== 'object' || fixes === null || !Object.values(fixes).every((f) => typeof f === 'function'))) {
-    throw new PluginShapeError('exports `fixes` that is not an object of fix builders (use defineFix)');
-  }
   const own = new Set<string>();
   exported.forEach((value, i) => {
     const problem = checkProblem(value, i);

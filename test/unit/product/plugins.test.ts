@@ -17,7 +17,7 @@ function plugin(name: string, source: string): string {
 
 describe('loadPlugins', () => {
   const good = plugin('good.mjs', `export const checks = [${CHECK('site.one')}, ${CHECK('site.two')}];`);
-  const viaDefault = plugin('default.mjs', `export default { checks: [${CHECK('other.one')}], fixes: { f: () => ({}) } };`);
+  const viaDefault = plugin('default.mjs', `export default { checks: [${CHECK('other.one')}] };`);
 
   test.each([
     ['syntax.mjs', 'export const checks = [ {,} ];', /^SyntaxError: |Parse failure/],
@@ -31,7 +31,9 @@ describe('loadPlugins', () => {
     ['badgroup.mjs', `export const checks = [{ ...${CHECK('site.four')}, group: 'other' }];`, /does not start with its group/],
     ['norun.mjs', `export const checks = [{ ...${CHECK('site.five')}, run: 1 }];`, /appliesTo\(ctx\) and run/],
     ['nofindings.mjs', `export const checks = [{ ...${CHECK('site.six')}, findings: undefined }];`, /finding codes/],
-    ['badfixes.mjs', `export const checks = [${CHECK('site.seven')}]; export const fixes = { a: 1 };`, /fix builders/],
+    ['fixes.mjs', `export const checks = [${CHECK('site.seven')}]; export const fixes = { f: () => ({}) };`, /^plugin fixes are returned by a check's offer\(\); the separate `fixes` export was removed$/],
+    ['default-fixes.mjs', `export default { checks: [${CHECK('site.eight')}], fixes: {} };`, /the separate `fixes` export was removed/],
+    ['fixes-only.mjs', 'export const fixes = {};', /the separate `fixes` export was removed/],
   ])('%s is reported in one line and the good plugins still load', async (name, source, message) => {
     const broken = plugin(name, source);
     const { checks, problems } = await loadPlugins([good, broken, viaDefault], builtinChecks);

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runCommand } from '../host/run-command.js';
 import { HOST_ENV, hostTool } from '../host/host-programs.js';
 import { describeExit } from '../fixes/command-steps.js';
+import { shellQuote } from '../fixes/plans/shell-quote.js';
 import { buildCopiedRoot } from './copied-root.js';
 import { breakGuest, demoSessionEnv, DEMO_UID } from './break-guest.js';
 
@@ -78,11 +79,11 @@ export async function buildDemoGuest(log: (line: string) => void): Promise<DemoG
   const teardown = new Teardown();
   try {
     const base = await mkdtemp(path.join(os.tmpdir(), 'ctr-doctor-demo-'));
-    teardown.add(`remove ${base}`, `rmdir '${base}'`, () => rmdir(base));
+    teardown.add(`remove ${base}`, `rmdir ${shellQuote(base)}`, () => rmdir(base));
     // Root's alone (0700): the guest runs as a real uid 1000, and no host process of that uid may reach its root
     // to root a decoy there (a process whose root is the demo's would be a session candidate: audit L6).
     await must(['mount', '-t', 'tmpfs', '-o', 'mode=700,uid=0,gid=0,size=512m', 'ctr-doctor-demo', base]);
-    teardown.add(`unmount ${base}`, `umount -R '${base}'`, async () => { await runCommand(['mount', '--make-rslave', base]); await must(['umount', '-R', base]); });
+    teardown.add(`unmount ${base}`, `umount -R ${shellQuote(base)}`, async () => { await runCommand(['mount', '--make-rslave', base]); await must(['umount', '-R', base]); });
     await must(['mount', '--make-private', base]);
     const root = path.join(base, 'root');
     for (const dir of ['upper', 'work', 'root', 'state']) await mkdir(path.join(base, dir));
@@ -90,7 +91,7 @@ export async function buildDemoGuest(log: (line: string) => void): Promise<DemoG
     let method: DemoGuest['method'] = 'overlay';
     const overlay = await runCommand(['mount', '-t', 'overlay', '-o', `lowerdir=/,upperdir=${base}/upper,workdir=${base}/work`, 'ctr-doctor-demo', root], { timeoutMs: 30_000 });
     if (overlay.exitCode === 0 && (await isMountPoint(root))) {
-      teardown.add(`unmount ${root}`, `umount -R '${root}'`, async () => { await runCommand(['mount', '--make-rslave', root]); await must(['umount', '-R', root]); });
+      teardown.add(`unmount ${root}`, `umount -R ${shellQuote(root)}`, async () => { await runCommand(['mount', '--make-rslave', root]); await must(['umount', '-R', root]); });
     } else {
       method = 'copy';
       log(`overlay of / not available (${(overlay.stderr.trim() || 'mount failed').split('\n')[0]}); copying a minimal root instead`);

@@ -1,4 +1,5 @@
 import type { Fix } from '../../core/types.js';
+import { shellQuote } from './shell-quote.js';
 import type { GuestUser } from '../../core/target.js';
 
 /**
@@ -23,6 +24,6 @@ export function runtimeDirFix(dir: string, user: Pick<GuestUser, 'uid' | 'gid' |
 export function exportRuntimeDirFix(dir: string): Fix<'dconf.export-runtime-dir'> {
   return {
     id: 'dconf.export-runtime-dir', title: `Set XDG_RUNTIME_DIR=${dir} in the guest session`, safety: 'manual',
-    steps: [{ kind: 'manual', where: 'guest', description: 'in the shell inside the guest (or the container\'s environment settings)', snippet: `export XDG_RUNTIME_DIR=${dir}` }],
+    steps: [{ kind: 'manual', where: 'guest', description: 'in the shell inside the guest (or the container\'s environment settings)', snippet: `export XDG_RUNTIME_DIR=${shellQuote(dir)}` }],
   };
 }

@@ -4,6 +4,7 @@ import { hostPathInRoot, pasteableDisplay, shellQuote } from '../../../src/fixes
 import { displayEnvFix, wildcardCookieFix, xauthorityFix, xhostLocalUserFix } from '../../../src/fixes/plans/x11-plans.js';
 import { enterAsUserFix } from '../../../src/fixes/plans/session-plans.js';
 import { pulseCookieFix } from '../../../src/fixes/plans/audio-plans.js';
+import { exportRuntimeDirFix } from '../../../src/fixes/plans/dconf-plans.js';
 
 const HOSTILE = [`x;$(id>/tmp/pwn);/unix:0`, `a'b`, `$(echo x)`, '`id`', 'a b\nc', '"; rm -rf / #', '-n', ''];
 const user = { uid: 1000, gid: 1000, name: "u'$(id)", home: "/home/$(touch /tmp/pwn)", groups: [], source: 'default' as const };
@@ -51,5 +52,13 @@ describe('fix plans never paste a guest string unquoted (H6, L5)', () => {
   it('xhost takes a host account name, nothing else', () => {
     expect(xhostLocalUserFix(':0', "u'$(id)")).toBeNull();
     expect(xhostLocalUserFix(':0', 'alice')).not.toBeNull();
+  });
+});
+
+describe('dconf.export-runtime-dir (H6)', () => {
+  it.each(HOSTILE.filter((s) => s !== ''))('the shell sets XDG_RUNTIME_DIR to exactly %j', (dir) => {
+    const step = exportRuntimeDirFix(dir).steps[0]!;
+    const snippet = step.kind === 'manual' ? step.snippet ?? '' : '';
+    expect(execFileSync('/bin/sh', ['-c', `${snippet}; printf %s "$XDG_RUNTIME_DIR"`]).toString()).toBe(dir);
   });
 });

@@ -16,7 +16,10 @@ const layers = {
   report: { files: '^src/report/', may: ['core', 'parse', 'fixes'] },
   docs: { files: '^src/docs/', may: ['core', 'report'] },
   demo: { files: '^src/demo/', may: ['core', 'parse', 'guest', 'host', 'host-exec', 'targets', 'fixes'] },
-  cli: { files: '^src/(cli/|index\\.ts$)', may: ['core', 'parse', 'guest', 'host', 'host-exec', 'targets', 'fixes', 'checks', 'report', 'demo', 'docs'] },
+  cli: {
+    files: '^src/(cli/|index\\.ts$)',
+    may: ['core', 'parse', 'guest', 'host', 'host-exec', 'targets', 'fixes', 'checks', 'report', 'demo', 'docs'],
+  },
 };
 
 /**
@@ -32,13 +35,15 @@ const names = Object.keys(layers);
 const layerRules = names.flatMap((layer) => {
   const forbidden = names.filter((other) => other !== layer && !layers[layer].may.includes(other));
   if (forbidden.length === 0) return [];
-  return [{
-    name: `layer-${layer}`,
-    severity: 'error',
-    comment: `${layers[layer].files} may import only ${[layer, ...layers[layer].may].join(', ')} (see docs/architecture.md)`,
-    from: { path: layers[layer].files, ...exceptDebts },
-    to: { path: forbidden.map((other) => `(${layers[other].files})`).join('|') },
-  }];
+  return [
+    {
+      name: `layer-${layer}`,
+      severity: 'error',
+      comment: `${layers[layer].files} may import only ${[layer, ...layers[layer].may].join(', ')} (see docs/architecture.md)`,
+      from: { path: layers[layer].files, ...exceptDebts },
+      to: { path: forbidden.map((other) => `(${layers[other].files})`).join('|') },
+    },
+  ];
 });
 
 module.exports = {
@@ -56,7 +61,9 @@ module.exports = {
       severity: 'error',
       comment: 'A check reaches the host only through ctx.host: of src/host it may use the pure helpers, never the readers.',
       from: { path: '^src/checks/', ...exceptDebts },
-      to: { path: '^src/host/(host-context|procfs|schroot-state|nspawn-machines|host-dns-query|host-nameservers|run-command|host-programs)\\.ts$' },
+      to: {
+        path: '^src/host/(host-context|procfs|schroot-state|nspawn-machines|host-dns-query|host-nameservers|run-command|host-programs)\\.ts$',
+      },
     },
     {
       name: 'no-io-in-checks-and-plans',

@@ -20,11 +20,20 @@ const TIMEOUT = Number(process.env.BOUNDS_TIMEOUT ?? 2000);
 const SLACK = 500;
 const RSS_LIMIT_KB = 100 * 1024;
 
-if (process.getuid?.() !== 0) { console.error('bench/bounds.mjs needs root (namespaces, mounts)'); process.exit(2); }
-for (const tool of ['/usr/bin/time', 'dnsmasq', 'ip', 'nsenter']) {
-  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) { console.error(`missing ${tool} (apt-get install time dnsmasq-base iproute2 util-linux)`); process.exit(2); }
+if (process.getuid?.() !== 0) {
+  console.error('bench/bounds.mjs needs root (namespaces, mounts)');
+  process.exit(2);
 }
-if (!existsSync(CLI)) { console.error('run npm run build first'); process.exit(2); }
+for (const tool of ['/usr/bin/time', 'dnsmasq', 'ip', 'nsenter']) {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+    console.error(`missing ${tool} (apt-get install time dnsmasq-base iproute2 util-linux)`);
+    process.exit(2);
+  }
+}
+if (!existsSync(CLI)) {
+  console.error('run npm run build first');
+  process.exit(2);
+}
 
 const id = randomBytes(3).toString('hex');
 const NS = { inet: `ctd-bench-${id}-inet`, guest: `ctd-bench-${id}-guest` };
@@ -41,8 +50,16 @@ function daemon(argv, readyLine) {
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${argv.join(' ')}: not ready: ${out}`)), 10_000);
-    child.stdout.on('data', (d) => { out += d; if (out.includes(readyLine)) { clearTimeout(timer); resolve(child); } });
-    child.stderr.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes(readyLine)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
   });
 }
 
@@ -50,8 +67,14 @@ function daemon(argv, readyLine) {
 async function buildWorld() {
   mkdirSync(BASE, { recursive: true });
   sh(['mount', '-t', 'tmpfs', '-o', 'size=64m', 'ctd-bench', BASE]);
-  undo.push(() => { sh(['umount', '-R', BASE]); rmSync(BASE, { recursive: true, force: true }); });
-  for (const ns of Object.values(NS)) { sh(['ip', 'netns', 'add', ns]); undo.push(() => sh(['ip', 'netns', 'del', ns])); }
+  undo.push(() => {
+    sh(['umount', '-R', BASE]);
+    rmSync(BASE, { recursive: true, force: true });
+  });
+  for (const ns of Object.values(NS)) {
+    sh(['ip', 'netns', 'add', ns]);
+    undo.push(() => sh(['ip', 'netns', 'del', ns]));
+  }
   sh(['ip', 'link', 'add', `vb${id}g`, 'netns', NS.guest, 'type', 'veth', 'peer', 'name', `vb${id}i`, 'netns', NS.inet]);
   inNs(NS.inet, ['ip', 'addr', 'add', '198.51.100.1/24', 'dev', `vb${id}i`]);
   inNs(NS.guest, ['ip', 'addr', 'add', '198.51.100.2/24', 'dev', `vb${id}g`]);
@@ -59,11 +82,41 @@ async function buildWorld() {
   inNs(NS.inet, ['ip', 'link', 'set', `vb${id}i`, 'up']);
   inNs(NS.guest, ['ip', 'link', 'set', `vb${id}g`, 'up']);
   inNs(NS.guest, ['ip', 'route', 'add', 'default', 'via', '198.51.100.1']);
-  for (const a of ['203.0.113.53', '203.0.113.10', ...FAULTY_DNS.map((_, i) => `203.0.113.${90 + i}`)]) inNs(NS.inet, ['ip', 'addr', 'add', `${a}/32`, 'dev', 'lo']);
-  await daemon(['ip', 'netns', 'exec', NS.inet, 'dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--user=root',
-    '--bind-interfaces', '--listen-address=203.0.113.53', '--address=/example.test/203.0.113.10', '--local=/#/', '--pid-file=']);
+  for (const a of ['203.0.113.53', '203.0.113.10', ...FAULTY_DNS.map((_, i) => `203.0.113.${90 + i}`)])
+    inNs(NS.inet, ['ip', 'addr', 'add', `${a}/32`, 'dev', 'lo']);
+  await daemon([
+    'ip',
+    'netns',
+    'exec',
+    NS.inet,
+    'dnsmasq',
+    '--keep-in-foreground',
+    '--no-resolv',
+    '--no-hosts',
+    '--conf-file=/dev/null',
+    '--user=root',
+    '--bind-interfaces',
+    '--listen-address=203.0.113.53',
+    '--address=/example.test/203.0.113.10',
+    '--local=/#/',
+    '--pid-file=',
+  ]);
   for (const [i, mode] of FAULTY_DNS.entries()) {
-    await daemon(['nsenter', `--net=/run/netns/${NS.inet}`, process.execPath, FAKE_DNS, '--addr', `203.0.113.${90 + i}`, '--mode', mode, '--delay', String(TIMEOUT * 2)], 'ready');
+    await daemon(
+      [
+        'nsenter',
+        `--net=/run/netns/${NS.inet}`,
+        process.execPath,
+        FAKE_DNS,
+        '--addr',
+        `203.0.113.${90 + i}`,
+        '--mode',
+        mode,
+        '--delay',
+        String(TIMEOUT * 2),
+      ],
+      'ready',
+    );
   }
 }
 
@@ -89,49 +142,97 @@ const FAULTY_DNS = ['wrong-id', 'truncated-udp', 'garbage', 'big-tcp', 'late', '
 
 async function cases() {
   const list = [{ name: 'healthy guest', root: guest('healthy') }];
-  const fifo = guest('fifo', null); sh(['mkfifo', join(fifo, 'etc/resolv.conf')]);
+  const fifo = guest('fifo', null);
+  sh(['mkfifo', join(fifo, 'etc/resolv.conf')]);
   list.push({ name: 'resolv.conf is a FIFO', root: fifo });
-  const zero = guest('devzero', null); sh(['mknod', join(zero, 'dev/zero'), 'c', '1', '5']); symlinkSync('/dev/zero', join(zero, 'etc/resolv.conf'));
+  const zero = guest('devzero', null);
+  sh(['mknod', join(zero, 'dev/zero'), 'c', '1', '5']);
+  symlinkSync('/dev/zero', join(zero, 'etc/resolv.conf'));
   list.push({ name: 'resolv.conf -> /dev/zero', root: zero });
-  const sparse = guest('sparse', `nameserver 203.0.113.53\n${'# pad\n'.repeat(200_000)}`); sh(['truncate', '-s', '1G', join(sparse, 'etc/resolv.conf')]);
+  const sparse = guest('sparse', `nameserver 203.0.113.53\n${'# pad\n'.repeat(200_000)}`);
+  sh(['truncate', '-s', '1G', join(sparse, 'etc/resolv.conf')]);
   list.push({ name: '1 GB sparse resolv.conf', root: sparse });
-  const loop = guest('loop', null); symlinkSync('b', join(loop, 'etc/resolv.conf')); symlinkSync('resolv.conf', join(loop, 'etc/b'));
+  const loop = guest('loop', null);
+  symlinkSync('b', join(loop, 'etc/resolv.conf'));
+  symlinkSync('resolv.conf', join(loop, 'etc/b'));
   list.push({ name: 'symlink loop', root: loop });
   list.push({ name: 'binary garbage', root: guest('garbage', randomBytes(8192)) });
-  for (const [i, mode] of FAULTY_DNS.entries()) list.push({ name: `DNS ${mode}`, root: guest(`dns-${mode}`, `nameserver 203.0.113.${90 + i}\n`) });
-  const x11 = guest('x11-silent'); await silentSocket(x11, 'tmp/.X11-unix/X42');
+  for (const [i, mode] of FAULTY_DNS.entries())
+    list.push({ name: `DNS ${mode}`, root: guest(`dns-${mode}`, `nameserver 203.0.113.${90 + i}\n`) });
+  const x11 = guest('x11-silent');
+  await silentSocket(x11, 'tmp/.X11-unix/X42');
   list.push({ name: 'X server never answers', root: x11, env: { DISPLAY: ':42' } });
-  const pulse = guest('pulse-silent'); await silentSocket(pulse, 'run/fakepulse/native');
+  const pulse = guest('pulse-silent');
+  await silentSocket(pulse, 'run/fakepulse/native');
   list.push({ name: 'pulse never answers', root: pulse, env: { PULSE_SERVER: 'unix:/run/fakepulse/native' } });
   const runaway = guest('runaway');
   const plugin = join(BASE, 'runaway.mjs');
-  writeFileSync(plugin, `const b = { group: 'runaway', description: 'x', findings: {}, appliesTo: () => true };
+  writeFileSync(
+    plugin,
+    `const b = { group: 'runaway', description: 'x', findings: {}, appliesTo: () => true };
 export const checks = [
   { ...b, id: 'runaway.forever', title: 'never settles', run: () => new Promise(() => {}) },
   { ...b, id: 'runaway.command', title: 'no time limit', run: async (ctx) => { await ctx.target.execInNetns(['sleep', '300']); return { status: 'pass', summary: 'x', findings: [], fixes: [] }; } },
-];`);
+];`,
+  );
   list.push({ name: 'runaway plugin checks', root: runaway, args: ['--plugin', plugin] });
   return list;
 }
 
 function measure(c) {
-  const argv = ['-v', 'nsenter', `--net=/run/netns/${NS.guest}`, process.execPath, CLI, `chroot:${c.root}`, '--json', '--timeout', String(TIMEOUT),
-    '--ping-target', '203.0.113.10', '--dns-name', 'example.test', ...(c.args ?? [])];
+  const argv = [
+    '-v',
+    'nsenter',
+    `--net=/run/netns/${NS.guest}`,
+    process.execPath,
+    CLI,
+    `chroot:${c.root}`,
+    '--json',
+    '--timeout',
+    String(TIMEOUT),
+    '--ping-target',
+    '203.0.113.10',
+    '--dns-name',
+    'example.test',
+    ...(c.args ?? []),
+  ];
   const env = { PATH: process.env.PATH, NO_COLOR: '1', DISPLAY: '', XAUTHORITY: '', PULSE_SERVER: '', ...c.env };
   const t0 = Date.now();
   const r = spawnSync('/usr/bin/time', argv, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
   const t1 = Date.now();
   const rssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN);
   let report = null;
-  try { report = JSON.parse(r.stdout); } catch { /* reported below */ }
-  if (!report) return { case: c.name, exit: r.status, note: `no JSON: ${r.stderr.split('\n').find((l) => l.startsWith('ctr-doctor')) ?? r.stderr.slice(0, 120)}` };
+  try {
+    report = JSON.parse(r.stdout);
+  } catch {
+    /* reported below */
+  }
+  if (!report)
+    return {
+      case: c.name,
+      exit: r.status,
+      note: `no JSON: ${r.stderr.split('\n').find((l) => l.startsWith('ctr-doctor')) ?? r.stderr.slice(0, 120)}`,
+    };
   const started = Date.parse(report.startedAt);
   const checks = report.durationMs;
   const tail = t1 - (started + checks);
   const ok = checks + tail <= TIMEOUT + SLACK && rssKb <= RSS_LIMIT_KB;
-  const errors = report.results.filter((x) => x.status === 'error').map((x) => x.id).join(' ');
-  return { case: c.name, exit: r.status, 'wall ms': t1 - t0, 'start-up ms': started - t0, 'checks ms': checks, 'tail ms': tail,
-    'checks+tail ≤': TIMEOUT + SLACK, 'peak RSS MB': +(rssKb / 1024).toFixed(1), ok: ok ? 'yes' : 'NO', errors };
+  const errors = report.results
+    .filter((x) => x.status === 'error')
+    .map((x) => x.id)
+    .join(' ');
+  return {
+    case: c.name,
+    exit: r.status,
+    'wall ms': t1 - t0,
+    'start-up ms': started - t0,
+    'checks ms': checks,
+    'tail ms': tail,
+    'checks+tail ≤': TIMEOUT + SLACK,
+    'peak RSS MB': +(rssKb / 1024).toFixed(1),
+    ok: ok ? 'yes' : 'NO',
+    errors,
+  };
 }
 
 let failed = false;
@@ -139,16 +240,32 @@ try {
   await buildWorld();
   const list = await cases();
   const rows = list.map(measure);
-  const nodeStart = Date.now(); spawnSync(process.execPath, ['-e', '0']); const nodeMs = Date.now() - nodeStart;
-  console.log(`ctr-doctor bounds: --timeout ${TIMEOUT} ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; \`node -e 0\` takes ${nodeMs} ms here`);
+  const nodeStart = Date.now();
+  spawnSync(process.execPath, ['-e', '0']);
+  const nodeMs = Date.now() - nodeStart;
+  console.log(
+    `ctr-doctor bounds: --timeout ${TIMEOUT} ms; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}; \`node -e 0\` takes ${nodeMs} ms here`,
+  );
   console.table(rows);
   failed = rows.some((r) => r.ok !== 'yes');
   console.log(failed ? 'a bound was broken (see ok = NO)' : `every case within --timeout + ${SLACK} ms and ${RSS_LIMIT_KB / 1024} MB`);
 } finally {
   for (const d of daemons) d.kill('SIGKILL');
   await Promise.all(daemons.map((d) => (d.exitCode === null && d.signalCode === null ? new Promise((r) => d.once('exit', r)) : null)));
-  for (const u of undo.reverse()) { try { u(); } catch (e) { console.error(`cleanup: ${e.message}`); failed = true; } }
+  for (const u of undo.reverse()) {
+    try {
+      u();
+    } catch (e) {
+      console.error(`cleanup: ${e.message}`);
+      failed = true;
+    }
+  }
   const left = readFileSync('/proc/self/mountinfo', 'utf8').includes(BASE) || sh(['ip', 'netns', 'list']).includes(`ctd-bench-${id}`);
-  if (left) { console.error('bench/bounds.mjs left something behind'); failed = true; }
+  if (left) {
+    console.error('bench/bounds.mjs left something behind');
+    failed = true;
+  }
 }
 process.exitCode = failed ? 1 : 0;

@@ -85,7 +85,9 @@ async function setUp() {
   must(['ip', '-n', ns.guest, 'route', 'add', 'default', 'via', '198.51.100.1']);
   for (const a of SERVERS) {
     must(['ip', '-n', ns.inet, 'addr', 'add', `${a}/32`, 'dev', 'lo']);
-    await daemon(['nsenter', `--net=/run/netns/${ns.inet}`, process.execPath, fakeDns, '--addr', a, '--mode', 'silent'], (o) => /^ready$/m.test(o));
+    await daemon(['nsenter', `--net=/run/netns/${ns.inet}`, process.execPath, fakeDns, '--addr', a, '--mode', 'silent'], (o) =>
+      /^ready$/m.test(o),
+    );
   }
 
   mkdirSync(base, { recursive: true });
@@ -105,7 +107,9 @@ async function setUp() {
   for (let i = 0; i < 200; i++) {
     try {
       if (readlinkSync(`/proc/${sleeper.pid}/root`) === root) break;
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -114,7 +118,9 @@ function tearDown() {
   for (const c of children.reverse()) {
     try {
       c.kill('SIGKILL');
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   for (const step of undo.reverse()) {
     try {
@@ -142,7 +148,20 @@ try {
     const reports = [];
     const statuses = {};
     for (let i = 0; i < runs; i++) {
-      const { ms, r } = timed(['nsenter', `--net=/run/netns/${ns.off}`, process.execPath, cli, `chroot:${root}`, '--json', '--only', 'dns.resolve', '--dns-name', 'example.test', '--timeout', String(t)]);
+      const { ms, r } = timed([
+        'nsenter',
+        `--net=/run/netns/${ns.off}`,
+        process.execPath,
+        cli,
+        `chroot:${root}`,
+        '--json',
+        '--only',
+        'dns.resolve',
+        '--dns-name',
+        'example.test',
+        '--timeout',
+        String(t),
+      ]);
       const report = JSON.parse(r.stdout);
       const res = report.results[0];
       walls.push(ms);
@@ -152,7 +171,17 @@ try {
       statuses[key] = (statuses[key] ?? 0) + 1;
       if (res.status === 'error') console.error(`  (run with --timeout ${t}: error: ${res.summary}, ${res.durationMs} ms)`);
     }
-    rows.push({ timeout: t, wall: median(walls), check: median(checks), report: median(reports), worstReport: Math.max(...reports), worstWall: Math.max(...walls), verdicts: Object.entries(statuses).map(([k, n]) => `${n}× ${k}`).join(', ') });
+    rows.push({
+      timeout: t,
+      wall: median(walls),
+      check: median(checks),
+      report: median(reports),
+      worstReport: Math.max(...reports),
+      worstWall: Math.max(...walls),
+      verdicts: Object.entries(statuses)
+        .map(([k, n]) => `${n}× ${k}`)
+        .join(', '),
+    });
   }
   const g = timed(['nsenter', `--net=/run/netns/${ns.guest}`, 'chroot', root, 'timeout', '120', 'getent', 'hosts', 'example.test']);
   // The CLI's fixed cost (node, module loading), measured on a command that probes nothing.
@@ -162,10 +191,14 @@ try {
   console.log('--timeout   check ms   report ms (median/worst)   CLI wall ms (median/worst)   report within --timeout+0.5 s   verdict');
   for (const r of rows) {
     const ok = r.worstReport <= r.timeout + 500 ? 'yes' : 'NO';
-    console.log(`${String(r.timeout).padStart(9)}   ${String(Math.round(r.check)).padStart(8)}   ${`${Math.round(r.report)} / ${Math.round(r.worstReport)}`.padStart(24)}   ${`${Math.round(r.wall)} / ${Math.round(r.worstWall)}`.padStart(26)}   ${ok.padStart(29)}   ${r.verdicts}`);
+    console.log(
+      `${String(r.timeout).padStart(9)}   ${String(Math.round(r.check)).padStart(8)}   ${`${Math.round(r.report)} / ${Math.round(r.worstReport)}`.padStart(24)}   ${`${Math.round(r.wall)} / ${Math.round(r.worstWall)}`.padStart(26)}   ${ok.padStart(29)}   ${r.verdicts}`,
+    );
   }
   console.log(`CLI start-up alone (ctr-doctor checks): ${Math.round(startup)} ms, included in the wall clock above`);
-  console.log(`getent hosts example.test in the same guest: ${Math.round(g.ms)} ms, exit code ${g.r.status} (glibc: timeout:5 attempts:2 over 3 servers)`);
+  console.log(
+    `getent hosts example.test in the same guest: ${Math.round(g.ms)} ms, exit code ${g.r.status} (glibc: timeout:5 attempts:2 over 3 servers)`,
+  );
 } catch (e) {
   console.error(`bench failed: ${e.message}`);
   process.exitCode = 1;

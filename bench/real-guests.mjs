@@ -12,7 +12,18 @@
 // boot, and the temporary build cache.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,7 +36,17 @@ const asJson = argv.includes('--json');
 
 // Keep in step with REAL_PACKAGES and DESKTOP_USER in test/harness/real-root.ts.
 const PACKAGES = {
-  bookworm: ['systemd', 'systemd-sysv', 'systemd-resolved', 'libnss-resolve', 'libpam-systemd', 'dbus', 'iproute2', 'iputils-ping', 'passwd'],
+  bookworm: [
+    'systemd',
+    'systemd-sysv',
+    'systemd-resolved',
+    'libnss-resolve',
+    'libpam-systemd',
+    'dbus',
+    'iproute2',
+    'iputils-ping',
+    'passwd',
+  ],
   bullseye: ['systemd', 'systemd-sysv', 'libpam-systemd', 'dbus', 'iproute2', 'iputils-ping', 'resolvconf', 'ifupdown', 'passwd'],
 };
 const USER = 'desk';
@@ -49,7 +70,11 @@ const seconds = (ms) => (ms / 1000).toFixed(2);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function tarballName(suite) {
-  const key = createHash('sha256').update(JSON.stringify([suite, PACKAGES[suite], USER])).update(readFileSync(script)).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update(JSON.stringify([suite, PACKAGES[suite], USER]))
+    .update(readFileSync(script))
+    .digest('hex')
+    .slice(0, 12);
   return `${suite}-${key}.tar.zst`;
 }
 
@@ -78,13 +103,32 @@ async function boot(root, machine) {
     for (let i = 0; i < 100 && existsSync(cg) && populated(cg); i++) sh('sleep', ['0.05']);
     for (const h of ['unified', 'systemd']) if (existsSync(`/sys/fs/cgroup/${h}/${machine}`)) rmTree(`/sys/fs/cgroup/${h}/${machine}`);
   });
-  const args = ['-q', '-D', root, '-M', machine, '--register=no', '--keep-unit', `--network-namespace-path=/run/netns/${netns}`,
-    '--capability=CAP_NET_ADMIN', '--resolv-conf=off', '-b'];
+  const args = [
+    '-q',
+    '-D',
+    root,
+    '-M',
+    machine,
+    '--register=no',
+    '--keep-unit',
+    `--network-namespace-path=/run/netns/${netns}`,
+    '--capability=CAP_NET_ADMIN',
+    '--resolv-conf=off',
+    '-b',
+  ];
   const t0 = performance.now();
-  const child = spawn('sh', ['-c', 'echo $$ > "$1/cgroup.procs" && shift && exec systemd-nspawn "$@"', 'sh', cg, ...args], { stdio: 'ignore' });
+  const child = spawn('sh', ['-c', 'echo $$ > "$1/cgroup.procs" && shift && exec systemd-nspawn "$@"', 'sh', cg, ...args], {
+    stdio: 'ignore',
+  });
   const exited = new Promise((r) => child.once('exit', r));
   let leader = 0;
-  const nsOf = (pid) => { try { return readlinkSync(`/proc/${pid}/ns/pid`); } catch { return null; } };
+  const nsOf = (pid) => {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/pid`);
+    } catch {
+      return null;
+    }
+  };
   for (let i = 0; i < 400 && !leader; i++) {
     const kids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
     leader = kids.find((k) => nsOf(k) !== nsOf(child.pid) && readFileSync(`/proc/${k}/comm`, 'utf8').trim() === 'systemd') ?? 0;
@@ -131,7 +175,10 @@ async function main() {
     if (fresh) {
       const b = build(suite, fresh);
       r.build = b.ms;
-      if (!existsSync(tarball)) { mkdirSync(cacheDir, { recursive: true }); sh('cp', [b.out, tarball]); }
+      if (!existsSync(tarball)) {
+        mkdirSync(cacheDir, { recursive: true });
+        sh('cp', [b.out, tarball]);
+      }
     }
     if (!existsSync(tarball)) throw new Error(`no cached ${suite} root (${tarball}): run without --cached to build it`);
     r.tarballBytes = statSync(tarball).size;
@@ -150,7 +197,9 @@ async function main() {
   console.log(`real guests on this machine (${runs} run(s) each; medians)`);
   for (const [suite, r] of Object.entries(results)) {
     const built = r.build === null ? 'cached' : `${seconds(r.build)} s`;
-    console.log(`  ${suite.padEnd(9)} build ${built.padStart(8)}  tarball ${(r.tarballBytes / 1e6).toFixed(0)} MB  unpack ${seconds(median(r.unpackMs))} s  boot to ${r.state} ${seconds(median(r.bootMs))} s  poweroff ${seconds(median(r.poweroffMs))} s`);
+    console.log(
+      `  ${suite.padEnd(9)} build ${built.padStart(8)}  tarball ${(r.tarballBytes / 1e6).toFixed(0)} MB  unpack ${seconds(median(r.unpackMs))} s  boot to ${r.state} ${seconds(median(r.bootMs))} s  poweroff ${seconds(median(r.poweroffMs))} s`,
+    );
   }
 }
 
@@ -162,7 +211,12 @@ try {
   code = 1;
 } finally {
   for (const f of undo.reverse()) {
-    try { f(); } catch (e) { console.error(`cleanup: ${e.message}`); code = 1; }
+    try {
+      f();
+    } catch (e) {
+      console.error(`cleanup: ${e.message}`);
+      code = 1;
+    }
   }
 }
 process.exit(code);

@@ -32,8 +32,12 @@ const CLI = opt('--cli', new URL('../dist/bundle/ctr-doctor.js', import.meta.url
 const QUICK = argv.includes('--quick');
 const BASELINE = opt('--baseline', null);
 const RUNS = Number(opt('--runs', QUICK ? '3' : '5'));
-const PROCS = opt('--procs', QUICK ? '0,10000' : '0,1000,4000,10000').split(',').map(Number);
-const GUESTS = opt('--guests', QUICK ? '1,24' : '1,8,24,48').split(',').map(Number);
+const PROCS = opt('--procs', QUICK ? '0,10000' : '0,1000,4000,10000')
+  .split(',')
+  .map(Number);
+const GUESTS = opt('--guests', QUICK ? '1,24' : '1,8,24,48')
+  .split(',')
+  .map(Number);
 const benchStarted = Date.now();
 const asJson = argv.includes('--json');
 const PATH_ENV = '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin';
@@ -54,15 +58,33 @@ const peakFile = `${base}.rss`;
 const peakPreload = `${base}.peak.cjs`;
 const user = { name: 'ctdscale', uid: 4243, home: '/home/ctdscale' };
 const undo = [];
-const teardown = () => { for (const f of undo.reverse()) { try { f(); } catch { /* keep going */ } } undo.length = 0; };
-if (!argv.includes('--world')) for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { teardown(); process.exit(130); });
+const teardown = () => {
+  for (const f of undo.reverse()) {
+    try {
+      f();
+    } catch {
+      /* keep going */
+    }
+  }
+  undo.length = 0;
+};
+if (!argv.includes('--world'))
+  for (const sig of ['SIGINT', 'SIGTERM'])
+    process.on(sig, () => {
+      teardown();
+      process.exit(130);
+    });
 
 /** Blocks until `pid` is gone or a zombie (teardown is synchronous). */
 function waitGone(pid, limitMs = 5000) {
   const nap = new Int32Array(new SharedArrayBuffer(4));
   for (let waited = 0; waited < limitMs; waited += 10) {
     let state;
-    try { state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0]; } catch { return; }
+    try {
+      state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+    } catch {
+      return;
+    }
     if (state === 'Z' || state === 'X') return;
     Atomics.wait(nap, 0, 0, 10);
   }
@@ -71,26 +93,65 @@ function waitGone(pid, limitMs = 5000) {
 /** Runs `args` detached; killed by PID (and waited for) at teardown. */
 function daemon(args, opts = {}) {
   const child = spawn(args[0], args.slice(1), { stdio: opts.stdio ?? 'ignore', env: opts.env ?? { PATH: PATH_ENV } });
-  undo.push(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } waitGone(child.pid); });
+  undo.push(() => {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+    waitGone(child.pid);
+  });
   return child;
 }
 
 // --- the world: network namespaces, dnsmasq, a PID + mount namespace holding every guest and load process
 mkdirSync(base, { recursive: true });
-undo.push(() => { try { rmdirSync(base); } catch { /* not empty or gone */ } });
+undo.push(() => {
+  try {
+    rmdirSync(base);
+  } catch {
+    /* not empty or gone */
+  }
+});
 // Loaded into the CLI (NODE_OPTIONS=--require): its peak RSS, at exit. Not into other Node processes: the probe children get a fixed environment.
-writeFileSync(peakPreload, `process.on('exit', () => { require('fs').appendFileSync(${JSON.stringify(peakFile)}, process.resourceUsage().maxRSS + '\\n'); });\n`);
-undo.push(() => rmSync(peakPreload, { force: true }), () => rmSync(peakFile, { force: true }));
-for (const n of Object.values(ns)) { sh('ip', 'netns', 'add', n); undo.push(() => quiet('ip', 'netns', 'del', n)); }
+writeFileSync(
+  peakPreload,
+  `process.on('exit', () => { require('fs').appendFileSync(${JSON.stringify(peakFile)}, process.resourceUsage().maxRSS + '\\n'); });\n`,
+);
+undo.push(
+  () => rmSync(peakPreload, { force: true }),
+  () => rmSync(peakFile, { force: true }),
+);
+for (const n of Object.values(ns)) {
+  sh('ip', 'netns', 'add', n);
+  undo.push(() => quiet('ip', 'netns', 'del', n));
+}
 const inNs = (n, ...args) => sh('ip', '-n', n, ...args);
 sh('ip', 'link', 'add', `vs${id}`, 'netns', ns.guest, 'type', 'veth', 'peer', 'name', `vt${id}`, 'netns', ns.inet);
 for (const n of Object.values(ns)) inNs(n, 'link', 'set', 'lo', 'up');
-inNs(ns.inet, 'addr', 'add', '198.51.100.1/24', 'dev', `vt${id}`); inNs(ns.inet, 'link', 'set', `vt${id}`, 'up');
-inNs(ns.guest, 'addr', 'add', '198.51.100.2/24', 'dev', `vs${id}`); inNs(ns.guest, 'link', 'set', `vs${id}`, 'up');
+inNs(ns.inet, 'addr', 'add', '198.51.100.1/24', 'dev', `vt${id}`);
+inNs(ns.inet, 'link', 'set', `vt${id}`, 'up');
+inNs(ns.guest, 'addr', 'add', '198.51.100.2/24', 'dev', `vs${id}`);
+inNs(ns.guest, 'link', 'set', `vs${id}`, 'up');
 inNs(ns.guest, 'route', 'add', 'default', 'via', '198.51.100.1');
 for (const a of ['203.0.113.53/32', '203.0.113.10/32']) inNs(ns.inet, 'addr', 'add', a, 'dev', 'lo');
-daemon(['ip', 'netns', 'exec', ns.inet, 'dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null',
-  '--user=root', '--bind-interfaces', '--listen-address=203.0.113.53', '--address=/example.com/203.0.113.10', '--local=/#/', '--pid-file=']);
+daemon([
+  'ip',
+  'netns',
+  'exec',
+  ns.inet,
+  'dnsmasq',
+  '--keep-in-foreground',
+  '--no-resolv',
+  '--no-hosts',
+  '--conf-file=/dev/null',
+  '--user=root',
+  '--bind-interfaces',
+  '--listen-address=203.0.113.53',
+  '--address=/example.com/203.0.113.10',
+  '--local=/#/',
+  '--pid-file=',
+]);
 
 // PID 1 of the world: when it dies the kernel kills everything left in the namespace. Its root is an
 // overlay copy of the host's `/` without the machine's own container marker (/.dockerenv here), with
@@ -117,7 +178,17 @@ for (let i = 0; i < 250 && holderPid === null; i++) {
 }
 if (holderPid === null) throw new Error('the world namespace did not start');
 /** nsenter into the world (its PID and mount namespaces and its root), optionally a network namespace of ours. */
-const inWorld = (nsName) => ['nsenter', '-t', String(holderPid), '-p', '-m', '-r', '-w', ...(nsName ? [`--net=/run/netns/${nsName}`] : []), '--'];
+const inWorld = (nsName) => [
+  'nsenter',
+  '-t',
+  String(holderPid),
+  '-p',
+  '-m',
+  '-r',
+  '-w',
+  ...(nsName ? [`--net=/run/netns/${nsName}`] : []),
+  '--',
+];
 // The world's mounts as the real root sees them (overlays of the real `/`, one stacking level).
 const worldSh = (...args) => sh('nsenter', '-t', String(holderPid), '-p', '-m', '--', ...args);
 undo.push(() => quiet('nsenter', '-t', String(holderPid), '-m', '--', 'umount', '-R', '-l', base));
@@ -130,7 +201,14 @@ function makeRoot(name, { proc }) {
   // upper and work on the world's tmpfs: an overlay's upper dir cannot itself be on an overlay.
   const dir = `${base}/${name}`;
   const root = `${hostCopy}/srv/ctdscale/${name}`;
-  worldSh('sh', '-c', `mkdir -p "$1/u" "$1/w" "$2" && mount -t overlay -o "lowerdir=/,upperdir=$1/u,workdir=$1/w" ctdscale "$2"`, 'sh', dir, root);
+  worldSh(
+    'sh',
+    '-c',
+    `mkdir -p "$1/u" "$1/w" "$2" && mount -t overlay -o "lowerdir=/,upperdir=$1/u,workdir=$1/w" ctdscale "$2"`,
+    'sh',
+    dir,
+    root,
+  );
   // Replace, never write through: the host's resolv.conf may be a symlink out of the root.
   const passwd = readFileSync('/etc/passwd', 'utf8');
   const group = readFileSync('/etc/group', 'utf8');
@@ -140,14 +218,25 @@ function makeRoot(name, { proc }) {
     'etc/group': `${group}${user.name}:x:${user.uid}:\n`,
   };
   for (const [f, text] of Object.entries(files)) {
-    execFileSync('nsenter', ['-t', String(holderPid), '-m', '--', 'sh', '-c', 'rm -f "$1" && cat > "$1"', 'sh', `${root}/${f}`], { input: text });
+    execFileSync('nsenter', ['-t', String(holderPid), '-m', '--', 'sh', '-c', 'rm -f "$1" && cat > "$1"', 'sh', `${root}/${f}`], {
+      input: text,
+    });
   }
   const runtime = `/run/user/${user.uid}`;
-  worldSh('sh', '-c', [
-    proc ? 'mount -t proc proc "$1/proc"' : 'true',
-    'mount -t tmpfs -o mode=755 tmpfs "$1/run"',
-    'mkdir -p "$1/run/user" "$1$2" "$1$3" && chown "$4:$4" "$1$2" "$1$3" && chmod 700 "$1$2" "$1$3"',
-  ].join(' && '), 'sh', root, user.home, runtime, String(user.uid));
+  worldSh(
+    'sh',
+    '-c',
+    [
+      proc ? 'mount -t proc proc "$1/proc"' : 'true',
+      'mount -t tmpfs -o mode=755 tmpfs "$1/run"',
+      'mkdir -p "$1/run/user" "$1$2" "$1$3" && chown "$4:$4" "$1$2" "$1$3" && chmod 700 "$1$2" "$1$3"',
+    ].join(' && '),
+    'sh',
+    root,
+    user.home,
+    runtime,
+    String(user.uid),
+  );
   return inCopy(root);
 }
 
@@ -155,7 +244,10 @@ function makeRoot(name, { proc }) {
 function runningGuest(name) {
   const root = makeRoot(name, { proc: true });
   const env = { PATH: PATH_ENV, HOME: user.home, USER: user.name, LOGNAME: user.name, XDG_RUNTIME_DIR: `/run/user/${user.uid}`, LANG: 'C' };
-  daemon([...inWorld(ns.guest), 'chroot', root, 'setpriv', `--reuid=${user.uid}`, `--regid=${user.uid}`, '--clear-groups', 'sleep', '1000000'], { env });
+  daemon(
+    [...inWorld(ns.guest), 'chroot', root, 'setpriv', `--reuid=${user.uid}`, `--regid=${user.uid}`, '--clear-groups', 'sleep', '1000000'],
+    { env },
+  );
   return root;
 }
 
@@ -166,12 +258,24 @@ function runningGuest(name) {
 async function addLoad(count) {
   const script = `my @k; for (1..${count}) { my $p = fork(); die "fork: $!" unless defined $p; if ($p == 0) { exec {"/bin/sleep"} "sleep", "1000000"; exit 127 } push @k, $p }
     $| = 1; print "ready\\n"; while (<STDIN>) {} kill 'KILL', @k; waitpid($_, 0) for @k;`;
-  const child = spawn(inWorld(ns.load)[0], [...inWorld(ns.load).slice(1), 'perl', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'], env: { PATH: PATH_ENV } });
+  const child = spawn(inWorld(ns.load)[0], [...inWorld(ns.load).slice(1), 'perl', '-e', script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { PATH: PATH_ENV },
+  });
   await new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => { if (String(d).includes('ready')) resolve(); });
+    child.stdout.on('data', (d) => {
+      if (String(d).includes('ready')) resolve();
+    });
     child.on('exit', (code) => reject(new Error(`load process exited (${code})`)));
   });
-  const end = () => { try { child.stdin.end(); } catch { /* gone */ } waitGone(child.pid, 30_000); };
+  const end = () => {
+    try {
+      child.stdin.end();
+    } catch {
+      /* gone */
+    }
+    waitGone(child.pid, 30_000);
+  };
   loads.push(end);
   undo.push(end);
   await sleep(500);
@@ -188,12 +292,19 @@ function runOnce(cli, args) {
   rmSync(seenFromHere(peakFile), { force: true });
   const nodeOptions = [process.env.NODE_OPTIONS, `--require=${peakPreload}`].filter(Boolean).join(' ');
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(inWorld(ns.guest)[0], [...inWorld(ns.guest).slice(1), cli, ...args,
-    '--json', '--ping-target', '203.0.113.10', '--dns-name', 'example.com'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', NODE_OPTIONS: nodeOptions }, maxBuffer: 256 << 20 });
+  const r = spawnSync(
+    inWorld(ns.guest)[0],
+    [...inWorld(ns.guest).slice(1), cli, ...args, '--json', '--ping-target', '203.0.113.10', '--dns-name', 'example.com'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', NODE_OPTIONS: nodeOptions }, maxBuffer: 256 << 20 },
+  );
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.error) throw r.error;
   let rss = 0;
-  try { rss = Math.max(0, ...readFileSync(seenFromHere(peakFile), 'utf8').trim().split('\n').map(Number)); } catch { /* the CLI died before its exit handler */ }
+  try {
+    rss = Math.max(0, ...readFileSync(seenFromHere(peakFile), 'utf8').trim().split('\n').map(Number));
+  } catch {
+    /* the CLI died before its exit handler */
+  }
   return { ms, r, rss };
 }
 
@@ -232,14 +343,42 @@ function measureWith(cli, label, args, baseline) {
   }
   const errors = reports.flatMap((rep) => rep.results.filter((x) => x.status === 'error').map((x) => `${x.id}: ${x.summary}`));
   return {
-    label, medianMs: Math.round(times[Math.floor(times.length / 2)]), runsMs: times.map(Math.round), exitCode: last.status,
-    reports: reports.length, errors: [...new Set(errors)], peakRssMb: Math.round(peak / 1024),
-    statuses: reports.map((rep) => Object.entries(rep.summary).filter(([, c]) => c > 0).map(([s, c]) => `${s} ${c}`).join(', ')),
-    notPassing: [...new Set(reports.flatMap((rep) => rep.results.filter((x) => x.status === 'fail' || x.status === 'warn').map((x) => `${x.id} ${x.status}`)))],
-    slowest: reports.length === 1 ? [...reports[0].results].sort((a, b) => b.durationMs - a.durationMs).slice(0, 3).map((x) => `${x.id} ${x.durationMs} ms`) : [],
+    label,
+    medianMs: Math.round(times[Math.floor(times.length / 2)]),
+    runsMs: times.map(Math.round),
+    exitCode: last.status,
+    reports: reports.length,
+    errors: [...new Set(errors)],
+    peakRssMb: Math.round(peak / 1024),
+    statuses: reports.map((rep) =>
+      Object.entries(rep.summary)
+        .filter(([, c]) => c > 0)
+        .map(([s, c]) => `${s} ${c}`)
+        .join(', '),
+    ),
+    notPassing: [
+      ...new Set(
+        reports.flatMap((rep) => rep.results.filter((x) => x.status === 'fail' || x.status === 'warn').map((x) => `${x.id} ${x.status}`)),
+      ),
+    ],
+    slowest:
+      reports.length === 1
+        ? [...reports[0].results]
+            .sort((a, b) => b.durationMs - a.durationMs)
+            .slice(0, 3)
+            .map((x) => `${x.id} ${x.durationMs} ms`)
+        : [],
     reportDurationMs: reports.map((rep) => rep.durationMs),
     stderr: last.stderr.toString().split('\n').filter(Boolean).slice(0, 3),
-    ...(baseline ? { baseline: { medianMs: Math.round(baseTimes[Math.floor(baseTimes.length / 2)]), runsMs: baseTimes.map(Math.round), peakRssMb: Math.round(basePeak / 1024) } } : {}),
+    ...(baseline
+      ? {
+          baseline: {
+            medianMs: Math.round(baseTimes[Math.floor(baseTimes.length / 2)]),
+            runsMs: baseTimes.map(Math.round),
+            peakRssMb: Math.round(basePeak / 1024),
+          },
+        }
+      : {}),
   };
 }
 
@@ -253,7 +392,10 @@ if (argv.includes('--world')) {
     const n = Number(opt('--world', '0'));
     if (n > 0) await addLoad(n);
     console.log(JSON.stringify({ run: [...inWorld(ns.guest), CLI], guest: `chroot:${guest0}`, leftover: `chroot:${leftover}`, extra: n }));
-    await new Promise((resolve) => { process.on('SIGTERM', resolve); process.on('SIGINT', resolve); });
+    await new Promise((resolve) => {
+      process.on('SIGTERM', resolve);
+      process.on('SIGINT', resolve);
+    });
   } finally {
     teardown();
   }
@@ -266,13 +408,19 @@ try {
   const leftover = makeRoot('leftover', { proc: true });
   let extra = 0;
   for (const n of PROCS) {
-    if (n > extra) { await addLoad(n - extra); extra = n; }
+    if (n > extra) {
+      await addLoad(n - extra);
+      extra = n;
+    }
     const point = { extraProcesses: n };
     point.running = measure(`chroot with a process, +${n}`, [`chroot:${guest0}`]);
     point.leftover = measure(`chroot nobody runs in, +${n}`, [`chroot:${leftover}`]);
     point.hostWide = measure(`host-wide, +${n}`, []);
     figures.procs.push(point);
-    if (!asJson) console.error(`procs +${n}: running ${point.running.medianMs} ms, leftover ${point.leftover.medianMs} ms, host-wide ${point.hostWide.medianMs} ms`);
+    if (!asJson)
+      console.error(
+        `procs +${n}: running ${point.running.medianMs} ms, leftover ${point.leftover.medianMs} ms, host-wide ${point.hostWide.medianMs} ms`,
+      );
   }
   // The --all curve starts from a quiet host again.
   endLoad();
@@ -300,21 +448,36 @@ function targets() {
     const errs = [busy.running, busy.leftover, busy.hostWide].flatMap((m) => m.errors);
     out.push({ target: 'no check ends in error with 10,000 extra processes', pass: errs.length === 0, figure: `${errs.length} errors` });
     if (q) {
-      for (const [name, key] of [['chroot with a process', 'running'], ['chroot nobody runs in', 'leftover']]) {
+      for (const [name, key] of [
+        ['chroot with a process', 'running'],
+        ['chroot nobody runs in', 'leftover'],
+      ]) {
         const r = busy[key].medianMs / q[key].medianMs;
-        out.push({ target: `one guest's check (${name}) with 10,000 extra processes ≤ 1.5× the quiet host`, pass: r <= 1.5, figure: `${ratio(busy[key].medianMs, q[key].medianMs)}× (${busy[key].medianMs} vs ${q[key].medianMs} ms)` });
+        out.push({
+          target: `one guest's check (${name}) with 10,000 extra processes ≤ 1.5× the quiet host`,
+          pass: r <= 1.5,
+          figure: `${ratio(busy[key].medianMs, q[key].medianMs)}× (${busy[key].medianMs} vs ${q[key].medianMs} ms)`,
+        });
       }
     }
   }
   const g24 = figures.guests.find((g) => g.guests === 24);
   if (g24 && figures.oneGuestMs) {
     const r = g24.all.medianMs / figures.oneGuestMs;
-    out.push({ target: 'check --all over 24 running guests ≤ 3× one guest\'s check', pass: r <= 3, figure: `${ratio(g24.all.medianMs, figures.oneGuestMs)}× (${g24.all.medianMs} vs ${figures.oneGuestMs} ms)` });
+    out.push({
+      target: "check --all over 24 running guests ≤ 3× one guest's check",
+      pass: r <= 3,
+      figure: `${ratio(g24.all.medianMs, figures.oneGuestMs)}× (${g24.all.medianMs} vs ${figures.oneGuestMs} ms)`,
+    });
   }
   const all = [...figures.procs.flatMap((p) => [p.running, p.leftover, p.hostWide]), ...figures.guests.map((g) => g.all)];
   if (all.length > 0) {
     const worst = all.reduce((a, b) => (b.peakRssMb > a.peakRssMb ? b : a));
-    out.push({ target: 'peak RSS < 100 MB in every case', pass: worst.peakRssMb < 100, figure: `at most ${worst.peakRssMb} MB (${worst.label})` });
+    out.push({
+      target: 'peak RSS < 100 MB in every case',
+      pass: worst.peakRssMb < 100,
+      figure: `at most ${worst.peakRssMb} MB (${worst.label})`,
+    });
   }
   return out.map((t) => ({ ...t, verdict: verdict(t.pass) }));
 }
@@ -331,17 +494,24 @@ if (asJson) {
     const cell = (m, b) => `${String(m.medianMs).padStart(6)} ms ${ratio(m.medianMs, b.medianMs).padStart(5)}×`.padEnd(22);
     const errs = p.running.errors.length + p.leftover.errors.length + p.hostWide.errors.length;
     const rss = Math.max(p.running.peakRssMb, p.leftover.peakRssMb, p.hostWide.peakRssMb);
-    console.log(`${String(p.extraProcesses).padStart(15)}   ${cell(p.running, q.running)}${cell(p.leftover, q.leftover)}${cell(p.hostWide, q.hostWide)}${String(errs).padStart(6)}  ${rss} MB`);
+    console.log(
+      `${String(p.extraProcesses).padStart(15)}   ${cell(p.running, q.running)}${cell(p.leftover, q.leftover)}${cell(p.hostWide, q.hostWide)}${String(errs).padStart(6)}  ${rss} MB`,
+    );
     if (BASELINE) {
-      const bcell = (m, b) => `${String(m.baseline.medianMs).padStart(6)} ms ${ratio(m.baseline.medianMs, b.baseline.medianMs).padStart(5)}×`.padEnd(22);
+      const bcell = (m, b) =>
+        `${String(m.baseline.medianMs).padStart(6)} ms ${ratio(m.baseline.medianMs, b.baseline.medianMs).padStart(5)}×`.padEnd(22);
       const brss = Math.max(p.running.baseline.peakRssMb, p.leftover.baseline.peakRssMb, p.hostWide.baseline.peakRssMb);
-      console.log(`${'baseline'.padStart(15)}   ${bcell(p.running, q.running)}${bcell(p.leftover, q.leftover)}${bcell(p.hostWide, q.hostWide)}${''.padStart(6)}  ${brss} MB`);
+      console.log(
+        `${'baseline'.padStart(15)}   ${bcell(p.running, q.running)}${bcell(p.leftover, q.leftover)}${bcell(p.hostWide, q.hostWide)}${''.padStart(6)}  ${brss} MB`,
+      );
     }
     for (const e of [...p.running.errors, ...p.leftover.errors, ...p.hostWide.errors]) console.log(`                  error: ${e}`);
   }
   console.log('running guests    check --all           vs one guest   errors  peak RSS');
   for (const g of figures.guests) {
-    console.log(`${String(g.guests).padStart(14)}    ${String(g.all.medianMs).padStart(6)} ms (${g.all.reports} rep.)  ${ratio(g.all.medianMs, figures.oneGuestMs).padStart(6)}×   ${String(g.all.errors.length).padStart(6)}  ${g.all.peakRssMb} MB${base(g.all)}`);
+    console.log(
+      `${String(g.guests).padStart(14)}    ${String(g.all.medianMs).padStart(6)} ms (${g.all.reports} rep.)  ${ratio(g.all.medianMs, figures.oneGuestMs).padStart(6)}×   ${String(g.all.errors.length).padStart(6)}  ${g.all.peakRssMb} MB${base(g.all)}`,
+    );
     for (const e of g.all.errors) console.log(`                  error: ${e}`);
   }
   if (BASELINE && q?.running.baseline) {

@@ -35,7 +35,10 @@ const quiet = (cmd, ...args) => spawnSync(cmd, args, { stdio: 'ignore' });
 function daemon(undo, argv, env = { PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin' }) {
   const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', env });
   // Killed and waited for: a daemon still exiting keeps the guest's mounts busy for the unmount after it.
-  undo.push(() => { child.kill('SIGKILL'); waitGone(child.pid); });
+  undo.push(() => {
+    child.kill('SIGKILL');
+    waitGone(child.pid);
+  });
   return child;
 }
 
@@ -44,7 +47,11 @@ function waitGone(pid, limitMs = 3000) {
   const nap = new Int32Array(new SharedArrayBuffer(4));
   for (let waited = 0; pid !== undefined && waited < limitMs; waited += 10) {
     let state;
-    try { state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0]; } catch { return; }
+    try {
+      state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+    } catch {
+      return;
+    }
     if (state === 'Z' || state === 'X') return;
     Atomics.wait(nap, 0, 0, 10);
   }
@@ -71,22 +78,46 @@ async function healthyWorld() {
   const [inet, guest] = [`ctdb-${id}-inet`, `ctdb-${id}-guest`];
   const user = { name: 'ctdbench', uid: 4242, home: '/home/ctdbench' };
   const undo = [];
-  const teardown = () => { for (const f of undo.reverse()) { try { f(); } catch { /* keep going */ } } };
+  const teardown = () => {
+    for (const f of undo.reverse()) {
+      try {
+        f();
+      } catch {
+        /* keep going */
+      }
+    }
+  };
   try {
     mkdirSync(base, { recursive: true });
     undo.push(() => rmSync(base, { recursive: true, force: true }));
     sh('mount', '-t', 'tmpfs', 'tmpfs', base);
-    undo.push(() => { quiet('mount', '--make-rslave', base); sh('umount', '-R', base); });
+    undo.push(() => {
+      quiet('mount', '--make-rslave', base);
+      sh('umount', '-R', base);
+    });
     for (const d of ['u', 'w', 'root']) mkdirSync(`${base}/${d}`);
     const root = `${base}/root`;
     sh('mount', '-t', 'overlay', '-o', `lowerdir=/,upperdir=${base}/u,workdir=${base}/w`, 'ctdbench', root);
-    undo.push(() => { quiet('mount', '--make-rslave', root); sh('umount', '-R', root); });
+    undo.push(() => {
+      quiet('mount', '--make-rslave', root);
+      sh('umount', '-R', root);
+    });
     // Replace, never write through: the host's resolv.conf may be a symlink out of the root.
     for (const f of ['etc/resolv.conf', 'etc/passwd', 'etc/group']) {
       const text = f === 'etc/resolv.conf' ? '' : readFileSync(`${root}/${f}`, 'utf8');
-      try { unlinkSync(`${root}/${f}`); } catch { /* absent */ }
-      writeFileSync(`${root}/${f}`, f === 'etc/resolv.conf' ? 'nameserver 203.0.113.53\n'
-        : f === 'etc/passwd' ? `${text}${user.name}:x:${user.uid}:${user.uid}::${user.home}:/bin/sh\n` : `${text}${user.name}:x:${user.uid}:\n`);
+      try {
+        unlinkSync(`${root}/${f}`);
+      } catch {
+        /* absent */
+      }
+      writeFileSync(
+        `${root}/${f}`,
+        f === 'etc/resolv.conf'
+          ? 'nameserver 203.0.113.53\n'
+          : f === 'etc/passwd'
+            ? `${text}${user.name}:x:${user.uid}:${user.uid}::${user.home}:/bin/sh\n`
+            : `${text}${user.name}:x:${user.uid}:\n`,
+      );
     }
     sh('mount', '-t', 'proc', 'proc', `${root}/proc`);
     sh('mount', '-t', 'tmpfs', '-o', 'mode=755', 'tmpfs', `${root}/run`);
@@ -99,16 +130,37 @@ async function healthyWorld() {
     mkdirSync(`${root}/tmp/.X11-unix`, { recursive: true, mode: 0o1777 });
     chmodSync(`${root}/tmp/.X11-unix`, 0o1777);
 
-    for (const ns of [inet, guest]) { sh('ip', 'netns', 'add', ns); undo.push(() => quiet('ip', 'netns', 'del', ns)); }
+    for (const ns of [inet, guest]) {
+      sh('ip', 'netns', 'add', ns);
+      undo.push(() => quiet('ip', 'netns', 'del', ns));
+    }
     const inNs = (ns, ...args) => sh('ip', '-n', ns, ...args);
     sh('ip', 'link', 'add', `vb${id}`, 'netns', guest, 'type', 'veth', 'peer', 'name', `vi${id}`, 'netns', inet);
-    inNs(inet, 'link', 'set', 'lo', 'up'); inNs(guest, 'link', 'set', 'lo', 'up');
-    inNs(inet, 'addr', 'add', '198.51.100.1/24', 'dev', `vi${id}`); inNs(inet, 'link', 'set', `vi${id}`, 'up');
-    inNs(guest, 'addr', 'add', '198.51.100.2/24', 'dev', `vb${id}`); inNs(guest, 'link', 'set', `vb${id}`, 'up');
+    inNs(inet, 'link', 'set', 'lo', 'up');
+    inNs(guest, 'link', 'set', 'lo', 'up');
+    inNs(inet, 'addr', 'add', '198.51.100.1/24', 'dev', `vi${id}`);
+    inNs(inet, 'link', 'set', `vi${id}`, 'up');
+    inNs(guest, 'addr', 'add', '198.51.100.2/24', 'dev', `vb${id}`);
+    inNs(guest, 'link', 'set', `vb${id}`, 'up');
     inNs(guest, 'route', 'add', 'default', 'via', '198.51.100.1');
     for (const a of ['203.0.113.53/32', '203.0.113.10/32']) inNs(inet, 'addr', 'add', a, 'dev', 'lo');
-    daemon(undo, ['ip', 'netns', 'exec', inet, 'dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null',
-      '--user=root', '--bind-interfaces', '--listen-address=203.0.113.53', '--address=/example.com/203.0.113.10', '--local=/#/', '--pid-file=']);
+    daemon(undo, [
+      'ip',
+      'netns',
+      'exec',
+      inet,
+      'dnsmasq',
+      '--keep-in-foreground',
+      '--no-resolv',
+      '--no-hosts',
+      '--conf-file=/dev/null',
+      '--user=root',
+      '--bind-interfaces',
+      '--listen-address=203.0.113.53',
+      '--address=/example.com/203.0.113.10',
+      '--local=/#/',
+      '--pid-file=',
+    ]);
 
     // The desktop lives inside the guest: its X socket, its sound server, its session.
     const inGuest = ['nsenter', `--net=/run/netns/${guest}`, 'chroot', root];
@@ -119,13 +171,40 @@ async function healthyWorld() {
     sh('unshare', '--net', 'xauth', '-q', '-f', `${root}${xauthority}`, 'add', `:${display}`, '.', cookie);
     chownSync(`${root}${xauthority}`, user.uid, user.uid);
     daemon(undo, [...inGuest, 'Xvfb', `:${display}`, '-nolisten', 'tcp', '-auth', xauthority, '-screen', '0', '640x480x24']);
-    const userEnv = { PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', HOME: user.home, USER: user.name, XDG_RUNTIME_DIR: runtimeDir, LANG: 'C' };
-    daemon(undo, [...inGuest, ...asUser, 'pulseaudio', '-n', '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no',
-      '-L', 'module-null-sink sink_name=ctdbench', '-L', `module-native-protocol-unix auth-anonymous=1 socket=${runtimeDir}/pulse/native`], userEnv);
+    const userEnv = {
+      PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin',
+      HOME: user.home,
+      USER: user.name,
+      XDG_RUNTIME_DIR: runtimeDir,
+      LANG: 'C',
+    };
+    daemon(
+      undo,
+      [
+        ...inGuest,
+        ...asUser,
+        'pulseaudio',
+        '-n',
+        '--daemonize=no',
+        '--exit-idle-time=-1',
+        '--use-pid-file=no',
+        '-L',
+        'module-null-sink sink_name=ctdbench',
+        '-L',
+        `module-native-protocol-unix auth-anonymous=1 socket=${runtimeDir}/pulse/native`,
+      ],
+      userEnv,
+    );
     daemon(undo, [...inGuest, ...asUser, 'sleep', '100000'], { ...userEnv, DISPLAY: `:${display}`, XAUTHORITY: xauthority });
 
-    await waitUntil('Xvfb and pulseaudio', () => existsSync(`${root}/tmp/.X11-unix/X${display}`) && existsSync(`${root}${runtimeDir}/pulse/native`));
-    await waitUntil('dnsmasq', () => quiet('ip', 'netns', 'exec', guest, 'dig', '+time=1', '+tries=1', '+short', '@203.0.113.53', 'example.com').status === 0);
+    await waitUntil(
+      'Xvfb and pulseaudio',
+      () => existsSync(`${root}/tmp/.X11-unix/X${display}`) && existsSync(`${root}${runtimeDir}/pulse/native`),
+    );
+    await waitUntil(
+      'dnsmasq',
+      () => quiet('ip', 'netns', 'exec', guest, 'dig', '+time=1', '+tries=1', '+short', '@203.0.113.53', 'example.com').status === 0,
+    );
     return { root, netns: `/run/netns/${guest}`, teardown };
   } catch (error) {
     teardown();
@@ -137,7 +216,10 @@ async function healthyWorld() {
 if (argv.includes('--world')) {
   const world = await healthyWorld();
   console.log(JSON.stringify({ root: world.root, netns: world.netns }));
-  const end = () => { world.teardown(); process.exit(0); };
+  const end = () => {
+    world.teardown();
+    process.exit(0);
+  };
   process.on('SIGINT', end);
   process.on('SIGTERM', end);
   setInterval(() => {}, 1 << 30);
@@ -149,7 +231,12 @@ const figures = {};
 // here, where the machine sets it for its package proxy). The figures are taken as the environment
 // is, and, when it is set, again without it, as on a machine that does not set it.
 const caCerts = process.env.NODE_EXTRA_CA_CERTS;
-const envs = caCerts ? [['as is', process.env], ['without NODE_EXTRA_CA_CERTS', withoutCa(process.env)]] : [['as is', process.env]];
+const envs = caCerts
+  ? [
+      ['as is', process.env],
+      ['without NODE_EXTRA_CA_CERTS', withoutCa(process.env)],
+    ]
+  : [['as is', process.env]];
 function withoutCa(env) {
   const { NODE_EXTRA_CA_CERTS: _unused, ...rest } = env;
   return rest;
@@ -166,11 +253,29 @@ try {
     f.versionRatio = f.versionMs / f.nodeMs;
     if (world) {
       let last;
-      const args = [`--net=${world.netns}`, process.execPath, CLI, `chroot:${world.root}`, '--json', '--ping-target', '203.0.113.10', '--dns-name', 'example.com'];
-      f.fullCheckMs = median('nsenter', args, RUNS, { env: { ...env, NO_COLOR: '1' }, check: (r) => { last = r; } });
+      const args = [
+        `--net=${world.netns}`,
+        process.execPath,
+        CLI,
+        `chroot:${world.root}`,
+        '--json',
+        '--ping-target',
+        '203.0.113.10',
+        '--dns-name',
+        'example.com',
+      ];
+      f.fullCheckMs = median('nsenter', args, RUNS, {
+        env: { ...env, NO_COLOR: '1' },
+        check: (r) => {
+          last = r;
+        },
+      });
       const report = JSON.parse(last.stdout.toString());
       f.fullCheckSummary = report.summary;
-      f.fullCheckSlowest = [...report.results].sort((a, b) => b.durationMs - a.durationMs).slice(0, 3).map((r) => `${r.id} ${r.durationMs} ms`);
+      f.fullCheckSlowest = [...report.results]
+        .sort((a, b) => b.durationMs - a.durationMs)
+        .slice(0, 3)
+        .map((r) => `${r.id} ${r.durationMs} ms`);
     } else {
       f.fullCheckMs = null;
       f.fullCheckSkipped = 'needs root (netns, overlay, chroot)';
@@ -190,7 +295,9 @@ if (asJson) {
     console.log(`ctr-doctor --version      ${f.versionMs.toFixed(0)} ms = ${f.versionRatio.toFixed(2)}× node (target ≤ 1.5×)`);
     console.log(`ctr-doctor --help         ${f.helpMs.toFixed(0)} ms`);
     if (f.fullCheckMs !== null) {
-      console.log(`full check, healthy guest ${f.fullCheckMs.toFixed(0)} ms wall (median of ${RUNS}; target ≤ 500 ms); ${JSON.stringify(f.fullCheckSummary)}`);
+      console.log(
+        `full check, healthy guest ${f.fullCheckMs.toFixed(0)} ms wall (median of ${RUNS}; target ≤ 500 ms); ${JSON.stringify(f.fullCheckSummary)}`,
+      );
       console.log(`  slowest checks: ${f.fullCheckSlowest.join(', ')}`);
     } else {
       console.log(`full check: skipped (${f.fullCheckSkipped})`);

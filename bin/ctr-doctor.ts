@@ -10,7 +10,19 @@ type Cli = typeof import('../src/cli/main.js');
 
 /** Commands that never look at the host's processes. */
 // `demo` builds its guest after start-up: a scan taken now would not see the guest's process.
-const NO_SCAN = new Set(['demo', '--help', '-h', 'checks', 'schema', 'completion', 'explain', 'summary', 'undo', '--get-yargs-completions', '__yargs-completion']);
+const NO_SCAN = new Set([
+  'demo',
+  '--help',
+  '-h',
+  'checks',
+  'schema',
+  'completion',
+  'explain',
+  'summary',
+  'undo',
+  '--get-yargs-completions',
+  '__yargs-completion',
+]);
 
 /** Set to true by scripts/bundle.mjs when it builds dist/bundle/ctr-doctor.js. */
 declare const CTR_DOCTOR_BUNDLE: boolean | undefined;
@@ -32,7 +44,9 @@ async function run(argv: string[]): Promise<void> {
 
 if (process.argv.length === 3 && process.argv[2] === '--version') {
   // Both dist/bin and dist/bundle sit two levels below the package root.
-  process.stdout.write(`${(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version}\n`);
+  process.stdout.write(
+    `${(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version}\n`,
+  );
 } else {
   // Commands that open targets need the host's process table: its scan starts on another thread
   // now, while the CLI's modules load (see src/host/proc-scan-worker.ts).

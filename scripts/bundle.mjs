@@ -51,7 +51,12 @@ const lazyPackages = {
     b.onResolve({ filter }, async (args) => {
       // Only ESM imports: a CommonJS require() of the package (cli-table3's) expects the function itself.
       if (args.pluginData?.lazyReal || args.kind !== 'import-statement') return undefined;
-      const real = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: { lazyReal: true } });
+      const real = await b.resolve(args.path, {
+        resolveDir: args.resolveDir,
+        kind: args.kind,
+        importer: args.importer,
+        pluginData: { lazyReal: true },
+      });
       if (real.errors.length > 0) return { errors: real.errors };
       return { path: real.path, namespace: 'lazy-stub' };
     });
@@ -59,9 +64,11 @@ const lazyPackages = {
       const mod = await import(args.path);
       const names = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
       const load = `require(${JSON.stringify(args.path)})`;
-      const lines = names.map((n) => (n === 'default'
-        ? `export default function lazyDefault(...a) { return ${load}.default(...a); }`
-        : `export function ${n}(...a) { return ${load}.${n}(...a); }`));
+      const lines = names.map((n) =>
+        n === 'default'
+          ? `export default function lazyDefault(...a) { return ${load}.default(...a); }`
+          : `export function ${n}(...a) { return ${load}.${n}(...a); }`,
+      );
       return { contents: lines.join('\n'), loader: 'js', resolveDir: '.' };
     });
     // The stub's own require of the real file must not be stubbed again.

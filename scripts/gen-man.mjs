@@ -15,7 +15,10 @@ function help(...command) {
 
 /** roff-escapes a line of text. */
 function esc(text) {
-  return text.replace(/\\/g, '\\e').replace(/-/g, '\\-').replace(/^([.'])/, '\\&$1');
+  return text
+    .replace(/\\/g, '\\e')
+    .replace(/-/g, '\\-')
+    .replace(/^([.'])/, '\\&$1');
 }
 
 /** Splits yargs help into its parts: the usage block, then `Heading:` sections of entries. */
@@ -84,10 +87,21 @@ for (const part of main.parts) {
   else page.push('.SH EXIT STATUS', ...part.lines.map(esc));
 }
 // Every command the main help lists, except the default one it already describes.
-const commands = entries(main.parts.find((p) => p.title === 'Commands')?.lines ?? []).map((e) => e.term.split(/\s+/)[1]).filter((c) => c && c !== 'check');
+const commands = entries(main.parts.find((p) => p.title === 'Commands')?.lines ?? [])
+  .map((e) => e.term.split(/\s+/)[1])
+  .filter((c) => c && c !== 'check');
 for (const command of commands) {
   const sub = sections(help(command));
-  page.push(`.SH COMMAND: ${esc(command.toUpperCase())}`, esc(sub.usage.filter((l) => l.trim()).slice(1).join(' ').trim() || sub.usage[0].trim()));
+  page.push(
+    `.SH COMMAND: ${esc(command.toUpperCase())}`,
+    esc(
+      sub.usage
+        .filter((l) => l.trim())
+        .slice(1)
+        .join(' ')
+        .trim() || sub.usage[0].trim(),
+    ),
+  );
   for (const part of sub.parts) {
     if (!part.title || part.title === 'Options') continue;
     for (const { term, text } of entries(part.lines)) page.push('.TP', `.B ${esc(term)}`, esc(text));
@@ -95,17 +109,37 @@ for (const command of commands) {
 }
 page.push(
   '.SH TARGETS',
-  '.TP', '.B chroot:DIR, DIR', 'a chroot directory, running a process or not',
-  '.TP', '.B schroot:NAME', 'a schroot chroot; its session if exactly one is open',
-  '.TP', '.B session:ID', 'a schroot session',
-  '.TP', '.B nspawn:NAME', 'a systemd\\-nspawn machine',
-  '.TP', '.B pid:N', 'the namespaces and root of any process (bwrap, unshare, docker, podman)',
-  '.TP', '.B podman:NAME, docker:NAME', 'a running container, through the engine\'s inspect',
-  '.TP', '.B self', 'the environment ctr\\-doctor runs in, for use inside a guest',
+  '.TP',
+  '.B chroot:DIR, DIR',
+  'a chroot directory, running a process or not',
+  '.TP',
+  '.B schroot:NAME',
+  'a schroot chroot; its session if exactly one is open',
+  '.TP',
+  '.B session:ID',
+  'a schroot session',
+  '.TP',
+  '.B nspawn:NAME',
+  'a systemd\\-nspawn machine',
+  '.TP',
+  '.B pid:N',
+  'the namespaces and root of any process (bwrap, unshare, docker, podman)',
+  '.TP',
+  '.B podman:NAME, docker:NAME',
+  "a running container, through the engine's inspect",
+  '.TP',
+  '.B self',
+  'the environment ctr\\-doctor runs in, for use inside a guest',
   '.SH ENVIRONMENT',
-  '.TP', '.B CTR_DOCTOR_PING_TARGET', 'the address to ping (default 8.8.8.8)',
-  '.TP', '.B CTR_DOCTOR_DNS_NAME', 'the name to resolve (default example.com)',
-  '.TP', '.B NO_COLOR', 'no colour in the output',
+  '.TP',
+  '.B CTR_DOCTOR_PING_TARGET',
+  'the address to ping (default 8.8.8.8)',
+  '.TP',
+  '.B CTR_DOCTOR_DNS_NAME',
+  'the name to resolve (default example.com)',
+  '.TP',
+  '.B NO_COLOR',
+  'no colour in the output',
   '.SH SEE ALSO',
   '.BR chroot (8),',
   '.BR schroot (1),',

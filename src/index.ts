@@ -25,12 +25,29 @@ export type { FindingSpec, FindingSpecs, FixDocs, MessageData, Placeholders, Rep
 export type { Host, HostProcess, HostStat, ProcessFiles } from './core/host.js';
 export { finding, outcomeOf, skipped, couldNotRun, statusOf } from './core/outcome.js';
 export type {
-  CheckOutcome, CheckResult, ExecStep, ExecUndo, Finding, Fix, FixSafety, FixStep, GuestExecStep, HostExecStep, ManualStep, MkdirStep,
-  MountStep, Report, Severity, Status, StepWhere, SymlinkStep, TargetKind, UmountStep, WriteStep,
+  CheckOutcome,
+  CheckResult,
+  ExecStep,
+  ExecUndo,
+  Finding,
+  Fix,
+  FixSafety,
+  FixStep,
+  GuestExecStep,
+  HostExecStep,
+  ManualStep,
+  MkdirStep,
+  MountStep,
+  Report,
+  Severity,
+  Status,
+  StepWhere,
+  SymlinkStep,
+  TargetKind,
+  UmountStep,
+  WriteStep,
 } from './core/types.js';
-export type {
-  ExecOptions, ExecResult, GuestPathError, GuestProcess, GuestRead, GuestStat, GuestUser, Target,
-} from './core/target.js';
+export type { ExecOptions, ExecResult, GuestPathError, GuestProcess, GuestRead, GuestStat, GuestUser, Target } from './core/target.js';
 export type { MountEntry } from './parse/mountinfo.js';
 export type { ProbeName, ProbeRequests, ProbeResponses } from './core/probe-types.js';
 export type { PluginModule } from './core/plugins.js';

@@ -6,6 +6,7 @@ import { cannotRun, type CheckContext, type EarlyOutcome } from '../core/check.j
  */
 export async function guestUnreadable(ctx: CheckContext): Promise<EarlyOutcome | null> {
   const etc = await ctx.target.stat('/etc');
-  if ('error' in etc && etc.error === 'permission') return cannotRun(`needs root: run with sudo (cannot look inside the guest: ${etc.message})`);
+  if ('error' in etc && etc.error === 'permission')
+    return cannotRun(`needs root: run with sudo (cannot look inside the guest: ${etc.message})`);
   return null;
 }

@@ -38,7 +38,8 @@ const BUILT_IN = new Set(['files', 'dns']);
 async function libraryDirs(target: Target): Promise<string[]> {
   const dirs = ['/lib', '/usr/lib', '/lib64', '/usr/lib64'];
   for (const base of ['/usr/lib', '/lib']) {
-    for (const entry of (await target.readdir(base)) ?? []) if (/^[a-z0-9_]+-linux-gnu[a-z0-9_]*$/.test(entry)) dirs.push(`${base}/${entry}`);
+    for (const entry of (await target.readdir(base)) ?? [])
+      if (/^[a-z0-9_]+-linux-gnu[a-z0-9_]*$/.test(entry)) dirs.push(`${base}/${entry}`);
   }
   return [...new Set(dirs)];
 }
@@ -47,13 +48,17 @@ async function libraryDirs(target: Target): Promise<string[]> {
 export async function guestNssModules(target: Target, names: readonly string[]): Promise<Record<string, boolean>> {
   const dirs = await libraryDirs(target);
   const out: Record<string, boolean> = {};
-  await Promise.all(names.map(async (name) => {
-    if (!/^[\w-]+$/.test(name)) return void (out[name] = false);
-    const hits = await Promise.all(dirs.map(async (d) => {
-      const s = await target.stat(`${d}/libnss_${name}.so.2`);
-      return !('error' in s) && s.type === 'file';
-    }));
-    out[name] = BUILT_IN.has(name) || hits.some(Boolean);
-  }));
+  await Promise.all(
+    names.map(async (name) => {
+      if (!/^[\w-]+$/.test(name)) return void (out[name] = false);
+      const hits = await Promise.all(
+        dirs.map(async (d) => {
+          const s = await target.stat(`${d}/libnss_${name}.so.2`);
+          return !('error' in s) && s.type === 'file';
+        }),
+      );
+      out[name] = BUILT_IN.has(name) || hits.some(Boolean);
+    }),
+  );
   return out;
 }

@@ -2,8 +2,7 @@ import type { GuestPathError, Target } from '../core/target.js';
 
 /** A guest file as the desktop user could read it. */
 export type UserRead =
-  | { ok: true; bytes: Buffer; truncated: boolean; uid: number; mode: number }
-  | { ok: false; reason: GuestPathError; message: string };
+  { ok: true; bytes: Buffer; truncated: boolean; uid: number; mode: number } | { ok: false; reason: GuestPathError; message: string };
 
 /**
  * Reads guest file `guestPath` with the desktop user's own rights, in the dropped probe child

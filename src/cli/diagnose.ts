@@ -33,7 +33,8 @@ export interface DiagnoseArgs {
 
 /** Check options from flags, then environment, then defaults. */
 export function checkOptionsFrom(args: DiagnoseArgs, env: Record<string, string | undefined>): CheckOptions {
-  if (!Number.isFinite(args.timeout) || args.timeout <= 0) throw new UsageError(`--timeout must be a positive number of milliseconds, not ${args.timeout}`);
+  if (!Number.isFinite(args.timeout) || args.timeout <= 0)
+    throw new UsageError(`--timeout must be a positive number of milliseconds, not ${args.timeout}`);
   return {
     pingTarget: args.pingTarget ?? env.CTR_DOCTOR_PING_TARGET ?? '8.8.8.8',
     dnsName: args.dnsName ?? env.CTR_DOCTOR_DNS_NAME ?? 'example.com',
@@ -77,8 +78,13 @@ export async function resolveFixSelection(args: DiagnoseArgs, warn: (line: strin
   const rest = names.filter((n) => !fixIds.has(n));
   const only = [...rest, ...[...fixIds].flatMap((id) => offered.get(id) ?? [])];
   const { selected, unknown } = selectChecks(all, only, listOption(args.skip));
-  if (unknown.length > 0) throw new UsageError(`unknown check id, group or fix id: ${unknown.join(', ')}`, 'see `ctr-doctor checks` for the ids');
-  const wholeChecks = new Set(selectChecks(all, rest, []).selected.filter(() => rest.length > 0).map((c) => c.id));
+  if (unknown.length > 0)
+    throw new UsageError(`unknown check id, group or fix id: ${unknown.join(', ')}`, 'see `ctr-doctor checks` for the ids');
+  const wholeChecks = new Set(
+    selectChecks(all, rest, [])
+      .selected.filter(() => rest.length > 0)
+      .map((c) => c.id),
+  );
   return { checks: selected, fixIds, wholeChecks };
 }
 
@@ -98,20 +104,45 @@ export interface ReportView {
 /** Who the report speaks for: the desktop user and where the session environment came from. */
 export function sessionOf(target: Target): SessionInfo | null {
   if (target.kind === 'host') return null;
-  const chosenBy = { option: 'from --user', sudo: 'from SUDO_UID', 'session-process': 'owner of the session process', default: 'the default' }[target.user.source];
-  return { user: target.user.name, uid: target.user.uid, chosenBy, envSource: target.envSource, ...(target.noSessionReason ? { noSession: target.noSessionReason } : {}) };
+  const chosenBy = {
+    option: 'from --user',
+    sudo: 'from SUDO_UID',
+    'session-process': 'owner of the session process',
+    default: 'the default',
+  }[target.user.source];
+  return {
+    user: target.user.name,
+    uid: target.user.uid,
+    chosenBy,
+    envSource: target.envSource,
+    ...(target.noSessionReason ? { noSession: target.noSessionReason } : {}),
+  };
 }
 
 /** Runs the checks on one target and feeds the reporter; returns the report and its exit code. */
-export async function diagnoseTarget(target: Target, host: HostContext, checks: Check[], options: CheckOptions, strict: boolean, reporter: Reporter | null, view: ReportView = {}): Promise<{ report: Report; exitCode: number }> {
+export async function diagnoseTarget(
+  target: Target,
+  host: HostContext,
+  checks: Check[],
+  options: CheckOptions,
+  strict: boolean,
+  reporter: Reporter | null,
+  view: ReportView = {},
+): Promise<{ report: Report; exitCode: number }> {
   const startedAt = view.startedAt ?? new Date();
   const ctx: CheckContext = { target, host, options };
   reporter?.start?.({
-    target: { kind: target.kind, name: target.name, root: target.root, pid: target.pid }, checks,
-    spec: view.spec, fixHint: view.fixHint, session: sessionOf(target), fixCommand, applicableFixes,
+    target: { kind: target.kind, name: target.name, root: target.root, pid: target.pid },
+    checks,
+    spec: view.spec,
+    fixHint: view.fixHint,
+    session: sessionOf(target),
+    fixCommand,
+    applicableFixes,
   });
   const results = await runChecks(checks, ctx, {
-    timeoutMs: options.timeoutMs, isRoot: process.getuid?.() === 0,
+    timeoutMs: options.timeoutMs,
+    isRoot: process.getuid?.() === 0,
     events: { checkStart: (c) => reporter?.checkStart?.(c), checkEnd: (r) => reporter?.checkEnd?.(r) },
   });
   timing('checks finished');

@@ -16,7 +16,15 @@ function reason(error: unknown): string {
 export function assertOutputWritable(file: string): void {
   if (file.trim() === '') throw new UsageError('--output needs a FILE name', HINT);
   const dir = dirname(resolve(file));
-  if ((() => { try { return statSync(file).isDirectory(); } catch { return false; } })()) {
+  if (
+    (() => {
+      try {
+        return statSync(file).isDirectory();
+      } catch {
+        return false;
+      }
+    })()
+  ) {
     throw new UsageError(`cannot write --output ${file}: it is a directory`, 'name a file, such as DIR/ctr-doctor.prom');
   }
   try {
@@ -28,7 +36,10 @@ export function assertOutputWritable(file: string): void {
   } catch (error) {
     if (error instanceof UsageError) throw error;
     const code = reason(error);
-    throw new UsageError(`cannot write --output ${file}: ${dir} ${code === 'ENOENT' ? 'does not exist' : `is not writable (${code})`}`, HINT);
+    throw new UsageError(
+      `cannot write --output ${file}: ${dir} ${code === 'ENOENT' ? 'does not exist' : `is not writable (${code})`}`,
+      HINT,
+    );
   }
 }
 
@@ -57,13 +68,25 @@ export function writeFileAtomic(file: string, content: string): void {
     closeSync(fd);
     renameSync(tmp, path);
   } catch (error) {
-    try { closeSync(fd); } catch { /* already closed */ }
-    try { unlinkSync(tmp); } catch { /* never made it */ }
+    try {
+      closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* never made it */
+    }
     throw new UsageError(`cannot write --output ${file}: ${reason(error)}`, HINT);
   }
   try {
     const dfd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-    try { fsyncSync(dfd); } finally { closeSync(dfd); }
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
   } catch {
     // Some filesystems refuse to fsync a directory; the rename itself is done.
   }
@@ -77,7 +100,12 @@ export function writeFileAtomic(file: string, content: string): void {
 export async function withOutputFile(file: string, io: CliIo, command: (io: CliIo) => Promise<number>): Promise<number> {
   assertOutputWritable(file);
   const chunks: Buffer[] = [];
-  const out = new Writable({ write(chunk: Buffer, _encoding, done) { chunks.push(chunk); done(); } });
+  const out = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
   const code = await command({ ...io, out, isTty: false, color: () => false });
   if (code === EXIT.usage) return code;
   writeFileAtomic(file, Buffer.concat(chunks).toString('utf8'));

@@ -13,7 +13,8 @@ const ACTION: Record<PlannedFix['action'], string> = {
 /** `fix --dry-run`: one row per fix (its id, what happens to it, for which checks, what it does), fitted to the width. */
 export function planTable(plan: PlannedFix[], width: number, color: boolean): string {
   return fitTable({
-    width, color,
+    width,
+    color,
     columns: [
       { head: 'fix', min: 10 },
       { head: 'action', min: 13 },

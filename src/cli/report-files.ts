@@ -7,7 +7,7 @@ export const MAX_REPORT_BYTES = 64 * 1024 * 1024;
 
 function why(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
-  return e.code === 'ENOENT' ? 'no such file or directory' : e.code ?? (error instanceof Error ? error.message : String(error));
+  return e.code === 'ENOENT' ? 'no such file or directory' : (e.code ?? (error instanceof Error ? error.message : String(error)));
 }
 
 /** One regular file's text; never blocks on a FIFO or a device, never reads more than the limit. */
@@ -51,12 +51,22 @@ export function readReportFiles(paths: string[]): FleetFile[] {
     }
     let names: string[];
     try {
-      names = readdirSync(path).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort();
+      names = readdirSync(path)
+        .filter((n) => n.endsWith('.json') && !n.startsWith('.'))
+        .sort();
     } catch (error) {
       files.push({ file: path, error: `cannot list the directory (${why(error)})` });
       continue;
     }
-    const inside = names.map((n) => join(path, n)).filter((f) => { try { return !statSync(f).isDirectory(); } catch { return true; } });
+    const inside = names
+      .map((n) => join(path, n))
+      .filter((f) => {
+        try {
+          return !statSync(f).isDirectory();
+        } catch {
+          return true;
+        }
+      });
     if (inside.length === 0) files.push({ file: path, error: 'no report (*.json) in this directory' });
     files.push(...inside.map(readReport));
   }

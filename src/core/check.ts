@@ -120,14 +120,17 @@ export interface LegacyCheckSpec {
 
 /** The outcome of an early end. */
 export function earlyOutcome(early: EarlyOutcome): CheckOutcome {
-  const findings: Finding[] = early.status === 'error'
-    ? [{ code: 'check-could-not-run', severity: 'info', message: early.summary, evidence: early.evidence }]
-    : [];
+  const findings: Finding[] =
+    early.status === 'error' ? [{ code: 'check-could-not-run', severity: 'info', message: early.summary, evidence: early.evidence }] : [];
   return { status: early.status, summary: early.summary, findings, fixes: [] };
 }
 
 /** A reported finding made into the report's shape, against the declarations; throws on a broken declaration. */
-export function renderFinding(id: string, specs: FindingSpecs, reported: { code: string; data?: unknown; evidence?: Record<string, unknown> }): Finding {
+export function renderFinding(
+  id: string,
+  specs: FindingSpecs,
+  reported: { code: string; data?: unknown; evidence?: Record<string, unknown> },
+): Finding {
   const spec = Object.hasOwn(specs, reported.code) ? specs[reported.code] : undefined;
   if (!spec) throw new DeclarationError(`${id} reported the undeclared finding code "${reported.code}"`);
   const data = (reported.data ?? {}) as Record<string, unknown>;
@@ -135,7 +138,10 @@ export function renderFinding(id: string, specs: FindingSpecs, reported: { code:
 }
 
 /** gather → judge → offer, with findings rendered from their templates and fix ids checked against `fixDocs`. */
-async function runSpec<F extends FindingSpecs, X extends FixDocs, Facts>(spec: CheckSpec<F, X, Facts>, ctx: CheckContext): Promise<CheckOutcome> {
+async function runSpec<F extends FindingSpecs, X extends FixDocs, Facts>(
+  spec: CheckSpec<F, X, Facts>,
+  ctx: CheckContext,
+): Promise<CheckOutcome> {
   const facts = await spec.gather(ctx);
   if (facts instanceof EarlyOutcome) return earlyOutcome(facts);
   const judged = spec.judge(facts);
@@ -160,14 +166,21 @@ async function runSpec<F extends FindingSpecs, X extends FixDocs, Facts>(spec: C
  * run time (plugins are plain JavaScript).
  */
 // eslint-disable-next-line @typescript-eslint/no-generated-empty-object-type -- no fixDocs: no fix id is declared
-export function defineCheck<const F extends FindingSpecs, const X extends FixDocs = Record<never, string>, Facts = unknown>(spec: CheckSpec<F, X, Facts>): DefinedCheck<F, X, Facts>;
+export function defineCheck<const F extends FindingSpecs, const X extends FixDocs = Record<never, string>, Facts = unknown>(
+  spec: CheckSpec<F, X, Facts>,
+): DefinedCheck<F, X, Facts>;
 /** The old single-`run` shape: accepted while the built-in checks are converted, then for plugins only. */
 export function defineCheck(spec: LegacyCheckSpec): Check;
 export function defineCheck(spec: CheckSpec<FindingSpecs, FixDocs, unknown> | LegacyCheckSpec): Check {
   if ('run' in spec) return spec;
   const { id, group, title, description, findings, probes, dependsOn } = spec;
   const check: DefinedCheck = {
-    id, group, title, description, findings, fixDocs: spec.fixDocs ?? {},
+    id,
+    group,
+    title,
+    description,
+    findings,
+    fixDocs: spec.fixDocs ?? {},
     ...(probes ? { probes } : {}),
     ...(dependsOn ? { dependsOn } : {}),
     spec,

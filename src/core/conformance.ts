@@ -34,9 +34,10 @@ export function enforceDeclarations(check: Check): Check {
       // A plugin may resolve to anything; the runner turns a shapeless outcome into an error itself.
       const outcome: unknown = await check.run(ctx);
       const shaped = outcome as Partial<CheckOutcome> | null;
-      const problem = shaped !== null && typeof shaped === 'object' && Array.isArray(shaped.findings) && Array.isArray(shaped.fixes)
-        ? conformanceProblem(check, shaped as CheckOutcome)
-        : null;
+      const problem =
+        shaped !== null && typeof shaped === 'object' && Array.isArray(shaped.findings) && Array.isArray(shaped.fixes)
+          ? conformanceProblem(check, shaped as CheckOutcome)
+          : null;
       return problem === null ? (outcome as CheckOutcome) : { status: 'error', summary: problem, findings: [], fixes: [] };
     },
   };

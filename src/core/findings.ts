@@ -62,6 +62,9 @@ export class DeclarationError extends Error {
  * `found('runtime-dir-missing', { dir }, evidence)`.
  */
 export function findingBuilder<F extends FindingSpecs>(_specs: F) {
-  return <C extends keyof F & string>(code: C, data: MessageData<F[C]['message']>, evidence: Record<string, unknown> = {}): Reported<F> =>
-    ({ code, data, evidence });
+  return <C extends keyof F & string>(
+    code: C,
+    data: MessageData<F[C]['message']>,
+    evidence: Record<string, unknown> = {},
+  ): Reported<F> => ({ code, data, evidence });
 }

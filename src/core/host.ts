@@ -128,7 +128,6 @@ export interface HostStat {
   ino: number;
 }
 
-
 /**
  * A desktop device node of the host (GPU, sound, video, compute): what a guest should see at the
  * same path. `acl` is null when the ACL could not be read (no getfacl), [] when it has no named entries.

@@ -72,15 +72,30 @@ export function killLiveChildren(): number {
  */
 export async function endLiveChildren(limitMs = 2000): Promise<void> {
   const children = [...live.keys(), ...dying];
-  const exited = children.map((child) => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
-    child.once('exit', () => { resolve(); });
-    child.once('error', () => { resolve(); });
-    // Pooled children are unref'd: without this the loop could empty, and the process end, before they are reaped.
-    child.ref();
-  }));
+  const exited = children.map(
+    (child) =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          resolve();
+          return;
+        }
+        child.once('exit', () => {
+          resolve();
+        });
+        child.once('error', () => {
+          resolve();
+        });
+        // Pooled children are unref'd: without this the loop could empty, and the process end, before they are reaped.
+        child.ref();
+      }),
+  );
   killLiveChildren();
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.all(exited), new Promise<void>((r) => { timer = setTimeout(r, limitMs); })]);
+  await Promise.race([
+    Promise.all(exited),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, limitMs);
+    }),
+  ]);
   clearTimeout(timer);
 }

@@ -61,7 +61,8 @@ function checkProblem(value: unknown, index: number): string | null {
   if (typeof c.title !== 'string' || !c.title) return `${name} has no title`;
   const shaped = c as Partial<CheckSpec<never, never, unknown>>;
   const composable = typeof shaped.gather === 'function' && typeof shaped.judge === 'function';
-  if (typeof c.appliesTo !== 'function' || (typeof c.run !== 'function' && !composable)) return `${name} needs appliesTo(ctx) and run(ctx) functions, or appliesTo(ctx), gather(ctx) and judge(facts)`;
+  if (typeof c.appliesTo !== 'function' || (typeof c.run !== 'function' && !composable))
+    return `${name} needs appliesTo(ctx) and run(ctx) functions, or appliesTo(ctx), gather(ctx) and judge(facts)`;
   if (!c.findings || typeof c.findings !== 'object') return `${name} does not declare its finding codes in \`findings\``;
   return null;
 }
@@ -80,7 +81,8 @@ function checksOf(mod: PluginModule, taken: ReadonlySet<string>): Check[] {
     const problem = checkProblem(value, i);
     if (problem) throw new PluginShapeError(problem);
     const id = (value as Check).id;
-    if (taken.has(id) || own.has(id)) throw new PluginShapeError(`check id ${id} is already taken${own.has(id) ? ' in the same plugin' : ''}`);
+    if (taken.has(id) || own.has(id))
+      throw new PluginShapeError(`check id ${id} is already taken${own.has(id) ? ' in the same plugin' : ''}`);
     own.add(id);
   });
   // Plain objects in the new shape are composed here; every plugin check is held to its declarations.

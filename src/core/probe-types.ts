@@ -29,15 +29,7 @@ export interface DnsQueryRequest {
 
 /** What one nameserver said to one question. */
 export type DnsVerdict =
-  | 'answer'
-  | 'nodata'
-  | 'nxdomain'
-  | 'refused'
-  | 'servfail'
-  | 'other-rcode'
-  | 'timeout'
-  | 'unreachable'
-  | 'bad-response';
+  'answer' | 'nodata' | 'nxdomain' | 'refused' | 'servfail' | 'other-rcode' | 'timeout' | 'unreachable' | 'bad-response';
 
 export interface DnsQueryResponse {
   verdict: DnsVerdict;
@@ -125,7 +117,11 @@ export interface ReadFileRequest {
 
 export type ReadFileResponse =
   | { ok: true; dataBase64: string; truncated: boolean; uid: number; gid: number; mode: number; size: number }
-  | { ok: false; reason: 'missing' | 'dangling-symlink' | 'symlink-loop' | 'not-a-file' | 'permission' | 'too-large' | 'io'; message: string };
+  | {
+      ok: false;
+      reason: 'missing' | 'dangling-symlink' | 'symlink-loop' | 'not-a-file' | 'permission' | 'too-large' | 'io';
+      message: string;
+    };
 
 /** Connect to a D-Bus socket and say Hello (AUTH EXTERNAL with `uid`, BEGIN, Hello). */
 export interface DbusHelloRequest {
@@ -138,7 +134,13 @@ export interface DbusHelloRequest {
 
 export type DbusHelloResponse =
   | { ok: true; stage: 'hello'; name: string; guid: string; elapsedMs: number }
-  | { ok: false; stage: 'connect' | 'auth' | 'denied' | 'hello' | 'silent' | 'closed'; errno: SocketErrno | null; reason: string; elapsedMs: number };
+  | {
+      ok: false;
+      stage: 'connect' | 'auth' | 'denied' | 'hello' | 'silent' | 'closed';
+      errno: SocketErrno | null;
+      reason: string;
+      elapsedMs: number;
+    };
 
 /** Connect to a Wayland socket and do wl_display.get_registry + sync. */
 export interface WaylandRegistryRequest {
@@ -170,7 +172,13 @@ export interface PipewireCoreInfo {
 export type PipewireCoreResponse =
   | { ok: true; stage: 'sync'; core: PipewireCoreInfo; elapsedMs: number }
   /** `error`: the core answered with an error event (e.g. access denied); `protocol`: not PipeWire's wire format. */
-  | { ok: false; stage: 'connect' | 'error' | 'protocol' | 'silent' | 'closed'; errno: SocketErrno | null; reason: string; elapsedMs: number };
+  | {
+      ok: false;
+      stage: 'connect' | 'error' | 'protocol' | 'silent' | 'closed';
+      errno: SocketErrno | null;
+      reason: string;
+      elapsedMs: number;
+    };
 /**
  * MIT-SHM as the guest's X clients meet it: the X11 setup, QueryExtension("MIT-SHM"), QueryVersion,
  * and ShmAttach of a segment made in the guest's IPC namespace, with a round trip.
@@ -185,9 +193,7 @@ export interface X11MitShmRequest {
 }
 
 /** The server's answer to ShmAttach: attached, or its X error (BadAccess is 10). */
-export type ShmAttachAnswer =
-  | { ok: true }
-  | { ok: false; errorCode: number; error: string; majorOpcode: number; minorOpcode: number };
+export type ShmAttachAnswer = { ok: true } | { ok: false; errorCode: number; error: string; majorOpcode: number; minorOpcode: number };
 
 export type X11MitShmResponse =
   | {

@@ -4,7 +4,13 @@ import type { CheckResult, Report } from './types.js';
 import type { Target } from './target.js';
 
 /** Assembles the JSON report of the contract (`schemaVersion` 1); `hostName` names the machine it ran on. */
-export function buildReport(target: Pick<Target, 'kind' | 'name' | 'root' | 'pid'>, results: CheckResult[], startedAt: Date, strict: boolean, hostName?: string): Report {
+export function buildReport(
+  target: Pick<Target, 'kind' | 'name' | 'root' | 'pid'>,
+  results: CheckResult[],
+  startedAt: Date,
+  strict: boolean,
+  hostName?: string,
+): Report {
   const summary = summarize(results.map((r) => r.status));
   return {
     schemaVersion: 1,

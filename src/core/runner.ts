@@ -41,8 +41,13 @@ function printableOutcome(value: unknown): CheckOutcome {
   // A plugin may resolve to anything: only a real outcome is passed on.
   const outcome = value as CheckOutcome;
   const maybe = value as Partial<CheckOutcome> | null;
-  const shaped = maybe !== null && typeof maybe === 'object' && STATUSES.has(maybe.status)
-    && typeof maybe.summary === 'string' && Array.isArray(maybe.findings) && Array.isArray(maybe.fixes);
+  const shaped =
+    maybe !== null &&
+    typeof maybe === 'object' &&
+    STATUSES.has(maybe.status) &&
+    typeof maybe.summary === 'string' &&
+    Array.isArray(maybe.findings) &&
+    Array.isArray(maybe.fixes);
   if (!shaped) return errorOutcome('the check returned no valid outcome (status, summary, findings, fixes)');
   return {
     ...outcome,
@@ -61,7 +66,11 @@ export async function runOneCheck(check: Check, ctx: CheckContext, timeoutMs: nu
   const base = { id: check.id, group: check.group, title: check.title };
   let outcome: CheckOutcome;
   const applies = (() => {
-    try { return check.appliesTo(ctx); } catch (error) { return `could not tell whether it applies: ${describeCrash(error, isRoot)}`; }
+    try {
+      return check.appliesTo(ctx);
+    } catch (error) {
+      return `could not tell whether it applies: ${describeCrash(error, isRoot)}`;
+    }
   })();
   if (applies !== true) {
     outcome = { status: 'skip', summary: applies, findings: [], fixes: [] };
@@ -71,12 +80,18 @@ export async function runOneCheck(check: Check, ctx: CheckContext, timeoutMs: nu
       // Shared host scans (the process table…) are the run's work, not this check's: their time is added back.
       const scanAtStart = scanBusyMs();
       const expire = (allowed: number): void => {
-        timer = setTimeout(() => {
-          const extra = scanBusyMs() - scanAtStart - (allowed - timeoutMs);
-          if (extra >= 1) { expire(allowed + extra); return; }
-          // What a timed-out check started is killed once every check has an outcome (killLiveChildren).
-          resolve(errorOutcome(`timed out after ${timeoutMs} ms`));
-        }, allowed === timeoutMs ? timeoutMs : allowed - (performance.now() - started));
+        timer = setTimeout(
+          () => {
+            const extra = scanBusyMs() - scanAtStart - (allowed - timeoutMs);
+            if (extra >= 1) {
+              expire(allowed + extra);
+              return;
+            }
+            // What a timed-out check started is killed once every check has an outcome (killLiveChildren).
+            resolve(errorOutcome(`timed out after ${timeoutMs} ms`));
+          },
+          allowed === timeoutMs ? timeoutMs : allowed - (performance.now() - started),
+        );
       };
       expire(timeoutMs);
     });
@@ -95,26 +110,40 @@ export async function runOneCheck(check: Check, ctx: CheckContext, timeoutMs: nu
 function warmProbes(checks: Check[], ctx: CheckContext): void {
   if (!ctx.target.warmProbes) return;
   const applicable = checks.filter((c) => {
-    try { return c.appliesTo(ctx) === true; } catch { return false; }
+    try {
+      return c.appliesTo(ctx) === true;
+    } catch {
+      return false;
+    }
   });
   const who = new Set(applicable.flatMap((c) => c.probes ?? []));
   if (who.size > 0) ctx.target.warmProbes({ root: who.has('root'), user: who.has('user') });
 }
 
 /** Runs every check concurrently; results keep the registry's order. */
-export function runChecks(checks: Check[], ctx: CheckContext, opts: { timeoutMs: number; isRoot: boolean; events?: RunEvents }): Promise<CheckResult[]> {
+export function runChecks(
+  checks: Check[],
+  ctx: CheckContext,
+  opts: { timeoutMs: number; isRoot: boolean; events?: RunEvents },
+): Promise<CheckResult[]> {
   return withChildScope(() => runChecksInScope(checks, ctx, opts));
 }
 
-async function runChecksInScope(checks: Check[], ctx: CheckContext, opts: { timeoutMs: number; isRoot: boolean; events?: RunEvents }): Promise<CheckResult[]> {
+async function runChecksInScope(
+  checks: Check[],
+  ctx: CheckContext,
+  opts: { timeoutMs: number; isRoot: boolean; events?: RunEvents },
+): Promise<CheckResult[]> {
   warmProbes(checks, ctx);
-  const results = await Promise.all(checks.map(async (check) => {
-    opts.events?.checkStart?.(check);
-    const result = await runOneCheck(check, ctx, opts.timeoutMs, opts.isRoot);
-    opts.events?.checkEnd?.(result);
-    timing(`${check.id} ${result.status} after ${result.durationMs} ms`);
-    return result;
-  }));
+  const results = await Promise.all(
+    checks.map(async (check) => {
+      opts.events?.checkStart?.(check);
+      const result = await runOneCheck(check, ctx, opts.timeoutMs, opts.isRoot);
+      opts.events?.checkEnd?.(result);
+      timing(`${check.id} ${result.status} after ${result.durationMs} ms`);
+      return result;
+    }),
+  );
   // Every check has an outcome now: a command or probe of this run still running belongs to one that timed out.
   killLiveChildren();
   return results;

@@ -35,8 +35,14 @@ export async function asScan<T>(work: () => Promise<T>): Promise<T> {
 
 /** Thrown by a host scan that ran out of its budget: the checks that needed it say so, word for word. */
 export class HostScanIncomplete extends Error {
-  constructor(readonly scan: string, readonly budgetMs: number, readonly detail: string) {
-    super(`the host scan of ${scan} did not finish within its budget of ${budgetMs} ms (${detail}); raise it with CTR_DOCTOR_SCAN_BUDGET_MS`);
+  constructor(
+    readonly scan: string,
+    readonly budgetMs: number,
+    readonly detail: string,
+  ) {
+    super(
+      `the host scan of ${scan} did not finish within its budget of ${budgetMs} ms (${detail}); raise it with CTR_DOCTOR_SCAN_BUDGET_MS`,
+    );
     this.name = 'HostScanIncomplete';
   }
 }

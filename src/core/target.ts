@@ -35,18 +35,10 @@ export interface GuestStat {
 
 /** The result of reading a guest file: capped, never blocking on FIFOs or devices. */
 export type GuestRead =
-  | { ok: true; text: string; bytes: Buffer; truncated: boolean; stat: GuestStat }
-  | { ok: false; reason: GuestPathError; message: string };
+  { ok: true; text: string; bytes: Buffer; truncated: boolean; stat: GuestStat } | { ok: false; reason: GuestPathError; message: string };
 
 /** Why a guest path could not be used. */
-export type GuestPathError =
-  | 'missing'
-  | 'dangling-symlink'
-  | 'symlink-loop'
-  | 'not-a-file'
-  | 'permission'
-  | 'too-large'
-  | 'io';
+export type GuestPathError = 'missing' | 'dangling-symlink' | 'symlink-loop' | 'not-a-file' | 'permission' | 'too-large' | 'io';
 
 /** Result of a command run inside the guest. Never thrown: a non-zero exit is an answer. */
 export interface ExecResult {
@@ -139,7 +131,11 @@ export interface Target {
   /** Reads /proc/net/NAME (`unix`, `udp`, `udp6`, `dev`, `route`, `ipv6_route`…) as the guest's network namespace shows it; null when unreadable. */
   readProcNet(name: string): Promise<string | null>;
   /** Runs a probe (see src/guest/probes) in the guest's network namespace, with the guest root as cwd. */
-  probe<K extends ProbeName>(name: K, request: ProbeRequests[K], opts?: { timeoutMs?: number; asUser?: boolean }): Promise<ProbeResponses[K]>;
+  probe<K extends ProbeName>(
+    name: K,
+    request: ProbeRequests[K],
+    opts?: { timeoutMs?: number; asUser?: boolean },
+  ): Promise<ProbeResponses[K]>;
   /** The guest's running hostname (its UTS namespace's, what gethostname() returns there), or null when unknown. */
   hostname(): Promise<string | null>;
   /** Starts the probe children that `probe` will use (as root, as the user) ahead of the first probe. Optional. */

@@ -17,7 +17,10 @@ export const DEMO_BREAKAGE = [
 /** Makes sure uid 1000 has a passwd entry and a home, as on a desktop. Returns the user's name and home. */
 async function ensureDesktopUser(root: string): Promise<{ name: string; home: string }> {
   const passwd = await readFile(path.join(root, 'etc/passwd'), 'utf8').catch(() => '');
-  const line = passwd.split('\n').map((l) => l.split(':')).find((f) => f.length >= 7 && Number(f[2]) === DEMO_UID);
+  const line = passwd
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((f) => f.length >= 7 && Number(f[2]) === DEMO_UID);
   if (line) return { name: line[0]!, home: line[5]! };
   const user = { name: 'ctr-demo', home: '/home/ctr-demo' };
   await appendFile(path.join(root, 'etc/passwd'), `${user.name}:x:${DEMO_UID}:${DEMO_UID}:ctr-doctor demo user:${user.home}:/bin/sh\n`);
@@ -47,9 +50,15 @@ export async function breakGuest(root: string): Promise<{ name: string; home: st
 /** The session environment of the demo's desktop process: a desktop-ish session that lost DISPLAY. */
 export function demoSessionEnv(user: { name: string; home: string }): Record<string, string> {
   return {
-    HOME: user.home, USER: user.name, LOGNAME: user.name, SHELL: '/bin/sh', LANG: 'C.UTF-8',
+    HOME: user.home,
+    USER: user.name,
+    LOGNAME: user.name,
+    SHELL: '/bin/sh',
+    LANG: 'C.UTF-8',
     PATH: '/usr/local/bin:/usr/bin:/bin',
-    XDG_SESSION_TYPE: 'x11', XDG_CURRENT_DESKTOP: 'GNOME', DESKTOP_SESSION: 'gnome',
+    XDG_SESSION_TYPE: 'x11',
+    XDG_CURRENT_DESKTOP: 'GNOME',
+    DESKTOP_SESSION: 'gnome',
     XDG_RUNTIME_DIR: `/run/user/${DEMO_UID}`,
     DBUS_SESSION_BUS_ADDRESS: `unix:path=/run/user/${DEMO_UID}/bus`,
   };

@@ -83,15 +83,24 @@ export async function buildDemoGuest(log: (line: string) => void): Promise<DemoG
     // Root's alone (0700): the guest runs as a real uid 1000, and no host process of that uid may reach its root
     // to root a decoy there (a process whose root is the demo's would be a session candidate: audit L6).
     await must(['mount', '-t', 'tmpfs', '-o', 'mode=700,uid=0,gid=0,size=512m', 'ctr-doctor-demo', base]);
-    teardown.add(`unmount ${base}`, `umount -R ${shellQuote(base)}`, async () => { await runCommand(['mount', '--make-rslave', base]); await must(['umount', '-R', base]); });
+    teardown.add(`unmount ${base}`, `umount -R ${shellQuote(base)}`, async () => {
+      await runCommand(['mount', '--make-rslave', base]);
+      await must(['umount', '-R', base]);
+    });
     await must(['mount', '--make-private', base]);
     const root = path.join(base, 'root');
     for (const dir of ['upper', 'work', 'root', 'state']) await mkdir(path.join(base, dir));
 
     let method: DemoGuest['method'] = 'overlay';
-    const overlay = await runCommand(['mount', '-t', 'overlay', '-o', `lowerdir=/,upperdir=${base}/upper,workdir=${base}/work`, 'ctr-doctor-demo', root], { timeoutMs: 30_000 });
+    const overlay = await runCommand(
+      ['mount', '-t', 'overlay', '-o', `lowerdir=/,upperdir=${base}/upper,workdir=${base}/work`, 'ctr-doctor-demo', root],
+      { timeoutMs: 30_000 },
+    );
     if (overlay.exitCode === 0 && (await isMountPoint(root))) {
-      teardown.add(`unmount ${root}`, `umount -R ${shellQuote(root)}`, async () => { await runCommand(['mount', '--make-rslave', root]); await must(['umount', '-R', root]); });
+      teardown.add(`unmount ${root}`, `umount -R ${shellQuote(root)}`, async () => {
+        await runCommand(['mount', '--make-rslave', root]);
+        await must(['umount', '-R', root]);
+      });
     } else {
       method = 'copy';
       log(`overlay of / not available (${(overlay.stderr.trim() || 'mount failed').split('\n')[0]}); copying a minimal root instead`);
@@ -116,11 +125,29 @@ export async function buildDemoGuest(log: (line: string) => void): Promise<DemoG
     await must(['ip', '-n', netns, 'link', 'set', 'lo', 'up']);
 
     const env = Object.entries(demoSessionEnv(user)).map(([k, v]) => `${k}=${v}`);
-    const child = spawn(hostTool('nsenter'), [`--net=${NETNS_DIR}/${netns}`, hostTool('chroot'), `--userspec=${DEMO_UID}:${DEMO_UID}`, `--groups=${DEMO_UID}`, root, '/usr/bin/env', '-i', ...env, 'sleep', '600'],
-      { stdio: 'ignore', env: { ...HOST_ENV } });
+    const child = spawn(
+      hostTool('nsenter'),
+      [
+        `--net=${NETNS_DIR}/${netns}`,
+        hostTool('chroot'),
+        `--userspec=${DEMO_UID}:${DEMO_UID}`,
+        `--groups=${DEMO_UID}`,
+        root,
+        '/usr/bin/env',
+        '-i',
+        ...env,
+        'sleep',
+        '600',
+      ],
+      { stdio: 'ignore', env: { ...HOST_ENV } },
+    );
     const pid = child.pid;
-    if (pid === undefined) throw new Error('could not start the demo guest\'s sleep');
-    const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+    if (pid === undefined) throw new Error("could not start the demo guest's sleep");
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        resolve();
+      }),
+    );
     teardown.add(`stop the guest's sleep (pid ${pid})`, `kill ${pid}`, async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await Promise.race([exited, sleep(5000)]);
@@ -129,7 +156,12 @@ export async function buildDemoGuest(log: (line: string) => void): Promise<DemoG
     child.unref();
 
     return {
-      base, root, method, netns, pid, target: `chroot:${root}`,
+      base,
+      root,
+      method,
+      netns,
+      pid,
+      target: `chroot:${root}`,
       cleanupCommand: teardown.shell(),
       destroy: () => teardown.run(),
     };

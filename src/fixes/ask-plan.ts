@@ -7,8 +7,15 @@ function lineReader(input: NodeJS.ReadableStream): { next(): Promise<string>; cl
   const buffered: string[] = [];
   const waiting: ((line: string) => void)[] = [];
   let closed = false;
-  rl.on('line', (line) => { const w = waiting.shift(); if (w) w(line); else buffered.push(line); });
-  rl.on('close', () => { closed = true; for (const w of waiting.splice(0)) w(''); });
+  rl.on('line', (line) => {
+    const w = waiting.shift();
+    if (w) w(line);
+    else buffered.push(line);
+  });
+  rl.on('close', () => {
+    closed = true;
+    for (const w of waiting.splice(0)) w('');
+  });
   return {
     next: () => {
       const line = buffered.shift();
@@ -16,7 +23,9 @@ function lineReader(input: NodeJS.ReadableStream): { next(): Promise<string>; cl
       if (closed) return Promise.resolve('');
       return new Promise((resolve) => waiting.push(resolve));
     },
-    close: () => { rl.close(); },
+    close: () => {
+      rl.close();
+    },
   };
 }
 
@@ -24,7 +33,11 @@ function lineReader(input: NodeJS.ReadableStream): { next(): Promise<string>; cl
  * Asks on a terminal which fixes to apply: all, one by one, or none. Questions go to `output`
  * (stderr), so stdout keeps only the report. End of input means "none".
  */
-export async function askWhichFixes(fixes: PlannedFix[], input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<PlannedFix[]> {
+export async function askWhichFixes(
+  fixes: PlannedFix[],
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+): Promise<PlannedFix[]> {
   const reader = lineReader(input);
   const ask = async (question: string): Promise<string> => {
     output.write(question);

@@ -26,12 +26,25 @@ const STEP_TIMEOUT_MS = 60_000;
  * The real runner: host commands through the Host port (a bare name found in the host's fixed PATH only,
  * run with its fixed environment, `LC_ALL=C` so error texts can be matched), guest commands through the Target.
  */
-export function realCommandRunner(target: Target, fileRoot: string, holders: (mountId: number) => Promise<string[]>, host: MountHost): CommandRunner {
+export function realCommandRunner(
+  target: Target,
+  fileRoot: string,
+  holders: (mountId: number) => Promise<string[]>,
+  host: MountHost,
+): CommandRunner {
   return {
     host: (argv, timeoutMs) => {
       const [name = '', ...args] = argv;
       const file = host.program(name);
-      if (file === null) return Promise.resolve({ exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: true, spawnError: `${name}: command not found` });
+      if (file === null)
+        return Promise.resolve({
+          exitCode: null,
+          stdout: '',
+          stderr: '',
+          timedOut: false,
+          notFound: true,
+          spawnError: `${name}: command not found`,
+        });
       return host.run([file, ...args], { timeoutMs });
     },
     guest: (argv, timeoutMs) => target.exec(argv, { env: { PATH: DEFAULT_PATH, HOME: '/root', LC_ALL: 'C' }, timeoutMs }),
@@ -56,12 +69,22 @@ export async function runExecStep(step: ExecStep, ref: StepRef, runner: CommandR
   if (step.unless && step.unless.length > 0) {
     const check = await run(step.unless);
     // An `unless` that timed out or left something behind proved nothing.
-    if (check.exitCode === 0 && !check.timedOut && check.spawnError === undefined) return { status: 'already-done', message: `already done (${step.unless.join(' ')} succeeded)` };
+    if (check.exitCode === 0 && !check.timedOut && check.spawnError === undefined)
+      return { status: 'already-done', message: `already done (${step.unless.join(' ')} succeeded)` };
   }
-  const index = await log.begin({ op: 'exec', ...ref, where: step.where, command: step.argv, description: step.description, ...(step.undo ? { undo: step.undo } : {}), state: 'pending' });
+  const index = await log.begin({
+    op: 'exec',
+    ...ref,
+    where: step.where,
+    command: step.argv,
+    description: step.description,
+    ...(step.undo ? { undo: step.undo } : {}),
+    state: 'pending',
+  });
   const result = await run(step.argv);
   // A step that timed out is failed, never done, whatever its exit status (M5).
-  if (result.exitCode !== 0 || result.timedOut || result.spawnError !== undefined) return { status: 'failed', message: describeExit(step.argv, result) };
+  if (result.exitCode !== 0 || result.timedOut || result.spawnError !== undefined)
+    return { status: 'failed', message: describeExit(step.argv, result) };
   await log.finish(index);
   return { status: 'done', message: `ran ${step.argv.join(' ')} on the ${step.where}` };
 }
@@ -78,7 +101,11 @@ export async function runUmountStep(step: UmountStep, ref: StepRef, runner: Comm
   const before = async (): Promise<void> => {
     index = await log.begin({ op: 'umount', ...ref, where: 'host', command: argv, description: step.description, state: 'pending' });
   };
-  const result = await runner.unmount({ path: target, recursive: step.recursive, makeRslave: step.makeRslave, lazy: step.lazy }, STEP_TIMEOUT_MS, before);
+  const result = await runner.unmount(
+    { path: target, recursive: step.recursive, makeRslave: step.makeRslave, lazy: step.lazy },
+    STEP_TIMEOUT_MS,
+    before,
+  );
   switch (result.status) {
     case 'already-done':
       return { status: 'already-done', message: result.message };
@@ -97,10 +124,20 @@ export async function runUmountStep(step: UmountStep, ref: StepRef, runner: Comm
 
 /** Mounts a tmpfs or a host directory on a guest directory, through the descriptor of that directory. */
 export async function runMountStep(step: MountStep, ref: StepRef, runner: CommandRunner, log: ChangeLog): Promise<StepOutcome> {
-  const what = step.source.kind === 'tmpfs' ? `mount -t tmpfs -o ${step.source.options} tmpfs ${step.path}` : `mount --bind ${step.source.hostPath} ${step.path}`;
+  const what =
+    step.source.kind === 'tmpfs'
+      ? `mount -t tmpfs -o ${step.source.options} tmpfs ${step.path}`
+      : `mount --bind ${step.source.hostPath} ${step.path}`;
   let index = -1;
   const before = async (): Promise<void> => {
-    index = await log.begin({ op: 'exec', ...ref, where: 'host', command: what.split(' '), description: step.description, state: 'pending' });
+    index = await log.begin({
+      op: 'exec',
+      ...ref,
+      where: 'host',
+      command: what.split(' '),
+      description: step.description,
+      state: 'pending',
+    });
   };
   const result = await runner.mountInGuest(step.path, step.source, STEP_TIMEOUT_MS, before);
   if (result.status === 'failed' || result.status === 'busy') return { status: 'failed', message: result.message };

@@ -42,12 +42,21 @@ async function applyStep(step: FixStep, ref: StepRef, writer: GuestWriter, deps:
     case 'symlink':
     case 'mkdir':
       // The types allow these in the guest only; a plugin (plain JavaScript) may still hand one for the host: refused, so every write stays inside a guest.
-      if ((step as { where: string }).where !== 'guest') return { status: 'failed', message: `refused: ${step.kind} steps on the host are not applied; do it by hand: ${step.description}` };
-      return step.kind === 'write' ? writer.write(step, ref) : step.kind === 'symlink' ? writer.symlink(step, ref) : writer.mkdir(step, ref);
-    case 'exec': return runExecStep(step, ref, deps.runner, deps.log);
-    case 'umount': return runUmountStep(step, ref, deps.runner, deps.log);
-    case 'mount': return runMountStep(step, ref, deps.runner, deps.log);
-    case 'manual': return { status: 'already-done', message: 'manual' };
+      if ((step as { where: string }).where !== 'guest')
+        return { status: 'failed', message: `refused: ${step.kind} steps on the host are not applied; do it by hand: ${step.description}` };
+      return step.kind === 'write'
+        ? writer.write(step, ref)
+        : step.kind === 'symlink'
+          ? writer.symlink(step, ref)
+          : writer.mkdir(step, ref);
+    case 'exec':
+      return runExecStep(step, ref, deps.runner, deps.log);
+    case 'umount':
+      return runUmountStep(step, ref, deps.runner, deps.log);
+    case 'mount':
+      return runMountStep(step, ref, deps.runner, deps.log);
+    case 'manual':
+      return { status: 'already-done', message: 'manual' };
   }
 }
 
@@ -66,7 +75,8 @@ export async function applyFix(fix: PlannedFix, deps: EngineDeps): Promise<Appli
     else if (stopped) applied = { ...base, status: 'not-run', message: 'not run: an earlier step failed' };
     else {
       const outcome = await applyStep(step, { fixId: fix.fixId, step: index }, writer, deps).catch((error: unknown) => ({
-        status: 'failed' as const, message: error instanceof Error ? error.message.split('\n')[0]! : String(error),
+        status: 'failed' as const,
+        message: error instanceof Error ? error.message.split('\n')[0]! : String(error),
       }));
       applied = { ...base, ...outcome };
       if (outcome.status === 'failed') stopped = true;

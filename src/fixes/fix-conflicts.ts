@@ -38,7 +38,12 @@ export function touchesOf(steps: readonly FixStep[]): Touch[] {
       }
       case 'mkdir': {
         const p = normalGuestPath(step.path);
-        out.push({ key: `${step.where}:${p}`, shown: p, kind: 'mkdir', attrs: `${step.mode ?? '-'} ${step.uid ?? '-'}:${step.gid ?? '-'}` });
+        out.push({
+          key: `${step.where}:${p}`,
+          shown: p,
+          kind: 'mkdir',
+          attrs: `${step.mode ?? '-'} ${step.uid ?? '-'}:${step.gid ?? '-'}`,
+        });
         break;
       }
       case 'umount': {
@@ -86,10 +91,16 @@ export function findConflicts(fixes: readonly Contender[]): Conflict[] {
   const out: Conflict[] = [];
   for (const { f } of order) {
     const touches = touchesOf(f.steps);
-    const hit = touches.map((t) => ({ t, owner: claimed.get(t.key) })).find(({ t, owner }) => owner !== undefined && owner.fixId !== f.fixId && clash(owner.touch, t));
+    const hit = touches
+      .map((t) => ({ t, owner: claimed.get(t.key) }))
+      .find(({ t, owner }) => owner !== undefined && owner.fixId !== f.fixId && clash(owner.touch, t));
     if (hit?.owner) {
       const verb = VERB[hit.t.kind] === VERB[hit.owner.touch.kind] ? VERB[hit.t.kind] : 'change';
-      out.push({ fixId: f.fixId, conflictsWith: hit.owner.fixId, reason: `conflicts with ${hit.owner.fixId}: both ${verb} ${hit.t.shown}` });
+      out.push({
+        fixId: f.fixId,
+        conflictsWith: hit.owner.fixId,
+        reason: `conflicts with ${hit.owner.fixId}: both ${verb} ${hit.t.shown}`,
+      });
       continue;
     }
     for (const t of touches) if (!claimed.has(t.key)) claimed.set(t.key, { fixId: f.fixId, touch: t });

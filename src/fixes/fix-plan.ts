@@ -58,7 +58,14 @@ export function buildPlan(report: Report, opts: PlanOptions): PlannedFix[] {
     for (const fix of result.fixes) registry.offer(result.id, fix);
   }
   const all = registry.all().map(({ fix, checkIds, clashesWith }): PlannedFix => {
-    const planned: PlannedFix = { fixId: fix.id, title: fix.title, safety: fix.safety, checkIds, action: actionOf(fix, opts), steps: fix.steps };
+    const planned: PlannedFix = {
+      fixId: fix.id,
+      title: fix.title,
+      safety: fix.safety,
+      checkIds,
+      action: actionOf(fix, opts),
+      steps: fix.steps,
+    };
     // One id means one content: a second content under a taken id is never applied in its place or merged into it.
     if (clashesWith) {
       planned.action = 'skipped';

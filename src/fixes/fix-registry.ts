@@ -10,7 +10,12 @@ export function fixContent(fix: Pick<Fix, 'title' | 'safety' | 'steps'>): string
   const sorted = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(sorted);
     if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, sorted(v)]));
+      return Object.fromEntries(
+        Object.entries(value)
+          .filter(([, v]) => v !== undefined)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, v]) => [k, sorted(v)]),
+      );
     }
     return value;
   };

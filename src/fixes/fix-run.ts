@@ -42,7 +42,10 @@ export function withDependents(ids: Iterable<string>, checks: readonly CheckDeps
   for (let grew = true; grew;) {
     grew = false;
     for (const c of checks) {
-      if (!out.has(c.id) && c.dependsOn?.some((d) => out.has(d))) { out.add(c.id); grew = true; }
+      if (!out.has(c.id) && c.dependsOn?.some((d) => out.has(d))) {
+        out.add(c.id);
+        grew = true;
+      }
     }
   }
   return [...out];
@@ -113,7 +116,10 @@ export async function applyAndVerify(chosen: readonly PlannedFix[], before: Repo
     deps.onApplying?.();
     for (const fix of chosen) {
       target.verifyIdentity?.();
-      stepsByFix.set(fix.fixId, await applyFix(fix, { fileRoot: target.fileRoot, log, runner, onStep: (f, step) => deps.onStep?.(f, step) }));
+      stepsByFix.set(
+        fix.fixId,
+        await applyFix(fix, { fileRoot: target.fileRoot, log, runner, onStep: (f, step) => deps.onStep?.(f, step) }),
+      );
     }
   } finally {
     await release();
@@ -121,7 +127,13 @@ export async function applyAndVerify(chosen: readonly PlannedFix[], before: Repo
   const after = await deps.recheck(recheckIds(chosen, deps.checks, before, deps.strict));
   const applied = chosen.map((fix): AppliedFix => {
     const steps = stepsByFix.get(fix.fixId) ?? [];
-    return { fixId: fix.fixId, title: fix.title, checkIds: fix.checkIds, status: verdictOf(steps, withDependents(fix.checkIds, deps.checks), after), steps };
+    return {
+      fixId: fix.fixId,
+      title: fix.title,
+      checkIds: fix.checkIds,
+      status: verdictOf(steps, withDependents(fix.checkIds, deps.checks), after),
+      steps,
+    };
   });
   return { applied, after, journal: log.used ? log.dir : null };
 }

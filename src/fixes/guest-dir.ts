@@ -41,10 +41,15 @@ async function openChild(parent: FileHandle, name: string, guestPath: string): P
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
     if (code === 'ELOOP' || code === 'ENOTDIR') {
-      const isLink = await lstat(at).then((s) => s.isSymbolicLink(), () => false);
-      throw new GuestWriteRefused(isLink
-        ? `refusing to write through ${guestPath}: it is a symlink (it changed after it was resolved inside the guest, or it leads outside the guest root)`
-        : `${guestPath} is not a directory`);
+      const isLink = await lstat(at).then(
+        (s) => s.isSymbolicLink(),
+        () => false,
+      );
+      throw new GuestWriteRefused(
+        isLink
+          ? `refusing to write through ${guestPath}: it is a symlink (it changed after it was resolved inside the guest, or it leads outside the guest root)`
+          : `${guestPath} is not a directory`,
+      );
     }
     throw error;
   }
@@ -56,7 +61,11 @@ async function openChild(parent: FileHandle, name: string, guestPath: string): P
  * (mode 0755, owned by whoever runs the tool) when `create` is set, each announced to
  * `beforeCreate` first (which returns what to call once it is made).
  */
-export async function openGuestDir(root: string, guestDir: string, opts: { create: boolean; beforeCreate?: (guestPath: string) => Promise<() => Promise<void>> }): Promise<GuestDir> {
+export async function openGuestDir(
+  root: string,
+  guestDir: string,
+  opts: { create: boolean; beforeCreate?: (guestPath: string) => Promise<() => Promise<void>> },
+): Promise<GuestDir> {
   const parts = componentsOf(guestDir);
   // The root itself is chosen by the tool (a directory or /proc/PID/root), so it may be followed.
   let handle = await open(root, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -89,7 +98,8 @@ export async function openGuestDir(root: string, guestDir: string, opts: { creat
     guestPath: '/' + parts.join('/'),
     handle: final,
     at: (name) => {
-      if (name === '' || name === '.' || name === '..' || name.includes('/')) throw new GuestWriteRefused(`bad file name ${JSON.stringify(name)}`);
+      if (name === '' || name === '.' || name === '..' || name.includes('/'))
+        throw new GuestWriteRefused(`bad file name ${JSON.stringify(name)}`);
       return `/proc/self/fd/${fd}/${name}`;
     },
     created,

@@ -90,26 +90,46 @@ function escapeNote(linkGuestPath: string, target: string): string {
  * to a temp file and renamed; what was there is recorded in the change log first.
  */
 export class GuestWriter {
-  constructor(private readonly root: string, private readonly log: ChangeLog) {}
+  constructor(
+    private readonly root: string,
+    private readonly log: ChangeLog,
+  ) {}
 
   /** Records the prior state of `name` (backing up a file) before changing it. */
   private async priorOf(present: Present): Promise<PriorState> {
     switch (present.type) {
-      case 'absent': return { type: 'absent' };
-      case 'symlink': return { type: 'symlink', target: present.target };
-      case 'dir': return { type: 'dir', mode: present.mode, uid: present.uid, gid: present.gid };
-      case 'file': return {
-        type: 'file', backup: await this.log.saveBackup(present.bytes), sha256: sha256(present.bytes),
-        size: present.bytes.length, mode: present.mode, uid: present.uid, gid: present.gid,
-      };
-      case 'other': throw new GuestWriteRefused(`it is ${present.what}; not replacing it`);
+      case 'absent':
+        return { type: 'absent' };
+      case 'symlink':
+        return { type: 'symlink', target: present.target };
+      case 'dir':
+        return { type: 'dir', mode: present.mode, uid: present.uid, gid: present.gid };
+      case 'file':
+        return {
+          type: 'file',
+          backup: await this.log.saveBackup(present.bytes),
+          sha256: sha256(present.bytes),
+          size: present.bytes.length,
+          mode: present.mode,
+          uid: present.uid,
+          gid: present.gid,
+        };
+      case 'other':
+        throw new GuestWriteRefused(`it is ${present.what}; not replacing it`);
     }
   }
 
   /** Journals a parent directory the walk is about to create (before the mkdir), so undo removes it. */
   private announceDir(ref: StepRef): (guestPath: string) => Promise<() => Promise<void>> {
     return async (guestPath) => {
-      const index = await this.log.begin({ op: 'mkdir', ...ref, guestPath, prior: { type: 'absent' }, after: { type: 'dir' }, state: 'pending' });
+      const index = await this.log.begin({
+        op: 'mkdir',
+        ...ref,
+        guestPath,
+        prior: { type: 'absent' },
+        after: { type: 'dir' },
+        state: 'pending',
+      });
       return () => this.log.finish(index);
     };
   }
@@ -125,8 +145,12 @@ export class GuestWriter {
    * Resolves a step's path in the guest, opens its parent directory (creating and journalling
    * missing parents) and hands over what is there now; every step kind starts this way.
    */
-  private inParent(stepPath: string, followLast: boolean, ref: StepRef,
-    act: (at: { dir: GuestDir; name: string; guestPath: string; present: Awaited<ReturnType<typeof presentAt>> }) => Promise<StepOutcome>): Promise<StepOutcome> {
+  private inParent(
+    stepPath: string,
+    followLast: boolean,
+    ref: StepRef,
+    act: (at: { dir: GuestDir; name: string; guestPath: string; present: Awaited<ReturnType<typeof presentAt>> }) => Promise<StepOutcome>,
+  ): Promise<StepOutcome> {
     return guard(stepPath, async () => {
       const place = await placeOf(this.root, stepPath, followLast);
       const dir = await openGuestDir(this.root, place.dir, { create: true, beforeCreate: this.announceDir(ref) });
@@ -150,8 +174,10 @@ export class GuestWriter {
       const mode = step.mode ?? (prior.type === 'file' ? prior.mode : 0o644);
       const owner = prior.type === 'file' ? { uid: prior.uid, gid: prior.gid } : null;
       const temp = tempNameFor(name);
-      await this.change({ op: 'file', ...ref, guestPath, prior, after: { type: 'file', sha256: sha256(bytes) }, temp, state: 'pending' },
-        () => writeFileIn(dir, name, bytes, mode, owner, temp));
+      await this.change(
+        { op: 'file', ...ref, guestPath, prior, after: { type: 'file', sha256: sha256(bytes) }, temp, state: 'pending' },
+        () => writeFileIn(dir, name, bytes, mode, owner, temp),
+      );
       const replaced = prior.type === 'symlink' ? `, replacing the symlink to ${prior.target}${escapeNote(guestPath, prior.target)}` : '';
       return { status: 'done', message: `wrote ${guestPath} (${bytes.length} bytes, mode ${mode.toString(8)})${replaced}` };
     });
@@ -165,8 +191,10 @@ export class GuestWriter {
       if (present.type === 'dir') return failed(`${guestPath} is a directory; not replacing it with a symlink`);
       const prior = await this.priorOf(present);
       const temp = tempNameFor(name);
-      await this.change({ op: 'symlink', ...ref, guestPath, prior, after: { type: 'symlink', target: step.target }, temp, state: 'pending' },
-        () => symlinkIn(dir, name, step.target, temp));
+      await this.change(
+        { op: 'symlink', ...ref, guestPath, prior, after: { type: 'symlink', target: step.target }, temp, state: 'pending' },
+        () => symlinkIn(dir, name, step.target, temp),
+      );
       return { status: 'done', message: `linked ${guestPath} -> ${step.target}` };
     });
   }
@@ -175,24 +203,38 @@ export class GuestWriter {
     return this.inParent(step.path, true, ref, async ({ dir, name, guestPath, present }) => {
       const want = { mode: step.mode, uid: step.uid, gid: step.gid };
       if (present.type === 'dir') {
-        const same = (want.mode === undefined || present.mode === want.mode) && (want.uid === undefined || present.uid === want.uid) && (want.gid === undefined || present.gid === want.gid);
+        const same =
+          (want.mode === undefined || present.mode === want.mode) &&
+          (want.uid === undefined || present.uid === want.uid) &&
+          (want.gid === undefined || present.gid === want.gid);
         if (same) return { status: 'already-done', message: `${guestPath} already exists with the right mode and owner` };
         const prior: PriorState = { type: 'dir', mode: present.mode, uid: present.uid, gid: present.gid };
-        await this.change({ op: 'mkdir', ...ref, guestPath, prior, after: { type: 'dir' }, state: 'pending' }, () => setDirAttrs(dir, name, want));
-        return { status: 'done', message: `set ${guestPath} to ${describeAttrs(want)} (was mode ${present.mode.toString(8)}, owner ${present.uid}:${present.gid})` };
+        await this.change({ op: 'mkdir', ...ref, guestPath, prior, after: { type: 'dir' }, state: 'pending' }, () =>
+          setDirAttrs(dir, name, want),
+        );
+        return {
+          status: 'done',
+          message: `set ${guestPath} to ${describeAttrs(want)} (was mode ${present.mode.toString(8)}, owner ${present.uid}:${present.gid})`,
+        };
       }
       if (present.type !== 'absent') return failed(`${guestPath} exists and is not a directory`);
-      await this.change({ op: 'mkdir', ...ref, guestPath, prior: { type: 'absent' }, after: { type: 'dir' }, state: 'pending' }, async () => {
-        await mkdir(dir.at(name), 0o700);
-        await setDirAttrs(dir, name, { ...want, mode: want.mode ?? 0o755 });
-      });
+      await this.change(
+        { op: 'mkdir', ...ref, guestPath, prior: { type: 'absent' }, after: { type: 'dir' }, state: 'pending' },
+        async () => {
+          await mkdir(dir.at(name), 0o700);
+          await setDirAttrs(dir, name, { ...want, mode: want.mode ?? 0o755 });
+        },
+      );
       return { status: 'done', message: `created ${guestPath} (${describeAttrs({ ...want, mode: want.mode ?? 0o755 })})` };
     });
   }
 }
 
 function describeAttrs(a: { mode?: number; uid?: number; gid?: number }): string {
-  const parts = [a.mode !== undefined ? `mode ${a.mode.toString(8)}` : null, a.uid !== undefined ? `owner ${a.uid}:${a.gid ?? a.uid}` : null];
+  const parts = [
+    a.mode !== undefined ? `mode ${a.mode.toString(8)}` : null,
+    a.uid !== undefined ? `owner ${a.uid}:${a.gid ?? a.uid}` : null,
+  ];
   return parts.filter(Boolean).join(', ') || 'as it was';
 }
 
@@ -207,7 +249,14 @@ async function guard(guestPath: string, run: () => Promise<StepOutcome>): Promis
   } catch (error) {
     if (error instanceof GuestWriteRefused) return failed(`refused: ${guestPath}: ${error.message}`);
     const e = error as NodeJS.ErrnoException;
-    const why = e.code === 'EBUSY' ? 'Device or resource busy (it is a mount point: change the bind mount instead)' : e.code === 'EROFS' ? 'Read-only file system' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied (needs root: run with sudo)' : e.message.split('\n')[0];
+    const why =
+      e.code === 'EBUSY'
+        ? 'Device or resource busy (it is a mount point: change the bind mount instead)'
+        : e.code === 'EROFS'
+          ? 'Read-only file system'
+          : e.code === 'EACCES' || e.code === 'EPERM'
+            ? 'permission denied (needs root: run with sudo)'
+            : e.message.split('\n')[0];
     return failed(`${guestPath}: ${why}`);
   }
 }
@@ -232,7 +281,14 @@ export function tempNameFor(name: string): string {
 }
 
 /** Writes `bytes` to a temp file in `dir`, then renames it over `name` (which may be a symlink: it is replaced, never followed). */
-export async function writeFileIn(dir: GuestDir, name: string, bytes: Buffer, mode: number, owner: { uid: number; gid: number } | null, tmp = tempNameFor(name)): Promise<void> {
+export async function writeFileIn(
+  dir: GuestDir,
+  name: string,
+  bytes: Buffer,
+  mode: number,
+  owner: { uid: number; gid: number } | null,
+  tmp = tempNameFor(name),
+): Promise<void> {
   const handle = await open(dir.at(tmp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     await handle.writeFile(bytes);

@@ -74,13 +74,17 @@ export function stateDir(env: Record<string, string | undefined>, uid: number | 
   if (explicit) return path.resolve(explicit);
   if (uid === 0) return '/var/lib/ctr-doctor';
   if (env.CTR_DOCTOR_STATE_DIR) return env.CTR_DOCTOR_STATE_DIR;
-  const xdg = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(env.HOME ?? os.homedir(), '.local/state');
+  const xdg =
+    env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(env.HOME ?? os.homedir(), '.local/state');
   return path.join(xdg, 'ctr-doctor');
 }
 
 function keyOf(parts: string[], target: JournalEntry['target']): string {
   const hash = createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
-  const label = `${target.kind}-${target.name}`.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 60);
+  const label = `${target.kind}-${target.name}`
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .slice(0, 60);
   return `${label}-${hash}`;
 }
 
@@ -147,7 +151,10 @@ export class TargetJournal {
   readonly dir: string;
   private readonly legacyDir: string;
 
-  constructor(base: string, readonly target: JournalEntry['target']) {
+  constructor(
+    base: string,
+    readonly target: JournalEntry['target'],
+  ) {
     this.dir = path.join(base, 'journal', targetKey(target));
     this.legacyDir = path.join(base, 'journal', legacyTargetKey(target));
   }
@@ -181,7 +188,9 @@ export class TargetJournal {
       const held = (await readFile(file, 'utf8').catch(() => '')).trim().split(' ');
       const pid = Number(held[0]);
       if (Number.isInteger(pid) && pid > 0 && (await startTimeOf(pid)) === held[1]) {
-        throw new JournalBusyError(`another ctr-doctor run (pid ${pid}) is changing ${this.target.kind} ${this.target.name}; wait for it to finish (lock ${file})`);
+        throw new JournalBusyError(
+          `another ctr-doctor run (pid ${pid}) is changing ${this.target.kind} ${this.target.name}; wait for it to finish (lock ${file})`,
+        );
       }
       // The run that held it is gone: its lock is stale.
       await unlink(file).catch(() => undefined);
@@ -238,8 +247,18 @@ export class TargetJournal {
 
   /** A change log for a new run; its entry directory is made (and numbered) on the first change only. */
   startEntry(now = new Date()): EntryRecorder {
-    const stamp = `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
-    return new EntryRecorder(this, stamp, { version: 1, id: stamp, createdAt: now.toISOString(), target: this.target, undoneAt: null, changes: [] });
+    const stamp = `${now
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+    return new EntryRecorder(this, stamp, {
+      version: 1,
+      id: stamp,
+      createdAt: now.toISOString(),
+      target: this.target,
+      undoneAt: null,
+      changes: [],
+    });
   }
 }
 
@@ -249,7 +268,11 @@ export class EntryRecorder implements ChangeLog {
   private backups = 0;
   private entryDir: string | null = null;
 
-  constructor(private readonly journal: TargetJournal, private readonly stamp: string, readonly entry: JournalEntry) {}
+  constructor(
+    private readonly journal: TargetJournal,
+    private readonly stamp: string,
+    readonly entry: JournalEntry,
+  ) {}
 
   /** True once at least one change was recorded. */
   get used(): boolean {

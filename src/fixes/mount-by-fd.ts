@@ -11,7 +11,6 @@ import type { ExecResult } from '../core/target.js';
 import { parseMountinfo, type MountEntry } from '../parse/mountinfo.js';
 import { O_PATH, atFd, walkInRoot, type WalkedPath } from '../guest/walk-in-root.js';
 
-
 /** How a descriptor-based mount operation ended. */
 export type MountOpResult =
   | { status: 'done'; message: string }
@@ -37,7 +36,15 @@ export type MountHost = Pick<Host, 'run' | 'program'>;
 /** Runs host `tool` (found in the host's PATH, through the Host port) with `fds` as its fd 3, 4, … */
 function runWithFds(host: MountHost, tool: string, args: string[], fds: FileHandle[], timeoutMs: number): Promise<ExecResult> {
   const file = host.program(tool);
-  if (file === null) return Promise.resolve({ exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: true, spawnError: `${tool}: command not found` });
+  if (file === null)
+    return Promise.resolve({
+      exitCode: null,
+      stdout: '',
+      stderr: '',
+      timedOut: false,
+      notFound: true,
+      spawnError: `${tool}: command not found`,
+    });
   return host.run([file, ...args], { timeoutMs, passFds: fds.map((f) => f.fd) });
 }
 
@@ -66,7 +73,12 @@ async function removableByUsers(entry: MountEntry): Promise<boolean> {
   const fstab = await readFile('/etc/fstab', 'utf8').catch(() => '');
   return fstab.split('\n').some((line) => {
     const f = line.trim().split(/\s+/);
-    return !line.trimStart().startsWith('#') && f.length >= 4 && f[1]!.replace(/\\040/g, ' ') === entry.mountPoint && f[3]!.split(',').some((o) => USER_UMOUNT_OPTIONS.has(o));
+    return (
+      !line.trimStart().startsWith('#') &&
+      f.length >= 4 &&
+      f[1]!.replace(/\\040/g, ' ') === entry.mountPoint &&
+      f[3]!.split(',').some((o) => USER_UMOUNT_OPTIONS.has(o))
+    );
   });
 }
 
@@ -99,7 +111,8 @@ async function unmountOne(host: MountHost, entry: MountEntry, lazy: boolean, tim
   const dir = await walkHostExact(dirPath);
   if (typeof dir === 'string') return { status: 'failed', message: dir };
   try {
-    if (!dir.handle || !dir.stats?.isDirectory()) return { status: 'failed', message: `${dirPath} is gone or not a directory; ${entry.mountPoint} not unmounted` };
+    if (!dir.handle || !dir.stats?.isDirectory())
+      return { status: 'failed', message: `${dirPath} is gone or not a directory; ${entry.mountPoint} not unmounted` };
     const mount = await open(atFd(dir.handle, name), O_PATH | constants.O_NOFOLLOW).catch(() => null);
     if (mount === null) return { status: 'failed', message: `${entry.mountPoint} cannot be opened; not unmounted` };
     let matches: boolean;
@@ -112,16 +125,25 @@ async function unmountOne(host: MountHost, entry: MountEntry, lazy: boolean, tim
       if (matches && (lazy || exactOnly)) {
         // MNT_DETACH through the mount's own descriptor: exactly this mount, whatever its name leads to now.
         const r = await runWithFds(host, 'umount', ['-l', '--no-canonicalize', '/proc/self/fd/3'], [mount], timeoutMs);
-        const how = exactOnly ? ' through its descriptor (a user may remove this mount and change its directory, so its name was not used)' : '';
-        return r.exitCode === 0 ? { status: 'done', message: `detached ${entry.mountPoint}${how}` } : { status: 'failed', message: describeRun(`umount -l ${entry.mountPoint}`, r) };
+        const how = exactOnly
+          ? ' through its descriptor (a user may remove this mount and change its directory, so its name was not used)'
+          : '';
+        return r.exitCode === 0
+          ? { status: 'done', message: `detached ${entry.mountPoint}${how}` }
+          : { status: 'failed', message: describeRun(`umount -l ${entry.mountPoint}`, r) };
       }
     } finally {
       await mount.close();
     }
-    if (!matches) return { status: 'failed', message: `${entry.mountPoint} is no longer mount ${entry.id} (it changed since mountinfo listed it); not unmounted` };
+    if (!matches)
+      return {
+        status: 'failed',
+        message: `${entry.mountPoint} is no longer mount ${entry.id} (it changed since mountinfo listed it); not unmounted`,
+      };
     const r = await runWithFds(host, 'umount', ['--no-canonicalize', `/proc/self/fd/3/${name}`], [dir.handle], timeoutMs);
     if (r.exitCode === 0) return { status: 'done', message: `unmounted ${entry.mountPoint}` };
-    if (/target is busy/i.test(r.stderr)) return { status: 'busy', mountPoint: entry.mountPoint, mountId: entry.id, message: `umount: ${entry.mountPoint}: target is busy` };
+    if (/target is busy/i.test(r.stderr))
+      return { status: 'busy', mountPoint: entry.mountPoint, mountId: entry.id, message: `umount: ${entry.mountPoint}: target is busy` };
     return { status: 'failed', message: describeRun(`umount ${entry.mountPoint}`, r) };
   } finally {
     await dir.close();
@@ -141,7 +163,12 @@ export interface UnmountRequest {
  * the mount tree, by id, deepest first), after `mount --make-rslave` on its descriptor.
  * A path that is not a mount point is already done.
  */
-export async function unmountByFd(host: MountHost, request: UnmountRequest, timeoutMs: number, beforeChange: () => Promise<void> = async () => undefined): Promise<MountOpResult> {
+export async function unmountByFd(
+  host: MountHost,
+  request: UnmountRequest,
+  timeoutMs: number,
+  beforeChange: () => Promise<void> = async () => undefined,
+): Promise<MountOpResult> {
   const target = path.posix.normalize(request.path);
   const walked = await walkHostExact(target);
   if (typeof walked === 'string') return { status: 'failed', message: walked };
@@ -188,16 +215,32 @@ export type MountSource = { kind: 'tmpfs'; options: string } | { kind: 'bind'; h
  * mount point included, may be changed by a non-root user: they could swap it between our checks.
  * A directory that already has something mounted on it is already done.
  */
-export async function mountInGuest(host: MountHost, fileRoot: string, guestPath: string, source: MountSource, timeoutMs: number, beforeChange: () => Promise<void> = async () => undefined): Promise<MountOpResult> {
+export async function mountInGuest(
+  host: MountHost,
+  fileRoot: string,
+  guestPath: string,
+  source: MountSource,
+  timeoutMs: number,
+  beforeChange: () => Promise<void> = async () => undefined,
+): Promise<MountOpResult> {
   const walked = await walkInRoot(fileRoot, guestPath, { followLast: false });
   const held: FileHandle[] = [];
   try {
-    if (walked.symlinks.length > 0 || walked.stats?.isSymbolicLink()) return { status: 'failed', message: `refused: ${guestPath} goes through a symlink in the guest; not mounting on it` };
-    if (!walked.handle || !walked.stats?.isDirectory()) return { status: 'failed', message: `${guestPath} is not a directory in the guest` };
-    const along = [...walked.dirs.map((d) => ({ guestPath: d.guestPath, handle: d.handle })), { guestPath: walked.guestPath, handle: walked.handle }];
+    if (walked.symlinks.length > 0 || walked.stats?.isSymbolicLink())
+      return { status: 'failed', message: `refused: ${guestPath} goes through a symlink in the guest; not mounting on it` };
+    if (!walked.handle || !walked.stats?.isDirectory())
+      return { status: 'failed', message: `${guestPath} is not a directory in the guest` };
+    const along = [
+      ...walked.dirs.map((d) => ({ guestPath: d.guestPath, handle: d.handle })),
+      { guestPath: walked.guestPath, handle: walked.handle },
+    ];
     for (const d of along) {
       const stats = await d.handle.stat();
-      if (writableByOthers(stats)) return { status: 'failed', message: `refused: ${d.guestPath} in the guest is writable by uid ${stats.uid === 0 ? 'other than root (its mode is ' + (stats.mode & 0o7777).toString(8) + ')' : stats.uid}; not mounting on ${guestPath}` };
+      if (writableByOthers(stats))
+        return {
+          status: 'failed',
+          message: `refused: ${d.guestPath} in the guest is writable by uid ${stats.uid === 0 ? 'other than root (its mode is ' + (stats.mode & 0o7777).toString(8) + ')' : stats.uid}; not mounting on ${guestPath}`,
+        };
     }
     if (walked.parent && walked.parent !== walked.handle && (await mountIdOf(walked.handle)) !== (await mountIdOf(walked.parent))) {
       return { status: 'already-done', message: `${guestPath} already has a mount on it` };
@@ -219,14 +262,18 @@ export async function mountInGuest(host: MountHost, fileRoot: string, guestPath:
       try {
         await beforeChange();
         const r = await runWithFds(host, 'mount', args, held, timeoutMs);
-        return r.exitCode === 0 ? { status: 'done', message: `bound ${source.hostPath} on ${guestPath} in the guest` } : { status: 'failed', message: describeRun(`mount --bind ${source.hostPath} ${guestPath}`, r) };
+        return r.exitCode === 0
+          ? { status: 'done', message: `bound ${source.hostPath} on ${guestPath} in the guest` }
+          : { status: 'failed', message: describeRun(`mount --bind ${source.hostPath} ${guestPath}`, r) };
       } finally {
         await src.close();
       }
     }
     await beforeChange();
     const r = await runWithFds(host, 'mount', args, held, timeoutMs);
-    return r.exitCode === 0 ? { status: 'done', message: `mounted a tmpfs (${source.options}) on ${guestPath} in the guest` } : { status: 'failed', message: describeRun(`mount -t tmpfs ${guestPath}`, r) };
+    return r.exitCode === 0
+      ? { status: 'done', message: `mounted a tmpfs (${source.options}) on ${guestPath} in the guest` }
+      : { status: 'failed', message: describeRun(`mount -t tmpfs ${guestPath}`, r) };
   } finally {
     await walked.close();
   }

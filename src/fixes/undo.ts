@@ -18,10 +18,14 @@ export interface UndoItem {
 
 function matches(present: Present, state: AfterState | PriorState): boolean {
   switch (state.type) {
-    case 'absent': return present.type === 'absent';
-    case 'file': return present.type === 'file' && sha256(present.bytes) === state.sha256;
-    case 'symlink': return present.type === 'symlink' && present.target === state.target;
-    case 'dir': return present.type === 'dir';
+    case 'absent':
+      return present.type === 'absent';
+    case 'file':
+      return present.type === 'file' && sha256(present.bytes) === state.sha256;
+    case 'symlink':
+      return present.type === 'symlink' && present.target === state.target;
+    case 'dir':
+      return present.type === 'dir';
   }
 }
 
@@ -47,9 +51,13 @@ async function restorePath(fileRoot: string, entryDir: string, change: PathChang
         return { status: 'restored', message: `restored the symlink ${change.guestPath} -> ${prior.target}` };
       case 'file': {
         const bytes = await readFile(path.join(entryDir, path.basename(prior.backup)));
-        if (sha256(bytes) !== prior.sha256) return { status: 'failed', message: `the backup of ${change.guestPath} is damaged; not restored` };
+        if (sha256(bytes) !== prior.sha256)
+          return { status: 'failed', message: `the backup of ${change.guestPath} is damaged; not restored` };
         await writeFileIn(dir, name, bytes, prior.mode, { uid: prior.uid, gid: prior.gid });
-        return { status: 'restored', message: `restored ${change.guestPath} (${bytes.length} bytes, mode ${prior.mode.toString(8)}, owner ${prior.uid}:${prior.gid})` };
+        return {
+          status: 'restored',
+          message: `restored ${change.guestPath} (${bytes.length} bytes, mode ${prior.mode.toString(8)}, owner ${prior.uid}:${prior.gid})`,
+        };
       }
       case 'dir':
         return { status: 'failed', message: `${change.guestPath} was a directory; cannot restore it from a file backup` };
@@ -71,12 +79,14 @@ async function restoreDir(fileRoot: string, change: PathChange): Promise<Omit<Un
       try {
         await rmdir(dir.at(name));
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOTEMPTY') return { status: 'left', message: `${change.guestPath} is not empty any more; left as it is` };
+        if ((error as NodeJS.ErrnoException).code === 'ENOTEMPTY')
+          return { status: 'left', message: `${change.guestPath} is not empty any more; left as it is` };
         throw error;
       }
       return { status: 'restored', message: `removed the directory ${change.guestPath} (it did not exist before)` };
     }
-    if (change.prior.type !== 'dir' || present.type !== 'dir') return { status: 'left', message: `${change.guestPath} is no longer a directory; left as it is` };
+    if (change.prior.type !== 'dir' || present.type !== 'dir')
+      return { status: 'left', message: `${change.guestPath} is no longer a directory; left as it is` };
     const { mode, uid, gid } = change.prior;
     await setDirAttrs(dir, name, { mode, uid, gid });
     return { status: 'restored', message: `put back mode ${mode.toString(8)} and owner ${uid}:${gid} on ${change.guestPath}` };
@@ -98,13 +108,29 @@ async function undoCommand(change: CommandChange, runner: UndoRunner | undefined
   const subject = change.command.join(' ');
   const base = { op: change.op, fixId: change.fixId, subject };
   const interrupted = change.state === 'pending' ? ' (it failed or was interrupted)' : '';
-  if (change.op === 'umount') return { ...base, status: 'not-undoable', message: `cannot be undone: \`${subject}\` unmounted it; mount it again by hand if it is needed` };
+  if (change.op === 'umount')
+    return {
+      ...base,
+      status: 'not-undoable',
+      message: `cannot be undone: \`${subject}\` unmounted it; mount it again by hand if it is needed`,
+    };
   const undo = change.undo;
-  if (undo && 'impossible' in undo) return { ...base, status: 'not-undoable', message: `left as it is: \`${subject}\` ran on the ${change.where}${interrupted}; ${undo.impossible}` };
+  if (undo && 'impossible' in undo)
+    return {
+      ...base,
+      status: 'not-undoable',
+      message: `left as it is: \`${subject}\` ran on the ${change.where}${interrupted}; ${undo.impossible}`,
+    };
   if (undo && change.state === 'done') {
-    if (!runner) return { ...base, status: 'not-undoable', message: `not undone: \`${undo.argv.join(' ')}\` would revert it, but no command runner was given` };
+    if (!runner)
+      return {
+        ...base,
+        status: 'not-undoable',
+        message: `not undone: \`${undo.argv.join(' ')}\` would revert it, but no command runner was given`,
+      };
     const r = await (change.where === 'guest' ? runner.guest(undo.argv, UNDO_TIMEOUT_MS) : runner.host(undo.argv, UNDO_TIMEOUT_MS));
-    if (r.exitCode === 0 && !r.timedOut && r.spawnError === undefined) return { ...base, status: 'restored', message: `ran \`${undo.argv.join(' ')}\` on the ${change.where}: ${undo.description}` };
+    if (r.exitCode === 0 && !r.timedOut && r.spawnError === undefined)
+      return { ...base, status: 'restored', message: `ran \`${undo.argv.join(' ')}\` on the ${change.where}: ${undo.description}` };
     return { ...base, status: 'failed', message: `undo failed: ${describeExit(undo.argv, r)}` };
   }
   return { ...base, status: 'not-undoable', message: `cannot be undone: \`${subject}\` ran on the ${change.where}${interrupted}` };
@@ -118,7 +144,12 @@ async function undoChange(fileRoot: string, entryDir: string, change: JournalCha
     return { ...base, ...result };
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    const message = error instanceof GuestWriteRefused ? `refused: ${e.message}` : e.code === 'ENOENT' ? `${change.guestPath}: its directory is gone; nothing to restore` : `${change.guestPath}: ${e.message.split('\n')[0]}`;
+    const message =
+      error instanceof GuestWriteRefused
+        ? `refused: ${e.message}`
+        : e.code === 'ENOENT'
+          ? `${change.guestPath}: its directory is gone; nothing to restore`
+          : `${change.guestPath}: ${e.message.split('\n')[0]}`;
     return { ...base, status: e.code === 'ENOENT' ? 'unchanged' : 'failed', message };
   }
 }
@@ -155,7 +186,13 @@ export async function removeInterruptedTemps(fileRoot: string, entry: JournalEnt
 export async function undoEntry(fileRoot: string, entryDir: string, entry: JournalEntry, runner?: UndoRunner): Promise<UndoItem[]> {
   const items: UndoItem[] = [];
   for (const temp of await removeInterruptedTemps(fileRoot, entry)) {
-    items.push({ op: 'file', fixId: '(interrupted run)', subject: temp, status: 'restored', message: `removed ${temp}, the temp file of a change that was interrupted` });
+    items.push({
+      op: 'file',
+      fixId: '(interrupted run)',
+      subject: temp,
+      status: 'restored',
+      message: `removed ${temp}, the temp file of a change that was interrupted`,
+    });
   }
   for (const change of [...entry.changes].reverse()) items.push(await undoChange(fileRoot, entryDir, change, runner));
   return items;

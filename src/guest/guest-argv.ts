@@ -57,25 +57,54 @@ export type GuestArgv = { argv: string[] } | { error: string };
  *    then exec `argv`, looked up through `env.PATH` inside the guest.
  * Nothing of the guest's runs before stage 4 has dropped to the guest's confinement.
  */
-export function guestArgv(place: GuestPlacement, argv: string[], env: Record<string, string>, user?: GuestCredentials, cwd = '/'): GuestArgv {
+export function guestArgv(
+  place: GuestPlacement,
+  argv: string[],
+  env: Record<string, string>,
+  user?: GuestCredentials,
+  cwd = '/',
+): GuestArgv {
   if (argv.length === 0) return { error: 'empty command' };
   if (!cwd.startsWith('/')) return { error: `the working directory ${cwd} is not absolute` };
-  const enter = place.pid !== null
-    ? [hostTool('nsenter'), '-t', String(place.pid), '-m', '-u', '-i', '-n', '-p', '-C',
-      ...(place.enterUserns ? ['-U', '--preserve-credentials'] : []), '--root=/', '--wd=.', '--']
-    : place.netnsPath !== null ? [hostTool('nsenter'), `--net=${place.netnsPath}`, '--'] : [];
+  const enter =
+    place.pid !== null
+      ? [
+          hostTool('nsenter'),
+          '-t',
+          String(place.pid),
+          '-m',
+          '-u',
+          '-i',
+          '-n',
+          '-p',
+          '-C',
+          ...(place.enterUserns ? ['-U', '--preserve-credentials'] : []),
+          '--root=/',
+          '--wd=.',
+          '--',
+        ]
+      : place.netnsPath !== null
+        ? [hostTool('nsenter'), `--net=${place.netnsPath}`, '--']
+        : [];
   const cgroups = place.cgroupProcs ?? [];
   const fds = (place.closeFds ?? []).filter((fd) => Number.isInteger(fd) && fd > 2);
-  const join = cgroups.length > 0 || fds.length > 0 ? [hostTool('bash'), '-c', STAGE0, 'ctr-doctor-stage0', ...cgroups, '--', ...fds.map(String), '--'] : [];
+  const join =
+    cgroups.length > 0 || fds.length > 0
+      ? [hostTool('bash'), '-c', STAGE0, 'ctr-doctor-stage0', ...cgroups, '--', ...fds.map(String), '--']
+      : [];
   const asUser = user !== undefined && user.uid !== 0;
   // The last stage needs to chroot (and to setuid); a root command gets nothing the guest's own root lacks.
   const needed = asUser ? ['sys_chroot', 'setuid', 'setgid'] : ['sys_chroot'];
   if (place.boundingSet !== null && !asUser && !place.boundingSet.includes('sys_chroot')) {
-    return { error: 'the guest\'s capability bounding set lacks CAP_SYS_CHROOT, so a command cannot be confined to it' };
+    return { error: "the guest's capability bounding set lacks CAP_SYS_CHROOT, so a command cannot be confined to it" };
   }
-  const bounding = place.boundingSet === null ? [] : [`--bounding-set=-all${[...new Set([...place.boundingSet, ...(asUser ? needed : [])])].map((c) => `,+${c}`).join('')}`];
+  const bounding =
+    place.boundingSet === null
+      ? []
+      : [`--bounding-set=-all${[...new Set([...place.boundingSet, ...(asUser ? needed : [])])].map((c) => `,+${c}`).join('')}`];
   const groups = user?.groups ?? [];
-  const ids = user !== undefined ? ['--regid', String(user.gid), groups.length > 0 ? `--groups=${groups.join(',')}` : '--clear-groups'] : [];
+  const ids =
+    user !== undefined ? ['--regid', String(user.gid), groups.length > 0 ? `--groups=${groups.join(',')}` : '--clear-groups'] : [];
   // No-new-privs for root commands. Not for the user's: it would strip ping's file capability and
   // setuid helpers from what the user's own programs see (a false diagnosis); setuid clears every
   // capability anyway, and what a guest binary could gain stays within the guest's bounding set.
@@ -97,11 +126,47 @@ export function utsArgv(pid: number, argv: string[]): string[] {
 
 /** Linux capability names by number, as setpriv spells them (capability.h, up to 40). */
 export const CAPABILITY_NAMES: readonly string[] = [
-  'chown', 'dac_override', 'dac_read_search', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'linux_immutable',
-  'net_bind_service', 'net_broadcast', 'net_admin', 'net_raw', 'ipc_lock', 'ipc_owner', 'sys_module', 'sys_rawio', 'sys_chroot',
-  'sys_ptrace', 'sys_pacct', 'sys_admin', 'sys_boot', 'sys_nice', 'sys_resource', 'sys_time', 'sys_tty_config', 'mknod', 'lease',
-  'audit_write', 'audit_control', 'setfcap', 'mac_override', 'mac_admin', 'syslog', 'wake_alarm', 'block_suspend', 'audit_read',
-  'perfmon', 'bpf', 'checkpoint_restore',
+  'chown',
+  'dac_override',
+  'dac_read_search',
+  'fowner',
+  'fsetid',
+  'kill',
+  'setgid',
+  'setuid',
+  'setpcap',
+  'linux_immutable',
+  'net_bind_service',
+  'net_broadcast',
+  'net_admin',
+  'net_raw',
+  'ipc_lock',
+  'ipc_owner',
+  'sys_module',
+  'sys_rawio',
+  'sys_chroot',
+  'sys_ptrace',
+  'sys_pacct',
+  'sys_admin',
+  'sys_boot',
+  'sys_nice',
+  'sys_resource',
+  'sys_time',
+  'sys_tty_config',
+  'mknod',
+  'lease',
+  'audit_write',
+  'audit_control',
+  'setfcap',
+  'mac_override',
+  'mac_admin',
+  'syslog',
+  'wake_alarm',
+  'block_suspend',
+  'audit_read',
+  'perfmon',
+  'bpf',
+  'checkpoint_restore',
 ];
 
 /**

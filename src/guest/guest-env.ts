@@ -5,8 +5,17 @@ export { DEFAULT_PATH };
 
 /** Session variables that may reach a guest command (inside the guest only), besides LC_*. */
 export const SESSION_VARS: readonly string[] = [
-  'DISPLAY', 'WAYLAND_DISPLAY', 'XAUTHORITY', 'XDG_RUNTIME_DIR', 'PULSE_SERVER', 'PULSE_COOKIE',
-  'DBUS_SESSION_BUS_ADDRESS', 'HOME', 'USER', 'LOGNAME', 'LANG',
+  'DISPLAY',
+  'WAYLAND_DISPLAY',
+  'XAUTHORITY',
+  'XDG_RUNTIME_DIR',
+  'PULSE_SERVER',
+  'PULSE_COOKIE',
+  'DBUS_SESSION_BUS_ADDRESS',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'LANG',
 ];
 
 /** Locale values a host program in front of the guest command may see: a locale name, never a path. */
@@ -41,5 +50,7 @@ export function guestCommandEnv(session: Record<string, string>, extra: Record<s
 
 /** `env -i` operands for `env`: NAME=VALUE pairs, in a stable order. */
 export function envAssignments(env: Record<string, string>): string[] {
-  return Object.keys(env).sort().map((name) => `${name}=${env[name]}`);
+  return Object.keys(env)
+    .sort()
+    .map((name) => `${name}=${env[name]}`);
 }

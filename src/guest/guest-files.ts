@@ -20,8 +20,15 @@ function typeOf(stats: Stats): GuestStat['type'] {
 
 function toGuestStat(guestPath: string, hostPath: string, stats: Stats): GuestStat {
   return {
-    guestPath, hostPath, type: typeOf(stats), mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid,
-    size: stats.size, dev: stats.dev, ino: stats.ino,
+    guestPath,
+    hostPath,
+    type: typeOf(stats),
+    mode: stats.mode & 0o7777,
+    uid: stats.uid,
+    gid: stats.gid,
+    size: stats.size,
+    dev: stats.dev,
+    ino: stats.ino,
   };
 }
 
@@ -30,7 +37,10 @@ type Failure = { error: GuestPathError; message: string };
 function failureOf(error: unknown, guestPath: string): Failure {
   if (error instanceof InRootError) {
     const map: Record<InRootError['reason'], GuestPathError> = {
-      'symlink-loop': 'symlink-loop', 'not-a-directory': 'missing', permission: 'permission', io: 'io',
+      'symlink-loop': 'symlink-loop',
+      'not-a-directory': 'missing',
+      permission: 'permission',
+      io: 'io',
     };
     return { error: map[error.reason], message: error.message };
   }
@@ -46,7 +56,12 @@ export class GuestFiles {
 
   async stat(guestPath: string, opts: { followLast?: boolean } = {}): Promise<GuestStat | Failure> {
     try {
-      return await withWalk(this.root, guestPath, opts, async (walked) => found(guestPath, walked) ?? toGuestStat(walked.guestPath, hostPathOf(this.root, walked.guestPath), walked.stats!));
+      return await withWalk(
+        this.root,
+        guestPath,
+        opts,
+        async (walked) => found(guestPath, walked) ?? toGuestStat(walked.guestPath, hostPathOf(this.root, walked.guestPath), walked.stats!),
+      );
     } catch (error) {
       return failureOf(error, guestPath);
     }
@@ -64,7 +79,13 @@ export class GuestFiles {
         const read = await readRegularCapped(walked.handle!, maxBytes);
         if (read === null) return { ok: false, reason: 'not-a-file', message: `${guestPath} is not a regular file` };
         const { bytes, truncated, stats } = read;
-        return { ok: true, bytes, text: bytes.toString('utf8'), truncated, stat: toGuestStat(walked.guestPath, hostPathOf(this.root, walked.guestPath), stats) };
+        return {
+          ok: true,
+          bytes,
+          text: bytes.toString('utf8'),
+          truncated,
+          stat: toGuestStat(walked.guestPath, hostPathOf(this.root, walked.guestPath), stats),
+        };
       });
     } catch (error) {
       const failure = failureOf(error, guestPath);
@@ -96,7 +117,10 @@ export class GuestFiles {
 
   /** True when the root itself is still there (a vanished process makes /proc/PID/root fail). */
   async rootExists(): Promise<boolean> {
-    return fsStat(hostPathOf(this.root, '/')).then((s) => s.isDirectory(), () => false);
+    return fsStat(hostPathOf(this.root, '/')).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
   }
 }
 

@@ -87,17 +87,34 @@ export function pooledProbeChildCount(): number {
  */
 export async function endProbeChildren(): Promise<void> {
   const children = [...pool.values()].map((entry) => entry.child);
-  await Promise.all(children.map((child) => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
-    child.once('exit', () => { resolve(); });
-    // A child that never started emits only 'error'.
-    child.once('error', () => { resolve(); });
-    child.kill('SIGKILL');
-  })));
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) {
+            resolve();
+            return;
+          }
+          child.once('exit', () => {
+            resolve();
+          });
+          // A child that never started emits only 'error'.
+          child.once('error', () => {
+            resolve();
+          });
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
 }
 
 function firstLine(text: string): string {
-  return text.split('\n').map((line) => line.trim()).find((line) => line !== '') ?? '';
+  return (
+    text
+      .split('\n')
+      .map((line) => line.trim())
+      .find((line) => line !== '') ?? ''
+  );
 }
 
 /** Places in one group may share a child: same network namespace, same credentials (the child's whole identity). */
@@ -220,7 +237,11 @@ function spawnPooled(key: string, roots: string[], fds: number[], place: ProbePl
   const argv = [process.execPath, main, '--serve', `--roots=${roots.length}`];
   if (place.credentials) argv.push(`--credentials=${JSON.stringify(place.credentials)}`);
   if (place.netnsPath !== null) argv.unshift(hostTool('nsenter'), `--net=${place.netnsPath}`, '--');
-  const spawned = spawn(argv[0]!, argv.slice(1), { cwd: '/', stdio: ['pipe', 'pipe', 'pipe', ...fds], env: childEnv() }) as unknown as ChildProcessWithoutNullStreams;
+  const spawned = spawn(argv[0]!, argv.slice(1), {
+    cwd: '/',
+    stdio: ['pipe', 'pipe', 'pipe', ...fds],
+    env: childEnv(),
+  }) as unknown as ChildProcessWithoutNullStreams;
   // A child shared by several guests' runs outlives each of them: the CLI ends it when it exits.
   const child = trackChild(spawned, { unscoped: roots.length > 1 });
   const entry: PooledChild = { child, key, roots, pending: new Map(), partial: '', stderr: '', stray: null, killedFor: null };
@@ -228,7 +249,9 @@ function spawnPooled(key: string, roots: string[], fds: number[], place: ProbePl
   child.unref();
   for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void }).unref?.();
 
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { onStdout(entry, chunk); });
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    onStdout(entry, chunk);
+  });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     if (entry.stderr.length < MAX_STDERR_BYTES) entry.stderr += chunk;
   });

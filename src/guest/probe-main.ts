@@ -11,19 +11,48 @@
  */
 import { constants, fstatSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { DnsQueryRequest, ProbeCredentials, ProbeName, PulseConnectRequest, TcpConnectRequest, UnixConnectRequest, X11SetupRequest } from '../core/probe-types.js';
+import type {
+  DnsQueryRequest,
+  ProbeCredentials,
+  ProbeName,
+  PulseConnectRequest,
+  TcpConnectRequest,
+  UnixConnectRequest,
+  X11SetupRequest,
+} from '../core/probe-types.js';
 import type { ProbeEnvelope, ProbeReply, ProbeServeReply, ProbeServeRequest } from './probe-protocol.js';
 import { prepareProbeSocket, type PreparedSocket } from './probe-socket-plan.js';
 import { InRootError, viaFd, walkInRoot } from './walk-in-root.js';
 import type { ApiFsRequest } from '../core/api-fs-types.js';
-import type { DbusHelloRequest, PipewireCoreRequest, ReadFileRequest, WaylandRegistryRequest, X11MitShmRequest } from '../core/probe-types.js';
+import type {
+  DbusHelloRequest,
+  PipewireCoreRequest,
+  ReadFileRequest,
+  WaylandRegistryRequest,
+  X11MitShmRequest,
+} from '../core/probe-types.js';
 
 /** Longest unix socket path (kept here too, so the child does not load socket code early). */
 const MAX_UNIX_PATH_BYTES = 107;
 /** Linux's O_PATH (absent from fs.constants): a handle on a directory that needs only search permission. */
 const O_PATH = 0o10000000;
-const PROBE_NAMES: readonly ProbeName[] = ['dns-query', 'unix-connect', 'x11-setup', 'pulse-connect', 'tcp-connect', 'api-fs', 'read-file', 'dbus-hello', 'wayland-registry', 'pipewire-core', 'x11-mitshm'];
-const NO_SOCKET: PreparedSocket = { target: { kind: 'unusable', errno: 'EINVAL', message: 'the request names no socket' }, guestPath: null };
+const PROBE_NAMES: readonly ProbeName[] = [
+  'dns-query',
+  'unix-connect',
+  'x11-setup',
+  'pulse-connect',
+  'tcp-connect',
+  'api-fs',
+  'read-file',
+  'dbus-hello',
+  'wayland-registry',
+  'pipewire-core',
+  'x11-mitshm',
+];
+const NO_SOCKET: PreparedSocket = {
+  target: { kind: 'unusable', errno: 'EINVAL', message: 'the request names no socket' },
+  guestPath: null,
+};
 
 /** A loaded probe: runs a request against its socket as finally reachable (null for socketless probes), inside guest root `root`. */
 type ProbeRunner = (request: unknown, socket: PreparedSocket | null, root: string) => Promise<unknown>;
@@ -58,7 +87,10 @@ async function loadRunner(name: ProbeName): Promise<ProbeRunner> {
       const { probeUnixConnect } = await import('./probes/unix-connect.js');
       return (request, socket) => {
         const s = socket ?? NO_SOCKET;
-        return probeUnixConnect(s.target, (request as UnixConnectRequest).timeoutMs, { resolvedPath: s.guestPath, ...(s.note ? { note: s.note } : {}) });
+        return probeUnixConnect(s.target, (request as UnixConnectRequest).timeoutMs, {
+          resolvedPath: s.guestPath,
+          ...(s.note ? { note: s.note } : {}),
+        });
       };
     }
     case 'x11-setup': {
@@ -145,7 +177,8 @@ function heldRoots(argv: string[]): string[] {
     return [guestRoot];
   }
   const n = Number(arg.slice('--roots='.length));
-  if (!Number.isInteger(n) || n < 1 || n > MAX_ROOTS) throw new Error(`--roots: expected 1 to ${MAX_ROOTS}, not ${arg.slice('--roots='.length)}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_ROOTS)
+    throw new Error(`--roots: expected 1 to ${MAX_ROOTS}, not ${arg.slice('--roots='.length)}`);
   return Array.from({ length: n }, (_, i) => {
     const fd = FIRST_ROOT_FD + i;
     // Each must be the directory handed over, not something else left at that number.
@@ -154,7 +187,12 @@ function heldRoots(argv: string[]): string[] {
   });
 }
 
-const ERRNO_OF_REASON: Record<InRootError['reason'], string> = { 'symlink-loop': 'ELOOP', 'not-a-directory': 'ENOTDIR', permission: 'EACCES', io: 'EIO' };
+const ERRNO_OF_REASON: Record<InRootError['reason'], string> = {
+  'symlink-loop': 'ELOOP',
+  'not-a-directory': 'ENOTDIR',
+  permission: 'EACCES',
+  io: 'EIO',
+};
 
 /**
  * A socket path is walked inside the guest root here, by whoever this child runs as (so every
@@ -168,12 +206,15 @@ async function reachable(socket: PreparedSocket, root: string): Promise<{ socket
   const none = async (): Promise<void> => undefined;
   if (target.kind !== 'path') return { socket, release: none };
   const guestPath = socket.guestPath ?? '/' + target.path;
-  const unusable = (errno: string, message: string) => ({ socket: { ...socket, target: { kind: 'unusable' as const, errno, message } }, release: none });
+  const unusable = (errno: string, message: string) => ({
+    socket: { ...socket, target: { kind: 'unusable' as const, errno, message } },
+    release: none,
+  });
   let walked;
   try {
     walked = await walkInRoot(root, guestPath);
   } catch (error) {
-    const errno = error instanceof InRootError ? ERRNO_OF_REASON[error.reason] : (error as NodeJS.ErrnoException).code ?? 'EIO';
+    const errno = error instanceof InRootError ? ERRNO_OF_REASON[error.reason] : ((error as NodeJS.ErrnoException).code ?? 'EIO');
     return unusable(errno, `connect to ${target.path}: ${(error as Error).message}`);
   }
   if (!walked.handle) {
@@ -181,7 +222,9 @@ async function reachable(socket: PreparedSocket, root: string): Promise<{ socket
     return unusable('ENOENT', `connect to ${target.path}: no such file or directory in the guest`);
   }
   const long = Buffer.byteLength(target.path) > MAX_UNIX_PATH_BYTES;
-  const note = long ? `the path is ${Buffer.byteLength(target.path)} bytes, over the ${MAX_UNIX_PATH_BYTES}-byte socket address limit: connected through a descriptor walked to it` : socket.note;
+  const note = long
+    ? `the path is ${Buffer.byteLength(target.path)} bytes, over the ${MAX_UNIX_PATH_BYTES}-byte socket address limit: connected through a descriptor walked to it`
+    : socket.note;
   return {
     socket: { ...socket, ...(note ? { note } : {}), target: { kind: 'path', path: viaFd(walked.handle), shown: target.path } },
     release: () => walked.close(),
@@ -246,7 +289,8 @@ async function serve(): Promise<void> {
       checkEnvelope(value);
       const index = value.root ?? 0;
       const root = roots[index];
-      if (!Number.isInteger(index) || root === undefined) throw new Error(`no guest root ${JSON.stringify(index)} in this probe child (it holds ${roots.length})`);
+      if (!Number.isInteger(index) || root === undefined)
+        throw new Error(`no guest root ${JSON.stringify(index)} in this probe child (it holds ${roots.length})`);
       const response = await runWith(await runnerOf(value.name), value.request, value.socket ?? null, root);
       reply({ id, ok: true, response } as ProbeServeReply);
     } catch (error) {
@@ -268,8 +312,12 @@ async function once(): Promise<void> {
     sent = true;
     process.stdout.write(JSON.stringify(reply) + '\n', () => process.exit(reply.ok ? 0 : 1));
   };
-  process.on('uncaughtException', (error) => { send({ ok: false, error: `the probe crashed: ${error.message}` }); });
-  process.on('unhandledRejection', (error) => { send({ ok: false, error: `the probe crashed: ${messageOf(error)}` }); });
+  process.on('uncaughtException', (error) => {
+    send({ ok: false, error: `the probe crashed: ${error.message}` });
+  });
+  process.on('unhandledRejection', (error) => {
+    send({ ok: false, error: `the probe crashed: ${messageOf(error)}` });
+  });
   try {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

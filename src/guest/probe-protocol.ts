@@ -6,7 +6,6 @@
 import type { PreparedSocket } from './probe-socket-plan.js';
 import type { ProbeCredentials, ProbeName, ProbeRequests, ProbeResponses } from '../core/probe-types.js';
 
-
 /** The envelope sent to the probe process. */
 export interface ProbeEnvelope<K extends ProbeName = ProbeName> {
   name: K;
@@ -16,9 +15,7 @@ export interface ProbeEnvelope<K extends ProbeName = ProbeName> {
 }
 
 /** What the probe process prints: a response, or why it could not run. */
-export type ProbeReply<K extends ProbeName = ProbeName> =
-  | { ok: true; response: ProbeResponses[K] }
-  | { ok: false; error: string };
+export type ProbeReply<K extends ProbeName = ProbeName> = { ok: true; response: ProbeResponses[K] } | { ok: false; error: string };
 
 /**
  * One request to a pooled probe child (`probe-main.js --serve`): one JSON line on its stdin.

@@ -83,13 +83,26 @@ export async function walkInRoot(root: string, guestPath: string, opts: { follow
 
   try {
     // The root is chosen by the tool (a directory or /proc/PID/root), so it may be followed.
-    const rootHandle = keep(await open(root, O_PATH | constants.O_DIRECTORY).catch((e: unknown) => { throw errorOf(e, '/'); }));
+    const rootHandle = keep(
+      await open(root, O_PATH | constants.O_DIRECTORY).catch((e: unknown) => {
+        throw errorOf(e, '/');
+      }),
+    );
     const stack: { handle: FileHandle; name: string }[] = [{ handle: rootHandle, name: '' }];
     const symlinks: { link: string; target: string }[] = [];
     const here = (extra: string[] = []): string => '/' + [...stack.slice(1).map((s) => s.name), ...extra].join('/');
     let pending = splitComponents(guestPath);
     let leaf: { handle: FileHandle; stats: Stats; name: string } | null = null;
-    const dirsOf = (): WalkedPath['dirs'] => stack.slice(1).map((s, i) => ({ guestPath: '/' + stack.slice(1, i + 2).map((d) => d.name).join('/'), handle: s.handle }));
+    const dirsOf = (): WalkedPath['dirs'] =>
+      stack.slice(1).map((s, i) => ({
+        guestPath:
+          '/' +
+          stack
+            .slice(1, i + 2)
+            .map((d) => d.name)
+            .join('/'),
+        handle: s.handle,
+      }));
 
     while (pending.length > 0) {
       const component = pending.shift()!;
@@ -114,9 +127,12 @@ export async function walkInRoot(root: string, guestPath: string, opts: { follow
       }
       const stats = await handle.stat();
       if (stats.isSymbolicLink() && (!isLast || followLast)) {
-        if (symlinks.length >= MAX_SYMLINKS) throw new InRootError('symlink-loop', `${guestPath}: too many levels of symbolic links (a loop)`);
+        if (symlinks.length >= MAX_SYMLINKS)
+          throw new InRootError('symlink-loop', `${guestPath}: too many levels of symbolic links (a loop)`);
         // Read beside the handle of its directory: whatever it says is walked inside the root again.
-        const target = await readlink(atFd(top.handle, component)).catch((e: unknown) => { throw errorOf(e, candidate); });
+        const target = await readlink(atFd(top.handle, component)).catch((e: unknown) => {
+          throw errorOf(e, candidate);
+        });
         await drop(handle);
         symlinks.push({ link: candidate, target });
         // An absolute target restarts at the guest's root, never the host's.
@@ -134,12 +150,30 @@ export async function walkInRoot(root: string, guestPath: string, opts: { follow
 
     if (leaf !== null) {
       const parent = stack[stack.length - 1]!.handle;
-      return { guestPath: here([leaf.name]), handle: leaf.handle, stats: leaf.stats, parent, name: leaf.name, symlinks, dirs: dirsOf(), close };
+      return {
+        guestPath: here([leaf.name]),
+        handle: leaf.handle,
+        stats: leaf.stats,
+        parent,
+        name: leaf.name,
+        symlinks,
+        dirs: dirsOf(),
+        close,
+      };
     }
     // Ended on a directory reached through `..`, a trailing symlink to a directory's parent, or the root itself.
     const last = stack[stack.length - 1]!;
     const parent = stack.length > 1 ? stack[stack.length - 2]!.handle : last.handle;
-    return { guestPath: here(), handle: last.handle, stats: await last.handle.stat(), parent, name: last.name, symlinks, dirs: dirsOf(), close };
+    return {
+      guestPath: here(),
+      handle: last.handle,
+      stats: await last.handle.stat(),
+      parent,
+      name: last.name,
+      symlinks,
+      dirs: dirsOf(),
+      close,
+    };
   } catch (error) {
     await close();
     throw error instanceof InRootError ? error : errorOf(error, guestPath);
@@ -147,7 +181,12 @@ export async function walkInRoot(root: string, guestPath: string, opts: { follow
 }
 
 /** Walks `guestPath`, hands the result to `use`, and closes every handle afterwards. */
-export async function withWalk<T>(root: string, guestPath: string, opts: { followLast?: boolean }, use: (walked: WalkedPath) => Promise<T>): Promise<T> {
+export async function withWalk<T>(
+  root: string,
+  guestPath: string,
+  opts: { followLast?: boolean },
+  use: (walked: WalkedPath) => Promise<T>,
+): Promise<T> {
   const walked = await walkInRoot(root, guestPath, opts);
   try {
     return await use(walked);

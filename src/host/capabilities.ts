@@ -29,8 +29,11 @@ async function readCapped(file: string, max: number): Promise<string | null> {
  * ones we have ourselves; null when its status cannot be read.
  */
 export async function boundingSetOf(pid: number | 'self'): Promise<string[] | null> {
-  const [theirs, ours] = await Promise.all([readCapped(`/proc/${pid}/status`, STATUS_CAP_BYTES), pid === 'self' ? null : readCapped('/proc/self/status', STATUS_CAP_BYTES)]);
+  const [theirs, ours] = await Promise.all([
+    readCapped(`/proc/${pid}/status`, STATUS_CAP_BYTES),
+    pid === 'self' ? null : readCapped('/proc/self/status', STATUS_CAP_BYTES),
+  ]);
   if (theirs === null) return null;
-  const own = ours === null ? undefined : capabilitiesOf(ours) ?? undefined;
+  const own = ours === null ? undefined : (capabilitiesOf(ours) ?? undefined);
   return capabilitiesOf(theirs, 'CapBnd', own);
 }

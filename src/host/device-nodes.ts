@@ -24,13 +24,15 @@ async function charNode(path: string): Promise<Omit<HostDeviceNode, 'acl' | 'acl
  */
 export async function listDeviceNodes(timeoutMs: number): Promise<HostDeviceNode[]> {
   const paths: string[] = [];
-  for (const dir of DESKTOP_DEVICE_DIRS) for (const name of ((await readdir(dir).catch(() => [])).sort())) paths.push(`${dir}/${name}`);
-  for (const name of ((await readdir('/dev').catch(() => [])).sort())) if (DESKTOP_DEVICE_NAMES.test(name)) paths.push(`/dev/${name}`);
+  for (const dir of DESKTOP_DEVICE_DIRS) for (const name of (await readdir(dir).catch(() => [])).sort()) paths.push(`${dir}/${name}`);
+  for (const name of (await readdir('/dev').catch(() => [])).sort()) if (DESKTOP_DEVICE_NAMES.test(name)) paths.push(`/dev/${name}`);
   const nodes = (await Promise.all(paths.slice(0, MAX_NODES).map(charNode))).filter((n) => n !== null);
   if (nodes.length === 0) return [];
   const getfacl = hostProgram('getfacl');
   const acls = getfacl
-    ? await runCommand([getfacl, '--numeric', '--absolute-names', '--', ...nodes.map((n) => n.path)], { timeoutMs }).then((r) => (r.exitCode === 0 ? parseGetfacl(r.stdout) : null))
+    ? await runCommand([getfacl, '--numeric', '--absolute-names', '--', ...nodes.map((n) => n.path)], { timeoutMs }).then((r) =>
+        r.exitCode === 0 ? parseGetfacl(r.stdout) : null,
+      )
     : null;
   return nodes.map((n) => {
     const acl = acls?.get(n.path);

@@ -28,9 +28,10 @@ export function parseProcCgroup(text: string): CgroupLine[] | null {
 
 /** The cgroup filesystem mount of the hierarchy `line` is in: cgroup2 for the unified one, else the v1 mount with its controllers. */
 function mountOf(line: CgroupLine, mounts: readonly MountEntry[]): MountEntry | undefined {
-  const candidates = line.hierarchy === '0' && line.controllers.length === 0
-    ? mounts.filter((m) => m.fsType === 'cgroup2')
-    : mounts.filter((m) => m.fsType === 'cgroup' && line.controllers.every((c) => m.superOptions.includes(c)));
+  const candidates =
+    line.hierarchy === '0' && line.controllers.length === 0
+      ? mounts.filter((m) => m.fsType === 'cgroup2')
+      : mounts.filter((m) => m.fsType === 'cgroup' && line.controllers.every((c) => m.superOptions.includes(c)));
   return candidates.find((m) => m.root === '/') ?? candidates[0];
 }
 
@@ -42,16 +43,18 @@ function mountOf(line: CgroupLine, mounts: readonly MountEntry[]): MountEntry | 
 export function cgroupJoinPaths(guest: string, own: string, mounts: readonly MountEntry[]): string[] | { error: string } {
   const theirs = parseProcCgroup(guest);
   const ours = parseProcCgroup(own);
-  if (theirs === null || ours === null) return { error: 'the guest process\'s /proc/PID/cgroup is not one line per hierarchy' };
+  if (theirs === null || ours === null) return { error: "the guest process's /proc/PID/cgroup is not one line per hierarchy" };
   const out: string[] = [];
   for (const line of theirs) {
     if (ours.some((o) => o.hierarchy === line.hierarchy && o.path === line.path)) continue;
     // Paths are relative to our cgroup namespace's root; one outside it cannot be named from here.
     if (line.path.split('/').includes('..')) return { error: `the guest's cgroup ${line.path} lies outside ours` };
     const mount = mountOf(line, mounts);
-    if (!mount) return { error: `no cgroup filesystem is mounted for hierarchy ${line.hierarchy} (${line.controllers.join(',') || 'unified'})` };
+    if (!mount)
+      return { error: `no cgroup filesystem is mounted for hierarchy ${line.hierarchy} (${line.controllers.join(',') || 'unified'})` };
     const root = mount.root === '/' ? '' : mount.root;
-    if (root !== '' && line.path !== root && !line.path.startsWith(`${root}/`)) return { error: `the guest's cgroup ${line.path} is not under the mounted ${mount.mountPoint}` };
+    if (root !== '' && line.path !== root && !line.path.startsWith(`${root}/`))
+      return { error: `the guest's cgroup ${line.path} is not under the mounted ${mount.mountPoint}` };
     const rel = line.path.slice(root.length);
     out.push(`${mount.mountPoint}${rel === '/' ? '' : rel}/cgroup.procs`);
   }
@@ -63,6 +66,7 @@ export function guestCgroupJoin(pid: number): string[] | { error: string } {
   const guest = readCappedText(`/proc/${pid}/cgroup`, PROC_CAPS.cgroup);
   const own = readCappedText('/proc/self/cgroup', PROC_CAPS.cgroup);
   const mountinfo = readCappedText('/proc/self/mountinfo', PROC_CAPS.mountinfo);
-  if (guest === null || own === null || mountinfo === null || guest.truncated) return { error: `cannot read the cgroups of process ${pid}` };
+  if (guest === null || own === null || mountinfo === null || guest.truncated)
+    return { error: `cannot read the cgroups of process ${pid}` };
   return cgroupJoinPaths(guest.text, own.text, parseMountinfo(mountinfo.text));
 }

@@ -15,7 +15,10 @@ const API_MOUNTS: Record<string, string[]> = {
 function isApiMount(m: MountEntry, name: string, hostMounts: readonly MountEntry[]): boolean {
   if (API_MOUNTS[name]?.includes(m.fsType)) return true;
   // Where the host's own /NAME lives, judged without the candidate chroot's mounts.
-  const host = fsLocationOf(hostMounts.filter((h) => !isUnder(h.mountPoint, path.posix.dirname(m.mountPoint))), `/${name}`);
+  const host = fsLocationOf(
+    hostMounts.filter((h) => !isUnder(h.mountPoint, path.posix.dirname(m.mountPoint))),
+    `/${name}`,
+  );
   return host !== null && whereEntryShows(m, host) === m.mountPoint;
 }
 
@@ -47,10 +50,24 @@ export interface GuestRootUse {
 }
 
 /** How `root` is used right now; `sessionRoots` maps open sessions' mount locations to their ids. */
-export function guestRootUse(root: string, hostMounts: readonly MountEntry[], processes: readonly HostProcess[], sessionRoots: ReadonlyMap<string, string>, ownMntns: string | null): GuestRootUse {
-  const mounts = mountsUnder(hostMounts, root).filter((m) => m.mountPoint !== root && path.posix.normalize(m.mountPoint) !== path.posix.normalize(root));
+export function guestRootUse(
+  root: string,
+  hostMounts: readonly MountEntry[],
+  processes: readonly HostProcess[],
+  sessionRoots: ReadonlyMap<string, string>,
+  ownMntns: string | null,
+): GuestRootUse {
+  const mounts = mountsUnder(hostMounts, root).filter(
+    (m) => m.mountPoint !== root && path.posix.normalize(m.mountPoint) !== path.posix.normalize(root),
+  );
   const rootedPids = processes
-    .filter((p) => p.rootLink !== null && p.rootLink !== '/' && (ownMntns === null || p.mntns === null || p.mntns === ownMntns) && isUnder(p.rootLink, root))
+    .filter(
+      (p) =>
+        p.rootLink !== null &&
+        p.rootLink !== '/' &&
+        (ownMntns === null || p.mntns === null || p.mntns === ownMntns) &&
+        isUnder(p.rootLink, root),
+    )
     .map((p) => p.pid);
   let session: string | null = null;
   for (const [location, id] of sessionRoots) if (isUnder(root, location) || isUnder(location, root)) session = id;

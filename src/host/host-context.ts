@@ -20,8 +20,23 @@ import { createShmSegment, removeShmSegment, shmSegments } from './sysv-shm.js';
 import type { ShmSegmentState } from '../parse/sysvipc-shm.js';
 import { listDeviceNodes } from './device-nodes.js';
 import type {
-  Host, HostConnect, HostDeviceNode, HostDnsResult, HostProcess, IpcPlace, MountHolder, ShmCreated, SocketHolder, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles,
-  SchrootConfigProblem, SchrootPaths, SchrootSessionState,
+  Host,
+  HostConnect,
+  HostDeviceNode,
+  HostDnsResult,
+  HostProcess,
+  IpcPlace,
+  MountHolder,
+  ShmCreated,
+  SocketHolder,
+  HostRunOptions,
+  HostStat,
+  HostX11Socket,
+  NspawnMachine,
+  ProcessFiles,
+  SchrootConfigProblem,
+  SchrootPaths,
+  SchrootSessionState,
 } from '../core/host.js';
 import type { MountEntry } from '../parse/mountinfo.js';
 import type { SchrootChroot } from '../parse/schroot-config.js';
@@ -72,17 +87,19 @@ async function readCapped(path: string, maxBytes: number): Promise<string | null
 
 /** A shared host scan: once per run, timed on its own clock (not the asking check's), shown by NODE_DEBUG=ctr-doctor. */
 function scan<T>(name: string, load: () => Promise<T>, size: (v: T) => string): () => Promise<T> {
-  return once(() => asScan(async () => {
-    const started = performance.now();
-    try {
-      const value = await load();
-      timing(`host scan ${name}: ${size(value)} in ${Math.round(performance.now() - started)} ms`);
-      return value;
-    } catch (error) {
-      timing(`host scan ${name} failed after ${Math.round(performance.now() - started)} ms: ${(error as Error).message}`);
-      throw error;
-    }
-  }));
+  return once(() =>
+    asScan(async () => {
+      const started = performance.now();
+      try {
+        const value = await load();
+        timing(`host scan ${name}: ${size(value)} in ${Math.round(performance.now() - started)} ms`);
+        return value;
+      } catch (error) {
+        timing(`host scan ${name} failed after ${Math.round(performance.now() - started)} ms: ${(error as Error).message}`);
+        throw error;
+      }
+    }),
+  );
 }
 
 /** The budget of each host scan: CTR_DOCTOR_SCAN_BUDGET_MS, else 20 s. */
@@ -128,26 +145,47 @@ export class HostContext implements Host {
   /** How long one host scan may take before the checks that need it say it did not finish. */
   readonly scanBudgetMs: number;
 
-  constructor(opts: { invokingEnv: Record<string, string | undefined>; schrootPaths?: SchrootPaths; timeoutMs?: number; scanBudgetMs?: number }) {
+  constructor(opts: {
+    invokingEnv: Record<string, string | undefined>;
+    schrootPaths?: SchrootPaths;
+    timeoutMs?: number;
+    scanBudgetMs?: number;
+  }) {
     this.invokingEnv = opts.invokingEnv;
     this.schrootPaths = opts.schrootPaths ?? DEFAULT_SCHROOT_PATHS;
     this.scanBudgetMs = opts.scanBudgetMs ?? scanBudgetFrom(opts.invokingEnv);
     const timeoutMs = opts.timeoutMs ?? 2000;
-    this.processes = scan('processes', () => listHostProcesses(this.scanBudgetMs), (v) => `${v.length} processes`);
-    this.nspawnMachines = scan('nspawn machines', async () => {
-      const [viaMachined, processes] = await Promise.all([machinectlMachines(timeoutMs), this.processes()]);
-      const scanned = scanNspawnProcesses(processes);
-      const known = new Set(viaMachined.map((m) => m.machine));
-      return [...viaMachined, ...scanned.filter((m) => !known.has(m.machine))];
-    }, (v) => `${v.length} machines`);
+    this.processes = scan(
+      'processes',
+      () => listHostProcesses(this.scanBudgetMs),
+      (v) => `${v.length} processes`,
+    );
+    this.nspawnMachines = scan(
+      'nspawn machines',
+      async () => {
+        const [viaMachined, processes] = await Promise.all([machinectlMachines(timeoutMs), this.processes()]);
+        const scanned = scanNspawnProcesses(processes);
+        const known = new Set(viaMachined.map((m) => m.machine));
+        return [...viaMachined, ...scanned.filter((m) => !known.has(m.machine))];
+      },
+      (v) => `${v.length} machines`,
+    );
     this.schrootListedSessions = once(() => listSchrootSessions(timeoutMs));
-    this.processFiles = scan('open files', async () => readProcessFiles(await this.processes(), '/proc', await this.ownMntns(), offRootMount(await this.mountinfo())), (v) => `${v.length} processes`);
-    this.resolvedProcesses = scan('systemd-resolved processes', async () => {
-      const all = await this.processes();
-      // The owners rule out root's processes for free once the scan thread has sent them.
-      await processOwnersKnown();
-      return filterInChunks(all, isResolved);
-    }, (v) => `${v.length} found`);
+    this.processFiles = scan(
+      'open files',
+      async () => readProcessFiles(await this.processes(), '/proc', await this.ownMntns(), offRootMount(await this.mountinfo())),
+      (v) => `${v.length} processes`,
+    );
+    this.resolvedProcesses = scan(
+      'systemd-resolved processes',
+      async () => {
+        const all = await this.processes();
+        // The owners rule out root's processes for free once the scan thread has sent them.
+        await processOwnersKnown();
+        return filterInChunks(all, isResolved);
+      },
+      (v) => `${v.length} found`,
+    );
   }
 
   readFile(path: string, opts?: { maxBytes?: number }): Promise<string | null> {
@@ -178,9 +216,13 @@ export class HostContext implements Host {
 
   readonly deviceNodes = once<HostDeviceNode[]>(() => listDeviceNodes(2000));
 
-  readonly mountinfo = once<MountEntry[]>(async () => parseMountinfo(wholeLines((await this.readFile('/proc/self/mountinfo', { maxBytes: PROC_CAPS.mountinfo })) ?? '')));
+  readonly mountinfo = once<MountEntry[]>(async () =>
+    parseMountinfo(wholeLines((await this.readFile('/proc/self/mountinfo', { maxBytes: PROC_CAPS.mountinfo })) ?? '')),
+  );
 
-  readonly schrootConfig = once<{ chroots: SchrootChroot[]; problems: SchrootConfigProblem[] }>(() => readSchrootChroots(this, this.schrootPaths));
+  readonly schrootConfig = once<{ chroots: SchrootChroot[]; problems: SchrootConfigProblem[] }>(() =>
+    readSchrootChroots(this, this.schrootPaths),
+  );
 
   readonly schrootSessions = once<SchrootSessionState[]>(async () => readSchrootSessions(this, await this.mountinfo(), this.schrootPaths));
 
@@ -240,7 +282,14 @@ export class HostContext implements Host {
     const file = argv[0];
     // Host programs by absolute path only: neither PATH nor a guest can choose what runs.
     if (file === undefined || !file.startsWith('/')) {
-      return Promise.resolve({ exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: true, spawnError: `not an absolute path: ${String(file)}` });
+      return Promise.resolve({
+        exitCode: null,
+        stdout: '',
+        stderr: '',
+        timedOut: false,
+        notFound: true,
+        spawnError: `not an absolute path: ${String(file)}`,
+      });
     }
     return runCommand([...argv], opts);
   }

@@ -15,10 +15,12 @@ const cache = new WeakMap<Host, Promise<HostDisplay[]>>();
 
 async function probeHostDisplays(host: Host, timeoutMs: number): Promise<HostDisplay[]> {
   const sockets = await host.x11Sockets();
-  return Promise.all(sockets.map(async ({ display, path }) => {
-    const reply = await host.connectUnix(path, timeoutMs);
-    return { display, name: `:${display}`, path, live: reply.ok, errno: reply.errno };
-  }));
+  return Promise.all(
+    sockets.map(async ({ display, path }) => {
+      const reply = await host.connectUnix(path, timeoutMs);
+      return { display, name: `:${display}`, path, live: reply.ok, errno: reply.errno };
+    }),
+  );
 }
 
 /**

@@ -45,7 +45,11 @@ export function mountSubtree(mounts: readonly MountEntry[], top: number): Set<nu
   const ids = new Set<number>([top]);
   for (let grew = true; grew;) {
     grew = false;
-    for (const m of mounts) if (!ids.has(m.id) && ids.has(m.parentId)) { ids.add(m.id); grew = true; }
+    for (const m of mounts)
+      if (!ids.has(m.id) && ids.has(m.parentId)) {
+        ids.add(m.id);
+        grew = true;
+      }
   }
   return ids;
 }
@@ -58,10 +62,21 @@ export function mountSubtree(mounts: readonly MountEntry[], top: number): Set<nu
  * name that looks like it lies under the mount point) and cannot make another process look like a holder.
  * Only processes in `mntns` count: one in another mount namespace holds that namespace's copies.
  */
-export async function mountHoldersById(processes: readonly HostProcess[], mounts: readonly MountEntry[], top: number, mntns: string | null, selfPid = process.pid): Promise<MountHolder[]> {
+export async function mountHoldersById(
+  processes: readonly HostProcess[],
+  mounts: readonly MountEntry[],
+  top: number,
+  mntns: string | null,
+  selfPid = process.pid,
+): Promise<MountHolder[]> {
   const ids = mountSubtree(mounts, top);
   const byId = new Map(mounts.map((m) => [m.id, m]));
-  const devices = new Set([...ids].map((id) => byId.get(id)).filter((m) => m !== undefined).map((m) => `${m.major.toString(16).padStart(2, '0')}:${m.minor.toString(16).padStart(2, '0')}`));
+  const devices = new Set(
+    [...ids]
+      .map((id) => byId.get(id))
+      .filter((m) => m !== undefined)
+      .map((m) => `${m.major.toString(16).padStart(2, '0')}:${m.minor.toString(16).padStart(2, '0')}`),
+  );
   const holders: MountHolder[] = [];
   for (const [i, p] of processes.entries()) {
     if (i > 0 && i % CHUNK === 0) await yieldToLoop();
@@ -89,7 +104,8 @@ export async function mountHoldersById(processes: readonly HostProcess[], mounts
       const f = line.split(/\s+/);
       if (f.length >= 6 && f[4] !== '0' && devices.has(f[3]!)) ranges.push(f[0]!);
     });
-    for (const range of ranges.slice(0, 4096)) note('map', mountIdThrough(`${dir}/map_files/${range}`), linkOf(`${dir}/map_files/${range}`));
+    for (const range of ranges.slice(0, 4096))
+      note('map', mountIdThrough(`${dir}/map_files/${range}`), linkOf(`${dir}/map_files/${range}`));
   }
   return holders;
 }

@@ -6,7 +6,6 @@ import type { HostProcess, MountHolder, ProcessFiles } from '../core/host.js';
 
 export type { MountHolder, ProcessFiles } from '../core/host.js';
 
-
 // The kernel appends this to links whose file was unlinked; the file still pins its mount.
 const DELETED = ' (deleted)';
 const clean = (p: string): string => (p.endsWith(DELETED) ? p.slice(0, -DELETED.length) : p);
@@ -49,7 +48,12 @@ const SLICE_MS = 10;
  * loop turning between them; `mntns`, when given, skips processes of other mount namespaces
  * before their fds and maps are read (they hold that namespace's copies, see {@link mountHolders}).
  */
-export async function readProcessFiles(processes: readonly HostProcess[], procRoot = '/proc', mntns: string | null = null, keepPath: (path: string) => boolean = () => true): Promise<ProcessFiles[]> {
+export async function readProcessFiles(
+  processes: readonly HostProcess[],
+  procRoot = '/proc',
+  mntns: string | null = null,
+  keepPath: (path: string) => boolean = () => true,
+): Promise<ProcessFiles[]> {
   const out: ProcessFiles[] = [];
   let sliceStart = performance.now();
   for (let i = 0; i < processes.length; i++) {
@@ -62,10 +66,14 @@ export async function readProcessFiles(processes: readonly HostProcess[], procRo
     const fds = fdPaths(procRoot, p.pid);
     const maps = mappedPaths(procRoot, p.pid);
     out.push({
-      pid: p.pid, comm: p.comm, mntns: p.mntns,
+      pid: p.pid,
+      comm: p.comm,
+      mntns: p.mntns,
       root: p.rootLink === null ? null : clean(p.rootLink),
       cwd: p.cwdLink === null ? null : clean(p.cwdLink),
-      fds: fds.paths.filter(keepPath), maps: maps.paths.filter(keepPath), complete: fds.complete && maps.complete,
+      fds: fds.paths.filter(keepPath),
+      maps: maps.paths.filter(keepPath),
+      complete: fds.complete && maps.complete,
     });
   }
   return out;
@@ -100,7 +108,12 @@ export function mountContaining(mounts: readonly MountEntry[], path: string): Mo
  * The processes that keep any of `mounts` busy, through their root, cwd, an open file or a mapping.
  * Only processes in `mntns` count: a process in another mount namespace holds that namespace's copies.
  */
-export function mountHolders(files: readonly ProcessFiles[], mounts: readonly MountEntry[], mntns: string | null, selfPid = process.pid): MountHolder[] {
+export function mountHolders(
+  files: readonly ProcessFiles[],
+  mounts: readonly MountEntry[],
+  mntns: string | null,
+  selfPid = process.pid,
+): MountHolder[] {
   const holders: MountHolder[] = [];
   if (mounts.length === 0) return holders;
   for (const f of files) {

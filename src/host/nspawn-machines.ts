@@ -37,7 +37,9 @@ export function isRealNspawn(p: Inspectable, leader: Inspectable, trust: NspawnT
   // systemd-nspawn moves itself into UNIT/supervisor and its guest into UNIT/payload.
   const unit = cg.replace(/\/supervisor$/, '');
   const leaderCg = leader.cgroup ?? '';
-  return cg.includes('/machine.slice/') || cg === trust.ownCgroup || (unit !== '/' && (leaderCg === unit || leaderCg.startsWith(`${unit}/`)));
+  return (
+    cg.includes('/machine.slice/') || cg === trust.ownCgroup || (unit !== '/' && (leaderCg === unit || leaderCg.startsWith(`${unit}/`)))
+  );
 }
 
 /**

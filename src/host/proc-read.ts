@@ -80,7 +80,12 @@ export function readCappedText(path: string, max: number): { text: string; trunc
  * Calls `onLine` for each line of a file read in chunks of `chunk` bytes, never holding more than
  * a chunk and a line; stops after `maxBytes`. Returns null, or the error code when the file could not be read.
  */
-export function streamLinesSync(path: string, onLine: (line: string) => void, chunk: number = PROC_CAPS.mapsChunk, maxBytes: number = PROC_CAPS.mapsTotal): string | null {
+export function streamLinesSync(
+  path: string,
+  onLine: (line: string) => void,
+  chunk: number = PROC_CAPS.mapsChunk,
+  maxBytes: number = PROC_CAPS.mapsTotal,
+): string | null {
   let fd: number;
   try {
     fd = openSync(path, 'r');

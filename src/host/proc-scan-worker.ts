@@ -48,11 +48,18 @@ export function startProcessScan(): void {
   let gotRows: (rows: ScanRows | null) => void = () => undefined;
   let gotOwners: (owners: ScanOwners | null) => void = () => undefined;
   const scan = {
-    rows: new Promise<ScanRows | null>((resolve) => { gotRows = resolve; }),
-    owners: new Promise<ScanOwners | null>((resolve) => { gotOwners = resolve; }),
+    rows: new Promise<ScanRows | null>((resolve) => {
+      gotRows = resolve;
+    }),
+    owners: new Promise<ScanOwners | null>((resolve) => {
+      gotOwners = resolve;
+    }),
   };
   slot[SLOT] = scan;
-  const failed = (): void => { gotRows(null); gotOwners(null); };
+  const failed = (): void => {
+    gotRows(null);
+    gotOwners(null);
+  };
   let worker: Worker;
   try {
     worker = new Worker(WORKER_SOURCE, { eval: true });

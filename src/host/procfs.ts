@@ -32,7 +32,11 @@ export class ProcEntry implements HostProcess {
   private readonly cache = new Map<string, unknown>();
 
   /** `ownRootId` lets a process rooted at our own `/` skip the readlink of its root. */
-  constructor(readonly pid: number, readonly rootId: string | null, private readonly ownRootId: string | null = null) {}
+  constructor(
+    readonly pid: number,
+    readonly rootId: string | null,
+    private readonly ownRootId: string | null = null,
+  ) {}
 
   private memo<T>(key: string, read: () => T): T {
     if (this.cache.has(key)) return this.cache.get(key) as T;
@@ -50,12 +54,22 @@ export class ProcEntry implements HostProcess {
   }
 
   /** False when the process had gone by its first read. */
-  get exists(): boolean { return this.stat !== null; }
-  get comm(): string { return this.stat?.comm ?? ''; }
-  get ppid(): number { return this.stat?.ppid ?? -1; }
-  get startTime(): number { return this.stat?.startTime ?? -1; }
+  get exists(): boolean {
+    return this.stat !== null;
+  }
+  get comm(): string {
+    return this.stat?.comm ?? '';
+  }
+  get ppid(): number {
+    return this.stat?.ppid ?? -1;
+  }
+  get startTime(): number {
+    return this.stat?.startTime ?? -1;
+  }
   /** One-letter state (R, S, Z…); `?` when gone. */
-  get state(): string { return this.stat?.state ?? '?'; }
+  get state(): string {
+    return this.stat?.state ?? '?';
+  }
 
   get uid(): number {
     return this.memo('uid', () => {
@@ -77,11 +91,21 @@ export class ProcEntry implements HostProcess {
     return this.memo('root', () => linkOrNull(`/proc/${this.pid}/root`));
   }
 
-  get cwdLink(): string | null { return this.memo('cwd', () => linkOrNull(`/proc/${this.pid}/cwd`)); }
-  get netns(): string | null { return this.ns('net'); }
-  get mntns(): string | null { return this.ns('mnt'); }
-  get pidns(): string | null { return this.ns('pid'); }
-  get userns(): string | null { return this.ns('user'); }
+  get cwdLink(): string | null {
+    return this.memo('cwd', () => linkOrNull(`/proc/${this.pid}/cwd`));
+  }
+  get netns(): string | null {
+    return this.ns('net');
+  }
+  get mntns(): string | null {
+    return this.ns('mnt');
+  }
+  get pidns(): string | null {
+    return this.ns('pid');
+  }
+  get userns(): string | null {
+    return this.ns('user');
+  }
 
   /** A namespace id such as `pid:[4026531836]`, or null. */
   ns(kind: NsKind): string | null {
@@ -94,10 +118,14 @@ export class ProcEntry implements HostProcess {
   }
 
   /** The owner of /proc/PID: the effective uid, for one stat (the cheapest thing to know after the root). */
-  get ownerUid(): number { return this.memo('owner', () => statOrNull(`/proc/${this.pid}`)?.uid ?? -1); }
+  get ownerUid(): number {
+    return this.memo('owner', () => statOrNull(`/proc/${this.pid}`)?.uid ?? -1);
+  }
 
   /** dev:ino of the executable, to tell the real binary from one that only has its name. */
-  get exeId(): string | null { return this.memo('exe', () => identityOf(`/proc/${this.pid}/exe`)); }
+  get exeId(): string | null {
+    return this.memo('exe', () => identityOf(`/proc/${this.pid}/exe`));
+  }
 
   /** The cgroup v2 path (the `0::` line), or null without a unified hierarchy. */
   get cgroup(): string | null {
@@ -131,7 +159,9 @@ const SCAN_CHUNK = 256;
 /** The pids in /proc now. */
 export function listPids(): number[] {
   try {
-    return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+    return readdirSync('/proc')
+      .filter((e) => /^\d+$/.test(e))
+      .map(Number);
   } catch {
     return [];
   }
@@ -155,7 +185,9 @@ export async function listHostProcesses(budgetMs = Infinity): Promise<HostProces
   const early = takeProcessScan();
   if (early) {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), budgetMs === Infinity ? 2 ** 31 - 1 : budgetMs); });
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), budgetMs === Infinity ? 2 ** 31 - 1 : budgetMs);
+    });
     const rows = await Promise.race([early.rows, late]);
     clearTimeout(timer);
     if (rows === 'late') throw new HostScanIncomplete('processes', budgetMs, 'the scan thread did not answer');
@@ -166,7 +198,10 @@ export async function listHostProcesses(budgetMs = Infinity): Promise<HostProces
       }
       // The thread goes on with the owners of /proc/PID; until they come, an owner asked for is read here.
       ownersArrived = early.owners.then((owners) => {
-        if (owners?.length === all.length) owners.forEach((uid, i) => { all[i]!.knowOwner(uid); });
+        if (owners?.length === all.length)
+          owners.forEach((uid, i) => {
+            all[i]!.knowOwner(uid);
+          });
       });
       return all;
     }

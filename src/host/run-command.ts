@@ -57,11 +57,14 @@ export function runCommand(argv: string[], opts: RunOptions = {}): Promise<ExecR
   const [name, ...args] = argv;
   if (!name) return refused('empty command', true);
   const file = hostProgram(name);
-  if (file === null) return refused(`${name}: command not found${name.includes('/') ? ' (a host program is named by an absolute path)' : ''}`, true);
+  if (file === null)
+    return refused(`${name}: command not found${name.includes('/') ? ' (a host program is named by an absolute path)' : ''}`, true);
   let child: ChildProcess;
   try {
     child = spawn(file, args, {
-      env: { ...HOST_ENV }, cwd: opts.cwd, detached: true,
+      env: { ...HOST_ENV },
+      cwd: opts.cwd,
+      detached: true,
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(opts.passFds ?? [])],
     });
   } catch (error) {
@@ -104,7 +107,13 @@ function collect(child: ChildProcess, file: string, opts: RunOptions): Promise<E
     let settled = false;
     let exitCode: number | null = null;
     let drain: NodeJS.Timeout | undefined;
-    const timer = opts.timeoutMs !== undefined ? setTimeout(() => { timedOut = true; killGroup(child); }, opts.timeoutMs) : undefined;
+    const timer =
+      opts.timeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true;
+            killGroup(child);
+          }, opts.timeoutMs)
+        : undefined;
 
     const finish = (): void => {
       if (settled) return;
@@ -114,9 +123,13 @@ function collect(child: ChildProcess, file: string, opts: RunOptions): Promise<E
       const overflow = stdout.overflowed || stderr.overflowed;
       const spawnError = startError
         ? `${file}: ${startError.code === 'ENOENT' ? 'command not found' : startError.message}`
-        : overflow ? `${file} printed more than ${MAX_OUTPUT_BYTES} bytes`
-          : leftRunning ? `${file} exited, but left processes running; they were killed`
-            : heldOpen ? `${file} exited, but a process it started kept its output open` : undefined;
+        : overflow
+          ? `${file} printed more than ${MAX_OUTPUT_BYTES} bytes`
+          : leftRunning
+            ? `${file} exited, but left processes running; they were killed`
+            : heldOpen
+              ? `${file} exited, but a process it started kept its output open`
+              : undefined;
       resolve({
         exitCode: startError || overflow || heldOpen || leftRunning || timedOut ? null : exitCode,
         stdout: stdout.text(),
@@ -127,8 +140,12 @@ function collect(child: ChildProcess, file: string, opts: RunOptions): Promise<E
       });
     };
 
-    child.stdout?.on('data', (chunk: Buffer) => { if (!stdout.add(chunk)) killGroup(child); });
-    child.stderr?.on('data', (chunk: Buffer) => { if (!stderr.add(chunk)) killGroup(child); });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (!stdout.add(chunk)) killGroup(child);
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (!stderr.add(chunk)) killGroup(child);
+    });
     child.on('error', (error: NodeJS.ErrnoException) => {
       startError ??= error;
       // A command that never started emits no 'close' of its own.
@@ -148,7 +165,9 @@ function collect(child: ChildProcess, file: string, opts: RunOptions): Promise<E
       }, DRAIN_GRACE_MS);
     });
     // 'close' comes once both pipes are drained, normally right after 'exit'.
-    child.on('close', () => { finish(); });
+    child.on('close', () => {
+      finish();
+    });
     if (opts.input !== undefined && child.stdin) {
       // The command may exit without reading its input; EPIPE then is not our failure.
       child.stdin.on('error', () => undefined);

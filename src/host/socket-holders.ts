@@ -12,7 +12,13 @@ const CHUNK = 64;
  * so finding an X server costs one process's fd table, not the whole host's; and it stops after
  * `budgetMs` (a busy host's holder in an invisible pid namespace is never found: not worth seconds).
  */
-export async function findSocketHolders(processes: readonly HostProcess[], inodes: readonly number[], prefer: readonly string[] = [], procRoot = '/proc', budgetMs = 2000): Promise<SocketHolder[]> {
+export async function findSocketHolders(
+  processes: readonly HostProcess[],
+  inodes: readonly number[],
+  prefer: readonly string[] = [],
+  procRoot = '/proc',
+  budgetMs = 2000,
+): Promise<SocketHolder[]> {
   const deadline = performance.now() + budgetMs;
   const wanted = new Map(inodes.map((i) => [`socket:[${i}]`, i]));
   if (wanted.size === 0) return [];

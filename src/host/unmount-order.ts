@@ -3,7 +3,6 @@ import type { UnmountUnit } from '../core/host.js';
 
 export type { UnmountUnit } from '../core/host.js';
 
-
 /**
  * Groups mounts (all below one guest root) into the fewest `umount` calls, deepest first.
  * A mount whose parent is also removed goes with its parent, except a layer stacked on the
@@ -23,11 +22,13 @@ export function unmountUnits(mounts: readonly MountEntry[]): UnmountUnit[] {
     return cur;
   };
   const depth = (p: string): number => p.split('/').filter(Boolean).length;
-  return tops
-    .map((top) => {
-      const members = [top, ...mounts.filter((m) => m !== top && memberOf(m) === top)];
-      return { path: top.mountPoint, recursive: members.length > 1, shared: members.some((m) => m.shared !== null), members };
-    })
-    // Deepest first; for layers stacked on one path, the newest (top) layer first.
-    .sort((a, b) => depth(b.path) - depth(a.path) || (b.members[0]?.id ?? 0) - (a.members[0]?.id ?? 0));
+  return (
+    tops
+      .map((top) => {
+        const members = [top, ...mounts.filter((m) => m !== top && memberOf(m) === top)];
+        return { path: top.mountPoint, recursive: members.length > 1, shared: members.some((m) => m.shared !== null), members };
+      })
+      // Deepest first; for layers stacked on one path, the newest (top) layer first.
+      .sort((a, b) => depth(b.path) - depth(a.path) || (b.members[0]?.id ?? 0) - (a.members[0]?.id ?? 0))
+  );
 }

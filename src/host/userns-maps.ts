@@ -15,10 +15,17 @@ export interface ProcessIdMaps {
 /** The id maps of process `pid`, or null when they cannot be read (it exited, or we are not root). */
 export async function readProcessIdMaps(host: Host, pid: number): Promise<ProcessIdMaps | null> {
   const [uid, gid, status, ou, og] = await Promise.all([
-    host.readFile(`/proc/${pid}/uid_map`), host.readFile(`/proc/${pid}/gid_map`), host.readFile(`/proc/${pid}/status`),
-    host.readFile('/proc/sys/kernel/overflowuid'), host.readFile('/proc/sys/kernel/overflowgid'),
+    host.readFile(`/proc/${pid}/uid_map`),
+    host.readFile(`/proc/${pid}/gid_map`),
+    host.readFile(`/proc/${pid}/status`),
+    host.readFile('/proc/sys/kernel/overflowuid'),
+    host.readFile('/proc/sys/kernel/overflowgid'),
   ]);
   if (uid === null || gid === null || status === null) return null;
-  const groups = (/^Groups:[ \t]*(.*)$/m.exec(status)?.[1] ?? '').trim().split(/\s+/).filter((g) => g !== '').map(Number);
+  const groups = (/^Groups:[ \t]*(.*)$/m.exec(status)?.[1] ?? '')
+    .trim()
+    .split(/\s+/)
+    .filter((g) => g !== '')
+    .map(Number);
   return { uidMap: parseIdMap(uid), gidMap: parseIdMap(gid), groups, overflowUid: Number(ou ?? 65534), overflowGid: Number(og ?? 65534) };
 }

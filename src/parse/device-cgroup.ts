@@ -32,7 +32,11 @@ export function parseDevicesList(text: string, source: string): DeviceCgroup {
     const m = /^([acb]) (\*|\d+):(\*|\d+) ([rwm]+)$/.exec(line.trim());
     if (m) rules.push({ type: m[1] as DeviceRule['type'], major: num(m[2]!), minor: num(m[3]!), access: m[4]! });
   }
-  return { source, open: rules.some((r) => r.type === 'a' && r.major === null && r.minor === null && r.access.includes('r') && r.access.includes('w')), rules };
+  return {
+    source,
+    open: rules.some((r) => r.type === 'a' && r.major === null && r.minor === null && r.access.includes('r') && r.access.includes('w')),
+    rules,
+  };
 }
 
 /**
@@ -48,8 +52,15 @@ export function parseDevicePolicy(text: string, unit: string, charMajors: Readon
       const [, spec, access] = entry;
       if (spec!.startsWith('/dev/')) rules.push({ type: 'c', major: null, minor: null, access: access!, path: spec! });
       else if (spec!.startsWith('char-') || spec!.startsWith('block-')) {
-        const pattern = new RegExp(`^${spec!.slice(spec!.indexOf('-') + 1).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-        for (const [name, majors] of charMajors) if (pattern.test(name)) for (const major of majors) rules.push({ type: spec!.startsWith('char-') ? 'c' : 'b', major, minor: null, access: access! });
+        const pattern = new RegExp(
+          `^${spec!
+            .slice(spec!.indexOf('-') + 1)
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '.*')}$`,
+        );
+        for (const [name, majors] of charMajors)
+          if (pattern.test(name))
+            for (const major of majors) rules.push({ type: spec!.startsWith('char-') ? 'c' : 'b', major, minor: null, access: access! });
       }
     }
   }
@@ -67,6 +78,12 @@ export function parseProcDevices(text: string): Map<string, number[]> {
 /** Whether the cgroup lets its processes open char device major:minor (at `path`) read-write. */
 export function allowsReadWrite(cg: DeviceCgroup, major: number, minor: number, path: string): boolean {
   if (cg.open) return true;
-  return cg.rules.some((r) => r.access.includes('r') && r.access.includes('w')
-    && (r.path !== undefined ? r.path === path : (r.type === 'a' || r.type === 'c') && (r.major === null || r.major === major) && (r.minor === null || r.minor === minor)));
+  return cg.rules.some(
+    (r) =>
+      r.access.includes('r') &&
+      r.access.includes('w') &&
+      (r.path !== undefined
+        ? r.path === path
+        : (r.type === 'a' || r.type === 'c') && (r.major === null || r.major === major) && (r.minor === null || r.minor === minor)),
+  );
 }

@@ -61,9 +61,7 @@ export function decodeDnsResponse(buf: Buffer, expect: { id: number; name: strin
   // OPT records have no string `data`; read every answer through the common shape.
   const answers = (packet.answers ?? []) as { type: string; data?: unknown }[];
   // Follow no CNAME chain by name: any A/AAAA record in the answer section is an answer to us.
-  const addresses = answers
-    .filter((a) => a.type === expect.type && typeof a.data === 'string')
-    .map((a) => a.data as string);
+  const addresses = answers.filter((a) => a.type === expect.type && typeof a.data === 'string').map((a) => a.data as string);
   const rcode = (packet as { rcode?: unknown }).rcode;
   return {
     ok: true,

@@ -26,5 +26,10 @@ export function hostsAddressesOf(entries: readonly HostsEntry[], name: string): 
 
 /** A loopback address: 127.0.0.0/8 or ::1 (a name on one of these is the machine itself). */
 export function isLoopbackAddress(address: string): boolean {
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) || address === '::1' || /^0*:(0*:){1,6}0*1$/.test(address) || address === '0:0:0:0:0:0:0:1';
+  return (
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) ||
+    address === '::1' ||
+    /^0*:(0*:){1,6}0*1$/.test(address) ||
+    address === '0:0:0:0:0:0:0:1'
+  );
 }

@@ -44,7 +44,10 @@ function parseLine(trimmed: string, line: number): FstabEntry | null {
   const [spec, file, vfstype, options, freq = '0', passno = '0'] = f;
   if (!/^\d+$/.test(freq) || !/^\d+$/.test(passno)) return null;
   // An options field with nothing but commas means the same as a missing one.
-  const opts = (options ?? '').split(',').filter((o) => o !== '').map(unescapeOctal);
+  const opts = (options ?? '')
+    .split(',')
+    .filter((o) => o !== '')
+    .map(unescapeOctal);
   return {
     spec: unescapeOctal(spec ?? ''),
     file: unescapeOctal(file ?? ''),

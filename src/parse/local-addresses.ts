@@ -6,7 +6,10 @@ export function parseFibTrieLocal(text: string): string[] {
   let last: string | null = null;
   for (const { text: line } of eachLine(text)) {
     const leaf = /^\s*\|--\s+(\d+\.\d+\.\d+\.\d+)\s*$/.exec(line);
-    if (leaf) { last = leaf[1]!; continue; }
+    if (leaf) {
+      last = leaf[1]!;
+      continue;
+    }
     if (last !== null && /^\s*\/32 host LOCAL\b/.test(line)) found.add(last);
   }
   return [...found];
@@ -28,7 +31,10 @@ export function parseIfInet6(text: string): string[] {
 export function compressIpv6(groups: string[]): string {
   let best = { at: -1, len: 0 };
   for (let i = 0; i < groups.length;) {
-    if (groups[i] !== '0') { i++; continue; }
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < groups.length && groups[j] === '0') j++;
     if (j - i > best.len && j - i >= 2) best = { at: i, len: j - i };

@@ -1,9 +1,6 @@
 /** What a machine-id file holds, in the terms libdbus and systemd judge it (machine-id(5)). */
 export type MachineIdState =
-  | { state: 'valid'; id: string }
-  | { state: 'empty' }
-  | { state: 'uninitialized' }
-  | { state: 'invalid'; length: number };
+  { state: 'valid'; id: string } | { state: 'empty' } | { state: 'uninitialized' } | { state: 'invalid'; length: number };
 
 /**
  * Classifies a machine-id file's text. libdbus wants exactly 32 hex digits with nothing else on

@@ -141,14 +141,14 @@ export function isUnder(path: string, dir: string): boolean {
 }
 
 function depth(p: string): number {
-  return normalize(p).split('/').filter((c) => c !== '').length;
+  return normalize(p)
+    .split('/')
+    .filter((c) => c !== '').length;
 }
 
 /**
  * The mounts at or below `dir`, deepest first (then newest first), which is the order to unmount them in.
  */
 export function mountsUnder(entries: readonly MountEntry[], dir: string): MountEntry[] {
-  return entries
-    .filter((e) => isUnder(e.mountPoint, dir))
-    .sort((a, b) => depth(b.mountPoint) - depth(a.mountPoint) || b.id - a.id);
+  return entries.filter((e) => isUnder(e.mountPoint, dir)).sort((a, b) => depth(b.mountPoint) - depth(a.mountPoint) || b.id - a.id);
 }

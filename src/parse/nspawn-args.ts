@@ -33,20 +33,75 @@ export interface NspawnArgs {
 // Short options that take a value, from nspawn's getopt string "+hD:u:abL:M:jS:Z:qi:xp:nUE:P".
 const SHORT_WITH_VALUE = new Set(['D', 'u', 'L', 'M', 'S', 'Z', 'i', 'p', 'E']);
 const SHORT_LONG: Record<string, string> = {
-  D: 'directory', u: 'user', M: 'machine', i: 'image', E: 'setenv', b: 'boot', n: 'network-veth',
+  D: 'directory',
+  u: 'user',
+  M: 'machine',
+  i: 'image',
+  E: 'setenv',
+  b: 'boot',
+  n: 'network-veth',
 };
 
 // Long options declared with required_argument; every other long option is taken as a flag.
 const LONG_WITH_VALUE = new Set([
-  'directory', 'template', 'image', 'machine', 'user', 'setenv', 'bind', 'bind-ro', 'network-namespace-path',
-  'network-bridge', 'network-zone', 'resolv-conf', 'register', 'uuid', 'slice', 'property', 'network-interface',
-  'network-macvlan', 'network-ipvlan', 'network-veth-extra', 'port', 'capability', 'drop-capability', 'kill-signal',
-  'link-journal', 'tmpfs', 'overlay', 'overlay-ro', 'chdir', 'pivot-root', 'personality', 'console', 'timezone',
-  'hostname', 'settings', 'notify-ready', 'rlimit', 'oom-score-adjust', 'cpu-affinity', 'system-call-filter',
-  'no-new-privileges', 'selinux-context', 'selinux-apifs-context', 'inaccessible', 'root-hash', 'root-hash-sig',
-  'verity-data', 'image-policy', 'load-credential', 'set-credential', 'bind-user', 'private-users-ownership',
-  'background', 'suppress-sync', 'forward-journal', 'ambient-capability',
-  'bind-user-shell', 'restrict-address-families',
+  'directory',
+  'template',
+  'image',
+  'machine',
+  'user',
+  'setenv',
+  'bind',
+  'bind-ro',
+  'network-namespace-path',
+  'network-bridge',
+  'network-zone',
+  'resolv-conf',
+  'register',
+  'uuid',
+  'slice',
+  'property',
+  'network-interface',
+  'network-macvlan',
+  'network-ipvlan',
+  'network-veth-extra',
+  'port',
+  'capability',
+  'drop-capability',
+  'kill-signal',
+  'link-journal',
+  'tmpfs',
+  'overlay',
+  'overlay-ro',
+  'chdir',
+  'pivot-root',
+  'personality',
+  'console',
+  'timezone',
+  'hostname',
+  'settings',
+  'notify-ready',
+  'rlimit',
+  'oom-score-adjust',
+  'cpu-affinity',
+  'system-call-filter',
+  'no-new-privileges',
+  'selinux-context',
+  'selinux-apifs-context',
+  'inaccessible',
+  'root-hash',
+  'root-hash-sig',
+  'verity-data',
+  'image-policy',
+  'load-credential',
+  'set-credential',
+  'bind-user',
+  'private-users-ownership',
+  'background',
+  'suppress-sync',
+  'forward-journal',
+  'ambient-capability',
+  'bind-user-shell',
+  'restrict-address-families',
 ]);
 
 // systemd's parse_boolean().
@@ -78,32 +133,82 @@ function basename(p: string): string | null {
 
 function emptyArgs(): NspawnArgs {
   return {
-    machine: null, effectiveMachine: null, directory: null, image: null, boot: false, privateNetwork: false,
-    networkVeth: false, networkNamespacePath: null, networkBridge: null, networkZone: null, resolvConf: null,
-    binds: [], setenv: {}, keepUnit: false, register: null, user: null, rest: [],
+    machine: null,
+    effectiveMachine: null,
+    directory: null,
+    image: null,
+    boot: false,
+    privateNetwork: false,
+    networkVeth: false,
+    networkNamespacePath: null,
+    networkBridge: null,
+    networkZone: null,
+    resolvConf: null,
+    binds: [],
+    setenv: {},
+    keepUnit: false,
+    register: null,
+    user: null,
+    rest: [],
   };
 }
 
 function apply(a: NspawnArgs, name: string, value: string | null): void {
   const v = value ?? '';
   switch (name) {
-    case 'machine': a.machine = v; break;
-    case 'directory': a.directory = v; break;
-    case 'image': a.image = v; break;
-    case 'boot': a.boot = true; break;
-    case 'user': a.user = v; break;
-    case 'keep-unit': a.keepUnit = true; break;
-    case 'register': a.register = parseBool(v); break;
-    case 'resolv-conf': a.resolvConf = v; break;
-    case 'bind': a.binds.push(parseBind(v, false)); break;
-    case 'bind-ro': a.binds.push(parseBind(v, true)); break;
-    case 'private-network': a.privateNetwork = true; break;
-    case 'network-namespace-path': a.networkNamespacePath = v; break;
-    case 'network-veth': a.networkVeth = a.privateNetwork = true; break;
-    case 'network-bridge': a.networkBridge = v; a.networkVeth = a.privateNetwork = true; break;
-    case 'network-zone': a.networkZone = v; a.networkVeth = a.privateNetwork = true; break;
-    case 'network-interface': case 'network-macvlan': case 'network-ipvlan': case 'network-veth-extra':
-      a.privateNetwork = true; break;
+    case 'machine':
+      a.machine = v;
+      break;
+    case 'directory':
+      a.directory = v;
+      break;
+    case 'image':
+      a.image = v;
+      break;
+    case 'boot':
+      a.boot = true;
+      break;
+    case 'user':
+      a.user = v;
+      break;
+    case 'keep-unit':
+      a.keepUnit = true;
+      break;
+    case 'register':
+      a.register = parseBool(v);
+      break;
+    case 'resolv-conf':
+      a.resolvConf = v;
+      break;
+    case 'bind':
+      a.binds.push(parseBind(v, false));
+      break;
+    case 'bind-ro':
+      a.binds.push(parseBind(v, true));
+      break;
+    case 'private-network':
+      a.privateNetwork = true;
+      break;
+    case 'network-namespace-path':
+      a.networkNamespacePath = v;
+      break;
+    case 'network-veth':
+      a.networkVeth = a.privateNetwork = true;
+      break;
+    case 'network-bridge':
+      a.networkBridge = v;
+      a.networkVeth = a.privateNetwork = true;
+      break;
+    case 'network-zone':
+      a.networkZone = v;
+      a.networkVeth = a.privateNetwork = true;
+      break;
+    case 'network-interface':
+    case 'network-macvlan':
+    case 'network-ipvlan':
+    case 'network-veth-extra':
+      a.privateNetwork = true;
+      break;
     case 'setenv': {
       // `-E NAME` without `=` copies nspawn's own variable, which we cannot see.
       const eq = v.indexOf('=');
@@ -125,7 +230,10 @@ export function parseNspawnArgs(argv: readonly string[]): NspawnArgs {
   if (first !== undefined && !first.startsWith('-') && /nspawn$/.test(first)) i = 1;
   for (; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    if (arg === '--') { i++; break; }
+    if (arg === '--') {
+      i++;
+      break;
+    }
     if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
       const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
@@ -139,7 +247,7 @@ export function parseNspawnArgs(argv: readonly string[]): NspawnArgs {
     for (let j = 1; j < arg.length; j++) {
       const ch = arg[j] ?? '';
       if (SHORT_WITH_VALUE.has(ch)) {
-        const value = j + 1 < arg.length ? arg.slice(j + 1) : argv[++i] ?? null;
+        const value = j + 1 < arg.length ? arg.slice(j + 1) : (argv[++i] ?? null);
         const long = SHORT_LONG[ch];
         if (long !== undefined) apply(a, long, value);
         break;
@@ -149,7 +257,7 @@ export function parseNspawnArgs(argv: readonly string[]): NspawnArgs {
     }
   }
   a.rest = argv.slice(i);
-  const image = a.image === null ? null : basename(a.image)?.replace(/\.raw$/, '') ?? null;
+  const image = a.image === null ? null : (basename(a.image)?.replace(/\.raw$/, '') ?? null);
   a.effectiveMachine = a.machine || (a.directory !== null ? basename(a.directory) : image) || null;
   return a;
 }

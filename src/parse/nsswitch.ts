@@ -41,7 +41,10 @@ function parseBracket(inner: string): Partial<Record<NssStatus, NssAction>> {
     const status = m[2]!.toUpperCase() as NssStatus;
     const action = m[3]!.toLowerCase() as NssAction;
     if (!STATUSES.includes(status) || !['return', 'continue', 'merge'].includes(action)) continue;
-    if (m[1] === '!') for (const s of STATUSES) { if (s !== status) actions[s] = action; }
+    if (m[1] === '!')
+      for (const s of STATUSES) {
+        if (s !== status) actions[s] = action;
+      }
     else actions[status] = action;
   }
   return actions;

@@ -42,6 +42,9 @@ export function parseGroup(text: string): GroupEntry[] {
     .map(([name = '', , gid, members = '']) => ({
       name,
       gid: Number(gid),
-      members: members.split(',').map((m) => m.trim()).filter((m) => m !== ''),
+      members: members
+        .split(',')
+        .map((m) => m.trim())
+        .filter((m) => m !== ''),
     }));
 }

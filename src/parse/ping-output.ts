@@ -21,14 +21,20 @@ const STDERR_RULES: [RegExp, PingError][] = [
   // A firewall rejecting the packet also says "Operation not permitted", but on sendmsg/sendto.
   [/send(?:msg|to): Operation not permitted/i, 'other'],
   [/Operation not permitted|Permission denied|cap_net_raw|setuid|Lacking privilege/i, 'permission'],
-  [/Name or service not known|Temporary failure in name resolution|No address associated|unknown host|bad address|Name has no usable address/i, 'unknown-host'],
+  [
+    /Name or service not known|Temporary failure in name resolution|No address associated|unknown host|bad address|Name has no usable address/i,
+    'unknown-host',
+  ],
   [/Network is unreachable|No route to host|Cannot assign requested address/i, 'no-route'],
 ];
 
 const UNREACHABLE = /Destination (?:Host|Net|Network|Port|Protocol)? ?Unreachable|Host Unreachable|Net Unreachable/i;
 
 function lines(s: string): string[] {
-  return s.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
 }
 
 /** Read ping's output and exit code. Never throws; an unrecognised output leaves fields null. */

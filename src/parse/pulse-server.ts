@@ -8,8 +8,7 @@ export const PULSE_DEFAULT_PORT = 4713;
  * entry on the machine with that id (`/etc/machine-id`), which often differs inside a container.
  */
 export type PulseServerEntry =
-  | { kind: 'unix'; path: string; machineId?: string }
-  | { kind: 'tcp'; host: string; port: number; machineId?: string };
+  { kind: 'unix'; path: string; machineId?: string } | { kind: 'tcp'; host: string; port: number; machineId?: string };
 
 function port(s: string): number | null {
   if (!/^\d{1,5}$/.test(s)) return null;

@@ -42,7 +42,12 @@ export interface SchrootSession {
 }
 
 function list(value: string | undefined): string[] {
-  return value === undefined ? [] : value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return value === undefined
+    ? []
+    : value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
 }
 
 // GLib's boolean syntax: only these four spellings are accepted.
@@ -85,10 +90,7 @@ function toChroot(g: KeyFileGroup, source: string, problems: SchrootProblem[]): 
 }
 
 /** Parse one schroot config file. Problems are collected; never throws. */
-export function parseSchrootConfig(
-  text: string,
-  source: string,
-): { chroots: SchrootChroot[]; problems: SchrootProblem[] } {
+export function parseSchrootConfig(text: string, source: string): { chroots: SchrootChroot[]; problems: SchrootProblem[] } {
   const { groups, problems } = parseKeyFile(text);
   const chroots = groups.map((g) => toChroot(g, source, problems));
   return { chroots, problems };

@@ -27,8 +27,15 @@ export function parseSysvShm(text: string): ShmSegmentState[] {
     const n = f.map(Number);
     if (n.slice(1, 14).some((v) => !Number.isInteger(v) || v < 0)) continue;
     out.push({
-      shmid: n[1]!, mode: Number.parseInt(f[2]!, 8), bytes: n[3]!, creatorPid: n[4]!, lastPid: n[5]!, attaches: n[6]!,
-      uid: n[7]!, gid: n[8]!, attachTime: n[11]!,
+      shmid: n[1]!,
+      mode: Number.parseInt(f[2]!, 8),
+      bytes: n[3]!,
+      creatorPid: n[4]!,
+      lastPid: n[5]!,
+      attaches: n[6]!,
+      uid: n[7]!,
+      gid: n[8]!,
+      attachTime: n[11]!,
     });
   }
   return out;

@@ -29,7 +29,10 @@ export function closestName(names: readonly string[], typed: string): string | n
   let bestDistance = Math.max(2, Math.floor(typed.length / 3)) + 1;
   for (const n of names) {
     const d = editDistance(n, typed);
-    if (d < bestDistance) { best = n; bestDistance = d; }
+    if (d < bestDistance) {
+      best = n;
+      bestDistance = d;
+    }
   }
   return best;
 }
@@ -62,7 +65,8 @@ export function explainLines(found: Explained, width: number, docsPath: string |
     const codes = Object.entries(c.findings);
     if (codes.length > 0) {
       lines.push('', 'Finding codes:');
-      for (const [code, doc] of codes) lines.push(...para(`${code} (${doc.severity})`, width, '  '), ...para(doc.description, width, '      '));
+      for (const [code, doc] of codes)
+        lines.push(...para(`${code} (${doc.severity})`, width, '  '), ...para(doc.description, width, '      '));
     }
     const fixes = Object.entries(c.fixDocs ?? {});
     if (fixes.length > 0) {
@@ -77,9 +81,19 @@ export function explainLines(found: Explained, width: number, docsPath: string |
     const c = hit.check;
     if ('code' in hit) {
       const doc = c.findings[hit.code]!;
-      lines.push(...para(`${hit.code} (${doc.severity}), a finding of ${c.id}: ${c.title}`, width), ...para(where(`${c.id}.${hit.code}`), width, '  '), '', ...para(doc.description, width));
+      lines.push(
+        ...para(`${hit.code} (${doc.severity}), a finding of ${c.id}: ${c.title}`, width),
+        ...para(where(`${c.id}.${hit.code}`), width, '  '),
+        '',
+        ...para(doc.description, width),
+      );
     } else {
-      lines.push(...para(`${hit.fix}, a fix offered by ${c.id}: ${c.title}`, width), ...para(where(c.id), width, '  '), '', ...para(c.fixDocs?.[hit.fix] ?? '', width));
+      lines.push(
+        ...para(`${hit.fix}, a fix offered by ${c.id}: ${c.title}`, width),
+        ...para(where(c.id), width, '  '),
+        '',
+        ...para(c.fixDocs?.[hit.fix] ?? '', width),
+      );
       lines.push('', ...para(`Apply just this fix with: ctr-doctor fix TARGET --only ${hit.fix}`, width));
     }
     lines.push('', ...para(`About ${c.id}: ${c.description}`, width));

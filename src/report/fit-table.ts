@@ -21,8 +21,21 @@ export interface FitTableInput {
 }
 
 const ASCII = {
-  top: '-', 'top-mid': '+', 'top-left': '+', 'top-right': '+', bottom: '-', 'bottom-mid': '+', 'bottom-left': '+', 'bottom-right': '+',
-  left: '|', 'left-mid': '+', mid: '-', 'mid-mid': '+', right: '|', 'right-mid': '+', middle: '|',
+  top: '-',
+  'top-mid': '+',
+  'top-left': '+',
+  'top-right': '+',
+  bottom: '-',
+  'bottom-mid': '+',
+  'bottom-left': '+',
+  'bottom-right': '+',
+  left: '|',
+  'left-mid': '+',
+  mid: '-',
+  'mid-mid': '+',
+  right: '|',
+  'right-mid': '+',
+  middle: '|',
 };
 
 /** One cell's widest line and widest word. */
@@ -43,7 +56,9 @@ export function fitColumns(columns: FitColumn[], cells: string[][], width: numbe
   // Cells do not change while columns are dropped: measure them once.
   const measured = columns.map((_, i) => cells.map((row) => measure(row[i] ?? '')));
   const dropNext = () => {
-    const droppable = keep.filter((i) => columns[i]!.dropOrder !== undefined).sort((a, b) => columns[a]!.dropOrder! - columns[b]!.dropOrder!);
+    const droppable = keep
+      .filter((i) => columns[i]!.dropOrder !== undefined)
+      .sort((a, b) => columns[a]!.dropOrder! - columns[b]!.dropOrder!);
     if (droppable.length === 0 || keep.length === 1) return false;
     keep = keep.filter((i) => i !== droppable[0]);
     return true;
@@ -56,7 +71,9 @@ export function fitColumns(columns: FitColumn[], cells: string[][], width: numbe
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     if (sum(natural) <= budget) return { keep, widths: natural };
     const floors = keep.map((i, k) => Math.min(natural[k]!, Math.max(1, columns[i]!.min ?? 8)));
-    const words = sizes.map((col, k) => Math.min(natural[k]!, Math.max(floors[k]!, Math.min(Math.floor(width / 3), ...[Math.max(...col.map((m) => m.word))]))));
+    const words = sizes.map((col, k) =>
+      Math.min(natural[k]!, Math.max(floors[k]!, Math.min(Math.floor(width / 3), ...[Math.max(...col.map((m) => m.word))]))),
+    );
     if (sum(words) <= budget) {
       const widths = shrink(natural, words, budget);
       // A column of long text squeezed under a third of the width reads badly: drop an optional column first.
@@ -67,7 +84,14 @@ export function fitColumns(columns: FitColumn[], cells: string[][], width: numbe
     }
     if (dropNext()) continue;
     if (sum(floors) <= budget) return { keep, widths: shrink(natural, floors, budget) };
-    return { keep, widths: shrink(natural, floors.map(() => 1), Math.max(keep.length, budget)) };
+    return {
+      keep,
+      widths: shrink(
+        natural,
+        floors.map(() => 1),
+        Math.max(keep.length, budget),
+      ),
+    };
   }
 }
 
@@ -81,7 +105,10 @@ function shrink(natural: number[], floors: number[], budget: number): number[] {
   let spare = budget - widths.reduce((a, b) => a + b, 0);
   for (const k of [...want.keys()].sort((x, y) => want[y]! - want[x]!)) {
     if (spare <= 0) break;
-    if (widths[k]! < natural[k]!) { widths[k]!++; spare--; }
+    if (widths[k]! < natural[k]!) {
+      widths[k]!++;
+      spare--;
+    }
   }
   return widths;
 }
@@ -94,10 +121,16 @@ export function fitTable({ columns, rows, width, color }: FitTableInput): string
   // Newlines a caller put in a cell are line breaks; each line is escaped on its own.
   const cells = [columns.map((c) => c.head), ...rows].map((row) => row.map((cell) => cell.split('\n').map(escapeTerminal).join('\n')));
   const { keep, widths } = fitColumns(columns, cells, width);
-  const wrapCell = (text: string, w: number) => text.split('\n').flatMap((line) => wrapText(line, w)).join('\n');
+  const wrapCell = (text: string, w: number) =>
+    text
+      .split('\n')
+      .flatMap((line) => wrapText(line, w))
+      .join('\n');
   const [head, ...body] = cells.map((row) => keep.map((i, k) => wrapCell(row[i] ?? '', widths[k]!)));
   const table = new Table({
-    head: head!, colWidths: widths.map((w) => w + 2), wordWrap: false,
+    head: head!,
+    colWidths: widths.map((w) => w + 2),
+    wordWrap: false,
     style: { head: [], border: [], 'padding-left': 1, 'padding-right': 1 },
     ...(color ? {} : { chars: ASCII }),
   });

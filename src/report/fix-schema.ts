@@ -22,14 +22,19 @@ export const fixSchema = {
     plan: { type: 'array', items: { $ref: '#/$defs/planned' } },
     declined: { type: 'array', items: { type: 'string' }, description: 'fixes to apply that the user said no to' },
     applied: { type: 'array', items: { $ref: '#/$defs/applied' } },
-    after: { oneOf: [{ $ref: REPORT_ID }, { type: 'null' }], description: 'the touched checks and their dependents run again; null when nothing was applied' },
+    after: {
+      oneOf: [{ $ref: REPORT_ID }, { type: 'null' }],
+      description: 'the touched checks and their dependents run again; null when nothing was applied',
+    },
     journal: { type: ['string', 'null'], description: 'the journal entry directory; null when nothing changed' },
     exitCode: { type: 'integer', minimum: 0 },
   },
   $defs: {
     report: embeddedReport,
     planned: {
-      type: 'object', additionalProperties: false, required: ['fixId', 'title', 'safety', 'checkIds', 'action', 'steps'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['fixId', 'title', 'safety', 'checkIds', 'action', 'steps'],
       properties: {
         fixId: { type: 'string' },
         title: { type: 'string' },
@@ -45,7 +50,9 @@ export const fixSchema = {
       },
     },
     applied: {
-      type: 'object', additionalProperties: false, required: ['fixId', 'title', 'checkIds', 'status', 'steps'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['fixId', 'title', 'checkIds', 'status', 'steps'],
       properties: {
         fixId: { type: 'string' },
         title: { type: 'string' },
@@ -54,7 +61,9 @@ export const fixSchema = {
         steps: {
           type: 'array',
           items: {
-            type: 'object', additionalProperties: false, required: ['index', 'kind', 'where', 'description', 'status', 'message'],
+            type: 'object',
+            additionalProperties: false,
+            required: ['index', 'kind', 'where', 'description', 'status', 'message'],
             properties: {
               index: { type: 'integer', minimum: 0 },
               kind: { enum: ['exec', 'write', 'symlink', 'mkdir', 'umount', 'mount', 'manual'] },

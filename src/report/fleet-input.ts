@@ -42,11 +42,21 @@ function checkReport(v: unknown, source: FleetReport['source']): FleetReport {
   need(isObject(target) && typeof target.kind === 'string' && typeof target.name === 'string', 'target.kind or target.name is missing');
   need(Array.isArray(v.results), 'results is not an array');
   const results = v.results.map((r: unknown, i) => {
-    need(isObject(r) && typeof r.id === 'string' && typeof r.status === 'string' && STATUSES.has(r.status), `results[${i}] has no id or no known status`);
+    need(
+      isObject(r) && typeof r.id === 'string' && typeof r.status === 'string' && STATUSES.has(r.status),
+      `results[${i}] has no id or no known status`,
+    );
     return { id: r.id, status: r.status as Status };
   });
   const host = isObject(v.host) && typeof v.host.name === 'string' && v.host.name !== '' ? v.host.name : null;
-  return { hostName: host, guest: target.name, kind: target.kind, source, startedAt: typeof v.startedAt === 'string' ? v.startedAt : null, results };
+  return {
+    hostName: host,
+    guest: target.name,
+    kind: target.kind,
+    source,
+    startedAt: typeof v.startedAt === 'string' ? v.startedAt : null,
+    results,
+  };
 }
 
 /** `fix --json`: the first diagnosis, with the checks run again after the fixes replacing theirs. */

@@ -62,8 +62,14 @@ function rowOf(file: string, r: FleetReport): FleetRow {
   for (const c of r.results) counts[c.status] += 1;
   const host = r.hostName ?? hostFromFileName(file);
   return {
-    host, hostFrom: r.hostName ? 'report' : 'file', file,
-    guest: r.guest, kind: r.kind, source: r.source, startedAt: r.startedAt, counts,
+    host,
+    hostFrom: r.hostName ? 'report' : 'file',
+    file,
+    guest: r.guest,
+    kind: r.kind,
+    source: r.source,
+    startedAt: r.startedAt,
+    counts,
     failing: r.results.filter((c) => c.status === 'fail').map((c) => c.id),
     erroring: r.results.filter((c) => c.status === 'error').map((c) => c.id),
   };
@@ -82,14 +88,23 @@ function byText(a: string, b: string): number {
 function sortRows(rows: FleetRow[]): FleetRow[] {
   const hostTrouble = new Map<string, number>();
   for (const r of rows) hostTrouble.set(r.host, Math.min(hostTrouble.get(r.host) ?? 3, trouble(r.counts)));
-  return [...rows].sort((a, b) => (hostTrouble.get(a.host)! - hostTrouble.get(b.host)!) || byText(a.host, b.host)
-    || (trouble(a.counts) - trouble(b.counts)) || byText(a.guest, b.guest) || byText(a.file, b.file));
+  return [...rows].sort(
+    (a, b) =>
+      hostTrouble.get(a.host)! - hostTrouble.get(b.host)! ||
+      byText(a.host, b.host) ||
+      trouble(a.counts) - trouble(b.counts) ||
+      byText(a.guest, b.guest) ||
+      byText(a.file, b.file),
+  );
 }
 
 function tallies(rows: FleetRow[]): CheckTally[] {
   const byKey = new Map<string, { id: string; status: 'fail' | 'error'; hosts: Set<string>; guests: number }>();
   for (const row of rows) {
-    for (const [status, ids] of [['fail', row.failing], ['error', row.erroring]] as const) {
+    for (const [status, ids] of [
+      ['fail', row.failing],
+      ['error', row.erroring],
+    ] as const) {
       for (const id of new Set(ids)) {
         const key = `${status} ${id}`;
         const t = byKey.get(key) ?? { id, status, hosts: new Set<string>(), guests: 0 };
@@ -101,7 +116,10 @@ function tallies(rows: FleetRow[]): CheckTally[] {
   }
   return [...byKey.values()]
     .map((t) => ({ id: t.id, status: t.status, hosts: t.hosts.size, guests: t.guests, hostNames: [...t.hosts].sort(byText) }))
-    .sort((a, b) => (a.status === b.status ? 0 : a.status === 'fail' ? -1 : 1) || (b.hosts - a.hosts) || (b.guests - a.guests) || byText(a.id, b.id));
+    .sort(
+      (a, b) =>
+        (a.status === b.status ? 0 : a.status === 'fail' ? -1 : 1) || b.hosts - a.hosts || b.guests - a.guests || byText(a.id, b.id),
+    );
 }
 
 /**
@@ -137,7 +155,7 @@ export function summarizeFleet(files: FleetFile[]): FleetSummary {
     hostsFailing: new Set(rows.filter((r) => r.counts.fail > 0).map((r) => r.host)).size,
     guests: rows.length,
     files: files.filter((f) => 'text' in f).length,
-    ...Object.fromEntries(STATUSES.map((s) => [s, rows.reduce((n, r) => n + r.counts[s], 0)])) as Record<Status, number>,
+    ...(Object.fromEntries(STATUSES.map((s) => [s, rows.reduce((n, r) => n + r.counts[s], 0)])) as Record<Status, number>),
   };
   const summary = { schemaVersion: 1 as const, exitCode: 0, totals, rows: sorted, emptyHosts, checks: tallies(sorted), unreadable };
   summary.exitCode = fleetExitCode(summary);

@@ -15,11 +15,16 @@ export function resolveFormat(opts: { json?: boolean; format?: string }, isTty: 
 /** The reporter for a format. */
 export function pickReporter(format: FormatName, streams: ReportStreams): Reporter {
   switch (format) {
-    case 'json': return jsonReporter(streams);
-    case 'junit': return junitReporter(streams);
-    case 'prometheus': return prometheusReporter(streams);
-    case 'tty': return ttyReporter(streams);
-    case 'text': return textReporter(streams);
+    case 'json':
+      return jsonReporter(streams);
+    case 'junit':
+      return junitReporter(streams);
+    case 'prometheus':
+      return prometheusReporter(streams);
+    case 'tty':
+      return ttyReporter(streams);
+    case 'text':
+      return textReporter(streams);
   }
 }
 

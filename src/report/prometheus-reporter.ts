@@ -15,13 +15,22 @@ export function prometheusText(reports: Report[]): string {
   ];
   for (const r of reports) {
     for (const c of r.results) {
-      lines.push(`ctr_doctor_check_status{target_kind="${label(r.target.kind)}",target="${label(r.target.name)}",check="${label(c.id)}",group="${label(c.group)}"} ${STATUS_VALUE[c.status]}`);
+      lines.push(
+        `ctr_doctor_check_status{target_kind="${label(r.target.kind)}",target="${label(r.target.name)}",check="${label(c.id)}",group="${label(c.group)}"} ${STATUS_VALUE[c.status]}`,
+      );
     }
   }
-  lines.push('# HELP ctr_doctor_run_success 1 when the run found no failure and every check could run (exit code 0).', '# TYPE ctr_doctor_run_success gauge');
-  for (const r of reports) lines.push(`ctr_doctor_run_success{target_kind="${label(r.target.kind)}",target="${label(r.target.name)}"} ${r.success ? 1 : 0}`);
+  lines.push(
+    '# HELP ctr_doctor_run_success 1 when the run found no failure and every check could run (exit code 0).',
+    '# TYPE ctr_doctor_run_success gauge',
+  );
+  for (const r of reports)
+    lines.push(`ctr_doctor_run_success{target_kind="${label(r.target.kind)}",target="${label(r.target.name)}"} ${r.success ? 1 : 0}`);
   lines.push('# HELP ctr_doctor_run_duration_seconds Wall time of the run.', '# TYPE ctr_doctor_run_duration_seconds gauge');
-  for (const r of reports) lines.push(`ctr_doctor_run_duration_seconds{target_kind="${label(r.target.kind)}",target="${label(r.target.name)}"} ${(r.durationMs / 1000).toFixed(3)}`);
+  for (const r of reports)
+    lines.push(
+      `ctr_doctor_run_duration_seconds{target_kind="${label(r.target.kind)}",target="${label(r.target.name)}"} ${(r.durationMs / 1000).toFixed(3)}`,
+    );
   return lines.join('\n') + '\n';
 }
 

@@ -37,12 +37,18 @@ export interface LayoutOptions {
 /** The TARGET word that names this target again, for commands the report suggests. */
 export function targetSpecOf(target: Report['target']): string | null {
   switch (target.kind) {
-    case 'chroot': return `chroot:${target.name}`;
-    case 'schroot': return `session:${target.name}`;
-    case 'nspawn': return `nspawn:${target.name}`;
-    case 'pid': return target.pid !== null ? `pid:${target.pid}` : null;
-    case 'self': return 'self';
-    case 'host': return null;
+    case 'chroot':
+      return `chroot:${target.name}`;
+    case 'schroot':
+      return `session:${target.name}`;
+    case 'nspawn':
+      return `nspawn:${target.name}`;
+    case 'pid':
+      return target.pid !== null ? `pid:${target.pid}` : null;
+    case 'self':
+      return 'self';
+    case 'host':
+      return null;
   }
 }
 
@@ -104,7 +110,15 @@ function foldedLines(report: Report, opts: LayoutOptions): string[] {
   const p = painter(opts.color);
   const lines: string[] = [];
   const passed = report.results.filter((r) => r.status === 'pass');
-  if (passed.length > 0) lines.push(...listLine('pass', `${passed.length} passed`, passed.map((r) => r.id), opts));
+  if (passed.length > 0)
+    lines.push(
+      ...listLine(
+        'pass',
+        `${passed.length} passed`,
+        passed.map((r) => r.id),
+        opts,
+      ),
+    );
   const skipped = report.results.filter((r) => r.status === 'skip');
   const byReason = new Map<string, string[]>();
   for (const r of skipped) byReason.set(r.summary, [...(byReason.get(r.summary) ?? []), r.id]);
@@ -152,7 +166,12 @@ export function problemLines(r: CheckResult, opts: LayoutOptions): string[] {
   if (codes.length > 0) {
     const wrapped = wrapText(`docs: ctr-doctor explain ${codes.map(escapeTerminal).join(' ')}`, opts.width, '  ', '    ');
     // Each code links to its anchor; the link is added after wrapping, since it takes no columns.
-    const anchored = wrapped.map((l) => l.split(' ').map((word) => (codes.includes(word) ? link(word, opts.docsUrl && `${opts.docsUrl}#${codeAnchor(r.id, word)}`, opts.color) : word)).join(' '));
+    const anchored = wrapped.map((l) =>
+      l
+        .split(' ')
+        .map((word) => (codes.includes(word) ? link(word, opts.docsUrl && `${opts.docsUrl}#${codeAnchor(r.id, word)}`, opts.color) : word))
+        .join(' '),
+    );
     lines.push(...anchored.map(p.gray));
   }
   return lines;
@@ -162,10 +181,12 @@ export function problemLines(r: CheckResult, opts: LayoutOptions): string[] {
 function fixLines(fix: Fix, opts: LayoutOptions): string[] {
   const p = painter(opts.color);
   const tag = `fix (${fix.safety})`;
-  const lines = wrapText(`${tag}: ${escapeTerminal(fix.title)}`, opts.width, '  ', '      ')
-    .map((l, i) => (i === 0 ? paintLead(l, `  ${tag}`, `  ${(fix.safety === 'manual' ? p.blue : fix.safety === 'unsafe' ? p.yellow : p.green)(tag)}`) : l));
+  const lines = wrapText(`${tag}: ${escapeTerminal(fix.title)}`, opts.width, '  ', '      ').map((l, i) =>
+    i === 0 ? paintLead(l, `  ${tag}`, `  ${(fix.safety === 'manual' ? p.blue : fix.safety === 'unsafe' ? p.yellow : p.green)(tag)}`) : l,
+  );
   if (fix.safety !== 'manual' && fix.steps.some((s) => s.kind !== 'manual')) {
-    if (opts.fixCommand) lines.push(...wrapShellLine(escapeTerminal(opts.fixCommand(opts.spec ?? null, fix)), opts.width, '    $ ', '      '));
+    if (opts.fixCommand)
+      lines.push(...wrapShellLine(escapeTerminal(opts.fixCommand(opts.spec ?? null, fix)), opts.width, '    $ ', '      '));
     return lines;
   }
   let broken = false;
@@ -179,20 +200,41 @@ function fixLines(fix: Fix, opts: LayoutOptions): string[] {
     broken ||= wrapped.brokenConfig;
     lines.push(...wrapped.lines);
   }
-  if (broken) lines.push(...wrapText('(a config line above is wider than the terminal and was broken: join it back into one line)', opts.width, '    ', '    ').map(p.gray));
+  if (broken)
+    lines.push(
+      ...wrapText(
+        '(a config line above is wider than the terminal and was broken: join it back into one line)',
+        opts.width,
+        '    ',
+        '    ',
+      ).map(p.gray),
+    );
   return lines;
 }
 
 /** Counts and time; the fix hint only when `fix` would apply something. */
 function closingLines(report: Report, opts: LayoutOptions): string[] {
   const s = report.summary;
-  const parts = [`${s.pass} passed`, `${s.warn} warning${s.warn === 1 ? '' : 's'}`, `${s.fail} failed`, `${s.skip} skipped`, ...(s.error > 0 ? [`${s.error} could not run`] : [])];
+  const parts = [
+    `${s.pass} passed`,
+    `${s.warn} warning${s.warn === 1 ? '' : 's'}`,
+    `${s.fail} failed`,
+    `${s.skip} skipped`,
+    ...(s.error > 0 ? [`${s.error} could not run`] : []),
+  ];
   const lines = wrapText(`${parts.join(', ')} in ${(report.durationMs / 1000).toFixed(2)} s`, opts.width, '', '  ');
   if (opts.fixHint !== false) {
     const applicable = opts.applicableFixes ?? 0;
     if (applicable > 0) {
       const spec = opts.spec ? ` ${escapeTerminal(opts.spec)}` : '';
-      lines.push(...wrapText(`Run \`ctr-doctor fix${spec}\` to apply the ${applicable} safe fix${applicable === 1 ? '' : 'es'} (\`--dry-run\` shows the plan).`, opts.width, '', '  '));
+      lines.push(
+        ...wrapText(
+          `Run \`ctr-doctor fix${spec}\` to apply the ${applicable} safe fix${applicable === 1 ? '' : 'es'} (\`--dry-run\` shows the plan).`,
+          opts.width,
+          '',
+          '  ',
+        ),
+      );
     }
   }
   return lines;

@@ -9,16 +9,22 @@ export const reportSchema = {
   properties: {
     schemaVersion: { const: 1 },
     tool: {
-      type: 'object', additionalProperties: false, required: ['name', 'version'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'version'],
       properties: { name: { const: 'ctr-doctor' }, version: { type: 'string' } },
     },
     host: {
       description: 'The machine ctr-doctor ran on (optional: older reports lack it).',
-      type: 'object', additionalProperties: false, required: ['name'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
       properties: { name: { type: 'string', description: 'its hostname (gethostname)' } },
     },
     target: {
-      type: 'object', additionalProperties: false, required: ['kind', 'name', 'root', 'pid'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'name', 'root', 'pid'],
       properties: {
         kind: { enum: ['chroot', 'schroot', 'nspawn', 'pid', 'self', 'host'] },
         name: { type: 'string' },
@@ -30,14 +36,17 @@ export const reportSchema = {
     durationMs: { type: 'integer', minimum: 0 },
     success: { type: 'boolean' },
     summary: {
-      type: 'object', additionalProperties: false, required: ['pass', 'warn', 'fail', 'skip', 'error'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['pass', 'warn', 'fail', 'skip', 'error'],
       properties: Object.fromEntries(['pass', 'warn', 'fail', 'skip', 'error'].map((k) => [k, { type: 'integer', minimum: 0 }])),
     },
     results: { type: 'array', items: { $ref: '#/$defs/result' } },
   },
   $defs: {
     result: {
-      type: 'object', additionalProperties: false,
+      type: 'object',
+      additionalProperties: false,
       required: ['id', 'group', 'title', 'status', 'summary', 'durationMs', 'findings', 'fixes'],
       properties: {
         id: { type: 'string', pattern: '^[a-z0-9-]+\\.[a-z0-9.-]+$' },
@@ -51,7 +60,9 @@ export const reportSchema = {
       },
     },
     finding: {
-      type: 'object', additionalProperties: false, required: ['code', 'severity', 'message', 'evidence'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['code', 'severity', 'message', 'evidence'],
       properties: {
         code: { type: 'string', pattern: '^[a-z0-9]+(-[a-z0-9]+)*$' },
         severity: { enum: ['fail', 'warn', 'info'] },
@@ -60,7 +71,9 @@ export const reportSchema = {
       },
     },
     fix: {
-      type: 'object', additionalProperties: false, required: ['id', 'title', 'safety', 'steps'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'title', 'safety', 'steps'],
       properties: {
         id: { type: 'string' },
         title: { type: 'string' },
@@ -69,7 +82,8 @@ export const reportSchema = {
       },
     },
     step: {
-      type: 'object', required: ['kind', 'where', 'description'],
+      type: 'object',
+      required: ['kind', 'where', 'description'],
       properties: {
         kind: { enum: ['exec', 'write', 'symlink', 'mkdir', 'umount', 'mount', 'manual'] },
         where: { enum: ['host', 'guest'] },
@@ -86,7 +100,8 @@ export const reportSchema = {
         makeRslave: { type: 'boolean' },
         lazy: { type: 'boolean' },
         source: {
-          type: 'object', required: ['kind'],
+          type: 'object',
+          required: ['kind'],
           properties: { kind: { enum: ['tmpfs', 'bind'] }, options: { type: 'string' }, hostPath: { type: 'string' } },
         },
         snippet: { type: 'string' },

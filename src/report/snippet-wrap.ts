@@ -6,11 +6,13 @@ import { breakToWidth, displayWidth } from './terminal-text.js';
  * split like a command.
  */
 export function isConfigLine(line: string): boolean {
-  return /^\[[^\]]+\]$/.test(line)
-    || /^[A-Za-z][\w.-]*=\S*$/.test(line)
-    || /^\S+\s+\S+\s+\S+\s+\S+\s+\d+\s+\d+$/.test(line)
-    || /^[a-z]+:\s/.test(line)
-    || /^\/\S*$/.test(line);
+  return (
+    /^\[[^\]]+\]$/.test(line) ||
+    /^[A-Za-z][\w.-]*=\S*$/.test(line) ||
+    /^\S+\s+\S+\s+\S+\s+\S+\s+\d+\s+\d+$/.test(line) ||
+    /^[a-z]+:\s/.test(line) ||
+    /^\/\S*$/.test(line)
+  );
 }
 
 /**
@@ -53,7 +55,11 @@ function cutPoint(text: string, room: number): { at: number; inQuote: boolean; a
     if (ch === "'" && !(i > 0 && text[i - 1] === '\\' && !quoted)) quoted = !quoted;
     if (!escaping) hard = { at: i + 1, inQuote: quoted, atSpace: false };
     if (ch === ' ' && !quoted && !(i > 0 && text[i - 1] === '\\')) space = i + 1;
-    if (escaping) { i++; col += i < text.length ? displayWidth(text[i]!) : 0; if (col <= room) hard = { at: i + 1, inQuote: quoted, atSpace: false }; }
+    if (escaping) {
+      i++;
+      col += i < text.length ? displayWidth(text[i]!) : 0;
+      if (col <= room) hard = { at: i + 1, inQuote: quoted, atSpace: false };
+    }
   }
   // Words stay whole where a space allows; a word wider than a line is broken where it must be.
   if (space > 0 && !/^ *$/.test(text.slice(0, space))) return { at: space, inQuote: false, atSpace: true };
@@ -64,7 +70,12 @@ function cutPoint(text: string, room: number): { at: number; inQuote: boolean; a
  * A snippet to paste, fitted to `width`: command lines split with backslash-newlines; a config
  * line too long for the width is broken and flagged, since a config file has no continuations.
  */
-export function wrapSnippet(snippet: string, width: number, indent: string, restIndent = `${indent}  `): { lines: string[]; brokenConfig: boolean } {
+export function wrapSnippet(
+  snippet: string,
+  width: number,
+  indent: string,
+  restIndent = `${indent}  `,
+): { lines: string[]; brokenConfig: boolean } {
   const lines: string[] = [];
   let brokenConfig = false;
   // A file's content ends with a newline: no indented blank line for it.

@@ -6,8 +6,12 @@ const CODES = { red: 31, green: 32, yellow: 33, blue: 34, gray: 90, bold: 1 } as
 export function painter(enabled: boolean) {
   const paint = (code: number) => (s: string) => (enabled && s !== '' ? `\u001b[${code}m${s}\u001b[0m` : s);
   return {
-    red: paint(CODES.red), green: paint(CODES.green), yellow: paint(CODES.yellow),
-    blue: paint(CODES.blue), gray: paint(CODES.gray), bold: paint(CODES.bold),
+    red: paint(CODES.red),
+    green: paint(CODES.green),
+    yellow: paint(CODES.yellow),
+    blue: paint(CODES.blue),
+    gray: paint(CODES.gray),
+    bold: paint(CODES.bold),
   };
 }
 

@@ -13,15 +13,23 @@ export const summarySchema = {
     schemaVersion: { const: 1 },
     exitCode: { enum: [0, 1, 2, 3], description: '2 when an input could not be read; else 1 on a fail, 3 on an error without a fail, 0' },
     totals: {
-      type: 'object', additionalProperties: false,
+      type: 'object',
+      additionalProperties: false,
       required: ['hosts', 'hostsFailing', 'guests', 'files', 'pass', 'warn', 'fail', 'skip', 'error'],
-      properties: { hosts: { type: 'integer', minimum: 0 }, hostsFailing: { type: 'integer', minimum: 0 }, guests: { type: 'integer', minimum: 0 }, files: { type: 'integer', minimum: 0 }, ...counts },
+      properties: {
+        hosts: { type: 'integer', minimum: 0 },
+        hostsFailing: { type: 'integer', minimum: 0 },
+        guests: { type: 'integer', minimum: 0 },
+        files: { type: 'integer', minimum: 0 },
+        ...counts,
+      },
     },
     rows: {
       description: 'one per guest report, hosts with failures first',
       type: 'array',
       items: {
-        type: 'object', additionalProperties: false,
+        type: 'object',
+        additionalProperties: false,
         required: ['host', 'hostFrom', 'file', 'guest', 'kind', 'source', 'startedAt', 'counts', 'failing', 'erroring'],
         properties: {
           host: { type: 'string' },
@@ -41,7 +49,9 @@ export const summarySchema = {
       description: 'hosts whose `check --all` found no guest',
       type: 'array',
       items: {
-        type: 'object', additionalProperties: false, required: ['host', 'hostFrom', 'file'],
+        type: 'object',
+        additionalProperties: false,
+        required: ['host', 'hostFrom', 'file'],
         properties: { host: { type: 'string' }, hostFrom, file: { type: 'string' } },
       },
     },
@@ -49,7 +59,9 @@ export const summarySchema = {
       description: 'per check id and status (fail or error): how many hosts and guests it hits, most hosts first',
       type: 'array',
       items: {
-        type: 'object', additionalProperties: false, required: ['id', 'status', 'hosts', 'guests', 'hostNames'],
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'status', 'hosts', 'guests', 'hostNames'],
         properties: {
           id: { type: 'string' },
           status: { enum: ['fail', 'error'] },
@@ -62,7 +74,12 @@ export const summarySchema = {
     unreadable: {
       description: 'inputs that are not reports, one line each',
       type: 'array',
-      items: { type: 'object', additionalProperties: false, required: ['file', 'message'], properties: { file: { type: 'string' }, message: { type: 'string' } } },
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['file', 'message'],
+        properties: { file: { type: 'string' }, message: { type: 'string' } },
+      },
     },
   },
 } as const;

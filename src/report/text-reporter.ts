@@ -5,8 +5,13 @@ import type { Report } from '../core/types.js';
 /** Layout options from the streams and what `start` said about the run. */
 export function layoutOptions(streams: ReportStreams, meta: RunMeta | null, report: Report): LayoutOptions {
   return {
-    width: streams.width, color: streams.color, verbose: streams.verbose, docsUrl: streams.docsUrl ?? null,
-    spec: meta?.spec ?? targetSpecOf(report.target), session: meta?.session ?? null, fixHint: meta?.fixHint ?? true,
+    width: streams.width,
+    color: streams.color,
+    verbose: streams.verbose,
+    docsUrl: streams.docsUrl ?? null,
+    spec: meta?.spec ?? targetSpecOf(report.target),
+    session: meta?.session ?? null,
+    fixHint: meta?.fixHint ?? true,
     ...(meta?.fixCommand ? { fixCommand: meta.fixCommand } : {}),
     applicableFixes: meta?.applicableFixes?.(report) ?? 0,
   };
@@ -22,7 +27,9 @@ export function summaryLine(report: Report): string {
 export function textReporter(streams: ReportStreams): Reporter {
   let meta: RunMeta | null = null;
   return {
-    start(m) { meta = m; },
+    start(m) {
+      meta = m;
+    },
     end(report) {
       streams.out.write(renderReport(report, layoutOptions(streams, meta, report)).join('\n') + '\n');
     },

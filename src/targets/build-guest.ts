@@ -38,7 +38,13 @@ function definedOnly(env: Record<string, string | undefined>): Record<string, st
 /** Our own root, namespaces and cgroup. */
 export function ownFacts(): OwnFacts {
   const self = readProcessSync(process.pid);
-  return { rootId: identityOf('/'), mntns: self?.mntns ?? null, userns: self?.userns ?? null, pidns: self?.pidns ?? null, cgroup: self?.cgroup ?? null };
+  return {
+    rootId: identityOf('/'),
+    mntns: self?.mntns ?? null,
+    userns: self?.userns ?? null,
+    pidns: self?.pidns ?? null,
+    cgroup: self?.cgroup ?? null,
+  };
 }
 
 /** Session candidates read at most: their environments are the costly part, and a guest may run thousands. */
@@ -62,7 +68,11 @@ function optionUid(option: string | undefined, passwd: PasswdEntry[]): number | 
   if (option === undefined || option === '') return undefined;
   if (/^\d+$/.test(option)) return Number(option);
   const entry = passwd.find((p) => p.name === option);
-  if (!entry) throw new TargetError(`no user named "${option}" in the guest's /etc/passwd`, 'give --user a name from the guest\'s /etc/passwd, or a numeric uid');
+  if (!entry)
+    throw new TargetError(
+      `no user named "${option}" in the guest's /etc/passwd`,
+      "give --user a name from the guest's /etc/passwd, or a numeric uid",
+    );
   return entry.uid;
 }
 
@@ -70,11 +80,18 @@ function optionUid(option: string | undefined, passwd: PasswdEntry[]): number | 
  * ctr-doctor's own environment (`self`): `--user`, else the invoking user (SUDO_UID, else our uid)
  * when a regular one, or root with a display of its own; else the same passwd rule as for guests.
  */
-function selfSession(opts: OpenOptions, wantedUid: number | undefined, env: Record<string, string>, passwd: PasswdEntry[], range: UidRange): SessionChoice {
+function selfSession(
+  opts: OpenOptions,
+  wantedUid: number | undefined,
+  env: Record<string, string>,
+  passwd: PasswdEntry[],
+  range: UidRange,
+): SessionChoice {
   if (wantedUid !== undefined) return { session: { pid: null, uid: wantedUid, source: 'option' }, env: null, reason: null };
   const sudo = opts.host.invokingEnv.SUDO_UID;
-  const who = sudo !== undefined && /^\d+$/.test(sudo) && sudo !== '0' ? Number(sudo) : process.getuid?.() ?? 0;
-  if (isRegularUid(who, passwd, range) || (who === 0 && (env.DISPLAY || env.WAYLAND_DISPLAY))) return { session: { pid: null, uid: who, source: 'invoking' }, env: null, reason: null };
+  const who = sudo !== undefined && /^\d+$/.test(sudo) && sudo !== '0' ? Number(sudo) : (process.getuid?.() ?? 0);
+  if (isRegularUid(who, passwd, range) || (who === 0 && (env.DISPLAY || env.WAYLAND_DISPLAY)))
+    return { session: { pid: null, uid: who, source: 'invoking' }, env: null, reason: null };
   return chooseSession({ candidates: [], passwd, range, guest: 'the environment ctr-doctor runs in' });
 }
 
@@ -88,7 +105,10 @@ export async function buildGuest(basics: GuestBasics, opts: OpenOptions): Promis
   // `self` and `host` are ctr-doctor's own environment: the only targets whose root may be the host's /.
   const ownEnv = basics.kind === 'self' || basics.kind === 'host';
   if (!ownEnv && identityOf(root) !== null && identityOf(root) === own.rootId) {
-    throw new TargetError(`the root of ${basics.name} (${root}) is the host's own /, not a guest`, 'ctr-doctor refuses to diagnose or fix the host as a guest; use `self` to check the environment ctr-doctor runs in');
+    throw new TargetError(
+      `the root of ${basics.name} (${root}) is the host's own /, not a guest`,
+      'ctr-doctor refuses to diagnose or fix the host as a guest; use `self` to check the environment ctr-doctor runs in',
+    );
   }
   const files = new GuestFiles(root);
   if (!(await files.rootExists())) {
@@ -104,7 +124,11 @@ export async function buildGuest(basics: GuestBasics, opts: OpenOptions): Promis
   if (opts.envFrom !== undefined) {
     const from = readProcessSync(opts.envFrom);
     const env = from?.environ() ?? null;
-    if (from === null || env === null) throw new TargetError(`cannot read the environment of process ${opts.envFrom}`, 'check the PID given to --env-from (and run as root)');
+    if (from === null || env === null)
+      throw new TargetError(
+        `cannot read the environment of process ${opts.envFrom}`,
+        'check the PID given to --env-from (and run as root)',
+      );
     choice = { session: { pid: opts.envFrom, uid: wantedUid ?? from.uid, source: 'option' }, env, reason: null };
     envSource = `--env-from ${opts.envFrom}`;
   } else if (ownEnv) {
@@ -112,7 +136,13 @@ export async function buildGuest(basics: GuestBasics, opts: OpenOptions): Promis
     envSource = basics.fallbackEnvSource;
   } else {
     const eligible = wantedUid !== undefined ? (uid: number) => uid === wantedUid : (uid: number) => isRegularUid(uid, passwd, range);
-    choice = chooseSession({ candidates: sessionCandidates(basics.members, eligible), passwd, range, guest: basics.name, ...(wantedUid !== undefined ? { optionUid: wantedUid } : {}) });
+    choice = chooseSession({
+      candidates: sessionCandidates(basics.members, eligible),
+      passwd,
+      range,
+      guest: basics.name,
+      ...(wantedUid !== undefined ? { optionUid: wantedUid } : {}),
+    });
     envSource = choice.session?.pid != null ? `process ${choice.session.pid}` : basics.fallbackEnvSource;
   }
   // An unreadable passwd says nothing about who logs in: the desktop checks then fail for want of privilege, not for want of a session.
@@ -137,11 +167,13 @@ export async function buildGuest(basics: GuestBasics, opts: OpenOptions): Promis
     const fromProcess = choice.session !== null && choice.session.pid !== null ? choice.session.uid : undefined;
     const fromPasswd = choice.session?.source === 'passwd' ? choice.session.uid : undefined;
     user = await resolveGuestUser(files, {
-      option: opts.user, sudoUid: opts.host.invokingEnv.SUDO_UID,
-      ...(fromProcess !== undefined ? { sessionUid: fromProcess } : {}), ...(fromPasswd !== undefined ? { defaultUid: fromPasswd } : {}),
+      option: opts.user,
+      sudoUid: opts.host.invokingEnv.SUDO_UID,
+      ...(fromProcess !== undefined ? { sessionUid: fromProcess } : {}),
+      ...(fromPasswd !== undefined ? { defaultUid: fromPasswd } : {}),
     });
   } catch (error) {
-    throw new TargetError((error as Error).message, 'give --user a name from the guest\'s /etc/passwd, or a numeric uid');
+    throw new TargetError((error as Error).message, "give --user a name from the guest's /etc/passwd, or a numeric uid");
   }
   pin?.verify(`${basics.kind}:${basics.name}`);
   return new GuestTarget({

@@ -20,21 +20,39 @@ export interface DiscoveredGuest {
 /** Every guest on the host: running chroots, schroot sessions, nspawn machines, directories with leftover mounts. */
 export async function discoverGuests(host: HostContext): Promise<DiscoveredGuest[]> {
   const [processes, mounts, sessions, machines, hostRoot, self] = await Promise.all([
-    host.processes(), host.mountinfo(), host.schrootSessions(), host.nspawnMachines(), dirIdentity('/'), readProcess(process.pid),
+    host.processes(),
+    host.mountinfo(),
+    host.schrootSessions(),
+    host.nspawnMachines(),
+    dirIdentity('/'),
+    readProcess(process.pid),
   ]);
   const found: DiscoveredGuest[] = [];
 
   for (const s of sessions) {
     const root = s.mounted ? sessionRoot(s) : (s.directory ?? null);
     found.push({
-      kind: 'schroot', target: `session:${s.id}`, name: s.id, root, pid: null, state: s.stale ? 'stale' : 'active',
+      kind: 'schroot',
+      target: `session:${s.id}`,
+      name: s.id,
+      root,
+      pid: null,
+      state: s.stale ? 'stale' : 'active',
       detail: s.stale ? 'session state left, mounts gone (after a reboot?)' : `chroot ${s.chroot ?? '?'}`,
     });
   }
   const schrootRoots = sessions.filter((s) => s.mounted).map(sessionRoot);
 
   for (const m of machines) {
-    found.push({ kind: 'nspawn', target: `nspawn:${m.machine}`, name: m.machine, root: m.directory, pid: m.leaderPid, state: 'running', detail: `leader ${m.leaderPid}, via ${m.via}` });
+    found.push({
+      kind: 'nspawn',
+      target: `nspawn:${m.machine}`,
+      name: m.machine,
+      root: m.directory,
+      pid: m.leaderPid,
+      state: 'running',
+      detail: `leader ${m.leaderPid}, via ${m.via}`,
+    });
   }
   const nspawnMntns = new Set<string>();
   for (const m of machines) {
@@ -53,7 +71,15 @@ export async function discoverGuests(host: HostContext): Promise<DiscoveredGuest
     byRoot.set(p.rootLink, [...(byRoot.get(p.rootLink) ?? []), p.pid]);
   }
   for (const [root, pids] of byRoot) {
-    found.push({ kind: 'chroot', target: `chroot:${root}`, name: root, root, pid: Math.min(...pids), state: 'running', detail: `${pids.length} process(es)` });
+    found.push({
+      kind: 'chroot',
+      target: `chroot:${root}`,
+      name: root,
+      root,
+      pid: Math.min(...pids),
+      state: 'running',
+      detail: `${pids.length} process(es)`,
+    });
   }
 
   // Leftover API mounts under a directory no process and no session uses (the same finder as mounts.leftover).
@@ -61,7 +87,15 @@ export async function discoverGuests(host: HostContext): Promise<DiscoveredGuest
   for (const dir of candidates) {
     if (byRoot.has(dir) || schrootRoots.some((r) => dir === r || isUnder(dir, r))) continue;
     const count = mounts.filter((m) => isUnder(m.mountPoint, dir) && m.mountPoint !== dir).length;
-    found.push({ kind: 'leftover', target: `chroot:${dir}`, name: dir, root: dir, pid: null, state: 'leftover-mounts', detail: `${count} mount(s) left under it` });
+    found.push({
+      kind: 'leftover',
+      target: `chroot:${dir}`,
+      name: dir,
+      root: dir,
+      pid: null,
+      state: 'leftover-mounts',
+      detail: `${count} mount(s) left under it`,
+    });
   }
   return found;
 }
@@ -69,8 +103,20 @@ export async function discoverGuests(host: HostContext): Promise<DiscoveredGuest
 /** True when ctr-doctor itself runs inside a container. */
 export async function runningInsideContainer(env: Record<string, string | undefined>): Promise<boolean> {
   if (env.container) return true;
-  if (await access('/run/.containerenv').then(() => true, () => false)) return true;
-  if (await access('/.dockerenv').then(() => true, () => false)) return true;
+  if (
+    await access('/run/.containerenv').then(
+      () => true,
+      () => false,
+    )
+  )
+    return true;
+  if (
+    await access('/.dockerenv').then(
+      () => true,
+      () => false,
+    )
+  )
+    return true;
   const initEnv = await readEnviron(1);
   if (initEnv?.container) return true;
   // Our root differs from init's: we are chrooted.

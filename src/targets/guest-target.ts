@@ -146,7 +146,14 @@ export class GuestTarget implements Target {
       // schroot's process is in the user's session cgroups, which are not the guest's.
       const cgroups = this.pid === null || this.kind === 'chroot' || this.kind === 'schroot' ? [] : guestCgroupJoin(this.pid);
       if ('error' in cgroups) return cgroups;
-      return { root: this.desc.root, pid: this.pid, netnsPath: this.netnsPath, enterUserns: this.desc.enterUserns, boundingSet, cgroupProcs: cgroups };
+      return {
+        root: this.desc.root,
+        pid: this.pid,
+        netnsPath: this.netnsPath,
+        enterUserns: this.desc.enterUserns,
+        boundingSet,
+        cgroupProcs: cgroups,
+      };
     })();
     return this.placementCache;
   }
@@ -158,8 +165,17 @@ export class GuestTarget implements Target {
     // A confined guest (its own mount and user namespaces) owns its ids and groups; a guest that shares our
     // mounts (a chroot) reaches host devices, so only the groups the host account really has count there.
     const confined = this.desc.enterUserns || this.desc.ownMountNs;
-    const user = opts.user === undefined || opts.user.uid === 0 || confined ? opts.user : (await this.credentialsFor(opts.user)) ?? undefined;
-    if (opts.user !== undefined && user === undefined) return { exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: false, spawnError: `uid ${opts.user.uid} has no host uid` };
+    const user =
+      opts.user === undefined || opts.user.uid === 0 || confined ? opts.user : ((await this.credentialsFor(opts.user)) ?? undefined);
+    if (opts.user !== undefined && user === undefined)
+      return {
+        exitCode: null,
+        stdout: '',
+        stderr: '',
+        timedOut: false,
+        notFound: false,
+        spawnError: `uid ${opts.user.uid} has no host uid`,
+      };
     const built = 'error' in place ? place : guestArgv({ ...place, closeFds: inheritableFds() }, argv, env, user, opts.cwd);
     if ('error' in built) return { exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: false, spawnError: built.error };
     let rootFd: number;
@@ -169,7 +185,14 @@ export class GuestTarget implements Target {
       // guest program inherits only stdin, stdout and stderr (C2/M1: no handle it could climb out through).
       rootFd = openSync(this.desc.root, O_PATH | constants.O_DIRECTORY);
     } catch (error) {
-      return { exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: false, spawnError: `cannot open the guest root ${this.desc.root}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
+      return {
+        exitCode: null,
+        stdout: '',
+        stderr: '',
+        timedOut: false,
+        notFound: false,
+        spawnError: `cannot open the guest root ${this.desc.root}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      };
     }
     try {
       return await runCommand(built.argv, { timeoutMs: opts.timeoutMs, input: opts.input, cwd: `/proc/self/fd/${rootFd}` });
@@ -186,7 +209,12 @@ export class GuestTarget implements Target {
   async readProcNet(name: string): Promise<string | null> {
     if (!/^[\w.-]+$/.test(name)) return null;
     // /proc/PID/net shows PID's network namespace: the guest's view is read from here, no process needed.
-    const dir = this.netnsPath === null ? '/proc/self/net' : this.pid !== null && this.netnsPath === `/proc/${this.pid}/ns/net` ? `/proc/${this.pid}/net` : null;
+    const dir =
+      this.netnsPath === null
+        ? '/proc/self/net'
+        : this.pid !== null && this.netnsPath === `/proc/${this.pid}/ns/net`
+          ? `/proc/${this.pid}/net`
+          : null;
     if (dir !== null) return readProcText(`${dir}/${name}`, PROC_CAPS.net);
     const r = await this.execInNetns(['cat', `/proc/net/${name}`], { timeoutMs: 1000 });
     return r.exitCode === 0 ? r.stdout : null;
@@ -219,7 +247,8 @@ export class GuestTarget implements Target {
     const place = { rootHostPath: this.desc.root, netnsPath: this.netnsPath };
     if (!asUser || this.user.uid === 0) return { ...place, credentials: null };
     const credentials = await this.credentialsFor(this.user);
-    if (credentials === null || credentials.uid === 0) throw new Error(`the guest's uid ${this.user.uid} has no host uid of its own (see /proc/${this.pid}/uid_map)`);
+    if (credentials === null || credentials.uid === 0)
+      throw new Error(`the guest's uid ${this.user.uid} has no host uid of its own (see /proc/${this.pid}/uid_map)`);
     return { ...place, credentials };
   }
 
@@ -237,7 +266,11 @@ export class GuestTarget implements Target {
     if (who.user) void this.probePlace(true).then(warmProbeChild, () => undefined);
   }
 
-  async probe<K extends ProbeName>(name: K, request: ProbeRequests[K], opts: { timeoutMs?: number; asUser?: boolean } = {}): Promise<ProbeResponses[K]> {
+  async probe<K extends ProbeName>(
+    name: K,
+    request: ProbeRequests[K],
+    opts: { timeoutMs?: number; asUser?: boolean } = {},
+  ): Promise<ProbeResponses[K]> {
     const reply = await runProbe(await this.probePlace(opts.asUser ?? false), name, request, opts.timeoutMs ?? 2000);
     if (!reply.ok) throw new Error(reply.error);
     return reply.response;
@@ -253,7 +286,13 @@ export class GuestTarget implements Target {
     if (rule === null) return [];
     const all = await (this.desc.hostProcesses ?? listHostProcesses)();
     // Only the members are read further (uid, comm, cmdline): the rest of the host costs one stat each.
-    return guestMembers(rule, all as unknown as (HostProcess & ProcessFacts)[]).map(({ pid, ppid, uid, comm, cmdline }) => ({ pid, ppid, uid, comm, cmdline }));
+    return guestMembers(rule, all as unknown as (HostProcess & ProcessFacts)[]).map(({ pid, ppid, uid, comm, cmdline }) => ({
+      pid,
+      ppid,
+      uid,
+      comm,
+      cmdline,
+    }));
   }
 
   mounts(): Promise<MountEntry[]> {

@@ -38,7 +38,10 @@ export async function resolveGuestUser(files: GuestFiles, hints: UserHints): Pro
   const gid = entry?.gid ?? uid;
   const name = entry?.name ?? String(uid);
   return {
-    uid, gid, name, source,
+    uid,
+    gid,
+    name,
+    source,
     home: entry?.home ?? (uid === 0 ? '/root' : `/home/${name}`),
     groups: groups.filter((g) => g.members.includes(name) && g.gid !== gid).map((g) => g.gid),
   };

@@ -33,7 +33,14 @@ export async function readHostAccounts(): Promise<HostAccounts> {
 /** Reads /proc/PID/{uid,gid}_map; null maps when the guest shares our user namespace. */
 export async function readIdMaps(pid: number | null, ownUserns: boolean): Promise<IdMaps> {
   if (pid === null || ownUserns) return { uid: null, gid: null };
-  const [uid, gid] = await Promise.all(['uid_map', 'gid_map'].map((f) => readFile(`/proc/${pid}/${f}`, 'utf8').then((t) => parseIdMap(t.slice(0, 64 * 1024)), () => [])));
+  const [uid, gid] = await Promise.all(
+    ['uid_map', 'gid_map'].map((f) =>
+      readFile(`/proc/${pid}/${f}`, 'utf8').then(
+        (t) => parseIdMap(t.slice(0, 64 * 1024)),
+        () => [],
+      ),
+    ),
+  );
   return { uid: uid!, gid: gid! };
 }
 
@@ -43,7 +50,11 @@ export async function readIdMaps(pid: number | null, ownUserns: boolean): Promis
  * primary group and the host /etc/group memberships). A guest's /etc/group cannot put the probe
  * child in the host's `disk`, `shadow` or `docker` group. An id with no host mapping gives null.
  */
-export function hostCredentials(guest: { uid: number; gid: number; groups?: number[] }, maps: IdMaps, host: HostAccounts): ProbeCredentials | null {
+export function hostCredentials(
+  guest: { uid: number; gid: number; groups?: number[] },
+  maps: IdMaps,
+  host: HostAccounts,
+): ProbeCredentials | null {
   const uid = maps.uid ? idOutside(maps.uid, guest.uid) : guest.uid;
   const gid = maps.gid ? idOutside(maps.gid, guest.gid) : guest.gid;
   if (uid === null || gid === null) return null;

@@ -42,7 +42,8 @@ export function chrootRule(rootId: string, own: OwnFacts): MembershipRule {
 /** The rule for a guest known by its leader process (nspawn, pid). */
 export function leaderRule(leader: ProcessFacts, own: OwnFacts): MembershipRule {
   if (leader.pidns !== null && leader.pidns !== own.pidns) return { kind: 'pidns', pidns: leader.pidns, hostRootId: own.rootId };
-  if (leader.cgroup !== null && leader.cgroup !== '/' && leader.cgroup !== own.cgroup) return { kind: 'cgroup', cgroup: leader.cgroup, hostRootId: own.rootId };
+  if (leader.cgroup !== null && leader.cgroup !== '/' && leader.cgroup !== own.cgroup)
+    return { kind: 'cgroup', cgroup: leader.cgroup, hostRootId: own.rootId };
   return { kind: 'mntns-root', mntns: leader.mntns, rootId: leader.rootId };
 }
 

@@ -20,13 +20,23 @@ export async function chrootMembers(dir: string, opts: OpenOptions): Promise<{ r
 export async function openChroot(dirArg: string, opts: OpenOptions): Promise<GuestTarget> {
   const dir = await realpath(path.resolve(dirArg)).catch(() => null);
   const info = dir ? await stat(dir).catch(() => null) : null;
-  if (!dir || !info) throw new TargetError(`chroot directory ${dirArg} does not exist`, 'give the guest\'s root directory, or run `ctr-doctor list`');
-  if (!info.isDirectory()) throw new TargetError(`${dirArg} is not a directory`, 'give the guest\'s root directory');
+  if (!dir || !info)
+    throw new TargetError(`chroot directory ${dirArg} does not exist`, "give the guest's root directory, or run `ctr-doctor list`");
+  if (!info.isDirectory()) throw new TargetError(`${dirArg} is not a directory`, "give the guest's root directory");
   if (dir === '/') throw new TargetError('/ is the host itself, not a chroot', 'use `self` to check the environment ctr-doctor runs in');
   const { rule, members } = await chrootMembers(dir, opts);
-  return buildGuest({
-    kind: 'chroot', name: dir, dir, pid: null, membership: rule, members,
-    // No process inside: a chroot started from this shell would inherit this environment.
-    fallbackEnv: definedOnly(opts.host.invokingEnv), fallbackEnvSource: 'the invoking shell',
-  }, opts);
+  return buildGuest(
+    {
+      kind: 'chroot',
+      name: dir,
+      dir,
+      pid: null,
+      membership: rule,
+      members,
+      // No process inside: a chroot started from this shell would inherit this environment.
+      fallbackEnv: definedOnly(opts.host.invokingEnv),
+      fallbackEnvSource: 'the invoking shell',
+    },
+    opts,
+  );
 }

@@ -19,13 +19,25 @@ export async function openPid(pid: number, opts: OpenOptions, kind: 'pid' = 'pid
   const found = await leaderMembers(pid, opts);
   if (!found) throw new TargetError(`no process ${pid}`, 'check the PID (it may have exited), or run `ctr-doctor list`');
   if (found.leader.rootId === null) throw new TargetError(`cannot open the root of process ${pid}`, 'run ctr-doctor as root (sudo)');
-  return buildGuest({ kind, name, dir: null, pid, membership: found.rule, members: found.members, fallbackEnv: {}, fallbackEnvSource: 'none' }, opts);
+  return buildGuest(
+    { kind, name, dir: null, pid, membership: found.rule, members: found.members, fallbackEnv: {}, fallbackEnvSource: 'none' },
+    opts,
+  );
 }
 
 /** Opens `self`: the environment ctr-doctor runs in, for use inside a guest; as `host`, the bare host with no guest chosen. */
 export async function openSelf(opts: OpenOptions, as: 'self' | 'host' = 'self'): Promise<GuestTarget> {
-  return buildGuest({
-    kind: as, name: as, dir: '/', pid: null, membership: null, members: [],
-    fallbackEnv: definedOnly(opts.host.invokingEnv), fallbackEnvSource: 'ctr-doctor\'s own environment',
-  }, opts);
+  return buildGuest(
+    {
+      kind: as,
+      name: as,
+      dir: '/',
+      pid: null,
+      membership: null,
+      members: [],
+      fallbackEnv: definedOnly(opts.host.invokingEnv),
+      fallbackEnvSource: "ctr-doctor's own environment",
+    },
+    opts,
+  );
 }

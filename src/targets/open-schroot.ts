@@ -15,16 +15,32 @@ async function openSessionState(session: SchrootSessionState, chroot: SchrootChr
   const root = sessionRoot(session);
   const dir = session.mounted ? root : (session.directory ?? chroot?.directory ?? null);
   if (dir === null) {
-    throw new TargetError(`schroot session ${session.id} is stale and its chroot directory is unknown`, `end it with: schroot -e -c session:${session.id}`);
+    throw new TargetError(
+      `schroot session ${session.id} is stale and its chroot directory is unknown`,
+      `end it with: schroot -e -c session:${session.id}`,
+    );
   }
   const { rule, members } = session.mounted ? await chrootMembers(root, opts) : { rule: null, members: [] };
   const preserve = chroot?.preserveEnvironment === true;
-  const fallbackEnv = preserve ? definedOnly(opts.host.invokingEnv) : schrootCleanEnv(opts.host.invokingEnv, { name: 'root', home: '/root' });
-  return buildGuest({
-    kind: 'schroot', name: session.id, dir, pid: null, membership: rule, members,
-    fallbackEnv, fallbackEnvSource: preserve ? 'the invoking shell (preserve-environment=true)' : 'schroot\'s reset environment (preserve-environment is off)',
-    schroot: { chroot: chrootNameOf(session) ?? chroot?.name ?? session.id, session: session.id },
-  }, opts);
+  const fallbackEnv = preserve
+    ? definedOnly(opts.host.invokingEnv)
+    : schrootCleanEnv(opts.host.invokingEnv, { name: 'root', home: '/root' });
+  return buildGuest(
+    {
+      kind: 'schroot',
+      name: session.id,
+      dir,
+      pid: null,
+      membership: rule,
+      members,
+      fallbackEnv,
+      fallbackEnvSource: preserve
+        ? 'the invoking shell (preserve-environment=true)'
+        : "schroot's reset environment (preserve-environment is off)",
+      schroot: { chroot: chrootNameOf(session) ?? chroot?.name ?? session.id, session: session.id },
+    },
+    opts,
+  );
 }
 
 /** Opens `session:ID`. */
@@ -35,7 +51,11 @@ export async function openSchrootSession(id: string, opts: OpenOptions): Promise
     throw new TargetError(`no schroot session named ${id}`, 'list sessions with `schroot --list --all-sessions` or `ctr-doctor list`');
   }
   const { chroots } = await opts.host.schrootConfig();
-  return openSessionState(session, chroots.find((c) => c.name === session.chroot), opts);
+  return openSessionState(
+    session,
+    chroots.find((c) => c.name === session.chroot),
+    opts,
+  );
 }
 
 /** Opens `schroot:NAME`: its session when exactly one is open, else the chroot directory itself. */
@@ -48,18 +68,34 @@ export async function openSchroot(name: string, opts: OpenOptions): Promise<Gues
     throw new TargetError(`no schroot chroot named ${name}`, 'see `schroot --list` or the files in /etc/schroot/chroot.d');
   }
   if (open.length > 1) {
-    throw new TargetError(`schroot ${name} has ${open.length} open sessions: ${open.map((s) => s.id).join(', ')}`, 'pick one with session:ID');
+    throw new TargetError(
+      `schroot ${name} has ${open.length} open sessions: ${open.map((s) => s.id).join(', ')}`,
+      'pick one with session:ID',
+    );
   }
   const only = open[0] ?? (sessions.length === 1 ? sessions[0] : undefined);
   if (only) return openSessionState(only, chroot, opts);
   if (!chroot?.directory) {
-    throw new TargetError(`schroot ${name} has no directory= (type ${chroot?.type ?? 'unknown'})`, 'only directory-type schroot chroots can be checked without a session');
+    throw new TargetError(
+      `schroot ${name} has no directory= (type ${chroot?.type ?? 'unknown'})`,
+      'only directory-type schroot chroots can be checked without a session',
+    );
   }
   const preserve = chroot.preserveEnvironment === true;
-  return buildGuest({
-    kind: 'schroot', name, dir: chroot.directory, pid: null, membership: null, members: [],
-    fallbackEnv: preserve ? definedOnly(opts.host.invokingEnv) : schrootCleanEnv(opts.host.invokingEnv, { name: 'root', home: '/root' }),
-    fallbackEnvSource: preserve ? 'the invoking shell (preserve-environment=true)' : 'schroot\'s reset environment (preserve-environment is off)',
-    schroot: { chroot: chroot.name, session: null },
-  }, opts);
+  return buildGuest(
+    {
+      kind: 'schroot',
+      name,
+      dir: chroot.directory,
+      pid: null,
+      membership: null,
+      members: [],
+      fallbackEnv: preserve ? definedOnly(opts.host.invokingEnv) : schrootCleanEnv(opts.host.invokingEnv, { name: 'root', home: '/root' }),
+      fallbackEnvSource: preserve
+        ? 'the invoking shell (preserve-environment=true)'
+        : "schroot's reset environment (preserve-environment is off)",
+      schroot: { chroot: chroot.name, session: null },
+    },
+    opts,
+  );
 }

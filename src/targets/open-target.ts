@@ -10,22 +10,29 @@ import type { GuestTarget } from './guest-target.js';
 import type { OpenOptions } from './open-options.js';
 
 /** The result of opening a TARGET: one guest, or the host with its candidate guests. */
-export type Opened =
-  | { kind: 'guest'; target: GuestTarget }
-  | { kind: 'host'; target: GuestTarget; candidates: DiscoveredGuest[] };
+export type Opened = { kind: 'guest'; target: GuestTarget } | { kind: 'host'; target: GuestTarget; candidates: DiscoveredGuest[] };
 
 /** Opens an already parsed spec. */
 export async function openSpec(spec: TargetSpec, opts: OpenOptions): Promise<Opened> {
   switch (spec.kind) {
-    case 'chroot': return { kind: 'guest', target: await openChroot(spec.dir, opts) };
-    case 'schroot': return { kind: 'guest', target: await openSchroot(spec.name, opts) };
-    case 'session': return { kind: 'guest', target: await openSchrootSession(spec.id, opts) };
-    case 'nspawn': return { kind: 'guest', target: await openNspawn(spec.name, opts) };
-    case 'pid': return { kind: 'guest', target: await openPid(spec.pid, opts) };
-    case 'podman': return { kind: 'guest', target: await openPodman(spec.name, opts) };
-    case 'docker': return { kind: 'guest', target: await openDocker(spec.name, opts) };
-    case 'self': return { kind: 'guest', target: await openSelf(opts) };
-    case 'auto': return openAuto(opts);
+    case 'chroot':
+      return { kind: 'guest', target: await openChroot(spec.dir, opts) };
+    case 'schroot':
+      return { kind: 'guest', target: await openSchroot(spec.name, opts) };
+    case 'session':
+      return { kind: 'guest', target: await openSchrootSession(spec.id, opts) };
+    case 'nspawn':
+      return { kind: 'guest', target: await openNspawn(spec.name, opts) };
+    case 'pid':
+      return { kind: 'guest', target: await openPid(spec.pid, opts) };
+    case 'podman':
+      return { kind: 'guest', target: await openPodman(spec.name, opts) };
+    case 'docker':
+      return { kind: 'guest', target: await openDocker(spec.name, opts) };
+    case 'self':
+      return { kind: 'guest', target: await openSelf(opts) };
+    case 'auto':
+      return openAuto(opts);
   }
 }
 

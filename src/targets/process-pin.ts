@@ -11,7 +11,12 @@ import { TargetError } from './target-error.js';
 export class ProcessPin {
   private fd: number | null;
 
-  private constructor(readonly pid: number, readonly startTime: number, private readonly ns: Record<string, string | null>, fd: number) {
+  private constructor(
+    readonly pid: number,
+    readonly startTime: number,
+    private readonly ns: Record<string, string | null>,
+    fd: number,
+  ) {
     this.fd = fd;
   }
 
@@ -47,7 +52,11 @@ export class ProcessPin {
   /** Throws a TargetError naming the guest when the pinned process is gone or replaced. */
   verify(guest: string): void {
     const problem = this.problem();
-    if (problem !== null) throw new TargetError(`${guest} changed under ctr-doctor: ${problem}`, 'nothing more was done to it; run ctr-doctor again on the guest as it is now');
+    if (problem !== null)
+      throw new TargetError(
+        `${guest} changed under ctr-doctor: ${problem}`,
+        'nothing more was done to it; run ctr-doctor again on the guest as it is now',
+      );
   }
 
   /** Lets go of the descriptor. */

@@ -36,10 +36,16 @@ export function bestSessionCandidate<T extends SessionCandidate>(candidates: T[]
 }
 
 /** What schroot passes to a session when `preserve-environment` is off: DISPLAY and friends are dropped. */
-export function schrootCleanEnv(invoking: Record<string, string | undefined>, user: { name: string; home: string }): Record<string, string> {
+export function schrootCleanEnv(
+  invoking: Record<string, string | undefined>,
+  user: { name: string; home: string },
+): Record<string, string> {
   const env: Record<string, string> = {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    HOME: user.home, USER: user.name, LOGNAME: user.name, SHELL: '/bin/sh',
+    HOME: user.home,
+    USER: user.name,
+    LOGNAME: user.name,
+    SHELL: '/bin/sh',
   };
   if (invoking.TERM) env.TERM = invoking.TERM;
   return env;

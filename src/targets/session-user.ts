@@ -36,8 +36,7 @@ export interface SessionInputs {
 
 /** The session, or why there is none. */
 export type SessionChoice =
-  | { session: GuestSession; env: Record<string, string> | null; reason: null }
-  | { session: null; env: null; reason: string };
+  { session: GuestSession; env: Record<string, string> | null; reason: null } | { session: null; env: null; reason: string };
 
 /**
  * Picks the desktop session (issue 12 item 3). With `--user`, that user's best process, else
@@ -57,9 +56,16 @@ export function chooseSession(inputs: SessionInputs): SessionChoice {
   if (best) return { session: { pid: best.p.pid, uid: best.p.uid, source: 'process' }, env: best.env, reason: null };
   const regular = regularUsers(passwd, range);
   if (regular.length === 1) return { session: { pid: null, uid: regular[0]!.uid, source: 'passwd' }, env: null, reason: null };
-  const users = regular.length === 0 ? 'no regular user in its /etc/passwd' : `${regular.length} regular users in its /etc/passwd (${regular.slice(0, 4).map((u) => u.name).join(', ')}${regular.length > 4 ? ', …' : ''})`;
+  const users =
+    regular.length === 0
+      ? 'no regular user in its /etc/passwd'
+      : `${regular.length} regular users in its /etc/passwd (${regular
+          .slice(0, 4)
+          .map((u) => u.name)
+          .join(', ')}${regular.length > 4 ? ', …' : ''})`;
   return {
-    session: null, env: null,
+    session: null,
+    env: null,
     reason: `no desktop session runs in ${guest}: no process of a regular user (uid ${range.uidMin}–${range.uidMax} with a login shell) and ${users}; name the desktop user with --user`,
   };
 }

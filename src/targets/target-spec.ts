@@ -12,7 +12,8 @@ export type TargetSpec =
   | { kind: 'self' }
   | { kind: 'auto' };
 
-const HINT = 'use chroot:DIR, a directory path, schroot:NAME, session:ID, nspawn:NAME, pid:N, podman:NAME, docker:NAME or self (see `ctr-doctor list`)';
+const HINT =
+  'use chroot:DIR, a directory path, schroot:NAME, session:ID, nspawn:NAME, pid:N, podman:NAME, docker:NAME or self (see `ctr-doctor list`)';
 
 /** Parses the TARGET argument of the contract; a malformed one is a TargetError (exit 2). */
 export function parseTargetSpec(raw: string | undefined): TargetSpec {

@@ -26,7 +26,11 @@ export async function applyStep(step: FixStep, guestRoot: string): Promise<void>
     case 'mount': {
       // The tool mounts through descriptors; this stand-in uses paths, in a world it built itself.
       const at = join(guestRoot, step.path);
-      await must(step.source.kind === 'tmpfs' ? ['mount', '-t', 'tmpfs', '-o', step.source.options, 'tmpfs', at] : ['mount', '--bind', step.source.hostPath, at]);
+      await must(
+        step.source.kind === 'tmpfs'
+          ? ['mount', '-t', 'tmpfs', '-o', step.source.options, 'tmpfs', at]
+          : ['mount', '--bind', step.source.hostPath, at],
+      );
       return;
     }
     case 'mkdir': {

@@ -52,9 +52,17 @@ const DIAGNOSE_CODES = [0, 1, 3];
 /**
  * `ctr-doctor TARGET --json --timeout T ...extra` in `netns`, checked against the contract.
  */
-export async function boundedRun(target: string, extra: string[], opts: { netns: string; timeoutMs: number; env?: Record<string, string> }): Promise<BoundedRun> {
+export async function boundedRun(
+  target: string,
+  extra: string[],
+  opts: { netns: string; timeoutMs: number; env?: Record<string, string> },
+): Promise<BoundedRun> {
   const t0 = Date.now();
-  const tool = await runTool([target, '--json', '--timeout', String(opts.timeoutMs), ...extra], { netns: opts.netns, env: opts.env, timeoutMs: 30_000 });
+  const tool = await runTool([target, '--json', '--timeout', String(opts.timeoutMs), ...extra], {
+    netns: opts.netns,
+    env: opts.env,
+    timeoutMs: 30_000,
+  });
   const t1 = Date.now();
   const wallMs = t1 - t0;
   const context = `exit ${tool.exitCode}, ${wallMs} ms\nstderr: ${tool.stderr}`;
@@ -75,8 +83,13 @@ export async function boundedRun(target: string, extra: string[], opts: { netns:
   const tailMs = t1 - (Date.parse(report.startedAt) + report.durationMs);
   const timing = `start-up ${startupMs} ms, checks ${report.durationMs} ms, exit ${tailMs} ms after them; --timeout ${opts.timeoutMs}`;
   const slow = [...report.results].sort((a, b) => b.durationMs - a.durationMs)[0];
-  const errors = report.results.filter((r) => r.status === 'error').map((r) => `\n  error ${r.id}: ${r.summary}`).join('');
-  console.log(`[bounded-run] ${target} ${extra.join(' ')}: exit ${tool.exitCode}, ${timing}; slowest ${slow?.id} ${slow?.durationMs} ms${errors}`);
+  const errors = report.results
+    .filter((r) => r.status === 'error')
+    .map((r) => `\n  error ${r.id}: ${r.summary}`)
+    .join('');
+  console.log(
+    `[bounded-run] ${target} ${extra.join(' ')}: exit ${tool.exitCode}, ${timing}; slowest ${slow?.id} ${slow?.durationMs} ms${errors}`,
+  );
   expect(report.durationMs, timing).toBeLessThanOrEqual(opts.timeoutMs + BOUND_SLACK_MS);
   expect(report.durationMs + tailMs, timing).toBeLessThanOrEqual(opts.timeoutMs + BOUND_SLACK_MS);
   const result = (id: string): ReportResult => {

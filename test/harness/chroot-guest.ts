@@ -95,18 +95,30 @@ export async function startChrootProcess(
   const cmd = opts.cmd ?? ['sleep', '100000'];
   const env = Object.entries(opts.env ?? { PATH: '/usr/local/bin:/usr/bin:/bin' }).map(([k, v]) => `${k}=${v}`);
   const argv = [
-    'nsenter', ...(opts.mountNs ? [`--mount=${opts.mountNs}`] : []), `--net=${opts.netns ?? world.guestNsPath}`, ...(opts.ipc !== undefined && opts.ipc !== 'own' ? [`--ipc=${opts.ipc}`] : []),
+    'nsenter',
+    ...(opts.mountNs ? [`--mount=${opts.mountNs}`] : []),
+    `--net=${opts.netns ?? world.guestNsPath}`,
+    ...(opts.ipc !== undefined && opts.ipc !== 'own' ? [`--ipc=${opts.ipc}`] : []),
     ...(opts.ipc === 'own' ? ['unshare', '--ipc'] : []),
-    'chroot', `--userspec=${uid}:${gid}`, root,
-    '/usr/bin/env', '-i', ...env, ...cmd,
+    'chroot',
+    `--userspec=${uid}:${gid}`,
+    root,
+    '/usr/bin/env',
+    '-i',
+    ...env,
+    ...cmd,
   ];
   const d = spawnDaemon(`chroot ${cmd[0]} in ${root}`, argv, cleanup);
   const want = cmd[0]!.split('/').pop()!.slice(0, 15);
   try {
-    await waitFor(`chrooted ${want} (pid ${d.pid})`, () => {
-      if (d.child.exitCode !== null) throw new Error(`exited: ${d.output()}`);
-      return commOf(d.pid) === want && rootOf(d.pid) === root;
-    }, { timeoutMs: 5_000, intervalMs: 10 });
+    await waitFor(
+      `chrooted ${want} (pid ${d.pid})`,
+      () => {
+        if (d.child.exitCode !== null) throw new Error(`exited: ${d.output()}`);
+        return commOf(d.pid) === want && rootOf(d.pid) === root;
+      },
+      { timeoutMs: 5_000, intervalMs: 10 },
+    );
   } catch (e) {
     await killAndWait(d.pid, { child: d.child }).catch(() => killSync(d.pid));
     throw e;

@@ -38,7 +38,10 @@ export async function promtoolProblems(text: string): Promise<string> {
 
 /** What xmllint says about a JUnit document against the xunit plugin's XSD: empty when it validates. */
 export async function junitProblems(xml: string): Promise<string> {
-  const r = await run([tool('xmllint', 'libxml2-utils'), '--noout', '--nonet', '--schema', JUNIT_XSD, '-'], { input: xml, timeoutMs: 30_000 });
+  const r = await run([tool('xmllint', 'libxml2-utils'), '--noout', '--nonet', '--schema', JUNIT_XSD, '-'], {
+    input: xml,
+    timeoutMs: 30_000,
+  });
   return r.exitCode === 0 ? '' : `xmllint --schema junit-10.xsd (rc ${r.exitCode}): ${r.stderr.trim()}`;
 }
 

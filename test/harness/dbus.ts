@@ -42,16 +42,28 @@ export async function startBus(cleanup: Cleanup, opts: BusOptions): Promise<BusH
   const argv = [
     ...(opts.netns ? ['nsenter', `--net=${opts.netns}`] : ['unshare', '--net']),
     ...(uid !== 0 ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups'] : []),
-    'dbus-daemon', opts.configFile ? `--config-file=${opts.configFile}` : '--session', `--address=${opts.address}`, '--nofork', '--nopidfile', '--print-address=1',
+    'dbus-daemon',
+    opts.configFile ? `--config-file=${opts.configFile}` : '--session',
+    `--address=${opts.address}`,
+    '--nofork',
+    '--nopidfile',
+    '--print-address=1',
   ];
   let printed = '';
   const d = spawnDaemon(`dbus-daemon ${opts.address}`, argv, cleanup, {
-    cleanEnv: true, env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', LANG: 'C', HOME: '/' },
-    onStdout: (s) => { printed += s; },
+    cleanEnv: true,
+    env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', LANG: 'C', HOME: '/' },
+    onStdout: (s) => {
+      printed += s;
+    },
   });
-  await waitFor(`dbus-daemon on ${opts.address}`, () => {
-    if (d.child.exitCode !== null) throw new Error(`dbus-daemon exited: ${d.output()}`);
-    return printed.includes('\n');
-  }, { timeoutMs: 15_000, intervalMs: 20 });
+  await waitFor(
+    `dbus-daemon on ${opts.address}`,
+    () => {
+      if (d.child.exitCode !== null) throw new Error(`dbus-daemon exited: ${d.output()}`);
+      return printed.includes('\n');
+    },
+    { timeoutMs: 15_000, intervalMs: 20 },
+  );
   return { pid: d.pid, address: printed.trim(), stop: () => d.stop() };
 }

@@ -31,17 +31,37 @@ export function guestHome(root: string, home: string, uid: number, gid: number):
  * Start `sleep 100000` as uid:gid inside a booted nspawn guest (all its namespaces),
  * with exactly `env`. Returns the PID of the sleep itself. Killed by `cleanup`.
  */
-export async function startNspawnUserProcess(leaderPid: number, uid: number, gid: number, env: Record<string, string>, cleanup: Cleanup): Promise<number> {
+export async function startNspawnUserProcess(
+  leaderPid: number,
+  uid: number,
+  gid: number,
+  env: Record<string, string>,
+  cleanup: Cleanup,
+): Promise<number> {
   const argv = [
-    'nsenter', '-t', String(leaderPid), '-a',
-    'setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups',
-    'env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'sleep', '100000',
+    'nsenter',
+    '-t',
+    String(leaderPid),
+    '-a',
+    'setpriv',
+    `--reuid=${uid}`,
+    `--regid=${gid}`,
+    '--clear-groups',
+    'env',
+    '-i',
+    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    'sleep',
+    '100000',
   ];
   const d = spawnDaemon(`nspawn user sleep (uid ${uid})`, argv, cleanup);
-  const pid = await waitFor('sleep inside the nspawn guest', () => {
-    if (d.child.exitCode !== null) throw new Error(`exited: ${d.output()}`);
-    return [d.pid, ...descendantsOf(d.pid)].find((p) => commOf(p) === 'sleep');
-  }, { timeoutMs: 5_000, intervalMs: 20 });
+  const pid = await waitFor(
+    'sleep inside the nspawn guest',
+    () => {
+      if (d.child.exitCode !== null) throw new Error(`exited: ${d.output()}`);
+      return [d.pid, ...descendantsOf(d.pid)].find((p) => commOf(p) === 'sleep');
+    },
+    { timeoutMs: 5_000, intervalMs: 20 },
+  );
   // nsenter forks into the guest's PID namespace: its child outlives a kill of nsenter itself.
   cleanup.defer(`kill nspawn user sleep ${pid}`, () => killSync(pid), { sync: () => killSync(pid) });
   return pid;

@@ -42,10 +42,13 @@ export interface DesktopWorld {
 /** A system bus config of the world's own (never the machine's system.conf): anyone may connect and say Hello. */
 function systemBusConfig(dir: string, socket: string): string {
   const file = join(dir, 'desktop-system-bus.conf');
-  writeFileSync(file, `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+  writeFileSync(
+    file,
+    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig><type>system</type><auth>EXTERNAL</auth><listen>unix:path=${socket}</listen>
 <policy context="default"><allow user="*"/><allow own="*"/><allow send_destination="*" eavesdrop="true"/><allow receive_sender="*"/></policy></busconfig>
-`);
+`,
+  );
   return file;
 }
 
@@ -73,7 +76,11 @@ export async function createDesktopWorld(w: World, name = 'desktop'): Promise<De
   const weston = await startWeston(runUser, 'wayland-0', w.cleanup, { uid: user.uid, gid: user.gid });
   const sessionBus = await startBus(w.cleanup, { address: `unix:path=${runUser}/bus`, uid: user.uid, gid: user.gid, dirMode: 0o700 });
   const systemSocket = join(root, 'run/dbus/system_bus_socket');
-  const systemBus = await startBus(w.cleanup, { address: `unix:path=${systemSocket}`, configFile: systemBusConfig(w.stateDir, systemSocket), dirMode: 0o755 });
+  const systemBus = await startBus(w.cleanup, {
+    address: `unix:path=${systemSocket}`,
+    configFile: systemBusConfig(w.stateDir, systemSocket),
+    dirMode: 0o755,
+  });
 
   const pw = await startPipewire(runUser, w.cleanup, { uid: user.uid, gid: user.gid });
   // Weston, the bus and PipeWire each made the runtime dir theirs: it must stay the user's, 0700.
@@ -81,19 +88,44 @@ export async function createDesktopWorld(w: World, name = 'desktop'): Promise<De
   chmodSync(runUser, 0o700);
 
   const env = {
-    PATH: '/usr/local/bin:/usr/bin:/bin', HOME: user.home, USER: user.name, LOGNAME: user.name, LANG: 'C.UTF-8',
-    DISPLAY: x.displayName, XAUTHORITY: xauthority,
-    XDG_RUNTIME_DIR: runtime, WAYLAND_DISPLAY: 'wayland-0',
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    HOME: user.home,
+    USER: user.name,
+    LOGNAME: user.name,
+    LANG: 'C.UTF-8',
+    DISPLAY: x.displayName,
+    XAUTHORITY: xauthority,
+    XDG_RUNTIME_DIR: runtime,
+    WAYLAND_DISPLAY: 'wayland-0',
     DBUS_SESSION_BUS_ADDRESS: `unix:path=${runtime}/bus`,
   };
   // The devices last: mounts made in the host's namespace after the holder starts are not seen in it.
   const dev = await hostDevNodes(join(w.base, `${name}-hostdev`), DEVICES(user.uid), w.cleanup);
   const mountNs = await hostDevNamespace(dev, w.cleanup);
   // In that namespace only, the guest's /dev is the /dev with the devices (the host's own devtmpfs is never written).
-  await must(['nsenter', `--mount=${mountNs}`, 'sh', '-c', 'umount -R "$1" && mount --rbind /dev "$1" && mount --make-rslave "$1"', 'sh', join(root, 'dev')]);
+  await must([
+    'nsenter',
+    `--mount=${mountNs}`,
+    'sh',
+    '-c',
+    'umount -R "$1" && mount --rbind /dev "$1" && mount --make-rslave "$1"',
+    'sh',
+    join(root, 'dev'),
+  ]);
   const session = await startChrootProcess(w.net, root, { uid: user.uid, gid: user.gid, env, mountNs }, w.cleanup);
   return {
-    root, user, mountNs, sessionPid: session.pid, env,
-    pids: { xvfb: x.pid, weston: weston.pid, sessionBus: sessionBus.pid, systemBus: systemBus.pid, pipewire: pw.pid, pipewirePulse: pw.pulsePid },
+    root,
+    user,
+    mountNs,
+    sessionPid: session.pid,
+    env,
+    pids: {
+      xvfb: x.pid,
+      weston: weston.pid,
+      sessionBus: sessionBus.pid,
+      systemBus: systemBus.pid,
+      pipewire: pw.pid,
+      pipewirePulse: pw.pulsePid,
+    },
   };
 }

@@ -30,12 +30,7 @@ export interface DnsmasqHandle {
 }
 
 /** Start dnsmasq in `ns` and wait until every listen address answers a query. */
-export async function startDnsmasq(
-  worldLike: WorldLike,
-  ns: NsRef,
-  opts: DnsmasqOptions,
-  cleanup: Cleanup,
-): Promise<DnsmasqHandle> {
+export async function startDnsmasq(worldLike: WorldLike, ns: NsRef, opts: DnsmasqOptions, cleanup: Cleanup): Promise<DnsmasqHandle> {
   const world = netOf(worldLike);
   if (opts.listen.length === 0) throw new Error('startDnsmasq: listen is empty');
   const argv = [
@@ -58,14 +53,18 @@ export async function startDnsmasq(
   ];
   const d = spawnDaemon(`dnsmasq in ${world.ns(ns)}`, argv, cleanup);
   for (const addr of opts.listen) {
-    await waitFor(`dnsmasq on ${addr} in ${world.ns(ns)}`, async () => {
-      if (d.child.exitCode !== null) throw new Error(`dnsmasq exited: ${d.output()}`);
-      const r = await world.exec(ns, ['dig', '+time=1', '+tries=1', `@${addr}`, 'ready.probe.invalid'], {
-        timeoutMs: 3_000,
-      });
-      // rc 0 = some answer (NOERROR, NXDOMAIN or REFUSED all prove it is listening).
-      return r.exitCode === 0;
-    }, { timeoutMs: 10_000, intervalMs: 50 });
+    await waitFor(
+      `dnsmasq on ${addr} in ${world.ns(ns)}`,
+      async () => {
+        if (d.child.exitCode !== null) throw new Error(`dnsmasq exited: ${d.output()}`);
+        const r = await world.exec(ns, ['dig', '+time=1', '+tries=1', `@${addr}`, 'ready.probe.invalid'], {
+          timeoutMs: 3_000,
+        });
+        // rc 0 = some answer (NOERROR, NXDOMAIN or REFUSED all prove it is listening).
+        return r.exitCode === 0;
+      },
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
   }
   return { pid: d.pid, stop: () => d.stop(), output: d.output };
 }

@@ -39,9 +39,8 @@ const QR_AA_RD_RA = dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_DESIRED
 /** Build a response to `q` (a decoded query). */
 function reply(q, { rcode = 0, tc = false, answers = null, id = q.id } = {}) {
   const questions = q.questions ?? [];
-  const ans = answers ?? questions
-    .filter((x) => x.type === 'A')
-    .map((x) => ({ name: x.name, type: 'A', class: 'IN', ttl: 60, data: answerIp }));
+  const ans =
+    answers ?? questions.filter((x) => x.type === 'A').map((x) => ({ name: x.name, type: 'A', class: 'IN', ttl: 60, data: answerIp }));
   return dnsPacket.encode({
     type: 'response',
     id,
@@ -55,12 +54,19 @@ function reply(q, { rcode = 0, tc = false, answers = null, id = q.id } = {}) {
 function bigAnswers(q) {
   const name = q.questions?.[0]?.name ?? 'example.com';
   const header = dnsPacket.encodingLength({ type: 'response', id: q.id, questions: q.questions ?? [], answers: [] });
-  const per = dnsPacket.encodingLength({
-    type: 'response', questions: [], answers: [{ name, type: 'A', class: 'IN', ttl: 60, data: '203.0.113.1' }],
-  }) - 12;
+  const per =
+    dnsPacket.encodingLength({
+      type: 'response',
+      questions: [],
+      answers: [{ name, type: 'A', class: 'IN', ttl: 60, data: '203.0.113.1' }],
+    }) - 12;
   const n = Math.floor((65_000 - header) / per);
   return Array.from({ length: n }, (_, i) => ({
-    name, type: 'A', class: 'IN', ttl: 60, data: `203.0.113.${(i % 254) + 1}`,
+    name,
+    type: 'A',
+    class: 'IN',
+    ttl: 60,
+    data: `203.0.113.${(i % 254) + 1}`,
   }));
 }
 

@@ -8,16 +8,7 @@ import { spawnDaemon } from './proc.js';
 
 /** Behaviours of the fake server; see fake-dns-server.mjs. */
 export type FakeDnsMode =
-  | 'ok'
-  | 'silent'
-  | 'wrong-id'
-  | 'garbage'
-  | 'truncated-udp'
-  | 'refused-udp-ok-tcp'
-  | 'late'
-  | 'big-tcp'
-  | 'servfail'
-  | 'nxdomain';
+  'ok' | 'silent' | 'wrong-id' | 'garbage' | 'truncated-udp' | 'refused-udp-ok-tcp' | 'late' | 'big-tcp' | 'servfail' | 'nxdomain';
 
 /** Options of {@link startFakeDns}. */
 export interface FakeDnsOptions {
@@ -60,9 +51,12 @@ export async function startFakeDns(
     `--net=${world.nsPath(ns)}`,
     process.execPath,
     FAKE_DNS_SCRIPT,
-    '--addr', addr,
-    '--mode', mode,
-    '--port', String(port),
+    '--addr',
+    addr,
+    '--mode',
+    mode,
+    '--port',
+    String(port),
     ...(opts.delayMs !== undefined ? ['--delay', String(opts.delayMs)] : []),
     ...(opts.answer ? ['--answer', opts.answer] : []),
   ];

@@ -53,19 +53,32 @@ export async function hostDevNamespace(dir: string, cleanup: Cleanup): Promise<s
   const top = join(dir, '..');
   // /dev's own submounts (pts, shm, mqueue) are hidden by the overlay: bound again from the kept original.
   const script = [
-    'set -e', 'T=$1',
+    'set -e',
+    'T=$1',
     'mount --rbind /dev "$T/keep"',
     'mount -t overlay ctd_hostdev -o "lowerdir=$T/keep,upperdir=$T/dev,workdir=$T/work" /dev',
     'for m in pts shm mqueue; do if mountpoint -q "$T/keep/$m"; then mount --rbind "$T/keep/$m" "/dev/$m"; fi; done',
-    'echo ready', 'exec sleep 100000',
+    'echo ready',
+    'exec sleep 100000',
   ].join('\n');
   let ready = false;
-  const holder = spawnDaemon(`mount namespace with stand-in /dev (${top})`, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', top], cleanup, {
-    onStdout: (s) => { if (s.includes('ready')) ready = true; },
-  });
-  await waitFor('the stand-in /dev namespace', () => {
-    if (holder.child.exitCode !== null) throw new Error(`the /dev namespace did not start: ${holder.output()}`);
-    return ready;
-  }, { timeoutMs: 5_000, intervalMs: 10 });
+  const holder = spawnDaemon(
+    `mount namespace with stand-in /dev (${top})`,
+    ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', top],
+    cleanup,
+    {
+      onStdout: (s) => {
+        if (s.includes('ready')) ready = true;
+      },
+    },
+  );
+  await waitFor(
+    'the stand-in /dev namespace',
+    () => {
+      if (holder.child.exitCode !== null) throw new Error(`the /dev namespace did not start: ${holder.output()}`);
+      return ready;
+    },
+    { timeoutMs: 5_000, intervalMs: 10 },
+  );
   return `/proc/${holder.pid}/ns/mnt`;
 }

@@ -86,16 +86,20 @@ export async function createNetWorld(id: string, cleanup: Cleanup, opts: NetWorl
     netnsDirPreexisting = existsSync(NETNS_DIR) && (await mountpoint(NETNS_DIR));
   }
   worldsUp++;
-  cleanup.defer('release /run/netns', async () => {
-    worldsUp--;
-    await releaseNetnsDir();
-  }, {
-    sync: () => {
-      if (netnsDirPreexisting === false && existsSync(NETNS_DIR) && readdirSync(NETNS_DIR).length === 0) {
-        runSyncQuiet(['umount', NETNS_DIR]);
-      }
+  cleanup.defer(
+    'release /run/netns',
+    async () => {
+      worldsUp--;
+      await releaseNetnsDir();
     },
-  });
+    {
+      sync: () => {
+        if (netnsDirPreexisting === false && existsSync(NETNS_DIR) && readdirSync(NETNS_DIR).length === 0) {
+          runSyncQuiet(['umount', NETNS_DIR]);
+        }
+      },
+    },
+  );
 
   const inetNs = `ctd-${id}-inet`;
   const guestNs = `ctd-${id}-guest`;
@@ -106,9 +110,13 @@ export async function createNetWorld(id: string, cleanup: Cleanup, opts: NetWorl
 
   for (const n of [inetNs, guestNs, offNs]) {
     await must(['ip', 'netns', 'add', n]);
-    cleanup.defer(`ip netns del ${n}`, async () => {
-      if (existsSync(`${NETNS_DIR}/${n}`)) await must(['ip', 'netns', 'del', n]);
-    }, { sync: () => runSyncQuiet(['ip', 'netns', 'del', n]) });
+    cleanup.defer(
+      `ip netns del ${n}`,
+      async () => {
+        if (existsSync(`${NETNS_DIR}/${n}`)) await must(['ip', 'netns', 'del', n]);
+      },
+      { sync: () => runSyncQuiet(['ip', 'netns', 'del', n]) },
+    );
     await must(['ip', '-n', n, 'link', 'set', 'lo', 'up']);
   }
 

@@ -86,7 +86,8 @@ async function isMountPoint(p: string): Promise<boolean> {
 
 /** Our tmpfs on /run/systemd/nspawn (by its source name), and whether any machine still uses it. */
 function nspawnTmpfsIdle(): boolean {
-  const ours = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+  const ours = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
     .some((l) => l.split(' ')[4] === NSPAWN_RUN && / - tmpfs ctrtest_nspawn /.test(l));
   // nspawn keeps its lock files after exit; a running machine has its propagate directory.
   const inUse = ['propagate'].some((d) => {
@@ -110,19 +111,23 @@ async function acquireNspawnTmpfs(cleanup: Cleanup): Promise<void> {
     await must(['mount', '-t', 'tmpfs', '-o', 'mode=755,size=16m', 'ctrtest_nspawn', NSPAWN_RUN]);
   }
   nspawnTmpfsUsers++;
-  cleanup.defer(`release ${NSPAWN_RUN} tmpfs`, async () => {
-    if (--nspawnTmpfsUsers > 0 || !nspawnTmpfsIdle()) return;
-    await run(['mount', '--make-rslave', NSPAWN_RUN]);
-    // Another process may have started a machine meanwhile: busy means it is theirs to release.
-    const r = await run(['umount', NSPAWN_RUN]);
-    if (r.exitCode === 0 && nspawnDirCreated) rmdirSync(NSPAWN_RUN);
-  }, {
-    sync: () => {
-      if (!nspawnTmpfsIdle()) return;
-      runSyncQuiet(['umount', NSPAWN_RUN]);
-      if (nspawnDirCreated) runSyncQuiet(['rmdir', NSPAWN_RUN]);
+  cleanup.defer(
+    `release ${NSPAWN_RUN} tmpfs`,
+    async () => {
+      if (--nspawnTmpfsUsers > 0 || !nspawnTmpfsIdle()) return;
+      await run(['mount', '--make-rslave', NSPAWN_RUN]);
+      // Another process may have started a machine meanwhile: busy means it is theirs to release.
+      const r = await run(['umount', NSPAWN_RUN]);
+      if (r.exitCode === 0 && nspawnDirCreated) rmdirSync(NSPAWN_RUN);
     },
-  });
+    {
+      sync: () => {
+        if (!nspawnTmpfsIdle()) return;
+        runSyncQuiet(['umount', NSPAWN_RUN]);
+        if (nspawnDirCreated) runSyncQuiet(['rmdir', NSPAWN_RUN]);
+      },
+    },
+  );
 }
 
 /** Remove a cgroup directory tree depth first (only empty cgroups can go). */
@@ -159,9 +164,7 @@ function killCgroup(dir: string): void {
 
 /** Cgroup dirs we create (unified) or nspawn creates (named systemd v1 hierarchy) for `name`. */
 function cgroupDirs(name: string): string[] {
-  return ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/systemd']
-    .filter((h) => existsSync(h))
-    .map((h) => join(h, name));
+  return ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/systemd'].filter((h) => existsSync(h)).map((h) => join(h, name));
 }
 
 /**
@@ -190,35 +193,49 @@ export async function bootNspawn(
   // A reboot of the same machine reuses its (then empty) cgroup.
   if (existsSync(unifiedCg) && cgroupPopulated(unifiedCg)) throw new Error(`cgroup ${cgName} is in use: is ${machine} still running?`);
   mkdirSync(unifiedCg, { recursive: true });
-  cleanup.defer(`rmdir cgroups ${cgName}`, async () => {
-    // Anything still in our cgroup is ours (e.g. an orphaned container after SIGKILL).
-    if (cgroupPopulated(unifiedCg)) {
-      console.warn(`[harness] cgroup ${cgName} still populated: cgroup.kill`);
-      killCgroup(unifiedCg);
-      await waitFor(`cgroup ${cgName} empty`, () => !cgroupPopulated(unifiedCg), { timeoutMs: 10_000 });
-    }
-    for (const d of cgroupDirs(cgName)) {
-      await waitFor(`cgroup ${d} removable`, () => {
-        rmCgroupTree(d);
-        return true;
-      }, { timeoutMs: 5_000, intervalMs: 100 });
-    }
-  }, {
-    sync: () => {
-      killCgroup(unifiedCg);
-      for (let i = 0; i < 60 && cgroupPopulated(unifiedCg); i++) sleepSync(50);
+  cleanup.defer(
+    `rmdir cgroups ${cgName}`,
+    async () => {
+      // Anything still in our cgroup is ours (e.g. an orphaned container after SIGKILL).
+      if (cgroupPopulated(unifiedCg)) {
+        console.warn(`[harness] cgroup ${cgName} still populated: cgroup.kill`);
+        killCgroup(unifiedCg);
+        await waitFor(`cgroup ${cgName} empty`, () => !cgroupPopulated(unifiedCg), { timeoutMs: 10_000 });
+      }
       for (const d of cgroupDirs(cgName)) {
-        try {
-          rmCgroupTree(d);
-        } catch {
-          /* best effort */
-        }
+        await waitFor(
+          `cgroup ${d} removable`,
+          () => {
+            rmCgroupTree(d);
+            return true;
+          },
+          { timeoutMs: 5_000, intervalMs: 100 },
+        );
       }
     },
-  });
+    {
+      sync: () => {
+        killCgroup(unifiedCg);
+        for (let i = 0; i < 60 && cgroupPopulated(unifiedCg); i++) sleepSync(50);
+        for (const d of cgroupDirs(cgName)) {
+          try {
+            rmCgroupTree(d);
+          } catch {
+            /* best effort */
+          }
+        }
+      },
+    },
+  );
 
   const args = [
-    '-q', '-D', root, '-M', machine, '--register=no', '--keep-unit',
+    '-q',
+    '-D',
+    root,
+    '-M',
+    machine,
+    '--register=no',
+    '--keep-unit',
     ...(opts.privateNetwork === 'none' ? ['--private-network'] : [`--network-namespace-path=${world.guestNsPath}`]),
     `--resolv-conf=${opts.resolvConf ?? 'off'}`,
     ...(opts.capabilities ?? []).map((c) => `--capability=${c}`),
@@ -274,25 +291,32 @@ export async function bootNspawn(
 
   // The leader is nspawn's child in a new PID namespace (the transient "outer child" is not).
   const nspawnPidNs = readlinkSync(`/proc/${nspawnPid}/ns/pid`);
-  leaderPid = await waitFor(`nspawn ${machine} leader`, () => {
-    if (d.child.exitCode !== null) throw new Error(`systemd-nspawn exited: ${d.output()}`);
-    return childrenOf(nspawnPid).find((c) => {
-      try {
-        return readlinkSync(`/proc/${c}/ns/pid`) !== nspawnPidNs && commOf(c) === 'systemd';
-      } catch {
-        return false;
-      }
-    });
-  }, { timeoutMs: 10_000, intervalMs: 20 });
+  leaderPid = await waitFor(
+    `nspawn ${machine} leader`,
+    () => {
+      if (d.child.exitCode !== null) throw new Error(`systemd-nspawn exited: ${d.output()}`);
+      return childrenOf(nspawnPid).find((c) => {
+        try {
+          return readlinkSync(`/proc/${c}/ns/pid`) !== nspawnPidNs && commOf(c) === 'systemd';
+        } catch {
+          return false;
+        }
+      });
+    },
+    { timeoutMs: 10_000, intervalMs: 20 },
+  );
 
-  const exec = (argv: string[], o?: RunOptions): Promise<RunResult> =>
-    run(['nsenter', '-t', String(leaderPid), '-a', ...argv], o);
+  const exec = (argv: string[], o?: RunOptions): Promise<RunResult> => run(['nsenter', '-t', String(leaderPid), '-a', ...argv], o);
   let state = '';
-  await waitFor(`nspawn ${machine} to reach running`, async () => {
-    if (d.child.exitCode !== null) throw new Error(`systemd-nspawn exited: ${d.output()}`);
-    state = (await exec(['systemctl', 'is-system-running'], { timeoutMs: 5_000 })).stdout.trim();
-    return state === 'running' || state === 'degraded';
-  }, { timeoutMs: opts.bootTimeoutMs ?? 20_000, intervalMs: 100 }).catch((e: unknown) => {
+  await waitFor(
+    `nspawn ${machine} to reach running`,
+    async () => {
+      if (d.child.exitCode !== null) throw new Error(`systemd-nspawn exited: ${d.output()}`);
+      state = (await exec(['systemctl', 'is-system-running'], { timeoutMs: 5_000 })).stdout.trim();
+      return state === 'running' || state === 'degraded';
+    },
+    { timeoutMs: opts.bootTimeoutMs ?? 20_000, intervalMs: 100 },
+  ).catch((e: unknown) => {
     throw new Error(`${String(e)} (last state ${state || 'none'}); console:\n${d.output().slice(-3000)}`);
   });
   const bootMs = performance.now() - t0;

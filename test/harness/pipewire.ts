@@ -50,13 +50,24 @@ export async function startPipewire(dir: string, cleanup: Cleanup, opts: Pipewir
     ...(uid !== 0 ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups'] : []),
   ];
   // No session bus to find (nor to autolaunch): the address names a path that does not exist.
-  const env = { PATH: '/usr/bin:/bin', XDG_RUNTIME_DIR: dir, HOME: dir, LANG: 'C', DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dir, 'no-bus')}`, PIPEWIRE_DEBUG: '1' };
+  const env = {
+    PATH: '/usr/bin:/bin',
+    XDG_RUNTIME_DIR: dir,
+    HOME: dir,
+    LANG: 'C',
+    DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dir, 'no-bus')}`,
+    PIPEWIRE_DEBUG: '1',
+  };
   const start = async (program: string, socket: string) => {
     const d = spawnDaemon(`${program} ${dir}`, [...prefix, program], cleanup, { cleanEnv: true, cwd: '/', env });
-    await waitFor(`${program} socket ${socket}`, () => {
-      if (d.child.exitCode !== null) throw new Error(`${program} exited: ${d.output()}`);
-      return existsSync(socket);
-    }, { timeoutMs: 15_000, intervalMs: 20 });
+    await waitFor(
+      `${program} socket ${socket}`,
+      () => {
+        if (d.child.exitCode !== null) throw new Error(`${program} exited: ${d.output()}`);
+        return existsSync(socket);
+      },
+      { timeoutMs: 15_000, intervalMs: 20 },
+    );
     return d;
   };
   const socketPath = join(dir, 'pipewire-0');
@@ -64,8 +75,11 @@ export async function startPipewire(dir: string, cleanup: Cleanup, opts: Pipewir
   const pulseSocket = join(dir, 'pulse', 'native');
   const pulse = opts.pulse === false ? null : await start('pipewire-pulse', pulseSocket);
   return {
-    pid: core.pid, socketPath,
-    pulsePid: pulse?.pid ?? null, pulseSocket: pulse ? pulseSocket : null, pulseServer: pulse ? `unix:${pulseSocket}` : null,
+    pid: core.pid,
+    socketPath,
+    pulsePid: pulse?.pid ?? null,
+    pulseSocket: pulse ? pulseSocket : null,
+    pulseServer: pulse ? `unix:${pulseSocket}` : null,
     stop: async () => {
       await pulse?.stop();
       await core.stop();

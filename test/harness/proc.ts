@@ -106,11 +106,7 @@ export function commOf(pid: number): string | null {
 /** Direct children of `pid` (from /proc/PID/task/*\/children). */
 export function childrenOf(pid: number): number[] {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
     return [];
   }
@@ -146,9 +142,8 @@ export async function killAndWait(
   pid: number,
   { signal = 'SIGTERM', graceMs = 5_000, child }: { signal?: NodeJS.Signals; graceMs?: number; child?: ChildProcess } = {},
 ): Promise<void> {
-  const exited = child && child.exitCode === null && child.signalCode === null
-    ? new Promise<void>((r) => child.once('exit', () => r()))
-    : null;
+  const exited =
+    child && child.exitCode === null && child.signalCode === null ? new Promise<void>((r) => child.once('exit', () => r())) : null;
   const gone = async (ms: number): Promise<boolean> => {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {

@@ -41,18 +41,28 @@ export async function startPulse(dir: string, cleanup: Cleanup, opts: PulseOptio
   const argv = [
     ...(opts.netns ? ['nsenter', `--net=${opts.netns}`] : ['unshare', '--net']),
     ...(uid !== 0 ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups'] : []),
-    'pulseaudio', '-n', '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no',
-    '-L', 'module-null-sink sink_name=ctrtest',
-    '-L', `module-native-protocol-unix auth-anonymous=1 socket=${socketPath}`,
+    'pulseaudio',
+    '-n',
+    '--daemonize=no',
+    '--exit-idle-time=-1',
+    '--use-pid-file=no',
+    '-L',
+    'module-null-sink sink_name=ctrtest',
+    '-L',
+    `module-native-protocol-unix auth-anonymous=1 socket=${socketPath}`,
   ];
   const d = spawnDaemon(`pulseaudio ${dir}`, argv, cleanup, {
     cleanEnv: true,
     env: { PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', HOME: dir, XDG_RUNTIME_DIR: dir, LANG: 'C' },
   });
-  await waitFor(`pulseaudio socket ${socketPath}`, () => {
-    if (d.child.exitCode !== null) throw new Error(`pulseaudio exited: ${d.output()}`);
-    return existsSync(socketPath);
-  }, { timeoutMs: 15_000, intervalMs: 20 });
+  await waitFor(
+    `pulseaudio socket ${socketPath}`,
+    () => {
+      if (d.child.exitCode !== null) throw new Error(`pulseaudio exited: ${d.output()}`);
+      return existsSync(socketPath);
+    },
+    { timeoutMs: 15_000, intervalMs: 20 },
+  );
   return { pid: d.pid, socketPath, server: `unix:${socketPath}`, stop: () => d.stop() };
 }
 

@@ -22,16 +22,38 @@ export const DHCP_RANGE = { first: '198.51.100.50', last: '198.51.100.99' } as c
  */
 export async function startDhcp(worldLike: WorldLike, leaseFile: string, cleanup: Cleanup): Promise<DnsmasqHandle> {
   const net = netOf(worldLike);
-  const d = spawnDaemon(`dhcp on ${net.uplinkInet}`, [
-    'nsenter', `--net=${net.inetNsPath}`, 'dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
-    '--user=root', '--pid-file=', '--log-facility=-', '--port=0', '--bind-interfaces', `--interface=${net.uplinkInet}`,
-    `--dhcp-range=${DHCP_RANGE.first},${DHCP_RANGE.last},1h`, `--dhcp-option=option:dns-server,${net.dnsV4}`,
-    `--dhcp-option=option:router,${net.gatewayV4}`, `--dhcp-leasefile=${leaseFile}`, '--dhcp-authoritative',
-  ], cleanup);
-  await waitFor('dnsmasq DHCP listening', () => {
-    if (d.child.exitCode !== null) throw new Error(`dnsmasq exited: ${d.output()}`);
-    return /DHCP, IP range/.test(d.output());
-  }, { timeoutMs: 10_000 });
+  const d = spawnDaemon(
+    `dhcp on ${net.uplinkInet}`,
+    [
+      'nsenter',
+      `--net=${net.inetNsPath}`,
+      'dnsmasq',
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      '--no-resolv',
+      '--no-hosts',
+      '--user=root',
+      '--pid-file=',
+      '--log-facility=-',
+      '--port=0',
+      '--bind-interfaces',
+      `--interface=${net.uplinkInet}`,
+      `--dhcp-range=${DHCP_RANGE.first},${DHCP_RANGE.last},1h`,
+      `--dhcp-option=option:dns-server,${net.dnsV4}`,
+      `--dhcp-option=option:router,${net.gatewayV4}`,
+      `--dhcp-leasefile=${leaseFile}`,
+      '--dhcp-authoritative',
+    ],
+    cleanup,
+  );
+  await waitFor(
+    'dnsmasq DHCP listening',
+    () => {
+      if (d.child.exitCode !== null) throw new Error(`dnsmasq exited: ${d.output()}`);
+      return /DHCP, IP range/.test(d.output());
+    },
+    { timeoutMs: 10_000 },
+  );
   return { pid: d.pid, stop: () => d.stop(), output: d.output };
 }
 
@@ -58,8 +80,19 @@ export interface RealGuest {
  * Boot `real` as `machine` with the world's guest namespace as its network (shared by every
  * guest booted into the same world: the Juno pair) and CAP_NET_ADMIN for its networkd.
  */
-export async function bootRealGuest(worldLike: WorldLike, real: RealRoot, machine: string, cleanup: Cleanup, opts: NspawnOptions = {}): Promise<RealGuest> {
-  const options: NspawnOptions = { noMask: true, bootTimeoutMs: 30_000, ...opts, capabilities: ['CAP_NET_ADMIN', ...(opts.capabilities ?? [])] };
+export async function bootRealGuest(
+  worldLike: WorldLike,
+  real: RealRoot,
+  machine: string,
+  cleanup: Cleanup,
+  opts: NspawnOptions = {},
+): Promise<RealGuest> {
+  const options: NspawnOptions = {
+    noMask: true,
+    bootTimeoutMs: 30_000,
+    ...opts,
+    capabilities: ['CAP_NET_ADMIN', ...(opts.capabilities ?? [])],
+  };
   const guest: RealGuest = {
     real,
     machine,
@@ -92,14 +125,21 @@ export interface LoginSession {
  */
 export async function loginSession(guest: RealGuest, user: { name: string; uid: number }, cleanup: Cleanup): Promise<LoginSession> {
   const leader = guest.boot.leaderPid;
-  const d = spawnDaemon(`login ${user.name} in ${guest.machine}`,
-    ['nsenter', '-t', String(leader), '-a', 'runuser', '-l', user.name, '-c', 'exec sleep 300'], cleanup);
+  const d = spawnDaemon(
+    `login ${user.name} in ${guest.machine}`,
+    ['nsenter', '-t', String(leader), '-a', 'runuser', '-l', user.name, '-c', 'exec sleep 300'],
+    cleanup,
+  );
   const runtime = `/proc/${leader}/root/run/user/${user.uid}`;
-  const pid = await waitFor(`${user.name}'s login session in ${guest.machine}`, () => {
-    if (d.child.exitCode !== null) throw new Error(`runuser exited: ${d.output()}`);
-    const sleeper = descendantsOf(d.pid).find((p) => commOf(p) === 'sleep');
-    return sleeper !== undefined && existsSync(runtime) && statSync(runtime).uid === user.uid ? sleeper : undefined;
-  }, { timeoutMs: 15_000 });
+  const pid = await waitFor(
+    `${user.name}'s login session in ${guest.machine}`,
+    () => {
+      if (d.child.exitCode !== null) throw new Error(`runuser exited: ${d.output()}`);
+      const sleeper = descendantsOf(d.pid).find((p) => commOf(p) === 'sleep');
+      return sleeper !== undefined && existsSync(runtime) && statSync(runtime).uid === user.uid ? sleeper : undefined;
+    },
+    { timeoutMs: 15_000 },
+  );
   // runuser ends the PAM session (and logind the user's processes) once its child is gone.
   const stop = async (): Promise<void> => {
     await killAndWait(pid).catch(() => undefined);

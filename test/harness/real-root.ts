@@ -18,7 +18,17 @@ export type RealSuite = 'bookworm' | 'bullseye';
 /** Packages on top of minbase, per suite (real-guests.md). */
 export const REAL_PACKAGES: Record<RealSuite, readonly string[]> = {
   // systemd-resolved's postinst links /etc/resolv.conf to its stub file; nsswitch gets `resolve`.
-  bookworm: ['systemd', 'systemd-sysv', 'systemd-resolved', 'libnss-resolve', 'libpam-systemd', 'dbus', 'iproute2', 'iputils-ping', 'passwd'],
+  bookworm: [
+    'systemd',
+    'systemd-sysv',
+    'systemd-resolved',
+    'libnss-resolve',
+    'libpam-systemd',
+    'dbus',
+    'iproute2',
+    'iputils-ping',
+    'passwd',
+  ],
   // resolvconf links /etc/resolv.conf to its own file; resolved ships (disabled) inside systemd.
   bullseye: ['systemd', 'systemd-sysv', 'libpam-systemd', 'dbus', 'iproute2', 'iputils-ping', 'resolvconf', 'ifupdown', 'passwd'],
 };
@@ -47,7 +57,7 @@ export function realRootTarball(suite: RealSuite): string {
 export function realRootSkipReason(suite: RealSuite): string | null {
   if (existsSync(realRootTarball(suite))) return null;
   for (const tool of ['debootstrap', 'zstd', 'tar']) {
-    if ([ '/usr/sbin', '/usr/bin', '/sbin', '/bin'].every((d) => !existsSync(join(d, tool)))) {
+    if (['/usr/sbin', '/usr/bin', '/sbin', '/bin'].every((d) => !existsSync(join(d, tool)))) {
       return `no cached ${suite} root and no ${tool} to build one (apt-get install debootstrap zstd)`;
     }
   }
@@ -63,8 +73,10 @@ export async function ensureRealRootTarball(suite: RealSuite): Promise<string> {
   if (existsSync(out)) return out;
   mkdirSync(realRootCacheDir(), { recursive: true });
   const t0 = performance.now();
-  await must(['flock', join(realRootCacheDir(), `.${suite}.lock`), BUILD_SCRIPT, suite, REAL_PACKAGES[suite].join(','), DESKTOP_USER, out],
-    { timeoutMs: 900_000 });
+  await must(
+    ['flock', join(realRootCacheDir(), `.${suite}.lock`), BUILD_SCRIPT, suite, REAL_PACKAGES[suite].join(','), DESKTOP_USER, out],
+    { timeoutMs: 900_000 },
+  );
   console.warn(`[harness] built the ${suite} root cache ${out} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   return out;
 }
@@ -92,14 +104,20 @@ export async function unpackRealRoot(base: string, name: string, suite: RealSuit
   mkdirSync(root, { mode: 0o755 });
   cleanup.defer(`rm real root ${root}`, async () => {
     // A booted guest leaves nothing mounted here once powered off; refuse to delete through a mount.
-    const mounted = (await run(['findmnt', '-rn', '-o', 'TARGET'])).stdout.split('\n').filter((m) => m === root || m.startsWith(`${root}/`));
+    const mounted = (await run(['findmnt', '-rn', '-o', 'TARGET'])).stdout
+      .split('\n')
+      .filter((m) => m === root || m.startsWith(`${root}/`));
     if (mounted.length > 0) throw new Error(`still mounted under ${root}: ${mounted.join(', ')}`);
     rmSync(root, { recursive: true, force: true });
   });
   const t0 = performance.now();
-  await must(['sh', '-c', 'zstd -dcq "$1" | tar -x --numeric-owner --xattrs --xattrs-include="*" -C "$2"', 'sh', tarball, root], { timeoutMs: 120_000 });
+  await must(['sh', '-c', 'zstd -dcq "$1" | tar -x --numeric-owner --xattrs --xattrs-include="*" -C "$2"', 'sh', tarball, root], {
+    timeoutMs: 120_000,
+  });
   const unpackMs = performance.now() - t0;
-  const line = readFileSync(join(root, 'etc/passwd'), 'utf8').split('\n').find((l) => l.split(':')[2] === '1000');
+  const line = readFileSync(join(root, 'etc/passwd'), 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[2] === '1000');
   const f = line?.split(':') ?? [];
   if (f.length < 7) throw new Error(`${tarball} has no uid 1000 in etc/passwd`);
   return { suite, root, user: { name: f[0]!, uid: 1000, gid: Number(f[3]), home: f[5]! }, unpackMs };

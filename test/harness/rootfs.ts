@@ -69,16 +69,20 @@ export async function ensureBaseTmpfs(base: string, cleanup: Cleanup): Promise<v
     await must(['mount', '-t', 'tmpfs', '-o', 'mode=755,size=2g', 'ctrtest_base', base]);
     await must(['mount', '--make-private', base]);
     mountedBases.add(base);
-    cleanup.defer(`umount base ${base}`, async () => {
-      mountedBases.delete(base);
-      await umountTree(base);
-      if (created) rmdirSync(base);
-    }, {
-      sync: () => {
-        runSyncQuiet(['umount', '-R', base]);
-        if (created) runSyncQuiet(['rmdir', base]);
+    cleanup.defer(
+      `umount base ${base}`,
+      async () => {
+        mountedBases.delete(base);
+        await umountTree(base);
+        if (created) rmdirSync(base);
       },
-    });
+      {
+        sync: () => {
+          runSyncQuiet(['umount', '-R', base]);
+          if (created) runSyncQuiet(['rmdir', base]);
+        },
+      },
+    );
   }
 }
 
@@ -105,12 +109,7 @@ function checkName(name: string): void {
  * any symlink) and a fresh etc/machine-id of its own (an empty one makes libdbus abort, and a booted
  * guest must not share the host's). Unmounted by `cleanup`.
  */
-export async function createGuestRoot(
-  base: string,
-  name: string,
-  cleanup: Cleanup,
-  opts: GuestRootOptions = {},
-): Promise<GuestRoot> {
+export async function createGuestRoot(base: string, name: string, cleanup: Cleanup, opts: GuestRootOptions = {}): Promise<GuestRoot> {
   checkName(name);
   await ensureBaseTmpfs(base, cleanup);
   const t = join(base, '.ovl', `${++ovlCounter}`);
@@ -121,12 +120,24 @@ export async function createGuestRoot(
   mkdirSync(work, { recursive: true });
   mkdirSync(root, { recursive: true });
   // argv, no shell: a space in `root` is fine; the option string holds only safe paths.
-  await must(['mount', '-t', 'overlay', '-o', `lowerdir=${opts.lower ?? '/'},upperdir=${upperDir},workdir=${work}`, 'ctrtest_overlay', root]);
-  cleanup.defer(`umount overlay ${root}`, async () => {
-    await umountTree(root);
-    rmdirSync(root);
-    rmSync(t, { recursive: true, force: true });
-  }, { sync: () => runSyncQuiet(['umount', '-R', root]) });
+  await must([
+    'mount',
+    '-t',
+    'overlay',
+    '-o',
+    `lowerdir=${opts.lower ?? '/'},upperdir=${upperDir},workdir=${work}`,
+    'ctrtest_overlay',
+    root,
+  ]);
+  cleanup.defer(
+    `umount overlay ${root}`,
+    async () => {
+      await umountTree(root);
+      rmdirSync(root);
+      rmSync(t, { recursive: true, force: true });
+    },
+    { sync: () => runSyncQuiet(['umount', '-R', root]) },
+  );
 
   const resolv = opts.resolvConf === undefined ? 'nameserver 203.0.113.53\n' : opts.resolvConf;
   if (resolv !== null) {

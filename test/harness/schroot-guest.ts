@@ -68,18 +68,22 @@ export function createSchroot(
   const profileDir = `/etc/schroot/${name}`;
   if (existsSync(configPath) || existsSync(profileDir)) throw new Error(`schroot ${name} already exists`);
   sessionsOf.set(name, new Set());
-  cleanup.defer(`remove schroot ${name}`, async () => {
-    for (const s of [...(sessionsOf.get(name) ?? [])]) await endSession(s);
-    sessionsOf.delete(name);
-    rmSync(configPath, { force: true });
-    rmSync(profileDir, { recursive: true, force: true });
-  }, {
-    sync: () => {
-      for (const s of sessionsOf.get(name) ?? []) runSyncQuiet(['schroot', '-e', '-f', '-c', `session:${s}`]);
+  cleanup.defer(
+    `remove schroot ${name}`,
+    async () => {
+      for (const s of [...(sessionsOf.get(name) ?? [])]) await endSession(s);
+      sessionsOf.delete(name);
       rmSync(configPath, { force: true });
       rmSync(profileDir, { recursive: true, force: true });
     },
-  });
+    {
+      sync: () => {
+        for (const s of sessionsOf.get(name) ?? []) runSyncQuiet(['schroot', '-e', '-f', '-c', `session:${s}`]);
+        rmSync(configPath, { force: true });
+        rmSync(profileDir, { recursive: true, force: true });
+      },
+    },
+  );
   mkdirSync(profileDir, { recursive: true });
   const lines = (a: string[]): string => (a.length ? `${a.join('\n')}\n` : '');
   writeFileSync(`${profileDir}/fstab`, lines(opts.fstabLines ?? DEFAULT_SCHROOT_FSTAB));
@@ -123,21 +127,23 @@ export interface SessionRunOptions {
 
 function sessionArgv(world: NetWorld, sessionId: string, argv: string[], o: SessionRunOptions): string[] {
   return [
-    'nsenter', `--net=${world.guestNsPath}`,
-    'schroot', '-r', '-c', `session:${sessionId}`, '-d', '/',
+    'nsenter',
+    `--net=${world.guestNsPath}`,
+    'schroot',
+    '-r',
+    '-c',
+    `session:${sessionId}`,
+    '-d',
+    '/',
     ...(o.user ? ['-u', o.user] : []),
     ...(o.preserveEnvironment ? ['-p'] : []),
-    '--', ...argv,
+    '--',
+    ...argv,
   ];
 }
 
 /** Run `argv` in the session, in the world's guest netns (30–65 ms). Never throws. */
-export function runInSession(
-  worldLike: WorldLike,
-  sessionId: string,
-  argv: string[],
-  opts: SessionRunOptions = {},
-): Promise<RunResult> {
+export function runInSession(worldLike: WorldLike, sessionId: string, argv: string[], opts: SessionRunOptions = {}): Promise<RunResult> {
   const world = netOf(worldLike);
   return run(sessionArgv(world, sessionId, argv, opts), { env: opts.env, timeoutMs: opts.timeoutMs });
 }
@@ -167,10 +173,14 @@ export async function startSessionProcess(
     env: opts.env,
   });
   const want = cmd[0]!.split('/').pop()!.slice(0, 15);
-  const pid = await waitFor(`${want} in session ${sessionId}`, () => {
-    if (d.child.exitCode !== null) throw new Error(`schroot exited: ${d.output()}`);
-    return descendantsOf(d.pid).find((p) => commOf(p) === want);
-  }, { timeoutMs: 10_000, intervalMs: 20 });
+  const pid = await waitFor(
+    `${want} in session ${sessionId}`,
+    () => {
+      if (d.child.exitCode !== null) throw new Error(`schroot exited: ${d.output()}`);
+      return descendantsOf(d.pid).find((p) => commOf(p) === want);
+    },
+    { timeoutMs: 10_000, intervalMs: 20 },
+  );
   if (!procsOf.has(sessionId)) procsOf.set(sessionId, new Set());
   procsOf.get(sessionId)!.add(pid);
   const stop = async (): Promise<void> => {

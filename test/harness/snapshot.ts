@@ -37,8 +37,7 @@ export function unescapeMountPath(s: string): string {
 }
 
 /** `p` is `prefix` or below it; a prefix ending in `-` or `/` matches any path starting with it. */
-const under = (p: string, prefix: string): boolean =>
-  p === prefix || p.startsWith(/[-/]$/.test(prefix) ? prefix : `${prefix}/`);
+const under = (p: string, prefix: string): boolean => p === prefix || p.startsWith(/[-/]$/.test(prefix) ? prefix : `${prefix}/`);
 
 function ls(dir: string): string[] {
   try {
@@ -87,7 +86,10 @@ export async function hostSnapshot(filter: SnapshotFilter = {}): Promise<HostSna
     .map((l) => l.trim().split(' ')[0] ?? '')
     .filter(Boolean);
   const sessions = existsSync('/usr/bin/schroot')
-    ? (await run(['schroot', '--list', '--all-sessions'])).stdout.split('\n').map((l) => l.trim()).filter(Boolean)
+    ? (await run(['schroot', '--list', '--all-sessions'])).stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
     : [];
   const cgroups = ['unified', 'systemd'].flatMap((h) =>
     ls(`/sys/fs/cgroup/${h}`)

@@ -61,7 +61,12 @@ function isOurs(pid: string, token: string, worldIds: string[]): boolean {
     }
   });
   const cmdline = readOr(`/proc/${pid}/cmdline`, '').replace(/\0/g, ' ');
-  return worldIds.some((id) => places.some((p) => p.startsWith(`/tmp/ctrtest-${id}`) || p.includes(`ctd-${id}-`)) || cmdline.includes(`ctd-${id}-`) || cmdline.includes(`ctrtest-${id}`));
+  return worldIds.some(
+    (id) =>
+      places.some((p) => p.startsWith(`/tmp/ctrtest-${id}`) || p.includes(`ctd-${id}-`)) ||
+      cmdline.includes(`ctd-${id}-`) ||
+      cmdline.includes(`ctrtest-${id}`),
+  );
 }
 
 /**
@@ -178,7 +183,8 @@ export default async function setup(): Promise<() => Promise<void>> {
   return async () => {
     try {
       const { leftovers, notes } = await checkAgainst(before, ancestors());
-      if (notes.length > 0) console.warn(`[suite-guard] changes by other runs or kept by tools for themselves, ignored:\n${notes.join('\n')}`);
+      if (notes.length > 0)
+        console.warn(`[suite-guard] changes by other runs or kept by tools for themselves, ignored:\n${notes.join('\n')}`);
       if (leftovers.length > 0) {
         // vitest only logs an error thrown here; the exit code is what makes the run fail.
         process.exitCode = 1;

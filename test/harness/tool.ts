@@ -67,7 +67,13 @@ function assertNotHostNetns(netns: string): void {
   }
   const ino = statSync(netns).ino;
   // PID 1's namespaces may be unreadable here (no ptrace access to it); our own is the host's anyway.
-  const initIno = (() => { try { return statSync('/proc/1/ns/net').ino; } catch { return null; } })();
+  const initIno = (() => {
+    try {
+      return statSync('/proc/1/ns/net').ino;
+    } catch {
+      return null;
+    }
+  })();
   if (ino === statSync('/proc/self/ns/net').ino || ino === initIno) {
     throw new Error(`runTool: ${netns} is the host's network namespace; refusing`);
   }
@@ -114,13 +120,23 @@ export async function runTool(args: string[], opts: RunToolOptions): Promise<Too
   Object.assign(env, { NO_COLOR: '1', FORCE_COLOR: undefined }, opts.env);
   const journalled = args[0] === 'fix' || args[0] === 'undo';
   const toolArgs = journalled && !args.includes('--') ? [...args, '--state-dir', state] : args;
-  const argv = ['nsenter', ...(opts.mountNs ? [`--mount=${opts.mountNs}`, `--wd=${REPO_ROOT}`] : []), `--net=${opts.netns}`, process.execPath, CLI_PATH, ...toolArgs];
-  const r = await run(opts.hostFiles || opts.hostDirs ? withHostFiles(opts.hostFiles ?? {}, opts.hostDirs ?? {}, toolStateDir(opts.netns), argv) : argv, {
-    env,
-    input: opts.input,
-    timeoutMs: opts.timeoutMs ?? 60_000,
-    cwd: REPO_ROOT,
-  });
+  const argv = [
+    'nsenter',
+    ...(opts.mountNs ? [`--mount=${opts.mountNs}`, `--wd=${REPO_ROOT}`] : []),
+    `--net=${opts.netns}`,
+    process.execPath,
+    CLI_PATH,
+    ...toolArgs,
+  ];
+  const r = await run(
+    opts.hostFiles || opts.hostDirs ? withHostFiles(opts.hostFiles ?? {}, opts.hostDirs ?? {}, toolStateDir(opts.netns), argv) : argv,
+    {
+      env,
+      input: opts.input,
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      cwd: REPO_ROOT,
+    },
+  );
   const out: ToolResult = { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
   // Every prometheus or JUnit report a test makes goes to the program that reads it (exit 2 made none).
   const consumed = consumedFormatOf(args);

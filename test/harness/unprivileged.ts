@@ -24,11 +24,23 @@ export async function runToolAs(uid: number, args: string[], netns: string): Pro
   assertBuilt();
   if (!netns.startsWith('/run/netns/')) throw new Error(`runToolAs: netns must be a /run/netns path, got ${netns}`);
   const argv = [
-    'nsenter', `--net=${netns}`,
-    'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all',
-    process.execPath, CLI_PATH, ...args,
+    'nsenter',
+    `--net=${netns}`,
+    'setpriv',
+    `--reuid=${uid}`,
+    `--regid=${uid}`,
+    '--clear-groups',
+    '--inh-caps=-all',
+    process.execPath,
+    CLI_PATH,
+    ...args,
   ];
-  const r = await run(argv, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', HOME: '/nonexistent' }, extendEnv: false, cwd: REPO_ROOT, timeoutMs: 60_000 });
+  const r = await run(argv, {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', HOME: '/nonexistent' },
+    extendEnv: false,
+    cwd: REPO_ROOT,
+    timeoutMs: 60_000,
+  });
   const out: ToolResult = { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
   try {
     out.json = JSON.parse(r.stdout);

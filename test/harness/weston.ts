@@ -15,7 +15,12 @@ export interface WestonHandle {
 }
 
 /** `weston --backend=headless-backend.so --socket=NAME` with XDG_RUNTIME_DIR=dir, as uid (dir chowned to it, mode 0700); waits for the socket. Killed by `cleanup`. */
-export async function startWeston(dir: string, name: string, cleanup: Cleanup, opts: { uid?: number; gid?: number } = {}): Promise<WestonHandle> {
+export async function startWeston(
+  dir: string,
+  name: string,
+  cleanup: Cleanup,
+  opts: { uid?: number; gid?: number } = {},
+): Promise<WestonHandle> {
   const uid = opts.uid ?? 0;
   const gid = opts.gid ?? uid;
   mkdirSync(dir, { recursive: true });
@@ -25,14 +30,27 @@ export async function startWeston(dir: string, name: string, cleanup: Cleanup, o
   writeFileSync(config, '[core]\nshell=fullscreen-shell.so\n[input-method]\npath=\n', { mode: 0o644 });
   const socketPath = join(dir, name);
   const argv = [
-    'unshare', '--net',
+    'unshare',
+    '--net',
     ...(uid !== 0 ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups'] : []),
-    'weston', `--config=${config}`, '--backend=headless-backend.so', `--socket=${name}`, '--idle-time=0',
+    'weston',
+    `--config=${config}`,
+    '--backend=headless-backend.so',
+    `--socket=${name}`,
+    '--idle-time=0',
   ];
-  const d = spawnDaemon(`weston ${socketPath}`, argv, cleanup, { cleanEnv: true, cwd: '/', env: { PATH: '/usr/bin:/bin', XDG_RUNTIME_DIR: dir, HOME: dir, LANG: 'C' } });
-  await waitFor(`weston socket ${socketPath}`, () => {
-    if (d.child.exitCode !== null) throw new Error(`weston exited: ${d.output()}`);
-    return existsSync(socketPath);
-  }, { timeoutMs: 15_000, intervalMs: 20 });
+  const d = spawnDaemon(`weston ${socketPath}`, argv, cleanup, {
+    cleanEnv: true,
+    cwd: '/',
+    env: { PATH: '/usr/bin:/bin', XDG_RUNTIME_DIR: dir, HOME: dir, LANG: 'C' },
+  });
+  await waitFor(
+    `weston socket ${socketPath}`,
+    () => {
+      if (d.child.exitCode !== null) throw new Error(`weston exited: ${d.output()}`);
+      return existsSync(socketPath);
+    },
+    { timeoutMs: 15_000, intervalMs: 20 },
+  );
   return { pid: d.pid, socketPath, stop: () => d.stop() };
 }

@@ -95,17 +95,29 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       name: (suffix) => `ctd-${id}-${suffix}`,
       guestRoot: (name, o) => {
         let r = roots.get(name);
-        if (!r) roots.set(name, (r = suite === 'host' ? createGuestRoot(base, name, cleanup, o) : lowerDir().then((l) => createGuestRoot(base, name, cleanup, { ...o, lower: l }))));
+        if (!r)
+          roots.set(
+            name,
+            (r =
+              suite === 'host'
+                ? createGuestRoot(base, name, cleanup, o)
+                : lowerDir().then((l) => createGuestRoot(base, name, cleanup, { ...o, lower: l }))),
+          );
         return r;
       },
       minimalRoot: (name) => createMinimalRoot(base, name),
       dns: (o) =>
-        (dns ??= startDnsmasq(net, 'inet', {
-          listen: [net.dnsV4, net.dnsV6],
-          records: { 'example.test': net.webV4, 'example.com': net.webV4 },
-          localOnly: true,
-          ...o,
-        }, cleanup)),
+        (dns ??= startDnsmasq(
+          net,
+          'inet',
+          {
+            listen: [net.dnsV4, net.dnsV6],
+            records: { 'example.test': net.webV4, 'example.com': net.webV4 },
+            localOnly: true,
+            ...o,
+          },
+          cleanup,
+        )),
       xvfb: async (o) => {
         // Another test process may grab the same free number at the same moment: try the next one.
         for (let attempt = 1; ; attempt++) {

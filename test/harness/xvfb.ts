@@ -63,28 +63,43 @@ export async function startXvfb(display: number, cleanup: Cleanup, opts: XvfbOpt
   await must(['unshare', '--net', 'xauth', '-q', '-f', authFile, 'add', `:${display}`, '.', cookieHex]);
   const socketPath = `/tmp/.X11-unix/X${display}`;
   const lock = `/tmp/.X${display}-lock`;
-  cleanup.defer(`remove X${display} socket/lock`, () => {
-    rmSync(socketPath, { force: true });
-    rmSync(lock, { force: true });
-  }, {
-    sync: () => {
+  cleanup.defer(
+    `remove X${display} socket/lock`,
+    () => {
       rmSync(socketPath, { force: true });
       rmSync(lock, { force: true });
     },
-  });
+    {
+      sync: () => {
+        rmSync(socketPath, { force: true });
+        rmSync(lock, { force: true });
+      },
+    },
+  );
   if (opts.user) chownSync(authFile, opts.user.uid, opts.user.gid);
   const argv = [
     ...(opts.netns ? ['nsenter', `--net=${opts.netns}`] : ['unshare', '--net']),
     ...(opts.ownIpc ? (opts.netns ? ['unshare', '--ipc'] : ['--ipc']) : []),
     ...(opts.user ? ['setpriv', `--reuid=${opts.user.uid}`, `--regid=${opts.user.gid}`, '--clear-groups'] : []),
-    'Xvfb', `:${display}`, '-screen', '0', '1024x768x24', '-nolisten', 'tcp',
+    'Xvfb',
+    `:${display}`,
+    '-screen',
+    '0',
+    '1024x768x24',
+    '-nolisten',
+    'tcp',
     ...(opts.listenLocal ? [] : ['-nolisten', 'local']),
-    '-auth', authFile,
+    '-auth',
+    authFile,
   ];
   const d = spawnDaemon(`Xvfb :${display}`, argv, cleanup);
-  await waitFor(`Xvfb :${display} socket`, () => {
-    if (d.child.exitCode !== null) throw new Error(`Xvfb exited: ${d.output()}`);
-    return existsSync(socketPath);
-  }, { timeoutMs: 10_000, intervalMs: 20 });
+  await waitFor(
+    `Xvfb :${display} socket`,
+    () => {
+      if (d.child.exitCode !== null) throw new Error(`Xvfb exited: ${d.output()}`);
+      return existsSync(socketPath);
+    },
+    { timeoutMs: 10_000, intervalMs: 20 },
+  );
   return { display, displayName: `:${display}`, pid: d.pid, authFile, cookieHex, socketPath, stop: () => d.stop() };
 }

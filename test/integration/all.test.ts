@@ -50,10 +50,17 @@ describeIntegration('fleets: --all, prometheus, self inside a guest', () => {
     const lines = r.stdout.trimEnd().split('\n');
     const sample = /^(ctr_doctor_[a-z_]+)\{((?:[a-z_]+="(?:[^"\\\n]|\\[\\"n])*",?)+)\} (-?\d+(\.\d+)?)$/;
     for (const line of lines) expect(line.startsWith('# HELP ') || line.startsWith('# TYPE ') || sample.test(line), line).toBe(true);
-    const statusOf = (root: string) => lines.find((l) => l.startsWith('ctr_doctor_check_status{') && l.includes(`target="${root}"`) && l.includes('check="dns.resolv-conf"'));
+    const statusOf = (root: string) =>
+      lines.find(
+        (l) => l.startsWith('ctr_doctor_check_status{') && l.includes(`target="${root}"`) && l.includes('check="dns.resolv-conf"'),
+      );
     expect(statusOf(roots[0]!)).toMatch(/ 0$/);
     expect(statusOf(roots[1]!)).toMatch(/ 2$/);
-    expect(lines.filter((l) => l.startsWith('ctr_doctor_run_success{') && roots.some((root) => l.includes(`target="${root}"`))).map((l) => l.split(' ').pop())).toEqual(['1', '0']);
+    expect(
+      lines
+        .filter((l) => l.startsWith('ctr_doctor_run_success{') && roots.some((root) => l.includes(`target="${root}"`)))
+        .map((l) => l.split(' ').pop()),
+    ).toEqual(['1', '0']);
     expect(r.stderr).not.toContain('{');
   });
 
@@ -61,8 +68,30 @@ describeIntegration('fleets: --all, prometheus, self inside a guest', () => {
     const root = roots[0]!;
     await mountChrootApi(root, w.cleanup, {});
     expect(existsSync(join(root, CLI_PATH)), 'the repository is visible inside the whole-root overlay').toBe(true);
-    const r = await run(['nsenter', `--net=${w.net.guestNsPath}`, 'chroot', root, '/usr/bin/env', '-i', 'PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/root', 'NO_COLOR=1',
-      process.execPath, CLI_PATH, 'self', '--json', '--ping-target', '203.0.113.10', '--dns-name', 'example.com', '--timeout', '3000'], { timeoutMs: 60_000 });
+    const r = await run(
+      [
+        'nsenter',
+        `--net=${w.net.guestNsPath}`,
+        'chroot',
+        root,
+        '/usr/bin/env',
+        '-i',
+        'PATH=/usr/local/bin:/usr/bin:/bin',
+        'HOME=/root',
+        'NO_COLOR=1',
+        process.execPath,
+        CLI_PATH,
+        'self',
+        '--json',
+        '--ping-target',
+        '203.0.113.10',
+        '--dns-name',
+        'example.com',
+        '--timeout',
+        '3000',
+      ],
+      { timeoutMs: 60_000 },
+    );
     const rep = JSON.parse(r.stdout) as Report;
     await validateReport(rep);
     expect(rep.target).toMatchObject({ kind: 'self', name: 'self' });
@@ -71,7 +100,10 @@ describeIntegration('fleets: --all, prometheus, self inside a guest', () => {
     expect(status('dns.resolve')).toBe('pass');
     expect(status('net.ping')).toBe('pass');
     for (const id of ['x11.display', 'audio.pulse', 'dconf.runtime-dir']) {
-      expect(rep.results.find((x) => x.id === id), id).toBeDefined();
+      expect(
+        rep.results.find((x) => x.id === id),
+        id,
+      ).toBeDefined();
       expect(status(id), id).not.toBe('error');
     }
     // No DISPLAY in the guest's environment: said as a finding, not skipped.

@@ -40,35 +40,49 @@ describeIntegration.skipIf(requireTool('ansible-playbook', 'npm', 'python3') !==
     const tarball = await packForOfflineInstall(dir);
     // alpha: --all, but file checks only (other guests on this machine must get no packets from us);
     // beta: every check on our guest, whose network is the test's; gamma: a target that is not there (exit 2).
-    writeFileSync(join(dir, 'inventory.ini'), [
-      '[fleet]',
-      'alpha ctr_doctor_args="--all --only dns.resolv-conf"',
-      `beta ctr_doctor_args="chroot:${guest} --timeout 3000"`,
-      'gamma ctr_doctor_args="nspawn:ctd-no-such-machine"',
-      '[fleet:vars]',
-      'ansible_connection=local',
-      'ansible_python_interpreter=/usr/bin/python3',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'inventory.ini'),
+      [
+        '[fleet]',
+        'alpha ctr_doctor_args="--all --only dns.resolv-conf"',
+        `beta ctr_doctor_args="chroot:${guest} --timeout 3000"`,
+        'gamma ctr_doctor_args="nspawn:ctd-no-such-machine"',
+        '[fleet:vars]',
+        'ansible_connection=local',
+        'ansible_python_interpreter=/usr/bin/python3',
+        '',
+      ].join('\n'),
+    );
     reports = join(dir, 'reports');
     // A report of gamma's from an earlier run: the play must not let it stand for this one.
     mkdirSync(reports);
     writeFileSync(join(reports, 'gamma.json'), readFileSync(join(REPO_ROOT, 'test/fixtures/reports/build-3.json')));
     const env = {
-      ANSIBLE_HOME: join(dir, 'home'), ANSIBLE_LOCAL_TEMP: join(dir, 'tmp-local'), ANSIBLE_REMOTE_TEMP: join(dir, 'tmp-remote'),
-      ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: 'false', ANSIBLE_FORCE_COLOR: '0', TMPDIR: join(dir, 'tmp'),
+      ANSIBLE_HOME: join(dir, 'home'),
+      ANSIBLE_LOCAL_TEMP: join(dir, 'tmp-local'),
+      ANSIBLE_REMOTE_TEMP: join(dir, 'tmp-remote'),
+      ANSIBLE_NOCOLOR: '1',
+      ANSIBLE_RETRY_FILES_ENABLED: 'false',
+      ANSIBLE_FORCE_COLOR: '0',
+      TMPDIR: join(dir, 'tmp'),
       // npm installs from the cache `npm ci` warmed: the namespace has no network at all.
-      npm_config_offline: 'true', npm_config_update_notifier: 'false', COLUMNS: '120',
+      npm_config_offline: 'true',
+      npm_config_update_notifier: 'false',
+      COLUMNS: '120',
     };
     mkdirSync(env.TMPDIR);
     const extra = JSON.stringify({
-      ctr_doctor_tarball: tarball, ctr_doctor_reports: reports, ctr_doctor_become: false,
+      ctr_doctor_tarball: tarball,
+      ctr_doctor_reports: reports,
+      ctr_doctor_become: false,
       // Extra vars outrank everything: never the machine's own /usr/local. One prefix per host, as two npm installs run at once.
       ctr_doctor_prefix: `${dir}/prefix-{{ inventory_hostname }}`,
       ctr_doctor_environment: { CTR_DOCTOR_PING_TARGET: '203.0.113.10', CTR_DOCTOR_DNS_NAME: 'example.com', NO_COLOR: '1' },
     });
-    play = await run(['nsenter', `--net=${w.net.guestNsPath}`, 'ansible-playbook', '-i', join(dir, 'inventory.ini'), PLAYBOOK, '-e', extra],
-      { cwd: dir, env, timeoutMs: 400_000 });
+    play = await run(
+      ['nsenter', `--net=${w.net.guestNsPath}`, 'ansible-playbook', '-i', join(dir, 'inventory.ini'), PLAYBOOK, '-e', extra],
+      { cwd: dir, env, timeoutMs: 400_000 },
+    );
     if (process.env.CTR_DOCTOR_SHOW_PLAY) console.log(play.stdout);
   }, 480_000);
   afterAll(async () => w?.dispose());
@@ -87,7 +101,9 @@ describeIntegration.skipIf(requireTool('ansible-playbook', 'npm', 'python3') !==
     const beta = JSON.parse(readFileSync(join(reports, 'beta.json'), 'utf8')) as Report;
     await validateReport(alpha);
     await validateReport(beta);
-    expect(alpha.find((r) => r.target.root === guest)?.results).toEqual([expect.objectContaining({ id: 'dns.resolv-conf', status: 'fail' })]);
+    expect(alpha.find((r) => r.target.root === guest)?.results).toEqual([
+      expect.objectContaining({ id: 'dns.resolv-conf', status: 'fail' }),
+    ]);
     expect(beta.target).toMatchObject({ kind: 'chroot', root: guest });
     expect(beta.results.length).toBeGreaterThan(5);
     expect(beta.results.find((r) => r.id === 'dns.resolv-conf')?.status).toBe('fail');

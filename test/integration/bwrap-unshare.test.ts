@@ -32,11 +32,15 @@ describeIntegration('pid:N guests from bwrap and unshare', () => {
   async function sleeperOf(label: string, argv: string[]): Promise<number> {
     const d = spawnDaemon(label, argv, w.cleanup, { env: GUEST_ENV, cleanEnv: true });
     let pid = 0;
-    await waitFor(`${label}: its sleep`, () => {
-      if (d.child.exitCode !== null) throw new Error(`${label} exited: ${d.output()}`);
-      pid = descendantsOf(d.pid).find((p) => commOf(p) === 'sleep') ?? 0;
-      return pid > 0;
-    }, { timeoutMs: 10_000, intervalMs: 20 });
+    await waitFor(
+      `${label}: its sleep`,
+      () => {
+        if (d.child.exitCode !== null) throw new Error(`${label} exited: ${d.output()}`);
+        pid = descendantsOf(d.pid).find((p) => commOf(p) === 'sleep') ?? 0;
+        return pid > 0;
+      },
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
     w.cleanup.defer(`kill sleep ${pid}`, () => killSync(pid));
     return pid;
   }
@@ -75,8 +79,23 @@ describeIntegration('pid:N guests from bwrap and unshare', () => {
       writeFileSync(resolv, 'nameserver 192.0.2.53\n');
       // A root of its own: a guest whose root is the host's / is refused (audit M7, asserted below).
       const { root } = await w.guestRoot('bwrap');
-      const pid = await sleeperOf('bwrap', ['bwrap', '--unshare-net', '--die-with-parent', '--ro-bind', root, '/', '--dev', '/dev', '--proc', '/proc',
-        '--ro-bind', resolv, '/etc/resolv.conf', 'sleep', '600']);
+      const pid = await sleeperOf('bwrap', [
+        'bwrap',
+        '--unshare-net',
+        '--die-with-parent',
+        '--ro-bind',
+        root,
+        '/',
+        '--dev',
+        '/dev',
+        '--proc',
+        '/proc',
+        '--ro-bind',
+        resolv,
+        '/etc/resolv.conf',
+        'sleep',
+        '600',
+      ]);
       const { report, stderr } = await diagnose(pid);
       expect(report.target).toMatchObject({ name: `pid:${pid}`, pid });
       assertInsideEmptyNetns(report, '192.0.2.53');
@@ -90,13 +109,22 @@ describeIntegration('pid:N guests from bwrap and unshare', () => {
       writeFileSync(resolv, 'nameserver 192.0.2.54\n');
       const { root } = await w.guestRoot('unshare');
       // The bind exists only in the new mount namespace (unshare makes it private); the sleep runs chrooted in a root of its own.
-      const pid = await sleeperOf('unshare', ['unshare', '--net', '--mount', '--fork', '--kill-child', 'sh', '-c', `mount --bind ${resolv} ${root}/etc/resolv.conf && exec /usr/sbin/chroot ${root} sleep 600`]);
+      const pid = await sleeperOf('unshare', [
+        'unshare',
+        '--net',
+        '--mount',
+        '--fork',
+        '--kill-child',
+        'sh',
+        '-c',
+        `mount --bind ${resolv} ${root}/etc/resolv.conf && exec /usr/sbin/chroot ${root} sleep 600`,
+      ]);
       const { report } = await diagnose(pid);
       expect(report.target).toMatchObject({ name: `pid:${pid}`, root: expect.stringMatching(/^\/proc\/\d+\/root$/) });
       assertInsideEmptyNetns(report, '192.0.2.54');
     });
 
-    test('a process whose root is the host\'s own / is refused as a guest (audit M7): exit 2, one line', async () => {
+    test("a process whose root is the host's own / is refused as a guest (audit M7): exit 2, one line", async () => {
       const pid = await sleeperOf('unshare-host-root', ['unshare', '--net', '--mount', '--fork', '--kill-child', 'sleep', '600']);
       const r = await runTool([`pid:${pid}`, '--json'], { netns: w.net.guestNsPath });
       expect(r.exitCode).toBe(2);

@@ -15,12 +15,27 @@ import { createWorld, type World } from '../harness/world.js';
 
 /** Everything a demo could leave behind: its temp dirs, mounts, namespaces and sleeps. */
 async function demoTraces(): Promise<string[]> {
-  const dirs = readdirSync(tmpdir()).filter((n) => n.startsWith('ctr-doctor-demo-')).map((n) => `dir ${n}`);
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes('ctr-doctor-demo')).map((l) => `mount ${l.split(' ')[4]}`);
-  const netns = (await run(['ip', 'netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith('ctr-doctor-demo-')).map((l) => `netns ${l}`);
-  const sleeps = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try { return readlinkSync(`/proc/${p}/root`).includes('/ctr-doctor-demo-'); } catch { return false; }
-  }).map((p) => `process ${p}`);
+  const dirs = readdirSync(tmpdir())
+    .filter((n) => n.startsWith('ctr-doctor-demo-'))
+    .map((n) => `dir ${n}`);
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('ctr-doctor-demo'))
+    .map((l) => `mount ${l.split(' ')[4]}`);
+  const netns = (await run(['ip', 'netns', 'list'])).stdout
+    .split('\n')
+    .filter((l) => l.startsWith('ctr-doctor-demo-'))
+    .map((l) => `netns ${l}`);
+  const sleeps = readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readlinkSync(`/proc/${p}/root`).includes('/ctr-doctor-demo-');
+      } catch {
+        return false;
+      }
+    })
+    .map((p) => `process ${p}`);
   return [...dirs, ...mounts, ...netns, ...sleeps];
 }
 
@@ -34,7 +49,7 @@ describeIntegration('demo', () => {
   afterAll(async () => w?.dispose());
   const demo = (args: string[]) => runTool(['demo', ...args], { netns: w.net.offNsPath, timeoutMs: 120_000 });
 
-  test('demo diagnoses a broken guest: exit 1 with the seed\'s failures, then cleans up', async () => {
+  test("demo diagnoses a broken guest: exit 1 with the seed's failures, then cleans up", async () => {
     const r = await demo(['--json']);
     expect(r.exitCode, r.stderr).toBe(1);
     await validateReport(r.json);
@@ -56,7 +71,9 @@ describeIntegration('demo', () => {
     // DESIGN: fix exits 1 when something still fails: the demo's dns.resolv-conf (manual fix), net.ping and x11.display do.
     expect(r.exitCode, r.stderr).toBe(1);
     expect(out.exitCode).toBe(1);
-    expect(out.before.results.filter((x) => x.status === 'fail').map((x) => x.id)).toEqual(expect.arrayContaining(['dns.resolv-conf', 'net.ping', 'x11.display']));
+    expect(out.before.results.filter((x) => x.status === 'fail').map((x) => x.id)).toEqual(
+      expect.arrayContaining(['dns.resolv-conf', 'net.ping', 'x11.display']),
+    );
     await validateReport(out.before);
     await validateReport(out.after);
     expect(out.applied.length).toBeGreaterThanOrEqual(2);
@@ -94,7 +111,17 @@ describeIntegration('demo', () => {
   });
 
   test('demo as a normal user: exit 2, "demo needs root"', async () => {
-    const r = await run(['nsenter', `--net=${w.net.offNsPath}`, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI_PATH, 'demo']);
+    const r = await run([
+      'nsenter',
+      `--net=${w.net.offNsPath}`,
+      'setpriv',
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      process.execPath,
+      CLI_PATH,
+      'demo',
+    ]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/demo needs root/);
   });

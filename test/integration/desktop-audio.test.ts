@@ -22,7 +22,16 @@ describeIntegration('audio.pulse on real guests', () => {
   const pids: Record<string, number> = {};
 
   async function pulseCheck(target: string, envFrom?: number): Promise<CheckResult> {
-    const args = ['check', target, '--only', 'audio.pulse', '--json', '--timeout', '4000', ...(envFrom ? ['--env-from', String(envFrom)] : [])];
+    const args = [
+      'check',
+      target,
+      '--only',
+      'audio.pulse',
+      '--json',
+      '--timeout',
+      '4000',
+      ...(envFrom ? ['--env-from', String(envFrom)] : []),
+    ];
     const r = await runTool(args, { netns: w.net.guestNsPath });
     await validateReport(r.json);
     return (r.json as Report).results.find((c) => c.id === 'audio.pulse')!;
@@ -49,7 +58,13 @@ describeIntegration('audio.pulse on real guests', () => {
     chownSync(join(runUser, 'stale'), user.uid, user.gid);
 
     const start = async (key: string, server: string) => {
-      const env = { PATH: '/usr/bin:/bin', HOME: user.home, USER: user.name, XDG_RUNTIME_DIR: `/run/user/${user.uid}`, PULSE_SERVER: server };
+      const env = {
+        PATH: '/usr/bin:/bin',
+        HOME: user.home,
+        USER: user.name,
+        XDG_RUNTIME_DIR: `/run/user/${user.uid}`,
+        PULSE_SERVER: server,
+      };
       pids[key] = (await startChrootProcess(w.net, root, { uid: user.uid, gid: user.gid, env }, w.cleanup)).pid;
     };
     await Promise.all([
@@ -62,7 +77,16 @@ describeIntegration('audio.pulse on real guests', () => {
   afterAll(async () => w?.dispose());
 
   test('chroot, working: connected and authenticated as uid 1000 (pactl agrees)', async () => {
-    const pactl = await w.net.exec('guest', ['chroot', `--userspec=${user.uid}:${user.gid}`, root, 'env', `HOME=${user.home}`, `PULSE_SERVER=unix:/run/user/${user.uid}/pulse/native`, 'pactl', 'info']);
+    const pactl = await w.net.exec('guest', [
+      'chroot',
+      `--userspec=${user.uid}:${user.gid}`,
+      root,
+      'env',
+      `HOME=${user.home}`,
+      `PULSE_SERVER=unix:/run/user/${user.uid}/pulse/native`,
+      'pactl',
+      'info',
+    ]);
     expect(pactl.stdout).toContain('Default Sink: ctrtest');
     const c = await pulseCheck(`chroot:${root}`, pids.working);
     expect(c.status, c.summary).toBe('pass');
@@ -86,7 +110,7 @@ describeIntegration('audio.pulse on real guests', () => {
     expect(codes(c)).toContain('pulse-socket-stale');
   });
 
-  test('chroot, root\'s server: EACCES for uid 1000 although root can connect', async () => {
+  test("chroot, root's server: EACCES for uid 1000 although root can connect", async () => {
     const c = await pulseCheck(`chroot:${root}`, pids.denied);
     expect(c.status).toBe('fail');
     const denied = c.findings.find((f) => f.code === 'pulse-socket-permission')!;
@@ -98,7 +122,13 @@ describeIntegration('audio.pulse on real guests', () => {
     const g = await w.guestRoot('audio-nspawn');
     const pulseDir = join(root, `run/user/${user.uid}/pulse`);
     const n = await bootNspawn(w.net, g.root, w.name('an'), w.cleanup, { binds: [`${pulseDir}:/run/user/pulse`] });
-    await startNspawnUserProcess(n.leaderPid, user.uid, user.gid, { PATH: '/usr/bin:/bin', HOME: '/', PULSE_SERVER: 'unix:/run/user/pulse/native' }, w.cleanup);
+    await startNspawnUserProcess(
+      n.leaderPid,
+      user.uid,
+      user.gid,
+      { PATH: '/usr/bin:/bin', HOME: '/', PULSE_SERVER: 'unix:/run/user/pulse/native' },
+      w.cleanup,
+    );
     const c = await pulseCheck(`nspawn:${n.machine}`);
     expect(c.status, c.summary).toBe('pass');
     expect(c.summary).toContain('/run/user/pulse/native');

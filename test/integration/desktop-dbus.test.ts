@@ -27,7 +27,20 @@ describeIntegration('dbus.session on real buses', () => {
   let nsRoot: string;
 
   async function busCheck(key: string): Promise<CheckResult> {
-    const r = await runTool(['check', `chroot:${key.startsWith('abstract') ? nsRoot : root}`, '--only', 'dbus.session', '--json', '--timeout', '4000', '--env-from', String(pids[key])], { netns: w.net.guestNsPath });
+    const r = await runTool(
+      [
+        'check',
+        `chroot:${key.startsWith('abstract') ? nsRoot : root}`,
+        '--only',
+        'dbus.session',
+        '--json',
+        '--timeout',
+        '4000',
+        '--env-from',
+        String(pids[key]),
+      ],
+      { netns: w.net.guestNsPath },
+    );
     await validateReport(r.json);
     return (r.json as Report).results.find((c) => c.id === 'dbus.session')!;
   }
@@ -60,7 +73,14 @@ describeIntegration('dbus.session on real buses', () => {
     nsRoot = (await w.guestRoot('dbus-ns')).root;
     const start = async (key: string, extra: Record<string, string>, netns?: string) => {
       const env = { PATH: '/usr/bin:/bin', HOME: user.home, USER: user.name, ...extra };
-      pids[key] = (await startChrootProcess(w.net, netns ? nsRoot : root, { uid: user.uid, gid: user.gid, env, ...(netns ? { netns } : {}) }, w.cleanup)).pid;
+      pids[key] = (
+        await startChrootProcess(
+          w.net,
+          netns ? nsRoot : root,
+          { uid: user.uid, gid: user.gid, env, ...(netns ? { netns } : {}) },
+          w.cleanup,
+        )
+      ).pid;
     };
     const rt = { XDG_RUNTIME_DIR: `/run/user/${user.uid}` };
     await Promise.all([
@@ -80,9 +100,20 @@ describeIntegration('dbus.session on real buses', () => {
   });
   afterAll(async () => w?.dispose());
 
-  test('the user\'s bus: Hello answered with a unique name, as dbus-send in the guest agrees', async () => {
-    const send = await w.net.exec('guest', ['chroot', `--userspec=${user.uid}:${user.gid}`, root, 'env', `DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/${user.uid}/bus`,
-      'dbus-send', '--session', '--print-reply', '--dest=org.freedesktop.DBus', '/', 'org.freedesktop.DBus.GetId']);
+  test("the user's bus: Hello answered with a unique name, as dbus-send in the guest agrees", async () => {
+    const send = await w.net.exec('guest', [
+      'chroot',
+      `--userspec=${user.uid}:${user.gid}`,
+      root,
+      'env',
+      `DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/${user.uid}/bus`,
+      'dbus-send',
+      '--session',
+      '--print-reply',
+      '--dest=org.freedesktop.DBus',
+      '/',
+      'org.freedesktop.DBus.GetId',
+    ]);
     expect(send.stdout).toMatch(/string "[0-9a-f]{32}"/);
     const c = await busCheck('working');
     expect(c.status, c.summary).toBe('pass');
@@ -95,7 +126,7 @@ describeIntegration('dbus.session on real buses', () => {
     expect(c.summary).toContain(`/run/user/${user.uid}/bus`);
   });
 
-  test('neither variable: a warning in sd-bus\'s words', async () => {
+  test("neither variable: a warning in sd-bus's words", async () => {
     const c = await busCheck('none');
     expect(c.status).toBe('warn');
     expect(codes(c)).toEqual(['bus-unset']);
@@ -107,7 +138,7 @@ describeIntegration('dbus.session on real buses', () => {
     expect(codes(c)).toEqual(['bus-socket-missing']);
   });
 
-  test('the host\'s address inherited, its socket not in the guest: warn, unset it (x11docker#408)', async () => {
+  test("the host's address inherited, its socket not in the guest: warn, unset it (x11docker#408)", async () => {
     const c = await busCheck('inherited');
     expect(c.status, JSON.stringify(c.findings)).toBe('warn');
     expect(codes(c)).toEqual(['bus-host-address']);
@@ -119,18 +150,18 @@ describeIntegration('dbus.session on real buses', () => {
     expect(codes(c)).toEqual(['bus-socket-stale']);
   });
 
-  test('root\'s bus behind a 0700 directory: EACCES for uid 1000', async () => {
+  test("root's bus behind a 0700 directory: EACCES for uid 1000", async () => {
     const c = await busCheck('denied');
     expect(codes(c)).toEqual(['bus-permission']);
   });
 
-  test('root\'s bus reachable: it accepts AUTH EXTERNAL, then drops uid 1000 before Hello', async () => {
+  test("root's bus reachable: it accepts AUTH EXTERNAL, then drops uid 1000 before Hello", async () => {
     const c = await busCheck('rejected');
     expect(codes(c)).toEqual(['bus-auth-rejected']);
     expect(c.findings[0]?.message).toContain('does not allow');
   });
 
-  test('an abstract bus in the session\'s own network namespace: Hello answered', async () => {
+  test("an abstract bus in the session's own network namespace: Hello answered", async () => {
     const c = await busCheck('abstract-here');
     expect(c.status, JSON.stringify(c.findings)).toBe('pass');
   });
@@ -140,7 +171,7 @@ describeIntegration('dbus.session on real buses', () => {
     expect(codes(c)).toEqual(['bus-abstract-other-netns']);
   });
 
-  test('a malformed address: libdbus\'s words', async () => {
+  test("a malformed address: libdbus's words", async () => {
     const c = await busCheck('malformed');
     expect(codes(c)).toEqual(['bus-address-invalid']);
     expect(c.findings[0]?.message).toContain('does not contain an equal sign');
@@ -150,10 +181,13 @@ describeIntegration('dbus.session on real buses', () => {
 /** A system bus config of the test's own (never the machine's system.conf): anyone may connect and say Hello. */
 function systemBusConfig(dir: string, name: string, socket: string): string {
   const file = join(dir, `system-test-${name}.conf`);
-  writeFileSync(file, `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+  writeFileSync(
+    file,
+    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig><type>system</type><auth>EXTERNAL</auth><listen>unix:path=${socket}</listen>
 <policy context="default"><allow user="*"/><allow send_destination="*" eavesdrop="true"/><allow receive_sender="*"/><allow own="*"/></policy></busconfig>
-`);
+`,
+  );
   return file;
 }
 
@@ -168,7 +202,25 @@ describeIntegration('dbus.system on real buses', () => {
     if (opts.hostRunDbus) {
       // The tool's own mount namespace sees the test's bus as the host's /run/dbus; the machine's is untouched.
       const script = 'mount --bind "$1" /run/dbus || exit 125; shift; exec "$@"';
-      const out = await run(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', opts.hostRunDbus, 'nsenter', `--net=${w.net.guestNsPath}`, process.execPath, CLI_PATH, ...args], { timeoutMs: 60_000 });
+      const out = await run(
+        [
+          'unshare',
+          '--mount',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          script,
+          'sh',
+          opts.hostRunDbus,
+          'nsenter',
+          `--net=${w.net.guestNsPath}`,
+          process.execPath,
+          CLI_PATH,
+          ...args,
+        ],
+        { timeoutMs: 60_000 },
+      );
       r = { json: JSON.parse(out.stdout) as unknown };
     } else {
       r = await runTool(args, { netns: w.net.guestNsPath });
@@ -186,18 +238,28 @@ describeIntegration('dbus.system on real buses', () => {
     chmodSync(join(roots.stale!, 'run/dbus/system_bus_socket'), 0o777);
     hostRunDbus = join(w.stateDir, 'host-run-dbus');
     await Promise.all([
-      startBus(w.cleanup, { address: `unix:path=${roots.own}/run/dbus/system_bus_socket`, configFile: systemBusConfig(w.stateDir, 'own', `${roots.own}/run/dbus/system_bus_socket`), dirMode: 0o755 }),
-      startBus(w.cleanup, { address: `unix:path=${hostRunDbus}/system_bus_socket`, configFile: systemBusConfig(w.stateDir, 'host', `${hostRunDbus}/system_bus_socket`), dirMode: 0o755 }),
+      startBus(w.cleanup, {
+        address: `unix:path=${roots.own}/run/dbus/system_bus_socket`,
+        configFile: systemBusConfig(w.stateDir, 'own', `${roots.own}/run/dbus/system_bus_socket`),
+        dirMode: 0o755,
+      }),
+      startBus(w.cleanup, {
+        address: `unix:path=${hostRunDbus}/system_bus_socket`,
+        configFile: systemBusConfig(w.stateDir, 'host', `${hostRunDbus}/system_bus_socket`),
+        dirMode: 0o755,
+      }),
     ]);
     // A guest whose /run/dbus is the "host's" (a bind, as a shared /run gives it).
     const guestRunDbus = join(roots.shared!, 'run/dbus');
     mkdirSync(guestRunDbus, { recursive: true });
     await run(['mount', '--bind', hostRunDbus, guestRunDbus]);
-    w.cleanup.defer(`umount ${guestRunDbus}`, async () => { await run(['umount', guestRunDbus]); });
+    w.cleanup.defer(`umount ${guestRunDbus}`, async () => {
+      await run(['umount', guestRunDbus]);
+    });
   });
   afterAll(async () => w?.dispose());
 
-  test('the guest\'s own system bus: Hello answered as uid 1000', async () => {
+  test("the guest's own system bus: Hello answered as uid 1000", async () => {
     const c = await systemCheck('own');
     expect(c.status, JSON.stringify(c.findings)).toBe('pass');
     expect(c.findings[0]?.evidence.name).toMatch(/^:1\.\d+$/);
@@ -215,7 +277,7 @@ describeIntegration('dbus.system on real buses', () => {
     expect(codes(c)).toEqual(['system-bus-stale']);
   });
 
-  test('the host\'s system bus through a shared /run/dbus: said so, though it answers', async () => {
+  test("the host's system bus through a shared /run/dbus: said so, though it answers", async () => {
     const c = await systemCheck('shared', { hostRunDbus });
     expect(c.status, JSON.stringify(c.findings)).toBe('warn');
     expect(codes(c)).toEqual(['system-bus-host']);
@@ -223,7 +285,7 @@ describeIntegration('dbus.system on real buses', () => {
     expect(c.fixes.map((f) => f.id)).toEqual(['dbus.private-system-bus']);
   });
 
-  test('the same guest seen from a host without that bus: the guest\'s bus answers, nothing said of the host', async () => {
+  test("the same guest seen from a host without that bus: the guest's bus answers, nothing said of the host", async () => {
     const c = await systemCheck('shared');
     expect(codes(c)).toEqual(['system-bus-connected']);
   });

@@ -33,11 +33,21 @@ describeIntegration('dconf.runtime-dir on schroot and nspawn guests', () => {
     const name = w.name('ds');
     createSchroot(w.net, s.root, name, w.cleanup, {});
     sessionId = await beginSession(name, w.name('ds1'));
-    await startSessionProcess(w.net, sessionId, w.cleanup, { user: s.user.name, env: { XDG_RUNTIME_DIR: `/run/user/${uid}` }, preserveEnvironment: true });
+    await startSessionProcess(w.net, sessionId, w.cleanup, {
+      user: s.user.name,
+      env: { XDG_RUNTIME_DIR: `/run/user/${uid}` },
+      preserveEnvironment: true,
+    });
 
     const n = await w.guestRoot('dconf-nspawn');
     nspawn = await bootNspawn(w.net, n.root, w.name('dn'), w.cleanup, {});
-    await startNspawnUserProcess(nspawn.leaderPid, n.user.uid, n.user.gid, { PATH: '/usr/bin:/bin', HOME: '/', XDG_RUNTIME_DIR: `/run/user/${n.user.uid}` }, w.cleanup);
+    await startNspawnUserProcess(
+      nspawn.leaderPid,
+      n.user.uid,
+      n.user.gid,
+      { PATH: '/usr/bin:/bin', HOME: '/', XDG_RUNTIME_DIR: `/run/user/${n.user.uid}` },
+      w.cleanup,
+    );
   }, 120_000);
   afterAll(async () => w?.dispose());
 
@@ -52,7 +62,7 @@ describeIntegration('dconf.runtime-dir on schroot and nspawn guests', () => {
     expect((await dconf(`session:${sessionId}`)).status).toBe('pass');
   });
 
-  test('booted nspawn guest: missing in its own /run, then fix --yes, then pass; the host\'s /run/user is untouched', async () => {
+  test("booted nspawn guest: missing in its own /run, then fix --yes, then pass; the host's /run/user is untouched", async () => {
     const hostHad = existsSync(`/run/user/${uid}`);
     const before = await dconf(`nspawn:${nspawn.machine}`);
     expect(before.status).toBe('fail');

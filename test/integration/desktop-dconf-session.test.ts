@@ -21,8 +21,10 @@ describeIntegration('dconf and session checks on a real chroot', () => {
   const pids: Record<string, number> = {};
 
   async function check(only: string, envFrom: number | undefined): Promise<CheckResult> {
-    if (envFrom === undefined) throw new Error("no session process");
-    const r = await runTool(['check', `chroot:${root}`, '--only', only, '--json', '--timeout', '4000', '--env-from', String(envFrom)], { netns: w.net.guestNsPath });
+    if (envFrom === undefined) throw new Error('no session process');
+    const r = await runTool(['check', `chroot:${root}`, '--only', only, '--json', '--timeout', '4000', '--env-from', String(envFrom)], {
+      netns: w.net.guestNsPath,
+    });
     await validateReport(r.json);
     return (r.json as Report).results.find((c) => c.id === only)!;
   }
@@ -38,13 +40,37 @@ describeIntegration('dconf and session checks on a real chroot', () => {
     const home = join(root, user.home);
     mkdirSync(home, { recursive: true });
     chownSync(home, user.uid, user.gid);
-    pids.user = (await startChrootProcess(w.net, root, {
-      uid: user.uid, gid: user.gid,
-      env: { PATH: '/usr/bin:/bin', HOME: user.home, USER: user.name, DISPLAY: ':0', XDG_RUNTIME_DIR: `/run/user/${user.uid}` },
-    }, w.cleanup)).pid;
-    pids.sudo = (await startChrootProcess(w.net, root, {
-      uid: 0, env: { PATH: SECURE_PATH, HOME: '/root', USER: 'root', SUDO_USER: user.name, SUDO_UID: String(user.uid), SUDO_GID: String(user.gid), SUDO_COMMAND: `/usr/sbin/chroot ${root}` },
-    }, w.cleanup)).pid;
+    pids.user = (
+      await startChrootProcess(
+        w.net,
+        root,
+        {
+          uid: user.uid,
+          gid: user.gid,
+          env: { PATH: '/usr/bin:/bin', HOME: user.home, USER: user.name, DISPLAY: ':0', XDG_RUNTIME_DIR: `/run/user/${user.uid}` },
+        },
+        w.cleanup,
+      )
+    ).pid;
+    pids.sudo = (
+      await startChrootProcess(
+        w.net,
+        root,
+        {
+          uid: 0,
+          env: {
+            PATH: SECURE_PATH,
+            HOME: '/root',
+            USER: 'root',
+            SUDO_USER: user.name,
+            SUDO_UID: String(user.uid),
+            SUDO_GID: String(user.gid),
+            SUDO_COMMAND: `/usr/sbin/chroot ${root}`,
+          },
+        },
+        w.cleanup,
+      )
+    ).pid;
   });
   afterAll(async () => w?.dispose());
 
@@ -52,11 +78,20 @@ describeIntegration('dconf and session checks on a real chroot', () => {
     const c = await check('dconf.runtime-dir', pids.user);
     expect(c.status).toBe('fail');
     const missing = c.findings.find((f) => f.code === 'runtime-dir-missing')!;
-    expect(missing.message).toContain(`unable to create directory '/run/user/${user.uid}/dconf': Permission denied.  dconf will not work properly.`);
+    expect(missing.message).toContain(
+      `unable to create directory '/run/user/${user.uid}/dconf': Permission denied.  dconf will not work properly.`,
+    );
     expect(String(missing.evidence.dconfStderr)).toContain('dconf-CRITICAL');
     const fix = c.fixes.find((f) => f.id === 'dconf.make-runtime-dir')!;
     expect(fix.safety).toBe('safe');
-    expect(fix.steps[0]).toMatchObject({ kind: 'mkdir', where: 'guest', path: `/run/user/${user.uid}`, mode: 0o700, uid: user.uid, gid: user.gid });
+    expect(fix.steps[0]).toMatchObject({
+      kind: 'mkdir',
+      where: 'guest',
+      path: `/run/user/${user.uid}`,
+      mode: 0o700,
+      uid: user.uid,
+      gid: user.gid,
+    });
   });
 
   test('/run/user/1000 owned by root: wrong owner, not writable by uid 1000', async () => {
@@ -87,7 +122,7 @@ describeIntegration('dconf and session checks on a real chroot', () => {
     expect('snippet' in step ? step.snippet : '').toContain(`sudo -E "PATH=$PATH" chroot --userspec=${user.uid}:${user.gid}`);
   });
 
-  test('session.user: the desktop user\'s own session passes', async () => {
+  test("session.user: the desktop user's own session passes", async () => {
     const c = await check('session.user', pids.user);
     expect(c.status).toBe('pass');
     expect(codes(c)).toEqual(['session-user']);

@@ -25,14 +25,25 @@ describeIntegration('x11.mitshm on real Xvfb servers', () => {
   const pids: Record<string, number> = {};
 
   async function mitshm(target: string, envFrom?: number): Promise<CheckResult> {
-    const r = await runTool(['check', target, '--only', 'x11.mitshm', '--json', '--timeout', '4000', ...(envFrom ? ['--env-from', String(envFrom)] : [])], { netns: w.net.guestNsPath });
+    const r = await runTool(
+      ['check', target, '--only', 'x11.mitshm', '--json', '--timeout', '4000', ...(envFrom ? ['--env-from', String(envFrom)] : [])],
+      { netns: w.net.guestNsPath },
+    );
     await validateReport(r.json);
     return (r.json as Report).results.find((c) => c.id === 'x11.mitshm')!;
   }
   const codes = (c: CheckResult) => c.findings.map((f) => f.code);
-  const ev = (c: CheckResult) => c.findings[0]?.evidence as Record<string, unknown> & { attempts: { attach: { ok: boolean; errorCode?: number } | null; attachedOurs: boolean | null; mode: string }[] };
+  const ev = (c: CheckResult) =>
+    c.findings[0]?.evidence as Record<string, unknown> & {
+      attempts: { attach: { ok: boolean; errorCode?: number } | null; attachedOurs: boolean | null; mode: string }[];
+    };
   /** The segments left in the host's IPC namespace by ctr-doctor's user: none may outlive a run. */
-  const leftSegments = async () => (await import('node:fs')).readFileSync('/proc/sysvipc/shm', 'utf8').split('\n').slice(1).filter((l) => l.trim().split(/\s+/)[7] === String(user.uid));
+  const leftSegments = async () =>
+    (await import('node:fs'))
+      .readFileSync('/proc/sysvipc/shm', 'utf8')
+      .split('\n')
+      .slice(1)
+      .filter((l) => l.trim().split(/\s+/)[7] === String(user.uid));
 
   beforeAll(async () => {
     w = await createWorld();
@@ -49,7 +60,10 @@ describeIntegration('x11.mitshm on real Xvfb servers', () => {
       pids[key] = (await startChrootProcess(w.net, root, { uid: user.uid, gid: user.gid, env, ...(ipc ? { ipc } : {}) }, w.cleanup)).pid;
     };
     await Promise.all([
-      start('same', x.display), start('own', x.display, 'own'), start('toOwnIpcServer', xOwnIpc.display), start('otherUser', xOtherUser.display),
+      start('same', x.display),
+      start('own', x.display, 'own'),
+      start('toOwnIpcServer', xOwnIpc.display),
+      start('otherUser', xOtherUser.display),
     ]);
   });
   afterAll(async () => w?.dispose());
@@ -84,12 +98,25 @@ describeIntegration('x11.mitshm on real Xvfb servers', () => {
   test('a server in its own IPC namespace: warn, and the offered nsenter line, followed, makes it pass', async () => {
     const before = await mitshm(`chroot:${root}`, pids.toOwnIpcServer);
     expect(codes(before), JSON.stringify(before.findings)).toEqual(['mitshm-ipc-namespace']);
-    const snippet = before.fixes.find((f) => f.id === 'x11.share-ipc-namespace')?.steps.flatMap((s) => ('snippet' in s && s.snippet ? [s.snippet] : []))[0] ?? '';
+    const snippet =
+      before.fixes
+        .find((f) => f.id === 'x11.share-ipc-namespace')
+        ?.steps.flatMap((s) => ('snippet' in s && s.snippet ? [s.snippet] : []))[0] ?? '';
     expect(snippet).toBe(`nsenter --ipc=/proc/${xOwnIpc.pid}/ns/ipc -- chroot ${root} PROGRAM`);
     // Follow it: the session started inside the server's IPC namespace.
-    const entered = (await startChrootProcess(w.net, root, {
-      uid: user.uid, gid: user.gid, ipc: `/proc/${xOwnIpc.pid}/ns/ipc`, env: { PATH: '/usr/bin:/bin', HOME: user.home, USER: user.name, DISPLAY: `:${xOwnIpc.display}` },
-    }, w.cleanup)).pid;
+    const entered = (
+      await startChrootProcess(
+        w.net,
+        root,
+        {
+          uid: user.uid,
+          gid: user.gid,
+          ipc: `/proc/${xOwnIpc.pid}/ns/ipc`,
+          env: { PATH: '/usr/bin:/bin', HOME: user.home, USER: user.name, DISPLAY: `:${xOwnIpc.display}` },
+        },
+        w.cleanup,
+      )
+    ).pid;
     const after = await mitshm(`chroot:${root}`, entered);
     expect(after.status, JSON.stringify(after.findings)).toBe('pass');
     expect(codes(after)).toEqual(['mitshm-ok']);
@@ -98,7 +125,10 @@ describeIntegration('x11.mitshm on real Xvfb servers', () => {
   test('a server run by another user: 0600 segments refused, 0666 attached: warn', async () => {
     const c = await mitshm(`chroot:${root}`, pids.otherUser);
     expect(codes(c), JSON.stringify(c.findings)).toEqual(['mitshm-other-user']);
-    expect(ev(c).attempts.map((a) => [a.mode, a.attach?.ok])).toEqual([['0600', false], ['0666', true]]);
+    expect(ev(c).attempts.map((a) => [a.mode, a.attach?.ok])).toEqual([
+      ['0600', false],
+      ['0666', true],
+    ]);
     expect(c.findings[0]?.message).toContain('uid 1001');
     expect(await leftSegments()).toEqual([]);
   });

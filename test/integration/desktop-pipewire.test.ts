@@ -29,7 +29,10 @@ describeIntegration('audio.pipewire on a real PipeWire', () => {
   let user: { uid: number; gid: number; name: string; home: string };
 
   async function pipewireCheck(key: string, root: string, target = `chroot:${root}`): Promise<{ check: CheckResult; fixes: Fix[] }> {
-    const r = await runTool(['check', target, '--only', 'audio.pipewire', '--json', '--timeout', '4000', '--env-from', String(pids[key])], { netns: w.net.guestNsPath, hostDirs: { '/run/user': hostRunUser } });
+    const r = await runTool(['check', target, '--only', 'audio.pipewire', '--json', '--timeout', '4000', '--env-from', String(pids[key])], {
+      netns: w.net.guestNsPath,
+      hostDirs: { '/run/user': hostRunUser },
+    });
     await validateReport(r.json);
     const check = (r.json as Report).results.find((c) => c.id === 'audio.pipewire')!;
     return { check, fixes: check.fixes };
@@ -37,7 +40,19 @@ describeIntegration('audio.pipewire on a real PipeWire', () => {
   const codes = (c: CheckResult) => c.findings.map((f) => f.code).sort();
   /** A PipeWire client in the guest, as the user (host binaries through the overlay). */
   const inGuest = (root: string, env: string[], argv: string[]) =>
-    w.net.exec('guest', ['chroot', `--userspec=${user.uid}:${user.gid}`, root, 'env', '-i', 'PATH=/usr/bin:/bin', `HOME=${user.home}`, ...env, 'timeout', '10', ...argv]);
+    w.net.exec('guest', [
+      'chroot',
+      `--userspec=${user.uid}:${user.gid}`,
+      root,
+      'env',
+      '-i',
+      'PATH=/usr/bin:/bin',
+      `HOME=${user.home}`,
+      ...env,
+      'timeout',
+      '10',
+      ...argv,
+    ]);
   const bindRunUser = async (root: string) => {
     const at = join(root, `run/user/${user.uid}`);
     mkdirSync(at, { recursive: true });
@@ -82,7 +97,9 @@ describeIntegration('audio.pipewire on a real PipeWire', () => {
     const { check, fixes } = await pipewireCheck('guest', roots.guest!);
     expect(check.status, JSON.stringify(check.findings)).toBe('fail');
     expect(codes(check)).toContain('pipewire-socket-missing');
-    expect(check.findings.find((f) => f.code === 'pipewire-socket-missing')?.message).toContain(`the host has /run/user/${user.uid}/pipewire-0, bind it in`);
+    expect(check.findings.find((f) => f.code === 'pipewire-socket-missing')?.message).toContain(
+      `the host has /run/user/${user.uid}/pipewire-0, bind it in`,
+    );
     expect(fixes.map((f) => f.id)).toEqual(['audio.chroot-bind-pipewire-runtime-dir']);
     const snippets = fixes.flatMap((f) => f.steps.map((s) => ('snippet' in s ? s.snippet : '')));
     expect(snippets.some((s) => s?.includes(`mount --bind /run/user/${user.uid} `))).toBe(true);
@@ -110,37 +127,57 @@ describeIntegration('audio.pipewire on a real PipeWire', () => {
   test('a stale socket (nothing listens): ECONNREFUSED, and the live host socket is offered instead', async () => {
     const { check, fixes } = await pipewireCheck('stale', roots.guest!);
     expect(codes(check)).toContain('pipewire-socket-stale');
-    expect(check.findings.find((f) => f.code === 'pipewire-socket-stale')?.message).toContain('/run/pw-stale/pipewire-0: Connection refused');
+    expect(check.findings.find((f) => f.code === 'pipewire-socket-stale')?.message).toContain(
+      '/run/pw-stale/pipewire-0: Connection refused',
+    );
     expect(fixes.map((f) => f.id)).toEqual(['audio.chroot-bind-pipewire-runtime-dir']);
   });
 
-  test('ALSA with no route and no /dev/snd: a warning, and pipewire-alsa with the guest\'s apt-get', async () => {
+  test("ALSA with no route and no /dev/snd: a warning, and pipewire-alsa with the guest's apt-get", async () => {
     const { check, fixes } = await pipewireCheck('noalsa', roots.noalsa!);
     expect(check.status, JSON.stringify(check.findings)).toBe('warn');
     expect(codes(check)).toEqual(['alsa-no-route', 'pipewire-connected', 'pulse-is-pipewire']);
     expect(fixes.map((f) => f.id)).toEqual(['audio.install-pipewire-alsa']);
-    expect(fixes[0]?.steps.map((s) => ('snippet' in s ? s.snippet : ''))).toEqual(['apt-get install --no-install-recommends pipewire-alsa']);
+    expect(fixes[0]?.steps.map((s) => ('snippet' in s ? s.snippet : ''))).toEqual([
+      'apt-get install --no-install-recommends pipewire-alsa',
+    ]);
     // What a real ALSA program in that guest prints (alsa-utils' aplay through the overlay): the words the finding quotes.
-    const aplay = await inGuest(roots.noalsa!, [`XDG_RUNTIME_DIR=/run/user/${user.uid}`], ['aplay', '-D', 'default', '-d', '1', '/dev/zero']);
+    const aplay = await inGuest(
+      roots.noalsa!,
+      [`XDG_RUNTIME_DIR=/run/user/${user.uid}`],
+      ['aplay', '-D', 'default', '-d', '1', '/dev/zero'],
+    );
     expect(aplay.exitCode).not.toBe(0);
     expect(aplay.stderr).toContain("(parse_card) cannot find card '0'");
     expect(aplay.stderr).toContain('Unknown PCM default');
-    expect(check.findings.find((f) => f.code === 'alsa-no-route')?.message).toContain("ALSA lib confmisc.c:855:(parse_card) cannot find card '0'");
+    expect(check.findings.find((f) => f.code === 'alsa-no-route')?.message).toContain(
+      "ALSA lib confmisc.c:855:(parse_card) cannot find card '0'",
+    );
   });
 
   test('a booted nspawn guest with --bind=/run/user/1000: the core answers inside the machine; a session looking elsewhere gets PIPEWIRE_REMOTE', async () => {
     const g = await w.guestRoot('pw-nspawn');
-    const n = await bootNspawn(w.net, g.root, w.name('pwn'), w.cleanup, { binds: [`${join(hostRunUser, String(user.uid))}:/run/user/${user.uid}`] });
+    const n = await bootNspawn(w.net, g.root, w.name('pwn'), w.cleanup, {
+      binds: [`${join(hostRunUser, String(user.uid))}:/run/user/${user.uid}`],
+    });
     const base = { PATH: '/usr/bin:/bin', HOME: '/', XDG_RUNTIME_DIR: `/run/user/${user.uid}` };
     pids.nspawn = await startNspawnUserProcess(n.leaderPid, user.uid, user.gid, base, w.cleanup);
-    pids.elsewhere = await startNspawnUserProcess(n.leaderPid, user.uid, user.gid, { ...base, PIPEWIRE_RUNTIME_DIR: '/run/nothing' }, w.cleanup);
+    pids.elsewhere = await startNspawnUserProcess(
+      n.leaderPid,
+      user.uid,
+      user.gid,
+      { ...base, PIPEWIRE_RUNTIME_DIR: '/run/nothing' },
+      w.cleanup,
+    );
     const ok = await pipewireCheck('nspawn', g.root, `nspawn:${n.machine}`);
     expect(ok.check.status, JSON.stringify(ok.check.findings)).toBe('pass');
     expect(codes(ok.check)).toEqual(['alsa-route-pulse', 'pipewire-connected', 'pulse-is-pipewire']);
     const off = await pipewireCheck('elsewhere', g.root, `nspawn:${n.machine}`);
     expect(codes(off.check)).toContain('pipewire-socket-missing');
     expect(off.fixes.map((f) => f.id)).toEqual(['audio.set-pipewire-remote']);
-    expect(off.fixes[0]?.steps[0]).toMatchObject({ snippet: expect.stringContaining(`--setenv=PIPEWIRE_REMOTE=/run/user/${user.uid}/pipewire-0`) as string });
+    expect(off.fixes[0]?.steps[0]).toMatchObject({
+      snippet: expect.stringContaining(`--setenv=PIPEWIRE_REMOTE=/run/user/${user.uid}/pipewire-0`) as string,
+    });
   }, 120_000);
 
   test('PipeWire stopped: the host has no live socket and the guest none answering: the check skips, nothing left running', async () => {

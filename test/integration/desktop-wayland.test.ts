@@ -21,7 +21,10 @@ describeIntegration('wayland.socket on a real Weston', () => {
   const pids: Record<string, number> = {};
 
   async function waylandCheck(key: string): Promise<CheckResult> {
-    const r = await runTool(['check', `chroot:${root}`, '--only', 'wayland.socket', '--json', '--timeout', '4000', '--env-from', String(pids[key])], { netns: w.net.guestNsPath });
+    const r = await runTool(
+      ['check', `chroot:${root}`, '--only', 'wayland.socket', '--json', '--timeout', '4000', '--env-from', String(pids[key])],
+      { netns: w.net.guestNsPath },
+    );
     await validateReport(r.json);
     return (r.json as Report).results.find((c) => c.id === 'wayland.socket')!;
   }
@@ -57,7 +60,7 @@ describeIntegration('wayland.socket on a real Weston', () => {
   });
   afterAll(async () => w?.dispose());
 
-  test('the user\'s compositor: a registry round trip lists wl_compositor', async () => {
+  test("the user's compositor: a registry round trip lists wl_compositor", async () => {
     const c = await waylandCheck('working');
     expect(c.status, JSON.stringify(c.findings)).toBe('pass');
     expect(c.findings[0]?.evidence.globals).toContain('wl_compositor');
@@ -78,12 +81,12 @@ describeIntegration('wayland.socket on a real Weston', () => {
     expect(codes(c)).toEqual(['wayland-socket-stale']);
   });
 
-  test('root\'s compositor behind a 0700 directory: EACCES for uid 1000', async () => {
+  test("root's compositor behind a 0700 directory: EACCES for uid 1000", async () => {
     const c = await waylandCheck('denied');
     expect(codes(c)).toEqual(['wayland-socket-permission']);
   });
 
-  test('a name without XDG_RUNTIME_DIR: libwayland\'s words', async () => {
+  test("a name without XDG_RUNTIME_DIR: libwayland's words", async () => {
     const c = await waylandCheck('no-runtime-dir');
     expect(codes(c)).toEqual(['wayland-no-runtime-dir']);
   });

@@ -68,13 +68,22 @@ describeIntegration('x11 checks on real guests', () => {
     for (const s of [x, xSameNs, xOtherNs]) await mergeXauthority(merged, s.authFile);
     chownSync(merged, user.uid, user.gid);
 
-    const env = (display?: number) => ({ PATH: '/usr/bin:/bin', HOME: user.home, USER: user.name, ...(display !== undefined ? { DISPLAY: `:${display}` } : {}) });
+    const env = (display?: number) => ({
+      PATH: '/usr/bin:/bin',
+      HOME: user.home,
+      USER: user.name,
+      ...(display !== undefined ? { DISPLAY: `:${display}` } : {}),
+    });
     const start = async (key: string, root: string, display?: number) => {
       pids[key] = (await startChrootProcess(w.net, root, { uid: user.uid, gid: user.gid, env: env(display) }, w.cleanup)).pid;
     };
     await Promise.all([
-      start('bound', bound, x.display), start('stale', bound, stale), start('unset', bound),
-      start('unbound', unbound, x.display), start('sameNs', unbound, xSameNs.display), start('otherNs', unbound, xOtherNs.display),
+      start('bound', bound, x.display),
+      start('stale', bound, stale),
+      start('unset', bound),
+      start('unbound', unbound, x.display),
+      start('sameNs', unbound, xSameNs.display),
+      start('otherNs', unbound, xOtherNs.display),
     ]);
   });
   afterAll(async () => w?.dispose());
@@ -101,7 +110,16 @@ describeIntegration('x11 checks on real guests', () => {
 
   test('chroot, wrong cookie: "Invalid MIT-MAGIC-COOKIE-1 key", like xdpyinfo says', async () => {
     await installCookie('0'.repeat(32));
-    const real = await w.net.exec('guest', ['chroot', `--userspec=${user.uid}:${user.gid}`, bound, 'env', `HOME=${user.home}`, 'xdpyinfo', '-display', `:${x.display}`]);
+    const real = await w.net.exec('guest', [
+      'chroot',
+      `--userspec=${user.uid}:${user.gid}`,
+      bound,
+      'env',
+      `HOME=${user.home}`,
+      'xdpyinfo',
+      '-display',
+      `:${x.display}`,
+    ]);
     expect(real.stderr).toContain('Invalid MIT-MAGIC-COOKIE-1 key');
     const s = (await check(`chroot:${bound}`, pids.bound))('x11.socket');
     expect(s.status).toBe('fail');
@@ -122,7 +140,7 @@ describeIntegration('x11 checks on real guests', () => {
     expect(codes(s)).toContain('x11-socket-stale');
   });
 
-  test('chroot, DISPLAY unset: firefox\'s error, and the live host display is suggested', async () => {
+  test("chroot, DISPLAY unset: firefox's error, and the live host display is suggested", async () => {
     const d = (await check(`chroot:${bound}`, pids.unset))('x11.display');
     expect(d.status).toBe('fail');
     const unset = d.findings.find((f) => f.code === 'display-unset')!;
@@ -143,7 +161,16 @@ describeIntegration('x11 checks on real guests', () => {
 
   test('chroot without the bind, server in the SAME netns: only the abstract socket works', async () => {
     // A real client gets through: libxcb tries the abstract socket first.
-    const real = await w.net.exec('guest', ['chroot', `--userspec=${user.uid}:${user.gid}`, unbound, 'env', `HOME=${user.home}`, 'xdpyinfo', '-display', `:${xSameNs.display}`]);
+    const real = await w.net.exec('guest', [
+      'chroot',
+      `--userspec=${user.uid}:${user.gid}`,
+      unbound,
+      'env',
+      `HOME=${user.home}`,
+      'xdpyinfo',
+      '-display',
+      `:${xSameNs.display}`,
+    ]);
     expect(real.exitCode, real.stderr).toBe(0);
     const s = (await check(`chroot:${unbound}`, pids.sameNs))('x11.socket');
     expect(s.status, s.summary).toBe('warn');
@@ -172,7 +199,8 @@ describeIntegration('x11 checks on real guests', () => {
     });
     const sid = await beginSession(schrootName, w.name('x11s'));
     await startSessionProcess(w.net, sid, w.cleanup, {
-      user: user.name, preserveEnvironment: true,
+      user: user.name,
+      preserveEnvironment: true,
       env: { PATH: '/usr/bin:/bin', HOME: user.home, USER: user.name, DISPLAY: `:${x.display}` },
     });
     const results = await check(`session:${sid}`);
@@ -180,11 +208,14 @@ describeIntegration('x11 checks on real guests', () => {
     expect(s.status, s.summary).toBe('pass');
     // A schroot session shares the host's IPC namespace: the server attaches the session's segment.
     const m = results('x11.mitshm');
-    expect(m.findings.map((f) => f.code), JSON.stringify(m.findings)).toEqual(['mitshm-ok']);
+    expect(
+      m.findings.map((f) => f.code),
+      JSON.stringify(m.findings),
+    ).toEqual(['mitshm-ok']);
     expect(m.status).toBe('pass');
   });
 
-  test('nspawn with --bind-ro=/tmp/.X11-unix: a cookie made for the host\'s name is not sent; a wildcard cookie works', async () => {
+  test("nspawn with --bind-ro=/tmp/.X11-unix: a cookie made for the host's name is not sent; a wildcard cookie works", async () => {
     const g = await w.guestRoot('x11-nspawn');
     // A machine with a hostname of its own (a copy of the host keeps the host's name, and its cookies match).
     writeFileSync(join(g.root, 'etc/hostname'), 'ctd-guestbox\n');
@@ -199,7 +230,16 @@ describeIntegration('x11 checks on real guests', () => {
     const env = { PATH: '/usr/bin:/bin', HOME: '/', DISPLAY: `:${x.display}`, XAUTHORITY: '/run/ctd-xauth/Xauthority' };
     await startNspawnUserProcess(nspawn.leaderPid, user.uid, user.gid, env, w.cleanup);
     // What a real client in the machine sees: its hostname is the machine name, so no cookie matches.
-    const real = await nspawn.exec(['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', 'env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'xdpyinfo']);
+    const real = await nspawn.exec([
+      'setpriv',
+      `--reuid=${user.uid}`,
+      `--regid=${user.gid}`,
+      '--clear-groups',
+      'env',
+      '-i',
+      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      'xdpyinfo',
+    ]);
     expect(real.stderr).toMatch(/Authorization required|No protocol specified/);
 
     let s = (await check(`nspawn:${nspawn.machine}`))('x11.socket');
@@ -210,7 +250,17 @@ describeIntegration('x11 checks on real guests', () => {
     // Apply the offered fix as printed (the file as the host reaches it through the machine's root).
     const snippet = ('snippet' in step ? step.snippet! : '').replaceAll(`/proc/${nspawn.leaderPid}/root/run/ctd-xauth/Xauthority`, nsXauth);
     expect(snippet).toContain(nsXauth);
-    const applied = await run(['unshare', '--net', 'setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', 'sh', '-c', snippet]);
+    const applied = await run([
+      'unshare',
+      '--net',
+      'setpriv',
+      `--reuid=${user.uid}`,
+      `--regid=${user.gid}`,
+      '--clear-groups',
+      'sh',
+      '-c',
+      snippet,
+    ]);
     expect(applied.exitCode, applied.stderr).toBe(0);
 
     const last = await check(`nspawn:${nspawn.machine}`);
@@ -219,9 +269,14 @@ describeIntegration('x11 checks on real guests', () => {
     expect(s.findings.find((f) => f.code === 'x11-connected')!.evidence.cookieFamily).toBe('Wild');
     // x11.mitshm: a machine always has an IPC namespace of its own, so the server cannot attach its segments.
     const m = last('x11.mitshm');
-    expect(m.findings.map((f) => f.code), JSON.stringify(m.findings)).toEqual(['mitshm-ipc-namespace']);
+    expect(
+      m.findings.map((f) => f.code),
+      JSON.stringify(m.findings),
+    ).toEqual(['mitshm-ipc-namespace']);
     expect(m.findings[0]?.evidence.server).toMatchObject({ pid: x.pid, comm: 'Xvfb', via: 'path' });
     expect(m.fixes.map((f) => f.id)).toEqual(['x11.nspawn-no-mitshm']);
-    expect(m.fixes[0]?.steps.map((st) => ('snippet' in st ? st.snippet : ''))).toContain(`systemd-nspawn --setenv=QT_X11_NO_MITSHM=1 -b -D … -M ${nspawn.machine}`);
+    expect(m.fixes[0]?.steps.map((st) => ('snippet' in st ? st.snippet : ''))).toContain(
+      `systemd-nspawn --setenv=QT_X11_NO_MITSHM=1 -b -D … -M ${nspawn.machine}`,
+    );
   });
 });

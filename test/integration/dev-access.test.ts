@@ -70,14 +70,28 @@ describeIntegration('dev.access on real device nodes', () => {
   /** Opens `node` read-write chrooted into `root` as the user with `groups`: what the user's programs get. */
   const openAs = async (root: string, node: string, groups: number[], cgroup?: string) => {
     const enter = cgroup ? ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup] : [];
-    const r = await run([...enter, 'nsenter', `--net=${w.net.offNsPath}`, 'chroot', `--userspec=${USER}:${USER}`, `--groups=${groups.length > 0 ? groups.join(',') : String(USER)}`, root,
-      '/bin/sh', '-c', `exec 3<>${node} && echo opened`]);
+    const r = await run([
+      ...enter,
+      'nsenter',
+      `--net=${w.net.offNsPath}`,
+      'chroot',
+      `--userspec=${USER}:${USER}`,
+      `--groups=${groups.length > 0 ? groups.join(',') : String(USER)}`,
+      root,
+      '/bin/sh',
+      '-c',
+      `exec 3<>${node} && echo opened`,
+    ]);
     return `${r.stdout}${r.stderr}`.trim();
   };
 
   /** dev.access on the chroot at `root`, the tool in mount namespace `mountNs` (where /dev shows the stand-ins). */
   async function devAccess(root: string, mountNs: string, extra: string[] = ['--user', String(USER)]): Promise<CheckResult> {
-    const r = await runTool(['check', `chroot:${root}`, '--only', 'dev.access', '--json', '--timeout', '5000', ...extra], { netns: w.net.offNsPath, mountNs, timeoutMs: 90_000 });
+    const r = await runTool(['check', `chroot:${root}`, '--only', 'dev.access', '--json', '--timeout', '5000', ...extra], {
+      netns: w.net.offNsPath,
+      mountNs,
+      timeoutMs: 90_000,
+    });
     await validateReport(r.json);
     const result = (r.json as Report).results.find((x) => x.id === 'dev.access');
     if (!result) throw new Error(`no dev.access result: ${r.stderr}`);
@@ -85,7 +99,11 @@ describeIntegration('dev.access on real device nodes', () => {
   }
   /** dev.access on any target spec, the tool in `mountNs`. */
   async function devAccessOf(spec: string, mountNs: string): Promise<CheckResult> {
-    const r = await runTool(['check', spec, '--only', 'dev.access', '--user', String(USER), '--json', '--timeout', '5000'], { netns: w.net.offNsPath, mountNs, timeoutMs: 90_000 });
+    const r = await runTool(['check', spec, '--only', 'dev.access', '--user', String(USER), '--json', '--timeout', '5000'], {
+      netns: w.net.offNsPath,
+      mountNs,
+      timeoutMs: 90_000,
+    });
     await validateReport(r.json);
     const result = (r.json as Report).results.find((x) => x.id === 'dev.access');
     if (!result) throw new Error(`no dev.access result: ${r.stderr}`);
@@ -93,10 +111,14 @@ describeIntegration('dev.access on real device nodes', () => {
   }
   const codes = (r: CheckResult) => r.findings.map((f) => f.code).sort();
   const text = (r: CheckResult) => r.findings.map((f) => f.message).join('\n');
-  const snippets = (r: CheckResult) => r.fixes.flatMap((f) => f.steps.map((s) => ('snippet' in s ? s.snippet ?? '' : ''))).join('\n');
-  const member = (gid: number, name: string) => (text: string) => text.replace(new RegExp(`^([^:]+:[^:]*:${gid}:)(.*)$`, 'm'), (_, head: string, rest: string) => `${head}${rest ? `${rest},` : ''}${name}`);
+  const snippets = (r: CheckResult) => r.fixes.flatMap((f) => f.steps.map((s) => ('snippet' in s ? (s.snippet ?? '') : ''))).join('\n');
+  const member = (gid: number, name: string) => (text: string) =>
+    text.replace(
+      new RegExp(`^([^:]+:[^:]*:${gid}:)(.*)$`, 'm'),
+      (_, head: string, rest: string) => `${head}${rest ? `${rest},` : ''}${name}`,
+    );
 
-  test('the host\'s nodes bound in and the user in their groups: pass; the PCM node without a driver is only info', async () => {
+  test("the host's nodes bound in and the user in their groups: pass; the PCM node without a driver is only info", async () => {
     const dev = await hostDev(DESKTOP);
     const g = await guest(dev, ['dri', 'snd'], (t) => member(VIDEO, NAME)(member(AUDIO, NAME)(t)));
     const ns = await hostDevNamespace(dev, w.cleanup);
@@ -108,8 +130,8 @@ describeIntegration('dev.access on real device nodes', () => {
     expect(text(r)).toContain('/dev/snd/pcmC0D0p: open as');
     expect(text(r)).toContain('ENXIO (No such device or address)');
     // The probe is not given gids the host's account lacks (audit M2): said, not hidden.
-    expect(text(r)).toContain('by its mode and gid 44, which the guest\'s /etc/group gives');
-    expect(r.summary).toContain('opens the host\'s 3 device nodes');
+    expect(text(r)).toContain("by its mode and gid 44, which the guest's /etc/group gives");
+    expect(r.summary).toContain("opens the host's 3 device nodes");
   }, 120_000);
 
   test('a chroot without /dev/dri and /dev/snd: missing, and the mount --bind lines under its root', async () => {
@@ -127,7 +149,7 @@ describeIntegration('dev.access on real device nodes', () => {
     expect(lines).toContain(`mkdir -p ${g.root}/dev/snd && mount --bind /dev/snd ${g.root}/dev/snd`);
   }, 120_000);
 
-  test('the guest has no group with the host\'s audio gid: gid-unnamed, groupadd -g 29 in the guest', async () => {
+  test("the guest has no group with the host's audio gid: gid-unnamed, groupadd -g 29 in the guest", async () => {
     const dev = await hostDev([DESKTOP[1]!]);
     const g = await guest(dev, ['snd'], (t) => t.replace(/^audio:.*\n/m, ''));
     const ns = await hostDevNamespace(dev, w.cleanup);
@@ -135,18 +157,22 @@ describeIntegration('dev.access on real device nodes', () => {
     const r = await devAccess(g.root, ns);
     expect(r.status).toBe('fail');
     expect(codes(r)).toEqual(['gid-unnamed']);
-    expect(text(r)).toContain(`${NAME} cannot open /dev/snd/controlC0 (Permission denied): it belongs to gid 29 (audio on the host), which has no name in the guest's /etc/group`);
+    expect(text(r)).toContain(
+      `${NAME} cannot open /dev/snd/controlC0 (Permission denied): it belongs to gid 29 (audio on the host), which has no name in the guest's /etc/group`,
+    );
     expect(snippets(r)).toContain(`groupadd -g 29 host-audio\nusermod -aG host-audio ${NAME}`);
   }, 120_000);
 
-  test('the host\'s video gid is another group in the guest (as render is systemd-resolve in intuneme#33): gid-other-name; the printed fix, run in the guest, makes it pass', async () => {
+  test("the host's video gid is another group in the guest (as render is systemd-resolve in intuneme#33): gid-other-name; the printed fix, run in the guest, makes it pass", async () => {
     const dev = await hostDev([{ rel: 'dri/renderD128', major: 10, minor: 229, mode: 0o660, gid: VIDEO }]);
     const g = await guest(dev, ['dri'], (t) => t.replace(/^video:x:44:.*$/m, 'systemd-resolve:x:44:\nvideo:x:107:'));
     const ns = await hostDevNamespace(dev, w.cleanup);
     const r = await devAccess(g.root, ns);
     expect(codes(r)).toEqual(['gid-other-name']);
-    expect(text(r)).toContain('gid 44, video on the host but systemd-resolve in the guest (the guest\'s video is gid 107)');
-    const lines = snippets(r).split('\n').filter((l) => l.startsWith('groupadd') || l.startsWith('usermod'));
+    expect(text(r)).toContain("gid 44, video on the host but systemd-resolve in the guest (the guest's video is gid 107)");
+    const lines = snippets(r)
+      .split('\n')
+      .filter((l) => l.startsWith('groupadd') || l.startsWith('usermod'));
     expect(lines).toEqual(['groupadd -o -g 44 host-video', `usermod -aG host-video ${NAME}`]);
     for (const l of lines) await must(['chroot', g.root, '/bin/sh', '-c', l]);
     expect(await openAs(g.root, '/dev/dri/renderD128', [VIDEO])).toBe('opened');
@@ -163,7 +189,7 @@ describeIntegration('dev.access on real device nodes', () => {
     expect(snippets(r)).toContain(`usermod -aG audio ${NAME}`);
   }, 120_000);
 
-  test('a node granted by ACL to another uid only (logind\'s uaccess): no-acl, and the printed setfacl line makes it open', async () => {
+  test("a node granted by ACL to another uid only (logind's uaccess): no-acl, and the printed setfacl line makes it open", async () => {
     const dev = await hostDev([{ rel: 'snd/seq', major: 10, minor: 229, mode: 0o600, gid: 0, acl: `u:${SECOND_USER}:rw` }]);
     const g = await guest(dev, ['snd']);
     const ns = await hostDevNamespace(dev, w.cleanup);
@@ -179,7 +205,9 @@ describeIntegration('dev.access on real device nodes', () => {
 
   test('the session process in a cgroup v1 device cgroup that allows only /dev/null: EPERM for it, cgroup-denies with the devices.allow line', async () => {
     if (!existsSync(join(CGROUP_V1, 'devices.list'))) {
-      console.warn('SKIPPED: no cgroup v1 devices hierarchy on this machine (the cgroup v2 DeviceAllow reading is covered by the unit tests)');
+      console.warn(
+        'SKIPPED: no cgroup v1 devices hierarchy on this machine (the cgroup v2 DeviceAllow reading is covered by the unit tests)',
+      );
       return;
     }
     const dev = await hostDev([DESKTOP[1]!]);
@@ -227,7 +255,19 @@ describeIntegration('dev.access on real device nodes', () => {
     ]);
     const ns = await hostDevNamespace(dev, w.cleanup);
     expect((await m1.exec(['test', '-e', '/dev/snd'])).exitCode).not.toBe(0);
-    expect((await m2.exec(['setpriv', `--reuid=${USER}`, `--regid=${USER}`, `--groups=${AUDIO}`, 'sh', '-c', 'exec 3<>/dev/snd/controlC0 && echo opened'])).stdout.trim()).toBe('opened');
+    expect(
+      (
+        await m2.exec([
+          'setpriv',
+          `--reuid=${USER}`,
+          `--regid=${USER}`,
+          `--groups=${AUDIO}`,
+          'sh',
+          '-c',
+          'exec 3<>/dev/snd/controlC0 && echo opened',
+        ])
+      ).stdout.trim(),
+    ).toBe('opened');
     const missing = await devAccessOf(`nspawn:${m1.machine}`, ns);
     expect(codes(missing)).toEqual(['devices-missing']);
     expect(missing.fixes.map((f) => f.id)).toEqual(['dev.bind-devices-nspawn']);
@@ -239,34 +279,60 @@ describeIntegration('dev.access on real device nodes', () => {
     expect(codes(ok)).toEqual(['devices-ok']);
   }, 180_000);
 
-  test('a session in a user namespace that maps gid 1000 only: the audio node\'s gid 29 is 65534 there, unmapped-group', async () => {
+  test("a session in a user namespace that maps gid 1000 only: the audio node's gid 29 is 65534 there, unmapped-group", async () => {
     const dev = await hostDev([DESKTOP[1]!]);
     const g = await guest(dev, ['snd'], member(AUDIO, NAME));
     const ns = await hostDevNamespace(dev, w.cleanup);
     // unshare(CLONE_NEWUSER) is refused inside a chroot, and --map-users needs newuidmap: the test writes the maps
     // (uids 0..1000 as they are, gid 1000 only), then the process chroots and drops to the user, with exec all along.
-    const wait = 'while [ -z "$(cat /proc/self/uid_map)" ]; do sleep 0.02; done; exec chroot "$0" setpriv --reuid=1000 --regid=1000 --clear-groups sleep 100000';
-    const d = spawnDaemon(`userns sleep in ${g.root}`, ['nsenter', `--mount=${ns}`, `--net=${w.net.offNsPath}`, 'unshare', '--user', '--mount', 'sh', '-c', wait, g.root], w.cleanup);
-    await waitFor('the new user namespace', () => {
-      if (d.child.exitCode !== null) throw new Error(`exited: ${d.output()}`);
-      return readFileSync(`/proc/${d.pid}/status`, 'utf8').match(/^NSpid/m) !== null && readlinkSync(`/proc/${d.pid}/ns/user`) !== readlinkSync('/proc/self/ns/user');
-    }, { timeoutMs: 5_000, intervalMs: 10 });
+    const wait =
+      'while [ -z "$(cat /proc/self/uid_map)" ]; do sleep 0.02; done; exec chroot "$0" setpriv --reuid=1000 --regid=1000 --clear-groups sleep 100000';
+    const d = spawnDaemon(
+      `userns sleep in ${g.root}`,
+      ['nsenter', `--mount=${ns}`, `--net=${w.net.offNsPath}`, 'unshare', '--user', '--mount', 'sh', '-c', wait, g.root],
+      w.cleanup,
+    );
+    await waitFor(
+      'the new user namespace',
+      () => {
+        if (d.child.exitCode !== null) throw new Error(`exited: ${d.output()}`);
+        return (
+          readFileSync(`/proc/${d.pid}/status`, 'utf8').match(/^NSpid/m) !== null &&
+          readlinkSync(`/proc/${d.pid}/ns/user`) !== readlinkSync('/proc/self/ns/user')
+        );
+      },
+      { timeoutMs: 5_000, intervalMs: 10 },
+    );
     writeFileSync(`/proc/${d.pid}/uid_map`, '0 0 1001\n');
     writeFileSync(`/proc/${d.pid}/gid_map`, `${USER} ${USER} 1\n`);
-    const pid = await waitFor('the sleep in its user namespace', () => {
-      if (d.child.exitCode !== null) throw new Error(`exited: ${d.output()}`);
-      return commOf(d.pid) === 'sleep' ? d.pid : undefined;
-    }, { timeoutMs: 5_000, intervalMs: 10 });
+    const pid = await waitFor(
+      'the sleep in its user namespace',
+      () => {
+        if (d.child.exitCode !== null) throw new Error(`exited: ${d.output()}`);
+        return commOf(d.pid) === 'sleep' ? d.pid : undefined;
+      },
+      { timeoutMs: 5_000, intervalMs: 10 },
+    );
     expect(readFileSync(`/proc/${pid}/gid_map`, 'utf8').trim().split(/\s+/)).toEqual([String(USER), String(USER), '1']);
     // Inside, the node's group shows as the overflow gid.
-    const inside = await run(['nsenter', '-t', String(pid), '-U', '--preserve-credentials', 'stat', '-c', '%g', join(`/proc/${pid}/root`, 'dev/snd/controlC0')]);
+    const inside = await run([
+      'nsenter',
+      '-t',
+      String(pid),
+      '-U',
+      '--preserve-credentials',
+      'stat',
+      '-c',
+      '%g',
+      join(`/proc/${pid}/root`, 'dev/snd/controlC0'),
+    ]);
     expect(inside.stdout.trim(), inside.stderr).toBe('65534');
     const r = await devAccessOf(`pid:${pid}`, ns);
     expect(codes(r)).toContain('unmapped-group');
-    expect(text(r)).toContain('does not map the host\'s gid 29 (audio)');
+    expect(text(r)).toContain("does not map the host's gid 29 (audio)");
   }, 120_000);
 
-  test('schroot: the profile binds /dev without /dev/snd: the fstab line, naming the profile\'s file', async () => {
+  test("schroot: the profile binds /dev without /dev/snd: the fstab line, naming the profile's file", async () => {
     const dev = await hostDev([DESKTOP[1]!]);
     const g = await w.guestRoot(`da${++n}`);
     const name = w.name('das');

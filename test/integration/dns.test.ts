@@ -24,7 +24,11 @@ const TCP_ONLY = '203.0.113.56';
 const TIMEOUT_MS = 4000;
 const TIGHT_TIMEOUT_MS = 1500;
 
-interface Guest { kind: 'chroot' | 'schroot' | 'nspawn'; spec: string; root: string }
+interface Guest {
+  kind: 'chroot' | 'schroot' | 'nspawn';
+  spec: string;
+  root: string;
+}
 
 describeIntegration('dns.resolve and dns.stub on chroot, schroot and nspawn', () => {
   let w: World;
@@ -33,9 +37,16 @@ describeIntegration('dns.resolve and dns.stub on chroot, schroot and nspawn', ()
   let stub: DnsmasqHandle | null = null;
 
   /** Runs the checks on one guest from the offline namespace; validates the report. */
-  async function diagnose(g: Guest, extra: string[] = [], timeoutMs = TIMEOUT_MS): Promise<{ exitCode: number; report: Report; ms: number; by: (id: string) => CheckResult }> {
+  async function diagnose(
+    g: Guest,
+    extra: string[] = [],
+    timeoutMs = TIMEOUT_MS,
+  ): Promise<{ exitCode: number; report: Report; ms: number; by: (id: string) => CheckResult }> {
     const t0 = performance.now();
-    const r = await runTool([g.spec, '--json', '--only', 'dns.resolve,dns.stub', '--dns-name', 'example.test', '--timeout', String(timeoutMs), ...extra], { netns: w.net.offNsPath });
+    const r = await runTool(
+      [g.spec, '--json', '--only', 'dns.resolve,dns.stub', '--dns-name', 'example.test', '--timeout', String(timeoutMs), ...extra],
+      { netns: w.net.offNsPath },
+    );
     const ms = performance.now() - t0;
     await validateReport(r.json);
     const report = r.json as Report;
@@ -47,10 +58,11 @@ describeIntegration('dns.resolve and dns.stub on chroot, schroot and nspawn', ()
     for (const g of guests) out.push(await fn(g));
     return out;
   };
-  const setResolv = (text: string) => guests.forEach((g) => {
-    rmSync(join(g.root, 'etc/resolv.conf'), { force: true });
-    writeFileSync(join(g.root, 'etc/resolv.conf'), text);
-  });
+  const setResolv = (text: string) =>
+    guests.forEach((g) => {
+      rmSync(join(g.root, 'etc/resolv.conf'), { force: true });
+      writeFileSync(join(g.root, 'etc/resolv.conf'), text);
+    });
   const codes = (r: CheckResult) => r.findings.map((f) => f.code);
 
   beforeAll(async () => {
@@ -129,7 +141,10 @@ describeIntegration('dns.resolve and dns.stub on chroot, schroot and nspawn', ()
     for (const { by } of await everyGuest((g) => diagnose(g))) {
       const r = by('dns.resolve');
       expect(r.status).toBe('warn');
-      expect(r.findings.find((f) => f.code === 'server-fails-others-answer')?.evidence).toMatchObject({ server: SILENT, a: { verdict: 'timeout' } });
+      expect(r.findings.find((f) => f.code === 'server-fails-others-answer')?.evidence).toMatchObject({
+        server: SILENT,
+        a: { verdict: 'timeout' },
+      });
       expect(r.findings.find((f) => f.code === 'resolve-plan')?.evidence).toMatchObject({ attempts: 1, attemptMs: 1000 });
     }
   });
@@ -142,14 +157,14 @@ describeIntegration('dns.resolve and dns.stub on chroot, schroot and nspawn', ()
     }
   });
 
-  test('127.0.0.53 with nothing listening, then a live stub in the guest\'s namespace', async () => {
+  test("127.0.0.53 with nothing listening, then a live stub in the guest's namespace", async () => {
     setResolv('nameserver 127.0.0.53\noptions edns0 trust-ad\n');
     const dead = await everyGuest((g) => diagnose(g));
     for (const { by } of dead) {
       const s = by('dns.stub');
       expect(s.status).toBe('fail');
       const f = s.findings.find((x) => x.code === 'stub-not-listening')!;
-      expect(f.message).toContain('nothing listens there in the guest\'s network namespace: connection refused');
+      expect(f.message).toContain("nothing listens there in the guest's network namespace: connection refused");
       expect(f.evidence.port53Listeners).toEqual([]);
       expect(by('dns.resolve').findings[0]?.code).toBe('server-unreachable');
     }
@@ -176,16 +191,27 @@ describeIntegration('dns.resolve and dns.stub on chroot, schroot and nspawn', ()
       const s = by('dns.stub');
       expect(codes(s)).toContain('resolvconf-empty');
       const fix = s.fixes.find((f) => f.id === 'dns.enable-guest-resolved')!;
-      expect(fix.steps).toEqual(expect.arrayContaining([
-        expect.objectContaining({ kind: 'exec', where: 'guest', argv: ['systemctl', 'enable', '--now', 'systemd-networkd', 'systemd-resolved'] }),
-        expect.objectContaining({ kind: 'symlink', where: 'guest', path: '/etc/resolv.conf', target: '/run/systemd/resolve/resolv.conf' }),
-      ]));
+      expect(fix.steps).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            kind: 'exec',
+            where: 'guest',
+            argv: ['systemctl', 'enable', '--now', 'systemd-networkd', 'systemd-resolved'],
+          }),
+          expect.objectContaining({
+            kind: 'symlink',
+            where: 'guest',
+            path: '/etc/resolv.conf',
+            target: '/run/systemd/resolve/resolv.conf',
+          }),
+        ]),
+      );
     } finally {
       rmSync(fake, { force: true });
     }
   });
 
-  test('resolved processes in one namespace: the guest\'s and another system\'s, told apart', async () => {
+  test("resolved processes in one namespace: the guest's and another system's, told apart", async () => {
     setResolv('nameserver 127.0.0.53\n');
     // Processes named systemd-resolved (comm "systemd-resolve"), one in each guest and one outside them.
     const link = (root: string) => {
@@ -198,7 +224,20 @@ describeIntegration('dns.resolve and dns.stub on chroot, schroot and nspawn', ()
     mkdirSync(join(w.stateDir, 'fake'), { recursive: true });
     symlinkSync('/usr/bin/sleep', join(w.stateDir, 'fake', 'systemd-resolved'));
     // As the real one, not as root (the host scan rules out root's processes by the owner of /proc/PID).
-    const host = spawnDaemon('fake host resolved', ['nsenter', `--net=${w.net.guestNsPath}`, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', join(w.stateDir, 'fake', 'systemd-resolved'), '100000'], w.cleanup);
+    const host = spawnDaemon(
+      'fake host resolved',
+      [
+        'nsenter',
+        `--net=${w.net.guestNsPath}`,
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        join(w.stateDir, 'fake', 'systemd-resolved'),
+        '100000',
+      ],
+      w.cleanup,
+    );
     await waitFor('fake host resolved', () => commOf(host.pid) === 'systemd-resolve', { timeoutMs: 5_000, intervalMs: 10 });
     const inChroot = await startChrootProcess(w.net, guests[0]!.root, { uid: 65534, cmd: [link(guests[0]!.root), '100000'] }, w.cleanup);
     await nspawn.exec(['systemd-run', '--quiet', '--unit=ctd-fake-resolved', '-p', 'User=nobody', link(guests[2]!.root), '100000']);

@@ -18,13 +18,21 @@ import { filesFingerprint } from '../harness/tree-hash.js';
 import { createWorld, type World } from '../harness/world.js';
 
 const status = (r: Report | null, id: string) => r?.results.find((x) => x.id === id)?.status;
-const hostMountsUnder = (dir: string): string[] => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean)
-  .map((l) => l.split(' ')[4]!).filter((p) => p === dir || p.startsWith(`${dir}/`)).sort();
+const hostMountsUnder = (dir: string): string[] =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' ')[4]!)
+    .filter((p) => p === dir || p.startsWith(`${dir}/`))
+    .sort();
 
 describeIntegration('fix: every automatic fix turns its check from fail to pass', () => {
   let w: World;
   let env: Record<string, string>;
-  const fix = async (args: string[], hostFiles?: Record<string, string>): Promise<{ exitCode: number; out: FixRunResult; stderr: string }> => {
+  const fix = async (
+    args: string[],
+    hostFiles?: Record<string, string>,
+  ): Promise<{ exitCode: number; out: FixRunResult; stderr: string }> => {
     const r = await runTool(['fix', ...args, '--yes', '--json'], { netns: w.net.guestNsPath, env, ...(hostFiles ? { hostFiles } : {}) });
     const out = r.json as FixRunResult;
     expect(out, r.stderr).toBeDefined();
@@ -43,10 +51,16 @@ describeIntegration('fix: every automatic fix turns its check from fail to pass'
   async function runningGuest(name: string): Promise<string> {
     const g = await w.guestRoot(name, { resolvConf: '' });
     rmSync(guestPath(g.root, '/run/user'), { recursive: true, force: true });
-    await startChrootProcess(w.net, g.root, {
-      uid: 1000, gid: g.user.gid,
-      env: { PATH: '/usr/bin:/bin', HOME: g.user.home, XDG_RUNTIME_DIR: '/run/user/1000', XDG_SESSION_TYPE: 'x11' },
-    }, w.cleanup);
+    await startChrootProcess(
+      w.net,
+      g.root,
+      {
+        uid: 1000,
+        gid: g.user.gid,
+        env: { PATH: '/usr/bin:/bin', HOME: g.user.home, XDG_RUNTIME_DIR: '/run/user/1000', XDG_SESSION_TYPE: 'x11' },
+      },
+      w.cleanup,
+    );
     return g.root;
   }
 
@@ -54,12 +68,17 @@ describeIntegration('fix: every automatic fix turns its check from fail to pass'
     const root = await runningGuest('running');
     const hostBefore = filesFingerprint(['/etc/resolv.conf', '/run/user']);
     // The host's nameserver answers from the guest's namespace (the world's DNS): the write is verified, so safe.
-    const { exitCode, out, stderr } = await fix([`chroot:${root}`, '--only', 'dns.resolv-conf,dconf.runtime-dir', '--user', '1000', '--dns-name', 'example.test'],
-      { '/etc/resolv.conf': `nameserver ${w.net.dnsV4}\n` });
+    const { exitCode, out, stderr } = await fix(
+      [`chroot:${root}`, '--only', 'dns.resolv-conf,dconf.runtime-dir', '--user', '1000', '--dns-name', 'example.test'],
+      { '/etc/resolv.conf': `nameserver ${w.net.dnsV4}\n` },
+    );
     expect(exitCode, stderr).toBe(0);
     expect(status(out.before, 'dns.resolv-conf')).toBe('fail');
     expect(status(out.before, 'dconf.runtime-dir')).toBe('fail');
-    expect(out.applied.map((a) => [a.fixId, a.status]).sort()).toEqual([['dconf.make-runtime-dir', 'fixed'], ['dns.write-resolv-conf', 'fixed']]);
+    expect(out.applied.map((a) => [a.fixId, a.status]).sort()).toEqual([
+      ['dconf.make-runtime-dir', 'fixed'],
+      ['dns.write-resolv-conf', 'fixed'],
+    ]);
     expect(status(out.after, 'dns.resolv-conf')).toBe('pass');
     expect(status(out.after, 'dconf.runtime-dir')).toBe('pass');
     expect(readFileSync(guestPath(root, '/etc/resolv.conf'), 'utf8')).toMatch(/^nameserver 203\.0\.113\.53$/m);
@@ -68,15 +87,17 @@ describeIntegration('fix: every automatic fix turns its check from fail to pass'
 
   test('dns.write-resolv-conf with a host nameserver the guest cannot reach: shown as manual, never written', async () => {
     const root = await runningGuest('unverified');
-    const { out } = await fix([`chroot:${root}`, '--only', 'dns.resolv-conf', '--dns-name', 'example.test'], { '/etc/resolv.conf': 'nameserver 192.0.2.199\n' });
+    const { out } = await fix([`chroot:${root}`, '--only', 'dns.resolv-conf', '--dns-name', 'example.test'], {
+      '/etc/resolv.conf': 'nameserver 192.0.2.199\n',
+    });
     const planned = out.plan.find((p) => p.fixId === 'dns.write-resolv-conf');
     expect(planned?.action, JSON.stringify(out.plan)).toBe('manual');
-    expect(JSON.stringify(planned)).toContain('asked example.test from the guest\'s network namespace and got 192.0.2.199: timeout');
+    expect(JSON.stringify(planned)).toContain("asked example.test from the guest's network namespace and got 192.0.2.199: timeout");
     expect(out.applied.map((a) => a.fixId)).not.toContain('dns.write-resolv-conf');
     expect(readFileSync(guestPath(root, '/etc/resolv.conf'), 'utf8')).toBe('');
   });
 
-  test('dconf.make-runtime-dir sets the mode of a 0755 runtime dir; the chown of the guest\'s own root-owned dir is safe, of the host\'s through a shared /run unsafe', async () => {
+  test("dconf.make-runtime-dir sets the mode of a 0755 runtime dir; the chown of the guest's own root-owned dir is safe, of the host's through a shared /run unsafe", async () => {
     const root = await runningGuest('dconf-modes');
     const dir = guestPath(root, '/run/user/1000');
     mkdirSync(dir, { recursive: true });
@@ -124,11 +145,14 @@ describeIntegration('fix: every automatic fix turns its check from fail to pass'
     expect(again.stdout).toMatch(/Nothing to do/);
   });
 
-  test('mounts.private-run: the host\'s /run rbind is replaced by a private tmpfs; the host\'s /run is untouched', async () => {
+  test("mounts.private-run: the host's /run rbind is replaced by a private tmpfs; the host's /run is untouched", async () => {
     const g = await w.guestRoot('host-run');
     await mountChrootApi(g.root, w.cleanup, { run: true });
     const hostRun = hostMountsUnder('/run');
-    const r = await runTool(['fix', `chroot:${g.root}`, '--only', 'mounts.host-run', '--user', '1000', '--yes', '--unsafe', '--json'], { netns: w.net.guestNsPath, env });
+    const r = await runTool(['fix', `chroot:${g.root}`, '--only', 'mounts.host-run', '--user', '1000', '--yes', '--unsafe', '--json'], {
+      netns: w.net.guestNsPath,
+      env,
+    });
     const out = r.json as FixRunResult;
     expect(status(out.before, 'mounts.host-run'), r.stderr).toBe('fail');
     const applied = out.applied.find((a) => a.fixId === 'mounts.private-run');
@@ -139,10 +163,12 @@ describeIntegration('fix: every automatic fix turns its check from fail to pass'
     expect(hostMountsUnder('/run').filter((p) => !p.startsWith('/run/netns'))).toEqual(hostRun.filter((p) => !p.startsWith('/run/netns')));
   });
 
-  test('the dns.stub symlink step (link /etc/resolv.conf to resolved\'s list), through a plugin check', async () => {
+  test("the dns.stub symlink step (link /etc/resolv.conf to resolved's list), through a plugin check", async () => {
     const root = await runningGuest('stub-link');
     const plugin = join(w.stateDir, 'stub-link-plugin.mjs');
-    writeFileSync(plugin, `
+    writeFileSync(
+      plugin,
+      `
 import { enableGuestResolvedFix } from ${JSON.stringify(join(REPO_ROOT, 'dist/src/fixes/plans/dns-stub-plans.js'))};
 const fix = enableGuestResolvedFix({ booted: false, resolvedInstalled: true });
 const link = fix.steps.find((s) => s.kind === 'symlink');
@@ -157,7 +183,8 @@ export const checks = [{
       fixes: [{ id: fix.id, title: fix.title, safety: 'safe', steps: [link] }] };
   },
 }];
-`);
+`,
+    );
     const { exitCode, out, stderr } = await fix([`chroot:${root}`, '--plugin', plugin, '--only', 'fixtest.resolved-link']);
     expect(exitCode, stderr).toBe(0);
     expect(out.applied).toMatchObject([{ fixId: 'dns.enable-guest-resolved', status: 'fixed' }]);

@@ -21,7 +21,12 @@ function tableRows(out: string): string[][] {
       if (row) rows.push(row);
       row = [];
     } else if (line.startsWith('|') && row) {
-      line.split('|').slice(1, -1).forEach((cell, i) => { row![i] = (row![i] ?? '') + cell.replace(/\s/g, ''); });
+      line
+        .split('|')
+        .slice(1, -1)
+        .forEach((cell, i) => {
+          row![i] = (row![i] ?? '') + cell.replace(/\s/g, '');
+        });
     }
   }
   return rows.filter((r) => r.length > 0 && r[0] !== 'fix');
@@ -32,14 +37,17 @@ describeIntegration('fix: two fixes that write one file; the exit code when prob
   let env: Record<string, string>;
   let plugin: string;
   // The world's DNS answers in the guest namespace and the host's resolv.conf (bound privately) names it: the write is verified, so safe.
-  const tool = (args: string[]) => runTool(args, { netns: w.net.guestNsPath, env, hostFiles: { '/etc/resolv.conf': `nameserver ${w.net.dnsV4}\n` } });
+  const tool = (args: string[]) =>
+    runTool(args, { netns: w.net.guestNsPath, env, hostFiles: { '/etc/resolv.conf': `nameserver ${w.net.dnsV4}\n` } });
   const REASON = 'conflicts with dns.write-resolv-conf: both write /etc/resolv.conf';
 
   beforeAll(async () => {
     w = await createWorld({ dns: true });
     env = { CTR_DOCTOR_STATE_DIR: join(w.stateDir, 'journal') };
     plugin = join(w.stateDir, 'link-plugin.mjs');
-    writeFileSync(plugin, `
+    writeFileSync(
+      plugin,
+      `
 import { enableGuestResolvedFix } from ${JSON.stringify(join(REPO_ROOT, 'dist/src/fixes/plans/dns-stub-plans.js'))};
 const link = enableGuestResolvedFix({ booted: false, resolvedInstalled: true }).steps.find((s) => s.kind === 'symlink');
 export const checks = [{
@@ -53,11 +61,21 @@ export const checks = [{
       fixes: [{ id: 'fixtest.link-resolved-list', title: 'link resolv.conf', safety: 'safe', steps: [link] }] };
   },
 }];
-`);
+`,
+    );
   });
   afterAll(async () => w?.dispose());
 
-  const args = (root: string) => ['fix', `chroot:${root}`, '--plugin', plugin, '--only', 'dns.resolv-conf,fixtest.resolved-list', '--dns-name', 'example.test'];
+  const args = (root: string) => [
+    'fix',
+    `chroot:${root}`,
+    '--plugin',
+    plugin,
+    '--only',
+    'dns.resolv-conf,fixtest.resolved-list',
+    '--dns-name',
+    'example.test',
+  ];
 
   test('dry run: the table and the JSON show the write applied and the link skipped, naming the write', async () => {
     const root = w.minimalRoot('conflict-dry');
@@ -105,7 +123,18 @@ export const checks = [{
     const root = w.minimalRoot('conflict-alone');
     writeFileSync(join(root, 'etc/resolv.conf'), '');
     // Fix ids in --only: dns.resolv-conf runs, but of its fixes only the (manual) chroot advice is chosen.
-    const json = await tool(['fix', `chroot:${root}`, '--plugin', plugin, '--only', 'fixtest.link-resolved-list,dns.chroot-resolv-conf', '--dns-name', 'example.test', '--yes', '--json']);
+    const json = await tool([
+      'fix',
+      `chroot:${root}`,
+      '--plugin',
+      plugin,
+      '--only',
+      'fixtest.link-resolved-list,dns.chroot-resolv-conf',
+      '--dns-name',
+      'example.test',
+      '--yes',
+      '--json',
+    ]);
     await validateFixRun(json.json);
     const out = json.json as FixRunResult;
     expect(out.before.results.find((r) => r.id === 'dns.resolv-conf')?.status).toBe('fail');
@@ -120,8 +149,11 @@ export const checks = [{
   test('fix --yes with only manual fixes left (a nameserver that does not answer): nothing applied, exit 1, not 0', async () => {
     const root = w.minimalRoot('manual-only');
     writeFileSync(join(root, 'etc/resolv.conf'), '');
-    const r = await runTool(['fix', `chroot:${root}`, '--only', 'dns.resolv-conf', '--dns-name', 'example.test', '--yes', '--json'],
-      { netns: w.net.guestNsPath, env, hostFiles: { '/etc/resolv.conf': 'nameserver 192.0.2.199\n' } });
+    const r = await runTool(['fix', `chroot:${root}`, '--only', 'dns.resolv-conf', '--dns-name', 'example.test', '--yes', '--json'], {
+      netns: w.net.guestNsPath,
+      env,
+      hostFiles: { '/etc/resolv.conf': 'nameserver 192.0.2.199\n' },
+    });
     await validateFixRun(r.json);
     const out = r.json as FixRunResult;
     expect(out.plan.map((p) => p.action)).toEqual(['manual', 'manual']);

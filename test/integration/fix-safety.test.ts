@@ -18,7 +18,8 @@ describeIntegration('fix: safety, dry run, idempotence, undo', () => {
   let env: Record<string, string>;
   // The guests share the world's guest namespace, where the world's DNS answers: the host's resolv.conf
   // (bound in a private mount namespace of the tool's) names it, so the resolv.conf write is verified, so safe.
-  const tool = (args: string[]) => runTool(args, { netns: w.net.guestNsPath, env, hostFiles: { '/etc/resolv.conf': `nameserver ${w.net.dnsV4}\n` } });
+  const tool = (args: string[]) =>
+    runTool(args, { netns: w.net.guestNsPath, env, hostFiles: { '/etc/resolv.conf': `nameserver ${w.net.dnsV4}\n` } });
   const status = (r: Report | null, id: string) => r?.results.find((x) => x.id === id)?.status;
 
   beforeAll(async () => {
@@ -55,11 +56,25 @@ describeIntegration('fix: safety, dry run, idempotence, undo', () => {
     expect(text.stdout).toMatch(/1\) guest: mkdir/);
     for (const line of text.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
     expect(text.stdout).toMatch(/Dry run: nothing was changed/);
-    const json = await tool(['fix', `chroot:${root}`, '--only', 'dns.resolv-conf,dconf.runtime-dir', '--user', '1000', '--dry-run', '--json']);
+    const json = await tool([
+      'fix',
+      `chroot:${root}`,
+      '--only',
+      'dns.resolv-conf,dconf.runtime-dir',
+      '--user',
+      '1000',
+      '--dry-run',
+      '--json',
+    ]);
     const out = json.json as FixRunResult;
     await validateReport(out.before);
     expect(out).toMatchObject({ schemaVersion: 1, dryRun: true, applied: [], after: null, journal: null });
-    expect(out.plan.filter((p) => p.action === 'apply').map((p) => p.fixId).sort()).toEqual(['dconf.make-runtime-dir', 'dns.write-resolv-conf']);
+    expect(
+      out.plan
+        .filter((p) => p.action === 'apply')
+        .map((p) => p.fixId)
+        .sort(),
+    ).toEqual(['dconf.make-runtime-dir', 'dns.write-resolv-conf']);
     expect([...treeFingerprint(root), ...filesFingerprint(hostFiles)]).toEqual(before);
   });
 
@@ -104,7 +119,10 @@ describeIntegration('fix: safety, dry run, idempotence, undo', () => {
     const first = await tool([...args, '--json']);
     const out = first.json as FixRunResult;
     expect(first.exitCode, first.stderr).toBe(0);
-    expect(out.applied.map((a) => [a.fixId, a.status]).sort()).toEqual([['dconf.make-runtime-dir', 'fixed'], ['dns.write-resolv-conf', 'fixed']]);
+    expect(out.applied.map((a) => [a.fixId, a.status]).sort()).toEqual([
+      ['dconf.make-runtime-dir', 'fixed'],
+      ['dns.write-resolv-conf', 'fixed'],
+    ]);
     await validateReport(out.after);
     expect(out.after!.results.map((x) => x.id).sort()).toEqual(['dconf.runtime-dir', 'dns.resolv-conf']);
     expect(out.journal).toContain(env.CTR_DOCTOR_STATE_DIR);

@@ -123,26 +123,23 @@ describeIntegration('integration harness', () => {
       ['servfail', (u, t) => (expect(u).toContain('status: SERVFAIL'), expect(t).toContain('status: SERVFAIL'))],
       ['nxdomain', (u, t) => (expect(u).toContain('status: NXDOMAIN'), expect(t).toContain('status: NXDOMAIN'))],
     ];
-    test.each(modes.map(([m, f], i) => [m, f, `203.0.113.${60 + i}`] as const))(
-      'fake DNS server mode %s',
-      async (mode, check, addr) => {
-        await w.net.addLoAddress('inet', addr);
-        const s = await startFakeDns(w.net, 'inet', addr, mode, w.cleanup, { delayMs: 2_500 });
-        const udp = await dig('guest', '+ignore', '+notcp', `@${addr}`, 'example.com');
-        const tcp = await dig('guest', '+tcp', `@${addr}`, 'example.com');
-        check(udp.stdout + udp.stderr, tcp.stdout + tcp.stderr, udp.exitCode);
-        if (mode === 'truncated-udp' || mode === 'big-tcp') {
-          // dig's default: retry over TCP after TC.
-          const auto = await dig('guest', `@${addr}`, 'example.com');
-          expect(auto.stdout).toMatch(/NOERROR[\s\S]*203\.0\.113\./);
-        }
-        if (mode === 'late') {
-          const slow = await w.net.exec('guest', ['dig', '+time=5', '+tries=1', '+short', `@${addr}`, 'example.com']);
-          expect(slow.stdout.trim()).toBe('203.0.113.10');
-        }
-        await s.stop();
-      },
-    );
+    test.each(modes.map(([m, f], i) => [m, f, `203.0.113.${60 + i}`] as const))('fake DNS server mode %s', async (mode, check, addr) => {
+      await w.net.addLoAddress('inet', addr);
+      const s = await startFakeDns(w.net, 'inet', addr, mode, w.cleanup, { delayMs: 2_500 });
+      const udp = await dig('guest', '+ignore', '+notcp', `@${addr}`, 'example.com');
+      const tcp = await dig('guest', '+tcp', `@${addr}`, 'example.com');
+      check(udp.stdout + udp.stderr, tcp.stdout + tcp.stderr, udp.exitCode);
+      if (mode === 'truncated-udp' || mode === 'big-tcp') {
+        // dig's default: retry over TCP after TC.
+        const auto = await dig('guest', `@${addr}`, 'example.com');
+        expect(auto.stdout).toMatch(/NOERROR[\s\S]*203\.0\.113\./);
+      }
+      if (mode === 'late') {
+        const slow = await w.net.exec('guest', ['dig', '+time=5', '+tries=1', '+short', `@${addr}`, 'example.com']);
+        expect(slow.stdout.trim()).toBe('203.0.113.10');
+      }
+      await s.stop();
+    });
 
     test('fake DNS server over IPv6', async () => {
       await w.net.addLoAddress('inet', '2001:db8:53::60');
@@ -197,9 +194,7 @@ describeIntegration('integration harness', () => {
 
     test('systemd-nspawn boots the overlay to running and powers off', async () => {
       const g = await w.guestRoot('nspawn');
-      const n = await timed('nspawn boot', () =>
-        bootNspawn(w.net, g.root, w.name('n'), w.cleanup, { bindRo: ['/tmp/.X11-unix'] }),
-      );
+      const n = await timed('nspawn boot', () => bootNspawn(w.net, g.root, w.name('n'), w.cleanup, { bindRo: ['/tmp/.X11-unix'] }));
       expect(n.state).toBe('running');
       const r = await n.exec(['sh', '-c', 'cat /etc/resolv.conf; systemd-detect-virt; readlink /proc/self/ns/net']);
       expect(r.stdout).toContain('nameserver 203.0.113.53');

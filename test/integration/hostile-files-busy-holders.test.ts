@@ -55,7 +55,11 @@ describeIntegration('hostile guest: holders of a busy mount are found by mount i
     writeFileSync(script, SCRIPT);
     const r = await run(['unshare', '-m', '--propagation', 'private', process.execPath, script, tree], { timeoutMs: 60_000 });
     expect(r.exitCode, r.stderr).toBe(0);
-    const { out, decoy, holder } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { out: { status: string; message: string }; decoy: number; holder: number };
+    const { out, decoy, holder } = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      out: { status: string; message: string };
+      decoy: number;
+      holder: number;
+    };
     expect(out.status).toBe('failed');
     expect(out.message).toMatch(/target is busy/);
     // The process whose cwd is on the mount is named; the one holding the look-alike file is not.

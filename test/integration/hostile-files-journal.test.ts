@@ -24,7 +24,11 @@ describeIntegration('hostile runs: concurrent fix runs against one journal (L1)'
 
   /** A file-only root without the user's runtime dir: dconf.make-runtime-dir (safe) creates it. */
   const brokenRoot = (name: string): string => w.minimalRoot(name);
-  const fix = (root: string) => runTool(['fix', `chroot:${root}`, '--only', 'dconf.runtime-dir', '--user', '1000', '--yes'], { netns: w.net.offNsPath, env: { CTR_DOCTOR_STATE_DIR: state } });
+  const fix = (root: string) =>
+    runTool(['fix', `chroot:${root}`, '--only', 'dconf.runtime-dir', '--user', '1000', '--yes'], {
+      netns: w.net.offNsPath,
+      env: { CTR_DOCTOR_STATE_DIR: state },
+    });
 
   test('a fix while another run holds the journal is refused with one line and changes nothing', async () => {
     const root = brokenRoot('journal-held');

@@ -82,8 +82,16 @@ describeIntegration('hostile guest: a symlink raced in during the private-/run m
     const hostBefore = hostOwnMounts();
     const r = await run(['unshare', '-m', '--propagation', 'private', process.execPath, script, tree, '30'], { timeoutMs: 120_000 });
     expect(r.exitCode, r.stderr).toBe(0);
-    const results = JSON.parse(r.stdout.trim().split('\n').pop()!) as { statuses: string; onVictim: boolean; inGuest: boolean; owner: number }[];
-    expect(results.filter((x) => x.onVictim), JSON.stringify(results)).toEqual([]);
+    const results = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      statuses: string;
+      onVictim: boolean;
+      inGuest: boolean;
+      owner: number;
+    }[];
+    expect(
+      results.filter((x) => x.onVictim),
+      JSON.stringify(results),
+    ).toEqual([]);
     // The user could not touch the mount point, so every round completed, and the user got the dir only at the end.
     for (const x of results) {
       expect(x.inGuest, JSON.stringify(x)).toBe(true);

@@ -28,11 +28,17 @@ describeIntegration('hostile guest: XDG_RUNTIME_DIR naming a host directory thro
   });
   afterAll(async () => w?.dispose());
 
-  const fix = (xdg: string) => runTool(['fix', `chroot:${root}`, '--only', 'dconf.runtime-dir', '--user', '1000', '--yes', '--unsafe', '--json'], {
-    netns: w.net.offNsPath, env: { XDG_RUNTIME_DIR: xdg, DISPLAY: ':0' },
-  });
-  const codesOf = (json: unknown): string[] => ((json as { before: { results: { id: string; findings: { code: string }[] }[] } }).before.results
-    .find((r) => r.id === 'dconf.runtime-dir')?.findings ?? []).map((f) => f.code);
+  const fix = (xdg: string) =>
+    runTool(['fix', `chroot:${root}`, '--only', 'dconf.runtime-dir', '--user', '1000', '--yes', '--unsafe', '--json'], {
+      netns: w.net.offNsPath,
+      env: { XDG_RUNTIME_DIR: xdg, DISPLAY: ':0' },
+    });
+  const codesOf = (json: unknown): string[] =>
+    (
+      (json as { before: { results: { id: string; findings: { code: string }[] }[] } }).before.results.find(
+        (r) => r.id === 'dconf.runtime-dir',
+      )?.findings ?? []
+    ).map((f) => f.code);
 
   test('a missing ~/.local/bin of the host admin is not created', async () => {
     const r = await fix('/home/admin/.local/bin');
@@ -40,7 +46,7 @@ describeIntegration('hostile guest: XDG_RUNTIME_DIR naming a host directory thro
     expect(codesOf(r.json)).toContain('runtime-dir-not-standard');
   });
 
-  test('the host admin\'s existing home is not given to the guest user', async () => {
+  test("the host admin's existing home is not given to the guest user", async () => {
     const r = await fix('/home/admin');
     expect(statSync(join(hostHome, 'admin')).uid).toBe(1001);
     expect(codesOf(r.json)).toContain('runtime-dir-not-standard');

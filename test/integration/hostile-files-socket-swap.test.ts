@@ -28,13 +28,16 @@ describeIntegration('hostile guest: a socket directory swapped for a symlink whi
   let hostConnections = 0;
   let guestConnections = 0;
 
-  const listen = (p: string, onConnect: () => void): Promise<void> => new Promise((resolve) => {
-    const server = net.createServer((c) => {
-      onConnect();
-      c.end();
-    }).listen(p, resolve);
-    servers.push(server);
-  });
+  const listen = (p: string, onConnect: () => void): Promise<void> =>
+    new Promise((resolve) => {
+      const server = net
+        .createServer((c) => {
+          onConnect();
+          c.end();
+        })
+        .listen(p, resolve);
+      servers.push(server);
+    });
 
   beforeAll(async () => {
     w = await createWorld();
@@ -46,7 +49,11 @@ describeIntegration('hostile guest: a socket directory swapped for a symlink whi
     await listen(join(root, 'run/app/app.sock'), () => guestConnections++);
     const { symlinkSync } = await import('node:fs');
     symlinkSync(hostDir, join(root, 'run/app.link'));
-    swapper = spawnDaemon('swapper', [process.execPath, '-e', SWAPPER, join(root, 'run/app'), join(root, 'run/app.real'), join(root, 'run/app.link')], w.cleanup);
+    swapper = spawnDaemon(
+      'swapper',
+      [process.execPath, '-e', SWAPPER, join(root, 'run/app'), join(root, 'run/app.real'), join(root, 'run/app.link')],
+      w.cleanup,
+    );
   });
   afterAll(async () => {
     await swapper?.stop();

@@ -40,7 +40,11 @@ describeIntegration('hostile guest: a parent directory swapped for a symlink whi
     rmSync(join(root, 'etc/resolv.conf'));
     symlinkSync('/run/dns/resolv.conf', join(root, 'etc/resolv.conf'));
     symlinkSync(hostDir, join(root, 'run/dns.link'));
-    swapper = spawnDaemon('swapper', [process.execPath, '-e', SWAPPER, join(root, 'run/dns'), join(root, 'run/dns.real'), join(root, 'run/dns.link')], w.cleanup);
+    swapper = spawnDaemon(
+      'swapper',
+      [process.execPath, '-e', SWAPPER, join(root, 'run/dns'), join(root, 'run/dns.real'), join(root, 'run/dns.link')],
+      w.cleanup,
+    );
   });
   afterAll(async () => {
     await swapper?.stop();
@@ -67,7 +71,9 @@ describeIntegration('hostile guest: a parent directory swapped for a symlink whi
   test('a whole diagnosis during the swap never shows the host file', async () => {
     for (let i = 0; i < 3; i++) {
       const run = await boundedRun(`chroot:${root}`, ['--ping-target', w.net.webV4, '--dns-name', 'example.test'], {
-        netns: w.net.guestNsPath, timeoutMs: 4000, env: { DISPLAY: '', XAUTHORITY: '', PULSE_SERVER: '' },
+        netns: w.net.guestNsPath,
+        timeoutMs: 4000,
+        env: { DISPLAY: '', XAUTHORITY: '', PULSE_SERVER: '' },
       });
       expect(run.tool.stdout).not.toContain(MARKER);
       expect(run.tool.stdout).not.toContain('192.0.2.251');

@@ -78,7 +78,12 @@ describeIntegration('hostile guest: the chroot swapped for a symlink while its m
     const hostBefore = hostOwnMounts();
     const r = await run(['unshare', '-m', '--propagation', 'private', process.execPath, script, tree, '25'], { timeoutMs: 120_000 });
     expect(r.exitCode, r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as { leak: boolean; statuses: Record<string, number>; now?: string; before?: string };
+    const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      leak: boolean;
+      statuses: Record<string, number>;
+      now?: string;
+      before?: string;
+    };
     expect(result.leak, `mounts outside the chroot changed:\n${result.before}\n---\n${result.now}`).toBe(false);
     // Some rounds unmounted the chroot's /dev through its descriptor; the others refused a path that had changed.
     expect(result.statuses.done ?? 0).toBeGreaterThan(0);

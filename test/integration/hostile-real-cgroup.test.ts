@@ -20,7 +20,7 @@ if (reason) console.warn(`SKIPPING hostile cgroup tests: ${reason}`);
 /** The unified-hierarchy line (`0::/…`) of a /proc/PID/cgroup text. */
 const unified = (text: string): string => text.split('\n').find((l) => l.startsWith('0::')) ?? '';
 
-describeFeature('nspawn').skipIf(reason !== null)('hostile guests on a booted Debian 12: guest commands in the guest\'s cgroups', () => {
+describeFeature('nspawn').skipIf(reason !== null)("hostile guests on a booted Debian 12: guest commands in the guest's cgroups", () => {
   let w: World;
   let guest: RealGuest;
   let target: Target;
@@ -33,7 +33,7 @@ describeFeature('nspawn').skipIf(reason !== null)('hostile guests on a booted De
   }, 600_000);
   afterAll(async () => w?.dispose());
 
-  test('C2: a guest command runs in the cgroups of the machine\'s leader, never in ours', async () => {
+  test("C2: a guest command runs in the cgroups of the machine's leader, never in ours", async () => {
     const leader = readFileSync(`/proc/${guest.boot.leaderPid}/cgroup`, 'utf8');
     for (const user of [undefined, { uid: 1000, gid: 1000, groups: [] }]) {
       // Seen from inside (the guest's cgroup namespace): the same cgroups as the guest's PID 1, nothing above its root.
@@ -45,11 +45,24 @@ describeFeature('nspawn').skipIf(reason !== null)('hostile guests on a booted De
     }
     // Seen from the host: a running guest command is in the leader's unified cgroup, not in the tool's.
     const running = target.exec(['sleep', '5'], { timeoutMs: 15_000 });
-    const cgroupOf = (pid: number): string => { try { return readFileSync(`/proc/${pid}/cgroup`, 'utf8'); } catch { return ''; } };
-    const sleeper = await waitFor('the guest sleep', () => {
-      const procs = readFileSync(`/sys/fs/cgroup/unified${unified(leader).slice(3)}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
-      return procs.find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u00005\u0000');
-    }, { timeoutMs: 5000, intervalMs: 50 });
+    const cgroupOf = (pid: number): string => {
+      try {
+        return readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const sleeper = await waitFor(
+      'the guest sleep',
+      () => {
+        const procs = readFileSync(`/sys/fs/cgroup/unified${unified(leader).slice(3)}/cgroup.procs`, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map(Number);
+        return procs.find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u00005\u0000');
+      },
+      { timeoutMs: 5000, intervalMs: 50 },
+    );
     expect(unified(cgroupOf(sleeper))).toBe(unified(leader));
     expect(unified(cgroupOf(sleeper))).not.toBe(unified(readFileSync('/proc/self/cgroup', 'utf8')));
     await running;

@@ -23,7 +23,10 @@ describeIntegration.skipIf(requireTool('npm', 'unshare') !== null)('npm pack + n
     dir = mkdtempSync(join(tmpdir(), 'ctd-install-'));
     prefix = join(dir, 'prefix');
     const tarball = await packForOfflineInstall(dir);
-    const r = await run(['unshare', '--net', 'npm', 'install', '-g', '--prefix', prefix, tarball, '--offline', '--no-audit', '--no-fund'], { cwd: dir, timeoutMs: 180_000 });
+    const r = await run(['unshare', '--net', 'npm', 'install', '-g', '--prefix', prefix, tarball, '--offline', '--no-audit', '--no-fund'], {
+      cwd: dir,
+      timeoutMs: 180_000,
+    });
     if (r.exitCode !== 0) throw new Error(`npm install -g failed (rc ${r.exitCode}): ${r.stderr.slice(-2000)}`);
     installed = join(prefix, 'lib/node_modules/ctr-doctor');
   }, 240_000);
@@ -50,10 +53,19 @@ describeIntegration.skipIf(requireTool('npm', 'unshare') !== null)('npm pack + n
 
   test('ships built JavaScript, the man page, docs and the example; no TypeScript sources or tests', async () => {
     expect(existsSync(join(prefix, 'share/man/man1/ctr-doctor.1'))).toBe(true);
-    for (const p of ['dist/src/index.js', 'dist/src/index.d.ts', 'docs/checks.md', 'examples/plugin-hostname/index.mjs', 'man/ctr-doctor.1']) expect(existsSync(join(installed, p)), p).toBe(true);
-    const files = (await must(['find', installed, '-path', `${installed}/node_modules`, '-prune', '-o', '-type', 'f', '-print'])).split('\n');
+    for (const p of [
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'docs/checks.md',
+      'examples/plugin-hostname/index.mjs',
+      'man/ctr-doctor.1',
+    ])
+      expect(existsSync(join(installed, p)), p).toBe(true);
+    const files = (await must(['find', installed, '-path', `${installed}/node_modules`, '-prune', '-o', '-type', 'f', '-print'])).split(
+      '\n',
+    );
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
-    expect(files.filter((f) => f.includes('/test/') || f.includes('/src/') && !f.includes('/dist/src/'))).toEqual([]);
+    expect(files.filter((f) => f.includes('/test/') || (f.includes('/src/') && !f.includes('/dist/src/')))).toEqual([]);
     expect(existsSync(join(installed, 'node_modules/typescript'))).toBe(false);
   });
 

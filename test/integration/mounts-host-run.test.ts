@@ -30,10 +30,15 @@ describeIntegration('mounts.host-run with a real /run rbind', () => {
     await validateReport(r.json);
     return (r.json as Report).results[0]!;
   };
-  const fsTypeAt = (p: string): string | undefined => readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
-    .map((l) => l.split(' ')).filter((f) => f[4]?.replace(/\\040/g, ' ') === p).map((f) => f[f.indexOf('-') + 1]).pop();
+  const fsTypeAt = (p: string): string | undefined =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' '))
+      .filter((f) => f[4]?.replace(/\\040/g, ' ') === p)
+      .map((f) => f[f.indexOf('-') + 1])
+      .pop();
 
-  test('an rbind of /run is the host\'s /run: poweroff warning; unsafe live fix while a process runs', async () => {
+  test("an rbind of /run is the host's /run: poweroff warning; unsafe live fix while a process runs", async () => {
     const g = await w.guestRoot('run bound');
     await mountChrootApi(g.root, w.cleanup, { run: true });
     const p = await startChrootProcess(w.net, g.root, { uid: 1000 }, w.cleanup);
@@ -41,7 +46,10 @@ describeIntegration('mounts.host-run with a real /run rbind', () => {
     expect(res.status).toBe('fail');
     expect(res.findings.map((f) => f.code)).toEqual(['host-run-mounted']);
     expect(res.findings[0]?.message).toContain('poweroff');
-    expect(res.fixes.map((f) => [f.id, f.safety])).toEqual([['mounts.private-run', 'unsafe'], ['mounts.private-run-setup', 'manual']]);
+    expect(res.fixes.map((f) => [f.id, f.safety])).toEqual([
+      ['mounts.private-run', 'unsafe'],
+      ['mounts.private-run-setup', 'manual'],
+    ]);
     await p.stop();
   });
 

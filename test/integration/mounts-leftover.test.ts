@@ -19,7 +19,9 @@ import { hostOwnMounts } from '../harness/host-own-mounts.js';
 
 /** Mount points at or below `dir`, from the live mount table (kernel escapes decoded). */
 function mountsBelow(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean)
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
     .map((l) => l.split(' ')[4]!.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))))
     .filter((p) => p === dir || p.startsWith(`${dir}/`));
 }
@@ -103,7 +105,9 @@ describeIntegration('mounts.leftover on real mounts', () => {
     expect(busy?.evidence.pids).toContain(holder.pid);
     expect(busy?.message).toContain(`${holder.pid} (sleep`);
     expect(res.fixes.map((f) => [f.id, f.safety])).toEqual([
-      ['mounts.unmount-leftovers', 'safe'], ['mounts.stop-holders', 'manual'], ['mounts.lazy-unmount', 'unsafe'],
+      ['mounts.unmount-leftovers', 'safe'],
+      ['mounts.stop-holders', 'manual'],
+      ['mounts.lazy-unmount', 'unsafe'],
     ]);
     const safe = res.fixes[0] as Fix;
     const steps = safe.steps as UmountStep[];
@@ -146,7 +150,7 @@ describeIntegration('mounts.leftover on real mounts', () => {
     await p.stop();
   });
 
-  test('ctr-doctor fix --yes unmounts a leftover chroot and leaves the host\'s mounts as they were', async () => {
+  test("ctr-doctor fix --yes unmounts a leftover chroot and leaves the host's mounts as they were", async () => {
     if (!(await fixCommandAvailable())) {
       console.warn('SKIPPING fix --yes test: the `fix` command (src/fixes/engine.ts) is not built yet');
       return;

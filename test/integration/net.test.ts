@@ -88,7 +88,7 @@ describeIntegration('net.ping on chroot, schroot and nspawn', () => {
     expect(r.findings[0]?.evidence).toMatchObject({ interfaces: ['lo'], ipv4DefaultRoute: false });
     // ctr-doctor shares this namespace with the chroot: it stands for the host here.
     expect(r.fixes.map((f) => f.id)).toEqual(['net.fix-host-network']);
-    expect(r.fixes[0]?.title).toBe('chroot shares the host\'s network: fix it on the host');
+    expect(r.fixes[0]?.title).toBe("chroot shares the host's network: fix it on the host");
   });
 
   test('nspawn --private-network without an uplink (default target): --network-veth or drop the private network', async () => {
@@ -100,7 +100,7 @@ describeIntegration('net.ping on chroot, schroot and nspawn', () => {
     expect(snippets.some((x) => x?.includes('--network-veth') && !x.includes('--private-network'))).toBe(true);
   });
 
-  test('ping without its capability, run as the desktop user: not permitted, then the host\'s ping in the guest\'s namespace', async () => {
+  test("ping without its capability, run as the desktop user: not permitted, then the host's ping in the guest's namespace", async () => {
     const { r } = await ping(spec.nocap!, ['--ping-target', w.net.webV4, '--user', '1000']);
     expect(codes(r)).toEqual(['ping-not-permitted', 'ping-ok']);
     expect(r.status).toBe('warn');
@@ -110,7 +110,7 @@ describeIntegration('net.ping on chroot, schroot and nspawn', () => {
     expect(r.fixes.map((f) => f.id)).toEqual(['net.ping-permission']);
   });
 
-  test('no ping in the guest: the host\'s ping inside the guest\'s namespace', async () => {
+  test("no ping in the guest: the host's ping inside the guest's namespace", async () => {
     const { r } = await ping(spec.noping!, ['--ping-target', w.net.webV4]);
     expect(codes(r)).toEqual(['ping-missing', 'ping-ok']);
     expect(r.status).toBe('pass');

@@ -19,7 +19,8 @@ describeIntegration('plugins (--plugin) on a real chroot guest', () => {
   let w: World;
   let root: string;
   let dir: string;
-  const run = (args: string[]) => runTool([`chroot:${root}`, '--ping-target', '203.0.113.10', '--dns-name', 'example.com', ...args], { netns: w.net.guestNsPath });
+  const run = (args: string[]) =>
+    runTool([`chroot:${root}`, '--ping-target', '203.0.113.10', '--dns-name', 'example.com', ...args], { netns: w.net.guestNsPath });
 
   beforeAll(async () => {
     w = await createWorld({ dns: true });
@@ -28,7 +29,10 @@ describeIntegration('plugins (--plugin) on a real chroot guest', () => {
     dir = mkdtempSync(join(tmpdir(), 'ctd-plugin-'));
     writeFileSync(join(dir, 'syntax.mjs'), 'export const checks = [ {,} ];\n');
     writeFileSync(join(dir, 'nothing.mjs'), 'export const version = 1;\n');
-    writeFileSync(join(dir, 'dup.mjs'), "export const checks = [{ id: 'dns.resolv-conf', group: 'dns', title: 't', description: 'd', findings: {}, appliesTo: () => true, run: async () => ({ status: 'pass', summary: 'ok', findings: [], fixes: [] }) }];\n");
+    writeFileSync(
+      join(dir, 'dup.mjs'),
+      "export const checks = [{ id: 'dns.resolv-conf', group: 'dns', title: 't', description: 'd', findings: {}, appliesTo: () => true, run: async () => ({ status: 'pass', summary: 'ok', findings: [], fixes: [] }) }];\n",
+    );
   }, 120_000);
   afterAll(async () => {
     rmSync(dir, { recursive: true, force: true });
@@ -51,7 +55,10 @@ describeIntegration('plugins (--plugin) on a real chroot guest', () => {
 
     writeFileSync(join(root, 'etc/hostname'), 'guest-one\n');
     r = await run(['--only', 'example.hostname', '--plugin', EXAMPLE, '--json']);
-    expect((r.json as Report).results[0]).toMatchObject({ status: 'pass', findings: [{ code: 'hostname-ok', evidence: { hostname: 'guest-one' } }] });
+    expect((r.json as Report).results[0]).toMatchObject({
+      status: 'pass',
+      findings: [{ code: 'hostname-ok', evidence: { hostname: 'guest-one' } }],
+    });
     expect(r.exitCode).toBe(0);
   });
 
@@ -62,7 +69,10 @@ describeIntegration('plugins (--plugin) on a real chroot guest', () => {
     const rep = r.json as Report;
     expect(rep.results.map((x) => x.id).sort()).toEqual(['dns.resolv-conf', 'example.hostname']);
     expect(rep.results.find((x) => x.id === 'dns.resolv-conf')!.status).toBe('pass');
-    const lines = r.stderr.trim().split('\n').filter((l) => l.includes('plugin'));
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('plugin'));
     expect(lines).toHaveLength(3);
     expect(lines[0]).toBe(`ctr-doctor: plugin ${broken[0]} not loaded: SyntaxError: Unexpected token ','`);
     expect(lines[1]).toMatch(new RegExp(`^ctr-doctor: plugin ${broken[1]} not loaded: exports no \`checks\``));

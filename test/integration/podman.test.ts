@@ -50,14 +50,35 @@ describeIntegration.skipIf(reason !== null)('podman:NAME on a real container', (
     w.cleanup.defer(`podman rmi ${image}`, async () => void (await run(['podman', 'rmi', '-f', image])));
     container = w.name('c');
     w.cleanup.defer(`podman rm -f ${container}`, async () => void (await run([...PODMAN, 'rm', '-f', '-t', '0', container])));
-    await must([...PODMAN, 'run', '-d', '--name', container, '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096',
-      '--network', `ns:${w.net.guestNsPath}`, '--dns', w.net.dnsV4, '--env', 'DISPLAY=:97', image, '/usr/bin/sleep', '600']);
+    await must([
+      ...PODMAN,
+      'run',
+      '-d',
+      '--name',
+      container,
+      '--ulimit',
+      'nofile=1024:1024',
+      '--ulimit',
+      'nproc=4096:4096',
+      '--network',
+      `ns:${w.net.guestNsPath}`,
+      '--dns',
+      w.net.dnsV4,
+      '--env',
+      'DISPLAY=:97',
+      image,
+      '/usr/bin/sleep',
+      '600',
+    ]);
     pid = Number((await must(['podman', 'inspect', '--format', '{{.State.Pid}}', container])).trim());
   }, 120_000);
   afterAll(async () => w?.dispose());
 
   test('resolves to the container PID and reports it as a pid target named podman:NAME', async () => {
-    const r = await runTool([`podman:${container}`, '--json', '--ping-target', w.net.webV4, '--dns-name', 'example.com', '--timeout', '8000'], { netns: w.net.offNsPath });
+    const r = await runTool(
+      [`podman:${container}`, '--json', '--ping-target', w.net.webV4, '--dns-name', 'example.com', '--timeout', '8000'],
+      { netns: w.net.offNsPath },
+    );
     await validateReport(r.json);
     const rep = r.json as Report;
     expect(rep.target).toEqual({ kind: 'pid', name: `podman:${container}`, root: `/proc/${pid}/root`, pid });
@@ -68,7 +89,10 @@ describeIntegration.skipIf(reason !== null)('podman:NAME on a real container', (
     // podman bind-mounts its own resolv.conf (with --dns) into the container.
     expect(JSON.stringify(status('dns.resolv-conf'))).toContain('/run/containers/storage/');
     expect(status('x11.display')?.status).not.toBe('error');
-    expect(rep.results.every((x) => x.status !== 'error'), JSON.stringify(rep.results.filter((x) => x.status === 'error'))).toBe(true);
+    expect(
+      rep.results.every((x) => x.status !== 'error'),
+      JSON.stringify(rep.results.filter((x) => x.status === 'error')),
+    ).toBe(true);
   });
 
   test('an unknown or stopped container is exit 2 with one line', async () => {
@@ -79,6 +103,8 @@ describeIntegration.skipIf(reason !== null)('podman:NAME on a real container', (
     await must([...PODMAN, 'stop', '-t', '0', container]);
     const stopped = await runTool([`podman:${container}`], { netns: w.net.offNsPath });
     expect(stopped.exitCode).toBe(2);
-    expect(stopped.stderr.trim()).toBe(`ctr-doctor: podman container ${container} is not running (start it (\`podman start ${container}\`) and try again)`);
+    expect(stopped.stderr.trim()).toBe(
+      `ctr-doctor: podman container ${container} is not running (start it (\`podman start ${container}\`) and try again)`,
+    );
   });
 });

@@ -36,12 +36,16 @@ describeFeature('nspawn').skipIf(reason !== null)('real-guest harness', () => {
     expect(guest.boot.state).toBe('running');
   });
 
-  test('networkd leases host0 from the world\'s DHCP, and the guest resolves through its resolved', async () => {
+  test("networkd leases host0 from the world's DHCP, and the guest resolves through its resolved", async () => {
     const address = await waitFor('a lease on host0', () => guest.host0Address(), { timeoutMs: 20_000, intervalMs: 200 });
     const last = Number(address.split('.')[3]);
     expect(last).toBeGreaterThanOrEqual(Number(DHCP_RANGE.first.split('.')[3]));
     expect(last).toBeLessThanOrEqual(Number(DHCP_RANGE.last.split('.')[3]));
-    await waitFor('getent in the guest', async () => (await guest.exec(['getent', 'hosts', 'example.test'])).stdout.includes('203.0.113.10'), { timeoutMs: 20_000, intervalMs: 200 });
+    await waitFor(
+      'getent in the guest',
+      async () => (await guest.exec(['getent', 'hosts', 'example.test'])).stdout.includes('203.0.113.10'),
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
     expect((await guest.exec(['cat', '/run/systemd/resolve/resolv.conf'])).stdout).toContain('nameserver 203.0.113.53');
   });
 

@@ -37,9 +37,12 @@ describeFeature('nspawn').skipIf(reason !== null)('Juno: two Debian 12 systems w
     first = await bootRealGuest(w, a, w.name('ja'), w.cleanup);
     await waitFor('the first system resolves', async () => (await getent(first)) === 0, { timeoutMs: 30_000, intervalMs: 250 });
     later = await bootRealGuest(w, b, w.name('jb'), w.cleanup);
-    await waitFor('the later guest\'s resolved gives up its stub', async () =>
-      /Turning off local DNS stub support/.test((await later.exec(['journalctl', '-b', '-u', 'systemd-resolved', '--no-pager'])).stdout),
-    { timeoutMs: 20_000, intervalMs: 250 });
+    await waitFor(
+      "the later guest's resolved gives up its stub",
+      async () =>
+        /Turning off local DNS stub support/.test((await later.exec(['journalctl', '-b', '-u', 'systemd-resolved', '--no-pager'])).stdout),
+      { timeoutMs: 20_000, intervalMs: 250 },
+    );
   }, 600_000);
   afterAll(async () => w?.dispose());
 
@@ -48,10 +51,15 @@ describeFeature('nspawn').skipIf(reason !== null)('Juno: two Debian 12 systems w
     expect(await getent(first)).toBe(0);
     const d = await diagnose(w, SCENARIO, 'check the later guest, as booted', args());
     const dns = ['dns.resolv-conf', 'dns.resolve', 'dns.stub'].map((id) => d.by(id));
-    expect(dns.some((r) => r.status === 'fail'), JSON.stringify(dns.map((r) => [r.id, r.status, r.summary]))).toBe(true);
+    expect(
+      dns.some((r) => r.status === 'fail'),
+      JSON.stringify(dns.map((r) => [r.id, r.status, r.summary])),
+    ).toBe(true);
     expect(d.codes('dns.resolve')).toContain('glibc-fails');
     const stub = d.by('dns.stub');
-    expect(stub.findings.map((f) => f.code)).toEqual(expect.arrayContaining(['stub-owned-elsewhere', 'resolved-stub-off', 'resolved-no-upstream']));
+    expect(stub.findings.map((f) => f.code)).toEqual(
+      expect.arrayContaining(['stub-owned-elsewhere', 'resolved-stub-off', 'resolved-no-upstream']),
+    );
     expect(stub.fixes.find((f) => f.id === 'dns.disable-guest-resolved')?.safety).toBe('safe');
   });
 

@@ -25,7 +25,11 @@ describeFeature('nspawn').skipIf(reason !== null)('Debian 12 guest whose resolve
     await startDhcp(w, `${w.stateDir}/leases`, w.cleanup);
     const real = await unpackRealRoot(w.base, 'bare', 'bookworm', w.cleanup);
     guest = await bootRealGuest(w, real, w.name('nu'), w.cleanup);
-    await waitFor('resolved to run', async () => (await guest.exec(['systemctl', 'is-active', 'systemd-resolved'])).stdout.trim() === 'active', { timeoutMs: 20_000 });
+    await waitFor(
+      'resolved to run',
+      async () => (await guest.exec(['systemctl', 'is-active', 'systemd-resolved'])).stdout.trim() === 'active',
+      { timeoutMs: 20_000 },
+    );
   }, 600_000);
   afterAll(async () => w?.dispose());
 
@@ -46,7 +50,10 @@ describeFeature('nspawn').skipIf(reason !== null)('Debian 12 guest whose resolve
   test('fix --yes --unsafe: networkd leases host0 and resolved answers', async () => {
     const d = await diagnose(w, SCENARIO, 'fix --yes --unsafe', args(), ['--yes', '--unsafe']);
     expect(d.text.stdout).toMatch(/FIXED\s+dns\.enable-guest-networkd/);
-    await waitFor('getent in the guest', async () => (await guest.exec(['getent', 'hosts', 'example.test'])).exitCode === 0, { timeoutMs: 20_000, intervalMs: 250 });
+    await waitFor('getent in the guest', async () => (await guest.exec(['getent', 'hosts', 'example.test'])).exitCode === 0, {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+    });
     expect(d.by('dns.stub').status).toBe('pass');
     expect(d.by('dns.resolve').status).toBe('pass');
   });

@@ -28,7 +28,9 @@ describeFeature('nspawn').skipIf(reason !== null)('session user on a booted Debi
   test('nobody logged in: no system account is taken; the only regular user in passwd is', async () => {
     const d = await diagnose(w, SCENARIO, 'check, nobody logged in', [...args(), '--only', 'session,dconf,audio,x11']);
     // dbus runs as messagebus (uid 100 here): a system account, never the desktop user.
-    expect(JSON.stringify(d.report.results), JSON.stringify(d.report.results.map((r) => [r.id, r.status, r.summary]))).not.toMatch(/uid 100\b|messagebus|\/run\/user\/100\b/);
+    expect(JSON.stringify(d.report.results), JSON.stringify(d.report.results.map((r) => [r.id, r.status, r.summary]))).not.toMatch(
+      /uid 100\b|messagebus|\/run\/user\/100\b/,
+    );
     expect(d.text.stdout).toMatch(/session: desk \(uid 1000, the default\)/);
     expect(d.by('dconf.runtime-dir').summary).toContain('/run/user/1000 does not exist');
   });

@@ -56,33 +56,50 @@ describeIntegration('faulty servers', () => {
     await w?.dispose();
   });
 
-  test.each(DNS_CASES.map((c, i) => [c.mode, c, i] as const))('DNS server mode %s: the probe child, in the guest namespace', async (_mode, c, i) => {
-    const root = w.minimalRoot(`probe-${c.mode}`);
-    const reply = await runProbe({ rootHostPath: root, netnsPath: w.net.guestNsPath, credentials: null }, 'dns-query', {
-      server: addrOf(i), name: 'example.com', type: 'A', timeoutMs: ATTEMPT_MS, attempts: 2, transport: 'fallback',
-    }, TIMEOUT_MS * 2);
-    expect(reply.ok, JSON.stringify(reply)).toBe(true);
-    if (!reply.ok) return;
-    expect(reply.response.verdict).toBe(c.verdict);
-    // Two UDP attempts, then at most one TCP attempt: the probe's own clock.
-    expect(reply.response.elapsedMs).toBeLessThanOrEqual(3 * ATTEMPT_MS + 100);
-    if (c.detail) expect(reply.response.detail).toMatch(c.detail);
-    if (c.mode === 'truncated-udp' || c.mode === 'big-tcp') {
-      expect(reply.response).toMatchObject({ transport: 'tcp', truncatedOverUdp: true });
-    }
-    if (c.mode === 'big-tcp') expect(reply.response.addresses.length).toBeGreaterThan(2000);
-  });
+  test.each(DNS_CASES.map((c, i) => [c.mode, c, i] as const))(
+    'DNS server mode %s: the probe child, in the guest namespace',
+    async (_mode, c, i) => {
+      const root = w.minimalRoot(`probe-${c.mode}`);
+      const reply = await runProbe(
+        { rootHostPath: root, netnsPath: w.net.guestNsPath, credentials: null },
+        'dns-query',
+        {
+          server: addrOf(i),
+          name: 'example.com',
+          type: 'A',
+          timeoutMs: ATTEMPT_MS,
+          attempts: 2,
+          transport: 'fallback',
+        },
+        TIMEOUT_MS * 2,
+      );
+      expect(reply.ok, JSON.stringify(reply)).toBe(true);
+      if (!reply.ok) return;
+      expect(reply.response.verdict).toBe(c.verdict);
+      // Two UDP attempts, then at most one TCP attempt: the probe's own clock.
+      expect(reply.response.elapsedMs).toBeLessThanOrEqual(3 * ATTEMPT_MS + 100);
+      if (c.detail) expect(reply.response.detail).toMatch(c.detail);
+      if (c.mode === 'truncated-udp' || c.mode === 'big-tcp') {
+        expect(reply.response).toMatchObject({ transport: 'tcp', truncatedOverUdp: true });
+      }
+      if (c.mode === 'big-tcp') expect(reply.response.addresses.length).toBeGreaterThan(2000);
+    },
+  );
 
   test.each(DNS_CASES.map((c, i) => [c.mode, c, i] as const))('DNS server mode %s: dns.resolve through the CLI', async (_mode, c, i) => {
     const root = w.minimalRoot(`cli-${c.mode}`);
     writeFileSync(guestPath(root, '/etc/resolv.conf'), `nameserver ${addrOf(i)}\n`);
     const run = await boundedRun(`chroot:${root}`, ['--only', 'dns', '--dns-name', 'example.com'], {
-      netns: w.net.guestNsPath, timeoutMs: TIMEOUT_MS,
+      netns: w.net.guestNsPath,
+      timeoutMs: TIMEOUT_MS,
     });
     const resolve = run.result('dns.resolve');
     expect(resolve.status).not.toBe('error');
     const codes = resolve.findings.map((f) => f.code);
-    expect(codes.filter((code) => code === c.code || code === c.orCode), resolve.summary).not.toEqual([]);
+    expect(
+      codes.filter((code) => code === c.code || code === c.orCode),
+      resolve.summary,
+    ).not.toEqual([]);
     expect(resolve.status).toBe(c.verdict === 'answer' ? 'pass' : 'fail');
     for (const f of resolve.findings) expect(f.message.length, `${f.code} message is bounded`).toBeLessThan(4096);
   });
@@ -116,11 +133,18 @@ describeIntegration('faulty servers', () => {
       return;
     }
     expect(result.status).toBe('fail');
-    expect(result.findings.map((f) => f.code).filter((c) => codes.includes(c)), result.summary).not.toEqual([]);
+    expect(
+      result.findings.map((f) => f.code).filter((c) => codes.includes(c)),
+      result.summary,
+    ).not.toEqual([]);
   };
 
   const socketRun = async (root: string, env: Record<string, string>): Promise<BoundedRun> =>
-    boundedRun(`chroot:${root}`, ['--only', 'x11,audio'], { netns: w.net.guestNsPath, timeoutMs: TIMEOUT_MS, env: { XAUTHORITY: '', ...env } });
+    boundedRun(`chroot:${root}`, ['--only', 'x11,audio'], {
+      netns: w.net.guestNsPath,
+      timeoutMs: TIMEOUT_MS,
+      env: { XAUTHORITY: '', ...env },
+    });
 
   test.each(['hang-up', 'silent'] as const)('an X server that accepts and then %s', async (mode) => {
     const root = w.minimalRoot(`x11-${mode}`);

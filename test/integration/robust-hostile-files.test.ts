@@ -35,7 +35,9 @@ describeIntegration('hostile guest files', () => {
 
   const diagnose = async (root: string, env: Record<string, string> = {}): Promise<BoundedRun> => {
     const run = await boundedRun(`chroot:${root}`, ['--ping-target', w.net.webV4, '--dns-name', 'example.test'], {
-      netns: w.net.guestNsPath, timeoutMs: TIMEOUT_MS, env: { DISPLAY: '', XAUTHORITY: '', PULSE_SERVER: '', ...env },
+      netns: w.net.guestNsPath,
+      timeoutMs: TIMEOUT_MS,
+      env: { DISPLAY: '', XAUTHORITY: '', PULSE_SERVER: '', ...env },
     });
     expect(run.tool.stdout).not.toContain(SECRET);
     expect(run.tool.stderr).not.toContain(SECRET);
@@ -109,9 +111,9 @@ describeIntegration('hostile guest files', () => {
   test('binary garbage is "binary data", and non-UTF-8 text still parses', async () => {
     const garbage = await guestWith((f) => writeFileSync(f, randomBytes(4096)))();
     expect(codes(await diagnose(garbage))).toContain('resolv-conf-binary');
-    const latin1 = await guestWith((f) => writeFileSync(f, Buffer.concat([
-      Buffer.from(`# r\xe9solveur du caf\xe9 \xff\xfe\nnameserver ${w.net.dnsV4}\n`, 'latin1'),
-    ])))();
+    const latin1 = await guestWith((f) =>
+      writeFileSync(f, Buffer.concat([Buffer.from(`# r\xe9solveur du caf\xe9 \xff\xfe\nnameserver ${w.net.dnsV4}\n`, 'latin1')])),
+    )();
     const run = await diagnose(latin1);
     expect(run.result('dns.resolv-conf').status).toBe('pass');
     const resolve = run.result('dns.resolve');
@@ -122,10 +124,19 @@ describeIntegration('hostile guest files', () => {
     const root = await guestWith((f) => writeFileSync(f, `nameserver ${w.net.dnsV4}\n`))();
     // One whole record, then a record cut inside its cookie, then a lone length byte.
     const whole = Buffer.concat([
-      Buffer.from([0x01, 0x00, 0, 4]), Buffer.from('host'), Buffer.from([0, 1]), Buffer.from('7'),
-      Buffer.from([0, 18]), Buffer.from('MIT-MAGIC-COOKIE-1'), Buffer.from([0, 16]), randomBytes(16),
+      Buffer.from([0x01, 0x00, 0, 4]),
+      Buffer.from('host'),
+      Buffer.from([0, 1]),
+      Buffer.from('7'),
+      Buffer.from([0, 18]),
+      Buffer.from('MIT-MAGIC-COOKIE-1'),
+      Buffer.from([0, 16]),
+      randomBytes(16),
     ]);
-    writeFileSync(guestPath(root, '/home/ctruser/.Xauthority'), Buffer.concat([whole, whole.subarray(0, whole.length - 5), Buffer.from([0xff])]));
+    writeFileSync(
+      guestPath(root, '/home/ctruser/.Xauthority'),
+      Buffer.concat([whole, whole.subarray(0, whole.length - 5), Buffer.from([0xff])]),
+    );
     const run = await diagnose(root, { DISPLAY: ':7', XAUTHORITY: '/home/ctruser/.Xauthority' });
     const x11 = run.result('x11.socket');
     expect(['fail', 'warn']).toContain(x11.status);

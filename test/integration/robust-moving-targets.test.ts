@@ -67,7 +67,8 @@ describeIntegration('guests that vanish mid-run', () => {
 
   const diagnose = (target: string): Promise<BoundedRun> =>
     boundedRun(target, ['--plugin', plugin, '--ping-target', w.net.webV4, '--dns-name', 'example.test'], {
-      netns: w.net.guestNsPath, timeoutMs: TIMEOUT_MS,
+      netns: w.net.guestNsPath,
+      timeoutMs: TIMEOUT_MS,
       env: { DISPLAY: '', XAUTHORITY: '', PULSE_SERVER: '', CTD_VANISH_LOG: join(w.stateDir, 'vanish.log') },
     });
 
@@ -102,8 +103,10 @@ describeIntegration('guests that vanish mid-run', () => {
       expectAccounted(run);
       // The plugin's `schroot -e` may fail with "target is busy" while probes sit in the session;
       // either way it must be done before the world's cleanup ends the session for good.
-      await waitFor('the plugin\'s schroot -e to finish', () => !schrootEnding(sid), { timeoutMs: 30_000, intervalMs: 200 });
-      console.log(`[robust-moving-targets] schroot -e during the run: ${readFileSync(join(w.stateDir, 'vanish.log'), 'utf8').trim() || 'ok'}; still listed: ${await sessionListed(sid)}`);
+      await waitFor("the plugin's schroot -e to finish", () => !schrootEnding(sid), { timeoutMs: 30_000, intervalMs: 200 });
+      console.log(
+        `[robust-moving-targets] schroot -e during the run: ${readFileSync(join(w.stateDir, 'vanish.log'), 'utf8').trim() || 'ok'}; still listed: ${await sessionListed(sid)}`,
+      );
     });
   });
 

@@ -40,7 +40,10 @@ describeIntegration('runaway checks', () => {
 
   test('each becomes error within the bound, and nothing they started survives', async () => {
     const root = w.minimalRoot('runaway');
-    const run = await boundedRun(`chroot:${root}`, ['--plugin', pluginFile, '--only', 'runaway,dns.resolv-conf'], { netns: w.net.offNsPath, timeoutMs: TIMEOUT_MS });
+    const run = await boundedRun(`chroot:${root}`, ['--plugin', pluginFile, '--only', 'runaway,dns.resolv-conf'], {
+      netns: w.net.offNsPath,
+      timeoutMs: TIMEOUT_MS,
+    });
     expect(run.result('runaway.forever')).toMatchObject({ status: 'error', summary: `timed out after ${TIMEOUT_MS} ms` });
     expect(run.result('runaway.command')).toMatchObject({ status: 'error', summary: `timed out after ${TIMEOUT_MS} ms` });
     expect(run.result('runaway.throws')).toMatchObject({ status: 'error', summary: 'boom' });

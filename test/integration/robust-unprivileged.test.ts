@@ -30,7 +30,11 @@ describeIntegration('without privileges', () => {
   afterAll(async () => w?.dispose());
 
   const diagnose = async (args: string[]): Promise<Report & { exitCode: number; stderr: string }> => {
-    const r = await runToolAs(USER, [`chroot:${root}`, '--json', '--timeout', '4000', '--ping-target', w.net.webV4, '--dns-name', 'example.test', ...args], w.net.guestNsPath);
+    const r = await runToolAs(
+      USER,
+      [`chroot:${root}`, '--json', '--timeout', '4000', '--ping-target', w.net.webV4, '--dns-name', 'example.test', ...args],
+      w.net.guestNsPath,
+    );
     expect(r.stderr).not.toMatch(/^\s+at .+:\d+:\d+/m);
     await validateReport(r.json);
     return { ...(r.json as Report), exitCode: r.exitCode, stderr: r.stderr };

@@ -37,7 +37,12 @@ describeFeature('schroot')('schroot.config with copyfiles symlinks', () => {
     const res = await configResult(`schroot:${c.name}`);
     expect(res.status).toBe('warn');
     const f = res.findings.find((x) => x.code === 'copyfiles-symlink');
-    expect(f?.evidence).toMatchObject({ file: `${c.profileDir}/copyfiles`, line: 2, text: `${link} /etc/resolv.conf`, symlinkTarget: real });
+    expect(f?.evidence).toMatchObject({
+      file: `${c.profileDir}/copyfiles`,
+      line: 2,
+      text: `${link} /etc/resolv.conf`,
+      symlinkTarget: real,
+    });
     const step = res.fixes.find((x) => x.id === 'schroot.copyfiles-symlink')?.steps[0] as ManualStep;
     expect(step.description).toContain(`${c.profileDir}/copyfiles line 2: delete`);
   });

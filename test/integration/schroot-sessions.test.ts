@@ -60,7 +60,8 @@ describeFeature('schroot')('schroot sessions, active and stale', () => {
     const fix = res.fixes.find((f) => f.id === 'schroot.end-stale-session' && f.title.includes(stale));
     expect(fix?.safety).toBe('safe');
     expect(fix?.steps.map((s) => (s.kind === 'exec' ? s.argv.join(' ') : s.kind))).toEqual([
-      `schroot --recover-session -c session:${stale}`, `schroot --end-session -c session:${stale}`,
+      `schroot --recover-session -c session:${stale}`,
+      `schroot --end-session -c session:${stale}`,
     ]);
 
     await applyFix(fix!, '/');
@@ -90,7 +91,7 @@ describeFeature('schroot')('schroot sessions, active and stale', () => {
     expect(hostOwnMounts()).toEqual(before);
   });
 
-  test('a profile fstab that binds the host\'s /run: found in the session and in the config, with the exact line to replace', async () => {
+  test("a profile fstab that binds the host's /run: found in the session and in the config, with the exact line to replace", async () => {
     const g = await w.guestRoot('schroot run');
     const runName = w.name('run');
     // A plain bind (not rbind): schroot makes only the top mount private, so an rbind would carry
@@ -103,14 +104,24 @@ describeFeature('schroot')('schroot sessions, active and stale', () => {
     // schroot.config reads the same line from the profile, so it is found before any session starts too.
     const config = result(rep, 'schroot.config');
     expect(config.status).toBe('fail');
-    expect(config.findings.find((f) => f.code === 'fstab-binds-host-run')?.evidence).toMatchObject({ file: `${c.profileDir}/fstab`, line: 2, hostDir: '/run' });
+    expect(config.findings.find((f) => f.code === 'fstab-binds-host-run')?.evidence).toMatchObject({
+      file: `${c.profileDir}/fstab`,
+      line: 2,
+      hostDir: '/run',
+    });
     expect(config.fixes.find((f) => f.id === 'mounts.schroot-private-run')?.title).toContain(`${c.profileDir}/fstab, replace line 2`);
     const res = result(rep, 'mounts.host-run');
     expect(res.status).toBe('fail');
     expect(res.findings.map((f) => f.code)).toEqual(['host-run-mounted']);
     const fstabFix = res.fixes.find((f) => f.id === 'mounts.schroot-private-run');
     expect(fstabFix?.title).toContain(`${c.profileDir}/fstab, replace line 2`);
-    expect(fstabFix?.steps[0]).toMatchObject({ kind: 'manual', snippet: '/run            /run            none    rw,bind         0       0' });
-    expect(res.fixes.find((f) => f.id === 'mounts.private-run')?.steps[0]).toMatchObject({ kind: 'umount', path: `/run/schroot/mount/${sid}/run` });
+    expect(fstabFix?.steps[0]).toMatchObject({
+      kind: 'manual',
+      snippet: '/run            /run            none    rw,bind         0       0',
+    });
+    expect(res.fixes.find((f) => f.id === 'mounts.private-run')?.steps[0]).toMatchObject({
+      kind: 'umount',
+      path: `/run/schroot/mount/${sid}/run`,
+    });
   });
 });

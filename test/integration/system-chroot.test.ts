@@ -38,7 +38,18 @@ describeIntegration('system checks on chroot guests', () => {
   const fresh = (opts?: Parameters<World['guestRoot']>[1]): Promise<GuestRoot> => w.guestRoot(`sys${++n}`, opts);
   /** Runs `argv` chrooted into `root` as uid:gid in the guest namespace, like the user's programs. */
   const inGuest = (root: string, argv: string[], uid = 1000, env: Record<string, string> = {}) =>
-    run(['nsenter', `--net=${w.net.guestNsPath}`, 'chroot', `--userspec=${uid}:${uid}`, root, '/usr/bin/env', '-i', 'PATH=/usr/bin:/bin', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv]);
+    run([
+      'nsenter',
+      `--net=${w.net.guestNsPath}`,
+      'chroot',
+      `--userspec=${uid}:${uid}`,
+      root,
+      '/usr/bin/env',
+      '-i',
+      'PATH=/usr/bin:/bin',
+      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      ...argv,
+    ]);
   /** Mounts `what` at `root/rel` (a fault), undone by the world's cleanup. */
   async function mountAt(root: string, rel: string, argv: string[]): Promise<string> {
     const at = join(root, rel);
@@ -75,10 +86,15 @@ describeIntegration('system checks on chroot guests', () => {
       for (const id of ALL.split(',')) expect(['pass', 'skip'], `${id}: ${by(id).summary}`).toContain(by(id).status);
     };
 
-    test('a chroot with the usual API mounts and a desktop user\'s process: all nine pass or skip', async () => {
+    test("a chroot with the usual API mounts and a desktop user's process: all nine pass or skip", async () => {
       const g = await fresh();
       await mountChrootApi(g.root, w.cleanup, { x11: true });
-      const d = await startChrootProcess(w, g.root, { uid: 1000, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: g.user.home } }, w.cleanup);
+      const d = await startChrootProcess(
+        w,
+        g.root,
+        { uid: 1000, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: g.user.home } },
+        w.cleanup,
+      );
       const by = await check(`pid:${d.pid}`, ALL);
       noneBad(by);
       expect(by('nspawn.boot').status).toBe('skip');
@@ -98,7 +114,13 @@ describeIntegration('system checks on chroot guests', () => {
     test('the stock schroot profile (its /dev/shm line commented out): dev.shm fails and names the line to uncomment', async () => {
       const g = await fresh();
       const name = w.name('stock');
-      const stock = ['/proc /proc none rw,bind 0 0', '/sys /sys none rw,bind 0 0', '/dev /dev none rw,bind 0 0', '/dev/pts /dev/pts none rw,bind 0 0', '#/dev/shm       /dev/shm        none    rw,bind         0       0'];
+      const stock = [
+        '/proc /proc none rw,bind 0 0',
+        '/sys /sys none rw,bind 0 0',
+        '/dev /dev none rw,bind 0 0',
+        '/dev/pts /dev/pts none rw,bind 0 0',
+        '#/dev/shm       /dev/shm        none    rw,bind         0       0',
+      ];
       const chroot = createSchroot(w.net, g.root, name, w.cleanup, { fstabLines: stock });
       const session = await beginSession(name, w.name('stock1'));
       const r = (await check(`session:${session}`, 'dev.shm'))('dev.shm');
@@ -133,7 +155,7 @@ describeIntegration('system checks on chroot guests', () => {
       expect(codes(after('dev.shm'))).toEqual(['shm-ok']);
     });
 
-    test('a /dev/null clobbered into a regular file: the user\'s shell cannot write to it, and fs.api says so', async () => {
+    test("a /dev/null clobbered into a regular file: the user's shell cannot write to it, and fs.api says so", async () => {
       const g = await fresh();
       await mountAt(g.root, 'dev', ['-t', 'tmpfs', '-o', 'mode=755', 'ctrtest-dev']);
       await must(['chroot', g.root, 'sh', '-c', 'echo >/dev/null']);
@@ -150,7 +172,14 @@ describeIntegration('system checks on chroot guests', () => {
     test('device nodes on a nodev mount: Permission denied even with mode 0666', async () => {
       const g = await fresh();
       const dev = await mountAt(g.root, 'dev', ['-t', 'tmpfs', '-o', 'mode=755,nodev', 'ctrtest-nodev']);
-      for (const [name, minor] of [['null', 3], ['zero', 5], ['full', 7], ['random', 8], ['urandom', 9]] as const) await must(['mknod', '-m', '666', join(dev, name), 'c', '1', String(minor)]);
+      for (const [name, minor] of [
+        ['null', 3],
+        ['zero', 5],
+        ['full', 7],
+        ['random', 8],
+        ['urandom', 9],
+      ] as const)
+        await must(['mknod', '-m', '666', join(dev, name), 'c', '1', String(minor)]);
       await must(['mknod', '-m', '666', join(dev, 'tty'), 'c', '5', '0']);
       const sh = await inGuest(g.root, ['sh', '-c', 'echo >/dev/null']);
       expect(sh.stderr).toContain('/dev/null: Permission denied');
@@ -191,7 +220,7 @@ describeIntegration('system checks on chroot guests', () => {
       expect(r.summary).toContain('ptmxmode=000');
     });
 
-    test('a root-owned 0755 /dev/shm: Python\'s multiprocessing fails and dev.shm fails; a 1777 tmpfs passes', async () => {
+    test("a root-owned 0755 /dev/shm: Python's multiprocessing fails and dev.shm fails; a 1777 tmpfs passes", async () => {
       const g = await fresh();
       await mountChrootApi(g.root, w.cleanup);
       const shm = await mountAt(g.root, 'dev/shm', ['-t', 'tmpfs', '-o', 'mode=0755,size=1m', 'ctrtest-shm']);
@@ -206,7 +235,7 @@ describeIntegration('system checks on chroot guests', () => {
       expect((await check(`chroot:${g.root}`, 'dev.shm'))('dev.shm').status).toBe('pass');
     });
 
-    test('no /dev/shm in a chroot: fix --yes makes it a 1777 tmpfs through the directory\'s descriptor, then pass', async () => {
+    test("no /dev/shm in a chroot: fix --yes makes it a 1777 tmpfs through the directory's descriptor, then pass", async () => {
       const g = await fresh();
       rmSync(join(g.root, 'dev/shm'), { recursive: true, force: true });
       const before = (await check(`chroot:${g.root}`, 'dev.shm'))('dev.shm');
@@ -215,7 +244,9 @@ describeIntegration('system checks on chroot guests', () => {
       w.cleanup.defer('umount the fixed /dev/shm', () => umountTree(join(g.root, 'dev/shm')));
       const fixed = await tool(['fix', `chroot:${g.root}`, '--only', 'dev.shm', '--user', '1000', '--yes', '--json']);
       expect(fixed.exitCode, fixed.stderr + fixed.stdout).toBe(0);
-      const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === join(g.root, 'dev/shm'));
+      const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .find((l) => l.split(' ')[4] === join(g.root, 'dev/shm'));
       expect(mountinfo).toMatch(/ - tmpfs /);
       const py = await inGuest(g.root, ['python3', '-c', 'import multiprocessing as m; m.Lock(); print("ok")']);
       expect(py.stdout.trim()).toBe('ok');
@@ -224,7 +255,7 @@ describeIntegration('system checks on chroot guests', () => {
   });
 
   describe('dbus.machine-id', () => {
-    test('an empty machine-id: libdbus\'s own complaint, fix --yes writes one, undo puts the empty file back', async () => {
+    test("an empty machine-id: libdbus's own complaint, fix --yes writes one, undo puts the empty file back", async () => {
       const g = await fresh({ machineId: '' });
       rmSync(join(g.root, 'var/lib/dbus/machine-id'), { force: true });
       const uuidgen = await inGuest(g.root, ['dbus-uuidgen', '--get'], 0);
@@ -232,7 +263,9 @@ describeIntegration('system checks on chroot guests', () => {
       const before = (await check(`chroot:${g.root}`, 'dbus.machine-id'))('dbus.machine-id');
       expect(before.status).toBe('fail');
       expect(codes(before)).toEqual(['machine-id-broken']);
-      expect(before.summary).toContain(`UUID file '/etc/machine-id' should contain a hex string of length 32, not length 0, with no other text`);
+      expect(before.summary).toContain(
+        `UUID file '/etc/machine-id' should contain a hex string of length 32, not length 0, with no other text`,
+      );
       expect(before.summary).toContain('Failed to open "/var/lib/dbus/machine-id": No such file or directory');
       const fixed = await tool(['fix', `chroot:${g.root}`, '--only', 'dbus.machine-id', '--yes', '--json']);
       expect(fixed.exitCode, fixed.stderr).toBe(0);
@@ -263,8 +296,20 @@ describeIntegration('system checks on chroot guests', () => {
       const g = await fresh();
       await mountChrootApi(g.root, w.cleanup);
       // Its own UTS namespace and hostname, as `unshare --uts` or a container runtime gives it; every step execs.
-      const d = spawnDaemon('chroot in its own UTS namespace', ['nsenter', `--net=${w.net.guestNsPath}`, 'unshare', '--uts', 'sh', '-c',
-        'hostname guestbox && exec chroot --userspec=1000:1000 "$0" /usr/bin/env -i PATH=/usr/bin:/bin sleep 100000', g.root], w.cleanup);
+      const d = spawnDaemon(
+        'chroot in its own UTS namespace',
+        [
+          'nsenter',
+          `--net=${w.net.guestNsPath}`,
+          'unshare',
+          '--uts',
+          'sh',
+          '-c',
+          'hostname guestbox && exec chroot --userspec=1000:1000 "$0" /usr/bin/env -i PATH=/usr/bin:/bin sleep 100000',
+          g.root,
+        ],
+        w.cleanup,
+      );
       await waitFor('the guest process', () => commOf(d.pid) === 'sleep' && rootOf(d.pid) === g.root, { timeoutMs: 5000, intervalMs: 20 });
       const getent = await run(['nsenter', '-t', String(d.pid), '-u', '-n', 'chroot', g.root, 'getent', 'hosts', 'guestbox']);
       expect(getent.exitCode).toBe(2);
@@ -308,7 +353,23 @@ describeIntegration('system checks on chroot guests', () => {
       const perl = await inGuest(real, ['perl', '-e', '1'], 1000, { LANG: 'de_DE.UTF-8' });
       expect(perl.stderr).toContain('perl: warning: Setting locale failed.');
       const start = (env: Record<string, string>) => {
-        const d = spawnDaemon('a session process', ['nsenter', `--net=${w.net.guestNsPath}`, 'chroot', '--userspec=1000:1000', real, '/usr/bin/env', '-i', 'PATH=/usr/bin:/bin', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'sleep', '100000'], w.cleanup);
+        const d = spawnDaemon(
+          'a session process',
+          [
+            'nsenter',
+            `--net=${w.net.guestNsPath}`,
+            'chroot',
+            '--userspec=1000:1000',
+            real,
+            '/usr/bin/env',
+            '-i',
+            'PATH=/usr/bin:/bin',
+            ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+            'sleep',
+            '100000',
+          ],
+          w.cleanup,
+        );
         return waitFor('the session process', () => (commOf(d.pid) === 'sleep' ? d : undefined), { timeoutMs: 5000, intervalMs: 20 });
       };
       const broken = await start({ LANG: 'de_DE.UTF-8', LC_ALL: 'de_DE.UTF-8' });
@@ -344,7 +405,17 @@ describeIntegration('system checks on chroot guests', () => {
       expect(r.findings.find((f) => f.code === 'hosts-module-missing')?.message).toContain('libnss_myhostname.so.2 is not in the guest');
       expect(r.summary).toContain('resolve is not reachable');
       expect(r.summary).toContain('getent ahosts example.test exits 2');
-      const fixed = await tool(['fix', `chroot:${real}`, '--only', 'nss.hosts', '--dns-name', 'example.test', '--yes', '--unsafe', '--json']);
+      const fixed = await tool([
+        'fix',
+        `chroot:${real}`,
+        '--only',
+        'nss.hosts',
+        '--dns-name',
+        'example.test',
+        '--yes',
+        '--unsafe',
+        '--json',
+      ]);
       expect(fixed.exitCode, fixed.stderr).toBe(0);
       expect(readFileSync(nss, 'utf8')).toMatch(/^hosts: files resolve \[!UNAVAIL=return\] dns$/m);
       const again = await run(['nsenter', `--net=${w.net.guestNsPath}`, 'chroot', real, 'getent', 'ahosts', 'example.test']);

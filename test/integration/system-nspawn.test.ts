@@ -25,7 +25,14 @@ describeIntegration('system checks on booted nspawn guests and in user namespace
     const r = await tool(['check', spec, '--only', ids, '--user', '1000', '--json']);
     await validateReport(r.json);
     const report = r.json as Report;
-    return { report, by: (id) => report.results.find((x) => x.id === id) ?? (() => { throw new Error(`no ${id}: ${r.stderr}`); })() };
+    return {
+      report,
+      by: (id) =>
+        report.results.find((x) => x.id === id) ??
+        (() => {
+          throw new Error(`no ${id}: ${r.stderr}`);
+        })(),
+    };
   }
   const codes = (r: CheckResult) => r.findings.map((f) => f.code);
 
@@ -33,9 +40,15 @@ describeIntegration('system checks on booted nspawn guests and in user namespace
     w = await createWorld();
     // A unit that fails at every boot, enabled the way `systemctl enable` would.
     const b = await w.guestRoot('boot-broken');
-    writeFileSync(join(b.root, 'etc/systemd/system/ctrtest-fail.service'), '[Unit]\nDescription=ctr-doctor test: fails at boot\n[Service]\nType=oneshot\nExecStart=/bin/sh -c "echo ctrtest: giving up >&2; exit 3"\n[Install]\nWantedBy=multi-user.target\n');
+    writeFileSync(
+      join(b.root, 'etc/systemd/system/ctrtest-fail.service'),
+      '[Unit]\nDescription=ctr-doctor test: fails at boot\n[Service]\nType=oneshot\nExecStart=/bin/sh -c "echo ctrtest: giving up >&2; exit 3"\n[Install]\nWantedBy=multi-user.target\n',
+    );
     mkdirSync(join(b.root, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
-    symlinkSync('/etc/systemd/system/ctrtest-fail.service', join(b.root, 'etc/systemd/system/multi-user.target.wants/ctrtest-fail.service'));
+    symlinkSync(
+      '/etc/systemd/system/ctrtest-fail.service',
+      join(b.root, 'etc/systemd/system/multi-user.target.wants/ctrtest-fail.service'),
+    );
     const h = await w.guestRoot('boot-healthy');
     [broken, healthy] = await Promise.all([
       bootNspawn(w.net, b.root, w.name('sb'), w.cleanup, { bootTimeoutMs: 60_000 }),
@@ -83,16 +96,35 @@ describeIntegration('system checks on booted nspawn guests and in user namespace
     const fixed = await tool(['fix', `nspawn:${broken.machine}`, '--only', 'hosts.hostname', '--yes', '--json']);
     expect(fixed.exitCode, fixed.stderr).toBe(0);
     const inGuest = await broken.exec(['getent', 'hosts', 'ctrtest-renamed']);
-    expect(inGuest.stdout, `${JSON.stringify((fixed.json as { plan: unknown }).plan)} ${JSON.stringify((fixed.json as { before: Report }).before.results.map((x) => [x.id, x.status, x.summary]))} ${(await broken.exec(['cat', '/etc/hosts'])).stdout}`).toContain('127.0.1.1');
+    expect(
+      inGuest.stdout,
+      `${JSON.stringify((fixed.json as { plan: unknown }).plan)} ${JSON.stringify((fixed.json as { before: Report }).before.results.map((x) => [x.id, x.status, x.summary]))} ${(await broken.exec(['cat', '/etc/hosts'])).stdout}`,
+    ).toContain('127.0.1.1');
     expect((await check(`nspawn:${broken.machine}`, 'hosts.hostname')).by('hosts.hostname').status).toBe('pass');
   });
 
   /** A process chrooted into a fresh guest inside a new user namespace whose maps the test writes. */
   async function inUserns(name: string, uidMap: string, gidMap: string): Promise<number> {
     const g = await w.guestRoot(name);
-    const d = spawnDaemon(`userns guest ${name}`, ['nsenter', `--net=${w.net.guestNsPath}`, 'unshare', '--user', '--mount', 'sh', '-c',
-      'while [ -z "$(cat /proc/self/uid_map)" ]; do sleep 0.05; done; exec chroot "$0" /usr/bin/env -i PATH=/usr/bin:/bin sleep 100000', g.root], w.cleanup);
-    await waitFor('the user namespace', () => readFileSync(`/proc/${d.pid}/uid_map`, 'utf8') === '' || undefined, { timeoutMs: 5000, intervalMs: 20 }).catch(() => undefined);
+    const d = spawnDaemon(
+      `userns guest ${name}`,
+      [
+        'nsenter',
+        `--net=${w.net.guestNsPath}`,
+        'unshare',
+        '--user',
+        '--mount',
+        'sh',
+        '-c',
+        'while [ -z "$(cat /proc/self/uid_map)" ]; do sleep 0.05; done; exec chroot "$0" /usr/bin/env -i PATH=/usr/bin:/bin sleep 100000',
+        g.root,
+      ],
+      w.cleanup,
+    );
+    await waitFor('the user namespace', () => readFileSync(`/proc/${d.pid}/uid_map`, 'utf8') === '' || undefined, {
+      timeoutMs: 5000,
+      intervalMs: 20,
+    }).catch(() => undefined);
     writeFileSync(`/proc/${d.pid}/uid_map`, uidMap);
     writeFileSync(`/proc/${d.pid}/gid_map`, gidMap);
     await waitFor('the chrooted sleep', () => commOf(d.pid) === 'sleep' && rootOf(d.pid) !== '/', { timeoutMs: 5000, intervalMs: 20 });
@@ -104,7 +136,7 @@ describeIntegration('system checks on booted nspawn guests and in user namespace
     const r = (await check(`pid:${pid}`, 'userns.idmap')).by('userns.idmap');
     expect(r.status).toBe('fail');
     expect(codes(r)).toEqual(expect.arrayContaining(['user-unmapped', 'path-unmapped']));
-    expect(r.summary).toContain('has no id in the session\'s user namespace (uid_map 0 0 1)');
+    expect(r.summary).toContain("has no id in the session's user namespace (uid_map 0 0 1)");
     const home = r.findings.find((f) => f.code === 'path-unmapped');
     expect(home?.message).toMatch(/shows as 65534:\d+ \(nobody:nogroup\)/);
     expect(r.fixes.map((f) => f.id)).toEqual(['userns.map-user']);

@@ -29,7 +29,9 @@ describeFeature('nspawn').skipIf(reason !== null)('targets on a booted Debian 12
     return opened.target;
   };
   const check = async (extra: string[] = []) => {
-    const r = await runTool([`nspawn:${guest.machine}`, '--json', '--only', 'x11,audio,dconf,session', '--timeout', '4000', ...extra], { netns: w.net.guestNsPath });
+    const r = await runTool([`nspawn:${guest.machine}`, '--json', '--only', 'x11,audio,dconf,session', '--timeout', '4000', ...extra], {
+      netns: w.net.guestNsPath,
+    });
     await validateReport(r.json);
     return r.json as Report;
   };
@@ -43,12 +45,18 @@ describeFeature('nspawn').skipIf(reason !== null)('targets on a booted Debian 12
   }, 600_000);
   afterAll(async () => w?.dispose());
 
-  test('the guest\'s sandboxed services, with mount namespaces of their own, are its processes', async () => {
+  test("the guest's sandboxed services, with mount namespaces of their own, are its processes", async () => {
     const target = await open();
     const leader = readProcessSync(guest.boot.leaderPid)!;
     // A process of the guest's own, started in a mount namespace of its own (as systemd's sandboxing does).
-    const own = spawnDaemon('sleep in its own mount namespace', ['nsenter', '-t', String(guest.boot.leaderPid), '-a', 'unshare', '-m', '--propagation', 'private', 'sleep', '300'], w.cleanup);
-    const sleeper = await waitFor('the unshared sleep', () => descendantsOf(own.pid).find((p) => commOf(p) === 'sleep'), { timeoutMs: 5000 });
+    const own = spawnDaemon(
+      'sleep in its own mount namespace',
+      ['nsenter', '-t', String(guest.boot.leaderPid), '-a', 'unshare', '-m', '--propagation', 'private', 'sleep', '300'],
+      w.cleanup,
+    );
+    const sleeper = await waitFor('the unshared sleep', () => descendantsOf(own.pid).find((p) => commOf(p) === 'sleep'), {
+      timeoutMs: 5000,
+    });
     expect(readProcessSync(sleeper)!.mntns).not.toBe(leader.mntns);
     const members = await (await open()).processes();
     expect(members.map((p) => p.pid)).toContain(sleeper);
@@ -62,7 +70,9 @@ describeFeature('nspawn').skipIf(reason !== null)('targets on a booted Debian 12
   test('nobody logged in: no system account is the session user, and the desktop checks skip with one reason', async () => {
     const target = await open();
     expect(target.session).toBeNull();
-    expect(target.noSessionReason).toMatch(/^no desktop session runs in .*: no process of a regular user \(uid 1000–60000 with a login shell\) and 2 regular users in its \/etc\/passwd \(desk, desk2\); name the desktop user with --user$/);
+    expect(target.noSessionReason).toMatch(
+      /^no desktop session runs in .*: no process of a regular user \(uid 1000–60000 with a login shell\) and 2 regular users in its \/etc\/passwd \(desk, desk2\); name the desktop user with --user$/,
+    );
     const report = await check();
     for (const id of DESKTOP_CHECKS) {
       const r = report.results.find((x) => x.id === id)!;

@@ -36,7 +36,12 @@ describeIntegration('targets: chroot, schroot, nspawn, pid, list', () => {
     const g = await w.guestRoot('chroot with space');
     chrootRoot = g.root;
     await mountChrootApi(chrootRoot, w.cleanup, {});
-    chrootProc = await startChrootProcess(w.net, chrootRoot, { uid: 1000, env: { PATH: '/usr/bin:/bin', DISPLAY: ':77', HOME: g.user.home } }, w.cleanup);
+    chrootProc = await startChrootProcess(
+      w.net,
+      chrootRoot,
+      { uid: 1000, env: { PATH: '/usr/bin:/bin', DISPLAY: ':77', HOME: g.user.home } },
+      w.cleanup,
+    );
 
     const s = await w.guestRoot('schroot');
     schrootName = w.name('s');
@@ -60,7 +65,9 @@ describeIntegration('targets: chroot, schroot, nspawn, pid, list', () => {
     expect(exitCode).toBe(0);
     expect(rep.target).toMatchObject({ kind: 'chroot', name: chrootRoot, root: chrootRoot, pid: chrootProc.pid });
     expect(result(rep, 'dns.resolv-conf').status).toBe('pass');
-    expect(result(rep, 'dns.resolv-conf').findings.find((f) => f.code === 'resolv-conf-nameservers')?.evidence.nameservers).toEqual(['203.0.113.53']);
+    expect(result(rep, 'dns.resolv-conf').findings.find((f) => f.code === 'resolv-conf-nameservers')?.evidence.nameservers).toEqual([
+      '203.0.113.53',
+    ]);
   });
 
   test('a bare directory path is a chroot target too', async () => {
@@ -82,7 +89,9 @@ describeIntegration('targets: chroot, schroot, nspawn, pid, list', () => {
     mkdirSync(join(dir, 'etc'), { recursive: true });
     writeFileSync(join(dir, 'etc/debian_version'), 'nameserver 192.0.2.99\n');
     const again = await report([`chroot:${dir}`, '--only', 'dns.resolv-conf']);
-    expect(result(again.report, 'dns.resolv-conf').findings.find((x) => x.code === 'resolv-conf-nameservers')?.evidence.nameservers).toEqual(['192.0.2.99']);
+    expect(
+      result(again.report, 'dns.resolv-conf').findings.find((x) => x.code === 'resolv-conf-nameservers')?.evidence.nameservers,
+    ).toEqual(['192.0.2.99']);
   });
 
   test('schroot:NAME opens its one open session; session:ID names it directly', async () => {
@@ -97,13 +106,17 @@ describeIntegration('targets: chroot, schroot, nspawn, pid, list', () => {
   test('nspawn:NAME is found by scanning systemd-nspawn processes; files come from the guest', async () => {
     const { report: rep } = await report([`nspawn:${nspawn.machine}`, '--only', 'dns.resolv-conf']);
     expect(rep.target).toMatchObject({ kind: 'nspawn', name: nspawn.machine, pid: nspawn.leaderPid });
-    expect(result(rep, 'dns.resolv-conf').findings.find((f) => f.code === 'resolv-conf-nameservers')?.evidence.nameservers).toEqual(['198.51.100.77']);
+    expect(result(rep, 'dns.resolv-conf').findings.find((f) => f.code === 'resolv-conf-nameservers')?.evidence.nameservers).toEqual([
+      '198.51.100.77',
+    ]);
   });
 
   test('pid:N opens any process', async () => {
     const { report: rep } = await report([`pid:${nspawn.leaderPid}`, '--only', 'dns.resolv-conf']);
     expect(rep.target).toMatchObject({ kind: 'pid', pid: nspawn.leaderPid });
-    expect(result(rep, 'dns.resolv-conf').findings.find((f) => f.code === 'resolv-conf-nameservers')?.evidence.nameservers).toEqual(['198.51.100.77']);
+    expect(result(rep, 'dns.resolv-conf').findings.find((f) => f.code === 'resolv-conf-nameservers')?.evidence.nameservers).toEqual([
+      '198.51.100.77',
+    ]);
   });
 
   test('list finds the running chroot, both sessions (active and stale) and the machine', async () => {
@@ -116,12 +129,18 @@ describeIntegration('targets: chroot, schroot, nspawn, pid, list', () => {
     expect(guests).toContainEqual(expect.objectContaining({ target: `nspawn:${nspawn.machine}`, state: 'running' }));
   });
 
-  test('text and JUnit reports, and the contract\'s usage errors', async () => {
+  test("text and JUnit reports, and the contract's usage errors", async () => {
     const text = await tool([`chroot:${chrootRoot}`, '--only', 'dns', '--format', 'text']);
     expect(text.stdout).toMatch(/^PASS \d+ passed: (\S+, )*dns\.resolv-conf\b/m);
     const junit = await tool([`chroot:${chrootRoot}`, '--only', 'dns.resolv-conf', '--format', 'junit']);
     expect(junit.stdout).toMatch(/^<\?xml[\s\S]*<testcase classname="ctr-doctor.dns" name="dns.resolv-conf"/);
-    for (const args of [['nspawn:no-such-machine'], ['pid:999999999'], ['schroot:nope'], ['chroot:/nonexistent/dir'], ['--only', 'no.such-check']]) {
+    for (const args of [
+      ['nspawn:no-such-machine'],
+      ['pid:999999999'],
+      ['schroot:nope'],
+      ['chroot:/nonexistent/dir'],
+      ['--only', 'no.such-check'],
+    ]) {
       const r = await tool(args);
       expect(r.exitCode, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);

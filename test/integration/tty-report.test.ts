@@ -31,30 +31,38 @@ describeTty('tty reporter in a real terminal', () => {
     await w?.dispose();
   });
 
-  test.each([80, 60])('demo at %i columns: the final screen is the report, once, fitted', async (columns) => {
-    const session = `demo${columns}`;
-    const command = `env -u NO_COLOR -u COLUMNS TERM=xterm-256color CTR_DOCTOR_PING_TARGET=127.0.0.1 nsenter --net=${w.net.offNsPath} ${process.execPath} ${CLI_PATH} demo; echo "EXIT=$?"; sleep 120`;
-    const started = await tmux('new-session', '-d', '-s', session, '-x', String(columns), '-y', '300', '-c', REPO_ROOT, command);
-    expect(started.exitCode, started.stderr).toBe(0);
-    const screen = await waitFor('the demo to finish in the tmux pane', async () => {
-      const r = await tmux('capture-pane', '-p', '-J', '-t', session, '-S', '-');
-      return /EXIT=\d+/.test(r.stdout) ? r.stdout : null;
-    }, { timeoutMs: 90_000, intervalMs: 250 });
-    await tmux('kill-session', '-t', session);
+  test.each([80, 60])(
+    'demo at %i columns: the final screen is the report, once, fitted',
+    async (columns) => {
+      const session = `demo${columns}`;
+      const command = `env -u NO_COLOR -u COLUMNS TERM=xterm-256color CTR_DOCTOR_PING_TARGET=127.0.0.1 nsenter --net=${w.net.offNsPath} ${process.execPath} ${CLI_PATH} demo; echo "EXIT=$?"; sleep 120`;
+      const started = await tmux('new-session', '-d', '-s', session, '-x', String(columns), '-y', '300', '-c', REPO_ROOT, command);
+      expect(started.exitCode, started.stderr).toBe(0);
+      const screen = await waitFor(
+        'the demo to finish in the tmux pane',
+        async () => {
+          const r = await tmux('capture-pane', '-p', '-J', '-t', session, '-S', '-');
+          return /EXIT=\d+/.test(r.stdout) ? r.stdout : null;
+        },
+        { timeoutMs: 90_000, intervalMs: 250 },
+      );
+      await tmux('kill-session', '-t', session);
 
-    expect(screen).toMatch(/EXIT=1/);
-    const lines = screen.replace(/\n+$/, '').split('\n');
-    for (const line of lines) expect(displayWidth(line), JSON.stringify(line)).toBeLessThanOrEqual(columns);
-    const text = lines.join('\n');
-    expect(text).toMatch(/^✔ \d+ passed: /m);
-    expect(text).toContain('Problems (');
-    const problems = text.indexOf('Problems (');
-    for (const id of BROKEN) {
-      // listr2's live titles were "ID: summary" too: a leftover live view would show each twice.
-      expect(text.split(`✖ ${id}:`).length - 1, id).toBe(1);
-      expect(text.indexOf(`✖ ${id}:`), id).toBeGreaterThan(problems);
-    }
-    expect(text).toMatch(/^\d+ passed, \d+ warnings?, \d+ failed, \d+ skipped(, \d+ could not run)? in \d+\.\d\d s$/m);
-    expect(text).toContain('demo: removed the guest');
-  }, 120_000);
+      expect(screen).toMatch(/EXIT=1/);
+      const lines = screen.replace(/\n+$/, '').split('\n');
+      for (const line of lines) expect(displayWidth(line), JSON.stringify(line)).toBeLessThanOrEqual(columns);
+      const text = lines.join('\n');
+      expect(text).toMatch(/^✔ \d+ passed: /m);
+      expect(text).toContain('Problems (');
+      const problems = text.indexOf('Problems (');
+      for (const id of BROKEN) {
+        // listr2's live titles were "ID: summary" too: a leftover live view would show each twice.
+        expect(text.split(`✖ ${id}:`).length - 1, id).toBe(1);
+        expect(text.indexOf(`✖ ${id}:`), id).toBeGreaterThan(problems);
+      }
+      expect(text).toMatch(/^\d+ passed, \d+ warnings?, \d+ failed, \d+ skipped(, \d+ could not run)? in \d+\.\d\d s$/m);
+      expect(text).toContain('demo: removed the guest');
+    },
+    120_000,
+  );
 });

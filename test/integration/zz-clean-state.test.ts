@@ -17,7 +17,11 @@ function emptySnapshot(): HostSnapshot {
 describeIntegration('clean state after the integration suite', () => {
   test('the guard judges a world of ours as a leftover and a foreign one as noise', () => {
     const before = emptySnapshot();
-    const after = { ...emptySnapshot(), netns: ['ctd-aaaaaa-guest', 'ctd-bbbbbb-guest'], mounts: ['/tmp/ctrtest-aaaaaa tmpfs ctrtest_base', '/mnt/x tmpfs none'] };
+    const after = {
+      ...emptySnapshot(),
+      netns: ['ctd-aaaaaa-guest', 'ctd-bbbbbb-guest'],
+      mounts: ['/tmp/ctrtest-aaaaaa tmpfs ctrtest_base', '/mnt/x tmpfs none'],
+    };
     const diff = diffSnapshots(before, after);
     const busy = judgeDiff(diff, ['aaaaaa'], true);
     expect(busy.ours).toEqual(['+ mounts: /tmp/ctrtest-aaaaaa tmpfs ctrtest_base', '+ netns: ctd-aaaaaa-guest']);
@@ -27,7 +31,10 @@ describeIntegration('clean state after the integration suite', () => {
   });
 
   test('state podman makes for itself on its first run is not a leftover; a cgroup of ours is', () => {
-    const after = { ...emptySnapshot(), cgroups: ['systemd/libpod_parent', 'unified/libpod_parent', 'unified/ctd-aaaaaa-n', 'unified/stray'] };
+    const after = {
+      ...emptySnapshot(),
+      cgroups: ['systemd/libpod_parent', 'unified/libpod_parent', 'unified/ctd-aaaaaa-n', 'unified/stray'],
+    };
     const judged = judgeDiff(diffSnapshots(emptySnapshot(), after), ['aaaaaa'], false);
     expect(judged.ours).toEqual(['+ cgroups: unified/ctd-aaaaaa-n', '+ cgroups: unified/stray']);
     expect(judged.foreign).toEqual([

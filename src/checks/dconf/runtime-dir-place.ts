@@ -26,19 +26,34 @@ export function mountHolding(guestMounts: readonly MountEntry[], guestPath: stri
  * A private tmpfs of the guest has a device of its own and never matches.
  */
 export function showsHostDirectory(m: MountEntry, hostMounts: readonly MountEntry[], guestRootOnHost: string): boolean {
-  return hostMounts.some((h) => h.major === m.major && h.minor === m.minor && isUnder(m.root, h.root)
-    && !(guestRootOnHost !== '/' && isUnder(h.mountPoint, guestRootOnHost)));
+  return hostMounts.some(
+    (h) =>
+      h.major === m.major &&
+      h.minor === m.minor &&
+      isUnder(m.root, h.root) &&
+      !(guestRootOnHost !== '/' && isUnder(h.mountPoint, guestRootOnHost)),
+  );
 }
 
 /** Where `guestPath` lives: standard or not, and on a host directory or the guest's own. */
-export function placeOfRuntimeDir(guestPath: string, uid: number, guestMounts: readonly MountEntry[], hostMounts: readonly MountEntry[], guestRootOnHost: string): RuntimeDirPlace {
+export function placeOfRuntimeDir(
+  guestPath: string,
+  uid: number,
+  guestMounts: readonly MountEntry[],
+  hostMounts: readonly MountEntry[],
+  guestRootOnHost: string,
+): RuntimeDirPlace {
   const clean = path.posix.normalize(guestPath);
   const m = mountHolding(guestMounts, clean);
   return { standard: clean === `/run/user/${uid}`, hostMount: m && showsHostDirectory(m, hostMounts, guestRootOnHost) ? m : null };
 }
 
 /** What a repair of the runtime directory may be: null when it is refused (a finding says why). */
-export function repairSafety(place: RuntimeDirPlace, change: 'create' | 'mode' | 'owner', existing: { uid: number; parentRootOwned: boolean } | null): 'safe' | 'unsafe' | null {
+export function repairSafety(
+  place: RuntimeDirPlace,
+  change: 'create' | 'mode' | 'owner',
+  existing: { uid: number; parentRootOwned: boolean } | null,
+): 'safe' | 'unsafe' | null {
   if (!place.standard) return null;
   // Another user's directory, or one in a directory others can change, is never given away.
   if (change === 'owner' && (existing === null || existing.uid !== 0 || !existing.parentRootOwned)) return null;

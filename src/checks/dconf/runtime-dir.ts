@@ -12,23 +12,78 @@ function dconfError(dir: string): string {
 }
 
 const findings = {
-  'runtime-dir-missing': { severity: 'fail', message: '{dir} does not exist in the guest, so dconf prints "{dconf}"', description: 'The runtime directory does not exist; dconf says "unable to create directory \'/run/user/UID/dconf\': Permission denied.  dconf will not work properly."' },
-  'runtime-dir-not-a-directory': { severity: 'fail', message: '{dir} is a {type}, not a directory, so dconf prints "{dconf}"', description: 'The runtime directory path is not a directory.' },
-  'runtime-dir-wrong-owner': { severity: 'fail', message: '{dir} belongs to uid {owner}, not to {user} (uid {uid})', description: 'The runtime directory belongs to another user (often root, when made by a root shell).' },
-  'runtime-dir-mode': { severity: 'warn', message: '{dir} has mode {mode}, not 0700 as the XDG Base Directory spec requires', description: 'The runtime directory is not mode 0700 (the XDG spec requires it; some programs refuse it).' },
-  'runtime-dir-not-writable': { severity: 'fail', message: '{user} (uid {uid}) cannot create anything in {dir}, so dconf prints "{dconf}"', description: 'The desktop user cannot create anything in the runtime directory.' },
-  'runtime-dir-unset': { severity: 'info', message: 'XDG_RUNTIME_DIR is not set in the session (from {envSource}); checking {dir}', description: 'XDG_RUNTIME_DIR is not set in the session; /run/user/UID was checked instead.' },
-  'dconf-cannot-write': { severity: 'fail', message: 'dconf run as {user} prints "{complaint}"', description: 'dconf itself, run as the user, prints "unable to create directory".' },
-  'runtime-dir-not-standard': { severity: 'warn', message: 'XDG_RUNTIME_DIR is {dir}, not {standard}: ctr-doctor creates and changes only {standard} (another path may be a host directory seen through a bind mount)', description: 'XDG_RUNTIME_DIR names a directory other than /run/user/UID: ctr-doctor creates and changes only /run/user/UID (another path may be a host directory seen through a bind mount, such as schroot\'s /home or /tmp).' },
-  'runtime-dir-host-mount': { severity: 'warn', message: '{dir} is on {mountPoint}, a mount of the host\'s {hostRoot} ({fsType}): changing it changes the host\'s directory, so the repair is unsafe', description: 'The runtime directory is on a mount that shows a host directory (a shared /run): changing it changes the host\'s directory, so the repair is unsafe.' },
-  'runtime-dir-owner-refused': { severity: 'warn', message: '{dir} belongs to uid {owner}{parentNote}: ctr-doctor gives only a root-owned directory in a root-owned /run/user to {user}', description: 'The runtime directory belongs to another user, or sits in a directory others can change: ctr-doctor never gives it away.' },
-  'write-test-unavailable': { severity: 'info', message: 'could not test writing to {dir} as {user}: {reason}', description: 'The guest has no sh or mktemp to test writing as the user.' },
-  'runtime-dir-ok': { severity: 'info', message: '{dir} belongs to {user}, is mode 0700 and writable', description: 'The runtime directory exists, belongs to the user, is 0700 and writable.' },
+  'runtime-dir-missing': {
+    severity: 'fail',
+    message: '{dir} does not exist in the guest, so dconf prints "{dconf}"',
+    description:
+      'The runtime directory does not exist; dconf says "unable to create directory \'/run/user/UID/dconf\': Permission denied.  dconf will not work properly."',
+  },
+  'runtime-dir-not-a-directory': {
+    severity: 'fail',
+    message: '{dir} is a {type}, not a directory, so dconf prints "{dconf}"',
+    description: 'The runtime directory path is not a directory.',
+  },
+  'runtime-dir-wrong-owner': {
+    severity: 'fail',
+    message: '{dir} belongs to uid {owner}, not to {user} (uid {uid})',
+    description: 'The runtime directory belongs to another user (often root, when made by a root shell).',
+  },
+  'runtime-dir-mode': {
+    severity: 'warn',
+    message: '{dir} has mode {mode}, not 0700 as the XDG Base Directory spec requires',
+    description: 'The runtime directory is not mode 0700 (the XDG spec requires it; some programs refuse it).',
+  },
+  'runtime-dir-not-writable': {
+    severity: 'fail',
+    message: '{user} (uid {uid}) cannot create anything in {dir}, so dconf prints "{dconf}"',
+    description: 'The desktop user cannot create anything in the runtime directory.',
+  },
+  'runtime-dir-unset': {
+    severity: 'info',
+    message: 'XDG_RUNTIME_DIR is not set in the session (from {envSource}); checking {dir}',
+    description: 'XDG_RUNTIME_DIR is not set in the session; /run/user/UID was checked instead.',
+  },
+  'dconf-cannot-write': {
+    severity: 'fail',
+    message: 'dconf run as {user} prints "{complaint}"',
+    description: 'dconf itself, run as the user, prints "unable to create directory".',
+  },
+  'runtime-dir-not-standard': {
+    severity: 'warn',
+    message:
+      'XDG_RUNTIME_DIR is {dir}, not {standard}: ctr-doctor creates and changes only {standard} (another path may be a host directory seen through a bind mount)',
+    description:
+      "XDG_RUNTIME_DIR names a directory other than /run/user/UID: ctr-doctor creates and changes only /run/user/UID (another path may be a host directory seen through a bind mount, such as schroot's /home or /tmp).",
+  },
+  'runtime-dir-host-mount': {
+    severity: 'warn',
+    message:
+      "{dir} is on {mountPoint}, a mount of the host's {hostRoot} ({fsType}): changing it changes the host's directory, so the repair is unsafe",
+    description:
+      "The runtime directory is on a mount that shows a host directory (a shared /run): changing it changes the host's directory, so the repair is unsafe.",
+  },
+  'runtime-dir-owner-refused': {
+    severity: 'warn',
+    message: '{dir} belongs to uid {owner}{parentNote}: ctr-doctor gives only a root-owned directory in a root-owned /run/user to {user}',
+    description: 'The runtime directory belongs to another user, or sits in a directory others can change: ctr-doctor never gives it away.',
+  },
+  'write-test-unavailable': {
+    severity: 'info',
+    message: 'could not test writing to {dir} as {user}: {reason}',
+    description: 'The guest has no sh or mktemp to test writing as the user.',
+  },
+  'runtime-dir-ok': {
+    severity: 'info',
+    message: '{dir} belongs to {user}, is mode 0700 and writable',
+    description: 'The runtime directory exists, belongs to the user, is 0700 and writable.',
+  },
 } as const;
 
 const fixDocs = {
-  'dconf.make-runtime-dir': 'Create /run/user/UID (or set its mode) 0700, owned by the user: safe on the guest\'s own /run, unsafe on the host\'s seen through a shared /run.',
-  'dconf.chown-runtime-dir': 'Give a root-owned /run/user/UID (in a root-owned /run/user) to the user: safe on the guest\'s own /run, unsafe on the host\'s seen through a shared /run.',
+  'dconf.make-runtime-dir':
+    "Create /run/user/UID (or set its mode) 0700, owned by the user: safe on the guest's own /run, unsafe on the host's seen through a shared /run.",
+  'dconf.chown-runtime-dir':
+    "Give a root-owned /run/user/UID (in a root-owned /run/user) to the user: safe on the guest's own /run, unsafe on the host's seen through a shared /run.",
   'dconf.export-runtime-dir': 'Set XDG_RUNTIME_DIR in the guest session.',
 } as const;
 
@@ -44,9 +99,7 @@ function dconfComplaint(stderr: string): string | null {
 const WRITE_TEST = 'd=$(mktemp -d "$1/.ctr-doctor-XXXXXX") && rmdir "$d"';
 
 /** The directory as the guest shows it, or what is wrong with its path. */
-type Seen =
-  | { present: false; error: string }
-  | { present: true; guestPath: string; type: string; uid: number; mode: number };
+type Seen = { present: false; error: string } | { present: true; guestPath: string; type: string; uid: number; mode: number };
 
 interface Facts {
   user: Pick<GuestUser, 'uid' | 'gid' | 'name'>;
@@ -76,16 +129,32 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   const timeoutMs = Math.max(200, Math.floor(ctx.options.timeoutMs / 2));
   const fromEnv = target.env.XDG_RUNTIME_DIR;
   const dir = fromEnv?.startsWith('/') ? fromEnv.replace(/(.)\/+$/, '$1') : `/run/user/${user.uid}`;
-  const [info, guestMounts, hostMounts] = await Promise.all([target.stat(dir), target.mounts().catch(() => []), host.mountinfo().catch(() => [])]);
+  const [info, guestMounts, hostMounts] = await Promise.all([
+    target.stat(dir),
+    target.mounts().catch(() => []),
+    host.mountinfo().catch(() => []),
+  ]);
   // Not being allowed to look is not the same as the directory being missing.
-  if ('error' in info && info.error === 'permission') return cannotRun(`needs root: run with sudo (cannot look at ${dir} in the guest: ${info.message})`);
-  const seen: Seen = 'error' in info ? { present: false, error: info.error } : { present: true, guestPath: info.guestPath, type: info.type, uid: info.uid, mode: info.mode & 0o7777 };
+  if ('error' in info && info.error === 'permission')
+    return cannotRun(`needs root: run with sudo (cannot look at ${dir} in the guest: ${info.message})`);
+  const seen: Seen =
+    'error' in info
+      ? { present: false, error: info.error }
+      : { present: true, guestPath: info.guestPath, type: info.type, uid: info.uid, mode: info.mode & 0o7777 };
   const place = placeOfRuntimeDir(seen.present ? seen.guestPath : dir, user.uid, guestMounts, hostMounts, target.root);
   const parent = seen.present ? await target.stat(path.posix.dirname(seen.guestPath)) : null;
-  const parentRootOwned = parent !== null && !('error' in parent) && parent.type === 'directory' && parent.uid === 0 && (parent.mode & 0o022) === 0;
+  const parentRootOwned =
+    parent !== null && !('error' in parent) && parent.type === 'directory' && parent.uid === 0 && (parent.mode & 0o022) === 0;
 
   const userOpts = { user: { uid: user.uid, gid: user.gid, groups: user.groups }, timeoutMs };
-  const dconfEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: user.home, USER: user.name, LOGNAME: user.name, LANG: 'C', XDG_RUNTIME_DIR: dir };
+  const dconfEnv = {
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    HOME: user.home,
+    USER: user.name,
+    LOGNAME: user.name,
+    LANG: 'C',
+    XDG_RUNTIME_DIR: dir,
+  };
   // dconf runs only when something is wrong, to quote its own words: a healthy run starts no process for it.
   const askDconf = async (): Promise<NonNullable<Facts['dconf']>> => {
     const r = await target.exec(['dconf', 'read', '/org/gnome/desktop/interface/gtk-theme'], { ...userOpts, env: dconfEnv });
@@ -98,15 +167,24 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   let ownInTheWay = false;
   if (seen.present && seen.type === 'directory') {
     const [w, own] = await Promise.all([target.exec(['sh', '-c', WRITE_TEST, 'sh', dir], userOpts), target.stat(`${dir}/dconf`)]);
-    write = w.notFound || w.spawnError !== undefined
-      ? { ran: false, reason: w.spawnError ?? 'sh or mktemp is missing in the guest' }
-      : { ran: true, exitCode: w.exitCode, stderr: w.stderr.trim().slice(0, 500) };
+    write =
+      w.notFound || w.spawnError !== undefined
+        ? { ran: false, reason: w.spawnError ?? 'sh or mktemp is missing in the guest' }
+        : { ran: true, exitCode: w.exitCode, stderr: w.stderr.trim().slice(0, 500) };
     ownInTheWay = !('error' in own && own.error === 'missing') && !('type' in own && own.type === 'directory' && own.uid === user.uid);
     if (dconf === null && (!write.ran || write.exitCode !== 0 || ownInTheWay)) dconf = await askDconf();
   }
   return {
-    user: { uid: user.uid, gid: user.gid, name: user.name }, dir, fromEnv: Boolean(fromEnv), envSource: target.envSource,
-    seen, place, parentRootOwned, write, ownInTheWay, dconf,
+    user: { uid: user.uid, gid: user.gid, name: user.name },
+    dir,
+    fromEnv: Boolean(fromEnv),
+    envSource: target.envSource,
+    seen,
+    place,
+    parentRootOwned,
+    write,
+    ownInTheWay,
+    dconf,
   };
 }
 
@@ -121,7 +199,9 @@ function changeNeeded(f: Facts): Change | null {
 }
 
 /** The repair the audit's rules (H2) allow: none for another path, refused for another's directory, else safe or unsafe. */
-type Repair = { change: Change } & ({ verdict: 'not-standard' } | { verdict: 'refused' } | { verdict: 'repair'; safety: 'safe' | 'unsafe' });
+type Repair = { change: Change } & (
+  { verdict: 'not-standard' } | { verdict: 'refused' } | { verdict: 'repair'; safety: 'safe' | 'unsafe' }
+);
 
 function repairOf(f: Facts): Repair | null {
   const change = changeNeeded(f);
@@ -152,23 +232,49 @@ function judge(f: Facts) {
     if (repair.verdict === 'not-standard') return [found('runtime-dir-not-standard', { dir, standard }, { ...looked, standard })];
     if (repair.verdict === 'refused') {
       const owner = f.seen.present ? f.seen.uid : '?';
-      return [found('runtime-dir-owner-refused', { dir, owner, parentNote: f.parentRootOwned ? '' : ' in a directory that is not root\'s alone', user: user.name }, { ...looked, parentRootOwned: f.parentRootOwned })];
+      return [
+        found(
+          'runtime-dir-owner-refused',
+          { dir, owner, parentNote: f.parentRootOwned ? '' : " in a directory that is not root's alone", user: user.name },
+          { ...looked, parentRootOwned: f.parentRootOwned },
+        ),
+      ];
     }
     const m = f.place.hostMount;
-    return m ? [found('runtime-dir-host-mount', { dir, mountPoint: m.mountPoint, hostRoot: m.root, fsType: m.fsType }, { ...looked, mountPoint: m.mountPoint, hostRoot: m.root, device: `${m.major}:${m.minor}` })] : [];
+    return m
+      ? [
+          found(
+            'runtime-dir-host-mount',
+            { dir, mountPoint: m.mountPoint, hostRoot: m.root, fsType: m.fsType },
+            { ...looked, mountPoint: m.mountPoint, hostRoot: m.root, device: `${m.major}:${m.minor}` },
+          ),
+        ]
+      : [];
   };
 
   const { seen } = f;
-  if (!seen.present) return [...out, found('runtime-dir-missing', { dir, dconf: quote }, { ...ev, error: seen.error }), ...repairFindings()];
-  if (seen.type !== 'directory') return [...out, found('runtime-dir-not-a-directory', { dir, type: seen.type, dconf: quote }, { ...ev, type: seen.type })];
-  if (seen.uid !== user.uid) out.push(found('runtime-dir-wrong-owner', { dir, owner: seen.uid, ...who }, { ...ev, owner: seen.uid, mode: seen.mode.toString(8) }), ...repairFindings());
-  else if (seen.mode !== 0o700) out.push(found('runtime-dir-mode', { dir, mode: seen.mode.toString(8).padStart(4, '0') }, { ...ev, mode: seen.mode.toString(8) }), ...repairFindings());
+  if (!seen.present)
+    return [...out, found('runtime-dir-missing', { dir, dconf: quote }, { ...ev, error: seen.error }), ...repairFindings()];
+  if (seen.type !== 'directory')
+    return [...out, found('runtime-dir-not-a-directory', { dir, type: seen.type, dconf: quote }, { ...ev, type: seen.type })];
+  if (seen.uid !== user.uid)
+    out.push(
+      found('runtime-dir-wrong-owner', { dir, owner: seen.uid, ...who }, { ...ev, owner: seen.uid, mode: seen.mode.toString(8) }),
+      ...repairFindings(),
+    );
+  else if (seen.mode !== 0o700)
+    out.push(
+      found('runtime-dir-mode', { dir, mode: seen.mode.toString(8).padStart(4, '0') }, { ...ev, mode: seen.mode.toString(8) }),
+      ...repairFindings(),
+    );
   const { write } = f;
   if (write !== null && !write.ran) out.push(found('write-test-unavailable', { dir, user: user.name, reason: write.reason }, ev));
-  else if (write !== null && write.exitCode !== 0) out.push(found('runtime-dir-not-writable', { ...who, dir, dconf: quote }, { ...ev, stderr: write.stderr }));
+  else if (write !== null && write.exitCode !== 0)
+    out.push(found('runtime-dir-not-writable', { ...who, dir, dconf: quote }, { ...ev, stderr: write.stderr }));
   // dconf's own directory in the way: dconf says so even when the rest is right.
   const complaint = f.dconf?.complaint ?? null;
-  if (f.ownInTheWay && !out.some((x) => findings[x.code].severity === 'fail') && complaint !== null) out.push(found('dconf-cannot-write', { user: user.name, complaint }, ev));
+  if (f.ownInTheWay && !out.some((x) => findings[x.code].severity === 'fail') && complaint !== null)
+    out.push(found('dconf-cannot-write', { user: user.name, complaint }, ev));
   if (out.every((x) => findings[x.code].severity === 'info')) out.push(found('runtime-dir-ok', { dir, user: user.name }, looked));
   return { findings: out, summary: `${dir}: owned by ${user.name}, 0700, writable` };
 }
@@ -187,7 +293,8 @@ export default defineCheck({
   id: 'dconf.runtime-dir',
   group: 'dconf',
   title: 'XDG runtime directory usable by the user',
-  description: 'Checks that XDG_RUNTIME_DIR (or /run/user/UID) exists in the guest, belongs to the desktop user, has mode 0700 and is writable by that user, where dconf, PulseAudio and D-Bus keep their sockets; runs dconf as the user when the guest has it, to quote its own error.',
+  description:
+    'Checks that XDG_RUNTIME_DIR (or /run/user/UID) exists in the guest, belongs to the desktop user, has mode 0700 and is writable by that user, where dconf, PulseAudio and D-Bus keep their sockets; runs dconf as the user when the guest has it, to quote its own error.',
   findings,
   fixDocs,
   appliesTo: (ctx) => desktopSessionApplies(ctx, 'the runtime directory'),

@@ -19,7 +19,9 @@ export async function hostCandidates(host: Host, sharesNetns: boolean): Promise<
     const text = await host.readFile(source, { maxBytes: 64 * 1024 });
     if (text === null) continue;
     // A loopback server only works in the namespace it listens in.
-    const addresses = parseResolvConf(text).nameservers.map((n) => n.address).filter((a) => sharesNetns || !isLoopbackAddress(a));
+    const addresses = parseResolvConf(text)
+      .nameservers.map((n) => n.address)
+      .filter((a) => sharesNetns || !isLoopbackAddress(a));
     if (addresses.length > 0) return { addresses: addresses.slice(0, 3), source };
   }
   return { addresses: [], source: 'none' };
@@ -29,14 +31,25 @@ export async function hostCandidates(host: Host, sharesNetns: boolean): Promise<
 export async function askFromGuest(ctx: CheckContext, servers: readonly string[], deadline: number): Promise<ServerProof> {
   const name = ctx.options.dnsName;
   const left = deadline - ctx.host.now();
-  if (left < 150) return { name, asked: servers.map((server) => ({ server, verdict: 'not-asked', detail: `no time left within --timeout ${ctx.options.timeoutMs} ms` })) };
+  if (left < 150)
+    return {
+      name,
+      asked: servers.map((server) => ({
+        server,
+        verdict: 'not-asked',
+        detail: `no time left within --timeout ${ctx.options.timeoutMs} ms`,
+      })),
+    };
   const timeoutMs = Math.max(100, Math.floor(left - 100));
-  const asked = await Promise.all(servers.map(async (server): Promise<AskedServer> => {
-    const late: AskedServer = { server, verdict: 'timeout', detail: `no answer within ${timeoutMs} ms` };
-    const reply = ctx.target.probe('dns-query', { server, name, type: 'A', timeoutMs, attempts: 1, transport: 'fallback' }, { timeoutMs: left })
-      .then((r): AskedServer => ({ server, verdict: r.verdict, detail: r.detail ?? (r.rcode && r.rcode !== 'NOERROR' ? r.rcode : null) }))
-      .catch((e: unknown): AskedServer => (isProbeTimeout(e) ? late : { server, verdict: 'not-asked', detail: (e as Error).message }));
-    return settleBy(reply, performance.now() + left, () => late);
-  }));
+  const asked = await Promise.all(
+    servers.map(async (server): Promise<AskedServer> => {
+      const late: AskedServer = { server, verdict: 'timeout', detail: `no answer within ${timeoutMs} ms` };
+      const reply = ctx.target
+        .probe('dns-query', { server, name, type: 'A', timeoutMs, attempts: 1, transport: 'fallback' }, { timeoutMs: left })
+        .then((r): AskedServer => ({ server, verdict: r.verdict, detail: r.detail ?? (r.rcode && r.rcode !== 'NOERROR' ? r.rcode : null) }))
+        .catch((e: unknown): AskedServer => (isProbeTimeout(e) ? late : { server, verdict: 'not-asked', detail: (e as Error).message }));
+      return settleBy(reply, performance.now() + left, () => late);
+    }),
+  );
   return { name, asked };
 }

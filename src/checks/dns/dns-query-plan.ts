@@ -41,9 +41,16 @@ export function queryBudget(timeoutMs: number): number {
 export function settleBy<T>(promise: Promise<T>, deadline: number, fallback: () => T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<T>((resolve) => {
-    timer = setTimeout(() => { resolve(fallback()); }, Math.max(0, deadline - performance.now()));
+    timer = setTimeout(
+      () => {
+        resolve(fallback());
+      },
+      Math.max(0, deadline - performance.now()),
+    );
   });
-  return Promise.race([promise, late]).finally(() => { clearTimeout(timer); });
+  return Promise.race([promise, late]).finally(() => {
+    clearTimeout(timer);
+  });
 }
 
 /** The probe overran its limit and probe-client gave up on it: a timeout, not a broken probe. */

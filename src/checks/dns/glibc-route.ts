@@ -26,7 +26,10 @@ function stubWhose(facts: ResolvedFacts): string {
 /** Tells the `hosts:` route for a guest whose resolv.conf lists `nameservers`. */
 export function hostsRoute(facts: ResolvedFacts, nameservers: readonly string[]): HostsRoute {
   // Without a hosts: line glibc uses `dns [!UNAVAIL=return] files`.
-  const services = facts.nsswitch?.services ?? [{ name: 'dns', actions: {}, text: 'dns' }, { name: 'files', actions: {}, text: 'files' }];
+  const services = facts.nsswitch?.services ?? [
+    { name: 'dns', actions: {}, text: 'dns' },
+    { name: 'files', actions: {}, text: 'files' },
+  ];
   const guestResolved = facts.guest[0];
   const parts: string[] = [];
   let deadEnd = false;
@@ -42,7 +45,9 @@ export function hostsRoute(facts: ResolvedFacts, nameservers: readonly string[])
       const none = facts.upstream.noneKnown ? ', which has no upstream server' : '';
       // nss-resolve answers NOTFOUND when resolved has no server: `[!UNAVAIL=return]` ends the lookup on it.
       const stops = nssActionOf(s, 'NOTFOUND') === 'return';
-      parts.push(`resolve (the guest's own systemd-resolved, pid ${guestResolved}, through nss-resolve${none}${stops ? '; [!UNAVAIL=return] ends the lookup there' : ''})`);
+      parts.push(
+        `resolve (the guest's own systemd-resolved, pid ${guestResolved}, through nss-resolve${none}${stops ? '; [!UNAVAIL=return] ends the lookup there' : ''})`,
+      );
       if (facts.upstream.noneKnown && stops) deadEnd = true;
     } else if (s.name === 'dns') {
       const servers = nameservers.length > 0 ? nameservers.join(', ') : 'none';

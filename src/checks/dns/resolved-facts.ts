@@ -88,7 +88,10 @@ async function splitByOwner(ctx: CheckContext, here: HostProcess[]): Promise<{ g
   const { target } = ctx;
   const members = new Set((await target.processes()).map((p) => p.pid));
   // A guest with a PID namespace of its own (nspawn, many pid targets): its sandboxed services share it, not its mount namespace.
-  const [own, guestPidns] = await Promise.all([link(ctx, '/proc/self/ns/pid'), target.pid !== null ? link(ctx, `/proc/${target.pid}/ns/pid`) : null]);
+  const [own, guestPidns] = await Promise.all([
+    link(ctx, '/proc/self/ns/pid'),
+    target.pid !== null ? link(ctx, `/proc/${target.pid}/ns/pid`) : null,
+  ]);
   const ownPidns = guestPidns !== null && guestPidns !== own;
   const guest: number[] = [];
   const others: number[] = [];
@@ -103,16 +106,24 @@ async function splitByOwner(ctx: CheckContext, here: HostProcess[]): Promise<{ g
 async function readUpstream(ctx: CheckContext): Promise<ResolvedUpstream> {
   const read = await ctx.target.readFile(RESOLVED_UPSTREAM_FILE, { maxBytes: 64 * 1024 });
   if (!read.ok) return { servers: [], noneKnown: false, read: false };
-  return { servers: parseResolvConf(read.text).nameservers.map((n) => n.address), noneKnown: /No DNS servers known/i.test(read.text), read: true };
+  return {
+    servers: parseResolvConf(read.text).nameservers.map((n) => n.address),
+    noneKnown: /No DNS servers known/i.test(read.text),
+    read: true,
+  };
 }
 
 /** Gathers {@link ResolvedFacts}: a handful of /proc reads, no command and no packet. */
 export async function gatherResolvedFacts(ctx: CheckContext): Promise<ResolvedFacts> {
   const { target, host } = ctx;
   const [procs, resolved, ownNetns, nsswitchRead, inode] = await Promise.all([
-    host.processes(), host.resolvedProcesses(), host.ownNetns(), target.readFile('/etc/nsswitch.conf', { maxBytes: 64 * 1024 }), stubInode(ctx),
+    host.processes(),
+    host.resolvedProcesses(),
+    host.ownNetns(),
+    target.readFile('/etc/nsswitch.conf', { maxBytes: 64 * 1024 }),
+    stubInode(ctx),
   ]);
-  const netns = target.pid !== null ? procs.find((p) => p.pid === target.pid)?.netns ?? null : ownNetns;
+  const netns = target.pid !== null ? (procs.find((p) => p.pid === target.pid)?.netns ?? null) : ownNetns;
   const here = netns === null ? [] : resolved.filter((p) => p.netns === netns);
   const { guest, others } = await splitByOwner(ctx, here);
   let holder: StubHolder | null = null;
@@ -122,7 +133,11 @@ export async function gatherResolvedFacts(ctx: CheckContext): Promise<ResolvedFa
     holder = { inode, pid, whose: pid === null ? 'unknown' : guest.includes(pid) ? 'guest' : 'other' };
   }
   return {
-    netns, guest, others, holder, udpRead: inode !== undefined,
+    netns,
+    guest,
+    others,
+    holder,
+    udpRead: inode !== undefined,
     upstream: guest.length > 0 ? await readUpstream(ctx) : { servers: [], noneKnown: false, read: false },
     nsswitch: nsswitchRead.ok ? nsswitchHosts(nsswitchRead.text) : null,
   };

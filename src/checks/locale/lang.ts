@@ -7,19 +7,58 @@ import { generateLocaleFix, runWithLocaleFix } from '../../fixes/plans/locale-pl
 import type { TargetKind } from '../../core/types.js';
 
 /** The variables setlocale(LC_ALL, "") reads, strongest first. */
-const LC_VARS = ['LC_ALL', 'LC_CTYPE', 'LC_NUMERIC', 'LC_TIME', 'LC_COLLATE', 'LC_MONETARY', 'LC_MESSAGES', 'LC_PAPER', 'LC_NAME', 'LC_ADDRESS', 'LC_TELEPHONE', 'LC_MEASUREMENT', 'LC_IDENTIFICATION', 'LANG'];
+const LC_VARS = [
+  'LC_ALL',
+  'LC_CTYPE',
+  'LC_NUMERIC',
+  'LC_TIME',
+  'LC_COLLATE',
+  'LC_MONETARY',
+  'LC_MESSAGES',
+  'LC_PAPER',
+  'LC_NAME',
+  'LC_ADDRESS',
+  'LC_TELEPHONE',
+  'LC_MEASUREMENT',
+  'LC_IDENTIFICATION',
+  'LANG',
+];
 
 const findings = {
-  'locale-missing': { severity: 'warn', message: '{variable}={value} names a locale the guest does not have ({listedBy} lists {available}), so programs print "{usersSee}" and fall back to C', description: 'A session variable names a locale the guest does not have: "perl: warning: Setting locale failed.", "bash: warning: setlocale: LC_ALL: cannot change locale", "locale: Cannot set LC_CTYPE to default locale".' },
-  'c-utf8-missing': { severity: 'info', message: 'the guest has no C.UTF-8 locale either (glibc before 2.35): use LANG=C, or generate a locale', description: 'The guest has no C.UTF-8 either: LANG=C is the fallback.' },
-  'locale-unset': { severity: 'info', message: 'the session sets no LANG or LC_* (from {envSource}): programs use the C locale', description: 'The session sets no locale variables.' },
-  'locales-unlisted': { severity: 'info', message: 'could not list the guest\'s locales (no locale program, and a locale-archive this cannot read)', description: 'The guest\'s locales could not be listed.' },
-  'locale-ok': { severity: 'info', message: '{vars}: the guest has {them}', description: 'Every locale the session names exists in the guest.' },
+  'locale-missing': {
+    severity: 'warn',
+    message:
+      '{variable}={value} names a locale the guest does not have ({listedBy} lists {available}), so programs print "{usersSee}" and fall back to C',
+    description:
+      'A session variable names a locale the guest does not have: "perl: warning: Setting locale failed.", "bash: warning: setlocale: LC_ALL: cannot change locale", "locale: Cannot set LC_CTYPE to default locale".',
+  },
+  'c-utf8-missing': {
+    severity: 'info',
+    message: 'the guest has no C.UTF-8 locale either (glibc before 2.35): use LANG=C, or generate a locale',
+    description: 'The guest has no C.UTF-8 either: LANG=C is the fallback.',
+  },
+  'locale-unset': {
+    severity: 'info',
+    message: 'the session sets no LANG or LC_* (from {envSource}): programs use the C locale',
+    description: 'The session sets no locale variables.',
+  },
+  'locales-unlisted': {
+    severity: 'info',
+    message: "could not list the guest's locales (no locale program, and a locale-archive this cannot read)",
+    description: "The guest's locales could not be listed.",
+  },
+  'locale-ok': {
+    severity: 'info',
+    message: '{vars}: the guest has {them}',
+    description: 'Every locale the session names exists in the guest.',
+  },
 } as const;
 
 const fixDocs = {
-  'locale.use-available': 'chroot: env LANG=C.UTF-8 LC_ALL= chroot ROOT; schroot: the same, or keep LANG out of preserve-environment; nspawn: --setenv=LANG=C.UTF-8 (a booted guest reads /etc/locale.conf). C.UTF-8 only when the guest has it, C otherwise.',
-  'locale.generate': 'Generate the locale inside the guest: Debian locales + locale.gen + locale-gen; Fedora glibc-langpack-XX; Arch locale.gen + locale-gen.',
+  'locale.use-available':
+    'chroot: env LANG=C.UTF-8 LC_ALL= chroot ROOT; schroot: the same, or keep LANG out of preserve-environment; nspawn: --setenv=LANG=C.UTF-8 (a booted guest reads /etc/locale.conf). C.UTF-8 only when the guest has it, C otherwise.',
+  'locale.generate':
+    'Generate the locale inside the guest: Debian locales + locale.gen + locale-gen; Fedora glibc-langpack-XX; Arch locale.gen + locale-gen.',
 } as const;
 
 interface Facts {
@@ -50,7 +89,12 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   const { target } = ctx;
   const vars = LC_VARS.map((name) => ({ name, value: target.env[name] ?? '' })).filter((v) => v.value !== '');
   const [list, osRelease] = await Promise.all([
-    vars.length === 0 ? null : target.exec(['locale', '-a'], { env: { PATH: DEFAULT_PATH, LC_ALL: 'C' }, timeoutMs: Math.max(300, Math.floor(ctx.options.timeoutMs * 0.7)) }),
+    vars.length === 0
+      ? null
+      : target.exec(['locale', '-a'], {
+          env: { PATH: DEFAULT_PATH, LC_ALL: 'C' },
+          timeoutMs: Math.max(300, Math.floor(ctx.options.timeoutMs * 0.7)),
+        }),
     target.readFile('/etc/os-release', { maxBytes: 16 * 1024 }),
   ]);
   let available: string[] | null = null;
@@ -62,8 +106,17 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
     available = await listFromDirectory(ctx);
     listedBy = available === null ? null : '/usr/lib/locale';
   }
-  const osId = osRelease.ok ? /^ID=("?)([\w.-]+)\1\s*$/m.exec(osRelease.text)?.[2] ?? null : null;
-  return { vars, available, listedBy, envSource: target.envSource, osId, kind: target.kind, root: target.root, machine: target.nspawn?.machine ?? null };
+  const osId = osRelease.ok ? (/^ID=("?)([\w.-]+)\1\s*$/m.exec(osRelease.text)?.[2] ?? null) : null;
+  return {
+    vars,
+    available,
+    listedBy,
+    envSource: target.envSource,
+    osId,
+    kind: target.kind,
+    root: target.root,
+    machine: target.nspawn?.machine ?? null,
+  };
 }
 
 /** The warning users see for this variable (both confirmed on a Debian 12 guest). */
@@ -82,13 +135,26 @@ function judge(f: Facts) {
   const lcAll = f.vars.find((v) => v.name === 'LC_ALL');
   const relevant = lcAll && localeAvailable(lcAll.value, have) ? [lcAll] : f.vars;
   const broken = relevant.filter((v) => !isBuiltinLocale(v.value) && !localeAvailable(v.value, have));
-  const evidence = { vars: Object.fromEntries(f.vars.map((v) => [v.name, v.value])), available: f.available.slice(0, 50), listedBy: f.listedBy };
+  const evidence = {
+    vars: Object.fromEntries(f.vars.map((v) => [v.name, v.value])),
+    available: f.available.slice(0, 50),
+    listedBy: f.listedBy,
+  };
   if (broken.length === 0) {
     const named = relevant.map((v) => `${v.name}=${v.value}`).join(', ');
-    return { findings: [found('locale-ok', { vars: named, them: relevant.length === 1 ? 'it' : 'them' }, evidence)], summary: `${named}: present in the guest` };
+    return {
+      findings: [found('locale-ok', { vars: named, them: relevant.length === 1 ? 'it' : 'them' }, evidence)],
+      summary: `${named}: present in the guest`,
+    };
   }
   const available = `${f.available.slice(0, 8).join(', ')}${f.available.length > 8 ? ', …' : ''}`;
-  const out: Reported<typeof findings>[] = broken.map((v) => found('locale-missing', { variable: v.name, value: v.value, listedBy: f.listedBy ?? 'the guest', available, usersSee: usersSee(v.name, v.value) }, { ...evidence, variable: v.name, value: v.value }));
+  const out: Reported<typeof findings>[] = broken.map((v) =>
+    found(
+      'locale-missing',
+      { variable: v.name, value: v.value, listedBy: f.listedBy ?? 'the guest', available, usersSee: usersSee(v.name, v.value) },
+      { ...evidence, variable: v.name, value: v.value },
+    ),
+  );
   if (!have.has('C.utf8')) out.push(found('c-utf8-missing', {}, evidence));
   return out;
 }
@@ -99,14 +165,24 @@ function offer(f: Facts, reported: readonly Reported<typeof findings>[]) {
   if (missing.length === 0) return [];
   const fallback = f.available?.includes('C.utf8') ? 'C.UTF-8' : 'C';
   const values = [...new Set(missing.filter((v) => !isCUtf8(v)))];
-  return [runWithLocaleFix(f.kind, f.root, fallback, f.vars.map((v) => v.name), f.machine), values.length > 0 ? generateLocaleFix(f.osId, values) : null];
+  return [
+    runWithLocaleFix(
+      f.kind,
+      f.root,
+      fallback,
+      f.vars.map((v) => v.name),
+      f.machine,
+    ),
+    values.length > 0 ? generateLocaleFix(f.osId, values) : null,
+  ];
 }
 
 export default defineCheck({
   id: 'locale.lang',
   group: 'locale',
   title: 'Session locale exists in the guest',
-  description: 'Takes LC_ALL, each LC_* and LANG from the session and looks them up in what `locale -a` lists inside the guest, with glibc\'s codeset normalisation (UTF-8 and utf8 are the same). A missing one makes perl print "Setting locale failed", bash "setlocale: LC_ALL: cannot change locale" and locale "Cannot set LC_CTYPE to default locale"; C.UTF-8 is suggested only when the guest has it.',
+  description:
+    'Takes LC_ALL, each LC_* and LANG from the session and looks them up in what `locale -a` lists inside the guest, with glibc\'s codeset normalisation (UTF-8 and utf8 are the same). A missing one makes perl print "Setting locale failed", bash "setlocale: LC_ALL: cannot change locale" and locale "Cannot set LC_CTYPE to default locale"; C.UTF-8 is suggested only when the guest has it.',
   findings,
   fixDocs,
   appliesTo: (ctx) => (ctx.target.kind === 'host' ? 'no guest chosen: the session locale is checked inside a guest' : true),

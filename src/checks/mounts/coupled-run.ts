@@ -4,10 +4,25 @@ import type { Host } from '../../core/host.js';
 
 /** Host directories whose daemons a guest must not reach, with what reaching them means. */
 export const COUPLED_RUN_DIRS = [
-  { dir: '/run', code: 'host-run-mounted', severity: 'fail', why: 'the guest talks to the host\'s init and buses: "poweroff" inside the guest shuts the host down' },
-  { dir: '/run/systemd', code: 'host-systemd-run-mounted', severity: 'fail', why: 'the guest talks to the host\'s systemd (/run/systemd/private): "poweroff" inside the guest shuts the host down' },
-  { dir: '/run/dbus', code: 'host-dbus-mounted', severity: 'fail', why: 'the guest\'s clients use the host\'s system bus and its daemons' },
-  { dir: '/run/user', code: 'host-user-run-mounted', severity: 'warn', why: 'the guest uses the host session\'s bus, systemd --user and dconf daemons' },
+  {
+    dir: '/run',
+    code: 'host-run-mounted',
+    severity: 'fail',
+    why: 'the guest talks to the host\'s init and buses: "poweroff" inside the guest shuts the host down',
+  },
+  {
+    dir: '/run/systemd',
+    code: 'host-systemd-run-mounted',
+    severity: 'fail',
+    why: 'the guest talks to the host\'s systemd (/run/systemd/private): "poweroff" inside the guest shuts the host down',
+  },
+  { dir: '/run/dbus', code: 'host-dbus-mounted', severity: 'fail', why: "the guest's clients use the host's system bus and its daemons" },
+  {
+    dir: '/run/user',
+    code: 'host-user-run-mounted',
+    severity: 'warn',
+    why: "the guest uses the host session's bus, systemd --user and dconf daemons",
+  },
 ] as const;
 
 /** One of {@link COUPLED_RUN_DIRS}. */
@@ -28,6 +43,8 @@ export function coupledDirOfBind(source: string, recursive: boolean): CoupledRun
 /** What replaces the host's /run for `user`: a private runtime dir, binding only the host's pulse and dconf dirs that exist. */
 export async function runReplacementFor(host: Host, user: { uid: number; gid: number }): Promise<RunReplacement> {
   const wanted = [`/run/user/${user.uid}/pulse`, `/run/user/${user.uid}/dconf`];
-  const binds = (await Promise.all(wanted.map(async (d) => ((await host.stat(d)) !== null ? d : null)))).filter((d): d is string => d !== null);
+  const binds = (await Promise.all(wanted.map(async (d) => ((await host.stat(d)) !== null ? d : null)))).filter(
+    (d): d is string => d !== null,
+  );
   return { uid: user.uid, gid: user.gid, binds };
 }

@@ -8,18 +8,44 @@ import { parseFstab } from '../../parse/fstab.js';
 import { effectiveSetupFiles } from '../../parse/schroot-config.js';
 import { parseNspawnArgs } from '../../parse/nspawn-args.js';
 import { splitLines } from '../../parse/text-lines.js';
-import { privateRunChrootScriptFix, privateRunLiveFix, privateRunNspawnFix, privateRunSchrootFix, type RunReplacement } from '../../fixes/plans/mount-plans.js';
+import {
+  privateRunChrootScriptFix,
+  privateRunLiveFix,
+  privateRunNspawnFix,
+  privateRunSchrootFix,
+  type RunReplacement,
+} from '../../fixes/plans/mount-plans.js';
 import { COUPLED_RUN_DIRS, runReplacementFor, type CoupledRunDir } from './coupled-run.js';
 import type { Fix, TargetKind } from '../../core/types.js';
 
 const [RUN, SYSTEMD, DBUS, USER] = COUPLED_RUN_DIRS;
 
 const findings = {
-  'host-run-mounted': { severity: 'fail', message: `the host's {hostDir} is mounted in the guest at {at}: ${RUN.why}`, description: 'The host\'s whole /run is mounted in the guest: "poweroff" in the guest shuts the host down.' },
-  'host-systemd-run-mounted': { severity: 'fail', message: `the host's {hostDir} is mounted in the guest at {at}: ${SYSTEMD.why}`, description: 'The host\'s /run/systemd is mounted in the guest.' },
-  'host-dbus-mounted': { severity: 'fail', message: `the host's {hostDir} is mounted in the guest at {at}: ${DBUS.why}`, description: 'The host\'s /run/dbus (system bus) is mounted in the guest.' },
-  'host-user-run-mounted': { severity: 'warn', message: `the host's {hostDir} is mounted in the guest at {at}: ${USER.why}`, description: 'The host\'s /run/user (or /run/user/UID) is mounted in the guest: the host session\'s bus and daemons.' },
-  'host-socket-visible': { severity: 'fail', message: '{socket} in the guest is the host\'s own socket (same device and inode): the guest talks to the host\'s {daemon}', description: 'The guest reaches the very socket of a host daemon (same device and inode).' },
+  'host-run-mounted': {
+    severity: 'fail',
+    message: `the host's {hostDir} is mounted in the guest at {at}: ${RUN.why}`,
+    description: 'The host\'s whole /run is mounted in the guest: "poweroff" in the guest shuts the host down.',
+  },
+  'host-systemd-run-mounted': {
+    severity: 'fail',
+    message: `the host's {hostDir} is mounted in the guest at {at}: ${SYSTEMD.why}`,
+    description: "The host's /run/systemd is mounted in the guest.",
+  },
+  'host-dbus-mounted': {
+    severity: 'fail',
+    message: `the host's {hostDir} is mounted in the guest at {at}: ${DBUS.why}`,
+    description: "The host's /run/dbus (system bus) is mounted in the guest.",
+  },
+  'host-user-run-mounted': {
+    severity: 'warn',
+    message: `the host's {hostDir} is mounted in the guest at {at}: ${USER.why}`,
+    description: "The host's /run/user (or /run/user/UID) is mounted in the guest: the host session's bus and daemons.",
+  },
+  'host-socket-visible': {
+    severity: 'fail',
+    message: "{socket} in the guest is the host's own socket (same device and inode): the guest talks to the host's {daemon}",
+    description: 'The guest reaches the very socket of a host daemon (same device and inode).',
+  },
 } as const;
 
 const fixDocs = {
@@ -79,18 +105,29 @@ async function gather(ctx: CheckContext): Promise<Facts> {
   const { target, host } = ctx;
   const liveRepair = target.kind === 'chroot' || target.kind === 'schroot';
   const [hostMounts, guestMounts, sockets, run, processes, schrootFstab] = await Promise.all([
-    host.mountinfo(), target.mounts(),
-    Promise.all(HOST_SOCKETS.map(async (socket): Promise<SocketSight> => {
-      const [h, g] = await Promise.all([host.stat(socket), target.stat(socket)]);
-      return { socket, host: h && { dev: h.dev, ino: h.ino }, guest: 'error' in g ? null : { dev: g.dev, ino: g.ino } };
-    })),
+    host.mountinfo(),
+    target.mounts(),
+    Promise.all(
+      HOST_SOCKETS.map(async (socket): Promise<SocketSight> => {
+        const [h, g] = await Promise.all([host.stat(socket), target.stat(socket)]);
+        return { socket, host: h && { dev: h.dev, ino: h.ino }, guest: 'error' in g ? null : { dev: g.dev, ino: g.ino } };
+      }),
+    ),
     runReplacementFor(host, target.user),
     liveRepair ? target.processes() : [],
     schrootFstabOf(ctx),
   ]);
   return {
-    kind: target.kind, root: target.root, uid: target.user.uid, hostMounts, guestMounts, sockets, run, busy: processes.length > 0,
-    nspawn: target.kind === 'nspawn' ? { machine: target.nspawn?.machine ?? target.name, argv: target.nspawn?.argv ?? [] } : null, schrootFstab,
+    kind: target.kind,
+    root: target.root,
+    uid: target.user.uid,
+    hostMounts,
+    guestMounts,
+    sockets,
+    run,
+    busy: processes.length > 0,
+    nspawn: target.kind === 'nspawn' ? { machine: target.nspawn?.machine ?? target.name, argv: target.nspawn?.argv ?? [] } : null,
+    schrootFstab,
   };
 }
 
@@ -136,7 +173,6 @@ function worst(e: Exposure): CoupledRunDir {
   return hit ?? COUPLED_RUN_DIRS[3];
 }
 
-
 const found = findingBuilder(findings);
 
 // How it decides: any guest mount that shows one of the coupled host directories, then the host daemons'
@@ -146,13 +182,28 @@ function judge(f: Facts) {
   const out: Reported<typeof findings>[] = exposed.map((e) => {
     const c = worst(e);
     const shown = e.shows.find((s) => s.hostDir === c.dir) ?? e.shows[0];
-    return found(c.code, { hostDir: shown?.hostDir ?? c.dir, at: shown?.at ?? e.entry.mountPoint },
-      { guestMountPoint: e.entry.mountPoint, device: `${e.entry.major}:${e.entry.minor}`, root: e.entry.root, fsType: e.entry.fsType, shows: e.shows });
+    return found(
+      c.code,
+      { hostDir: shown?.hostDir ?? c.dir, at: shown?.at ?? e.entry.mountPoint },
+      {
+        guestMountPoint: e.entry.mountPoint,
+        device: `${e.entry.major}:${e.entry.minor}`,
+        root: e.entry.root,
+        fsType: e.entry.fsType,
+        shows: e.shows,
+      },
+    );
   });
   for (const { socket, host, guest } of f.sockets) {
     if (exposed.some((e) => e.shows.some((s) => isUnder(socket, s.hostDir) && s.at === s.hostDir))) continue;
     if (host && guest?.dev === host.dev && guest.ino === host.ino) {
-      out.push(found('host-socket-visible', { socket, daemon: socket.includes('dbus') ? 'system bus' : 'systemd' }, { socket, dev: host.dev, ino: host.ino }));
+      out.push(
+        found(
+          'host-socket-visible',
+          { socket, daemon: socket.includes('dbus') ? 'system bus' : 'systemd' },
+          { socket, dev: host.dev, ino: host.ino },
+        ),
+      );
     }
   }
   return { findings: out, summary: 'the guest has its own /run; no host daemon sockets are visible' };
@@ -173,7 +224,9 @@ function schrootFstabLine(fstab: { file: string; text: string }, e: Exposure): {
 function fixesFor(f: Facts, e: Exposure): (Fix<keyof typeof fixDocs> | null)[] {
   if (f.kind === 'nspawn') {
     const args = parseNspawnArgs((f.nspawn?.argv ?? []).slice(1));
-    const offending = args.binds.filter((b) => e.shows.some((s) => isUnder(s.hostDir, b.source))).map((b) => `--${b.readOnly ? 'bind-ro' : 'bind'}=${b.source}${b.dest !== b.source ? `:${b.dest}` : ''}`);
+    const offending = args.binds
+      .filter((b) => e.shows.some((s) => isUnder(s.hostDir, b.source)))
+      .map((b) => `--${b.readOnly ? 'bind-ro' : 'bind'}=${b.source}${b.dest !== b.source ? `:${b.dest}` : ''}`);
     return [privateRunNspawnFix(f.nspawn?.machine ?? f.root, offending, f.run)];
   }
   if (f.kind !== 'chroot' && f.kind !== 'schroot') return [];
@@ -195,12 +248,13 @@ export default defineCheck({
   id: 'mounts.host-run',
   group: 'mounts',
   title: 'Host /run visible in the guest',
-  description: 'Compares the guest\'s mount table with the host\'s: a guest mount of the same device and root as the host\'s /run (or /run/systemd, /run/dbus, /run/user) means the guest talks to the host\'s init and buses. The same inode of /run/systemd/private or the system bus socket inside and outside is the second sign.',
+  description:
+    "Compares the guest's mount table with the host's: a guest mount of the same device and root as the host's /run (or /run/systemd, /run/dbus, /run/user) means the guest talks to the host's init and buses. The same inode of /run/systemd/private or the system bus socket inside and outside is the second sign.",
   findings,
   fixDocs,
   appliesTo: (ctx) => {
-    if (ctx.target.kind === 'host') return 'no guest chosen: the host\'s /run is its own';
-    if (ctx.target.kind === 'self') return 'ctr-doctor runs inside the guest and cannot see the host\'s /run';
+    if (ctx.target.kind === 'host') return "no guest chosen: the host's /run is its own";
+    if (ctx.target.kind === 'self') return "ctr-doctor runs inside the guest and cannot see the host's /run";
     return true;
   },
   gather,

@@ -10,12 +10,38 @@ import { lazyUnmountFix, stopHoldersFix, umountCommands, unmountLeftoversFix } f
 import type { MountHolder, ProcessFiles } from '../../core/host.js';
 
 const findings = {
-  'leftover-mounts': { severity: 'warn', message: '{count} mount(s) are left below {root} ({names}) and no process or schroot session uses them; deleting the directory would delete host files through them', description: 'Mounts below a guest root that nothing uses any more.' },
-  'leftover-mounts-shared': { severity: 'warn', message: '{mounts} share mount propagation with the host: a plain "umount -R" would also unmount the host\'s own copies ({peers}); run "mount --make-rslave" first', description: 'A leftover mount shares propagation with the host: a plain umount -R would unmount the host\'s own /dev/pts, /dev/shm…' },
-  'leftover-mount-busy': { severity: 'warn', message: 'umount: {mountPoint}: target is busy: held by {holders}', description: 'A leftover mount is held by a process (its cwd, root, an open or mapped file): umount says "target is busy".' },
-  'mounts-in-use': { severity: 'info', message: '{count} mount(s) below {root} are in use by {pids} process(es) rooted there', description: 'Mounts below a guest root that running processes use.' },
-  'mounts-owned-by-session': { severity: 'info', message: '{count} mount(s) below {root} belong to the open schroot session {session}', description: 'Mounts that belong to an open schroot session.' },
-  'holders-incomplete': { severity: 'info', message: 'some processes\' open files could not be read; run as root to name every process that holds a mount', description: 'Some processes\' open files could not be read (not root), so a busy mount may go unnamed.' },
+  'leftover-mounts': {
+    severity: 'warn',
+    message:
+      '{count} mount(s) are left below {root} ({names}) and no process or schroot session uses them; deleting the directory would delete host files through them',
+    description: 'Mounts below a guest root that nothing uses any more.',
+  },
+  'leftover-mounts-shared': {
+    severity: 'warn',
+    message:
+      '{mounts} share mount propagation with the host: a plain "umount -R" would also unmount the host\'s own copies ({peers}); run "mount --make-rslave" first',
+    description: "A leftover mount shares propagation with the host: a plain umount -R would unmount the host's own /dev/pts, /dev/shm…",
+  },
+  'leftover-mount-busy': {
+    severity: 'warn',
+    message: 'umount: {mountPoint}: target is busy: held by {holders}',
+    description: 'A leftover mount is held by a process (its cwd, root, an open or mapped file): umount says "target is busy".',
+  },
+  'mounts-in-use': {
+    severity: 'info',
+    message: '{count} mount(s) below {root} are in use by {pids} process(es) rooted there',
+    description: 'Mounts below a guest root that running processes use.',
+  },
+  'mounts-owned-by-session': {
+    severity: 'info',
+    message: '{count} mount(s) below {root} belong to the open schroot session {session}',
+    description: 'Mounts that belong to an open schroot session.',
+  },
+  'holders-incomplete': {
+    severity: 'info',
+    message: "some processes' open files could not be read; run as root to name every process that holds a mount",
+    description: "Some processes' open files could not be read (not root), so a busy mount may go unnamed.",
+  },
 } as const;
 
 const fixDocs = {
@@ -65,7 +91,12 @@ function rootsToExamine(hostWide: boolean, root: string, hostMounts: readonly Mo
 // and (only when something is left over) every process's open files, to name what keeps a mount busy.
 async function gather(ctx: CheckContext): Promise<Facts> {
   const { host, target } = ctx;
-  const [hostMounts, processes, sessions, ownMntns] = await Promise.all([host.mountinfo(), host.processes(), host.schrootSessions(), host.ownMntns()]);
+  const [hostMounts, processes, sessions, ownMntns] = await Promise.all([
+    host.mountinfo(),
+    host.processes(),
+    host.schrootSessions(),
+    host.ownMntns(),
+  ]);
   const hostWide = isHostWide(ctx);
   const sessionRoots = new Map(sessions.filter((s) => s.mounted).map((s) => [sessionRoot(s), s.id] as const));
   const names = rootsToExamine(hostWide, target.root, hostMounts);
@@ -75,7 +106,15 @@ async function gather(ctx: CheckContext): Promise<Facts> {
     .filter(({ use }) => use.mounts.length > 0)
     .map(({ root, use }) => ({ use, pids: [...new Set([...use.rootedPids, ...(root === target.root ? guestPids : [])])] }));
   const unused = roots.some((r) => r.pids.length === 0 && r.use.session === null);
-  return { hostWide, root: target.root, examined: names.length, hostMounts, roots, files: unused ? await host.processFiles() : null, ownMntns };
+  return {
+    hostWide,
+    root: target.root,
+    examined: names.length,
+    hostMounts,
+    roots,
+    files: unused ? await host.processFiles() : null,
+    ownMntns,
+  };
 }
 
 const found = findingBuilder(findings);
@@ -85,7 +124,13 @@ function peersOutside(m: MountEntry, root: string, hostMounts: readonly MountEnt
   return m.shared === null ? [] : hostMounts.filter((h) => h.shared === m.shared && !isUnder(h.mountPoint, root));
 }
 
-const describeMount = (m: MountEntry) => ({ mountPoint: m.mountPoint, fsType: m.fsType, source: m.source, root: m.root, propagation: m.optionalFields.join(' ') || 'private' });
+const describeMount = (m: MountEntry) => ({
+  mountPoint: m.mountPoint,
+  fsType: m.fsType,
+  source: m.source,
+  root: m.root,
+  propagation: m.optionalFields.join(' ') || 'private',
+});
 
 /** A left-over root's mounts split into what can go now and what a process holds. */
 function leftoverPlan(use: GuestRootUse, holders: readonly MountHolder[]) {
@@ -101,18 +146,39 @@ const holdersOfRoot = (f: Facts, use: GuestRootUse): MountHolder[] => mountHolde
 function judgeLeftover(f: Facts, use: GuestRootUse): Reported<typeof findings>[] {
   const plan = leftoverPlan(use, holdersOfRoot(f, use));
   const names = [...new Set(plan.units.map((u) => path.posix.relative(use.root, u.path)))];
-  const out = [found('leftover-mounts', { count: use.mounts.length, root: use.root, names: names.join(', ') },
-    { root: use.root, mounts: use.mounts.map(describeMount), commands: plan.units.map((u) => umountCommands(u)) })];
+  const out = [
+    found(
+      'leftover-mounts',
+      { count: use.mounts.length, root: use.root, names: names.join(', ') },
+      { root: use.root, mounts: use.mounts.map(describeMount), commands: plan.units.map((u) => umountCommands(u)) },
+    ),
+  ];
   const shared = use.mounts.filter((m) => peersOutside(m, use.root, f.hostMounts).length > 0);
   if (shared.length > 0) {
     const peers = [...new Set(shared.flatMap((m) => peersOutside(m, use.root, f.hostMounts).map((p) => p.mountPoint)))].slice(0, 6);
-    out.push(found('leftover-mounts-shared', { mounts: shared.map((m) => m.mountPoint).join(', '), peers: peers.join(', ') },
-      { mounts: shared.map((m) => ({ mountPoint: m.mountPoint, peerGroup: m.shared, peers: peersOutside(m, use.root, f.hostMounts).map((p) => p.mountPoint) })) }));
+    out.push(
+      found(
+        'leftover-mounts-shared',
+        { mounts: shared.map((m) => m.mountPoint).join(', '), peers: peers.join(', ') },
+        {
+          mounts: shared.map((m) => ({
+            mountPoint: m.mountPoint,
+            peerGroup: m.shared,
+            peers: peersOutside(m, use.root, f.hostMounts).map((p) => p.mountPoint),
+          })),
+        },
+      ),
+    );
   }
   for (const u of plan.busy) {
     const hs = plan.holdersOf(u);
-    out.push(found('leftover-mount-busy', { mountPoint: u.path, holders: hs.map((h) => `${h.pid} (${h.comm}, ${h.how} ${h.path})`).join(', ') },
-      { mountPoint: u.path, pids: [...new Set(hs.map((h) => h.pid))], holders: hs }));
+    out.push(
+      found(
+        'leftover-mount-busy',
+        { mountPoint: u.path, holders: hs.map((h) => `${h.pid} (${h.comm}, ${h.how} ${h.path})`).join(', ') },
+        { mountPoint: u.path, pids: [...new Set(hs.map((h) => h.pid))], holders: hs },
+      ),
+    );
   }
   return out;
 }
@@ -124,7 +190,8 @@ function judge(f: Facts) {
   for (const { use, pids } of f.roots) {
     const base = { count: use.mounts.length, root: use.root };
     if (pids.length > 0) out.push(found('mounts-in-use', { ...base, pids: pids.length }, { root: use.root, pids: pids.slice(0, 20) }));
-    else if (use.session !== null) out.push(found('mounts-owned-by-session', { ...base, session: use.session }, { root: use.root, session: use.session }));
+    else if (use.session !== null)
+      out.push(found('mounts-owned-by-session', { ...base, session: use.session }, { root: use.root, session: use.session }));
     else {
       if (unreadable > 0 && !out.some((r) => r.code === 'holders-incomplete')) out.push(found('holders-incomplete', {}, { unreadable }));
       out.push(...judgeLeftover(f, use));
@@ -138,20 +205,23 @@ function judge(f: Facts) {
 
 // What it offers: unmount what nobody holds; for held mounts, who to stop, and a lazy unmount as the unsafe way.
 function offer(f: Facts) {
-  return f.roots.filter((r) => r.pids.length === 0 && r.use.session === null).flatMap(({ use }) => {
-    const plan = leftoverPlan(use, holdersOfRoot(f, use));
-    return [
-      plan.free.length > 0 ? unmountLeftoversFix(use.root, plan.free) : null,
-      ...(plan.busy.length > 0 ? [stopHoldersFix(use.root, plan.busyHolders), lazyUnmountFix(use.root, plan.busy)] : []),
-    ];
-  });
+  return f.roots
+    .filter((r) => r.pids.length === 0 && r.use.session === null)
+    .flatMap(({ use }) => {
+      const plan = leftoverPlan(use, holdersOfRoot(f, use));
+      return [
+        plan.free.length > 0 ? unmountLeftoversFix(use.root, plan.free) : null,
+        ...(plan.busy.length > 0 ? [stopHoldersFix(use.root, plan.busyHolders), lazyUnmountFix(use.root, plan.busy)] : []),
+      ];
+    });
 }
 
 export default defineCheck({
   id: 'mounts.leftover',
   group: 'mounts',
   title: 'Leftover mounts below guest roots',
-  description: 'Looks in the host\'s mount table for mounts (/proc, /sys, /dev rbinds and others) below a guest root that no process has as its root and no open schroot session owns: what is left after the chroot ended. Offers an unmount plan that cannot propagate to the host.',
+  description:
+    "Looks in the host's mount table for mounts (/proc, /sys, /dev rbinds and others) below a guest root that no process has as its root and no open schroot session owns: what is left after the chroot ended. Offers an unmount plan that cannot propagate to the host.",
   findings,
   fixDocs,
   appliesTo: (ctx) => (ctx.target.rootViaProcess ? 'the guest has its own mount namespace; its mounts end with it' : true),

@@ -7,26 +7,65 @@ import { noUplinkFixes, pingPermissionFix } from '../../fixes/plans/net-plans.js
 import { DEFAULT_PATH, type ExecResult, type Target } from '../../core/target.js';
 
 const findings = {
-  'ping-ok': { severity: 'info', message: 'ping {address} {from}: {got}/{sent} replies, rtt min/avg/max {min}/{avg}/{max} ms', description: 'Every ping came back; the round-trip time is reported.' },
-  'ping-no-route': { severity: 'fail', message: 'ping {address} {from}: {said}{why}', description: '"connect: Network is unreachable": the guest\'s namespace has no route (often only lo, as with nspawn --private-network).' },
-  'ping-unreachable': { severity: 'fail', message: 'ping {address} {from}: {said}', description: '"Destination Host Unreachable": a gateway answered that it cannot reach the target.' },
+  'ping-ok': {
+    severity: 'info',
+    message: 'ping {address} {from}: {got}/{sent} replies, rtt min/avg/max {min}/{avg}/{max} ms',
+    description: 'Every ping came back; the round-trip time is reported.',
+  },
+  'ping-no-route': {
+    severity: 'fail',
+    message: 'ping {address} {from}: {said}{why}',
+    description:
+      '"connect: Network is unreachable": the guest\'s namespace has no route (often only lo, as with nspawn --private-network).',
+  },
+  'ping-unreachable': {
+    severity: 'fail',
+    message: 'ping {address} {from}: {said}',
+    description: '"Destination Host Unreachable": a gateway answered that it cannot reach the target.',
+  },
   'ping-loss': { severity: 'fail', message: 'ping {address} {from}: {loss}', description: 'Every packet was lost.' },
-  'ping-partial-loss': { severity: 'warn', message: 'ping {address} {from}: {percent}% packet loss ({got}/{sent} replies)', description: 'Some packets were lost, some came back.' },
-  'ping-missing': { severity: 'info', message: 'ping is not installed in the guest ("{address}" was pinged with the host\'s ping inside the guest\'s network namespace)', description: 'ping is not installed in the guest; the host\'s ping was used inside the guest\'s network namespace.' },
-  'ping-not-permitted': { severity: 'warn', message: 'ping in the guest fails for {user} (uid {uid}): {said}; ping has no cap_net_raw and gid {gid} is {inOrOut} net.ipv4.ping_group_range ({range})', description: '"ping: socket: Operation not permitted": ping has no cap_net_raw and the user\'s group is outside net.ipv4.ping_group_range.' },
-  'ping-blocked': { severity: 'fail', message: 'ping {address} {from}: {said} (a firewall rule rejects outgoing ICMP)', description: '"sendmsg: Operation not permitted": a firewall rejects outgoing ICMP.' },
-  'ping-target-unresolved': { severity: 'fail', message: 'ping {address}: {said} (give --ping-target an IP address, or see the dns checks)', description: 'The ping target is a name that did not resolve.' },
-  'ping-failed': { severity: 'fail', message: 'ping {address} {from} failed: {said}', description: 'ping failed in a way not recognised (the host\'s ping refused in the guest\'s namespace too); its message is quoted.' },
+  'ping-partial-loss': {
+    severity: 'warn',
+    message: 'ping {address} {from}: {percent}% packet loss ({got}/{sent} replies)',
+    description: 'Some packets were lost, some came back.',
+  },
+  'ping-missing': {
+    severity: 'info',
+    message: 'ping is not installed in the guest ("{address}" was pinged with the host\'s ping inside the guest\'s network namespace)',
+    description: "ping is not installed in the guest; the host's ping was used inside the guest's network namespace.",
+  },
+  'ping-not-permitted': {
+    severity: 'warn',
+    message:
+      'ping in the guest fails for {user} (uid {uid}): {said}; ping has no cap_net_raw and gid {gid} is {inOrOut} net.ipv4.ping_group_range ({range})',
+    description:
+      '"ping: socket: Operation not permitted": ping has no cap_net_raw and the user\'s group is outside net.ipv4.ping_group_range.',
+  },
+  'ping-blocked': {
+    severity: 'fail',
+    message: 'ping {address} {from}: {said} (a firewall rule rejects outgoing ICMP)',
+    description: '"sendmsg: Operation not permitted": a firewall rejects outgoing ICMP.',
+  },
+  'ping-target-unresolved': {
+    severity: 'fail',
+    message: 'ping {address}: {said} (give --ping-target an IP address, or see the dns checks)',
+    description: 'The ping target is a name that did not resolve.',
+  },
+  'ping-failed': {
+    severity: 'fail',
+    message: 'ping {address} {from} failed: {said}',
+    description: "ping failed in a way not recognised (the host's ping refused in the guest's namespace too); its message is quoted.",
+  },
 } as const;
 
 const fixDocs = {
   'net.nspawn-network-veth': 'nspawn --private-network without an uplink: --network-veth (VirtualEthernet=yes) plus systemd-networkd.',
-  'net.nspawn-share-host-network': 'nspawn: drop --private-network (Private=no) to use the host\'s network.',
+  'net.nspawn-share-host-network': "nspawn: drop --private-network (Private=no) to use the host's network.",
   'net.nspawn-enable-networkd': 'nspawn --network-veth: enable systemd-networkd on the host and in the guest.',
   'net.netns-route': 'A namespace given with --network-namespace-path: give it an uplink and a default route.',
-  'net.fix-host-network': 'chroot and schroot share the host\'s network: fix the host.',
-  'net.fix-guest-netns': 'The guest\'s process was started in another network namespace: give that one a route.',
-  'net.ping-permission': 'setcap cap_net_raw+ep on the guest\'s ping, or widen net.ipv4.ping_group_range.',
+  'net.fix-host-network': "chroot and schroot share the host's network: fix the host.",
+  'net.fix-guest-netns': "The guest's process was started in another network namespace: give that one a route.",
+  'net.ping-permission': "setcap cap_net_raw+ep on the guest's ping, or widen net.ipv4.ping_group_range.",
 } as const;
 
 /**
@@ -56,7 +95,11 @@ function rejectedOptions(result: ExecResult): boolean {
 }
 
 /** Runs ping through `run`; a ping that refuses our options is run again with the plain ones. */
-async function pingWith(run: (argv: string[]) => Promise<ExecResult>, address: string, left: () => number): Promise<{ argv: string[]; result: ExecResult }> {
+async function pingWith(
+  run: (argv: string[]) => Promise<ExecResult>,
+  address: string,
+  left: () => number,
+): Promise<{ argv: string[]; result: ExecResult }> {
   const argv = pingArgv(address, left());
   const result = await run(argv);
   if (!rejectedOptions(result)) return { argv, result };
@@ -104,8 +147,11 @@ interface Facts {
   place: Pick<Target, 'kind' | 'root' | 'pid' | 'sharesNetns' | 'netnsPath' | 'nspawn'>;
 }
 
-const pingRun = (via: PingRun['via'], run: { argv: string[]; result: ExecResult }): PingRun =>
-  ({ via, ...run, outcome: parsePing(run.result.stdout, run.result.stderr, run.result.exitCode) });
+const pingRun = (via: PingRun['via'], run: { argv: string[]; result: ExecResult }): PingRun => ({
+  via,
+  ...run,
+  outcome: parsePing(run.result.stdout, run.result.stderr, run.result.exitCode),
+});
 
 async function permissionFacts(ctx: CheckContext): Promise<PermissionFacts> {
   const range = await ctx.target.execInNetns(['cat', '/proc/sys/net/ipv4/ping_group_range'], { timeoutMs: 500 });
@@ -113,15 +159,26 @@ async function permissionFacts(ctx: CheckContext): Promise<PermissionFacts> {
   let pingPath = '/usr/bin/ping';
   for (const p of PING_PATHS) {
     const s = await ctx.target.stat(p);
-    if ('type' in s && s.type === 'file') { pingPath = p; break; }
+    if ('type' in s && s.type === 'file') {
+      pingPath = p;
+      break;
+    }
   }
   const gid = ctx.target.user.gid;
-  return { pingPath, pingGroupRange: range.exitCode === 0 ? range.stdout.trim() : null, gidInPingGroupRange: low !== undefined && high !== undefined && gid >= low && gid <= high };
+  return {
+    pingPath,
+    pingGroupRange: range.exitCode === 0 ? range.stdout.trim() : null,
+    gidInPingGroupRange: low !== undefined && high !== undefined && gid >= low && gid <= high,
+  };
 }
 
 async function routeFacts(ctx: CheckContext): Promise<RouteFacts> {
   const { target } = ctx;
-  const [dev, route, route6] = await Promise.all([target.readProcNet('dev'), target.readProcNet('route'), target.readProcNet('ipv6_route')]);
+  const [dev, route, route6] = await Promise.all([
+    target.readProcNet('dev'),
+    target.readProcNet('route'),
+    target.readProcNet('ipv6_route'),
+  ]);
   return {
     interfaces: dev === null ? null : parseProcNetDevNames(dev),
     ipv4DefaultRoute: route === null ? null : hasIpv4DefaultRoute(route),
@@ -137,7 +194,10 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   const left = () => Math.max(300, options.timeoutMs - RESERVE_MS - (host.now() - started));
   const asUser = target.user.uid === 0 ? {} : { user: { uid: target.user.uid, gid: target.user.gid, groups: target.user.groups } };
   const env = { PATH: DEFAULT_PATH, LC_ALL: 'C' };
-  const guest = pingRun('guest', await pingWith((argv) => target.exec(argv, { ...asUser, env, timeoutMs: left() + 200 }), options.pingTarget, left));
+  const guest = pingRun(
+    'guest',
+    await pingWith((argv) => target.exec(argv, { ...asUser, env, timeoutMs: left() + 200 }), options.pingTarget, left),
+  );
   if (guest.result.spawnError && !guest.result.notFound) return cannotRun(`cannot run ping in the guest: ${guest.result.spawnError}`);
   const missing = guest.result.notFound;
   const denied = !missing && guest.outcome.error === 'permission';
@@ -147,14 +207,21 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
     // The guest has no usable ping: the host's ping, as root, inside the guest's network namespace.
     const run = await pingWith((argv) => target.execInNetns(argv, { timeoutMs: left() + 200 }), options.pingTarget, left);
     const unusable = run.result.notFound || (run.result.spawnError !== undefined && run.result.exitCode === null);
-    if (unusable && missing) return cannotRun(`ping is installed neither in the guest nor on the host (${run.result.spawnError ?? 'not found'})`);
+    if (unusable && missing)
+      return cannotRun(`ping is installed neither in the guest nor on the host (${run.result.spawnError ?? 'not found'})`);
     fallback = unusable ? null : pingRun('host-in-netns', run);
   }
   const deciding = missing || denied ? fallback : guest;
   const { kind, root, pid, sharesNetns, netnsPath, nspawn } = target;
   return {
-    address: options.pingTarget, timeoutMs: options.timeoutMs, user: { name: target.user.name, uid: target.user.uid, gid: target.user.gid },
-    guest, missing, permission, host: fallback, routes: deciding?.outcome.error === 'no-route' ? await routeFacts(ctx) : null,
+    address: options.pingTarget,
+    timeoutMs: options.timeoutMs,
+    user: { name: target.user.name, uid: target.user.uid, gid: target.user.gid },
+    guest,
+    missing,
+    permission,
+    host: fallback,
+    routes: deciding?.outcome.error === 'no-route' ? await routeFacts(ctx) : null,
     place: { kind, root, pid, sharesNetns, netnsPath, ...(nspawn ? { nspawn } : {}) },
   };
 }
@@ -164,8 +231,13 @@ const found = findingBuilder(findings);
 function evidenceOf(run: PingRun): Record<string, unknown> {
   const { outcome } = run;
   return {
-    via: run.via, command: run.argv.join(' '), exitCode: run.result.exitCode,
-    transmitted: outcome.transmitted, received: outcome.received, lossPercent: outcome.lossPercent, rttMs: outcome.rttMs,
+    via: run.via,
+    command: run.argv.join(' '),
+    exitCode: run.result.exitCode,
+    transmitted: outcome.transmitted,
+    received: outcome.received,
+    lossPercent: outcome.lossPercent,
+    rttMs: outcome.rttMs,
     ...(outcome.message ? { message: outcome.message } : {}),
   };
 }
@@ -178,13 +250,17 @@ function verdict(f: Facts, run: PingRun): Reported<typeof findings> {
   const { address } = f;
   const { outcome } = run;
   const ev = evidenceOf(run);
-  const from = run.via === 'guest' ? 'from the guest' : 'from the guest\'s network namespace (host\'s ping)';
+  const from = run.via === 'guest' ? 'from the guest' : "from the guest's network namespace (host's ping)";
   const said = (fallback: string) => outcome.message ?? fallback;
   switch (outcome.error) {
     case 'no-route': {
       const routes = f.routes ?? { interfaces: null, ipv4DefaultRoute: null, ipv6DefaultRoute: null };
       const onlyLo = Array.isArray(routes.interfaces) && routes.interfaces.every((n) => n === 'lo');
-      const why = onlyLo ? ' (the namespace has only the loopback interface)' : routes.ipv4DefaultRoute === false ? ' (no default route)' : '';
+      const why = onlyLo
+        ? ' (the namespace has only the loopback interface)'
+        : routes.ipv4DefaultRoute === false
+          ? ' (no default route)'
+          : '';
       return found('ping-no-route', { address, from, said: said('Network is unreachable'), why }, { ...ev, ...routes });
     }
     case 'unreachable':
@@ -204,7 +280,12 @@ function verdict(f: Facts, run: PingRun): Reported<typeof findings> {
   const sent = outcome.transmitted ?? 0;
   const got = outcome.received ?? 0;
   if (sent > 0 && got === sent && outcome.rttMs) return found('ping-ok', { address, from, got, sent, ...outcome.rttMs }, ev);
-  if (got > 0) return found('ping-partial-loss', { address, from, percent: outcome.lossPercent ?? Math.round(100 - (100 * got) / sent), got, sent }, ev);
+  if (got > 0)
+    return found(
+      'ping-partial-loss',
+      { address, from, percent: outcome.lossPercent ?? Math.round(100 - (100 * got) / sent), got, sent },
+      ev,
+    );
   const loss = sent > 0 ? `${sent} packets transmitted, 0 received, 100% packet loss` : `no reply within ${f.timeoutMs} ms`;
   return found('ping-loss', { address, from, loss }, ev);
 }
@@ -215,10 +296,20 @@ function judge(f: Facts) {
   if (f.missing) out.push(found('ping-missing', { address: f.address }, { stderr: f.guest.result.stderr.trim().slice(0, 200) }));
   if (f.permission) {
     const p = f.permission;
-    out.push(found('ping-not-permitted', {
-      user: f.user.name, uid: f.user.uid, said: f.guest.outcome.message ?? 'Operation not permitted', gid: f.user.gid,
-      inOrOut: p.gidInPingGroupRange ? 'inside' : 'outside', range: String(p.pingGroupRange),
-    }, { ...evidenceOf(f.guest), gid: f.user.gid, ...p }));
+    out.push(
+      found(
+        'ping-not-permitted',
+        {
+          user: f.user.name,
+          uid: f.user.uid,
+          said: f.guest.outcome.message ?? 'Operation not permitted',
+          gid: f.user.gid,
+          inOrOut: p.gidInPingGroupRange ? 'inside' : 'outside',
+          range: String(p.pingGroupRange),
+        },
+        { ...evidenceOf(f.guest), gid: f.user.gid, ...p },
+      ),
+    );
   }
   const run = decidingRun(f);
   if (run === null) return out;
@@ -241,7 +332,8 @@ export default defineCheck({
   id: 'net.ping',
   group: 'net',
   title: 'ICMP reachability from the guest',
-  description: 'Pings --ping-target from inside the guest\'s network namespace as the desktop user (falling back to the host\'s ping in that namespace), and tells apart no route, unreachable, packet loss, a missing ping and ICMP not permitted.',
+  description:
+    "Pings --ping-target from inside the guest's network namespace as the desktop user (falling back to the host's ping in that namespace), and tells apart no route, unreachable, packet loss, a missing ping and ICMP not permitted.",
   findings,
   fixDocs,
   appliesTo: () => true,

@@ -16,11 +16,11 @@ const CONTAINER_HOSTILE: Record<string, string> = {
   'systemd-modules-load.service': 'a container has no CAP_SYS_MODULE',
   'systemd-journald-audit.socket': 'the audit subsystem is not namespaced',
   'systemd-networkd-wait-online.service': 'the container has no links networkd manages',
-  'systemd-remount-fs.service': 'the container\'s root is not its to remount',
+  'systemd-remount-fs.service': "the container's root is not its to remount",
   'systemd-sysctl.service': '/proc/sys is read-only in a container',
   'systemd-udevd.service': 'udev does not run in containers',
   'systemd-udev-trigger.service': 'udev does not run in containers',
-  'systemd-binfmt.service': 'binfmt_misc is the host\'s',
+  'systemd-binfmt.service': "binfmt_misc is the host's",
   'e2scrub_reap.service': 'a host maintenance service copied in with the root',
   'postgresql.service': 'a host service copied in with a whole-host overlay',
   'podman.service': 'a host service copied in with a whole-host overlay',
@@ -28,15 +28,37 @@ const CONTAINER_HOSTILE: Record<string, string> = {
 };
 
 const findings = {
-  'boot-degraded': { severity: 'warn', message: 'the guest\'s systemd reports "{state}": {count} failed unit(s): {units}{journal}', description: 'The guest is "degraded": each failed unit is named with its result and exit status, the container-hostile ones marked, the last journal line quoted.' },
-  'boot-stuck': { severity: 'warn', message: 'the guest has been "{state}" for {seconds} s, waiting on {jobs}', description: 'The guest has been "starting" for more than 90 s.' },
-  'boot-state': { severity: 'warn', message: 'the guest\'s systemd reports "{state}" (systemctl is-system-running)', description: 'Another state: maintenance, stopping, offline.' },
-  'boot-starting': { severity: 'info', message: 'the guest is still "{state}" ({seconds} s after it started)', description: 'Still starting, recently booted.' },
-  'boot-running': { severity: 'info', message: 'the guest\'s systemd reports "running": every unit started', description: 'The guest reports "running".' },
+  'boot-degraded': {
+    severity: 'warn',
+    message: 'the guest\'s systemd reports "{state}": {count} failed unit(s): {units}{journal}',
+    description:
+      'The guest is "degraded": each failed unit is named with its result and exit status, the container-hostile ones marked, the last journal line quoted.',
+  },
+  'boot-stuck': {
+    severity: 'warn',
+    message: 'the guest has been "{state}" for {seconds} s, waiting on {jobs}',
+    description: 'The guest has been "starting" for more than 90 s.',
+  },
+  'boot-state': {
+    severity: 'warn',
+    message: 'the guest\'s systemd reports "{state}" (systemctl is-system-running)',
+    description: 'Another state: maintenance, stopping, offline.',
+  },
+  'boot-starting': {
+    severity: 'info',
+    message: 'the guest is still "{state}" ({seconds} s after it started)',
+    description: 'Still starting, recently booted.',
+  },
+  'boot-running': {
+    severity: 'info',
+    message: 'the guest\'s systemd reports "running": every unit started',
+    description: 'The guest reports "running".',
+  },
 } as const;
 
 const fixDocs = {
-  'nspawn.mask-failed-units': 'Unsafe: mask the failed units in the guest (/etc/systemd/system/UNIT -> /dev/null, undoable), then daemon-reload and reset-failed.',
+  'nspawn.mask-failed-units':
+    'Unsafe: mask the failed units in the guest (/etc/systemd/system/UNIT -> /dev/null, undoable), then daemon-reload and reset-failed.',
   'nspawn.boot-advice': 'systemctl --root=ROOT mask UNIT… before the next boot; wait with systemctl is-system-running --wait.',
 } as const;
 
@@ -71,34 +93,52 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   const pid = target.pid!;
   const comm = (await ctx.host.readFile(`/proc/${pid}/comm`))?.trim();
   if (comm !== 'systemd') return skip(`the guest was not booted (its PID 1 is ${comm ?? 'gone'}, not systemd)`);
-  const opts = { env: { PATH: DEFAULT_PATH, LC_ALL: 'C', SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0' }, // Up to four rounds of commands, one after the other, inside the check's time.
-    timeoutMs: Math.max(200, Math.floor(ctx.options.timeoutMs * 0.22)) };
+  const opts = {
+    env: { PATH: DEFAULT_PATH, LC_ALL: 'C', SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0' }, // Up to four rounds of commands, one after the other, inside the check's time.
+    timeoutMs: Math.max(200, Math.floor(ctx.options.timeoutMs * 0.22)),
+  };
   const [state, uptimeS] = await Promise.all([target.exec(['systemctl', 'is-system-running'], opts), ageOf(ctx.host, pid)]);
   const facts: Facts = { state: state.stdout.trim() || null, uptimeS, jobs: [], failed: [], root: target.root };
   if (facts.state === 'starting' || facts.state === 'initializing') {
     const jobs = await target.exec(['systemctl', 'list-jobs', '--no-legend', '--plain'], opts);
-    facts.jobs = [...eachLine(jobs.stdout)].map((l) => splitWords(l.text)[1] ?? '').filter((u) => u !== '').slice(0, MAX_UNITS);
+    facts.jobs = [...eachLine(jobs.stdout)]
+      .map((l) => splitWords(l.text)[1] ?? '')
+      .filter((u) => u !== '')
+      .slice(0, MAX_UNITS);
   }
   if (facts.state !== 'running') {
     const list = await target.exec(['systemctl', 'list-units', '--state=failed', '--no-legend', '--plain', '--full'], opts);
-    const units = [...eachLine(list.stdout)].map((l) => splitWords(l.text.replace(/^\W+/, ''))[0] ?? '').filter((u) => /^[\w@:.\\-]+\.[a-z]+$/.test(u)).slice(0, MAX_UNITS);
-    facts.failed = await Promise.all(units.map(async (unit) => {
-      // The unit's own processes' words first (_SYSTEMD_UNIT); -u adds systemd's "Failed to start" about it.
-      const [show, own, about] = await Promise.all([
-        target.exec(['systemctl', 'show', '-p', 'Result', '-p', 'ExecMainStatus', unit], opts),
-        target.exec(['journalctl', `_SYSTEMD_UNIT=${unit}`, '-n', '3', '--no-pager', '-o', 'cat'], opts),
-        target.exec(['journalctl', '-u', unit, '-n', '3', '--no-pager', '-o', 'cat'], opts),
-      ]);
-      const prop = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(show.stdout)?.[1] ?? null;
-      const linesOf = (r: typeof own) => (r.exitCode === 0 ? r.stdout.trim().split('\n').filter((l) => l !== '' && !l.startsWith('-- ')).slice(-3) : []);
-      const lines = linesOf(own).length > 0 ? linesOf(own) : linesOf(about);
-      return { unit, result: prop('Result'), status: prop('ExecMainStatus'), journal: lines };
-    }));
+    const units = [...eachLine(list.stdout)]
+      .map((l) => splitWords(l.text.replace(/^\W+/, ''))[0] ?? '')
+      .filter((u) => /^[\w@:.\\-]+\.[a-z]+$/.test(u))
+      .slice(0, MAX_UNITS);
+    facts.failed = await Promise.all(
+      units.map(async (unit) => {
+        // The unit's own processes' words first (_SYSTEMD_UNIT); -u adds systemd's "Failed to start" about it.
+        const [show, own, about] = await Promise.all([
+          target.exec(['systemctl', 'show', '-p', 'Result', '-p', 'ExecMainStatus', unit], opts),
+          target.exec(['journalctl', `_SYSTEMD_UNIT=${unit}`, '-n', '3', '--no-pager', '-o', 'cat'], opts),
+          target.exec(['journalctl', '-u', unit, '-n', '3', '--no-pager', '-o', 'cat'], opts),
+        ]);
+        const prop = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(show.stdout)?.[1] ?? null;
+        const linesOf = (r: typeof own) =>
+          r.exitCode === 0
+            ? r.stdout
+                .trim()
+                .split('\n')
+                .filter((l) => l !== '' && !l.startsWith('-- '))
+                .slice(-3)
+            : [];
+        const lines = linesOf(own).length > 0 ? linesOf(own) : linesOf(about);
+        return { unit, result: prop('Result'), status: prop('ExecMainStatus'), journal: lines };
+      }),
+    );
   }
   return facts;
 }
 
-const describeUnit = (u: FailedUnit): string => `${u.unit} (${u.result ?? 'failed'}${u.status && u.status !== '0' ? `, status ${u.status}` : ''}${CONTAINER_HOSTILE[u.unit] ? `: ${CONTAINER_HOSTILE[u.unit]}` : ''})`;
+const describeUnit = (u: FailedUnit): string =>
+  `${u.unit} (${u.result ?? 'failed'}${u.status && u.status !== '0' ? `, status ${u.status}` : ''}${CONTAINER_HOSTILE[u.unit] ? `: ${CONTAINER_HOSTILE[u.unit]}` : ''})`;
 const found = findingBuilder(findings);
 
 // How it decides: running passes; degraded names its failed units; starting is a problem only once it lasts.
@@ -110,10 +150,17 @@ function judge(f: Facts) {
   if (f.state === 'degraded' || f.failed.length > 0) {
     const last = f.failed.find((u) => u.journal.length > 0);
     const journal = last ? `; ${last.unit} logged "${last.journal[last.journal.length - 1]}"` : '';
-    out.push(found('boot-degraded', { state, count: f.failed.length, units: f.failed.map(describeUnit).join(', ') || 'none listed', journal }, { ...ev, containerHostile: f.failed.filter((u) => CONTAINER_HOSTILE[u.unit]).map((u) => u.unit) }));
+    out.push(
+      found(
+        'boot-degraded',
+        { state, count: f.failed.length, units: f.failed.map(describeUnit).join(', ') || 'none listed', journal },
+        { ...ev, containerHostile: f.failed.filter((u) => CONTAINER_HOSTILE[u.unit]).map((u) => u.unit) },
+      ),
+    );
   }
   const starting = f.state === 'starting' || f.state === 'initializing';
-  if (starting && (f.uptimeS ?? 0) > STUCK_AFTER_S) out.push(found('boot-stuck', { state, seconds: f.uptimeS ?? 0, jobs: f.jobs.join(', ') || 'jobs it does not list' }, ev));
+  if (starting && (f.uptimeS ?? 0) > STUCK_AFTER_S)
+    out.push(found('boot-stuck', { state, seconds: f.uptimeS ?? 0, jobs: f.jobs.join(', ') || 'jobs it does not list' }, ev));
   else if (starting) out.push(found('boot-starting', { state, seconds: f.uptimeS ?? '?' }, ev));
   else if (out.length === 0) out.push(found('boot-state', { state }, ev));
   return out;
@@ -130,7 +177,8 @@ export default defineCheck({
   id: 'nspawn.boot',
   group: 'nspawn',
   title: 'A booted guest reached "running"',
-  description: 'Only for nspawn guests whose PID 1 is systemd: asks the guest\'s own systemctl (inside its namespaces, no machined needed) for `is-system-running`. `degraded` names each failed unit with its Result, exit status and last journal line, and marks the usual container-hostile units (modules-load, journald-audit.socket, networkd-wait-online, remount-fs, sysctl, host services a whole-host overlay copied in); `starting` for more than 90 s names the jobs it waits on.',
+  description:
+    "Only for nspawn guests whose PID 1 is systemd: asks the guest's own systemctl (inside its namespaces, no machined needed) for `is-system-running`. `degraded` names each failed unit with its Result, exit status and last journal line, and marks the usual container-hostile units (modules-load, journald-audit.socket, networkd-wait-online, remount-fs, sysctl, host services a whole-host overlay copied in); `starting` for more than 90 s names the jobs it waits on.",
   findings,
   fixDocs,
   appliesTo: (ctx) => {

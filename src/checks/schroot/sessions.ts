@@ -7,11 +7,32 @@ import type { SchrootSessionState } from '../../core/host.js';
 import type { TargetKind } from '../../core/types.js';
 
 const findings = {
-  'session-stale': { severity: 'fail', message: 'schroot session {id} is stale: its mounts at {mountLocation} are gone (after a reboot?), so "schroot -r -c session:{id}" fails with "E: Failed to change to directory"; end it with schroot -c session:{id} --end-session', description: 'A session whose mounts are gone (after a reboot): "schroot -r" fails with "E: Failed to change to directory".' },
-  'session-chroot-missing': { severity: 'info', message: 'session:{id} was made from chroot {chroot}, which is no longer in /etc/schroot', description: 'A session made from a chroot that is no longer configured (its state file keeps a copy of the settings).' },
-  'session-idle': { severity: 'info', message: 'session:{id} is open but no process runs in it; when done, end it with schroot -c session:{id} --end-session', description: 'An open session with its mounts but no process: fine if meant, forgotten otherwise.' },
-  'session-active': { severity: 'info', message: 'session:{id} is open with {count} process(es) in it', description: 'An open session with processes running in it.' },
-  'session-unlisted': { severity: 'info', message: '{stateFile} exists but schroot --list --all-sessions does not show session:{id}', description: 'A state file that schroot --list --all-sessions does not show.' },
+  'session-stale': {
+    severity: 'fail',
+    message:
+      'schroot session {id} is stale: its mounts at {mountLocation} are gone (after a reboot?), so "schroot -r -c session:{id}" fails with "E: Failed to change to directory"; end it with schroot -c session:{id} --end-session',
+    description: 'A session whose mounts are gone (after a reboot): "schroot -r" fails with "E: Failed to change to directory".',
+  },
+  'session-chroot-missing': {
+    severity: 'info',
+    message: 'session:{id} was made from chroot {chroot}, which is no longer in /etc/schroot',
+    description: 'A session made from a chroot that is no longer configured (its state file keeps a copy of the settings).',
+  },
+  'session-idle': {
+    severity: 'info',
+    message: 'session:{id} is open but no process runs in it; when done, end it with schroot -c session:{id} --end-session',
+    description: 'An open session with its mounts but no process: fine if meant, forgotten otherwise.',
+  },
+  'session-active': {
+    severity: 'info',
+    message: 'session:{id} is open with {count} process(es) in it',
+    description: 'An open session with processes running in it.',
+  },
+  'session-unlisted': {
+    severity: 'info',
+    message: '{stateFile} exists but schroot --list --all-sessions does not show session:{id}',
+    description: 'A state file that schroot --list --all-sessions does not show.',
+  },
 } as const;
 
 const fixDocs = {
@@ -46,11 +67,17 @@ function relevant(ctx: CheckContext, sessions: SchrootSessionState[]): SchrootSe
 // What it looks at: every session state file, the host's mounts and processes, the configured chroots, and schroot's own list.
 async function gather(ctx: CheckContext): Promise<Facts> {
   const { host } = ctx;
-  const [all, processes, config, listed] = await Promise.all([host.schrootSessions(), host.processes(), host.schrootConfig(), host.schrootListedSessions()]);
+  const [all, processes, config, listed] = await Promise.all([
+    host.schrootSessions(),
+    host.processes(),
+    host.schrootConfig(),
+    host.schrootListedSessions(),
+  ]);
   const sessions = relevant(ctx, all).map((state): SessionFacts => {
     const ref = { id: state.id, stateFile: state.stateFile, mountLocation: sessionRoot(state) };
     return {
-      state, ref,
+      state,
+      ref,
       configured: state.chroot === null || config.chroots.some((c) => c.name === state.chroot || c.aliases.includes(state.chroot ?? '')),
       listed: listed === null ? null : listed.includes(state.id),
       pids: processes.filter((p) => p.rootLink !== null && isUnder(p.rootLink, ref.mountLocation)).map((p) => p.pid),
@@ -63,7 +90,8 @@ const found = findingBuilder(findings);
 
 // How it decides: a state file with no mounts is stale; mounted with processes, active; without, idle.
 function judge(f: Facts) {
-  if (f.sessions.length === 0) return { findings: [], summary: f.kind !== 'schroot' ? 'no schroot sessions on this host' : 'no schroot session for this chroot' };
+  if (f.sessions.length === 0)
+    return { findings: [], summary: f.kind !== 'schroot' ? 'no schroot sessions on this host' : 'no schroot session for this chroot' };
   const out: Reported<typeof findings>[] = [];
   for (const s of f.sessions) {
     const { id, stateFile, mountLocation } = s.ref;
@@ -86,7 +114,8 @@ export default defineCheck({
   id: 'schroot.sessions',
   group: 'schroot',
   title: 'schroot sessions',
-  description: 'Reads /var/lib/schroot/session/* (and schroot --list --all-sessions): a session whose mounts are gone, as after a reboot, is stale. schroot still lists it, but "schroot -r" fails, and it stays until ended.',
+  description:
+    'Reads /var/lib/schroot/session/* (and schroot --list --all-sessions): a session whose mounts are gone, as after a reboot, is stale. schroot still lists it, but "schroot -r" fails, and it stays until ended.',
   findings,
   fixDocs,
   appliesTo: (ctx) => (['host', 'self', 'schroot'].includes(ctx.target.kind) ? true : `not a schroot guest (${ctx.target.kind})`),

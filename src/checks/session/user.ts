@@ -12,11 +12,33 @@ const SECURE_PATHS = new Set([
 ]);
 
 const findings = {
-  'session-root-via-sudo': { severity: 'warn', message: 'the guest session runs as root through sudo (SUDO_USER={sudoUser}{sudoCommand}), so programs run as root instead of {desktopUser}', description: 'The session runs as root, entered through sudo: programs run as root with root\'s settings.' },
-  'path-secure-path': { severity: 'warn', message: 'PATH={path} is sudo\'s secure_path, not {whose} PATH (keep it with sudo "PATH=$PATH")', description: 'PATH is sudo\'s secure_path, not the user\'s.' },
-  'home-is-root': { severity: 'warn', message: 'HOME=/root although {sudoUser} ran sudo: ~/.Xauthority and the pulse cookie are looked up in /root', description: 'HOME is /root although a user ran sudo: settings and cookies are looked up in root\'s home.' },
-  'display-lost': { severity: 'warn', message: 'sudo reset the environment and DISPLAY is gone: X11 programs fail with "Error: no DISPLAY environment variable specified" (keep it with sudo -E)', description: 'sudo\'s env_reset dropped DISPLAY (and with it XAUTHORITY, PULSE_SERVER, XDG_RUNTIME_DIR).' },
-  'session-root': { severity: 'info', message: 'only root runs in the guest (pid {pid}{comm}); no user session was found', description: 'Only root processes run in the guest, with no trace of sudo.' },
+  'session-root-via-sudo': {
+    severity: 'warn',
+    message:
+      'the guest session runs as root through sudo (SUDO_USER={sudoUser}{sudoCommand}), so programs run as root instead of {desktopUser}',
+    description: "The session runs as root, entered through sudo: programs run as root with root's settings.",
+  },
+  'path-secure-path': {
+    severity: 'warn',
+    message: 'PATH={path} is sudo\'s secure_path, not {whose} PATH (keep it with sudo "PATH=$PATH")',
+    description: "PATH is sudo's secure_path, not the user's.",
+  },
+  'home-is-root': {
+    severity: 'warn',
+    message: 'HOME=/root although {sudoUser} ran sudo: ~/.Xauthority and the pulse cookie are looked up in /root',
+    description: "HOME is /root although a user ran sudo: settings and cookies are looked up in root's home.",
+  },
+  'display-lost': {
+    severity: 'warn',
+    message:
+      'sudo reset the environment and DISPLAY is gone: X11 programs fail with "Error: no DISPLAY environment variable specified" (keep it with sudo -E)',
+    description: "sudo's env_reset dropped DISPLAY (and with it XAUTHORITY, PULSE_SERVER, XDG_RUNTIME_DIR).",
+  },
+  'session-root': {
+    severity: 'info',
+    message: 'only root runs in the guest (pid {pid}{comm}); no user session was found',
+    description: 'Only root processes run in the guest, with no trace of sudo.',
+  },
   'session-user': { severity: 'info', message: 'the session runs as uid {uid}{user}', description: 'The session runs as a regular user.' },
 } as const;
 
@@ -62,10 +84,18 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   const { uid, gid, name, home } = target.user;
   return {
     place: { kind, root, ...(schroot ? { schroot } : {}), ...(nspawn ? { nspawn } : {}) },
-    user: { uid, gid, name, home }, envSource: target.envSource, pid, proc: proc ? { uid: proc.uid, comm: proc.comm } : null,
+    user: { uid, gid, name, home },
+    envSource: target.envSource,
+    pid,
+    proc: proc ? { uid: proc.uid, comm: proc.comm } : null,
     env: {
-      SUDO_USER: env.SUDO_USER ?? null, SUDO_UID: env.SUDO_UID ?? null, SUDO_COMMAND: env.SUDO_COMMAND ?? null,
-      PATH: env.PATH ?? null, HOME: env.HOME ?? null, USER: env.USER ?? null, DISPLAY: env.DISPLAY ?? null,
+      SUDO_USER: env.SUDO_USER ?? null,
+      SUDO_UID: env.SUDO_UID ?? null,
+      SUDO_COMMAND: env.SUDO_COMMAND ?? null,
+      PATH: env.PATH ?? null,
+      HOME: env.HOME ?? null,
+      USER: env.USER ?? null,
+      DISPLAY: env.DISPLAY ?? null,
     },
   };
 }
@@ -79,13 +109,35 @@ function judge(f: Facts): Reported<typeof findings>[] {
   const uid = f.proc?.uid ?? (env.USER === 'root' || env.HOME === '/root' ? 0 : null);
   const sudoUser = env.SUDO_USER;
   const viaSudo = sudoUser !== null || env.SUDO_UID !== null;
-  const evidence = { pid: f.pid, uid, comm: f.proc?.comm ?? null, envSource: f.envSource, SUDO_USER: sudoUser, SUDO_UID: env.SUDO_UID, SUDO_COMMAND: env.SUDO_COMMAND, PATH: env.PATH, HOME: env.HOME, DISPLAY: env.DISPLAY };
+  const evidence = {
+    pid: f.pid,
+    uid,
+    comm: f.proc?.comm ?? null,
+    envSource: f.envSource,
+    SUDO_USER: sudoUser,
+    SUDO_UID: env.SUDO_UID,
+    SUDO_COMMAND: env.SUDO_COMMAND,
+    PATH: env.PATH,
+    HOME: env.HOME,
+    DISPLAY: env.DISPLAY,
+  };
   const out: Reported<typeof findings>[] = [];
   if (uid === 0 && viaSudo) {
-    out.push(found('session-root-via-sudo', { sudoUser: sudoUser ?? '?', sudoCommand: env.SUDO_COMMAND ? `, SUDO_COMMAND=${env.SUDO_COMMAND}` : '', desktopUser: sudoUser ?? 'the desktop user' }, evidence));
+    out.push(
+      found(
+        'session-root-via-sudo',
+        {
+          sudoUser: sudoUser ?? '?',
+          sudoCommand: env.SUDO_COMMAND ? `, SUDO_COMMAND=${env.SUDO_COMMAND}` : '',
+          desktopUser: sudoUser ?? 'the desktop user',
+        },
+        evidence,
+      ),
+    );
   }
   if (viaSudo) {
-    if (env.PATH !== null && SECURE_PATHS.has(env.PATH)) out.push(found('path-secure-path', { path: env.PATH, whose: `${sudoUser ?? 'the user'}'s` }, evidence));
+    if (env.PATH !== null && SECURE_PATHS.has(env.PATH))
+      out.push(found('path-secure-path', { path: env.PATH, whose: `${sudoUser ?? 'the user'}'s` }, evidence));
     if (env.HOME === '/root' && sudoUser !== 'root') out.push(found('home-is-root', { sudoUser: sudoUser ?? 'a user' }, evidence));
     if (!env.DISPLAY) out.push(found('display-lost', {}, evidence));
   } else if (uid === 0) {
@@ -105,7 +157,8 @@ export default defineCheck({
   id: 'session.user',
   group: 'session',
   title: 'Session runs as the desktop user',
-  description: 'Looks at the guest session\'s process and environment for the signs of `sudo chroot`: root with SUDO_USER/SUDO_UID set, PATH replaced by sudo\'s secure_path, HOME=/root, and DISPLAY lost to env_reset.',
+  description:
+    "Looks at the guest session's process and environment for the signs of `sudo chroot`: root with SUDO_USER/SUDO_UID set, PATH replaced by sudo's secure_path, HOME=/root, and DISPLAY lost to env_reset.",
   findings,
   fixDocs,
   appliesTo: (ctx) => desktopSessionApplies(ctx, 'the session'),

@@ -13,14 +13,45 @@ const NO_DISPLAY = 'Error: no DISPLAY environment variable specified';
 const NO_X_SERVER = 'the host has no X server (no live socket in /tmp/.X11-unix): start one, or use Xvfb for a test (Xvfb :99)';
 
 const findings = {
-  'display-unset': { severity: 'fail', message: `DISPLAY is not set in the guest session (from {envSource}), so X11 programs fail with "${NO_DISPLAY}"; {live}`, description: `DISPLAY is not set in the session: X11 programs say "${NO_DISPLAY}".` },
-  'display-invalid': { severity: 'fail', message: 'DISPLAY="{display}" is not a valid X display name (like :0 or localhost:10.0); {live}', description: 'DISPLAY is set but is not a display name X11 programs can use.' },
-  'display-socket-missing': { severity: 'fail', message: 'DISPLAY={display} names a display that does not exist: no {socket} in the guest and no live display {display} on the host; {live}', description: 'DISPLAY names a display with no socket in the guest and no live display of that number on the host.' },
-  'display-path-missing': { severity: 'fail', message: 'DISPLAY={display}: there is no socket {socket} in the guest; {live}', description: 'DISPLAY names a socket path that is not a socket in the guest.' },
-  'display-socket-not-in-guest': { severity: 'warn', message: 'DISPLAY={display}: the host\'s {socket} is live but the guest has no {socket}; only the abstract socket @{socket} of a shared network namespace can reach it (see x11.socket)', description: 'The host has this display, but its socket is not visible in the guest (only the abstract socket of a shared network namespace can reach it).' },
-  'display-remote': { severity: 'info', message: 'DISPLAY={display} is a TCP display ({host}, port {port}); x11.socket tries to connect', description: 'DISPLAY names a TCP display; its socket is not a file in the guest.' },
-  'display-ok': { severity: 'info', message: 'DISPLAY={display}: the socket {socket} exists in the guest', description: 'DISPLAY names a display whose socket exists in the guest.' },
-  'host-displays': { severity: 'info', message: 'the host\'s live displays: {displays}', description: 'The host\'s live X displays.' },
+  'display-unset': {
+    severity: 'fail',
+    message: `DISPLAY is not set in the guest session (from {envSource}), so X11 programs fail with "${NO_DISPLAY}"; {live}`,
+    description: `DISPLAY is not set in the session: X11 programs say "${NO_DISPLAY}".`,
+  },
+  'display-invalid': {
+    severity: 'fail',
+    message: 'DISPLAY="{display}" is not a valid X display name (like :0 or localhost:10.0); {live}',
+    description: 'DISPLAY is set but is not a display name X11 programs can use.',
+  },
+  'display-socket-missing': {
+    severity: 'fail',
+    message:
+      'DISPLAY={display} names a display that does not exist: no {socket} in the guest and no live display {display} on the host; {live}',
+    description: 'DISPLAY names a display with no socket in the guest and no live display of that number on the host.',
+  },
+  'display-path-missing': {
+    severity: 'fail',
+    message: 'DISPLAY={display}: there is no socket {socket} in the guest; {live}',
+    description: 'DISPLAY names a socket path that is not a socket in the guest.',
+  },
+  'display-socket-not-in-guest': {
+    severity: 'warn',
+    message:
+      "DISPLAY={display}: the host's {socket} is live but the guest has no {socket}; only the abstract socket @{socket} of a shared network namespace can reach it (see x11.socket)",
+    description:
+      'The host has this display, but its socket is not visible in the guest (only the abstract socket of a shared network namespace can reach it).',
+  },
+  'display-remote': {
+    severity: 'info',
+    message: 'DISPLAY={display} is a TCP display ({host}, port {port}); x11.socket tries to connect',
+    description: 'DISPLAY names a TCP display; its socket is not a file in the guest.',
+  },
+  'display-ok': {
+    severity: 'info',
+    message: 'DISPLAY={display}: the socket {socket} exists in the guest',
+    description: 'DISPLAY names a display whose socket exists in the guest.',
+  },
+  'host-displays': { severity: 'info', message: "the host's live displays: {displays}", description: "The host's live X displays." },
 } as const;
 
 const fixDocs = {
@@ -55,7 +86,10 @@ async function gather(ctx: CheckContext): Promise<Facts> {
   const parsed = value === '' ? null : parseDisplay(value);
   let socket: Facts['socket'] = null;
   if (parsed !== null && parsed.protocol !== 'tcp') {
-    const path = parsed.protocol === 'local-path' && parsed.path !== undefined && !parsed.path.startsWith('/tmp/.X11-unix/') ? parsed.path : `/tmp/.X11-unix/X${parsed.display}`;
+    const path =
+      parsed.protocol === 'local-path' && parsed.path !== undefined && !parsed.path.startsWith('/tmp/.X11-unix/')
+        ? parsed.path
+        : `/tmp/.X11-unix/X${parsed.display}`;
     const at = await target.stat(path);
     socket = { path, seen: 'error' in at ? at.error : at.type };
   }
@@ -64,7 +98,11 @@ async function gather(ctx: CheckContext): Promise<Facts> {
   const owners = await Promise.all(live.map(async (d) => (await ctx.host.stat(d.path))?.uid ?? null));
   return {
     place: { kind, root, ...(schroot ? { schroot } : {}), ...(nspawn ? { nspawn } : {}) },
-    envSource: target.envSource, value, parsed, socket, uid: target.user.uid,
+    envSource: target.envSource,
+    value,
+    parsed,
+    socket,
+    uid: target.user.uid,
     live: live.map((d, i) => ({ name: d.name, display: d.display, owner: owners[i] ?? null })),
   };
 }
@@ -76,21 +114,48 @@ function judge(facts: Facts) {
   const { value, parsed, socket } = facts;
   const liveNames = facts.live.map((d) => d.name);
   const live = liveNames.length > 0 ? `the host's live displays: ${liveNames.join(', ')}` : NO_X_SERVER;
-  const out: Reported<typeof findings>[] = liveNames.length > 0 ? [found('host-displays', { displays: liveNames.join(', ') }, { displays: liveNames })] : [];
-  if (value === '') return [...out, found('display-unset', { envSource: facts.envSource, live }, { envSource: facts.envSource, liveDisplays: liveNames })];
+  const out: Reported<typeof findings>[] =
+    liveNames.length > 0 ? [found('host-displays', { displays: liveNames.join(', ') }, { displays: liveNames })] : [];
+  if (value === '')
+    return [...out, found('display-unset', { envSource: facts.envSource, live }, { envSource: facts.envSource, liveDisplays: liveNames })];
   if (parsed === null) return [...out, found('display-invalid', { display: value, live }, { display: value, liveDisplays: liveNames })];
   if (parsed.protocol === 'tcp' || socket === null) {
     const port = 6000 + parsed.display;
     return [...out, found('display-remote', { display: value, host: parsed.host, port }, { display: value, host: parsed.host, port })];
   }
   if (socket.seen === 'socket') {
-    return { findings: [...out, found('display-ok', { display: value, socket: socket.path }, { display: value, socket: socket.path })], summary: `DISPLAY=${value}, socket ${socket.path} present` };
+    return {
+      findings: [...out, found('display-ok', { display: value, socket: socket.path }, { display: value, socket: socket.path })],
+      summary: `DISPLAY=${value}, socket ${socket.path} present`,
+    };
   }
-  if (!socket.path.startsWith('/tmp/.X11-unix/')) return [...out, found('display-path-missing', { display: value, socket: socket.path, live }, { display: value, socket: socket.path, liveDisplays: liveNames })];
+  if (!socket.path.startsWith('/tmp/.X11-unix/'))
+    return [
+      ...out,
+      found(
+        'display-path-missing',
+        { display: value, socket: socket.path, live },
+        { display: value, socket: socket.path, liveDisplays: liveNames },
+      ),
+    ];
   if (facts.live.some((d) => d.display === parsed.display)) {
-    return [...out, found('display-socket-not-in-guest', { display: value, socket: socket.path }, { display: value, socket: socket.path, guestSees: socket.seen })];
+    return [
+      ...out,
+      found(
+        'display-socket-not-in-guest',
+        { display: value, socket: socket.path },
+        { display: value, socket: socket.path, guestSees: socket.seen },
+      ),
+    ];
   }
-  return [...out, found('display-socket-missing', { display: value, socket: socket.path, live }, { display: value, socket: socket.path, liveDisplays: liveNames })];
+  return [
+    ...out,
+    found(
+      'display-socket-missing',
+      { display: value, socket: socket.path, live },
+      { display: value, socket: socket.path, liveDisplays: liveNames },
+    ),
+  ];
 }
 
 // What it offers: DISPLAY pointed at a live display of the host (the user's own first), and the
@@ -109,7 +174,8 @@ export default defineCheck({
   id: 'x11.display',
   group: 'x11',
   title: 'DISPLAY names an X display',
-  description: 'Reads DISPLAY from the guest session and checks it names a display whose socket /tmp/.X11-unix/XN exists in the guest; suggests the host\'s live displays (sockets that accept connections), the user\'s own first, and none when the host has no X server.',
+  description:
+    "Reads DISPLAY from the guest session and checks it names a display whose socket /tmp/.X11-unix/XN exists in the guest; suggests the host's live displays (sockets that accept connections), the user's own first, and none when the host has no X server.",
   findings,
   fixDocs,
   appliesTo: (ctx) => desktopSessionApplies(ctx, 'DISPLAY'),

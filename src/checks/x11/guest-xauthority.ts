@@ -38,11 +38,16 @@ export async function guestCookie(target: Target, display: number): Promise<Gues
   const fileSource = fromEnv ? 'env' : 'home';
   const host = await guestHostname(target);
   const base = {
-    file, fileSource, hostname: host.hostname, hostnameSource: host.source,
+    file,
+    fileSource,
+    hostname: host.hostname,
+    hostnameSource: host.source,
     etcHostname: host.etc !== null && host.etc !== host.hostname ? host.etc : null,
   } as const;
   // Read with the user's own rights (X clients run as the user; root must not read a guest-chosen file for them).
-  const read = file.startsWith('/') ? await readAsUser(target, file, 1024 * 1024) : { ok: false as const, reason: 'missing' as const, message: 'not an absolute path' };
+  const read = file.startsWith('/')
+    ? await readAsUser(target, file, 1024 * 1024)
+    : { ok: false as const, reason: 'missing' as const, message: 'not an absolute path' };
   if (!read.ok && read.reason === 'permission') return { ...base, readProblem: null, unreadableByUser: true, reason: 'none', entry: null };
   if (!read.ok) return { ...base, readProblem: `${file}: ${read.message}`, unreadableByUser: false, reason: 'none', entry: null };
   const unreadableByUser = false;

@@ -34,7 +34,14 @@ export async function runCheckCommand(args: ArgumentsCamelCase<CheckArgs> | Chec
   // The report's durationMs is the whole run's: opening the target and the host scans included.
   const startedAt = new Date();
   const format = resolveFormat(args, io.isTty);
-  const streams = { out: io.out, err: io.err, color: io.color(args.color), verbose: args.verbose, width: io.width, docsUrl: checksDocUrl() };
+  const streams = {
+    out: io.out,
+    err: io.err,
+    color: io.color(args.color),
+    verbose: args.verbose,
+    width: io.width,
+    docsUrl: checksDocUrl(),
+  };
   const options = checkOptionsFrom(args, io.env);
   const host = newHostContext(options.timeoutMs);
   // Every target needs the host's process table: the scan starts now, while the checks load.
@@ -49,14 +56,20 @@ export async function runCheckCommand(args: ArgumentsCamelCase<CheckArgs> | Chec
   let selected = checks;
   if (opened.kind === 'host') {
     selected = hostWideChecks(checks);
-    const lines = opened.candidates.length === 0
-      ? wrapText('ctr-doctor: no container found on this host; running the host-wide checks.', io.width, '', '  ')
-      : [...wrapText('ctr-doctor: several guests found; running the host-wide checks. Pick one with TARGET:', io.width, '', '  '),
-        ...opened.candidates.flatMap((c) => wrapText(escapeTerminal(`${c.target}  ${c.state}  ${c.detail}`), io.width, '  ', '      '))];
+    const lines =
+      opened.candidates.length === 0
+        ? wrapText('ctr-doctor: no container found on this host; running the host-wide checks.', io.width, '', '  ')
+        : [
+            ...wrapText('ctr-doctor: several guests found; running the host-wide checks. Pick one with TARGET:', io.width, '', '  '),
+            ...opened.candidates.flatMap((c) => wrapText(escapeTerminal(`${c.target}  ${c.state}  ${c.detail}`), io.width, '  ', '      ')),
+          ];
     io.err.write(lines.join('\n') + '\n');
   }
   const reporter = pickReporter(format, streams);
-  const { exitCode } = await diagnoseTarget(opened.target, host, selected, options, args.strict, reporter, { spec: args.target, startedAt });
+  const { exitCode } = await diagnoseTarget(opened.target, host, selected, options, args.strict, reporter, {
+    spec: args.target,
+    startedAt,
+  });
   return exitCode;
 }
 
@@ -86,10 +99,17 @@ async function inParallel(count: number, work: (i: number) => Promise<void>): Pr
 /** Streams that keep what a guest's reporter writes until the guests before it are out. */
 function bufferedStreams(streams: ReportStreams): { streams: ReportStreams; flush: () => void } {
   const chunks: { to: 'out' | 'err'; text: string }[] = [];
-  const keep = (to: 'out' | 'err') => ({ write: (text: string) => { chunks.push({ to, text }); return true; } });
+  const keep = (to: 'out' | 'err') => ({
+    write: (text: string) => {
+      chunks.push({ to, text });
+      return true;
+    },
+  });
   return {
     streams: { ...streams, out: keep('out') as unknown as ReportStreams['out'], err: keep('err') as unknown as ReportStreams['err'] },
-    flush: () => { for (const c of chunks.splice(0)) streams[c.to].write(c.text); },
+    flush: () => {
+      for (const c of chunks.splice(0)) streams[c.to].write(c.text);
+    },
   };
 }
 
@@ -107,7 +127,10 @@ async function runAll({ args, io, format, streams, options, checks, host }: Chec
   const printReady = (): void => {
     while (printed < guests.length && settled[printed] !== undefined) {
       const s = settled[printed]!;
-      if ('skipped' in s) io.err.write(wrapText(escapeTerminal(`ctr-doctor: skipping ${guests[printed]!.target}: ${s.skipped}`), io.width, '', '  ').join('\n') + '\n');
+      if ('skipped' in s)
+        io.err.write(
+          wrapText(escapeTerminal(`ctr-doctor: skipping ${guests[printed]!.target}: ${s.skipped}`), io.width, '', '  ').join('\n') + '\n',
+        );
       flushers[printed]?.();
       printed++;
     }

@@ -130,10 +130,21 @@ export async function completeArgv(
   done: (words: string[]) => void,
 ): Promise<void> {
   const words = argv.slice(argv.indexOf('--get-yargs-completions') + 1);
-  const [{ builtinChecks }, { explainNames }] = await Promise.all([import('../../checks/index.js'), import('../../report/explain-text.js')]);
+  const [{ builtinChecks }, { explainNames }] = await Promise.all([
+    import('../../checks/index.js'),
+    import('../../report/explain-text.js'),
+  ]);
   const checkNames = [...new Set(builtinChecks.flatMap((c) => [c.group, c.id]))];
   const answer = completeWord({ words, checkNames, zsh: /zsh/.test(env.SHELL ?? ''), explainNames: explainNames(builtinChecks) });
-  if (answer === null) { defaults(); return; }
-  if (!answer.withDefaults) { done(answer.words); return; }
-  defaults((_err, fromYargs) => { done([...(fromYargs ?? []).filter((w) => !w.startsWith('__')), ...answer.words]); });
+  if (answer === null) {
+    defaults();
+    return;
+  }
+  if (!answer.withDefaults) {
+    done(answer.words);
+    return;
+  }
+  defaults((_err, fromYargs) => {
+    done([...(fromYargs ?? []).filter((w) => !w.startsWith('__')), ...answer.words]);
+  });
 }

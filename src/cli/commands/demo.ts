@@ -30,7 +30,9 @@ export async function runDemoCommand(args: DemoArgs, io: CliIo): Promise<number>
   // Continuation lines line up under the text after "demo: " (and after a list item's "- ").
   const say = (line: string) => {
     const item = line.startsWith('  - ');
-    io.err.write(wrapText(item ? line.slice(4) : line, io.width, item ? 'demo:   - ' : 'demo: ', item ? '          ' : '      ').join('\n') + '\n');
+    io.err.write(
+      wrapText(item ? line.slice(4) : line, io.width, item ? 'demo:   - ' : 'demo: ', item ? '          ' : '      ').join('\n') + '\n',
+    );
   };
   say('building a throwaway guest…');
   const guest = await buildDemoGuest(say);
@@ -39,31 +41,46 @@ export async function runDemoCommand(args: DemoArgs, io: CliIo): Promise<number>
     if (destroyed || args.keep) return;
     destroyed = true;
     const problems = await guest.destroy();
-    if (problems.length > 0) io.err.write(`demo: cleanup left something behind: ${problems.join('; ')}\nRemove it with: ${guest.cleanupCommand}\n`);
+    if (problems.length > 0)
+      io.err.write(`demo: cleanup left something behind: ${problems.join('; ')}\nRemove it with: ${guest.cleanupCommand}\n`);
     else say('removed the guest, its mounts and its network namespace');
   };
-  const onSignal = (signal: NodeJS.Signals) => void destroy().finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15)));
+  const onSignal = (signal: NodeJS.Signals) =>
+    void destroy().finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15)));
   for (const s of SIGNALS) process.once(s, onSignal);
   try {
     intro(guest, say);
     const common = {
-      target: guest.target, user: String(DEMO_UID), timeout: 2000, strict: false, compareHost: false,
-      verbose: args.verbose, all: false, color: args.color, json: args.json,
+      target: guest.target,
+      user: String(DEMO_UID),
+      timeout: 2000,
+      strict: false,
+      compareHost: false,
+      verbose: args.verbose,
+      all: false,
+      color: args.color,
+      json: args.json,
     };
     if (!args.fix) return await runCheckCommand(common, io);
     // The journal lives on the demo's tmpfs, so nothing is left in /var/lib.
-    return await runFixCommand({ ...common, yes: true, dryRun: false, unsafe: false, stateDir: `${guest.base}/state` }, io, { undoHint: false });
+    return await runFixCommand({ ...common, yes: true, dryRun: false, unsafe: false, stateDir: `${guest.base}/state` }, io, {
+      undoHint: false,
+    });
   } finally {
     for (const s of SIGNALS) process.off(s, onSignal);
     if (args.keep) {
-      io.err.write(`demo: kept the guest. TARGET: ${guest.target}\n  try: ctr-doctor ${guest.target} --user ${DEMO_UID}\n  remove it with: ${guest.cleanupCommand}\n`);
+      io.err.write(
+        `demo: kept the guest. TARGET: ${guest.target}\n  try: ctr-doctor ${guest.target} --user ${DEMO_UID}\n  remove it with: ${guest.cleanupCommand}\n`,
+      );
     }
     await destroy();
   }
 }
 
 function intro(guest: DemoGuest, say: (line: string) => void): void {
-  say(`guest root ${guest.root} (${guest.method === 'overlay' ? 'an overlay of / on a tmpfs' : 'a copied minimal root on a tmpfs'}), network namespace ${guest.netns}, pid ${guest.pid} as uid ${DEMO_UID}`);
+  say(
+    `guest root ${guest.root} (${guest.method === 'overlay' ? 'an overlay of / on a tmpfs' : 'a copied minimal root on a tmpfs'}), network namespace ${guest.netns}, pid ${guest.pid} as uid ${DEMO_UID}`,
+  );
   say('broken on purpose, as in "Containers Without Docker":');
   for (const line of DEMO_BREAKAGE) say(`  - ${line}`);
 }

@@ -13,8 +13,12 @@ export function runExplainCommand(checks: Check[], name: string, io: CliIo): num
   const found = lookUp(checks, name);
   if (found === null) {
     const near = closestName(explainNames(checks), name);
-    throw new UsageError(`no check, finding code or fix is called "${escapeTerminal(name)}"`,
-      near ? `did you mean \`ctr-doctor explain ${near}\`? \`ctr-doctor checks\` lists the checks` : 'see `ctr-doctor checks`, or the codes in docs/checks.md');
+    throw new UsageError(
+      `no check, finding code or fix is called "${escapeTerminal(name)}"`,
+      near
+        ? `did you mean \`ctr-doctor explain ${near}\`? \`ctr-doctor checks\` lists the checks`
+        : 'see `ctr-doctor checks`, or the codes in docs/checks.md',
+    );
   }
   io.out.write(explainLines(found, io.width, checksDocPath()).join('\n') + '\n');
   return 0;

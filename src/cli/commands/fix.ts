@@ -51,7 +51,11 @@ async function open(args: FixArgs, host: ReturnType<typeof newHostContext>): Pro
 async function refuseWithoutTarget(io: CliIo, host: ReturnType<typeof newHostContext>): Promise<number> {
   const candidates = (await discoverGuests(host)).filter((g) => g.state !== 'stale');
   const lines = ['ctr-doctor: fix needs a TARGET: it never picks one by itself (give `self` for the environment ctr-doctor runs in)'];
-  lines.push(...(candidates.length === 0 ? ['  no guest found on this host'] : ['  candidates:', ...candidates.map((c) => `  ${c.target.padEnd(40)} ${c.state}  ${c.detail}`)]));
+  lines.push(
+    ...(candidates.length === 0
+      ? ['  no guest found on this host']
+      : ['  candidates:', ...candidates.map((c) => `  ${c.target.padEnd(40)} ${c.state}  ${c.detail}`)]),
+  );
   io.err.write(lines.join('\n') + '\n');
   return EXIT.usage;
 }
@@ -65,16 +69,23 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   const { ask } = hooks;
   if (args.all) throw new UsageError('fix works on one guest at a time; --all is for check', 'give a TARGET, see `ctr-doctor list`');
   const format = resolveFormat(args, io.isTty);
-  if (format === 'junit' || format === 'prometheus') throw new UsageError(`fix writes text or JSON, not ${format}`, 'use --json, or run `ctr-doctor check --format ' + format + '`');
+  if (format === 'junit' || format === 'prometheus')
+    throw new UsageError(`fix writes text or JSON, not ${format}`, 'use --json, or run `ctr-doctor check --format ' + format + '`');
   if (!args.dryRun && !args.yes && !io.stdinIsTty && !ask) {
-    io.err.write('ctr-doctor: fix refuses to change anything without a terminal to ask on: pass --yes to apply the fixes, or --dry-run to see the plan\n');
+    io.err.write(
+      'ctr-doctor: fix refuses to change anything without a terminal to ask on: pass --yes to apply the fixes, or --dry-run to see the plan\n',
+    );
     return EXIT.usage;
   }
   const json = format === 'json';
   const color = io.color(args.color);
-  const say = (lines: string[]) => { if (lines.length > 0) (json ? io.err : io.out).write(lines.join('\n') + '\n'); };
+  const say = (lines: string[]) => {
+    if (lines.length > 0) (json ? io.err : io.out).write(lines.join('\n') + '\n');
+  };
   // Prose lines wrapped to the width; guest text in them escaped by the caller.
-  const sayWrapped = (lines: string[], rest = '  ') => { say(lines.flatMap((l) => (l === '' ? [''] : wrapText(l, io.width, '', rest)))); };
+  const sayWrapped = (lines: string[], rest = '  ') => {
+    say(lines.flatMap((l) => (l === '' ? [''] : wrapText(l, io.width, '', rest))));
+  };
   const streams = { out: io.out, err: io.err, color, verbose: args.verbose, width: io.width, docsUrl: checksDocUrl() };
   const options = checkOptionsFrom(args, io.env);
   const selection = await resolveFixSelection(args, (l) => io.err.write(l + '\n'));
@@ -88,13 +99,24 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   const before = await diagnoseTarget(opened.target, host, selected, options, args.strict, reporter, { spec: args.target, fixHint: false });
 
   const plan = buildPlan(before.report, {
-    unsafe: args.unsafe, guestChosen: opened.kind === 'guest',
+    unsafe: args.unsafe,
+    guestChosen: opened.kind === 'guest',
     select: (f) => selection.fixIds.size === 0 || selection.fixIds.has(f.fixId) || f.checkIds.some((id) => selection.wholeChecks.has(id)),
   });
   if (args.dryRun) say(['', plan.length === 0 ? 'Plan: nothing to do.' : planTable(plan, io.width, color)]);
   else sayWrapped(['', escapeTerminal(planSummary(plan))]);
   const toApply = plan.filter((f) => f.action === 'apply');
-  const result: FixRunResult = { schemaVersion: 1, dryRun: args.dryRun, before: before.report, plan, declined: [], applied: [], after: null, journal: null, exitCode: EXIT.ok };
+  const result: FixRunResult = {
+    schemaVersion: 1,
+    dryRun: args.dryRun,
+    before: before.report,
+    plan,
+    declined: [],
+    applied: [],
+    after: null,
+    journal: null,
+    exitCode: EXIT.ok,
+  };
   const finish = (code: number): number => {
     result.exitCode = code;
     if (json) io.out.write(JSON.stringify(result, null, 2) + '\n');
@@ -111,7 +133,11 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   }
   // The prompt names each fix by its title, which may carry guest text: asked with escaped titles, answered with the real fixes.
   const askTerminal = async (fixes: PlannedFix[]) => {
-    const picked = await askWhichFixes(fixes.map((f) => ({ ...f, title: escapeTerminal(f.title) })), process.stdin, io.err);
+    const picked = await askWhichFixes(
+      fixes.map((f) => ({ ...f, title: escapeTerminal(f.title) })),
+      process.stdin,
+      io.err,
+    );
     return fixes.filter((f) => picked.some((p) => p.fixId === f.fixId));
   };
   const chosen = args.yes ? toApply : await (ask ?? askTerminal)(toApply);
@@ -122,15 +148,26 @@ export async function runFixCommand(args: ArgumentsCamelCase<FixArgs> | FixArgs,
   }
 
   const target = opened.target;
-  const journal = new TargetJournal(stateDir(io.env, process.getuid?.(), args.stateDir), { kind: target.kind, name: target.name, root: target.root });
+  const journal = new TargetJournal(stateDir(io.env, process.getuid?.(), args.stateDir), {
+    kind: target.kind,
+    name: target.name,
+    root: target.root,
+  });
   let outcome: FixRunOutcome;
   try {
     outcome = await applyAndVerify(chosen, before.report, {
-      target, journal, checks, strict: args.strict,
+      target,
+      journal,
+      checks,
+      strict: args.strict,
       runner: realCommandRunner(target, target.fileRoot, (mountId) => processesUsing(host, mountId), host),
       recheck: (ids) => diagnoseAgain(args, options, checks, ids),
-      onApplying: () => { say(['', 'Applying:']); },
-      onStep: (f, step) => { say(stepProgressLines(f, step, io.width, color)); },
+      onApplying: () => {
+        say(['', 'Applying:']);
+      },
+      onStep: (f, step) => {
+        say(stepProgressLines(f, step, io.width, color));
+      },
     });
   } catch (error) {
     if (!(error instanceof JournalBusyError)) throw error;
@@ -156,7 +193,11 @@ function planSummary(plan: PlannedFix[]): string {
     count('manual').length > 0 ? `${count('manual').length} manual (shown above)` : '',
     count('needs-unsafe').length > 0 ? `${count('needs-unsafe').length} unsafe (only with --unsafe)` : '',
     count('no-guest').length > 0 ? `${count('no-guest').length} writing into a guest (give a TARGET)` : '',
-    count('skipped').length > 0 ? `${count('skipped').length} skipped (${count('skipped').map((f) => `${f.fixId} ${f.reason ?? ''}`.trim()).join('; ')})` : '',
+    count('skipped').length > 0
+      ? `${count('skipped').length} skipped (${count('skipped')
+          .map((f) => `${f.fixId} ${f.reason ?? ''}`.trim())
+          .join('; ')})`
+      : '',
   ].filter(Boolean);
   return `Plan: ${apply.length} to apply${apply.length > 0 ? ` (${apply.map((f) => f.fixId).join(', ')})` : ''}${others.length > 0 ? `; ${others.join(', ')}` : ''}.`;
 }
@@ -164,12 +205,18 @@ function planSummary(plan: PlannedFix[]): string {
 /** A check run again after the fixes: its status mark, id and summary, wrapped. */
 function checkedAgainLines(r: Report['results'][number], width: number, color: boolean): string[] {
   const mark = statusMark(r.status, color);
-  return wrapText(`${escapeTerminal(r.id)}: ${escapeTerminal(r.summary)}`, width, `  ${mark.plain} `, '    ')
-    .map((l, i) => (i === 0 ? `  ${mark.painted}${l.slice(2 + mark.plain.length)}` : l));
+  return wrapText(`${escapeTerminal(r.id)}: ${escapeTerminal(r.summary)}`, width, `  ${mark.plain} `, '    ').map((l, i) =>
+    i === 0 ? `  ${mark.painted}${l.slice(2 + mark.plain.length)}` : l,
+  );
 }
 
 /** Opens the target afresh (so no cached mounts or processes) and runs only the checks `ids` (see recheckIds). */
-async function diagnoseAgain(args: FixArgs, options: ReturnType<typeof checkOptionsFrom>, checks: Check[], ids: ReadonlySet<string>): Promise<Report> {
+async function diagnoseAgain(
+  args: FixArgs,
+  options: ReturnType<typeof checkOptionsFrom>,
+  checks: Check[],
+  ids: ReadonlySet<string>,
+): Promise<Report> {
   const host = newHostContext(options.timeoutMs);
   // A fix may end the very guest it was run on (a stale schroot session): then check from where ctr-doctor runs.
   const state = { guestGone: false };

@@ -18,7 +18,13 @@ export interface UndoArgs {
   stateDir?: string;
 }
 
-const LABEL: Record<UndoItem['status'], string> = { restored: 'undone', unchanged: 'same', left: 'LEFT', 'not-undoable': 'CANNOT', failed: 'FAIL' };
+const LABEL: Record<UndoItem['status'], string> = {
+  restored: 'undone',
+  unchanged: 'same',
+  left: 'LEFT',
+  'not-undoable': 'CANNOT',
+  failed: 'FAIL',
+};
 
 /**
  * `ctr-doctor undo [TARGET]`: reverts the newest journal entry of the target. Files come back
@@ -29,7 +35,11 @@ export async function runUndoCommand(args: UndoArgs, io: CliIo): Promise<number>
   const host = newHostContext(2000);
   const opened = await openTarget(args.target, { host, user: args.user });
   const target = opened.target;
-  const journal = new TargetJournal(stateDir(io.env, process.getuid?.(), args.stateDir), { kind: target.kind, name: target.name, root: target.root });
+  const journal = new TargetJournal(stateDir(io.env, process.getuid?.(), args.stateDir), {
+    kind: target.kind,
+    name: target.name,
+    root: target.root,
+  });
   let release: () => Promise<void>;
   try {
     release = await journal.lock();
@@ -40,17 +50,37 @@ export async function runUndoCommand(args: UndoArgs, io: CliIo): Promise<number>
   }
   try {
     // Undo commands a step recorded (xhost -si:…) run as its steps did: on the host by absolute path, in the guest through the Target.
-    return await undoLatest(args, io, journal, target, realCommandRunner(target, target.fileRoot, async () => [], host));
+    return await undoLatest(
+      args,
+      io,
+      journal,
+      target,
+      realCommandRunner(target, target.fileRoot, async () => [], host),
+    );
   } finally {
     await release();
   }
 }
 
-async function undoLatest(args: UndoArgs, io: CliIo, journal: TargetJournal, target: { kind: string; name: string; fileRoot: string }, runner: UndoRunner): Promise<number> {
+async function undoLatest(
+  args: UndoArgs,
+  io: CliIo,
+  journal: TargetJournal,
+  target: { kind: string; name: string; fileRoot: string },
+  runner: UndoRunner,
+): Promise<number> {
   const latest = await journal.latest();
   if (latest === null) {
     if (args.json) io.out.write(JSON.stringify({ schemaVersion: 1, entry: null, items: [] }, null, 2) + '\n');
-    else io.out.write(wrapText(escapeTerminal(`Nothing to undo for ${target.kind} ${target.name} (no journal entry in ${journal.dir}).`), io.width, '', '  ').join('\n') + '\n');
+    else
+      io.out.write(
+        wrapText(
+          escapeTerminal(`Nothing to undo for ${target.kind} ${target.name} (no journal entry in ${journal.dir}).`),
+          io.width,
+          '',
+          '  ',
+        ).join('\n') + '\n',
+      );
     return EXIT.ok;
   }
   const items = await undoEntry(target.fileRoot, latest.dir, latest.entry, runner);
@@ -66,7 +96,12 @@ async function undoLatest(args: UndoArgs, io: CliIo, journal: TargetJournal, tar
   }
   const p = painter(io.color(args.color));
   // Journal entries hold guest paths and messages: escaped, and wrapped to the width.
-  const lines = wrapText(escapeTerminal(`Undoing the fix run of ${latest.entry.createdAt} on ${target.kind} ${target.name}:`), io.width, '', '  ');
+  const lines = wrapText(
+    escapeTerminal(`Undoing the fix run of ${latest.entry.createdAt} on ${target.kind} ${target.name}:`),
+    io.width,
+    '',
+    '  ',
+  );
   for (const item of items) {
     const label = LABEL[item.status].padEnd(6);
     const paint = item.status === 'restored' ? p.green : item.status === 'unchanged' ? p.gray : p.yellow;
@@ -76,7 +111,15 @@ async function undoLatest(args: UndoArgs, io: CliIo, journal: TargetJournal, tar
   const cannot = items.filter((i) => i.status === 'not-undoable').length;
   if (cannot > 0) lines.push(...wrapText(`${cannot} step(s) cannot be undone (listed above); nothing was pretended.`, io.width, '', '  '));
   const left = items.filter((i) => i.status === 'left').length;
-  if (left > 0) lines.push(...wrapText(`${left} path(s) changed after the fix and were left as they are; the journal entry is kept, so \`ctr-doctor undo\` can be run again.`, io.width, '', '  '));
+  if (left > 0)
+    lines.push(
+      ...wrapText(
+        `${left} path(s) changed after the fix and were left as they are; the journal entry is kept, so \`ctr-doctor undo\` can be run again.`,
+        io.width,
+        '',
+        '  ',
+      ),
+    );
   io.out.write(lines.join('\n') + '\n');
   return code;
 }

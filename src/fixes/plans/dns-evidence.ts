@@ -63,5 +63,7 @@ export interface ReplacedLink {
 /** ` (this replaces L, a link the resolvconf package manages; `dpkg-reconfigure resolvconf` puts it back, undoing this change)`, or ''. */
 export function managedNote(replaced: ReplacedLink | undefined): string {
   const m = replaced?.manager ?? null;
-  return m === null ? '' : ` (this replaces ${replaced?.link ?? '/etc/resolv.conf'}, a link the ${m.manager} package manages; \`${m.undo}\` puts it back, undoing this change)`;
+  return m === null
+    ? ''
+    : ` (this replaces ${replaced?.link ?? '/etc/resolv.conf'}, a link the ${m.manager} package manages; \`${m.undo}\` puts it back, undoing this change)`;
 }

@@ -10,4 +10,3 @@ export function manual(description: string, snippet: string, where: 'host' | 'gu
 export function nspawnFileStep(machine: string, snippet: string, lead = 'or in', note = ''): ManualStep {
   return manual(`${lead} /etc/systemd/nspawn/${machineName(machine)}.nspawn${note}`, snippet);
 }
-

@@ -8,9 +8,13 @@ export { shellQuote } from './shell-quote.js';
 function umountStep(unit: UnmountUnit, lazy: boolean): UmountStep {
   const what = unit.recursive ? `${unit.members.length} mounts at and below ${unit.path}` : unit.path;
   return {
-    kind: 'umount', where: 'host', path: unit.path, recursive: unit.recursive,
+    kind: 'umount',
+    where: 'host',
+    path: unit.path,
+    recursive: unit.recursive,
     // Always first: a shared rbind would otherwise carry the unmount back to the host's own /dev/pts, /dev/shm…
-    makeRslave: true, lazy,
+    makeRslave: true,
+    lazy,
     description: `${lazy ? 'lazily detach' : 'unmount'} ${what} (mount --make-rslave first, so nothing propagates to the host)`,
   };
 }
@@ -34,14 +38,27 @@ export function unmountLeftoversFix(root: string, units: UnmountUnit[]): Fix<'mo
 /** Names the processes that keep mounts busy, so the person can end them (or cd elsewhere) first. */
 export function stopHoldersFix(root: string, holders: MountHolder[]): Fix<'mounts.stop-holders'> {
   const pids = [...new Set(holders.map((h) => h.pid))];
-  const lines = holders.map((h) => `${h.pid} (${h.comm}) holds ${h.mountPoint} through its ${h.how === 'fd' ? 'open file' : h.how === 'map' ? 'mapped file' : h.how} ${h.path}`);
+  const lines = holders.map(
+    (h) =>
+      `${h.pid} (${h.comm}) holds ${h.mountPoint} through its ${h.how === 'fd' ? 'open file' : h.how === 'map' ? 'mapped file' : h.how} ${h.path}`,
+  );
   return {
     id: 'mounts.stop-holders',
     title: `Stop the ${pids.length} process(es) keeping mounts below ${root} busy ("target is busy")`,
     safety: 'manual',
     steps: [
-      { kind: 'manual', where: 'host', description: `these processes keep the mounts busy, so umount says "target is busy":\n${lines.join('\n')}`, snippet: `kill ${pids.join(' ')}` },
-      { kind: 'manual', where: 'host', description: 'then run ctr-doctor fix again, or check what else holds them', snippet: `fuser -vm ${shellQuote(holders[0]?.mountPoint ?? root)}` },
+      {
+        kind: 'manual',
+        where: 'host',
+        description: `these processes keep the mounts busy, so umount says "target is busy":\n${lines.join('\n')}`,
+        snippet: `kill ${pids.join(' ')}`,
+      },
+      {
+        kind: 'manual',
+        where: 'host',
+        description: 'then run ctr-doctor fix again, or check what else holds them',
+        snippet: `fuser -vm ${shellQuote(holders[0]?.mountPoint ?? root)}`,
+      },
     ],
   };
 }
@@ -79,37 +96,71 @@ export function privateRunFstabLines(r: RunReplacement): string[] {
  * at `guestMountPoint`: unmount that (made a slave first); where it was /run, mount a private tmpfs;
  * give the user a private runtime dir; bind only pulse and dconf from the host.
  */
-export function privateRunLiveFix(guestMountPoint: string, unit: UnmountUnit, r: RunReplacement, safety: 'safe' | 'unsafe'): Fix<'mounts.private-run'> {
+export function privateRunLiveFix(
+  guestMountPoint: string,
+  unit: UnmountUnit,
+  r: RunReplacement,
+  safety: 'safe' | 'unsafe',
+): Fix<'mounts.private-run'> {
   const userDir = `/run/user/${r.uid}`;
   const steps: FixStep[] = [umountStep(unit, false)];
   // Every mount point stays root-owned, and every mount is made on the descriptor of the checked
   // directory, until the last bind: only then does the user get the runtime dir (a user who owns a
   // mount point's parent could swap it for a symlink between our check and the mount).
-  const rootDir = (p: string, what: string): FixStep => ({ kind: 'mkdir', where: 'guest', path: p, mode: p === '/run/user' ? 0o755 : 0o700, uid: 0, gid: 0, description: `create ${p} ${what}, owned by root until the binds are made` });
+  const rootDir = (p: string, what: string): FixStep => ({
+    kind: 'mkdir',
+    where: 'guest',
+    path: p,
+    mode: p === '/run/user' ? 0o755 : 0o700,
+    uid: 0,
+    gid: 0,
+    description: `create ${p} ${what}, owned by root until the binds are made`,
+  });
   if (guestMountPoint === '/run') {
     steps.push(
-      { kind: 'mount', where: 'guest', path: '/run', source: { kind: 'tmpfs', options: 'rw,nosuid,nodev,mode=755' }, description: 'mount a private tmpfs on the guest\'s /run' },
+      {
+        kind: 'mount',
+        where: 'guest',
+        path: '/run',
+        source: { kind: 'tmpfs', options: 'rw,nosuid,nodev,mode=755' },
+        description: "mount a private tmpfs on the guest's /run",
+      },
       rootDir('/run/user', 'in the new tmpfs'),
     );
   }
   if (['/run', '/run/user', userDir].includes(guestMountPoint)) {
-    steps.push(
-      rootDir(userDir, 'as a mount point'),
-      { kind: 'mount', where: 'guest', path: userDir, source: { kind: 'tmpfs', options: 'rw,nosuid,nodev,mode=700' }, description: `mount the user's own runtime dir on ${userDir} (given to uid ${r.uid} after the binds)` },
-    );
+    steps.push(rootDir(userDir, 'as a mount point'), {
+      kind: 'mount',
+      where: 'guest',
+      path: userDir,
+      source: { kind: 'tmpfs', options: 'rw,nosuid,nodev,mode=700' },
+      description: `mount the user's own runtime dir on ${userDir} (given to uid ${r.uid} after the binds)`,
+    });
     for (const b of r.binds) {
-      steps.push(
-        rootDir(b, 'as a mount point'),
-        { kind: 'mount', where: 'guest', path: b, source: { kind: 'bind', hostPath: b }, description: `bind only the host's ${b} into the guest` },
-      );
+      steps.push(rootDir(b, 'as a mount point'), {
+        kind: 'mount',
+        where: 'guest',
+        path: b,
+        source: { kind: 'bind', hostPath: b },
+        description: `bind only the host's ${b} into the guest`,
+      });
     }
-    steps.push({ kind: 'mkdir', where: 'guest', path: userDir, mode: 0o700, uid: r.uid, gid: r.gid, description: `give ${userDir} to uid ${r.uid}, mode 0700, now that its mounts are made` });
+    steps.push({
+      kind: 'mkdir',
+      where: 'guest',
+      path: userDir,
+      mode: 0o700,
+      uid: r.uid,
+      gid: r.gid,
+      description: `give ${userDir} to uid ${r.uid}, mode 0700, now that its mounts are made`,
+    });
   }
   return {
     id: 'mounts.private-run',
-    title: guestMountPoint === '/run'
-      ? 'Replace the host\'s /run in the guest with a private tmpfs plus binds of pulse and dconf'
-      : `Unmount the host's ${guestMountPoint} from the guest${steps.length > 1 ? ' and give the user a private runtime dir with binds of pulse and dconf' : ''}`,
+    title:
+      guestMountPoint === '/run'
+        ? "Replace the host's /run in the guest with a private tmpfs plus binds of pulse and dconf"
+        : `Unmount the host's ${guestMountPoint} from the guest${steps.length > 1 ? ' and give the user a private runtime dir with binds of pulse and dconf' : ''}`,
     safety,
     steps,
   };
@@ -127,14 +178,26 @@ export function privateRunChrootScriptFix(guestRootOnHost: string, r: RunReplace
   ];
   return {
     id: 'mounts.private-run-setup',
-    title: 'In the chroot\'s setup script: never rbind /run; mount a tmpfs and bind pulse and dconf instead',
+    title: "In the chroot's setup script: never rbind /run; mount a tmpfs and bind pulse and dconf instead",
     safety: 'manual',
-    steps: [{ kind: 'manual', where: 'host', description: `replace "mount --rbind /run ${q('/run')}" with these lines`, snippet: lines.join('\n') }],
+    steps: [
+      {
+        kind: 'manual',
+        where: 'host',
+        description: `replace "mount --rbind /run ${q('/run')}" with these lines`,
+        snippet: lines.join('\n'),
+      },
+    ],
   };
 }
 
 /** schroot: rewrite the profile's fstab line that binds the host's /run. */
-export function privateRunSchrootFix(fstabPath: string, line: number, oldText: string, r: RunReplacement): Fix<'mounts.schroot-private-run'> {
+export function privateRunSchrootFix(
+  fstabPath: string,
+  line: number,
+  oldText: string,
+  r: RunReplacement,
+): Fix<'mounts.schroot-private-run'> {
   const newLines = privateRunFstabLines(r);
   return {
     id: 'mounts.schroot-private-run',
@@ -142,7 +205,12 @@ export function privateRunSchrootFix(fstabPath: string, line: number, oldText: s
     safety: 'manual',
     steps: [
       { kind: 'manual', where: 'host', description: `${fstabPath} line ${line}: remove this line`, snippet: oldText },
-      { kind: 'manual', where: 'host', description: `${fstabPath}: add these lines in its place (they take effect for new sessions)`, snippet: newLines.join('\n') },
+      {
+        kind: 'manual',
+        where: 'host',
+        description: `${fstabPath}: add these lines in its place (they take effect for new sessions)`,
+        snippet: newLines.join('\n'),
+      },
     ],
   };
 }
@@ -152,11 +220,21 @@ export function privateRunNspawnFix(machine: string, offending: string[], r: Run
   const pulse = `/run/user/${r.uid}/pulse`;
   return {
     id: 'mounts.nspawn-private-run',
-    title: `Start ${machine} without ${offending.join(' ') || 'the bind of the host\'s /run'}; bind only the pulse directory`,
+    title: `Start ${machine} without ${offending.join(' ') || "the bind of the host's /run"}; bind only the pulse directory`,
     safety: 'manual',
     steps: [
-      { kind: 'manual', where: 'host', description: `remove ${offending.join(' ') || 'the --bind of /run'} from the systemd-nspawn command line and bind only pulse`, snippet: `systemd-nspawn -b -D … -M ${shellQuote(machine)} --bind=${pulse}:/run/user/pulse --setenv=PULSE_SERVER=unix:/run/user/pulse/native` },
-      nspawnFileStep(machine, `[Files]\nBind=${pulse}:/run/user/pulse\n\n[Exec]\nEnvironment=PULSE_SERVER=unix:/run/user/pulse/native`, 'or in', ' (remove the Bind= of /run)'),
+      {
+        kind: 'manual',
+        where: 'host',
+        description: `remove ${offending.join(' ') || 'the --bind of /run'} from the systemd-nspawn command line and bind only pulse`,
+        snippet: `systemd-nspawn -b -D … -M ${shellQuote(machine)} --bind=${pulse}:/run/user/pulse --setenv=PULSE_SERVER=unix:/run/user/pulse/native`,
+      },
+      nspawnFileStep(
+        machine,
+        `[Files]\nBind=${pulse}:/run/user/pulse\n\n[Exec]\nEnvironment=PULSE_SERVER=unix:/run/user/pulse/native`,
+        'or in',
+        ' (remove the Bind= of /run)',
+      ),
     ],
   };
 }

@@ -27,10 +27,25 @@ export function nspawnVethFix(target: PlanTarget): Fix<'net.nspawn-network-veth'
     title: 'Give the nspawn machine a virtual Ethernet link (--network-veth) configured by systemd-networkd',
     safety: 'manual',
     steps: [
-      { kind: 'manual', where: 'host', description: 'restart the machine with a veth pair instead of a bare private network', snippet: nspawnCommand(target, (a) => [...a.filter((x) => !PRIVATE_NET_FLAGS.test(x)), '--network-veth']) },
+      {
+        kind: 'manual',
+        where: 'host',
+        description: 'restart the machine with a veth pair instead of a bare private network',
+        snippet: nspawnCommand(target, (a) => [...a.filter((x) => !PRIVATE_NET_FLAGS.test(x)), '--network-veth']),
+      },
       nspawnFileStep(machine, '[Network]\nVirtualEthernet=yes', 'or set it in'),
-      { kind: 'manual', where: 'host', description: 'let systemd-networkd on the host give the ve-* link an address, DHCP and NAT', snippet: 'systemctl enable --now systemd-networkd' },
-      { kind: 'manual', where: 'guest', description: 'let systemd-networkd in the guest configure host0 by DHCP', snippet: 'systemctl enable --now systemd-networkd' },
+      {
+        kind: 'manual',
+        where: 'host',
+        description: 'let systemd-networkd on the host give the ve-* link an address, DHCP and NAT',
+        snippet: 'systemctl enable --now systemd-networkd',
+      },
+      {
+        kind: 'manual',
+        where: 'guest',
+        description: 'let systemd-networkd in the guest configure host0 by DHCP',
+        snippet: 'systemctl enable --now systemd-networkd',
+      },
     ],
   };
 }
@@ -40,10 +55,15 @@ export function nspawnShareHostNetworkFix(target: PlanTarget): Fix<'net.nspawn-s
   const machine = target.nspawn?.machine ?? 'MACHINE';
   return {
     id: 'net.nspawn-share-host-network',
-    title: 'Drop --private-network so the machine uses the host\'s network',
+    title: "Drop --private-network so the machine uses the host's network",
     safety: 'manual',
     steps: [
-      { kind: 'manual', where: 'host', description: 'restart the machine without --private-network (it then shares the host\'s interfaces and routes)', snippet: nspawnCommand(target, (a) => a.filter((x) => !PRIVATE_NET_FLAGS.test(x))) },
+      {
+        kind: 'manual',
+        where: 'host',
+        description: "restart the machine without --private-network (it then shares the host's interfaces and routes)",
+        snippet: nspawnCommand(target, (a) => a.filter((x) => !PRIVATE_NET_FLAGS.test(x))),
+      },
       nspawnFileStep(machine, '[Network]\nPrivate=no\nVirtualEthernet=no', 'or set it in'),
     ],
   };
@@ -53,11 +73,21 @@ export function nspawnShareHostNetworkFix(target: PlanTarget): Fix<'net.nspawn-s
 export function nspawnNetworkdFix(target: PlanTarget): Fix<'net.nspawn-enable-networkd'> {
   return {
     id: 'net.nspawn-enable-networkd',
-    title: 'Configure the machine\'s veth link with systemd-networkd (host and guest)',
+    title: "Configure the machine's veth link with systemd-networkd (host and guest)",
     safety: 'manual',
     steps: [
-      { kind: 'manual', where: 'host', description: 'on the host: networkd serves DHCP and NAT on ve-* links', snippet: 'systemctl enable --now systemd-networkd' },
-      { kind: 'manual', where: 'guest', description: `in the guest (${target.nspawn?.machine ?? 'the machine'}): networkd configures host0 by DHCP`, snippet: 'systemctl enable --now systemd-networkd' },
+      {
+        kind: 'manual',
+        where: 'host',
+        description: 'on the host: networkd serves DHCP and NAT on ve-* links',
+        snippet: 'systemctl enable --now systemd-networkd',
+      },
+      {
+        kind: 'manual',
+        where: 'guest',
+        description: `in the guest (${target.nspawn?.machine ?? 'the machine'}): networkd configures host0 by DHCP`,
+        snippet: 'systemctl enable --now systemd-networkd',
+      },
     ],
   };
 }
@@ -69,8 +99,18 @@ export function nspawnNetnsPathFix(netnsPath: string): Fix<'net.netns-route'> {
     title: `Give the network namespace ${netnsPath} an uplink and a default route`,
     safety: 'manual',
     steps: [
-      { kind: 'manual', where: 'host', description: 'see what the namespace has: its links and routes', snippet: `nsenter ${shellQuote(`--net=${netnsPath}`)} ip addr\nnsenter ${shellQuote(`--net=${netnsPath}`)} ip route` },
-      { kind: 'manual', where: 'host', description: 'connect it with a veth pair to a namespace that has a route out, then add a default route inside', snippet: `nsenter ${shellQuote(`--net=${netnsPath}`)} ip route add default via GATEWAY` },
+      {
+        kind: 'manual',
+        where: 'host',
+        description: 'see what the namespace has: its links and routes',
+        snippet: `nsenter ${shellQuote(`--net=${netnsPath}`)} ip addr\nnsenter ${shellQuote(`--net=${netnsPath}`)} ip route`,
+      },
+      {
+        kind: 'manual',
+        where: 'host',
+        description: 'connect it with a veth pair to a namespace that has a route out, then add a default route inside',
+        snippet: `nsenter ${shellQuote(`--net=${netnsPath}`)} ip route add default via GATEWAY`,
+      },
     ],
   };
 }
@@ -80,14 +120,20 @@ export function nspawnNetnsPathFix(netnsPath: string): Fix<'net.netns-route'> {
  * or the one of whoever started its processes (ip netns exec, unshare).
  */
 export function sharedNetworkFix(target: PlanTarget): Fix<'net.fix-host-network' | 'net.fix-guest-netns'> {
-  const kind = { schroot: 'schroot', chroot: 'A chroot', nspawn: 'systemd-nspawn without --private-network' }[target.kind as string] ?? 'This guest';
+  const kind =
+    { schroot: 'schroot', chroot: 'A chroot', nspawn: 'systemd-nspawn without --private-network' }[target.kind as string] ?? 'This guest';
   if (target.sharesNetns || target.pid === null) {
     return {
       id: 'net.fix-host-network',
       title: `${kind.replace(/^A /, '')} shares the host's network: fix it on the host`,
       safety: 'manual',
       steps: [
-        { kind: 'manual', where: 'host', description: `${kind} has no network of its own: the same ping fails on the host. Check the host's links, routes and firewall`, snippet: 'ip route\nip addr\nping -c3 GATEWAY' },
+        {
+          kind: 'manual',
+          where: 'host',
+          description: `${kind} has no network of its own: the same ping fails on the host. Check the host's links, routes and firewall`,
+          snippet: 'ip route\nip addr\nping -c3 GATEWAY',
+        },
       ],
     };
   }
@@ -97,7 +143,12 @@ export function sharedNetworkFix(target: PlanTarget): Fix<'net.fix-host-network'
     title: `The guest's process runs in a network namespace of its own (${ns})`,
     safety: 'manual',
     steps: [
-      { kind: 'manual', where: 'host', description: `${kind} itself shares the host's network, but process ${target.pid} was started inside another network namespace (ip netns exec, unshare -n): give that namespace a route, or start the process without it`, snippet: `nsenter ${shellQuote(`--net=${ns}`)} ip addr\nnsenter ${shellQuote(`--net=${ns}`)} ip route` },
+      {
+        kind: 'manual',
+        where: 'host',
+        description: `${kind} itself shares the host's network, but process ${target.pid} was started inside another network namespace (ip netns exec, unshare -n): give that namespace a route, or start the process without it`,
+        snippet: `nsenter ${shellQuote(`--net=${ns}`)} ip addr\nnsenter ${shellQuote(`--net=${ns}`)} ip route`,
+      },
     ],
   };
 }
@@ -109,14 +160,30 @@ export function pingPermissionFix(pingPath: string, gid: number): Fix<'net.ping-
     title: 'Let the desktop user run ping in the guest',
     safety: 'manual',
     steps: [
-      { kind: 'manual', where: 'guest', description: 'give ping back the file capability a copy without extended attributes (rsync without -X) loses', snippet: `setcap cap_net_raw+ep ${shellQuote(pingPath)}` },
-      { kind: 'manual', where: 'guest', description: `or allow unprivileged ICMP sockets for the user's group (${gid}) in the guest's network namespace`, snippet: `sysctl -w net.ipv4.ping_group_range="0 2147483647"` },
+      {
+        kind: 'manual',
+        where: 'guest',
+        description: 'give ping back the file capability a copy without extended attributes (rsync without -X) loses',
+        snippet: `setcap cap_net_raw+ep ${shellQuote(pingPath)}`,
+      },
+      {
+        kind: 'manual',
+        where: 'guest',
+        description: `or allow unprivileged ICMP sockets for the user's group (${gid}) in the guest's network namespace`,
+        snippet: `sysctl -w net.ipv4.ping_group_range="0 2147483647"`,
+      },
     ],
   };
 }
 
 /** The ids {@link noUplinkFixes} may offer. */
-export type NoUplinkFixId = 'net.nspawn-network-veth' | 'net.nspawn-share-host-network' | 'net.nspawn-enable-networkd' | 'net.netns-route' | 'net.fix-host-network' | 'net.fix-guest-netns';
+export type NoUplinkFixId =
+  | 'net.nspawn-network-veth'
+  | 'net.nspawn-share-host-network'
+  | 'net.nspawn-enable-networkd'
+  | 'net.netns-route'
+  | 'net.fix-host-network'
+  | 'net.fix-guest-netns';
 
 /** The fixes for "the guest has no way out", by how the container was made. */
 export function noUplinkFixes(target: PlanTarget, nspawn: NspawnArgs | null): Fix<NoUplinkFixId>[] {

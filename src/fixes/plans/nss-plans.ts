@@ -8,6 +8,15 @@ export function hostsLineFix(current: string, line: number, replacement: string)
     id: 'nss.hosts-line',
     title: `Set "${replacement}" in the guest's /etc/nsswitch.conf (line ${line})`,
     safety: 'unsafe',
-    steps: [{ kind: 'write', where: 'guest', path: '/etc/nsswitch.conf', content: lines.join('\n'), mode: 0o644, description: `/etc/nsswitch.conf line ${line}: ${replacement} (resolve, when it is unreachable, hands over to dns)` }],
+    steps: [
+      {
+        kind: 'write',
+        where: 'guest',
+        path: '/etc/nsswitch.conf',
+        content: lines.join('\n'),
+        mode: 0o644,
+        description: `/etc/nsswitch.conf line ${line}: ${replacement} (resolve, when it is unreachable, hands over to dns)`,
+      },
+    ],
   };
 }

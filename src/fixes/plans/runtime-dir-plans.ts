@@ -27,9 +27,14 @@ export function runtimeDirBindFix<I extends string>(place: FixPlace, spec: Runti
       const machine = place.nspawn?.machine ?? 'MACHINE';
       const setenv = assign ? ` --setenv=${shellQuote(assign)}` : '';
       return {
-        id: spec.ids.nspawn, title: `Bind ${dir} into the machine for ${spec.what}${assign ? ` and set ${spec.env!.name}` : ''}`, safety: 'manual',
+        id: spec.ids.nspawn,
+        title: `Bind ${dir} into the machine for ${spec.what}${assign ? ` and set ${spec.env!.name}` : ''}`,
+        safety: 'manual',
         steps: [
-          manual(`restart the machine with the runtime directory bound (with --bind-user=, add this plain --bind too: --bind-user does not carry ${dir}, systemd#41546)`, `systemd-nspawn --bind=${dir}${setenv} -b -D … -M ${shellQuote(machine)}`),
+          manual(
+            `restart the machine with the runtime directory bound (with --bind-user=, add this plain --bind too: --bind-user does not carry ${dir}, systemd#41546)`,
+            `systemd-nspawn --bind=${dir}${setenv} -b -D … -M ${shellQuote(machine)}`,
+          ),
           nspawnFileStep(machine, `[Files]\nBind=${dir}${assign ? `\n\n[Exec]\nEnvironment=${assign}` : ''}`),
         ],
       };
@@ -38,19 +43,30 @@ export function runtimeDirBindFix<I extends string>(place: FixPlace, spec: Runti
       const chroot = place.schroot?.chroot ?? 'NAME';
       const file = spec.fstabFile ?? `the fstab of ${chroot}'s profile (setup.fstab)`;
       return {
-        id: spec.ids.schroot, title: `Bind ${dir} in ${spec.fstabFile ?? 'the schroot profile\'s fstab'} for ${spec.what}`, safety: 'manual',
+        id: spec.ids.schroot,
+        title: `Bind ${dir} in ${spec.fstabFile ?? "the schroot profile's fstab"} for ${spec.what}`,
+        safety: 'manual',
         steps: [
           manual(`add this line to ${file}, then start a new session`, `${dir} ${dir} none rw,bind 0 0`),
-          ...(assign ? [manual(`keep ${spec.env!.name} and XDG_RUNTIME_DIR: add to [${chroot}] in /etc/schroot/chroot.d/`, 'preserve-environment=true')] : []),
+          ...(assign
+            ? [
+                manual(
+                  `keep ${spec.env!.name} and XDG_RUNTIME_DIR: add to [${chroot}] in /etc/schroot/chroot.d/`,
+                  'preserve-environment=true',
+                ),
+              ]
+            : []),
         ],
       };
     }
     case 'chroot': {
       const inRoot = shellQuote(hostPathInRoot(place.root, dir));
       return {
-        id: spec.ids.chroot, title: `Bind ${dir} into the chroot for ${spec.what}`, safety: 'manual',
+        id: spec.ids.chroot,
+        title: `Bind ${dir} into the chroot for ${spec.what}`,
+        safety: 'manual',
         steps: [
-          manual('bind the host\'s runtime directory before entering the chroot', `mkdir -p ${inRoot} && mount --bind ${dir} ${inRoot}`),
+          manual("bind the host's runtime directory before entering the chroot", `mkdir -p ${inRoot} && mount --bind ${dir} ${inRoot}`),
           manual('in the shell inside the guest', `export XDG_RUNTIME_DIR=${dir}${assign ? ` ${shellQuote(assign)}` : ''}`, 'guest'),
         ],
       };

@@ -20,13 +20,17 @@ export function endStaleSessionFix(s: SessionRef): Fix<'schroot.end-stale-sessio
     safety: 'safe',
     steps: [
       {
-        kind: 'exec', where: 'host', argv: ['schroot', '--recover-session', '-c', `session:${s.id}`],
+        kind: 'exec',
+        where: 'host',
+        argv: ['schroot', '--recover-session', '-c', `session:${s.id}`],
         unless: ['sh', '-c', `mountpoint -q ${shellQuote(s.mountLocation)} || ${ended(s)}`],
         undo: { impossible: 'it remounted the session only so that it could be ended (the next step); there is nothing to revert' },
         description: `remount the session's chroot so schroot can run its end scripts (schroot --recover-session -c session:${s.id})`,
       },
       {
-        kind: 'exec', where: 'host', argv: ['schroot', '--end-session', '-c', `session:${s.id}`],
+        kind: 'exec',
+        where: 'host',
+        argv: ['schroot', '--end-session', '-c', `session:${s.id}`],
         unless: ['sh', '-c', ended(s)],
         undo: { impossible: `an ended schroot session cannot be brought back; begin a new one (schroot -b -c CHROOT) if it is needed` },
         description: `end the session: its processes are killed, its mounts removed, its state file deleted (schroot --end-session -c session:${s.id})`,
@@ -43,17 +47,27 @@ export function forceRemoveSessionFix(s: SessionRef): Fix<'schroot.force-remove-
     safety: 'unsafe',
     steps: [
       {
-        kind: 'exec', where: 'host', argv: ['schroot', '--end-session', '--force', '-c', `session:${s.id}`],
+        kind: 'exec',
+        where: 'host',
+        argv: ['schroot', '--end-session', '--force', '-c', `session:${s.id}`],
         unless: ['sh', '-c', ended(s)],
         undo: { impossible: 'an ended schroot session cannot be brought back; begin a new one (schroot -b -c CHROOT) if it is needed' },
         description: 'end the session even though its setup scripts fail',
       },
       {
-        kind: 'umount', where: 'host', path: s.mountLocation, recursive: true, makeRslave: true, lazy: false,
+        kind: 'umount',
+        where: 'host',
+        path: s.mountLocation,
+        recursive: true,
+        makeRslave: true,
+        lazy: false,
         description: `unmount whatever is left at ${s.mountLocation} (mount --make-rslave first)`,
       },
       {
-        kind: 'exec', where: 'host', argv: ['rm', '-f', '--', s.stateFile], unless: ['sh', '-c', ended(s)],
+        kind: 'exec',
+        where: 'host',
+        argv: ['rm', '-f', '--', s.stateFile],
+        unless: ['sh', '-c', ended(s)],
         undo: { impossible: `the state file of a session whose mounts are gone is not put back: schroot would list a stale session again` },
         description: `delete the session's state file ${s.stateFile}, so schroot stops listing it`,
       },
@@ -77,13 +91,16 @@ export interface ConfigEdit {
 /** A manual fix made of exact config edits (host files are never rewritten automatically). */
 export function configEditFix<Id extends string>(id: Id, title: string, edits: ConfigEdit[]): Fix<Id> {
   return {
-    id, title, safety: 'manual',
+    id,
+    title,
+    safety: 'manual',
     steps: edits.map((e) => ({
       kind: 'manual' as const,
       where: 'host' as const,
-      description: e.line !== null
-        ? `${e.file} line ${e.line}: ${e.replacement.length === 0 ? 'delete' : 'replace'} "${e.old ?? ''}"${e.replacement.length === 0 ? '' : ' with the lines below'} (${e.why})`
-        : `${e.file}: add ${e.after !== undefined ? `after line ${e.after}` : 'the line below'} (${e.why})`,
+      description:
+        e.line !== null
+          ? `${e.file} line ${e.line}: ${e.replacement.length === 0 ? 'delete' : 'replace'} "${e.old ?? ''}"${e.replacement.length === 0 ? '' : ' with the lines below'} (${e.why})`
+          : `${e.file}: add ${e.after !== undefined ? `after line ${e.after}` : 'the line below'} (${e.why})`,
       ...(e.replacement.length > 0 ? { snippet: e.replacement.join('\n') } : {}),
     })),
   };

@@ -12,8 +12,22 @@ export function makeShmFix(): Fix<'dev.make-shm'> {
     title: 'Create /dev/shm in the guest as a 1777 tmpfs',
     safety: 'safe',
     steps: [
-      { kind: 'mkdir', where: 'guest', path: '/dev/shm', mode: 0o755, uid: 0, gid: 0, description: '/dev/shm: the mount point, mode 0755, owner root' },
-      { kind: 'mount', where: 'guest', path: '/dev/shm', source: { kind: 'tmpfs', options: 'mode=1777,nosuid,nodev' }, description: 'a tmpfs of mode 1777 for shared memory, as a booted system has (umount it to undo)' },
+      {
+        kind: 'mkdir',
+        where: 'guest',
+        path: '/dev/shm',
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+        description: '/dev/shm: the mount point, mode 0755, owner root',
+      },
+      {
+        kind: 'mount',
+        where: 'guest',
+        path: '/dev/shm',
+        source: { kind: 'tmpfs', options: 'mode=1777,nosuid,nodev' },
+        description: 'a tmpfs of mode 1777 for shared memory, as a booted system has (umount it to undo)',
+      },
     ],
   };
 }

@@ -35,7 +35,13 @@ const major = (rdev: number): number => Number(((BigInt(rdev) >> 8n) & 0xfffn) |
 const minor = (rdev: number): number => Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & ~0xffn));
 
 /** Walks `guestPath`, hands the walk to `use`, always closes it; a walk that throws becomes `onError`. */
-async function walked<T>(root: string, guestPath: string, followLast: boolean, use: (w: WalkedPath) => Promise<T>, onError: (errno: string) => T): Promise<T> {
+async function walked<T>(
+  root: string,
+  guestPath: string,
+  followLast: boolean,
+  use: (w: WalkedPath) => Promise<T>,
+  onError: (errno: string) => T,
+): Promise<T> {
   let w: WalkedPath;
   try {
     w = await walkInRoot(root, guestPath, { followLast });
@@ -52,92 +58,172 @@ async function walked<T>(root: string, guestPath: string, followLast: boolean, u
 }
 
 function fsInfo(root: string, guestPath: string): Promise<FsInfo> {
-  const failed = (errno: string): FsInfo => ({ path: guestPath, resolved: null, type: null, bsize: 0, blocks: 0, bavail: 0, mode: null, uid: null, errno });
-  return walked(root, guestPath, true, async (w) => {
-    if (!w.handle || !w.stats) return failed('ENOENT');
-    const s = statfsSync(viaFd(w.handle));
-    return { path: guestPath, resolved: w.guestPath, type: s.type, bsize: s.bsize, blocks: s.blocks, bavail: s.bavail, mode: w.stats.mode & 0o7777, uid: w.stats.uid, errno: null };
-  }, failed);
+  const failed = (errno: string): FsInfo => ({
+    path: guestPath,
+    resolved: null,
+    type: null,
+    bsize: 0,
+    blocks: 0,
+    bavail: 0,
+    mode: null,
+    uid: null,
+    errno,
+  });
+  return walked(
+    root,
+    guestPath,
+    true,
+    async (w) => {
+      if (!w.handle || !w.stats) return failed('ENOENT');
+      const s = statfsSync(viaFd(w.handle));
+      return {
+        path: guestPath,
+        resolved: w.guestPath,
+        type: s.type,
+        bsize: s.bsize,
+        blocks: s.blocks,
+        bavail: s.bavail,
+        mode: w.stats.mode & 0o7777,
+        uid: w.stats.uid,
+        errno: null,
+      };
+    },
+    failed,
+  );
 }
 
 /** Looks at the node itself (a symlink is reported, not followed), then opens a char device read-write through its handle. */
 function nodeInfo(root: string, guestPath: string): Promise<NodeInfo> {
-  const failed = (errno: string): NodeInfo => ({ path: guestPath, type: 'missing', major: null, minor: null, mode: 0, uid: null, gid: null, size: 0, openErrno: errno });
-  return walked(root, guestPath, false, async (w) => {
-    if (!w.handle || !w.stats) return failed('ENOENT');
-    const s = w.stats;
-    const dev = s.isCharacterDevice() || s.isBlockDevice();
-    const base = { path: guestPath, type: typeOf(s), major: dev ? major(s.rdev) : null, minor: dev ? minor(s.rdev) : null, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, size: s.size };
-    // Only char devices are opened: a FIFO could block, a regular file tells nothing more.
-    if (!s.isCharacterDevice()) return { ...base, openErrno: null };
-    try {
-      const fd = await open(viaFd(w.handle), constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
-      await fd.close();
-      return { ...base, openErrno: null };
-    } catch (error) {
-      return { ...base, openErrno: errnoOf(error) };
-    }
-  }, failed);
+  const failed = (errno: string): NodeInfo => ({
+    path: guestPath,
+    type: 'missing',
+    major: null,
+    minor: null,
+    mode: 0,
+    uid: null,
+    gid: null,
+    size: 0,
+    openErrno: errno,
+  });
+  return walked(
+    root,
+    guestPath,
+    false,
+    async (w) => {
+      if (!w.handle || !w.stats) return failed('ENOENT');
+      const s = w.stats;
+      const dev = s.isCharacterDevice() || s.isBlockDevice();
+      const base = {
+        path: guestPath,
+        type: typeOf(s),
+        major: dev ? major(s.rdev) : null,
+        minor: dev ? minor(s.rdev) : null,
+        mode: s.mode & 0o7777,
+        uid: s.uid,
+        gid: s.gid,
+        size: s.size,
+      };
+      // Only char devices are opened: a FIFO could block, a regular file tells nothing more.
+      if (!s.isCharacterDevice()) return { ...base, openErrno: null };
+      try {
+        const fd = await open(viaFd(w.handle), constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+        await fd.close();
+        return { ...base, openErrno: null };
+      } catch (error) {
+        return { ...base, openErrno: errnoOf(error) };
+      }
+    },
+    failed,
+  );
 }
 
 /** Opens the pty master and finds its slave through fdinfo's tty-index (Node has no ioctl for TIOCGPTN). */
 function ptyInfo(root: string, ptmxPath: string, ptsDir: string): Promise<PtyInfo> {
   const failed = (errno: string): PtyInfo => ({ ok: false, errno, index: null, slave: null });
-  return walked(root, ptmxPath, true, async (w) => {
-    if (!w.handle) return failed('ENOENT');
-    let master;
-    try {
-      master = await open(viaFd(w.handle), constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
-    } catch (error) {
-      return failed(errnoOf(error));
-    }
-    try {
-      const fdinfo = await readFile(`/proc/self/fdinfo/${master.fd}`, 'utf8');
-      const index = /^tty-index:\s*(\d+)/m.exec(fdinfo)?.[1];
-      if (index === undefined) return { ok: true, errno: null, index: null, slave: null };
-      return await walked(root, `${ptsDir}/${index}`, false, async (slave) => (slave.stats
-        ? { ok: true, errno: null, index: Number(index), slave: { uid: slave.stats.uid, gid: slave.stats.gid, mode: slave.stats.mode & 0o7777 } }
-        : { ok: true, errno: 'ENOENT', index: Number(index), slave: null }),
-      (errno) => ({ ok: true, errno, index: Number(index), slave: null }));
-    } finally {
-      await master.close();
-    }
-  }, failed);
+  return walked(
+    root,
+    ptmxPath,
+    true,
+    async (w) => {
+      if (!w.handle) return failed('ENOENT');
+      let master;
+      try {
+        master = await open(viaFd(w.handle), constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+      } catch (error) {
+        return failed(errnoOf(error));
+      }
+      try {
+        const fdinfo = await readFile(`/proc/self/fdinfo/${master.fd}`, 'utf8');
+        const index = /^tty-index:\s*(\d+)/m.exec(fdinfo)?.[1];
+        if (index === undefined) return { ok: true, errno: null, index: null, slave: null };
+        return await walked(
+          root,
+          `${ptsDir}/${index}`,
+          false,
+          async (slave) =>
+            slave.stats
+              ? {
+                  ok: true,
+                  errno: null,
+                  index: Number(index),
+                  slave: { uid: slave.stats.uid, gid: slave.stats.gid, mode: slave.stats.mode & 0o7777 },
+                }
+              : { ok: true, errno: 'ENOENT', index: Number(index), slave: null },
+          (errno) => ({ ok: true, errno, index: Number(index), slave: null }),
+        );
+      } finally {
+        await master.close();
+      }
+    },
+    failed,
+  );
 }
 
 /** What a browser does first in /dev/shm: create a file, size it, write into it, remove it. */
 function shmInfo(root: string, dir: string, bytes: number): Promise<ShmInfo> {
-  return walked(root, dir, true, async (w) => {
-    if (!w.handle || !w.stats) return { stage: 'create', errno: 'ENOENT' };
-    if (!w.stats.isDirectory()) return { stage: 'create', errno: 'ENOTDIR' };
-    const name = atFd(w.handle, `.ctr-doctor-${process.pid}-${randomBytes(4).toString('hex')}`);
-    let file;
-    try {
-      file = await open(name, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    } catch (error) {
-      return { stage: 'create', errno: errnoOf(error) };
-    }
-    try {
-      await file.truncate(bytes);
-      // Writing the last page makes tmpfs allocate it: ftruncate alone only sets the size.
-      await file.write(Buffer.alloc(4096), 0, 4096, Math.max(0, bytes - 4096));
-      return { stage: 'done', errno: null };
-    } catch (error) {
-      return { stage: 'write', errno: errnoOf(error) };
-    } finally {
-      await file.close();
-      await unlink(name).catch(() => undefined);
-    }
-  }, (errno) => ({ stage: 'create', errno }));
+  return walked(
+    root,
+    dir,
+    true,
+    async (w) => {
+      if (!w.handle || !w.stats) return { stage: 'create', errno: 'ENOENT' };
+      if (!w.stats.isDirectory()) return { stage: 'create', errno: 'ENOTDIR' };
+      const name = atFd(w.handle, `.ctr-doctor-${process.pid}-${randomBytes(4).toString('hex')}`);
+      let file;
+      try {
+        file = await open(name, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      } catch (error) {
+        return { stage: 'create', errno: errnoOf(error) };
+      }
+      try {
+        await file.truncate(bytes);
+        // Writing the last page makes tmpfs allocate it: ftruncate alone only sets the size.
+        await file.write(Buffer.alloc(4096), 0, 4096, Math.max(0, bytes - 4096));
+        return { stage: 'done', errno: null };
+      } catch (error) {
+        return { stage: 'write', errno: errnoOf(error) };
+      } finally {
+        await file.close();
+        await unlink(name).catch(() => undefined);
+      }
+    },
+    (errno) => ({ stage: 'create', errno }),
+  );
 }
 
 /** readlink /proc/self/exe through the guest's /proc (rustup and others need it). */
 function selfExe(root: string): Promise<{ readable: boolean; errno: string | null }> {
-  return walked(root, '/proc/self/exe', false, async (w) => {
-    if (!w.parent || !w.stats) return { readable: false, errno: 'ENOENT' };
-    await readlink(atFd(w.parent, w.name));
-    return { readable: true, errno: null };
-  }, (errno) => ({ readable: false, errno }));
+  return walked(
+    root,
+    '/proc/self/exe',
+    false,
+    async (w) => {
+      if (!w.parent || !w.stats) return { readable: false, errno: 'ENOENT' };
+      await readlink(atFd(w.parent, w.name));
+      return { readable: true, errno: null };
+    },
+    (errno) => ({ readable: false, errno }),
+  );
 }
 
 /** Runs the requested looks inside `root` (a held guest root, default the working directory); never throws. */

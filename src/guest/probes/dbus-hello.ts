@@ -32,7 +32,16 @@ export async function probeDbusHello(target: SocketTarget, uid: number, timeoutM
       socket.destroy();
       resolve({ ...verdict, elapsedMs: elapsed() });
     };
-    const timer = setTimeout(() => finish({ ok: false, stage: 'silent', errno: null, reason: `no answer to ${stage === 'auth' ? 'AUTH EXTERNAL' : 'Hello'} within ${timeoutMs} ms` }), Math.max(1, timeoutMs - elapsed()));
+    const timer = setTimeout(
+      () =>
+        finish({
+          ok: false,
+          stage: 'silent',
+          errno: null,
+          reason: `no answer to ${stage === 'auth' ? 'AUTH EXTERNAL' : 'Hello'} within ${timeoutMs} ms`,
+        }),
+      Math.max(1, timeoutMs - elapsed()),
+    );
 
     const onAuthLine = (line: string): void => {
       if (line.startsWith('OK ')) {
@@ -51,7 +60,8 @@ export async function probeDbusHello(target: SocketTarget, uid: number, timeoutM
       if (stage === 'auth') {
         const end = buffer.indexOf('\r\n');
         if (end < 0) {
-          if (buffer.length > MAX_LINE_BYTES) finish({ ok: false, stage: 'auth', errno: null, reason: 'the answer to AUTH is not a SASL line' });
+          if (buffer.length > MAX_LINE_BYTES)
+            finish({ ok: false, stage: 'auth', errno: null, reason: 'the answer to AUTH is not a SASL line' });
           return;
         }
         const line = buffer.toString('latin1', 0, end);
@@ -62,17 +72,42 @@ export async function probeDbusHello(target: SocketTarget, uid: number, timeoutM
       for (;;) {
         const m = takeMessage(buffer);
         if (m === null) return;
-        if (m === 'malformed') { finish({ ok: false, stage: 'hello', errno: null, reason: 'the answer to Hello is not a D-Bus message' }); return; }
+        if (m === 'malformed') {
+          finish({ ok: false, stage: 'hello', errno: null, reason: 'the answer to Hello is not a D-Bus message' });
+          return;
+        }
         buffer = m.rest;
-        if (m.type === 2 && m.firstString !== null) { finish({ ok: true, stage: 'hello', name: m.firstString, guid }); return; }
-        if (m.type === 3) { finish({ ok: false, stage: 'hello', errno: null, reason: `Hello failed: ${m.errorName ?? 'error'}${m.firstString ? `: ${m.firstString}` : ''}` }); return; }
+        if (m.type === 2 && m.firstString !== null) {
+          finish({ ok: true, stage: 'hello', name: m.firstString, guid });
+          return;
+        }
+        if (m.type === 3) {
+          finish({
+            ok: false,
+            stage: 'hello',
+            errno: null,
+            reason: `Hello failed: ${m.errorName ?? 'error'}${m.firstString ? `: ${m.firstString}` : ''}`,
+          });
+          return;
+        }
       }
     });
-    socket.on('error', (error) => finish({ ok: false, stage: 'closed', errno: errnoOf(error), reason: `the bus dropped the connection: ${error.message}` }));
-    socket.on('close', () => finish(stage === 'hello'
-      // dbus-daemon says OK to any uid that proves itself, then hangs up on one its policy does not allow.
-      ? { ok: false, stage: 'denied', errno: null, reason: `the bus accepted AUTH EXTERNAL for uid ${uid}, then closed the connection before answering Hello: its policy does not allow that uid (a bus of another user)` }
-      : { ok: false, stage: 'closed', errno: null, reason: 'the bus closed the connection during AUTH' }));
+    socket.on('error', (error) =>
+      finish({ ok: false, stage: 'closed', errno: errnoOf(error), reason: `the bus dropped the connection: ${error.message}` }),
+    );
+    socket.on('close', () =>
+      finish(
+        stage === 'hello'
+          ? // dbus-daemon says OK to any uid that proves itself, then hangs up on one its policy does not allow.
+            {
+              ok: false,
+              stage: 'denied',
+              errno: null,
+              reason: `the bus accepted AUTH EXTERNAL for uid ${uid}, then closed the connection before answering Hello: its policy does not allow that uid (a bus of another user)`,
+            }
+          : { ok: false, stage: 'closed', errno: null, reason: 'the bus closed the connection during AUTH' },
+      ),
+    );
     socket.write(Buffer.concat([Buffer.from([0]), Buffer.from(authExternalLine(uid), 'ascii')]));
   });
 }

@@ -70,8 +70,12 @@ function udpExchange(q: Question): Promise<Exchange> {
       }
       resolve(exchange);
     };
-    const timer = setTimeout(() => { finish({ kind: 'timeout', ignored }); }, q.timeoutMs);
-    socket.on('error', (error) => { finish({ kind: 'unreachable', errno: errnoOf(error) }); });
+    const timer = setTimeout(() => {
+      finish({ kind: 'timeout', ignored });
+    }, q.timeoutMs);
+    socket.on('error', (error) => {
+      finish({ kind: 'unreachable', errno: errnoOf(error) });
+    });
     socket.on('message', (message: Buffer) => {
       const decoded = decodeDnsResponse(message, { id, name: q.name, type: q.type });
       // A stray or forged packet must not end the wait: the real answer may still come.
@@ -106,7 +110,12 @@ async function tcpExchange(q: Question): Promise<Exchange> {
       socket.destroy();
       resolve(exchange);
     };
-    const timer = setTimeout(() => { finish({ kind: 'timeout', ignored: null }); }, Math.max(1, q.timeoutMs - (performance.now() - started)));
+    const timer = setTimeout(
+      () => {
+        finish({ kind: 'timeout', ignored: null });
+      },
+      Math.max(1, q.timeoutMs - (performance.now() - started)),
+    );
     socket.on('data', (chunk: Buffer) => {
       if (received < MAX_TCP_BYTES) {
         chunks.push(chunk.subarray(0, MAX_TCP_BYTES - received));
@@ -117,7 +126,9 @@ async function tcpExchange(q: Question): Promise<Exchange> {
       const decoded = decodeDnsResponse(frame, { id, name: q.name, type: q.type });
       finish(decoded.ok ? { kind: 'answer', answer: decoded } : { kind: 'bad', detail: rejectionLabel(decoded) });
     });
-    socket.on('error', (error) => { finish({ kind: 'unreachable', errno: errnoOf(error) }); });
+    socket.on('error', (error) => {
+      finish({ kind: 'unreachable', errno: errnoOf(error) });
+    });
     socket.on('close', () => {
       finish({ kind: 'bad', detail: received === 0 ? 'connection closed without an answer' : 'connection closed mid-answer' });
     });
@@ -145,7 +156,13 @@ export async function probeDnsQuery(request: DnsQueryRequest): Promise<DnsQueryR
   // A name here would send the host's resolver a query from the guest's namespace.
   if (net.isIP(request.server) === 0) throw new Error(`nameserver "${request.server}" is not an IP address`);
   const started = performance.now();
-  const q: Question = { server: request.server, port: request.port ?? 53, name: request.name, type: request.type, timeoutMs: request.timeoutMs };
+  const q: Question = {
+    server: request.server,
+    port: request.port ?? 53,
+    name: request.name,
+    type: request.type,
+    timeoutMs: request.timeoutMs,
+  };
   const attempts = Math.max(1, Math.floor(request.attempts));
   let transport: 'udp' | 'tcp' = request.transport === 'tcp' ? 'tcp' : 'udp';
   let truncatedOverUdp = false;

@@ -30,7 +30,12 @@ const SPA_TYPE_STRING = 8;
 const SPA_TYPE_STRUCT = 14;
 
 /** One POD value as the probe reads it. */
-export type PodValue = { type: 'int'; value: number } | { type: 'long'; value: bigint } | { type: 'string'; value: string | null } | { type: 'struct'; items: PodValue[] } | { type: 'other'; code: number };
+export type PodValue =
+  | { type: 'int'; value: number }
+  | { type: 'long'; value: bigint }
+  | { type: 'string'; value: string | null }
+  | { type: 'struct'; items: PodValue[] }
+  | { type: 'other'; code: number };
 
 const pad8 = (n: number): number => (n + 7) & ~7;
 
@@ -121,7 +126,13 @@ export function takeMessage(buffer: Buffer): { message: PwMessage; rest: Buffer 
   if (size > PW_MAX_PAYLOAD) throw new Error(`a message of ${size} bytes`);
   if (buffer.length < PW_HEADER_BYTES + size) return null;
   return {
-    message: { id: buffer.readUInt32LE(0), opcode: word >>> 24, seq: buffer.readUInt32LE(8), fds: buffer.readUInt32LE(12), payload: buffer.subarray(PW_HEADER_BYTES, PW_HEADER_BYTES + size) },
+    message: {
+      id: buffer.readUInt32LE(0),
+      opcode: word >>> 24,
+      seq: buffer.readUInt32LE(8),
+      fds: buffer.readUInt32LE(12),
+      payload: buffer.subarray(PW_HEADER_BYTES, PW_HEADER_BYTES + size),
+    },
     rest: buffer.subarray(PW_HEADER_BYTES + size),
   };
 }

@@ -52,8 +52,11 @@ function judgeServerInfo(channel: number, payload: Buffer): PulseServerInfo | nu
   if (channel !== PA_CONTROL_CHANNEL) return null;
   const [command, tag, first, second] = readTags(payload, 4);
   if (tag !== SERVER_INFO_TAG || (command !== PA_COMMAND_REPLY && command !== PA_COMMAND_ERROR)) return null;
-  if (command === PA_COMMAND_ERROR) return { ok: false, reason: typeof first === 'number' ? pulseErrorText(first) : 'an error with no code' };
-  return typeof first === 'string' && typeof second === 'string' ? { ok: true, name: first, version: second } : { ok: false, reason: 'malformed reply to GET_SERVER_INFO (no name and version strings)' };
+  if (command === PA_COMMAND_ERROR)
+    return { ok: false, reason: typeof first === 'number' ? pulseErrorText(first) : 'an error with no code' };
+  return typeof first === 'string' && typeof second === 'string'
+    ? { ok: true, name: first, version: second }
+    : { ok: false, reason: 'malformed reply to GET_SERVER_INFO (no name and version strings)' };
 }
 
 /**
@@ -86,10 +89,16 @@ export async function probePulseConnect(
       socket.destroy();
       resolve({ ...verdict, elapsedMs: elapsed() });
     };
-    const timer = setTimeout(() => {
-      if (authed) { timer2(); return; }
-      finish({ ok: false, stage: 'silent', errno: null, reason: `no answer to AUTH within ${timeoutMs} ms` });
-    }, Math.max(1, timeoutMs - elapsed()));
+    const timer = setTimeout(
+      () => {
+        if (authed) {
+          timer2();
+          return;
+        }
+        finish({ ok: false, stage: 'silent', errno: null, reason: `no answer to AUTH within ${timeoutMs} ms` });
+      },
+      Math.max(1, timeoutMs - elapsed()),
+    );
 
     // After a successful AUTH with serverInfo: the AUTH verdict, waiting for GET_SERVER_INFO's reply.
     let authed: Extract<Verdict, { ok: true }> | null = null;
@@ -103,7 +112,10 @@ export async function probePulseConnect(
         buffer = frame.rest;
         if (authed) {
           const info = judgeServerInfo(frame.channel, frame.payload);
-          if (info) { finish({ ...authed, server: info }); return; }
+          if (info) {
+            finish({ ...authed, server: info });
+            return;
+          }
           continue;
         }
         const verdict = judgeFrame(frame.channel, frame.payload);
@@ -112,18 +124,27 @@ export async function probePulseConnect(
           socket.write(buildCommandPacket(PA_COMMAND_GET_SERVER_INFO, SERVER_INFO_TAG));
           continue;
         }
-        if (verdict) { finish(verdict); return; }
+        if (verdict) {
+          finish(verdict);
+          return;
+        }
       }
       if (buffer.length >= 4 && buffer.readUInt32BE(0) > MAX_FRAME_BYTES) {
         finish({ ok: false, stage: 'auth', errno: null, reason: 'malformed reply to AUTH (oversized frame)' });
       }
     });
     socket.on('error', (error) => {
-      if (authed) { finish({ ...authed, server: { ok: false, reason: `the server dropped the connection: ${error.message}` } }); return; }
+      if (authed) {
+        finish({ ...authed, server: { ok: false, reason: `the server dropped the connection: ${error.message}` } });
+        return;
+      }
       finish({ ok: false, stage: 'closed', errno: errnoOf(error), reason: `the server dropped the connection: ${error.message}` });
     });
     socket.on('close', () => {
-      if (authed) { finish({ ...authed, server: { ok: false, reason: 'the server closed the connection without answering GET_SERVER_INFO' } }); return; }
+      if (authed) {
+        finish({ ...authed, server: { ok: false, reason: 'the server closed the connection without answering GET_SERVER_INFO' } });
+        return;
+      }
       finish({ ok: false, stage: 'closed', errno: null, reason: 'the server closed the connection without answering AUTH' });
     });
     socket.write(buildAuthPacket(AUTH_TAG, cookieBytes(cookieHex)));

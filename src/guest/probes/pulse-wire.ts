@@ -67,9 +67,7 @@ export function buildAuthPacket(tag: number, cookie: Buffer): Buffer {
   const blobHeader = Buffer.alloc(5);
   blobHeader[0] = TAG_ARBITRARY;
   blobHeader.writeUInt32BE(cookie.length, 1);
-  return frameControlPacket(
-    Buffer.concat([u32Tag(PA_COMMAND_AUTH), u32Tag(tag), u32Tag(PA_CLIENT_VERSION), blobHeader, cookie]),
-  );
+  return frameControlPacket(Buffer.concat([u32Tag(PA_COMMAND_AUTH), u32Tag(tag), u32Tag(PA_CLIENT_VERSION), blobHeader, cookie]));
 }
 
 /** Reads the leading 'L' values of a tagstruct; stops at the first other tag. */

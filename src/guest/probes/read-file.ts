@@ -13,7 +13,8 @@ const MAX_BYTES = 1024 * 1024;
 export async function probeReadFile(request: ReadFileRequest, root = '.'): Promise<ReadFileResponse> {
   // The request arrives over the wire, whatever its type says.
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
-  if (typeof request?.path !== 'string' || !request.path.startsWith('/')) return { ok: false, reason: 'io', message: 'read-file needs an absolute guest path' };
+  if (typeof request?.path !== 'string' || !request.path.startsWith('/'))
+    return { ok: false, reason: 'io', message: 'read-file needs an absolute guest path' };
   const maxBytes = Math.max(0, Math.min(MAX_BYTES, Number.isInteger(request.maxBytes) ? request.maxBytes : MAX_BYTES));
   const read = await new GuestFiles(root).readFile(request.path, { maxBytes });
   if (!read.ok) return { ok: false, reason: read.reason, message: read.message };

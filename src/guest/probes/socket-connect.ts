@@ -14,8 +14,7 @@ export type SocketTarget =
 
 /** The outcome of one connect(): an open socket, or the errno that refused it. */
 export type ConnectOutcome =
-  | { ok: true; socket: net.Socket; elapsedMs: number }
-  | { ok: false; errno: string; message: string; elapsedMs: number };
+  { ok: true; socket: net.Socket; elapsedMs: number } | { ok: false; errno: string; message: string; elapsedMs: number };
 
 /** Longest unix socket path connect() takes: sun_path is 108 bytes with its NUL. */
 export const MAX_UNIX_PATH_BYTES = 107;
@@ -59,7 +58,12 @@ export function connectSocket(target: SocketTarget, timeoutMs: number): Promise<
   }
   if (target.kind === 'tcp' && net.isIP(target.host) === 0) {
     // Resolving here would use the host's resolver from inside the guest's namespace.
-    return Promise.resolve({ ok: false, errno: 'EINVAL', message: `${target.host}: not an IP address (the probe does not resolve names)`, elapsedMs: 0 });
+    return Promise.resolve({
+      ok: false,
+      errno: 'EINVAL',
+      message: `${target.host}: not an IP address (the probe does not resolve names)`,
+      elapsedMs: 0,
+    });
   }
   if (target.kind === 'path' && Buffer.byteLength(target.path) > MAX_UNIX_PATH_BYTES) {
     // libuv would silently truncate the path and could reach a different socket.
@@ -74,12 +78,22 @@ export function connectSocket(target: SocketTarget, timeoutMs: number): Promise<
     const socket = net.connect(connectOptions(target));
     const timer = setTimeout(() => {
       socket.destroy();
-      resolve({ ok: false, errno: 'ETIMEDOUT', message: `connect to ${describeTarget(target)} timed out after ${timeoutMs} ms`, elapsedMs: elapsed() });
+      resolve({
+        ok: false,
+        errno: 'ETIMEDOUT',
+        message: `connect to ${describeTarget(target)} timed out after ${timeoutMs} ms`,
+        elapsedMs: elapsed(),
+      });
     }, timeoutMs);
     const onError = (error: Error): void => {
       clearTimeout(timer);
       socket.destroy();
-      resolve({ ok: false, errno: errnoOf(error), message: `connect to ${describeTarget(target)}: ${error.message}`, elapsedMs: elapsed() });
+      resolve({
+        ok: false,
+        errno: errnoOf(error),
+        message: `connect to ${describeTarget(target)}: ${error.message}`,
+        elapsedMs: elapsed(),
+      });
     };
     socket.once('error', onError);
     socket.once('connect', () => {

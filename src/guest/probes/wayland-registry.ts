@@ -50,33 +50,55 @@ export async function probeWaylandRegistry(target: SocketTarget, timeoutMs: numb
       socket.destroy();
       resolve({ ...verdict, elapsedMs: elapsed() });
     };
-    const timer = setTimeout(() => finish({ ok: false, stage: 'silent', errno: null, reason: `no answer to wl_display.sync within ${timeoutMs} ms` }), Math.max(1, timeoutMs - elapsed()));
+    const timer = setTimeout(
+      () => finish({ ok: false, stage: 'silent', errno: null, reason: `no answer to wl_display.sync within ${timeoutMs} ms` }),
+      Math.max(1, timeoutMs - elapsed()),
+    );
     socket.on('data', (chunk: Buffer) => {
       buffer = Buffer.concat([buffer, chunk]);
-      if (buffer.length > MAX_BUFFERED) { finish({ ok: false, stage: 'protocol', errno: null, reason: 'the compositor sent more than 1 MiB before answering' }); return; }
+      if (buffer.length > MAX_BUFFERED) {
+        finish({ ok: false, stage: 'protocol', errno: null, reason: 'the compositor sent more than 1 MiB before answering' });
+        return;
+      }
       while (buffer.length >= 8) {
         const object = buffer.readUInt32LE(0);
         const word = buffer.readUInt32LE(4);
         const size = word >>> 16;
         const opcode = word & 0xffff;
-        if (size < 8 || size % 4 !== 0) { finish({ ok: false, stage: 'protocol', errno: null, reason: `not a Wayland message (size ${size})` }); return; }
+        if (size < 8 || size % 4 !== 0) {
+          finish({ ok: false, stage: 'protocol', errno: null, reason: `not a Wayland message (size ${size})` });
+          return;
+        }
         if (buffer.length < size) return;
         const body = buffer.subarray(8, size);
         buffer = buffer.subarray(size);
         if (object === DISPLAY_ID && opcode === 0) {
           const s = readString(body, 8);
-          finish({ ok: false, stage: 'protocol', errno: null, reason: `wl_display.error ${body.length >= 8 ? body.readUInt32LE(4) : '?'}: ${s?.value ?? ''}` }); return;
+          finish({
+            ok: false,
+            stage: 'protocol',
+            errno: null,
+            reason: `wl_display.error ${body.length >= 8 ? body.readUInt32LE(4) : '?'}: ${s?.value ?? ''}`,
+          });
+          return;
         }
         if (object === REGISTRY_ID && opcode === 0) {
           count++;
           const s = readString(body, 4);
           if (s && globals.length < MAX_GLOBALS) globals.push(s.value);
         }
-        if (object === CALLBACK_ID && opcode === 0) { finish({ ok: true, stage: 'sync', globals, globalCount: count }); return; }
+        if (object === CALLBACK_ID && opcode === 0) {
+          finish({ ok: true, stage: 'sync', globals, globalCount: count });
+          return;
+        }
       }
     });
-    socket.on('error', (error) => finish({ ok: false, stage: 'closed', errno: errnoOf(error), reason: `the compositor dropped the connection: ${error.message}` }));
-    socket.on('close', () => finish({ ok: false, stage: 'closed', errno: null, reason: 'the compositor closed the connection before answering wl_display.sync' }));
+    socket.on('error', (error) =>
+      finish({ ok: false, stage: 'closed', errno: errnoOf(error), reason: `the compositor dropped the connection: ${error.message}` }),
+    );
+    socket.on('close', () =>
+      finish({ ok: false, stage: 'closed', errno: null, reason: 'the compositor closed the connection before answering wl_display.sync' }),
+    );
     socket.write(Buffer.concat([request(DISPLAY_ID, 1, REGISTRY_ID), request(DISPLAY_ID, 0, CALLBACK_ID)]));
   });
 }

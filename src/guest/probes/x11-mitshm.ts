@@ -26,13 +26,19 @@ type Answer = Omit<Extract<X11MitShmResponse, { ok: true }>, 'elapsedMs'>;
 
 function queryExtension(client: X11ClientApi): Promise<{ present: boolean; majorOpcode: number }> {
   return new Promise((resolve, reject) => {
-    client.QueryExtension('MIT-SHM', (error, ext) => { if (error || !ext) reject(error ?? new Error('no QueryExtension reply')); else resolve(ext); });
+    client.QueryExtension('MIT-SHM', (error, ext) => {
+      if (error || !ext) reject(error ?? new Error('no QueryExtension reply'));
+      else resolve(ext);
+    });
   });
 }
 
 function loadShm(client: X11ClientApi): Promise<ShmExt> {
   return new Promise((resolve, reject) => {
-    client.require('shm', (error, ext) => { if (error || !ext) reject(error ?? new Error('no MIT-SHM extension object')); else resolve(ext as ShmExt); });
+    client.require('shm', (error, ext) => {
+      if (error || !ext) reject(error ?? new Error('no MIT-SHM extension object'));
+      else resolve(ext as ShmExt);
+    });
   });
 }
 
@@ -40,7 +46,10 @@ function loadShm(client: X11ClientApi): Promise<ShmExt> {
 function attach(client: X11ClientApi, shm: ShmExt, shmid: number): Promise<XError | null> {
   return new Promise((resolve) => {
     // The segment stays attached until the connection closes, which detaches it.
-    shm.Attach(client.AllocID(), shmid, true, (error) => { resolve(error); return true; });
+    shm.Attach(client.AllocID(), shmid, true, (error) => {
+      resolve(error);
+      return true;
+    });
   });
 }
 
@@ -60,7 +69,14 @@ export async function probeX11MitShm(
     const query = await queryExtension(client);
     if (!query.present) return { ok: true, vendor, present: false, majorOpcode: null, version: null, sharedPixmaps: null, attach: null };
     const shm = await loadShm(client);
-    const base = { ok: true as const, vendor, present: true, majorOpcode: shm.majorOpcode, version: `${shm.major}.${shm.minor}`, sharedPixmaps: shm.sharedPixmaps };
+    const base = {
+      ok: true as const,
+      vendor,
+      present: true,
+      majorOpcode: shm.majorOpcode,
+      version: `${shm.major}.${shm.minor}`,
+      sharedPixmaps: shm.sharedPixmaps,
+    };
     if (shmid === null) return { ...base, attach: null };
     const error = await attach(client, shm, shmid);
     if (error === null) return { ...base, attach: { ok: true } };
@@ -68,8 +84,11 @@ export async function probeX11MitShm(
     return {
       ...base,
       attach: {
-        ok: false, errorCode: code, error: error.message || `X error ${code}`,
-        majorOpcode: error.majorOpcode ?? shm.majorOpcode, minorOpcode: error.minorOpcode ?? SHM_ATTACH,
+        ok: false,
+        errorCode: code,
+        error: error.message || `X error ${code}`,
+        majorOpcode: error.majorOpcode ?? shm.majorOpcode,
+        minorOpcode: error.minorOpcode ?? SHM_ATTACH,
       },
     };
   });

@@ -70,7 +70,10 @@ function screenedStream(socket: Socket, onRefused: (verdict: WithoutElapsed<X11F
     const units = endianness() === 'LE' ? pending.readUInt16LE(6) : pending.readUInt16BE(6);
     if (pending.length < REPLY_HEADER_BYTES + units * 4) return;
     const refusal = screenSetupReply(pending);
-    if (refusal) { onRefused({ ok: false, stage: 'setup', errno: null, reason: refusal }); return; }
+    if (refusal) {
+      onRefused({ ok: false, stage: 'setup', errno: null, reason: refusal });
+      return;
+    }
     handedOver = true;
     proxy.push(pending);
   });
@@ -125,21 +128,34 @@ export async function withX11Connection<T>(
       socket.destroy();
       resolve({ ...verdict, elapsedMs: elapsed() });
     };
-    const timer = setTimeout(() => {
-      finish({ ok: false, stage: 'silent', errno: null, reason: `no answer to the X11 setup within ${timeoutMs} ms` });
-    }, Math.max(1, timeoutMs - elapsed()));
+    const timer = setTimeout(
+      () => {
+        finish({ ok: false, stage: 'silent', errno: null, reason: `no answer to the X11 setup within ${timeoutMs} ms` });
+      },
+      Math.max(1, timeoutMs - elapsed()),
+    );
 
     const onFailure = (error: Error): void => {
       if (error.message.startsWith(SETUP_FAILED_PREFIX)) {
-        finish({ ok: false, stage: 'setup', errno: null, reason: error.message.slice(SETUP_FAILED_PREFIX.length).trim() }); return;
+        finish({ ok: false, stage: 'setup', errno: null, reason: error.message.slice(SETUP_FAILED_PREFIX.length).trim() });
+        return;
       }
       const code = (error as NodeJS.ErrnoException).code;
       const reason = 'the X server closed the connection before the setup completed';
-      finish({ ok: false, stage: 'closed', errno: code === undefined ? null : errnoOf(error), reason: code === undefined ? reason : `${reason}: ${error.message}` });
+      finish({
+        ok: false,
+        stage: 'closed',
+        errno: code === undefined ? null : errnoOf(error),
+        reason: code === undefined ? reason : `${reason}: ${error.message}`,
+      });
     };
     socket.on('error', onFailure);
     // Deferred, so a refusal sent just before the hang-up is parsed first.
-    socket.on('close', () => setImmediate(() => { onFailure(new Error('connection closed')); }));
+    socket.on('close', () =>
+      setImmediate(() => {
+        onFailure(new Error('connection closed'));
+      }),
+    );
 
     try {
       const client = x11.createClient(
@@ -154,16 +170,24 @@ export async function withX11Connection<T>(
           shm: false,
         },
         (error, display) => {
-          if (error || !display) { onFailure(error ?? new Error('no display information')); return; }
+          if (error || !display) {
+            onFailure(error ?? new Error('no display information'));
+            return;
+          }
           const connection: X11Connection = {
             vendor: display.vendor,
             release: display.release,
             screens: display.screen.map((s) => ({ width: s.pixel_width, height: s.pixel_height })),
             client: display.client,
           };
-          use(connection).then((value) => { finish({ ok: true, value }); }, (e: unknown) => {
-            finish({ ok: false, stage: 'closed', errno: null, reason: e instanceof Error ? e.message : String(e) });
-          });
+          use(connection).then(
+            (value) => {
+              finish({ ok: true, value });
+            },
+            (e: unknown) => {
+              finish({ ok: false, stage: 'closed', errno: null, reason: e instanceof Error ? e.message : String(e) });
+            },
+          );
         },
       );
       // The refusal itself arrives as an 'error' on the client, not through the callback.
@@ -184,6 +208,8 @@ export async function probeX11Setup(
   auth: { name: string; dataHex: string } | null,
   timeoutMs: number,
 ): Promise<X11SetupResponse> {
-  const r = await withX11Connection(target, auth, timeoutMs, ({ vendor, release, screens }) => Promise.resolve({ vendor, release, screens }));
+  const r = await withX11Connection(target, auth, timeoutMs, ({ vendor, release, screens }) =>
+    Promise.resolve({ vendor, release, screens }),
+  );
   return r.ok ? { ok: true, ...r.value, elapsedMs: r.elapsedMs } : r;
 }

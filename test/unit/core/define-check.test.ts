@@ -16,10 +16,18 @@ const found = findingBuilder(findings);
 const makeThing: Fix<'demo.make-thing'> = { id: 'demo.make-thing', title: 'make it', safety: 'manual', steps: [] };
 
 const demo = defineCheck({
-  id: 'demo.thing', group: 'demo', title: 'Thing', description: 'A thing.', findings, fixDocs,
+  id: 'demo.thing',
+  group: 'demo',
+  title: 'Thing',
+  description: 'A thing.',
+  findings,
+  fixDocs,
   appliesTo: () => true,
   gather: async (ctx: CheckContext) => ({ present: ctx.target.env.THING === '1', path: '/etc/thing' }),
-  judge: (facts: { present: boolean; path: string }) => (facts.present ? { findings: [found('thing-ok', {})], summary: 'thing here' } : [found('thing-missing', { path: facts.path }, { path: facts.path })]),
+  judge: (facts: { present: boolean; path: string }) =>
+    facts.present
+      ? { findings: [found('thing-ok', {})], summary: 'thing here' }
+      : [found('thing-missing', { path: facts.path }, { path: facts.path })],
   offer: () => [makeThing],
 });
 
@@ -32,7 +40,9 @@ describe('defineCheck', () => {
   it('renders the template from the data and takes the severity from the declaration', async () => {
     const outcome = await demo.run(await ctx());
     expect(outcome).toMatchObject({ status: 'fail', summary: '/etc/thing is missing in the guest', fixes: [{ id: 'demo.make-thing' }] });
-    expect(outcome.findings).toEqual([{ code: 'thing-missing', severity: 'fail', message: '/etc/thing is missing in the guest', evidence: { path: '/etc/thing' } }]);
+    expect(outcome.findings).toEqual([
+      { code: 'thing-missing', severity: 'fail', message: '/etc/thing is missing in the guest', evidence: { path: '/etc/thing' } },
+    ]);
   });
 
   it('a passing check offers no fixes and keeps its summary', async () => {
@@ -40,30 +50,74 @@ describe('defineCheck', () => {
   });
 
   it('an undeclared code, an undeclared fix id or missing template data (plain JavaScript) is an error with a clear summary', async () => {
-    const broken = (judge: () => unknown, offer: () => unknown = () => []): Check => defineCheck({
-      id: 'demo.broken', group: 'demo', title: 'b', description: 'b', findings, fixDocs, appliesTo: () => true,
-      gather: async () => ({}), judge: judge as never, offer: offer as never,
-    });
+    const broken = (judge: () => unknown, offer: () => unknown = () => []): Check =>
+      defineCheck({
+        id: 'demo.broken',
+        group: 'demo',
+        title: 'b',
+        description: 'b',
+        findings,
+        fixDocs,
+        appliesTo: () => true,
+        gather: async () => ({}),
+        judge: judge as never,
+        offer: offer as never,
+      });
     const c = await ctx();
-    expect(await runOneCheck(broken(() => [{ code: 'nope', data: {} }]), c, 1000, true)).toMatchObject({ status: 'error', summary: 'demo.broken reported the undeclared finding code "nope"' });
-    expect(await runOneCheck(broken(() => [{ code: 'thing-missing', data: {} }]), c, 1000, true)).toMatchObject({ status: 'error', summary: 'no data for {path} in "{path} is missing in the guest"' });
-    expect(await runOneCheck(broken(() => [found('thing-missing', { path: '/x' })], () => [{ ...makeThing, id: 'demo.other' }]), c, 1000, true))
-      .toMatchObject({ status: 'error', summary: 'demo.broken offered the undeclared fix "demo.other"' });
+    expect(
+      await runOneCheck(
+        broken(() => [{ code: 'nope', data: {} }]),
+        c,
+        1000,
+        true,
+      ),
+    ).toMatchObject({ status: 'error', summary: 'demo.broken reported the undeclared finding code "nope"' });
+    expect(
+      await runOneCheck(
+        broken(() => [{ code: 'thing-missing', data: {} }]),
+        c,
+        1000,
+        true,
+      ),
+    ).toMatchObject({ status: 'error', summary: 'no data for {path} in "{path} is missing in the guest"' });
+    expect(
+      await runOneCheck(
+        broken(
+          () => [found('thing-missing', { path: '/x' })],
+          () => [{ ...makeThing, id: 'demo.other' }],
+        ),
+        c,
+        1000,
+        true,
+      ),
+    ).toMatchObject({ status: 'error', summary: 'demo.broken offered the undeclared fix "demo.other"' });
   });
 
   it('gather or judge may end early with skip or error', async () => {
-    const early = (result: 'skip' | 'error'): Check => defineCheck({
-      id: 'demo.early', group: 'demo', title: 'e', description: 'e', findings, appliesTo: () => true,
-      gather: async () => (result === 'skip' ? skip('not here') : cannotRun('cannot look', { why: 1 })),
-      judge: () => [],
-    });
+    const early = (result: 'skip' | 'error'): Check =>
+      defineCheck({
+        id: 'demo.early',
+        group: 'demo',
+        title: 'e',
+        description: 'e',
+        findings,
+        appliesTo: () => true,
+        gather: async () => (result === 'skip' ? skip('not here') : cannotRun('cannot look', { why: 1 })),
+        judge: () => [],
+      });
     const c = await ctx();
     expect(await early('skip').run(c)).toEqual({ status: 'skip', summary: 'not here', findings: [], fixes: [] });
-    expect(await early('error').run(c)).toMatchObject({ status: 'error', summary: 'cannot look', findings: [{ code: 'check-could-not-run', evidence: { why: 1 } }] });
+    expect(await early('error').run(c)).toMatchObject({
+      status: 'error',
+      summary: 'cannot look',
+      findings: [{ code: 'check-could-not-run', evidence: { why: 1 } }],
+    });
   });
 
   it('the typed parts stay reachable for table tests', () => {
-    expect(demo.spec.judge({ present: false, path: '/p' })).toEqual([{ code: 'thing-missing', data: { path: '/p' }, evidence: { path: '/p' } }]);
+    expect(demo.spec.judge({ present: false, path: '/p' })).toEqual([
+      { code: 'thing-missing', data: { path: '/p' }, evidence: { path: '/p' } },
+    ]);
   });
 
   it('undeclared codes and fix ids do not compile', () => {
@@ -85,15 +139,39 @@ describe('templates', () => {
 });
 
 describe('enforceDeclarations (plugins in the old run shape)', () => {
-  const legacy = (finding: { code: string; severity: 'fail' | 'warn' | 'info' }, fixId = 'demo.make-thing'): Check => enforceDeclarations({
-    id: 'demo.legacy', group: 'demo', title: 'l', description: 'l', findings, fixDocs, appliesTo: () => true,
-    run: async () => ({ status: 'fail', summary: 's', findings: [{ ...finding, message: 'm', evidence: {} }], fixes: [{ ...makeThing, id: fixId }] }),
-  });
+  const legacy = (finding: { code: string; severity: 'fail' | 'warn' | 'info' }, fixId = 'demo.make-thing'): Check =>
+    enforceDeclarations({
+      id: 'demo.legacy',
+      group: 'demo',
+      title: 'l',
+      description: 'l',
+      findings,
+      fixDocs,
+      appliesTo: () => true,
+      run: async () => ({
+        status: 'fail',
+        summary: 's',
+        findings: [{ ...finding, message: 'm', evidence: {} }],
+        fixes: [{ ...makeThing, id: fixId }],
+      }),
+    });
   it.each([
     [{ code: 'thing-missing', severity: 'fail' as const }, 'demo.make-thing', null],
-    [{ code: 'undeclared', severity: 'fail' as const }, 'demo.make-thing', 'demo.legacy emitted the undeclared finding code "undeclared" (declare it in `findings`)'],
-    [{ code: 'thing-missing', severity: 'warn' as const }, 'demo.make-thing', 'demo.legacy emitted "thing-missing" as warn, but declares it fail'],
-    [{ code: 'thing-missing', severity: 'fail' as const }, 'demo.nope', 'demo.legacy offered the undeclared fix "demo.nope" (declare it in `fixDocs`)'],
+    [
+      { code: 'undeclared', severity: 'fail' as const },
+      'demo.make-thing',
+      'demo.legacy emitted the undeclared finding code "undeclared" (declare it in `findings`)',
+    ],
+    [
+      { code: 'thing-missing', severity: 'warn' as const },
+      'demo.make-thing',
+      'demo.legacy emitted "thing-missing" as warn, but declares it fail',
+    ],
+    [
+      { code: 'thing-missing', severity: 'fail' as const },
+      'demo.nope',
+      'demo.legacy offered the undeclared fix "demo.nope" (declare it in `fixDocs`)',
+    ],
   ])('%j %s → %s', async (finding, fixId, problem) => {
     const r = await runOneCheck(legacy(finding, fixId), await ctx(), 1000, true);
     if (problem === null) expect(r.status).toBe('fail');

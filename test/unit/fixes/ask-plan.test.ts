@@ -10,7 +10,9 @@ async function answer(lines: string | null): Promise<{ chosen: string[]; asked: 
   const input = new PassThrough();
   const output = new PassThrough();
   let asked = '';
-  output.on('data', (d: Buffer) => { asked += d.toString(); });
+  output.on('data', (d: Buffer) => {
+    asked += d.toString();
+  });
   if (lines === null) input.end();
   else input.end(lines);
   const chosen = await askWhichFixes(fixes, input, output);

@@ -8,7 +8,10 @@ const guest = { exec: () => Promise.reject(new Error('no guest command expected'
 
 describe('realCommandRunner host commands', () => {
   test('a bare name runs as the absolute path the Host port knows it by', async () => {
-    const host = new FakeHost({ programs: { xhost: '/usr/bin/xhost' }, commands: [{ argv: ['/usr/bin/xhost', '+si:localuser:1000'], result: { stdout: 'added' } }] });
+    const host = new FakeHost({
+      programs: { xhost: '/usr/bin/xhost' },
+      commands: [{ argv: ['/usr/bin/xhost', '+si:localuser:1000'], result: { stdout: 'added' } }],
+    });
     const r = await realCommandRunner(guest, '/nonexistent', async () => [], host).host(['xhost', '+si:localuser:1000'], 1000);
     expect(r).toMatchObject({ exitCode: 0, stdout: 'added' });
     expect(host.log.run).toEqual([['/usr/bin/xhost', '+si:localuser:1000']]);

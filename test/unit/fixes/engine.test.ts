@@ -10,7 +10,14 @@ import type { ExecResult } from '../../../src/core/target.js';
 import type { CheckResult, Fix, FixStep, Report, Status } from '../../../src/core/types.js';
 import { scratch, type Scratch } from './guest-root.js';
 
-const ok = (over: Partial<ExecResult> = {}): ExecResult => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false, ...over });
+const ok = (over: Partial<ExecResult> = {}): ExecResult => ({
+  exitCode: 0,
+  stdout: '',
+  stderr: '',
+  timedOut: false,
+  notFound: false,
+  ...over,
+});
 
 /** Scripted answers of the descriptor-based mount port, by mount point. */
 type MountScript = Record<string, MountOpResult>;
@@ -33,23 +40,47 @@ function scriptedRunner(script: Record<string, ExecResult>, mounts: MountScript 
     return hit;
   };
   const runner: CommandRunner = {
-    host: answer('host'), guest: answer('guest'), holders: async () => holders,
-    unmount: (r, _t, before) => mountOp(`unmount ${r.path}${r.recursive ? ' -R' : ''}${r.makeRslave ? ' rslave' : ''}${r.lazy ? ' -l' : ''}`, before),
+    host: answer('host'),
+    guest: answer('guest'),
+    holders: async () => holders,
+    unmount: (r, _t, before) =>
+      mountOp(`unmount ${r.path}${r.recursive ? ' -R' : ''}${r.makeRslave ? ' rslave' : ''}${r.lazy ? ' -l' : ''}`, before),
     mountInGuest: (p, src, _t, before) => mountOp(`mount ${src.kind === 'tmpfs' ? 'tmpfs' : src.hostPath} on ${p}`, before),
   };
   return { runner, calls };
 }
 
-const planned = (steps: FixStep[], over: Partial<PlannedFix> = {}): PlannedFix => ({ fixId: 'test.fix', title: 't', safety: 'safe', checkIds: ['dns.resolv-conf'], action: 'apply', steps, ...over });
+const planned = (steps: FixStep[], over: Partial<PlannedFix> = {}): PlannedFix => ({
+  fixId: 'test.fix',
+  title: 't',
+  safety: 'safe',
+  checkIds: ['dns.resolv-conf'],
+  action: 'apply',
+  steps,
+  ...over,
+});
 
 let s: Scratch;
-beforeEach(() => { s = scratch(); });
+beforeEach(() => {
+  s = scratch();
+});
 afterEach(() => s.dispose());
 
 describe('applyFix', () => {
   test('an exec step whose `unless` succeeds is already done and runs nothing else', async () => {
     const { runner, calls } = scriptedRunner({ 'guest: sh -c ! systemctl is-enabled --quiet systemd-resolved': ok() });
-    const steps = await applyFix(planned([{ kind: 'exec', where: 'guest', argv: ['systemctl', 'disable', 'systemd-resolved'], unless: ['sh', '-c', '! systemctl is-enabled --quiet systemd-resolved'], description: 'x' }]), { fileRoot: s.root, log: s.recorder, runner });
+    const steps = await applyFix(
+      planned([
+        {
+          kind: 'exec',
+          where: 'guest',
+          argv: ['systemctl', 'disable', 'systemd-resolved'],
+          unless: ['sh', '-c', '! systemctl is-enabled --quiet systemd-resolved'],
+          description: 'x',
+        },
+      ]),
+      { fileRoot: s.root, log: s.recorder, runner },
+    );
     expect(steps.map((x) => x.status)).toEqual(['already-done']);
     expect(calls).toHaveLength(1);
     expect(s.recorder.used).toBe(false);
@@ -57,12 +88,15 @@ describe('applyFix', () => {
 
   test('a failing step stops the fix; earlier changes stay journalled; manual steps are listed', async () => {
     const { runner } = scriptedRunner({ 'host: false': ok({ exitCode: 1, stderr: 'boom\n' }) });
-    const steps = await applyFix(planned([
-      { kind: 'write', where: 'guest', path: '/etc/a.conf', content: 'a\n', description: 'first' },
-      { kind: 'exec', where: 'host', argv: ['false'], description: 'second', undo: { impossible: 'a test' } },
-      { kind: 'write', where: 'guest', path: '/etc/b.conf', content: 'b\n', description: 'third' },
-      { kind: 'manual', where: 'host', description: 'by hand', snippet: 'do it' },
-    ]), { fileRoot: s.root, log: s.recorder, runner });
+    const steps = await applyFix(
+      planned([
+        { kind: 'write', where: 'guest', path: '/etc/a.conf', content: 'a\n', description: 'first' },
+        { kind: 'exec', where: 'host', argv: ['false'], description: 'second', undo: { impossible: 'a test' } },
+        { kind: 'write', where: 'guest', path: '/etc/b.conf', content: 'b\n', description: 'third' },
+        { kind: 'manual', where: 'host', description: 'by hand', snippet: 'do it' },
+      ]),
+      { fileRoot: s.root, log: s.recorder, runner },
+    );
     expect(steps.map((x) => x.status)).toEqual(['done', 'failed', 'not-run', 'manual']);
     expect(steps[1]!.message).toBe('false exited with 1: boom');
     expect(readFileSync(s.at('/etc/a.conf'), 'utf8')).toBe('a\n');
@@ -90,24 +124,42 @@ describe('applyFix', () => {
   });
 
   describe('umount', () => {
-    const step: FixStep = { kind: 'umount', where: 'host', path: '/srv/g/proc', recursive: true, makeRslave: true, lazy: false, description: 'x' };
+    const step: FixStep = {
+      kind: 'umount',
+      where: 'host',
+      path: '/srv/g/proc',
+      recursive: true,
+      makeRslave: true,
+      lazy: false,
+      description: 'x',
+    };
 
     test('a path that is not a mount point is already done, and journals nothing', async () => {
-      const { runner, calls } = scriptedRunner({}, { 'unmount /srv/g/proc -R rslave': { status: 'already-done', message: '/srv/g/proc is not a mount point' } });
+      const { runner, calls } = scriptedRunner(
+        {},
+        { 'unmount /srv/g/proc -R rslave': { status: 'already-done', message: '/srv/g/proc is not a mount point' } },
+      );
       expect((await applyFix(planned([step]), { fileRoot: s.root, log: s.recorder, runner }))[0]!.status).toBe('already-done');
       expect(calls).toEqual(['unmount /srv/g/proc -R rslave']);
       expect(s.recorder.used).toBe(false);
     });
 
     test('the whole step goes to the descriptor-based unmount, journalled before it changes anything', async () => {
-      const { runner } = scriptedRunner({}, { 'unmount /srv/g/proc -R rslave': { status: 'done', message: 'unmounted /srv/g/proc and 2 mount(s) below it' } });
+      const { runner } = scriptedRunner(
+        {},
+        { 'unmount /srv/g/proc -R rslave': { status: 'done', message: 'unmounted /srv/g/proc and 2 mount(s) below it' } },
+      );
       const [applied] = await applyFix(planned([step]), { fileRoot: s.root, log: s.recorder, runner });
       expect(applied).toMatchObject({ status: 'done', message: 'unmounted /srv/g/proc and 2 mount(s) below it' });
       expect(s.recorder.entry.changes).toMatchObject([{ op: 'umount', state: 'done', command: ['umount', '-R', '/srv/g/proc'] }]);
     });
 
     test('"target is busy" names the holders', async () => {
-      const { runner } = scriptedRunner({}, { 'unmount /srv/g/proc -R rslave': { status: 'busy', mountPoint: '/srv/g/proc/sys', mountId: 77, message: 'busy' } }, ['4242 (bash)']);
+      const { runner } = scriptedRunner(
+        {},
+        { 'unmount /srv/g/proc -R rslave': { status: 'busy', mountPoint: '/srv/g/proc/sys', mountId: 77, message: 'busy' } },
+        ['4242 (bash)'],
+      );
       const [result] = await applyFix(planned([step]), { fileRoot: s.root, log: s.recorder, runner });
       expect(result).toMatchObject({ status: 'failed', message: 'umount: /srv/g/proc/sys: target is busy; held by 4242 (bash)' });
     });
@@ -115,12 +167,30 @@ describe('applyFix', () => {
 
   describe('mount', () => {
     test('a refused mount stops the fix; a mount already there is already done', async () => {
-      const refused: FixStep = { kind: 'mount', where: 'guest', path: '/run/user/1000/pulse', source: { kind: 'bind', hostPath: '/run/user/1000/pulse' }, description: 'x' };
-      const there: FixStep = { kind: 'mount', where: 'guest', path: '/run', source: { kind: 'tmpfs', options: 'mode=755' }, description: 'x' };
-      const { runner } = scriptedRunner({}, {
-        'mount tmpfs on /run': { status: 'already-done', message: '/run already has a mount on it' },
-        'mount /run/user/1000/pulse on /run/user/1000/pulse': { status: 'failed', message: 'refused: /run/user/1000 in the guest is writable by uid 1000' },
-      });
+      const refused: FixStep = {
+        kind: 'mount',
+        where: 'guest',
+        path: '/run/user/1000/pulse',
+        source: { kind: 'bind', hostPath: '/run/user/1000/pulse' },
+        description: 'x',
+      };
+      const there: FixStep = {
+        kind: 'mount',
+        where: 'guest',
+        path: '/run',
+        source: { kind: 'tmpfs', options: 'mode=755' },
+        description: 'x',
+      };
+      const { runner } = scriptedRunner(
+        {},
+        {
+          'mount tmpfs on /run': { status: 'already-done', message: '/run already has a mount on it' },
+          'mount /run/user/1000/pulse on /run/user/1000/pulse': {
+            status: 'failed',
+            message: 'refused: /run/user/1000 in the guest is writable by uid 1000',
+          },
+        },
+      );
       const steps = await applyFix(planned([there, refused]), { fileRoot: s.root, log: s.recorder, runner });
       expect(steps.map((x) => x.status)).toEqual(['already-done', 'failed']);
       expect(steps[1]!.message).toContain('refused');
@@ -128,13 +198,36 @@ describe('applyFix', () => {
   });
 });
 
-const result = (id: string, status: Status, fixes: Fix[] = []): CheckResult => ({ id, group: id.split('.')[0]!, title: id, status, summary: '', durationMs: 0, findings: [], fixes });
+const result = (id: string, status: Status, fixes: Fix[] = []): CheckResult => ({
+  id,
+  group: id.split('.')[0]!,
+  title: id,
+  status,
+  summary: '',
+  durationMs: 0,
+  findings: [],
+  fixes,
+});
 const report = (results: CheckResult[]): Report => ({
-  schemaVersion: 1, tool: { name: 'ctr-doctor', version: '0' }, target: { kind: 'chroot', name: '/r', root: '/r', pid: null },
-  startedAt: new Date(0).toISOString(), durationMs: 0, success: false, summary: { pass: 0, warn: 0, fail: 0, skip: 0, error: 0 }, results,
+  schemaVersion: 1,
+  tool: { name: 'ctr-doctor', version: '0' },
+  target: { kind: 'chroot', name: '/r', root: '/r', pid: null },
+  startedAt: new Date(0).toISOString(),
+  durationMs: 0,
+  success: false,
+  summary: { pass: 0, warn: 0, fail: 0, skip: 0, error: 0 },
+  results,
 });
 const fix = (id: string, safety: Fix['safety'], where: 'guest' | 'host' = 'guest'): Fix => ({
-  id, title: id, safety, steps: safety === 'manual' ? [{ kind: 'manual', where, description: 'x' }] : where === 'guest' ? [{ kind: 'mkdir', where, path: '/x', description: 'x' }] : [{ kind: 'exec', where, argv: ['/bin/true'], description: 'x', undo: { impossible: 'a test' } }],
+  id,
+  title: id,
+  safety,
+  steps:
+    safety === 'manual'
+      ? [{ kind: 'manual', where, description: 'x' }]
+      : where === 'guest'
+        ? [{ kind: 'mkdir', where, path: '/x', description: 'x' }]
+        : [{ kind: 'exec', where, argv: ['/bin/true'], description: 'x', undo: { impossible: 'a test' } }],
 });
 
 describe('buildPlan', () => {
@@ -146,9 +239,18 @@ describe('buildPlan', () => {
   ]);
 
   test.each([
-    [{ unsafe: false, guestChosen: true }, { 'dns.write': 'apply', 'dns.manual': 'manual', 'dns.enable': 'needs-unsafe' }],
-    [{ unsafe: true, guestChosen: true }, { 'dns.write': 'apply', 'dns.manual': 'manual', 'dns.enable': 'apply' }],
-    [{ unsafe: true, guestChosen: false }, { 'dns.write': 'no-guest', 'dns.manual': 'manual', 'dns.enable': 'no-guest' }],
+    [
+      { unsafe: false, guestChosen: true },
+      { 'dns.write': 'apply', 'dns.manual': 'manual', 'dns.enable': 'needs-unsafe' },
+    ],
+    [
+      { unsafe: true, guestChosen: true },
+      { 'dns.write': 'apply', 'dns.manual': 'manual', 'dns.enable': 'apply' },
+    ],
+    [
+      { unsafe: true, guestChosen: false },
+      { 'dns.write': 'no-guest', 'dns.manual': 'manual', 'dns.enable': 'no-guest' },
+    ],
   ])('%j', (opts, want) => {
     const plan = buildPlan(before, opts);
     expect(Object.fromEntries(plan.map((p) => [p.fixId, p.action]))).toEqual(want);
@@ -157,7 +259,14 @@ describe('buildPlan', () => {
 });
 
 describe('verdicts and the exit code', () => {
-  const step = (status: AppliedStep['status']): AppliedStep => ({ index: 0, kind: 'write', where: 'guest', description: '', status, message: '' });
+  const step = (status: AppliedStep['status']): AppliedStep => ({
+    index: 0,
+    kind: 'write',
+    where: 'guest',
+    description: '',
+    status,
+    message: '',
+  });
   const after = report([result('a.b', 'pass'), result('c.d', 'fail')]);
 
   test.each([
@@ -201,7 +310,12 @@ describe('withDependents', () => {
     expect(withDependents(['dns.resolv-conf'], checks.slice(0, 1))).toEqual(['dns.resolv-conf']);
   });
   test('a fix is FIXED only when its dependents pass as well', () => {
-    const after = { results: [{ id: 'dns.resolv-conf', status: 'pass' }, { id: 'dns.resolve', status: 'fail' }] } as unknown as Report;
+    const after = {
+      results: [
+        { id: 'dns.resolv-conf', status: 'pass' },
+        { id: 'dns.resolve', status: 'fail' },
+      ],
+    } as unknown as Report;
     const done: AppliedStep[] = [{ status: 'done' } as AppliedStep];
     expect(verdictOf(done, ['dns.resolv-conf'], after)).toBe('fixed');
     expect(verdictOf(done, withDependents(['dns.resolv-conf'], checks), after)).toBe('still-failing');

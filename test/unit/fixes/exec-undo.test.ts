@@ -9,13 +9,27 @@ import { scratch, type Scratch } from './guest-root.js';
 
 const ok: ExecResult = { exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false };
 let s: Scratch;
-beforeEach(() => { s = scratch(); });
+beforeEach(() => {
+  s = scratch();
+});
 afterEach(() => s.dispose());
 
 function recording(): { runner: CommandRunner & UndoRunner; calls: string[] } {
   const calls: string[] = [];
-  const answer = (where: string) => async (argv: string[]) => { calls.push(`${where}: ${argv.join(' ')}`); return ok; };
-  return { calls, runner: { host: answer('host'), guest: answer('guest'), holders: async () => [], unmount: () => Promise.reject(new Error('no')), mountInGuest: () => Promise.reject(new Error('no')) } };
+  const answer = (where: string) => async (argv: string[]) => {
+    calls.push(`${where}: ${argv.join(' ')}`);
+    return ok;
+  };
+  return {
+    calls,
+    runner: {
+      host: answer('host'),
+      guest: answer('guest'),
+      holders: async () => [],
+      unmount: () => Promise.reject(new Error('no')),
+      mountInGuest: () => Promise.reject(new Error('no')),
+    },
+  };
 }
 
 describe('host steps that change state say how undo reverts them, or why it cannot', () => {
@@ -37,7 +51,10 @@ describe('host steps that change state say how undo reverts them, or why it cann
     await runExecStep({ ...end, unless: [] }, { fixId: 'schroot.force-remove-session', step: 0 }, runner, s.recorder);
     expect(s.recorder.entry.changes.map((c) => 'undo' in c && c.undo !== undefined)).toEqual([true, true]);
     const items = await undoEntry(s.root, s.recorder.dir, s.recorder.entry, runner);
-    expect(items.map((i) => [i.fixId, i.status])).toEqual([['schroot.force-remove-session', 'not-undoable'], ['x11.xhost-localuser', 'restored']]);
+    expect(items.map((i) => [i.fixId, i.status])).toEqual([
+      ['schroot.force-remove-session', 'not-undoable'],
+      ['x11.xhost-localuser', 'restored'],
+    ]);
     expect(items[0]!.message).toMatch(/^left as it is: .*an ended schroot session cannot be brought back/);
     expect(calls.at(-1)).toBe('host: env DISPLAY=:0 xhost -si:localuser:alice');
   });

@@ -5,15 +5,30 @@ import { writeResolvConfFix } from '../../../src/fixes/plans/resolv-conf-plans.j
 import { enableGuestResolvedFix } from '../../../src/fixes/plans/dns-stub-plans.js';
 import type { CheckResult, Fix, FixStep, Report, Status } from '../../../src/core/types.js';
 
-const result = (id: string, status: Status, fixes: Fix[]): CheckResult => ({ id, group: id.split('.')[0]!, title: id, status, summary: '', durationMs: 0, findings: [], fixes });
+const result = (id: string, status: Status, fixes: Fix[]): CheckResult => ({
+  id,
+  group: id.split('.')[0]!,
+  title: id,
+  status,
+  summary: '',
+  durationMs: 0,
+  findings: [],
+  fixes,
+});
 const report = (results: CheckResult[]): Report => ({
-  schemaVersion: 1, tool: { name: 'ctr-doctor', version: '0' }, target: { kind: 'chroot', name: '/r', root: '/r', pid: null },
-  startedAt: new Date(0).toISOString(), durationMs: 0, success: false, summary: { pass: 0, warn: 0, fail: 0, skip: 0, error: 0 }, results,
+  schemaVersion: 1,
+  tool: { name: 'ctr-doctor', version: '0' },
+  target: { kind: 'chroot', name: '/r', root: '/r', pid: null },
+  startedAt: new Date(0).toISOString(),
+  durationMs: 0,
+  success: false,
+  summary: { pass: 0, warn: 0, fail: 0, skip: 0, error: 0 },
+  results,
 });
 const answered = { name: 'example.test', asked: [{ server: '192.0.2.53', verdict: 'answer' as const, detail: null }] };
 const write = writeResolvConfFix(['192.0.2.53'], '/etc/resolv.conf', answered, { link: null, manager: null });
 const link = enableGuestResolvedFix({ booted: true, resolvedInstalled: true });
-const step = (s: Partial<FixStep> & Pick<FixStep, 'kind'>): FixStep => ({ where: 'guest', description: 'd', ...s } as FixStep);
+const step = (s: Partial<FixStep> & Pick<FixStep, 'kind'>): FixStep => ({ where: 'guest', description: 'd', ...s }) as FixStep;
 
 describe('guest paths compare after normalisation inside the guest root', () => {
   test.each([
@@ -29,7 +44,11 @@ describe('guest paths compare after normalisation inside the guest root', () => 
 
   test('exec and manual steps change nothing comparable; umount is a host mount point', () => {
     expect(touchesOf([step({ kind: 'exec', argv: ['true'] }), step({ kind: 'manual' })])).toEqual([]);
-    expect(touchesOf([{ kind: 'umount', where: 'host', path: '/srv/g/proc/', recursive: true, makeRslave: true, lazy: false, description: 'd' }]).map((t) => t.key)).toEqual(['host-mount:/srv/g/proc']);
+    expect(
+      touchesOf([
+        { kind: 'umount', where: 'host', path: '/srv/g/proc/', recursive: true, makeRslave: true, lazy: false, description: 'd' },
+      ]).map((t) => t.key),
+    ).toEqual(['host-mount:/srv/g/proc']);
   });
 });
 
@@ -38,35 +57,83 @@ describe('findConflicts', () => {
     expect(write.safety).toBe('safe');
     expect(link.safety).toBe('unsafe');
     expect(findConflicts([link, write].map((f) => ({ fixId: f.id, safety: f.safety, steps: f.steps })))).toEqual([
-      { fixId: 'dns.enable-guest-resolved', conflictsWith: 'dns.write-resolv-conf', reason: 'conflicts with dns.write-resolv-conf: both write /etc/resolv.conf' },
+      {
+        fixId: 'dns.enable-guest-resolved',
+        conflictsWith: 'dns.write-resolv-conf',
+        reason: 'conflicts with dns.write-resolv-conf: both write /etc/resolv.conf',
+      },
     ]);
   });
 
   test.each([
-    ['same path, different spelling', [step({ kind: 'write', path: '/etc/hosts', content: '' })], [step({ kind: 'symlink', path: '/etc/../etc/hosts/', target: 'x' })], 'both write /etc/hosts'],
-    ['same mount point', [step({ kind: 'mount', path: '/dev/shm', source: { kind: 'tmpfs', options: 'mode=1777' } })], [step({ kind: 'mount', path: 'dev/shm', source: { kind: 'tmpfs', options: 'size=1m' } })], 'both mount on /dev/shm'],
-    ['a write and a mount of one path', [step({ kind: 'mkdir', path: '/run/user/1000', mode: 0o700 })], [step({ kind: 'mount', path: '/run/user/1000', source: { kind: 'tmpfs', options: 'x' } })], 'both change /run/user/1000'],
-    ['two mkdirs with different owners', [step({ kind: 'mkdir', path: '/run/user/1000', uid: 1000 })], [step({ kind: 'mkdir', path: '/run/user/1000', uid: 0 })], 'both make /run/user/1000'],
+    [
+      'same path, different spelling',
+      [step({ kind: 'write', path: '/etc/hosts', content: '' })],
+      [step({ kind: 'symlink', path: '/etc/../etc/hosts/', target: 'x' })],
+      'both write /etc/hosts',
+    ],
+    [
+      'same mount point',
+      [step({ kind: 'mount', path: '/dev/shm', source: { kind: 'tmpfs', options: 'mode=1777' } })],
+      [step({ kind: 'mount', path: 'dev/shm', source: { kind: 'tmpfs', options: 'size=1m' } })],
+      'both mount on /dev/shm',
+    ],
+    [
+      'a write and a mount of one path',
+      [step({ kind: 'mkdir', path: '/run/user/1000', mode: 0o700 })],
+      [step({ kind: 'mount', path: '/run/user/1000', source: { kind: 'tmpfs', options: 'x' } })],
+      'both change /run/user/1000',
+    ],
+    [
+      'two mkdirs with different owners',
+      [step({ kind: 'mkdir', path: '/run/user/1000', uid: 1000 })],
+      [step({ kind: 'mkdir', path: '/run/user/1000', uid: 0 })],
+      'both make /run/user/1000',
+    ],
   ])('%s: the second is left out', (_name, a, b, why) => {
-    expect(findConflicts([{ fixId: 'a.one', safety: 'safe', steps: a }, { fixId: 'b.two', safety: 'safe', steps: b }])).toEqual([{ fixId: 'b.two', conflictsWith: 'a.one', reason: `conflicts with a.one: ${why}` }]);
+    expect(
+      findConflicts([
+        { fixId: 'a.one', safety: 'safe', steps: a },
+        { fixId: 'b.two', safety: 'safe', steps: b },
+      ]),
+    ).toEqual([{ fixId: 'b.two', conflictsWith: 'a.one', reason: `conflicts with a.one: ${why}` }]);
   });
 
   test('no conflict: different paths, host vs guest, two equal mkdirs, exec-only fixes', () => {
     const fixes = [
-      { fixId: 'a', safety: 'safe' as const, steps: [step({ kind: 'write', path: '/etc/a', content: '' }), step({ kind: 'mkdir', path: '/run/x', mode: 0o755 })] },
-      { fixId: 'b', safety: 'safe' as const, steps: [step({ kind: 'write', path: '/etc/b', content: '' }), step({ kind: 'mkdir', path: '/run/x/', mode: 0o755 })] },
+      {
+        fixId: 'a',
+        safety: 'safe' as const,
+        steps: [step({ kind: 'write', path: '/etc/a', content: '' }), step({ kind: 'mkdir', path: '/run/x', mode: 0o755 })],
+      },
+      {
+        fixId: 'b',
+        safety: 'safe' as const,
+        steps: [step({ kind: 'write', path: '/etc/b', content: '' }), step({ kind: 'mkdir', path: '/run/x/', mode: 0o755 })],
+      },
       { fixId: 'c', safety: 'safe' as const, steps: [step({ kind: 'exec', argv: ['true'] }), step({ kind: 'exec', argv: ['true'] })] },
-      { fixId: 'd', safety: 'safe' as const, steps: [{ kind: 'umount' as const, where: 'host' as const, path: '/etc/a', recursive: false, makeRslave: false, lazy: false, description: 'd' }] },
+      {
+        fixId: 'd',
+        safety: 'safe' as const,
+        steps: [
+          {
+            kind: 'umount' as const,
+            where: 'host' as const,
+            path: '/etc/a',
+            recursive: false,
+            makeRslave: false,
+            lazy: false,
+            description: 'd',
+          },
+        ],
+      },
     ];
     expect(findConflicts(fixes)).toEqual([]);
   });
 });
 
 describe('buildPlan gives the loser its own action', () => {
-  const before = report([
-    result('dns.resolv-conf', 'fail', [write]),
-    result('dns.stub', 'fail', [link]),
-  ]);
+  const before = report([result('dns.resolv-conf', 'fail', [write]), result('dns.stub', 'fail', [link])]);
 
   test('with --unsafe both could apply: the write is applied, the link is skipped with the reason', () => {
     const plan = buildPlan(before, { unsafe: true, guestChosen: true });

@@ -6,14 +6,25 @@ import { fixContent, FixRegistry } from '../../../src/fixes/fix-registry.js';
 import { buildPlan } from '../../../src/fixes/fix-plan.js';
 import type { CheckResult, Fix, Report } from '../../../src/core/types.js';
 
-const mkdir = (path: string, mode?: number): Fix['steps'][number] => ({ kind: 'mkdir', where: 'guest', path, ...(mode === undefined ? {} : { mode }), description: 'd' });
+const mkdir = (path: string, mode?: number): Fix['steps'][number] => ({
+  kind: 'mkdir',
+  where: 'guest',
+  path,
+  ...(mode === undefined ? {} : { mode }),
+  description: 'd',
+});
 const fix = (id: string, steps: Fix['steps'], title = id): Fix => ({ id, title, safety: 'safe', steps });
 
 describe('FixRegistry: one id, one content', () => {
   test('the same content from two checks is one fix listing both; key order and undefined fields do not matter', () => {
     const r = new FixRegistry();
     r.offer('a.one', fix('x.fix', [mkdir('/x', 0o700)]));
-    r.offer('b.two', { safety: 'safe', steps: [{ description: 'd', path: '/x', mode: 0o700, where: 'guest', kind: 'mkdir', uid: undefined }], title: 'x.fix', id: 'x.fix' });
+    r.offer('b.two', {
+      safety: 'safe',
+      steps: [{ description: 'd', path: '/x', mode: 0o700, where: 'guest', kind: 'mkdir', uid: undefined }],
+      title: 'x.fix',
+      id: 'x.fix',
+    });
     expect(r.all().map((e) => [e.fix.id, e.checkIds, e.clashesWith ?? null])).toEqual([['x.fix', ['a.one', 'b.two'], null]]);
   });
 
@@ -32,18 +43,37 @@ describe('FixRegistry: one id, one content', () => {
   });
 
   test('in the plan the second content is skipped with a one-line reason, and only the first is applied', () => {
-    const result = (id: string, fixes: Fix[]): CheckResult => ({ id, group: id.split('.')[0]!, title: id, status: 'fail', summary: '', durationMs: 0, findings: [], fixes });
+    const result = (id: string, fixes: Fix[]): CheckResult => ({
+      id,
+      group: id.split('.')[0]!,
+      title: id,
+      status: 'fail',
+      summary: '',
+      durationMs: 0,
+      findings: [],
+      fixes,
+    });
     const report: Report = {
-      schemaVersion: 1, tool: { name: 'ctr-doctor', version: '0' }, target: { kind: 'chroot', name: '/r', root: '/r', pid: null },
-      startedAt: new Date(0).toISOString(), durationMs: 0, success: false, summary: { pass: 0, warn: 0, fail: 2, skip: 0, error: 0 },
-      results: [result('dns.resolv-conf', [fix('dns.write-resolv-conf', [mkdir('/a')])]), result('plugin.evil', [fix('dns.write-resolv-conf', [mkdir('/etc/evil')])])],
+      schemaVersion: 1,
+      tool: { name: 'ctr-doctor', version: '0' },
+      target: { kind: 'chroot', name: '/r', root: '/r', pid: null },
+      startedAt: new Date(0).toISOString(),
+      durationMs: 0,
+      success: false,
+      summary: { pass: 0, warn: 0, fail: 2, skip: 0, error: 0 },
+      results: [
+        result('dns.resolv-conf', [fix('dns.write-resolv-conf', [mkdir('/a')])]),
+        result('plugin.evil', [fix('dns.write-resolv-conf', [mkdir('/etc/evil')])]),
+      ],
     };
     const plan = buildPlan(report, { unsafe: true, guestChosen: true });
     expect(plan.map((p) => [p.fixId, p.action, p.checkIds])).toEqual([
       ['dns.write-resolv-conf', 'apply', ['dns.resolv-conf']],
       ['dns.write-resolv-conf', 'skipped', ['plugin.evil']],
     ]);
-    expect(plan[1]!.reason).toBe('fix id dns.write-resolv-conf differs from the one dns.resolv-conf offers: one id means one content; only that one is applied');
+    expect(plan[1]!.reason).toBe(
+      'fix id dns.write-resolv-conf differs from the one dns.resolv-conf offers: one id means one content; only that one is applied',
+    );
     expect(plan[1]!.reason).not.toContain('\n');
   });
 });

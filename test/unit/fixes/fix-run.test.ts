@@ -7,25 +7,62 @@ import type { PlannedFix } from '../../../src/fixes/fix-plan.js';
 import type { CheckResult, FixStep, Report, Status } from '../../../src/core/types.js';
 import { scratch, type Scratch } from './guest-root.js';
 
-const result = (id: string, status: Status): CheckResult => ({ id, group: id.split('.')[0]!, title: id, status, summary: '', durationMs: 0, findings: [], fixes: [] });
-const report = (results: CheckResult[]): Report => ({
-  schemaVersion: 1, tool: { name: 'ctr-doctor', version: '0' }, target: { kind: 'chroot', name: '/r', root: '/r', pid: null },
-  startedAt: new Date(0).toISOString(), durationMs: 0, success: false, summary: { pass: 0, warn: 0, fail: 0, skip: 0, error: 0 }, results,
+const result = (id: string, status: Status): CheckResult => ({
+  id,
+  group: id.split('.')[0]!,
+  title: id,
+  status,
+  summary: '',
+  durationMs: 0,
+  findings: [],
+  fixes: [],
 });
-const planned = (fixId: string, checkIds: string[], steps: FixStep[]): PlannedFix => ({ fixId, title: fixId, safety: 'safe', checkIds, action: 'apply', steps });
+const report = (results: CheckResult[]): Report => ({
+  schemaVersion: 1,
+  tool: { name: 'ctr-doctor', version: '0' },
+  target: { kind: 'chroot', name: '/r', root: '/r', pid: null },
+  startedAt: new Date(0).toISOString(),
+  durationMs: 0,
+  success: false,
+  summary: { pass: 0, warn: 0, fail: 0, skip: 0, error: 0 },
+  results,
+});
+const planned = (fixId: string, checkIds: string[], steps: FixStep[]): PlannedFix => ({
+  fixId,
+  title: fixId,
+  safety: 'safe',
+  checkIds,
+  action: 'apply',
+  steps,
+});
 const noCommands: CommandRunner = {
-  host: () => Promise.reject(new Error('no host command expected')), guest: () => Promise.reject(new Error('no guest command expected')),
-  unmount: () => Promise.reject(new Error('no unmount expected')), mountInGuest: () => Promise.reject(new Error('no mount expected')), holders: async () => [],
+  host: () => Promise.reject(new Error('no host command expected')),
+  guest: () => Promise.reject(new Error('no guest command expected')),
+  unmount: () => Promise.reject(new Error('no unmount expected')),
+  mountInGuest: () => Promise.reject(new Error('no mount expected')),
+  holders: async () => [],
 };
-const checks = [{ id: 'dns.resolv-conf' }, { id: 'dns.resolve', dependsOn: ['dns.resolv-conf'] }, { id: 'x11.display' }, { id: 'net.ping' }];
+const checks = [
+  { id: 'dns.resolv-conf' },
+  { id: 'dns.resolve', dependsOn: ['dns.resolv-conf'] },
+  { id: 'x11.display' },
+  { id: 'net.ping' },
+];
 
 let s: Scratch;
-beforeEach(() => { s = scratch(); });
+beforeEach(() => {
+  s = scratch();
+});
 afterEach(() => s.dispose());
 
 describe('recheckIds', () => {
   test('the touched checks, their dependents, and every check that failed before (warned too under --strict)', () => {
-    const before = report([result('dns.resolv-conf', 'fail'), result('x11.display', 'fail'), result('net.ping', 'warn'), result('dns.resolve', 'pass')]);
+    const before = report([
+      result('dns.resolv-conf', 'fail'),
+      result('x11.display', 'fail'),
+      result('net.ping', 'warn'),
+      result('dns.resolve', 'pass'),
+    ]);
     const fix = planned('dns.write', ['dns.resolv-conf'], []);
     expect([...recheckIds([fix], checks, before, false)].sort()).toEqual(['dns.resolv-conf', 'dns.resolve', 'x11.display']);
     expect([...recheckIds([fix], checks, before, true)].sort()).toEqual(['dns.resolv-conf', 'dns.resolve', 'net.ping', 'x11.display']);
@@ -33,19 +70,31 @@ describe('recheckIds', () => {
 });
 
 describe('applyAndVerify: plan → apply → check again, in src/fixes', () => {
-  const write: FixStep = { kind: 'write', where: 'guest', path: '/etc/resolv.conf', content: 'nameserver 192.0.2.1\n', mode: 0o644, description: 'w' };
+  const write: FixStep = {
+    kind: 'write',
+    where: 'guest',
+    path: '/etc/resolv.conf',
+    content: 'nameserver 192.0.2.1\n',
+    mode: 0o644,
+    description: 'w',
+  };
 
   test('applies under the journal lock, checks again what it must, and FIXED only when the dependents pass too', async () => {
     s.file('/etc/resolv.conf', '');
     const asked: string[][] = [];
     const before = report([result('dns.resolv-conf', 'fail'), result('dns.resolve', 'fail'), result('x11.display', 'fail')]);
-    const run = (resolveAfter: Status) => applyAndVerify([planned('dns.write', ['dns.resolv-conf'], [write])], before, {
-      target: { fileRoot: s.root }, journal: s.journal, runner: noCommands, checks, strict: false,
-      recheck: async (ids) => {
-        asked.push([...ids].sort());
-        return report([result('dns.resolv-conf', 'pass'), result('dns.resolve', resolveAfter), result('x11.display', 'fail')]);
-      },
-    });
+    const run = (resolveAfter: Status) =>
+      applyAndVerify([planned('dns.write', ['dns.resolv-conf'], [write])], before, {
+        target: { fileRoot: s.root },
+        journal: s.journal,
+        runner: noCommands,
+        checks,
+        strict: false,
+        recheck: async (ids) => {
+          asked.push([...ids].sort());
+          return report([result('dns.resolv-conf', 'pass'), result('dns.resolve', resolveAfter), result('x11.display', 'fail')]);
+        },
+      });
     const first = await run('fail');
     expect(asked[0]).toEqual(['dns.resolv-conf', 'dns.resolve', 'x11.display']);
     // dns.resolv-conf passes, but dns.resolve, which stands on it, does not: not FIXED.
@@ -63,10 +112,19 @@ describe('applyAndVerify: plan → apply → check again, in src/fixes', () => {
     // The lock file names this very process, which is alive: the lock is held.
     let rechecked = false;
     try {
-      await expect(applyAndVerify([planned('dns.write', ['dns.resolv-conf'], [write])], report([]), {
-        target: { fileRoot: s.root }, journal: s.journal, runner: noCommands, checks, strict: false,
-        recheck: async () => { rechecked = true; return report([]); },
-      })).rejects.toBeInstanceOf(JournalBusyError);
+      await expect(
+        applyAndVerify([planned('dns.write', ['dns.resolv-conf'], [write])], report([]), {
+          target: { fileRoot: s.root },
+          journal: s.journal,
+          runner: noCommands,
+          checks,
+          strict: false,
+          recheck: async () => {
+            rechecked = true;
+            return report([]);
+          },
+        }),
+      ).rejects.toBeInstanceOf(JournalBusyError);
     } finally {
       await release();
     }
@@ -76,10 +134,22 @@ describe('applyAndVerify: plan → apply → check again, in src/fixes', () => {
 
   test('the guest changed identity before applying: the error stops the run before any step', async () => {
     s.file('/etc/resolv.conf', '');
-    const target = { fileRoot: s.root, verifyIdentity: () => { throw new Error('the guest process is gone'); } };
-    await expect(applyAndVerify([planned('dns.write', ['dns.resolv-conf'], [write])], report([]), {
-      target, journal: s.journal, runner: noCommands, checks, strict: false, recheck: async () => report([]),
-    })).rejects.toThrow('the guest process is gone');
+    const target = {
+      fileRoot: s.root,
+      verifyIdentity: () => {
+        throw new Error('the guest process is gone');
+      },
+    };
+    await expect(
+      applyAndVerify([planned('dns.write', ['dns.resolv-conf'], [write])], report([]), {
+        target,
+        journal: s.journal,
+        runner: noCommands,
+        checks,
+        strict: false,
+        recheck: async () => report([]),
+      }),
+    ).rejects.toThrow('the guest process is gone');
     expect(readFileSync(s.at('/etc/resolv.conf'), 'utf8')).toBe('');
   });
 });

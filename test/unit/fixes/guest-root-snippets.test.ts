@@ -30,13 +30,16 @@ const runSnippet = (): number => {
   }
 };
 
-it.runIf(lstatSync('/etc/resolv.conf', { throwIfNoEntry: false }) !== undefined)('a guest resolv.conf that is a symlink to a host file is replaced, the host file untouched', () => {
-  mkdirSync(path.join(root, 'etc'), { recursive: true });
-  symlinkSync(victim, path.join(root, 'etc/resolv.conf'));
-  expect(runSnippet()).toBe(0);
-  expect(readFileSync(victim, 'utf8')).toBe('HOST FILE\n');
-  expect(lstatSync(path.join(root, 'etc/resolv.conf')).isFile()).toBe(true);
-});
+it.runIf(lstatSync('/etc/resolv.conf', { throwIfNoEntry: false }) !== undefined)(
+  'a guest resolv.conf that is a symlink to a host file is replaced, the host file untouched',
+  () => {
+    mkdirSync(path.join(root, 'etc'), { recursive: true });
+    symlinkSync(victim, path.join(root, 'etc/resolv.conf'));
+    expect(runSnippet()).toBe(0);
+    expect(readFileSync(victim, 'utf8')).toBe('HOST FILE\n');
+    expect(lstatSync(path.join(root, 'etc/resolv.conf')).isFile()).toBe(true);
+  },
+);
 
 it('a guest /etc that is a symlink to a host directory: the snippet refuses, nothing is written there', () => {
   mkdirSync(root, { recursive: true });

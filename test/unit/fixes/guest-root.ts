@@ -26,9 +26,19 @@ export function scratch(): Scratch {
   const journal = new TargetJournal(path.join(base, 'state'), { kind: 'chroot', name: root, root });
   const at = (p: string) => path.join(root, p);
   return {
-    root, outside, journal, recorder: journal.startEntry(), at,
-    file: (p, content) => { mkdirSync(path.dirname(at(p)), { recursive: true }); writeFileSync(at(p), content); },
-    link: (p, target) => { mkdirSync(path.dirname(at(p)), { recursive: true }); symlinkSync(target, at(p)); },
+    root,
+    outside,
+    journal,
+    recorder: journal.startEntry(),
+    at,
+    file: (p, content) => {
+      mkdirSync(path.dirname(at(p)), { recursive: true });
+      writeFileSync(at(p), content);
+    },
+    link: (p, target) => {
+      mkdirSync(path.dirname(at(p)), { recursive: true });
+      symlinkSync(target, at(p));
+    },
     dispose: () => rmSync(base, { recursive: true, force: true }),
   };
 }

@@ -8,13 +8,23 @@ import type { WriteStep } from '../../../src/core/types.js';
 import { scratch, type Scratch } from './guest-root.js';
 
 const ref = { fixId: 'test.fix', step: 0 };
-const writeStep = (p: string, content: string, mode?: number): WriteStep => ({ kind: 'write', where: 'guest', path: p, content, description: 'test', ...(mode !== undefined ? { mode } : {}) });
+const writeStep = (p: string, content: string, mode?: number): WriteStep => ({
+  kind: 'write',
+  where: 'guest',
+  path: p,
+  content,
+  description: 'test',
+  ...(mode !== undefined ? { mode } : {}),
+});
 const uid = process.getuid?.() ?? 0;
 const gid = process.getgid?.() ?? 0;
 
 let s: Scratch;
 let writer: GuestWriter;
-beforeEach(() => { s = scratch(); writer = new GuestWriter(s.root, s.recorder); });
+beforeEach(() => {
+  s = scratch();
+  writer = new GuestWriter(s.root, s.recorder);
+});
 afterEach(() => s.dispose());
 
 describe('write', () => {
@@ -23,7 +33,9 @@ describe('write', () => {
     expect(first.status).toBe('done');
     expect(readFileSync(s.at('/etc/resolv.conf'), 'utf8')).toBe('nameserver 192.0.2.53\n');
     expect(statSync(s.at('/etc/resolv.conf')).mode & 0o7777).toBe(0o644);
-    expect(s.recorder.entry.changes).toMatchObject([{ op: 'file', guestPath: '/etc/resolv.conf', prior: { type: 'absent' }, state: 'done' }]);
+    expect(s.recorder.entry.changes).toMatchObject([
+      { op: 'file', guestPath: '/etc/resolv.conf', prior: { type: 'absent' }, state: 'done' },
+    ]);
     const second = await writer.write(writeStep('/etc/resolv.conf', 'nameserver 192.0.2.53\n', 0o644), ref);
     expect(second).toMatchObject({ status: 'already-done' });
     expect(s.recorder.entry.changes).toHaveLength(1);
@@ -70,9 +82,15 @@ describe('write', () => {
 
   test('refuses a directory and a FIFO in the way', async () => {
     mkdirSync(s.at('/etc/resolv.conf'));
-    expect(await writer.write(writeStep('/etc/resolv.conf', 'x'), ref)).toMatchObject({ status: 'failed', message: expect.stringMatching(/is a directory/) });
+    expect(await writer.write(writeStep('/etc/resolv.conf', 'x'), ref)).toMatchObject({
+      status: 'failed',
+      message: expect.stringMatching(/is a directory/),
+    });
     execFileSync('mkfifo', [s.at('/etc/fifo')]);
-    expect(await writer.write(writeStep('/etc/fifo', 'x'), ref)).toMatchObject({ status: 'failed', message: expect.stringMatching(/refused.*FIFO/) });
+    expect(await writer.write(writeStep('/etc/fifo', 'x'), ref)).toMatchObject({
+      status: 'failed',
+      message: expect.stringMatching(/refused.*FIFO/),
+    });
   });
 });
 
@@ -92,7 +110,13 @@ describe('openGuestDir (the openat-style walk)', () => {
 describe('symlink', () => {
   test('creates a link, skips it when it already points there, and backs up a file it replaces', async () => {
     s.file('/etc/resolv.conf', 'nameserver 127.0.0.53\n');
-    const step = { kind: 'symlink' as const, where: 'guest' as const, path: '/etc/resolv.conf', target: '/run/systemd/resolve/resolv.conf', description: 'link' };
+    const step = {
+      kind: 'symlink' as const,
+      where: 'guest' as const,
+      path: '/etc/resolv.conf',
+      target: '/run/systemd/resolve/resolv.conf',
+      description: 'link',
+    };
     expect((await writer.symlink(step, ref)).status).toBe('done');
     expect(readlinkSync(s.at('/etc/resolv.conf'))).toBe('/run/systemd/resolve/resolv.conf');
     expect(s.recorder.entry.changes[0]).toMatchObject({ op: 'symlink', prior: { type: 'file', size: 22 } });
@@ -102,7 +126,15 @@ describe('symlink', () => {
 
 describe('mkdir', () => {
   test('creates parents and the directory with mode and owner; a second run is already done', async () => {
-    const step = { kind: 'mkdir' as const, where: 'guest' as const, path: '/run/user/1000', mode: 0o700, uid, gid, description: 'runtime dir' };
+    const step = {
+      kind: 'mkdir' as const,
+      where: 'guest' as const,
+      path: '/run/user/1000',
+      mode: 0o700,
+      uid,
+      gid,
+      description: 'runtime dir',
+    };
     expect((await writer.mkdir(step, ref)).status).toBe('done');
     const st = statSync(s.at('/run/user/1000'));
     expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o700, uid, gid]);

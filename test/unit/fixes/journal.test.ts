@@ -26,14 +26,18 @@ describe('targetKey', () => {
     const a = targetKey({ kind: 'chroot', name: '/srv/a b', root: '/srv/a b' });
     expect(a).toMatch(/^[A-Za-z0-9._-]+$/);
     expect(a).not.toBe(targetKey({ kind: 'schroot', name: '/srv/a b', root: '/srv/a b' }));
-    expect(targetKey({ kind: 'nspawn', name: 'box', root: '/proc/41/root' })).toBe(targetKey({ kind: 'nspawn', name: 'box', root: '/proc/97/root' }));
+    expect(targetKey({ kind: 'nspawn', name: 'box', root: '/proc/41/root' })).toBe(
+      targetKey({ kind: 'nspawn', name: 'box', root: '/proc/97/root' }),
+    );
     expect(targetKey({ kind: 'chroot', name: '../../etc', root: '/' })).not.toContain('/');
   });
 });
 
 describe('TargetJournal', () => {
   let s: Scratch;
-  beforeEach(() => { s = scratch(); });
+  beforeEach(() => {
+    s = scratch();
+  });
   afterEach(() => s.dispose());
 
   test('writes nothing until a change is recorded', async () => {
@@ -66,7 +70,7 @@ describe('TargetJournal', () => {
     expect(earlierClock.entry.id).toMatch(/^000002-/);
   });
 
-  test('one run at a time: a second lock fails with one line; a dead holder\'s lock is taken over (L1)', async () => {
+  test("one run at a time: a second lock fails with one line; a dead holder's lock is taken over (L1)", async () => {
     const release = await s.journal.lock();
     await expect(s.journal.lock()).rejects.toThrow(/another ctr-doctor run \(pid \d+\)/);
     await release();

@@ -7,7 +7,7 @@ import { pulseCookieFix } from '../../../src/fixes/plans/audio-plans.js';
 import { exportRuntimeDirFix } from '../../../src/fixes/plans/dconf-plans.js';
 
 const HOSTILE = [`x;$(id>/tmp/pwn);/unix:0`, `a'b`, `$(echo x)`, '`id`', 'a b\nc', '"; rm -rf / #', '-n', ''];
-const user = { uid: 1000, gid: 1000, name: "u'$(id)", home: "/home/$(touch /tmp/pwn)", groups: [], source: 'default' as const };
+const user = { uid: 1000, gid: 1000, name: "u'$(id)", home: '/home/$(touch /tmp/pwn)', groups: [], source: 'default' as const };
 const chroot = { kind: 'chroot' as const, root: '/srv/guest' };
 
 describe('shellQuote (H6): one word that the shell gives back unchanged', () => {
@@ -44,7 +44,9 @@ describe('fix plans never paste a guest string unquoted (H6, L5)', () => {
     expect(snippet).toContain(`'/srv/guest/home/$(touch /tmp/pwn)/.Xauthority'`);
     expect(snippet).toContain('chown -h 1000:1000');
     const cookie = pulseCookieFix(chroot, user, null)!;
-    expect((cookie.steps[0] as { snippet: string }).snippet).toContain(`"$(getent passwd 1000 | cut -d: -f6)"/.config/pulse/cookie '/srv/guest/home/$(touch /tmp/pwn)/.config/pulse/cookie'`);
+    expect((cookie.steps[0] as { snippet: string }).snippet).toContain(
+      `"$(getent passwd 1000 | cut -d: -f6)"/.config/pulse/cookie '/srv/guest/home/$(touch /tmp/pwn)/.config/pulse/cookie'`,
+    );
     const enter = enterAsUserFix(chroot, user)!;
     expect((enter.steps[0] as { snippet: string }).snippet).toContain(`env 'HOME=/home/$(touch /tmp/pwn)' 'USER=u'\\''$(id)' bash -l`);
   });
@@ -58,7 +60,7 @@ describe('fix plans never paste a guest string unquoted (H6, L5)', () => {
 describe('dconf.export-runtime-dir (H6)', () => {
   it.each(HOSTILE.filter((s) => s !== ''))('the shell sets XDG_RUNTIME_DIR to exactly %j', (dir) => {
     const step = exportRuntimeDirFix(dir).steps[0]!;
-    const snippet = step.kind === 'manual' ? step.snippet ?? '' : '';
+    const snippet = step.kind === 'manual' ? (step.snippet ?? '') : '';
     expect(execFileSync('/bin/sh', ['-c', `${snippet}; printf %s "$XDG_RUNTIME_DIR"`]).toString()).toBe(dir);
   });
 });

@@ -77,19 +77,24 @@ describe('resolveInRoot', () => {
 
   it('keeps every resolved path inside the root, whatever the input', async () => {
     const segment = fc.constantFrom('..', '.', 'etc', 'abs-link', 'host-abs', 'host-dotdot', 'to-root', 'run', 'x', '');
-    await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 8 }), async (parts) => {
-      try {
-        const r = await resolveInRoot(root, '/' + parts.join('/'));
-        expect(r.hostPath === root || r.hostPath.startsWith(root + '/')).toBe(true);
-      } catch (error) {
-        expect(error).toBeInstanceOf(InRootError);
-      }
-    }), { numRuns: 300 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(segment, { maxLength: 8 }), async (parts) => {
+        try {
+          const r = await resolveInRoot(root, '/' + parts.join('/'));
+          expect(r.hostPath === root || r.hostPath.startsWith(root + '/')).toBe(true);
+        } catch (error) {
+          expect(error).toBeInstanceOf(InRootError);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
 describe('GuestFiles.readFile', () => {
-  beforeAll(() => { files = new GuestFiles(root); });
+  beforeAll(() => {
+    files = new GuestFiles(root);
+  });
 
   it('reads through guest symlinks', async () => {
     const r = await files.readFile('/etc/abs-link');

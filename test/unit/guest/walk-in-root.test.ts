@@ -25,10 +25,11 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(base, { recursive: true, force: true }));
 
-const textOf = async (guestPath: string): Promise<string | null> => withWalk(root, guestPath, {}, async (w) => {
-  const read = w.handle ? await readRegularCapped(w.handle, 1 << 20) : null;
-  return read ? read.bytes.toString('utf8') : null;
-});
+const textOf = async (guestPath: string): Promise<string | null> =>
+  withWalk(root, guestPath, {}, async (w) => {
+    const read = w.handle ? await readRegularCapped(w.handle, 1 << 20) : null;
+    return read ? read.bytes.toString('utf8') : null;
+  });
 
 describe('walkInRoot', () => {
   it('reads through the handle it walked, even when a parent is swapped for a symlink to the host afterwards', async () => {

@@ -81,12 +81,25 @@ describe('runCommand', () => {
     try {
       const started = performance.now();
       // setsid leaves our process group: only the drain grace can stop the wait.
-      const r = await runCommand(['sh', '-c', 'setsid sh -c \'echo $$ > "$1"; exec sleep 30\' sh "$1" & while [ ! -s "$1" ]; do sleep 0.01; done; sleep 0.05; exit 0', 'sh', pidFile], { timeoutMs: 10_000 });
+      const r = await runCommand(
+        [
+          'sh',
+          '-c',
+          'setsid sh -c \'echo $$ > "$1"; exec sleep 30\' sh "$1" & while [ ! -s "$1" ]; do sleep 0.01; done; sleep 0.05; exit 0',
+          'sh',
+          pidFile,
+        ],
+        { timeoutMs: 10_000 },
+      );
       expect(performance.now() - started).toBeLessThan(2000);
       expect(r.exitCode).toBeNull();
       expect(r.spawnError).toMatch(/kept its output open/);
     } finally {
-      try { process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
       rmSync(dir, { recursive: true, force: true });
     }
   });

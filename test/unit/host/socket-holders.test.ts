@@ -18,13 +18,21 @@ fds(20, { 0: '/dev/null', 5: 'socket:[9000]', 6: 'socket:[90001]' });
 fds(30, { 4: 'socket:[9000]' });
 
 describe('findSocketHolders', () => {
-  const processes = [hostProcess({ pid: 10, comm: 'bash' }), hostProcess({ pid: 20, comm: 'Xvfb' }), hostProcess({ pid: 30, comm: 'sleep' }), hostProcess({ pid: 40, comm: 'gone' })];
+  const processes = [
+    hostProcess({ pid: 10, comm: 'bash' }),
+    hostProcess({ pid: 20, comm: 'Xvfb' }),
+    hostProcess({ pid: 30, comm: 'sleep' }),
+    hostProcess({ pid: 40, comm: 'gone' }),
+  ];
 
   it('finds the holder by the socket inode, preferred comms first, and stops once every inode is found', async () => {
     expect(await findSocketHolders(processes, [9000], ['Xvfb'], proc)).toEqual([{ inode: 9000, pid: 20, fd: 5 }]);
   });
   it('reads on when nothing is preferred, matching whole inodes only, and skips vanished processes', async () => {
-    expect(await findSocketHolders(processes, [9000, 777], [], proc)).toEqual([{ inode: 777, pid: 10, fd: 3 }, { inode: 9000, pid: 20, fd: 5 }]);
+    expect(await findSocketHolders(processes, [9000, 777], [], proc)).toEqual([
+      { inode: 777, pid: 10, fd: 3 },
+      { inode: 9000, pid: 20, fd: 5 },
+    ]);
     expect(await findSocketHolders(processes, [4242], [], proc)).toEqual([]);
   });
 });
@@ -34,6 +42,8 @@ describe('findSocketHolders budget', () => {
     const many = Array.from({ length: 200 }, (_, i) => hostProcess({ pid: 1000 + i, comm: 'x' }));
     // pid 30 holds it, but comes after 200 others and the budget is spent at the first turn.
     expect(await findSocketHolders([...many, hostProcess({ pid: 30, comm: 'sleep' })], [9000], [], proc, -1)).toEqual([]);
-    expect(await findSocketHolders([...many, hostProcess({ pid: 30, comm: 'sleep' })], [9000], [], proc)).toEqual([{ inode: 9000, pid: 30, fd: 4 }]);
+    expect(await findSocketHolders([...many, hostProcess({ pid: 30, comm: 'sleep' })], [9000], [], proc)).toEqual([
+      { inode: 9000, pid: 30, fd: 4 },
+    ]);
   });
 });

@@ -4,7 +4,9 @@ import { authExternalLine, helloMessage, takeMessage } from '../../../src/guest/
 
 describe('parseDbusAddress', () => {
   test('alternatives, percent-escapes, guid ignored', () => {
-    expect(parseDbusAddress('unix:path=/run/user/1000/b%20us,guid=ab;unix:abstract=/tmp/dbus-x;unix:runtime=yes;tcp:host=127.0.0.1,port=1')).toEqual([
+    expect(
+      parseDbusAddress('unix:path=/run/user/1000/b%20us,guid=ab;unix:abstract=/tmp/dbus-x;unix:runtime=yes;tcp:host=127.0.0.1,port=1'),
+    ).toEqual([
       { kind: 'path', path: '/run/user/1000/b us', text: 'unix:path=/run/user/1000/b%20us,guid=ab' },
       { kind: 'abstract', name: '/tmp/dbus-x', text: 'unix:abstract=/tmp/dbus-x' },
       { kind: 'runtime', text: 'unix:runtime=yes' },

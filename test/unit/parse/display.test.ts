@@ -15,29 +15,54 @@ describe('parseDisplay', () => {
     ['unix/:4', { protocol: 'unix', host: '', display: 4, screen: 0 }],
     ['[::1]:0', { protocol: 'tcp', host: '::1', display: 0, screen: 0 }],
     ['/tmp/.X11-unix/X0', { protocol: 'local-path', host: '', display: 0, screen: 0, path: '/tmp/.X11-unix/X0' }],
-    ['/private/tmp/com.apple.launchd.x/org.xquartz:0', { protocol: 'local-path', display: 0, path: '/private/tmp/com.apple.launchd.x/org.xquartz' }],
+    [
+      '/private/tmp/com.apple.launchd.x/org.xquartz:0',
+      { protocol: 'local-path', display: 0, path: '/private/tmp/com.apple.launchd.x/org.xquartz' },
+    ],
   ])('reads %j', (s, want) => {
     expect(parseDisplay(s)).toEqual(expect.objectContaining(want));
   });
 
-  it.each(['', ':', '0', ':a', ':0.', ':-1', 'host::0', '::1:0', 'a b:0', ' :0', ':0 ', 'ftp/host:0', 'tcp/:0', ':999999', '/tmp/socket', '[::1]0'])(
-    'rejects %j', (s) => {
-      expect(parseDisplay(s)).toBeNull();
-    });
+  it.each([
+    '',
+    ':',
+    '0',
+    ':a',
+    ':0.',
+    ':-1',
+    'host::0',
+    '::1:0',
+    'a b:0',
+    ' :0',
+    ':0 ',
+    'ftp/host:0',
+    'tcp/:0',
+    ':999999',
+    '/tmp/socket',
+    '[::1]0',
+  ])('rejects %j', (s) => {
+    expect(parseDisplay(s)).toBeNull();
+  });
 });
 
 describe('display properties', () => {
   it('never throws', () => {
-    fc.assert(fc.property(fc.string({ unit: fc.constantFrom(':', '.', '/', '0', '1', 'a', '[', ']', 'x', 'u', ' ') }), (s) => {
-      const d = parseDisplay(s);
-      if (d !== null) expect(Number.isInteger(d.display) && d.display >= 0).toBe(true);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(':', '.', '/', '0', '1', 'a', '[', ']', 'x', 'u', ' ') }), (s) => {
+        const d = parseDisplay(s);
+        if (d !== null) expect(Number.isInteger(d.display) && d.display >= 0).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('reads back generated displays', () => {
-    fc.assert(fc.property(fc.nat(1000), fc.nat(9), fc.constantFrom('', 'localhost', 'unix', 'h.example'), (n, screen, host) => {
-      const d = parseDisplay(`${host}:${n}.${screen}`);
-      expect(d).toMatchObject({ display: n, screen, protocol: host === '' || host === 'unix' ? 'unix' : 'tcp' });
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.nat(1000), fc.nat(9), fc.constantFrom('', 'localhost', 'unix', 'h.example'), (n, screen, host) => {
+        const d = parseDisplay(`${host}:${n}.${screen}`);
+        expect(d).toMatchObject({ display: n, screen, protocol: host === '' || host === 'unix' ? 'unix' : 'tcp' });
+      }),
+      { numRuns: 300 },
+    );
   });
 });

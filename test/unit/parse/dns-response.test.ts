@@ -8,7 +8,9 @@ const EXPECT = { id: 4242, name: 'example.com', type: 'A' as const };
 
 function response(over: Partial<dnsPacket.Packet> & { rcode?: string } = {}): Buffer {
   return dnsPacket.encode({
-    type: 'response', id: 4242, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
+    type: 'response',
+    id: 4242,
+    flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
     questions: [{ type: 'A', name: 'Example.COM', class: 'IN' }],
     answers: [
       { type: 'CNAME', name: 'example.com', data: 'edge.example.net' },
@@ -25,16 +27,27 @@ describe('buildDnsQuery', () => {
     expect(q).toMatchObject({ id: 7, type: 'query', flag_rd: true, questions: [{ name: 'example.com', type: 'AAAA', class: 'IN' }] });
   });
 
-  it.each([[-1, 'example.com'], [65536, 'example.com'], [1.5, 'a'], [1, ''], [1, 'a..b'], [1, 'x'.repeat(64)], [1, 'a.'.repeat(130)]])(
-    'rejects id %s name %j with ParseError', (id, name) => {
-      expect(() => buildDnsQuery(id, name, 'A')).toThrow(ParseError);
-    });
+  it.each([
+    [-1, 'example.com'],
+    [65536, 'example.com'],
+    [1.5, 'a'],
+    [1, ''],
+    [1, 'a..b'],
+    [1, 'x'.repeat(64)],
+    [1, 'a.'.repeat(130)],
+  ])('rejects id %s name %j with ParseError', (id, name) => {
+    expect(() => buildDnsQuery(id, name, 'A')).toThrow(ParseError);
+  });
 });
 
 describe('decodeDnsResponse', () => {
   it('reads addresses across a CNAME, matching the name case-insensitively', () => {
     expect(decodeDnsResponse(response(), EXPECT)).toEqual({
-      ok: true, rcode: 'NOERROR', truncated: false, addresses: ['192.0.2.10', '192.0.2.11'], answerCount: 3,
+      ok: true,
+      rcode: 'NOERROR',
+      truncated: false,
+      addresses: ['192.0.2.10', '192.0.2.11'],
+      answerCount: 3,
     });
     expect(decodeDnsResponse(response(), { ...EXPECT, name: 'EXAMPLE.com.' }).ok).toBe(true);
   });
@@ -79,36 +92,48 @@ describe('TCP framing', () => {
 
 describe('dns properties', () => {
   it('decode never throws on garbage', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(65535), (a, id) => {
-      const r = decodeDnsResponse(Buffer.from(a), { id, name: 'example.com', type: 'A' });
-      expect(typeof r.ok).toBe('boolean');
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(65535), (a, id) => {
+        const r = decodeDnsResponse(Buffer.from(a), { id, name: 'example.com', type: 'A' });
+        expect(typeof r.ok).toBe('boolean');
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('decode never throws on a mutated real response', () => {
     const base = response();
-    fc.assert(fc.property(fc.nat(base.length - 1), fc.nat(255), fc.nat(base.length), (i, v, cut) => {
-      const b = Buffer.from(base);
-      b[i] = v;
-      const r = decodeDnsResponse(b.subarray(0, cut), EXPECT);
-      expect(typeof r.ok).toBe('boolean');
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.nat(base.length - 1), fc.nat(255), fc.nat(base.length), (i, v, cut) => {
+        const b = Buffer.from(base);
+        b[i] = v;
+        const r = decodeDnsResponse(b.subarray(0, cut), EXPECT);
+        expect(typeof r.ok).toBe('boolean');
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('a query for any valid name is answered by a matching response', () => {
     const name = fc.array(fc.stringMatching(/^[a-z0-9-]{1,20}$/), { minLength: 1, maxLength: 5 }).map((l) => l.join('.'));
-    fc.assert(fc.property(fc.nat(65535), name, fc.constantFrom('A' as const, 'AAAA' as const), (id, n, type) => {
-      const q = dnsPacket.decode(buildDnsQuery(id, n, type));
-      const r = dnsPacket.encode({ ...q, type: 'response', answers: [] } as dnsPacket.Packet);
-      expect(decodeDnsResponse(r, { id, name: n.toUpperCase(), type })).toMatchObject({ ok: true, addresses: [] });
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.nat(65535), name, fc.constantFrom('A' as const, 'AAAA' as const), (id, n, type) => {
+        const q = dnsPacket.decode(buildDnsQuery(id, n, type));
+        const r = dnsPacket.encode({ ...q, type: 'response', answers: [] } as dnsPacket.Packet);
+        expect(decodeDnsResponse(r, { id, name: n.toUpperCase(), type })).toMatchObject({ ok: true, addresses: [] });
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('framing round-trips', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(300), (a, split) => {
-      const framed = frameTcp(Buffer.from(a));
-      const got = readTcpFrame([framed.subarray(0, split), framed.subarray(split)]);
-      expect(got?.equals(Buffer.from(a))).toBe(true);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(300), (a, split) => {
+        const framed = frameTcp(Buffer.from(a));
+        const got = readTcpFrame([framed.subarray(0, split), framed.subarray(split)]);
+        expect(got?.equals(Buffer.from(a))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

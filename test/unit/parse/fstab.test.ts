@@ -34,14 +34,12 @@ describe('parseFstab', () => {
     expect(r.entries[0]).toMatchObject(want);
   });
 
-  it.each([
-    '/only/two fields',
-    '/srv/My Files /mnt/x none bind 0 0',
-    '/a /b none bind x 0',
-    '/a /b none bind 0 -1',
-  ])('reports %j as malformed', (line) => {
-    expect(parseFstab(`${line}\n/a /b none bind\n`)).toMatchObject({ malformed: [{ line: 1, text: line }], entries: [{ line: 2 }] });
-  });
+  it.each(['/only/two fields', '/srv/My Files /mnt/x none bind 0 0', '/a /b none bind x 0', '/a /b none bind 0 -1'])(
+    'reports %j as malformed',
+    (line) => {
+      expect(parseFstab(`${line}\n/a /b none bind\n`)).toMatchObject({ malformed: [{ line: 1, text: line }], entries: [{ line: 2 }] });
+    },
+  );
 
   it('refuses to print an entry fstab cannot express', () => {
     const e: FstabEntry = { spec: '', file: '/x', vfstype: 'none', options: [], freq: 0, passno: 0, line: 1 };
@@ -51,23 +49,33 @@ describe('parseFstab', () => {
 
 const field = fc.string({ minLength: 1, unit: fc.constantFrom('a', ' ', '\t', '\n', '\\', '#', '/', '0', 'é') });
 const entryArb = fc.record({
-  spec: field, file: field, vfstype: field,
+  spec: field,
+  file: field,
+  vfstype: field,
   options: fc.array(fc.string({ minLength: 1, unit: fc.constantFrom('r', 'w', ',', ' ', '=') }), { minLength: 1, maxLength: 4 }),
-  freq: fc.nat(9), passno: fc.nat(2), line: fc.constant(1),
+  freq: fc.nat(9),
+  passno: fc.nat(2),
+  line: fc.constant(1),
 });
 
 describe('fstab properties', () => {
   it('never throws and accounts for every content line', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => {
-      const r = parseFstab(s);
-      const content = s.split('\n').filter((l) => !/^[ \t]*(#|$)/.test(l)).length;
-      expect(r.entries.length + r.malformed.length).toBe(content);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        const r = parseFstab(s);
+        const content = s.split('\n').filter((l) => !/^[ \t]*(#|$)/.test(l)).length;
+        expect(r.entries.length + r.malformed.length).toBe(content);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('round-trips printFstabLine', () => {
-    fc.assert(fc.property(entryArb, (e) => {
-      expect(parseFstab(printFstabLine(e))).toEqual({ entries: [e], malformed: [] });
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(entryArb, (e) => {
+        expect(parseFstab(printFstabLine(e))).toEqual({ entries: [e], malformed: [] });
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1,18 +1,25 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  escapeMountField, isUnder, mountsUnder, parseMountinfo, parseMountinfoDetailed, printMountinfoLine,
-  unescapeMountField, type MountEntry,
+  escapeMountField,
+  isUnder,
+  mountsUnder,
+  parseMountinfo,
+  parseMountinfoDetailed,
+  printMountinfoLine,
+  unescapeMountField,
+  type MountEntry,
 } from '../../../src/parse/mountinfo.js';
 
 // Captured from a private mount namespace on the dev machine (tmpfs "my src" on "/tmp/pt a").
-const REAL = [
-  '22 27 0:21 / /proc rw,relatime - proc proc rw',
-  '63 43 0:39 / /tmp/pt\\040a rw,relatime shared:1 - tmpfs my\\040src rw,size=1024k',
-  '64 43 0:39 / /tmp/pt-b rw,relatime master:1 - tmpfs my\\040src rw,size=1024k',
-  '65 43 254:0 /tmp/pt-c /tmp/pt-c rw,relatime unbindable - ext4 /dev/vda rw,discard,resv_strict,resuid=65534,resgid=65534',
-  '36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 propagate_from:2 shared:7 - ext3 /dev/root rw,errors=continue',
-].join('\n') + '\n';
+const REAL =
+  [
+    '22 27 0:21 / /proc rw,relatime - proc proc rw',
+    '63 43 0:39 / /tmp/pt\\040a rw,relatime shared:1 - tmpfs my\\040src rw,size=1024k',
+    '64 43 0:39 / /tmp/pt-b rw,relatime master:1 - tmpfs my\\040src rw,size=1024k',
+    '65 43 254:0 /tmp/pt-c /tmp/pt-c rw,relatime unbindable - ext4 /dev/vda rw,discard,resv_strict,resuid=65534,resgid=65534',
+    '36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 propagate_from:2 shared:7 - ext3 /dev/root rw,errors=continue',
+  ].join('\n') + '\n';
 
 describe('parseMountinfo', () => {
   const entries = parseMountinfo(REAL);
@@ -102,36 +109,55 @@ describe('isUnder and mountsUnder', () => {
 
 const field = fc.string({ minLength: 1, unit: fc.constantFrom('a', ' ', '\t', '\n', '\\', '0', '4', ',', '-', 'é', '/') });
 const option = fc.string({ minLength: 1, maxLength: 8, unit: fc.constantFrom('r', 'w', '=', ' ', ',', '\\', '1') });
-const entryArb = fc.record({
-  id: fc.nat(), parentId: fc.nat(), major: fc.nat(4095), minor: fc.nat(),
-  root: field, mountPoint: field,
-  mountOptions: fc.array(option, { maxLength: 4 }),
-  tags: fc.subarray(['shared:3', 'master:4', 'propagate_from:5', 'unbindable']),
-  fsType: fc.string(), source: fc.string({ unit: fc.constantFrom('x', ' ', '\\', '-') }),
-  superOptions: fc.array(option, { maxLength: 4 }),
-}).map(({ tags, ...e }): MountEntry => ({
-  ...e, optionalFields: tags,
-  shared: tags.includes('shared:3') ? 3 : null, master: tags.includes('master:4') ? 4 : null,
-  propagateFrom: tags.includes('propagate_from:5') ? 5 : null, unbindable: tags.includes('unbindable'),
-}));
+const entryArb = fc
+  .record({
+    id: fc.nat(),
+    parentId: fc.nat(),
+    major: fc.nat(4095),
+    minor: fc.nat(),
+    root: field,
+    mountPoint: field,
+    mountOptions: fc.array(option, { maxLength: 4 }),
+    tags: fc.subarray(['shared:3', 'master:4', 'propagate_from:5', 'unbindable']),
+    fsType: fc.string(),
+    source: fc.string({ unit: fc.constantFrom('x', ' ', '\\', '-') }),
+    superOptions: fc.array(option, { maxLength: 4 }),
+  })
+  .map(({ tags, ...e }): MountEntry => ({
+    ...e,
+    optionalFields: tags,
+    shared: tags.includes('shared:3') ? 3 : null,
+    master: tags.includes('master:4') ? 4 : null,
+    propagateFrom: tags.includes('propagate_from:5') ? 5 : null,
+    unbindable: tags.includes('unbindable'),
+  }));
 
 describe('mountinfo properties', () => {
   it('never throws and accounts for every non-empty line', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => {
-      const r = parseMountinfoDetailed(s);
-      expect(r.entries.length + r.malformed.length).toBe(s.split('\n').filter((l) => l !== '').length);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        const r = parseMountinfoDetailed(s);
+        expect(r.entries.length + r.malformed.length).toBe(s.split('\n').filter((l) => l !== '').length);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('round-trips printMountinfoLine', () => {
-    fc.assert(fc.property(entryArb, (e) => {
-      expect(parseMountinfo(printMountinfoLine(e))).toEqual([e]);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(entryArb, (e) => {
+        expect(parseMountinfo(printMountinfoLine(e))).toEqual([e]);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('unescape inverts escape', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => {
-      expect(unescapeMountField(escapeMountField(s))).toBe(s);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        expect(unescapeMountField(escapeMountField(s))).toBe(s);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -61,19 +61,25 @@ describe('nspawn properties', () => {
   );
 
   it('never throws and the rest is a suffix of argv', () => {
-    fc.assert(fc.property(fc.array(word, { maxLength: 10 }), (argv) => {
-      const a = parseNspawnArgs(argv);
-      expect(argv.slice(argv.length - a.rest.length)).toEqual(a.rest);
-      if (a.machine) expect(a.effectiveMachine).toBe(a.machine);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(word, { maxLength: 10 }), (argv) => {
+        const a = parseNspawnArgs(argv);
+        expect(argv.slice(argv.length - a.rest.length)).toEqual(a.rest);
+        if (a.machine) expect(a.effectiveMachine).toBe(a.machine);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('reads back --machine and -D in any order', () => {
     const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/);
-    fc.assert(fc.property(name, name, fc.boolean(), (m, d, swap) => {
-      const parts = [['-M', m], [`--directory=/var/lib/machines/${d}`]];
-      const a = parseNspawnArgs((swap ? parts.reverse() : parts).flat());
-      expect([a.machine, a.directory, a.effectiveMachine]).toEqual([m, `/var/lib/machines/${d}`, m]);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(name, name, fc.boolean(), (m, d, swap) => {
+        const parts = [['-M', m], [`--directory=/var/lib/machines/${d}`]];
+        const a = parseNspawnArgs((swap ? parts.reverse() : parts).flat());
+        expect([a.machine, a.directory, a.effectiveMachine]).toEqual([m, `/var/lib/machines/${d}`, m]);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

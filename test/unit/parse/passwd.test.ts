@@ -40,17 +40,25 @@ describe('parseGroup', () => {
 
 describe('passwd properties', () => {
   it('never throws and only returns numeric ids', () => {
-    fc.assert(fc.property(fc.string({ unit: fc.constantFrom(':', '1', 'a', '\n', ',', '#', '/') }), (s) => {
-      for (const p of parsePasswd(s)) expect(Number.isInteger(p.uid) && Number.isInteger(p.gid)).toBe(true);
-      for (const g of parseGroup(s)) expect(g.members.every((m) => m !== '')).toBe(true);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(':', '1', 'a', '\n', ',', '#', '/') }), (s) => {
+        for (const p of parsePasswd(s)) expect(Number.isInteger(p.uid) && Number.isInteger(p.gid)).toBe(true);
+        for (const g of parseGroup(s)) expect(g.members.every((m) => m !== '')).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('reads back generated entries', () => {
     const name = fc.stringMatching(/^[a-z_][a-z0-9_-]{0,15}$/);
-    fc.assert(fc.property(name, fc.nat(70000), fc.nat(70000), fc.array(name, { maxLength: 4 }), (n, uid, gid, members) => {
-      expect(parsePasswd(`${n}:x:${uid}:${gid}::/home/${n}:/bin/sh\n`)).toEqual([{ name: n, uid, gid, home: `/home/${n}`, shell: '/bin/sh' }]);
-      expect(parseGroup(`${n}:x:${gid}:${members.join(',')}\n`)).toEqual([{ name: n, gid, members }]);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(name, fc.nat(70000), fc.nat(70000), fc.array(name, { maxLength: 4 }), (n, uid, gid, members) => {
+        expect(parsePasswd(`${n}:x:${uid}:${gid}::/home/${n}:/bin/sh\n`)).toEqual([
+          { name: n, uid, gid, home: `/home/${n}`, shell: '/bin/sh' },
+        ]);
+        expect(parseGroup(`${n}:x:${gid}:${members.join(',')}\n`)).toEqual([{ name: n, gid, members }]);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

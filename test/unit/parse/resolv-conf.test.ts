@@ -79,7 +79,9 @@ const confLine = fc.oneof(
   fc.ipV6().map((a) => `nameserver ${a}`),
   fc.array(label, { maxLength: 4 }).map((d) => `search ${d.join(' ')}`),
   label.map((d) => `domain ${d}`),
-  fc.subarray(['rotate', 'edns0', 'use-vc', 'timeout:3', 'attempts:9', 'ndots:1', 'trust-ad', 'ndots:x']).map((o) => `options ${o.join(' ')}`),
+  fc
+    .subarray(['rotate', 'edns0', 'use-vc', 'timeout:3', 'attempts:9', 'ndots:1', 'trust-ad', 'ndots:x'])
+    .map((o) => `options ${o.join(' ')}`),
   fc.string().map((s) => `# ${s}`),
   fc.string(),
 );
@@ -92,18 +94,24 @@ const semantic = (c: ResolvConf) => ({
 
 describe('parseResolvConf properties', () => {
   it('never throws on any text', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => {
-      const c = parseResolvConf(s);
-      expect(c.contentLines + c.commentLines).toBeLessThanOrEqual(s.split('\n').length);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        const c = parseResolvConf(s);
+        expect(c.contentLines + c.commentLines).toBeLessThanOrEqual(s.split('\n').length);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('round-trips through printResolvConf', () => {
-    fc.assert(fc.property(fc.array(confLine, { maxLength: 12 }), (lines) => {
-      const once = parseResolvConf(lines.join('\n'));
-      const twice = parseResolvConf(printResolvConf(once));
-      expect(semantic(twice)).toEqual(semantic(once));
-      expect(twice.invalid).toEqual([]);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(confLine, { maxLength: 12 }), (lines) => {
+        const once = parseResolvConf(lines.join('\n'));
+        const twice = parseResolvConf(printResolvConf(once));
+        expect(semantic(twice)).toEqual(semantic(once));
+        expect(twice.invalid).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

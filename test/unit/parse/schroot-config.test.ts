@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  effectiveSetupFiles, parseCopyfiles, parseNameList, parseSchrootConfig, parseSchrootSession,
+  effectiveSetupFiles,
+  parseCopyfiles,
+  parseNameList,
+  parseSchrootConfig,
+  parseSchrootSession,
 } from '../../../src/parse/schroot-config.js';
 
 const CONF = `# chroot.d file
@@ -55,10 +59,20 @@ describe('parseSchrootConfig', () => {
   it('reads a full definition without turning dotted keys into objects', () => {
     expect(problems).toEqual([]);
     expect(chroots[0]).toMatchObject({
-      name: 'bookworm', line: 2, source: '/etc/schroot/chroot.d/bookworm.conf', type: 'directory',
-      directory: '/srv/chroot/bookworm', profile: 'desktop', setupFstab: 'desktop/fstab',
-      setupCopyfiles: 'desktop/copyfiles', setupNssdatabases: 'desktop/nssdatabases', preserveEnvironment: true,
-      users: ['alice', 'bob'], rootUsers: ['alice'], groups: ['sbuild'], rootGroups: ['root', 'sbuild'],
+      name: 'bookworm',
+      line: 2,
+      source: '/etc/schroot/chroot.d/bookworm.conf',
+      type: 'directory',
+      directory: '/srv/chroot/bookworm',
+      profile: 'desktop',
+      setupFstab: 'desktop/fstab',
+      setupCopyfiles: 'desktop/copyfiles',
+      setupNssdatabases: 'desktop/nssdatabases',
+      preserveEnvironment: true,
+      users: ['alice', 'bob'],
+      rootUsers: ['alice'],
+      groups: ['sbuild'],
+      rootGroups: ['root', 'sbuild'],
       aliases: ['stable', 'default'],
     });
     expect(chroots[0]?.raw['setup.fstab']).toBe('desktop/fstab');
@@ -95,7 +109,11 @@ describe('parseSchrootConfig', () => {
 
   it('fills setup files from the profile', () => {
     const [c] = parseSchrootConfig('[a]\nprofile=buildd\nsetup.fstab=/etc/my-fstab\n', 'f').chroots;
-    expect(c && effectiveSetupFiles(c)).toEqual({ fstab: '/etc/my-fstab', copyfiles: 'buildd/copyfiles', nssdatabases: 'buildd/nssdatabases' });
+    expect(c && effectiveSetupFiles(c)).toEqual({
+      fstab: '/etc/my-fstab',
+      copyfiles: 'buildd/copyfiles',
+      nssdatabases: 'buildd/nssdatabases',
+    });
     const [d] = parseSchrootConfig('[b]\n', 'f').chroots;
     expect(d && effectiveSetupFiles(d).fstab).toBe('default/fstab');
   });
@@ -105,8 +123,12 @@ describe('parseSchrootSession', () => {
   it('reads a real schroot 1.6 session file', () => {
     const s = parseSchrootSession(SESSION, '/var/lib/schroot/session/parsetest-s1');
     expect(s).toMatchObject({
-      id: 'parsetest-s1', chroot: 'parsetest', type: 'directory', directory: '/',
-      mountLocation: '/var/run/schroot/mount/parsetest-s1', problems: [],
+      id: 'parsetest-s1',
+      chroot: 'parsetest',
+      type: 'directory',
+      directory: '/',
+      mountLocation: '/var/run/schroot/mount/parsetest-s1',
+      problems: [],
     });
     expect(s.raw['setup.fstab']).toBe('minimal/fstab');
   });
@@ -134,24 +156,34 @@ describe('name lists', () => {
 
 describe('schroot properties', () => {
   it('never throws, and every chroot has a header line that says so', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), fc.string(), (text, source) => {
-      const { chroots } = parseSchrootConfig(text, source);
-      const lines = text.split('\n');
-      for (const c of chroots) expect(lines[c.line - 1]?.trim()).toBe(`[${c.name}]`);
-      parseSchrootSession(text, source);
-      parseNameList(text);
-      parseCopyfiles(text);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string(), (text, source) => {
+        const { chroots } = parseSchrootConfig(text, source);
+        const lines = text.split('\n');
+        for (const c of chroots) expect(lines[c.line - 1]?.trim()).toBe(`[${c.name}]`);
+        parseSchrootSession(text, source);
+        parseNameList(text);
+        parseCopyfiles(text);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('reads back any generated key=value exactly', () => {
     const key = fc.stringMatching(/^[a-z][a-z.-]{0,12}$/);
     const value = fc.string({ unit: fc.constantFrom('a', '#', ';', '"', '=', ' ', '.', '/') }).map((v) => v.trim());
-    fc.assert(fc.property(fc.dictionary(key, value, { maxKeys: 8 }), (kv) => {
-      const text = '[c.1]\n' + Object.entries(kv).map(([k, v]) => `${k}=${v}\n`).join('');
-      const { chroots, problems } = parseSchrootConfig(text, 'f');
-      expect(problems).toEqual([]);
-      expect({ ...chroots[0]?.raw }).toEqual(kv);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.dictionary(key, value, { maxKeys: 8 }), (kv) => {
+        const text =
+          '[c.1]\n' +
+          Object.entries(kv)
+            .map(([k, v]) => `${k}=${v}\n`)
+            .join('');
+        const { chroots, problems } = parseSchrootConfig(text, 'f');
+        expect(problems).toEqual([]);
+        expect({ ...chroots[0]?.raw }).toEqual(kv);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1,13 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { nssActionOf, parseNsswitch } from '../../../src/parse/nsswitch.js';
-import { isCUtf8, localeAvailable, normaliseCodeset, normaliseLocaleName, parseLocaleList, parseLocaleName } from '../../../src/parse/locale-name.js';
+import {
+  isCUtf8,
+  localeAvailable,
+  normaliseCodeset,
+  normaliseLocaleName,
+  parseLocaleList,
+  parseLocaleName,
+} from '../../../src/parse/locale-name.js';
 import { hostsAddressesOf, isLoopbackAddress, parseEtcHosts } from '../../../src/parse/etc-hosts.js';
 import { classifyMachineId, machineIdFromBytes } from '../../../src/parse/machine-id.js';
 import { idInside, idOutside, isIdentityMap, parseIdMap } from '../../../src/parse/id-map.js';
 
 describe('nsswitch.conf', () => {
   it('parses services and bracket actions, negation included; the last line of a database wins', () => {
-    const dbs = parseNsswitch('# comment\nhosts: files dns\nhosts:\tfiles myhostname resolve [!UNAVAIL=return] dns # trailing\npasswd: files\n');
+    const dbs = parseNsswitch(
+      '# comment\nhosts: files dns\nhosts:\tfiles myhostname resolve [!UNAVAIL=return] dns # trailing\npasswd: files\n',
+    );
     const hosts = dbs.get('hosts')!;
     expect(hosts.line).toBe(3);
     expect(hosts.services.map((s) => s.name)).toEqual(['files', 'myhostname', 'resolve', 'dns']);
@@ -53,13 +62,21 @@ describe('locale names', () => {
 
 describe('/etc/hosts', () => {
   it('parses entries, skips comments, compares names case-insensitively', () => {
-    const e = parseEtcHosts('127.0.0.1\tlocalhost\n# 10.0.0.1 x\n127.0.1.1 Guestbox guestbox.example # c\n::1 localhost ip6-localhost\nbroken\n');
+    const e = parseEtcHosts(
+      '127.0.0.1\tlocalhost\n# 10.0.0.1 x\n127.0.1.1 Guestbox guestbox.example # c\n::1 localhost ip6-localhost\nbroken\n',
+    );
     expect(e).toHaveLength(3);
     expect(hostsAddressesOf(e, 'guestbox')).toEqual(['127.0.1.1']);
     expect(hostsAddressesOf(e, 'localhost')).toEqual(['127.0.0.1', '::1']);
     expect(hostsAddressesOf(e, 'other')).toEqual([]);
   });
-  it.each([['127.0.1.1', true], ['::1', true], ['0:0:0:0:0:0:0:1', true], ['192.0.2.1', false], ['fe80::1', false]])('%s loopback: %s', (a, want) => expect(isLoopbackAddress(a)).toBe(want));
+  it.each([
+    ['127.0.1.1', true],
+    ['::1', true],
+    ['0:0:0:0:0:0:0:1', true],
+    ['192.0.2.1', false],
+    ['fe80::1', false],
+  ])('%s loopback: %s', (a, want) => expect(isLoopbackAddress(a)).toBe(want));
 });
 
 describe('machine-id', () => {
@@ -99,9 +116,12 @@ describe('uid_map', () => {
 describe('local addresses', () => {
   it('reads LOCAL /32 leaves of fib_trie, if_inet6 in short form, getent ahosts addresses', async () => {
     const { parseFibTrieLocal, parseIfInet6, parseGetentAhosts } = await import('../../../src/parse/local-addresses.js');
-    const trie = 'Main:\n  +-- 0.0.0.0/0 3 0 5\n           |-- 127.0.0.1\n              /32 host LOCAL\n        |-- 127.255.255.255\n           /32 link BROADCAST\n           |-- 192.0.2.2\n              /32 host LOCAL\n';
+    const trie =
+      'Main:\n  +-- 0.0.0.0/0 3 0 5\n           |-- 127.0.0.1\n              /32 host LOCAL\n        |-- 127.255.255.255\n           /32 link BROADCAST\n           |-- 192.0.2.2\n              /32 host LOCAL\n';
     expect(parseFibTrieLocal(trie)).toEqual(['127.0.0.1', '192.0.2.2']);
-    expect(parseIfInet6('00000000000000000000000000000001 01 80 10 80       lo\nfe8000000000000000fc00fffe000001 04 40 20 80     eth0\n')).toEqual(['::1', 'fe80::fc:ff:fe00:1']);
+    expect(
+      parseIfInet6('00000000000000000000000000000001 01 80 10 80       lo\nfe8000000000000000fc00fffe000001 04 40 20 80     eth0\n'),
+    ).toEqual(['::1', 'fe80::fc:ff:fe00:1']);
     expect(parseGetentAhosts('127.0.0.1       STREAM localhost\n127.0.0.1       DGRAM  \n::1 RAW\n')).toEqual(['127.0.0.1', '::1']);
   });
 });

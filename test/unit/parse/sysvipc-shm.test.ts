@@ -37,7 +37,9 @@ describe('parseUnixListeners', () => {
       '0000000000000000: 00000002 00000000 00010000 0001 01 9004 /tmp/with space',
     ].join('\n');
     expect(parseUnixListeners(text)).toEqual([
-      { inode: 9000, path: '/tmp/.X11-unix/X0' }, { inode: 9001, path: '@/tmp/.X11-unix/X0' }, { inode: 9004, path: '/tmp/with space' },
+      { inode: 9000, path: '/tmp/.X11-unix/X0' },
+      { inode: 9001, path: '@/tmp/.X11-unix/X0' },
+      { inode: 9004, path: '/tmp/with space' },
     ]);
   });
 });

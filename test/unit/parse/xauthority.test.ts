@@ -4,15 +4,20 @@ import { ParseError } from '../../../src/parse/parse-error.js';
 import { makeXauthEntry, parseXauthority, pickCookie, printXauthority, XauthFamily } from '../../../src/parse/xauthority.js';
 
 const COOKIE = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
-const local = (host: string, display: string) => makeXauthEntry(XauthFamily.Local, Buffer.from(host), display, 'MIT-MAGIC-COOKIE-1', COOKIE);
+const local = (host: string, display: string) =>
+  makeXauthEntry(XauthFamily.Local, Buffer.from(host), display, 'MIT-MAGIC-COOKIE-1', COOKIE);
 const wild = (display: string) => makeXauthEntry(XauthFamily.Wild, Buffer.alloc(0), display, 'MIT-MAGIC-COOKIE-1', COOKIE);
 
 // What `xauth add myhost/unix:0 . 00112233445566778899aabbccddeeff` writes, byte by byte.
 const XAUTH_BYTES = Buffer.concat([
-  Buffer.from([0x01, 0x00, 0x00, 0x06]), Buffer.from('myhost'),
-  Buffer.from([0x00, 0x01]), Buffer.from('0'),
-  Buffer.from([0x00, 0x12]), Buffer.from('MIT-MAGIC-COOKIE-1'),
-  Buffer.from([0x00, 0x10]), COOKIE,
+  Buffer.from([0x01, 0x00, 0x00, 0x06]),
+  Buffer.from('myhost'),
+  Buffer.from([0x00, 0x01]),
+  Buffer.from('0'),
+  Buffer.from([0x00, 0x12]),
+  Buffer.from('MIT-MAGIC-COOKIE-1'),
+  Buffer.from([0x00, 0x10]),
+  COOKIE,
 ]);
 
 describe('parseXauthority', () => {
@@ -63,20 +68,27 @@ describe('pickCookie', () => {
 
 const latin1 = fc.string({ maxLength: 20, unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)) });
 const bytes = fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a));
-const entryArb = fc.tuple(fc.oneof(fc.constantFrom(0, 6, 252, 254, 256, 65535), fc.nat(65535)), bytes, latin1, latin1, bytes)
+const entryArb = fc
+  .tuple(fc.oneof(fc.constantFrom(0, 6, 252, 254, 256, 65535), fc.nat(65535)), bytes, latin1, latin1, bytes)
   .map(([f, a, d, n, data]) => makeXauthEntry(f, a, d, n, data));
 
 describe('xauthority properties', () => {
   it('never throws on garbage and only returns whole records', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (a) => {
-      const r = parseXauthority(Buffer.from(a));
-      expect(printXauthority(r.entries).length <= a.length).toBe(true);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (a) => {
+        const r = parseXauthority(Buffer.from(a));
+        expect(printXauthority(r.entries).length <= a.length).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('round-trips printXauthority', () => {
-    fc.assert(fc.property(fc.array(entryArb, { maxLength: 5 }), (entries) => {
-      expect(parseXauthority(printXauthority(entries))).toEqual({ entries, truncated: false });
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(entryArb, { maxLength: 5 }), (entries) => {
+        expect(parseXauthority(printXauthority(entries))).toEqual({ entries, truncated: false });
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -14,7 +14,16 @@ async function fake(...args: Parameters<typeof startFakeDns>): Promise<FakeDns> 
 }
 
 function ask(port: number, extra: Partial<DnsQueryRequest> = {}): Promise<Awaited<ReturnType<typeof probeDnsQuery>>> {
-  return probeDnsQuery({ server: LOOPBACK, port, name: 'example.test', type: 'A', timeoutMs: 300, attempts: 1, transport: 'fallback', ...extra });
+  return probeDnsQuery({
+    server: LOOPBACK,
+    port,
+    name: 'example.test',
+    type: 'A',
+    timeoutMs: 300,
+    attempts: 1,
+    transport: 'fallback',
+    ...extra,
+  });
 }
 
 async function ipv6LoopbackWorks(): Promise<boolean> {
@@ -47,7 +56,11 @@ describe('probeDnsQuery over UDP', () => {
   });
 
   it('falls back to TCP when the UDP answer is truncated', async () => {
-    const f = await fake(LOOPBACK, (q) => reply(q, { truncated: true }), (q) => reply(q, { addresses: ['203.0.113.11', '203.0.113.12'] }));
+    const f = await fake(
+      LOOPBACK,
+      (q) => reply(q, { truncated: true }),
+      (q) => reply(q, { addresses: ['203.0.113.11', '203.0.113.12'] }),
+    );
     const res = await ask(f.port);
     expect(res).toMatchObject({ verdict: 'answer', transport: 'tcp', truncatedOverUdp: true, addresses: ['203.0.113.11', '203.0.113.12'] });
     expect([f.udpQueries, f.tcpQueries]).toEqual([1, 1]);
@@ -60,7 +73,10 @@ describe('probeDnsQuery over UDP', () => {
   });
 
   it('keeps waiting past a wrong id and takes the real answer', async () => {
-    const f = await fake(LOOPBACK, (q) => [reply(q, { id: ((q.id ?? 0) + 1) & 0xffff, addresses: ['192.0.2.66'] }), reply(q, { addresses: ['192.0.2.1'] })]);
+    const f = await fake(LOOPBACK, (q) => [
+      reply(q, { id: ((q.id ?? 0) + 1) & 0xffff, addresses: ['192.0.2.66'] }),
+      reply(q, { addresses: ['192.0.2.1'] }),
+    ]);
     expect(await ask(f.port)).toMatchObject({ verdict: 'answer', addresses: ['192.0.2.1'] });
   });
 
@@ -110,7 +126,11 @@ describe('probeDnsQuery over UDP', () => {
 
 describe('probeDnsQuery over TCP only', () => {
   it('asks over TCP and never touches UDP', async () => {
-    const f = await fake(LOOPBACK, (q) => reply(q, { addresses: ['192.0.2.9'] }), (q) => reply(q, { rcode: RCODE.NXDOMAIN }));
+    const f = await fake(
+      LOOPBACK,
+      (q) => reply(q, { addresses: ['192.0.2.9'] }),
+      (q) => reply(q, { rcode: RCODE.NXDOMAIN }),
+    );
     const res = await ask(f.port, { transport: 'tcp' });
     expect(res).toMatchObject({ verdict: 'nxdomain', transport: 'tcp', truncatedOverUdp: false });
     expect([f.udpQueries, f.tcpQueries]).toEqual([0, 1]);

@@ -15,8 +15,16 @@ const pod = (type: number, body: Buffer): Buffer => {
   h.writeUInt32LE(type, 4);
   return Buffer.concat([h, pad(body)]);
 };
-const int = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeInt32LE(v, 0); return pod(4, b); };
-const long = (v: bigint): Buffer => { const b = Buffer.alloc(8); b.writeBigInt64LE(v, 0); return pod(5, b); };
+const int = (v: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(v, 0);
+  return pod(4, b);
+};
+const long = (v: bigint): Buffer => {
+  const b = Buffer.alloc(8);
+  b.writeBigInt64LE(v, 0);
+  return pod(5, b);
+};
 const str = (s: string): Buffer => pod(8, Buffer.from(`${s}\0`));
 const struct = (...items: Buffer[]): Buffer => {
   const body = Buffer.concat(items);
@@ -31,13 +39,23 @@ const msg = (id: number, opcode: number, payload: Buffer): Buffer => {
   h.writeUInt32LE((opcode << 24) | payload.length, 4);
   return Buffer.concat([h, payload]);
 };
-const info = (version = '0.3.65') => msg(0, 0, Buffer.concat([struct(int(0), int(1234), str('alice'), str('box'), str(version), str('pipewire-0'), long(31n), struct(int(0))), struct(int(0), int(7))]));
+const info = (version = '0.3.65') =>
+  msg(
+    0,
+    0,
+    Buffer.concat([
+      struct(int(0), int(1234), str('alice'), str('box'), str(version), str('pipewire-0'), long(31n), struct(int(0))),
+      struct(int(0), int(7)),
+    ]),
+  );
 const clientInfo = msg(1, 0, struct(int(33), long(1n), struct(int(0))));
 const done = (seq: number) => msg(0, 1, struct(int(0), int(seq)));
 const error = (res: number, text: string) => msg(0, 3, struct(int(0), int(0), int(res), str(text)));
 
 /** A fake core: reads Hello and Sync (asserting their shape), then writes `answer(syncSeq)`. */
-async function fakeCore(answer: (syncSeq: number, conn: net.Socket) => void): Promise<{ socketPath: string; seen: { id: number; opcode: number; args: unknown[] }[] }> {
+async function fakeCore(
+  answer: (syncSeq: number, conn: net.Socket) => void,
+): Promise<{ socketPath: string; seen: { id: number; opcode: number; args: unknown[] }[] }> {
   const socketPath = path.join(await tmpDir(), 'pipewire-0');
   const seen: { id: number; opcode: number; args: unknown[] }[] = [];
   await listen({ path: socketPath }, (conn) => {
@@ -60,7 +78,11 @@ describe('probePipewireCore', () => {
   it('sends Core::Hello(3) and Core::Sync(0, seq), and reads the core info before Core::Done', async () => {
     const core = await fakeCore((seq, conn) => conn.write(Buffer.concat([info(), clientInfo, done(seq)])));
     const res = await probePipewireCore({ kind: 'path', path: core.socketPath }, 1000);
-    expect(res).toMatchObject({ ok: true, stage: 'sync', core: { name: 'pipewire-0', version: '0.3.65', userName: 'alice', hostName: 'box', cookie: 1234 } });
+    expect(res).toMatchObject({
+      ok: true,
+      stage: 'sync',
+      core: { name: 'pipewire-0', version: '0.3.65', userName: 'alice', hostName: 'box', cookie: 1234 },
+    });
     expect(core.seen[0]).toEqual({ id: 0, opcode: 1, args: [3] });
     expect(core.seen[1]).toMatchObject({ id: 0, opcode: 2, args: [0, 0x40000001] });
   });
@@ -74,15 +96,24 @@ describe('probePipewireCore', () => {
     expect(await probePipewireCore({ kind: 'path', path: core.socketPath }, 1000)).toMatchObject({ ok: true, core: { version: '1.0.5' } });
   });
 
-  it('a Core::Error names the errno and the server\'s text', async () => {
+  it("a Core::Error names the errno and the server's text", async () => {
     const core = await fakeCore((_seq, conn) => conn.write(error(-13, 'access denied')));
-    expect(await probePipewireCore({ kind: 'path', path: core.socketPath }, 1000)).toMatchObject({ ok: false, stage: 'error', errno: 'EACCES', reason: 'Core::Error EACCES: access denied' });
+    expect(await probePipewireCore({ kind: 'path', path: core.socketPath }, 1000)).toMatchObject({
+      ok: false,
+      stage: 'error',
+      errno: 'EACCES',
+      reason: 'Core::Error EACCES: access denied',
+    });
   });
 
   it('Done with no info before it, an oversized frame, silence and a hang-up', async () => {
     const noInfo = await fakeCore((seq, conn) => conn.write(done(seq)));
     expect(await probePipewireCore({ kind: 'path', path: noInfo.socketPath }, 1000)).toMatchObject({ ok: false, stage: 'protocol' });
-    const huge = await fakeCore((_seq, conn) => { const h = Buffer.alloc(16); h.writeUInt32LE(0xffffff, 4); conn.write(h); });
+    const huge = await fakeCore((_seq, conn) => {
+      const h = Buffer.alloc(16);
+      h.writeUInt32LE(0xffffff, 4);
+      conn.write(h);
+    });
     expect(await probePipewireCore({ kind: 'path', path: huge.socketPath }, 1000)).toMatchObject({ ok: false, stage: 'protocol' });
     const silent = await fakeCore(() => undefined);
     expect(await probePipewireCore({ kind: 'path', path: silent.socketPath }, 200)).toMatchObject({ ok: false, stage: 'silent' });
@@ -92,9 +123,17 @@ describe('probePipewireCore', () => {
 
   it('connect failures keep their errno', async () => {
     const dir = await tmpDir();
-    expect(await probePipewireCore({ kind: 'path', path: path.join(dir, 'pipewire-0') }, 500)).toMatchObject({ ok: false, stage: 'connect', errno: 'ENOENT' });
+    expect(await probePipewireCore({ kind: 'path', path: path.join(dir, 'pipewire-0') }, 500)).toMatchObject({
+      ok: false,
+      stage: 'connect',
+      errno: 'ENOENT',
+    });
     await staleSocket(path.join(dir, 'stale'));
-    expect(await probePipewireCore({ kind: 'path', path: path.join(dir, 'stale') }, 500)).toMatchObject({ ok: false, stage: 'connect', errno: 'ECONNREFUSED' });
+    expect(await probePipewireCore({ kind: 'path', path: path.join(dir, 'stale') }, 500)).toMatchObject({
+      ok: false,
+      stage: 'connect',
+      errno: 'ECONNREFUSED',
+    });
   });
 });
 

@@ -84,7 +84,10 @@ describe('runProbe (child process)', () => {
     // Inside the root, the same guest path is found.
     await mkdir(path.join(root, path.dirname(hostOnly)), { recursive: true });
     const inGuest = await listen({ path: path.join(root, hostOnly) }, (c) => c.end());
-    expect(await runProbe(here(root), 'unix-connect', { path: '/tmp/x', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: true } });
+    expect(await runProbe(here(root), 'unix-connect', { path: '/tmp/x', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({
+      ok: true,
+      response: { ok: true },
+    });
     expect([host.connections, inGuest.connections]).toEqual([0, 1]);
   });
 
@@ -116,7 +119,15 @@ describe('runProbe (child process)', () => {
   it('asks a loopback nameserver through the child', async () => {
     const dns = await startFakeDns('127.0.0.1', (q) => reply(q, { addresses: ['203.0.113.10'] }));
     try {
-      const request = { server: '127.0.0.1', port: dns.port, name: 'example.test', type: 'A', timeoutMs: 500, attempts: 1, transport: 'fallback' } as const;
+      const request = {
+        server: '127.0.0.1',
+        port: dns.port,
+        name: 'example.test',
+        type: 'A',
+        timeoutMs: 500,
+        attempts: 1,
+        transport: 'fallback',
+      } as const;
       expect(await runProbe(here(await guestRoot()), 'dns-query', request, CHILD_BUDGET_MS)).toMatchObject({
         ok: true,
         response: { verdict: 'answer', addresses: ['203.0.113.10'] },
@@ -136,11 +147,29 @@ describe('runProbe (child process)', () => {
   });
 
   it('reports a missing root, an unknown probe and unusable arguments as one line, never throwing', async () => {
-    const missing = await runProbe(here('/nonexistent/ctr-doctor-root'), 'tcp-connect', { host: '127.0.0.1', port: 9, timeoutMs: 100 }, CHILD_BUDGET_MS);
-    expect(missing).toMatchObject({ ok: false, error: expect.stringContaining('cannot start probe tcp-connect in /nonexistent/ctr-doctor-root') });
-    const unknown = await runProbe(here(await guestRoot()), 'no-such-probe' as 'tcp-connect', { host: '127.0.0.1', port: 9, timeoutMs: 100 }, CHILD_BUDGET_MS);
+    const missing = await runProbe(
+      here('/nonexistent/ctr-doctor-root'),
+      'tcp-connect',
+      { host: '127.0.0.1', port: 9, timeoutMs: 100 },
+      CHILD_BUDGET_MS,
+    );
+    expect(missing).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('cannot start probe tcp-connect in /nonexistent/ctr-doctor-root'),
+    });
+    const unknown = await runProbe(
+      here(await guestRoot()),
+      'no-such-probe' as 'tcp-connect',
+      { host: '127.0.0.1', port: 9, timeoutMs: 100 },
+      CHILD_BUDGET_MS,
+    );
     expect(unknown).toEqual({ ok: false, error: 'unknown probe "no-such-probe"' });
-    const nul = await runProbe({ rootHostPath: '/tmp', netnsPath: '/run/netns/a\0b', credentials: null }, 'tcp-connect', { host: '127.0.0.1', port: 9, timeoutMs: 100 }, CHILD_BUDGET_MS);
+    const nul = await runProbe(
+      { rootHostPath: '/tmp', netnsPath: '/run/netns/a\0b', credentials: null },
+      'tcp-connect',
+      { host: '127.0.0.1', port: 9, timeoutMs: 100 },
+      CHILD_BUDGET_MS,
+    );
     expect(nul).toMatchObject({ ok: false, error: expect.stringContaining('cannot start probe tcp-connect') });
   });
 
@@ -159,7 +188,15 @@ describe('runProbe (child process)', () => {
     const dns = await startFakeDns('127.0.0.1', (q) => reply(q, { rcode: 3 }));
     try {
       const place = { rootHostPath: await guestRoot(), netnsPath: `/proc/${process.pid}/ns/net`, credentials: null };
-      const request = { server: '127.0.0.1', port: dns.port, name: 'example.test', type: 'A', timeoutMs: 500, attempts: 1, transport: 'fallback' } as const;
+      const request = {
+        server: '127.0.0.1',
+        port: dns.port,
+        name: 'example.test',
+        type: 'A',
+        timeoutMs: 500,
+        attempts: 1,
+        transport: 'fallback',
+      } as const;
       expect(await runProbe(place, 'dns-query', request, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { verdict: 'nxdomain' } });
     } finally {
       await dns.close();
@@ -179,12 +216,20 @@ describe('runProbe (child process)', () => {
       ok: true,
       response: { ok: false, errno: 'EACCES' },
     });
-    expect(await runProbe(asUser, 'unix-connect', { path: '/tmp/open', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: true } });
+    expect(await runProbe(asUser, 'unix-connect', { path: '/tmp/open', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({
+      ok: true,
+      response: { ok: true },
+    });
     expect(await runProbe(here(root), 'unix-connect', { path: '/run/private/native', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({
       ok: true,
       response: { ok: true },
     });
-    const pulse = await runProbe(asUser, 'pulse-connect', { socket: { path: '/run/private/native' }, cookieHex: null, timeoutMs: 500 }, CHILD_BUDGET_MS);
+    const pulse = await runProbe(
+      asUser,
+      'pulse-connect',
+      { socket: { path: '/run/private/native' }, cookieHex: null, timeoutMs: 500 },
+      CHILD_BUDGET_MS,
+    );
     expect(pulse).toMatchObject({ ok: true, response: { ok: false, stage: 'connect', errno: 'EACCES' } });
     // Two places: one child as the user, one as root.
     expect(pooledProbeChildCount()).toBe(2);
@@ -193,7 +238,10 @@ describe('runProbe (child process)', () => {
   it.runIf(isRoot)('reaches a too-long path as the user from its directory, and still refuses a 0700 directory on the way', async () => {
     const root = await guestRoot();
     const long = (top: string) => path.join(root, 'run', top, 'd'.repeat(60), 'e'.repeat(60));
-    for (const [top, mode] of [['open', 0o755], ['private', 0o700]] as const) {
+    for (const [top, mode] of [
+      ['open', 0o755],
+      ['private', 0o700],
+    ] as const) {
       await mkdir(long(top), { recursive: true, mode: 0o755 });
       await chmod(path.join(root, 'run', top), mode);
       const short = path.join(root, `run/s-${top}`);
@@ -219,7 +267,9 @@ describe('pooled probe children', () => {
     const started = Date.now();
     // The X server never answers: the probe's own 1.5 s timeout ends it.
     const slow = runProbe(here(root), 'x11-setup', { socket: { path: '/tmp/X7' }, auth: null, timeoutMs: 1500 }, CHILD_BUDGET_MS);
-    const fast = await Promise.all([1, 2, 3].map(() => runProbe(here(root), 'unix-connect', { path: '/run/app.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)));
+    const fast = await Promise.all(
+      [1, 2, 3].map(() => runProbe(here(root), 'unix-connect', { path: '/run/app.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)),
+    );
     const fastMs = Date.now() - started;
     expect(fast.every((r) => r.ok && r.response.ok)).toBe(true);
     expect(fastMs).toBeLessThan(1400);
@@ -237,7 +287,10 @@ describe('pooled probe children', () => {
       ok: false,
       error: 'probe timed out after 600 ms',
     });
-    expect(await runProbe(here(root), 'unix-connect', { path: '/run/app.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: true } });
+    expect(await runProbe(here(root), 'unix-connect', { path: '/run/app.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({
+      ok: true,
+      response: { ok: true },
+    });
     expect(app.connections).toBe(1);
     expect(live.liveChildCount()).toBe(1);
   });
@@ -245,7 +298,9 @@ describe('pooled probe children', () => {
   it('a child that dies fails its pending requests with one line, and the next probe gets a new child', async () => {
     const root = await guestRoot();
     await listen({ path: path.join(root, 'tmp/X9') }, () => undefined);
-    const pending = [1, 2].map(() => runProbe(here(root), 'x11-setup', { socket: { path: '/tmp/X9' }, auth: null, timeoutMs: 4000 }, CHILD_BUDGET_MS));
+    const pending = [1, 2].map(() =>
+      runProbe(here(root), 'x11-setup', { socket: { path: '/tmp/X9' }, auth: null, timeoutMs: 4000 }, CHILD_BUDGET_MS),
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(live.killLiveChildren()).toBe(1);
     const started = Date.now();
@@ -255,7 +310,10 @@ describe('pooled probe children', () => {
     }
     expect(Date.now() - started).toBeLessThan(1000);
     const app = await listen({ path: path.join(root, 'run/app.sock') }, (c) => c.end());
-    expect(await runProbe(here(root), 'unix-connect', { path: '/run/app.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: true } });
+    expect(await runProbe(here(root), 'unix-connect', { path: '/run/app.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({
+      ok: true,
+      response: { ok: true },
+    });
     expect(app.connections).toBe(1);
   });
 
@@ -279,12 +337,27 @@ describe('probe children shared by guests (check --all)', () => {
     const onlyB = await listen({ path: path.join(b, 'run/b.sock') }, (c) => c.end());
     await writeFile(path.join(b, 'tmp/note'), 'from b');
     shareProbeChildren([here(a), here(b)]);
-    expect(await runProbe(here(a), 'unix-connect', { path: '/run/a.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: true } });
-    expect(await runProbe(here(b), 'unix-connect', { path: '/run/b.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: true } });
+    expect(await runProbe(here(a), 'unix-connect', { path: '/run/a.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({
+      ok: true,
+      response: { ok: true },
+    });
+    expect(await runProbe(here(b), 'unix-connect', { path: '/run/b.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({
+      ok: true,
+      response: { ok: true },
+    });
     // Neither guest reaches the other's files through the shared child.
-    expect(await runProbe(here(b), 'unix-connect', { path: '/run/a.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: false, errno: 'ENOENT' } });
-    expect(await runProbe(here(a), 'read-file', { path: '/tmp/note', maxBytes: 100 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: false } });
-    expect(await runProbe(here(b), 'read-file', { path: '/tmp/note', maxBytes: 100 }, CHILD_BUDGET_MS)).toMatchObject({ ok: true, response: { ok: true, dataBase64: Buffer.from('from b').toString('base64') } });
+    expect(await runProbe(here(b), 'unix-connect', { path: '/run/a.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({
+      ok: true,
+      response: { ok: false, errno: 'ENOENT' },
+    });
+    expect(await runProbe(here(a), 'read-file', { path: '/tmp/note', maxBytes: 100 }, CHILD_BUDGET_MS)).toMatchObject({
+      ok: true,
+      response: { ok: false },
+    });
+    expect(await runProbe(here(b), 'read-file', { path: '/tmp/note', maxBytes: 100 }, CHILD_BUDGET_MS)).toMatchObject({
+      ok: true,
+      response: { ok: true, dataBase64: Buffer.from('from b').toString('base64') },
+    });
     expect([onlyA.connections, onlyB.connections]).toEqual([1, 1]);
     expect(pooledProbeChildCount()).toBe(1);
   });
@@ -293,7 +366,9 @@ describe('probe children shared by guests (check --all)', () => {
     const [a, b] = [await guestRoot(), await guestRoot()];
     for (const root of [a, b]) await listen({ path: path.join(root, 'tmp/X3') }, () => undefined);
     shareProbeChildren([here(a), here(b)]);
-    const pending = [a, b].map((root) => runProbe(here(root), 'x11-setup', { socket: { path: '/tmp/X3' }, auth: null, timeoutMs: 800 }, CHILD_BUDGET_MS));
+    const pending = [a, b].map((root) =>
+      runProbe(here(root), 'x11-setup', { socket: { path: '/tmp/X3' }, auth: null, timeoutMs: 800 }, CHILD_BUDGET_MS),
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(live.killLiveChildren()).toBe(1);
     for (const reply of await Promise.all(pending)) expect(reply).toMatchObject({ ok: true });
@@ -312,7 +387,12 @@ describe('probe-main one-envelope mode (no --serve)', () => {
     expect(run.exitCode).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, response: { ok: true, resolvedPath: '/run/app.sock' } });
     expect(server.connections).toBe(1);
-    const bad = await execa(process.execPath, [distMain], { cwd: root, input: '{"name":"nope","request":{}}', timeout: 10_000, reject: false });
+    const bad = await execa(process.execPath, [distMain], {
+      cwd: root,
+      input: '{"name":"nope","request":{}}',
+      timeout: 10_000,
+      reject: false,
+    });
     expect([bad.exitCode, JSON.parse(bad.stdout)]).toEqual([1, { ok: false, error: 'unknown probe "nope"' }]);
   });
 });

@@ -73,7 +73,9 @@ describe('probePulseConnect', () => {
   });
 
   it('skips unrelated packets before the reply', async () => {
-    const pulse = await fakePulse((auth, conn) => conn.write(Buffer.concat([packet([1, 2, 3], 0), packet([2, auth.tag + 9, 1]), packet([2, auth.tag, 35])])));
+    const pulse = await fakePulse((auth, conn) =>
+      conn.write(Buffer.concat([packet([1, 2, 3], 0), packet([2, auth.tag + 9, 1]), packet([2, auth.tag, 35])])),
+    );
     expect(await probePulseConnect({ kind: 'path', path: pulse.socketPath }, null, 1000)).toMatchObject({ ok: true, protocolVersion: 35 });
   });
 
@@ -96,7 +98,11 @@ describe('probePulseConnect', () => {
 
   it('reports connect failures with their errno', async () => {
     const dir = await tmpDir();
-    expect(await probePulseConnect({ kind: 'path', path: path.join(dir, 'native') }, null, 500)).toMatchObject({ ok: false, stage: 'connect', errno: 'ENOENT' });
+    expect(await probePulseConnect({ kind: 'path', path: path.join(dir, 'native') }, null, 500)).toMatchObject({
+      ok: false,
+      stage: 'connect',
+      errno: 'ENOENT',
+    });
     await staleSocket(path.join(dir, 'stale'));
     expect(await probePulseConnect({ kind: 'path', path: path.join(dir, 'stale') }, null, 500)).toMatchObject({
       ok: false,
@@ -143,15 +149,24 @@ describe('probePulseConnect with serverInfo: GET_SERVER_INFO after AUTH', () => 
 
   it('pipewire-pulse names itself "PulseAudio (on PipeWire X)"', async () => {
     const s = await fakeServer((tag) => stringsReply(tag, ['PulseAudio (on PipeWire 0.3.65)', '15.0.0', 'alice', 'box']));
-    expect(await probePulseConnect({ kind: 'path', path: s.socketPath }, null, 1000, true)).toMatchObject({ ok: true, server: { ok: true, name: 'PulseAudio (on PipeWire 0.3.65)', version: '15.0.0' } });
+    expect(await probePulseConnect({ kind: 'path', path: s.socketPath }, null, 1000, true)).toMatchObject({
+      ok: true,
+      server: { ok: true, name: 'PulseAudio (on PipeWire 0.3.65)', version: '15.0.0' },
+    });
     expect(s.commands).toEqual([20]);
   });
 
   it('an ERROR reply or silence after AUTH: still authenticated, the server unnamed', async () => {
     const err = await fakeServer((tag) => packet([0, tag, 2]));
-    expect(await probePulseConnect({ kind: 'path', path: err.socketPath }, null, 1000, true)).toMatchObject({ ok: true, server: { ok: false, reason: 'unknown command' } });
+    expect(await probePulseConnect({ kind: 'path', path: err.socketPath }, null, 1000, true)).toMatchObject({
+      ok: true,
+      server: { ok: false, reason: 'unknown command' },
+    });
     const silent = await fakeServer(null);
-    expect(await probePulseConnect({ kind: 'path', path: silent.socketPath }, null, 300, true)).toMatchObject({ ok: true, server: { ok: false } });
+    expect(await probePulseConnect({ kind: 'path', path: silent.socketPath }, null, 300, true)).toMatchObject({
+      ok: true,
+      server: { ok: false },
+    });
   });
 
   it('without serverInfo nothing more is sent', async () => {

@@ -25,7 +25,10 @@ describe('probeUnixConnect', () => {
   it('reports ECONNREFUSED for a stale socket file', async () => {
     const dir = await tmpDir();
     await staleSocket(path.join(dir, 'stale'));
-    expect(await probeUnixConnect({ kind: 'path', path: path.join(dir, 'stale') }, 500)).toMatchObject({ ok: false, errno: 'ECONNREFUSED' });
+    expect(await probeUnixConnect({ kind: 'path', path: path.join(dir, 'stale') }, 500)).toMatchObject({
+      ok: false,
+      errno: 'ECONNREFUSED',
+    });
   });
 
   it('reports a regular file in place of the socket', async () => {
@@ -50,7 +53,10 @@ describe('probeUnixConnect', () => {
   });
 
   it('passes on a failure found while resolving the guest path', async () => {
-    const res = await probeUnixConnect({ kind: 'unusable', errno: 'ELOOP', message: '/run/x: too many levels of symbolic links (a loop)' }, 500);
+    const res = await probeUnixConnect(
+      { kind: 'unusable', errno: 'ELOOP', message: '/run/x: too many levels of symbolic links (a loop)' },
+      500,
+    );
     expect(res).toMatchObject({ ok: false, errno: 'ELOOP', message: '/run/x: too many levels of symbolic links (a loop)' });
   });
 });

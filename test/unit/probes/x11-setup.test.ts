@@ -89,7 +89,9 @@ function successReply(vendor: string, width: number, height: number): Buffer {
 }
 
 /** A fake X server on a unix socket; `answer` decides what to send after the hello. */
-async function fakeX(answer: (hello: { name: string; data: Buffer }, conn: net.Socket) => void): Promise<{ socketPath: string; hellos: { name: string; data: Buffer }[] }> {
+async function fakeX(
+  answer: (hello: { name: string; data: Buffer }, conn: net.Socket) => void,
+): Promise<{ socketPath: string; hellos: { name: string; data: Buffer }[] }> {
   const dir = await tmpDir();
   const socketPath = path.join(dir, 'X99');
   const hellos: { name: string; data: Buffer }[] = [];
@@ -114,16 +116,15 @@ describe('probeX11Setup', () => {
     expect(x.hellos[0]?.data.toString('hex')).toBe(COOKIE_HEX);
   });
 
-  it.each([
-    'Invalid MIT-MAGIC-COOKIE-1 key',
-    'Authorization required, but no authorization protocol specified',
-    'No protocol specified',
-  ])('passes on the refusal "%s" as stage setup', async (reason) => {
-    const x = await fakeX((_hello, conn) => conn.end(failureReply(reason + '\n')));
-    const res = await probeX11Setup({ kind: 'path', path: x.socketPath }, null, 1000);
-    expect(res).toMatchObject({ ok: false, stage: 'setup', errno: null, reason });
-    expect(x.hellos[0]).toEqual({ name: '', data: Buffer.alloc(0) });
-  });
+  it.each(['Invalid MIT-MAGIC-COOKIE-1 key', 'Authorization required, but no authorization protocol specified', 'No protocol specified'])(
+    'passes on the refusal "%s" as stage setup',
+    async (reason) => {
+      const x = await fakeX((_hello, conn) => conn.end(failureReply(reason + '\n')));
+      const res = await probeX11Setup({ kind: 'path', path: x.socketPath }, null, 1000);
+      expect(res).toMatchObject({ ok: false, stage: 'setup', errno: null, reason });
+      expect(x.hellos[0]).toEqual({ name: '', data: Buffer.alloc(0) });
+    },
+  );
 
   it('reports a server that never answers as silent', async () => {
     const x = await fakeX(() => undefined);
@@ -145,14 +146,25 @@ describe('probeX11Setup', () => {
 
   it('reports a missing socket as stage connect with ENOENT', async () => {
     const dir = await tmpDir();
-    expect(await probeX11Setup({ kind: 'path', path: path.join(dir, 'X0') }, null, 500)).toMatchObject({ ok: false, stage: 'connect', errno: 'ENOENT' });
+    expect(await probeX11Setup({ kind: 'path', path: path.join(dir, 'X0') }, null, 500)).toMatchObject({
+      ok: false,
+      stage: 'connect',
+      errno: 'ENOENT',
+    });
   });
 
   it('speaks over TCP and abstract sockets too', async () => {
     const tcp = await listen({ host: '127.0.0.1' }, (conn) => void readHello(conn).then(() => conn.write(successReply('TCP X', 640, 480))));
-    expect(await probeX11Setup({ kind: 'tcp', host: '127.0.0.1', port: tcp.port }, null, 1000)).toMatchObject({ ok: true, vendor: 'TCP X' });
+    expect(await probeX11Setup({ kind: 'tcp', host: '127.0.0.1', port: tcp.port }, null, 1000)).toMatchObject({
+      ok: true,
+      vendor: 'TCP X',
+    });
     const name = `/tmp/.X11-unix/X-ctr-doctor-test-${process.pid}`;
     await listen({ path: '\0' + name }, (conn) => void readHello(conn).then(() => conn.end(failureReply('No protocol specified'))));
-    expect(await probeX11Setup({ kind: 'abstract', name }, null, 1000)).toMatchObject({ ok: false, stage: 'setup', reason: 'No protocol specified' });
+    expect(await probeX11Setup({ kind: 'abstract', name }, null, 1000)).toMatchObject({
+      ok: false,
+      stage: 'setup',
+      reason: 'No protocol specified',
+    });
   });
 });

@@ -21,19 +21,33 @@ describe('completeWord', () => {
   });
 
   test('the TARGET gets its prefixes; with no command yet, yargs adds the commands', () => {
-    expect(completeWord({ words: words('ctr-doctor '), checkNames: NAMES, zsh: false })).toEqual({ words: expect.arrayContaining(['chroot:', 'nspawn:', 'pid:', 'podman:', 'docker:', 'self']), withDefaults: true });
+    expect(completeWord({ words: words('ctr-doctor '), checkNames: NAMES, zsh: false })).toEqual({
+      words: expect.arrayContaining(['chroot:', 'nspawn:', 'pid:', 'podman:', 'docker:', 'self']),
+      withDefaults: true,
+    });
     expect(completeWord({ words: words('ctr-doctor check --strict '), checkNames: NAMES, zsh: false })?.words).toContain('session:');
-    expect(completeWord({ words: words('ctr-doctor fix ') , checkNames: NAMES, zsh: false })?.withDefaults).toBe(false);
+    expect(completeWord({ words: words('ctr-doctor fix '), checkNames: NAMES, zsh: false })?.withDefaults).toBe(false);
   });
 
-  test.each(['ctr-doctor check chroot:/x ', 'ctr-doctor --user ', 'ctr-doctor --', 'ctr-doctor list ', 'ctr-doctor check --timeout 5 pid:1 '])('%j is left to yargs', (line) => {
+  test.each([
+    'ctr-doctor check chroot:/x ',
+    'ctr-doctor --user ',
+    'ctr-doctor --',
+    'ctr-doctor list ',
+    'ctr-doctor check --timeout 5 pid:1 ',
+  ])('%j is left to yargs', (line) => {
     expect(completeWord({ words: words(line), checkNames: NAMES, zsh: false })).toBeNull();
   });
 
   test('explain is offered finding codes, check ids and fix ids', () => {
     const explainNames = ['dns.resolv-conf', 'resolv-conf-empty', 'dns.write-resolv-conf'];
-    expect(completeWord({ words: words('ctr-doctor explain '), checkNames: NAMES, zsh: false, explainNames })).toEqual({ words: explainNames, withDefaults: false });
-    expect(completeWord({ words: words('ctr-doctor explain res'), checkNames: NAMES, zsh: false, explainNames })?.words).toContain('resolv-conf-empty');
+    expect(completeWord({ words: words('ctr-doctor explain '), checkNames: NAMES, zsh: false, explainNames })).toEqual({
+      words: explainNames,
+      withDefaults: false,
+    });
+    expect(completeWord({ words: words('ctr-doctor explain res'), checkNames: NAMES, zsh: false, explainNames })?.words).toContain(
+      'resolv-conf-empty',
+    );
   });
 
   test('zsh gets colons escaped (it reads word:description)', () => {
@@ -61,7 +75,9 @@ describe.skipIf(!existsSync(CLI) || !hasBash)('bash completion through the built
   function complete(line: string): string[] {
     script ||= execFileSync(join(dir, 'ctr-doctor'), ['completion', 'bash'], { encoding: 'utf8' });
     const program = `${script}\nCOMP_LINE=${JSON.stringify(line)}; COMP_POINT=\${#COMP_LINE}; COMP_WORDBREAKS=$' \\t\\n"\\'><=;|&(:'\n_ctr_doctor_completions\nprintf '%s\\n' "\${COMPREPLY[@]}"`;
-    return execFileSync('bash', ['-c', program], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } }).split('\n').filter(Boolean);
+    return execFileSync('bash', ['-c', program], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } })
+      .split('\n')
+      .filter(Boolean);
   }
 
   test('commands, then check ids after --only, then target prefixes with the part after ":"', () => {

@@ -44,7 +44,10 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const mode = (m: string) => { writeFileSync(join(dir, 'mode'), m); writeFileSync(join(dir, 'pid'), String(sleeper.pid)); };
+const mode = (m: string) => {
+  writeFileSync(join(dir, 'mode'), m);
+  writeFileSync(join(dir, 'pid'), String(sleeper.pid));
+};
 
 describe('container engine resolution (fake docker/podman on PATH)', () => {
   test('runs `<engine> inspect --format {{.State.Pid}} NAME` and returns the PID', async () => {
@@ -100,13 +103,21 @@ describe('container engine resolution (fake docker/podman on PATH)', () => {
     mode('daemon-down');
     let out = '';
     let err = '';
-    const o = new PassThrough(); o.on('data', (d: Buffer) => { out += d.toString(); });
-    const e = new PassThrough(); e.on('data', (d: Buffer) => { err += d.toString(); });
+    const o = new PassThrough();
+    o.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const e = new PassThrough();
+    e.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     const io: CliIo = { out: o, err: e, env: {}, isTty: false, stdinIsTty: false, color: () => false, width: 100 };
     const code = await main(['docker:web', '--json'], io);
     expect(code).toBe(2);
     expect(out).toBe('');
     expect(err.trim().split('\n')).toHaveLength(1);
-    expect(err).toMatch(/^ctr-doctor: docker cannot reach its daemon to find container web: Cannot connect to the Docker daemon.*\(start the docker daemon, or open the container with pid:N\)/);
+    expect(err).toMatch(
+      /^ctr-doctor: docker cannot reach its daemon to find container web: Cannot connect to the Docker daemon.*\(start the docker daemon, or open the container with pid:N\)/,
+    );
   });
 });

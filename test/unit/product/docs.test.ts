@@ -13,13 +13,24 @@ describe('docs/checks.md', () => {
     const md = checksMarkdown(builtinChecks);
     for (const c of builtinChecks) {
       expect(md).toContain(`### \`${c.id}\`: ${c.title}`);
-      for (const [code, doc] of Object.entries(c.findings)) expect(md).toContain(`| <a id="${c.id}.${code}"></a>\`${code}\` | ${doc.severity} |`);
+      for (const [code, doc] of Object.entries(c.findings))
+        expect(md).toContain(`| <a id="${c.id}.${code}"></a>\`${code}\` | ${doc.severity} |`);
       for (const name of Object.keys(c.fixDocs ?? {})) expect(md).toContain(`- \`${name}\`:`);
     }
   });
 
   test('escapes table-breaking text', () => {
-    const md = checksMarkdown([{ id: 'a.b', group: 'a', title: 'T|x', description: 'd', findings: { 'c-d': { severity: 'warn', description: 'pipe | and\nnewline' } }, appliesTo: () => true, run: async () => ({ status: 'pass', summary: '', findings: [], fixes: [] }) }]);
+    const md = checksMarkdown([
+      {
+        id: 'a.b',
+        group: 'a',
+        title: 'T|x',
+        description: 'd',
+        findings: { 'c-d': { severity: 'warn', description: 'pipe | and\nnewline' } },
+        appliesTo: () => true,
+        run: async () => ({ status: 'pass', summary: '', findings: [], fixes: [] }),
+      },
+    ]);
     expect(md).toContain('| <a id="a.b.c-d"></a>`c-d` | warn | pipe \\| and newline |');
   });
 });

@@ -27,7 +27,11 @@ describe('exit codes of the contract', () => {
   });
 
   test.each([
-    [[], 0], [[0, 0], 0], [[0, 3], 3], [[3, 1, 0], 1], [[1], 1],
+    [[], 0],
+    [[0, 0], 0],
+    [[0, 3], 3],
+    [[3, 1, 0], 1],
+    [[1], 1],
   ])('combining %j → %i', (codes, code) => {
     expect(combineExitCodes(codes)).toBe(code);
   });

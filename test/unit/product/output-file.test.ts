@@ -8,12 +8,22 @@ import { UsageError } from '../../../src/cli/usage-error.js';
 import type { CliIo } from '../../../src/cli/io.js';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'ctd-output-')); });
-afterEach(() => { chmodSync(dir, 0o755); rmSync(dir, { recursive: true, force: true }); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ctd-output-'));
+});
+afterEach(() => {
+  chmodSync(dir, 0o755);
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function io(): CliIo & { said: () => string } {
   let said = '';
-  const out = new Writable({ write(c: Buffer, _e, done) { said += c.toString(); done(); } });
+  const out = new Writable({
+    write(c: Buffer, _e, done) {
+      said += c.toString();
+      done();
+    },
+  });
   return { out, err: out, env: {}, isTty: true, stdinIsTty: false, width: 80, color: () => true, said: () => said };
 }
 
@@ -22,7 +32,11 @@ describe('writeFileAtomic', () => {
     const file = join(dir, 'ctr-doctor.prom');
     writeFileSync(file, 'old\n', { mode: 0o600 });
     const umask = process.umask(0o077);
-    try { writeFileAtomic(file, 'new ✓\n'); } finally { process.umask(umask); }
+    try {
+      writeFileAtomic(file, 'new ✓\n');
+    } finally {
+      process.umask(umask);
+    }
     expect(readFileSync(file, 'utf8')).toBe('new ✓\n');
     expect(statSync(file).mode & 0o777).toBe(0o644);
     expect(readdirSync(dir)).toEqual(['ctr-doctor.prom']);
@@ -45,7 +59,9 @@ describe('writeFileAtomic', () => {
     const entries = () => readdirSync(unwritable).filter((e) => !/^\d+$/.test(e));
     const before = entries();
     expect(() => writeFileAtomic(join(unwritable, 'ctd-x.prom'), 'x')).toThrow(UsageError);
-    expect(() => writeFileAtomic(join(unwritable, 'ctd-x.prom'), 'x')).toThrow(/^cannot write --output \S+: \S+ is not writable \([A-Z]+\)$/);
+    expect(() => writeFileAtomic(join(unwritable, 'ctd-x.prom'), 'x')).toThrow(
+      /^cannot write --output \S+: \S+ is not writable \([A-Z]+\)$/,
+    );
     expect(entries()).toEqual(before);
   });
 });
@@ -64,7 +80,11 @@ describe('assertOutputWritable', () => {
     expect(() => assertOutputWritable(join(dir, 'sub'))).toThrow(/it is a directory/);
     expect(() => assertOutputWritable(join(dir, 'plain', 'x.prom'))).toThrow(/is not a directory/);
     for (const f of [join(dir, 'sub'), join(dir, 'plain', 'x.prom')]) {
-      try { assertOutputWritable(f); } catch (e) { expect((e as Error).message).not.toContain('\n'); }
+      try {
+        assertOutputWritable(f);
+      } catch (e) {
+        expect((e as Error).message).not.toContain('\n');
+      }
     }
   });
 });
@@ -85,7 +105,12 @@ describe('withOutputFile', () => {
   test('exit code 2 (no report made) leaves the previous file as it was', async () => {
     const file = join(dir, 'r.prom');
     writeFileSync(file, 'previous\n');
-    expect(await withOutputFile(file, io(), async (inner) => { inner.out.write('partial'); return 2; })).toBe(2);
+    expect(
+      await withOutputFile(file, io(), async (inner) => {
+        inner.out.write('partial');
+        return 2;
+      }),
+    ).toBe(2);
     expect(readFileSync(file, 'utf8')).toBe('previous\n');
   });
 });

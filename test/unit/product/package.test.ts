@@ -42,8 +42,21 @@ describe('library API (src/index.ts)', () => {
   });
 
   test('defineCheck and defineFix are typed identities', () => {
-    const fix = api.defineFix((path: string): api.Fix => ({ id: 'f', title: 't', safety: 'safe', steps: [{ kind: 'mkdir', where: 'guest', path, description: 'd' }] }));
-    const check: api.Check = api.defineCheck({ id: 'a.b', group: 'a', title: 't', description: 'd', findings: {}, appliesTo: (ctx: api.CheckContext) => (ctx.target.kind === 'host' ? 'no' : true), run: async () => api.outcomeOf([], [fix('/x')]) });
+    const fix = api.defineFix((path: string): api.Fix => ({
+      id: 'f',
+      title: 't',
+      safety: 'safe',
+      steps: [{ kind: 'mkdir', where: 'guest', path, description: 'd' }],
+    }));
+    const check: api.Check = api.defineCheck({
+      id: 'a.b',
+      group: 'a',
+      title: 't',
+      description: 'd',
+      findings: {},
+      appliesTo: (ctx: api.CheckContext) => (ctx.target.kind === 'host' ? 'no' : true),
+      run: async () => api.outcomeOf([], [fix('/x')]),
+    });
     expect(check.id).toBe('a.b');
     expect(fix('/run/x').steps[0]).toMatchObject({ kind: 'mkdir', path: '/run/x' });
   });

@@ -8,7 +8,8 @@ import { loadPlugins } from '../../../src/core/plugins.js';
 const dir = mkdtempSync(join(tmpdir(), 'ctd-plugins-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const CHECK = (id: string) => `{ id: '${id}', group: '${id.split('.')[0]}', title: 't', description: 'd', findings: {}, appliesTo: () => true, run: async () => ({ status: 'pass', summary: 'ok', findings: [], fixes: [] }) }`;
+const CHECK = (id: string) =>
+  `{ id: '${id}', group: '${id.split('.')[0]}', title: 't', description: 'd', findings: {}, appliesTo: () => true, run: async () => ({ status: 'pass', summary: 'ok', findings: [], fixes: [] }) }`;
 function plugin(name: string, source: string): string {
   const file = join(dir, name);
   writeFileSync(file, source);
@@ -25,13 +26,21 @@ describe('loadPlugins', () => {
     ['notarray.mjs', `export const checks = ${CHECK('site.x')};`, /not an array/],
     ['empty.mjs', 'export const checks = [];', /empty `checks`/],
     ['throws.mjs', 'throw new Error("cannot start\\nsecond line");', /^cannot start$/],
-    ['dup-builtin.mjs', `export const checks = [${CHECK(builtinChecks[0]!.id)}];`, new RegExp(`check id ${builtinChecks[0]!.id.replace('.', '\\.')} is already taken`)],
+    [
+      'dup-builtin.mjs',
+      `export const checks = [${CHECK(builtinChecks[0]!.id)}];`,
+      new RegExp(`check id ${builtinChecks[0]!.id.replace('.', '\\.')} is already taken`),
+    ],
     ['dup-self.mjs', `export const checks = [${CHECK('site.three')}, ${CHECK('site.three')}];`, /already taken in the same plugin/],
     ['badid.mjs', `export const checks = [${CHECK('Bad Id')}];`, /group\.name/],
     ['badgroup.mjs', `export const checks = [{ ...${CHECK('site.four')}, group: 'other' }];`, /does not start with its group/],
     ['norun.mjs', `export const checks = [{ ...${CHECK('site.five')}, run: 1 }];`, /appliesTo\(ctx\) and run/],
     ['nofindings.mjs', `export const checks = [{ ...${CHECK('site.six')}, findings: undefined }];`, /finding codes/],
-    ['fixes.mjs', `export const checks = [${CHECK('site.seven')}]; export const fixes = { f: () => ({}) };`, /^plugin fixes are returned by a check's offer\(\); the separate `fixes` export was removed$/],
+    [
+      'fixes.mjs',
+      `export const checks = [${CHECK('site.seven')}]; export const fixes = { f: () => ({}) };`,
+      /^plugin fixes are returned by a check's offer\(\); the separate `fixes` export was removed$/,
+    ],
     ['default-fixes.mjs', `export default { checks: [${CHECK('site.eight')}], fixes: {} };`, /the separate `fixes` export was removed/],
     ['fixes-only.mjs', 'export const fixes = {};', /the separate `fixes` export was removed/],
   ])('%s is reported in one line and the good plugins still load', async (name, source, message) => {
@@ -62,19 +71,29 @@ describe('loadPlugins', () => {
   });
 
   test('the example plugin loads through the package name `ctr-doctor`', async () => {
-    const { checks, problems } = await loadPlugins(['./examples/plugin-hostname/index.mjs'], builtinChecks, new URL('../../../', import.meta.url).pathname);
+    const { checks, problems } = await loadPlugins(
+      ['./examples/plugin-hostname/index.mjs'],
+      builtinChecks,
+      new URL('../../../', import.meta.url).pathname,
+    );
     expect(problems).toEqual([]);
     expect(checks.map((c) => c.id)).toEqual(['example.hostname']);
   });
 });
 
 describe('plugin resolution (L4)', () => {
-  test('a bare --plugin NAME is not loaded from the working directory\'s node_modules', async () => {
+  test("a bare --plugin NAME is not loaded from the working directory's node_modules", async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'ctd-l4-'));
     try {
       mkdirSync(join(cwd, 'node_modules', 'ctd-l4-planted'), { recursive: true });
-      writeFileSync(join(cwd, 'node_modules', 'ctd-l4-planted', 'package.json'), JSON.stringify({ name: 'ctd-l4-planted', main: 'index.js' }));
-      writeFileSync(join(cwd, 'node_modules', 'ctd-l4-planted', 'index.js'), `require('fs').writeFileSync(${JSON.stringify(join(cwd, 'ran'))}, 'x'); exports.checks = [];`);
+      writeFileSync(
+        join(cwd, 'node_modules', 'ctd-l4-planted', 'package.json'),
+        JSON.stringify({ name: 'ctd-l4-planted', main: 'index.js' }),
+      );
+      writeFileSync(
+        join(cwd, 'node_modules', 'ctd-l4-planted', 'index.js'),
+        `require('fs').writeFileSync(${JSON.stringify(join(cwd, 'ran'))}, 'x'); exports.checks = [];`,
+      );
       const { checks, problems } = await loadPlugins(['ctd-l4-planted'], builtinChecks, cwd);
       expect(checks).toEqual([]);
       expect(problems).toHaveLength(1);

@@ -11,9 +11,25 @@ const HOSTILE = 'a<b>&"c\' ]]> <!-- \u0001\u0007\u001b[31m \\ \n x="y" \ud83d\ud
 
 function result(id: string, status: Status, summary = `${id} ${status}`): CheckResult {
   return {
-    id, group: id.split('.')[0]!, title: id, status, summary, durationMs: 12,
-    findings: status === 'pass' ? [] : [{ code: 'some-code', severity: status === 'warn' ? 'warn' : 'fail', message: summary, evidence: {} }],
-    fixes: status === 'fail' ? [{ id: 'fix-it', title: 'Fix it', safety: 'safe', steps: [{ kind: 'mkdir', where: 'guest', path: '/run/user/1000', description: 'make it' }] }] : [],
+    id,
+    group: id.split('.')[0]!,
+    title: id,
+    status,
+    summary,
+    durationMs: 12,
+    findings:
+      status === 'pass' ? [] : [{ code: 'some-code', severity: status === 'warn' ? 'warn' : 'fail', message: summary, evidence: {} }],
+    fixes:
+      status === 'fail'
+        ? [
+            {
+              id: 'fix-it',
+              title: 'Fix it',
+              safety: 'safe',
+              steps: [{ kind: 'mkdir', where: 'guest', path: '/run/user/1000', description: 'make it' }],
+            },
+          ]
+        : [],
   };
 }
 
@@ -21,9 +37,14 @@ function report(name: string, results: CheckResult[]): Report {
   const summary = { pass: 0, warn: 0, fail: 0, skip: 0, error: 0 };
   for (const r of results) summary[r.status]++;
   return {
-    schemaVersion: 1, tool: { name: 'ctr-doctor', version: '9.9.9' },
+    schemaVersion: 1,
+    tool: { name: 'ctr-doctor', version: '9.9.9' },
     target: { kind: 'chroot', name, root: name, pid: null },
-    startedAt: '2024-01-02T03:04:05.000Z', durationMs: 1234, success: summary.fail === 0, summary, results,
+    startedAt: '2024-01-02T03:04:05.000Z',
+    durationMs: 1234,
+    success: summary.fail === 0,
+    summary,
+    results,
   };
 }
 
@@ -58,7 +79,13 @@ function assertWellFormedXml(xml: string): void {
 
 describe('JUnit reporter', () => {
   const reports = [
-    report(`/srv/${HOSTILE}`, [result('dns.a', 'pass'), result('dns.b', 'fail', HOSTILE), result('x11.c', 'warn', HOSTILE), result('x11.d', 'skip', HOSTILE), result('mounts.e', 'error', HOSTILE)]),
+    report(`/srv/${HOSTILE}`, [
+      result('dns.a', 'pass'),
+      result('dns.b', 'fail', HOSTILE),
+      result('x11.c', 'warn', HOSTILE),
+      result('x11.d', 'skip', HOSTILE),
+      result('mounts.e', 'error', HOSTILE),
+    ]),
     report('/srv/two', [result('dns.a', 'pass')]),
   ];
   const xml = junitXml(reports);
@@ -85,14 +112,25 @@ describe('JUnit reporter', () => {
     assertWellFormedXml(odd);
   });
 
-  test('names the host a report was made on as the testsuite\'s hostname', () => {
-    expect(junitXml([{ ...report('/srv/a', [result('dns.a', 'pass')]), host: { name: 'build<7>' } }])).toMatch(/<testsuite [^>]*hostname="build&lt;7&gt;">/);
+  test("names the host a report was made on as the testsuite's hostname", () => {
+    expect(junitXml([{ ...report('/srv/a', [result('dns.a', 'pass')]), host: { name: 'build<7>' } }])).toMatch(
+      /<testsuite [^>]*hostname="build&lt;7&gt;">/,
+    );
     expect(junitXml([report('/srv/a', [result('dns.a', 'pass')])])).not.toContain('hostname=');
   });
 });
 
 describe('Prometheus reporter (node_exporter textfile)', () => {
-  const text = prometheusText([report(`/srv/${HOSTILE}`, [result('dns.a', 'pass'), result('dns.b', 'fail'), result('x11.c', 'warn'), result('x11.d', 'skip'), result('mounts.e', 'error')]), report('/srv/two', [result('dns.a', 'pass')])]);
+  const text = prometheusText([
+    report(`/srv/${HOSTILE}`, [
+      result('dns.a', 'pass'),
+      result('dns.b', 'fail'),
+      result('x11.c', 'warn'),
+      result('x11.d', 'skip'),
+      result('mounts.e', 'error'),
+    ]),
+    report('/srv/two', [result('dns.a', 'pass')]),
+  ]);
   const lines = text.trimEnd().split('\n');
   const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\} (-?\d+(?:\.\d+)?)$/;
 
@@ -116,7 +154,11 @@ describe('Prometheus reporter (node_exporter textfile)', () => {
   });
 
   test('values follow the documented mapping; labels are escaped', () => {
-    const value = (check: string, target = '/srv/two') => lines.find((l) => l.includes(`check="${check}"`) && (target === '*' || l.includes(`target="${target}"`)))?.split(' ').pop();
+    const value = (check: string, target = '/srv/two') =>
+      lines
+        .find((l) => l.includes(`check="${check}"`) && (target === '*' || l.includes(`target="${target}"`)))
+        ?.split(' ')
+        .pop();
     expect(value('dns.a')).toBe('0');
     expect(value('dns.b', '*')).toBe('2');
     expect(value('x11.c', '*')).toBe('1');
@@ -131,8 +173,14 @@ describe('text reporter', () => {
   test('the report shape: header, folded passes, the problem once with its fix command, the closing line and the fix hint', async () => {
     const out = new PassThrough();
     let text = '';
-    out.on('data', (d: Buffer) => { text += d.toString(); });
-    const r = report('/srv/g', [result('dns.a', 'pass'), result('dns.b', 'fail', 'resolv.conf is missing'), result('x11.d', 'skip', 'no DISPLAY')]);
+    out.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
+    const r = report('/srv/g', [
+      result('dns.a', 'pass'),
+      result('dns.b', 'fail', 'resolv.conf is missing'),
+      result('x11.d', 'skip', 'no DISPLAY'),
+    ]);
     const reporter = textReporter({ out, err: new PassThrough(), color: false, verbose: false, width: 100 });
     reporter.start!({ target: r.target, checks: [], fixCommand, applicableFixes });
     await reporter.end!(r);
@@ -155,7 +203,9 @@ describe('tty reporter off a terminal', () => {
     const render = async (make: typeof textReporter) => {
       const out = new PassThrough();
       let text = '';
-      out.on('data', (d: Buffer) => { text += d.toString(); });
+      out.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
       const reporter = make({ out, err: new PassThrough(), color: false, verbose: false, width: 80 });
       reporter.start!({ target: r.target, checks: [], fixCommand, applicableFixes });
       for (const x of r.results) reporter.checkEnd?.(x);

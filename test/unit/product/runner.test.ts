@@ -14,12 +14,26 @@ const ok = check('a.ok', async () => outcomeOf([finding('fine', 'info', 'fine')]
 
 describe('runOneCheck', () => {
   test('a check that throws becomes status error with the first line of the message', async () => {
-    const r = await runOneCheck(check('a.crash', async () => { throw new Error('boom\nstack line'); }), ctx(), 1000, true);
+    const r = await runOneCheck(
+      check('a.crash', async () => {
+        throw new Error('boom\nstack line');
+      }),
+      ctx(),
+      1000,
+      true,
+    );
     expect(r).toMatchObject({ id: 'a.crash', group: 'a', status: 'error', summary: 'boom', findings: [], fixes: [] });
   });
 
   test('a non-Error throw is still one line', async () => {
-    const r = await runOneCheck(check('a.str', async () => { throw 'weird'; }), ctx(), 1000, true);
+    const r = await runOneCheck(
+      check('a.str', async () => {
+        throw 'weird';
+      }),
+      ctx(),
+      1000,
+      true,
+    );
     expect(r.status).toBe('error');
     expect(r.summary).toBe('weird');
   });
@@ -36,8 +50,30 @@ describe('runOneCheck', () => {
   });
 
   test('appliesTo returning a reason gives skip; appliesTo throwing gives skip with the crash named', async () => {
-    expect(await runOneCheck(check('a.na', async () => outcomeOf([]), () => 'not on nspawn'), ctx(), 1000, true)).toMatchObject({ status: 'skip', summary: 'not on nspawn' });
-    const r = await runOneCheck(check('a.bad', async () => outcomeOf([]), () => { throw new Error('no'); }), ctx(), 1000, true);
+    expect(
+      await runOneCheck(
+        check(
+          'a.na',
+          async () => outcomeOf([]),
+          () => 'not on nspawn',
+        ),
+        ctx(),
+        1000,
+        true,
+      ),
+    ).toMatchObject({ status: 'skip', summary: 'not on nspawn' });
+    const r = await runOneCheck(
+      check(
+        'a.bad',
+        async () => outcomeOf([]),
+        () => {
+          throw new Error('no');
+        },
+      ),
+      ctx(),
+      1000,
+      true,
+    );
     expect(r.status).toBe('skip');
     expect(r.summary).toContain('no');
   });
@@ -55,7 +91,11 @@ describe('runChecks', () => {
     const fast = check('b.fast', async () => outcomeOf([finding('x', 'warn', 'w')]));
     const events: string[] = [];
     const t0 = performance.now();
-    const results = await runChecks([slow, slow, fast], ctx(), { timeoutMs: 1000, isRoot: true, events: { checkStart: (c) => events.push(`start ${c.id}`), checkEnd: (r) => events.push(`end ${r.id}`) } });
+    const results = await runChecks([slow, slow, fast], ctx(), {
+      timeoutMs: 1000,
+      isRoot: true,
+      events: { checkStart: (c) => events.push(`start ${c.id}`), checkEnd: (r) => events.push(`end ${r.id}`) },
+    });
     expect(performance.now() - t0).toBeLessThan(390);
     expect(results.map((r) => `${r.id}:${r.status}`)).toEqual(['b.slow:pass', 'b.slow:pass', 'b.fast:warn']);
     expect(events.filter((e) => e.startsWith('start'))).toHaveLength(3);
@@ -64,7 +104,11 @@ describe('runChecks', () => {
 });
 
 describe('selectChecks / resolveChecks', () => {
-  const all = [check('dns.a', async () => outcomeOf([])), check('dns.b', async () => outcomeOf([])), check('x11.c', async () => outcomeOf([]))];
+  const all = [
+    check('dns.a', async () => outcomeOf([])),
+    check('dns.b', async () => outcomeOf([])),
+    check('x11.c', async () => outcomeOf([])),
+  ];
   test.each([
     [[], [], ['dns.a', 'dns.b', 'x11.c']],
     [['dns'], [], ['dns.a', 'dns.b']],

@@ -35,7 +35,11 @@ describe('readFleetInput: a check report, a check --all array, a fix result, and
 
   test('fix --json: the checks run again after the fix replace the first diagnosis', () => {
     const [r] = readFleetInput(fixture('build-5.json')).reports;
-    expect(r!.results).toEqual([{ id: 'net.ping', status: 'pass' }, { id: 'dns.stub', status: 'pass' }, { id: 'session.user', status: 'warn' }]);
+    expect(r!.results).toEqual([
+      { id: 'net.ping', status: 'pass' },
+      { id: 'dns.stub', status: 'pass' },
+      { id: 'session.user', status: 'warn' },
+    ]);
   });
 
   test.each([
@@ -70,7 +74,7 @@ describe('summarizeFleet', () => {
   const all = good('build-1.json', 'build-2.json', 'build-3.json', 'build-4.json', 'build-5.json');
   const s = summarizeFleet(all);
 
-  test('the host is the report\'s host.name, else the file\'s name', () => {
+  test("the host is the report's host.name, else the file's name", () => {
     expect(s.rows.map((r) => [r.host, r.hostFrom, r.guest])).toEqual([
       ['build-1', 'file', '/srv/bookworm'],
       ['build-2.example.org', 'report', 'bookworm-1'],
@@ -82,7 +86,7 @@ describe('summarizeFleet', () => {
     expect(hostFromFileName('/a/b/web-1.JSON')).toBe('web-1');
   });
 
-  test('hosts with failures first, then warnings, then clean; each host\'s worst guest first', () => {
+  test("hosts with failures first, then warnings, then clean; each host's worst guest first", () => {
     const shuffled = summarizeFleet([...all].reverse());
     expect(shuffled.rows.map((r) => `${r.host} ${r.guest}`)).toEqual(s.rows.map((r) => `${r.host} ${r.guest}`));
     // A host whose check could not run comes before a clean one, whatever their names.
@@ -92,7 +96,11 @@ describe('summarizeFleet', () => {
   });
 
   test('counts per guest, the failing and erroring ids, totals', () => {
-    expect(s.rows[1]).toMatchObject({ counts: { pass: 1, warn: 0, fail: 2, skip: 0, error: 0 }, failing: ['dns.stub', 'mounts.leftover'], erroring: [] });
+    expect(s.rows[1]).toMatchObject({
+      counts: { pass: 1, warn: 0, fail: 2, skip: 0, error: 0 },
+      failing: ['dns.stub', 'mounts.leftover'],
+      erroring: [],
+    });
     expect(s.rows[2]).toMatchObject({ failing: [], erroring: ['audio.pulse'] });
     expect(s.totals).toEqual({ hosts: 5, hostsFailing: 2, guests: 5, files: 5, pass: 9, warn: 2, fail: 3, skip: 0, error: 1 });
   });
@@ -120,7 +128,10 @@ describe('summarizeFleet', () => {
   });
 
   test('an unreadable input makes it 2, is named, and the others are still summarised', () => {
-    const mixed = summarizeFleet([...good('build-1.json', 'bad-truncated.json', 'bad-item.json'), { file: 'REPORTS/gone.json', error: 'no such file or directory' }]);
+    const mixed = summarizeFleet([
+      ...good('build-1.json', 'bad-truncated.json', 'bad-item.json'),
+      { file: 'REPORTS/gone.json', error: 'no such file or directory' },
+    ]);
     expect(mixed.exitCode).toBe(2);
     expect(mixed.unreadable.map((u) => u.file)).toEqual(['REPORTS/bad-truncated.json', 'REPORTS/bad-item.json', 'REPORTS/gone.json']);
     expect(mixed.rows.map((r) => r.guest)).toEqual(['/srv/bookworm', '/srv/ok']);
@@ -152,7 +163,9 @@ describe('fleetText', () => {
   test('a table with host, guest, kind, the four counts and the failing ids; the checks table after it', () => {
     const text = fleetText(s, 160, false);
     expect(text).toMatch(/\| host\s+\| guest\s+\| kind\s+\| pass \| warn \| fail \| error \| failing\s+\|/);
-    expect(text).toMatch(/\| build-2\.example\.org\s+\| bookworm-1\s+\| schroot\s+\| 1\s+\| 0\s+\| 2\s+\| 0\s+\| dns\.stub, mounts\.leftover\s+\|/);
+    expect(text).toMatch(
+      /\| build-2\.example\.org\s+\| bookworm-1\s+\| schroot\s+\| 1\s+\| 0\s+\| 2\s+\| 0\s+\| dns\.stub, mounts\.leftover\s+\|/,
+    );
     expect(text).toMatch(/\| build-4\s+\| \(no guests found\)/);
     expect(text).toMatch(/\| dns\.stub\s+\| fail\s+\| 3\s+\| 3\s+\|/);
     expect(text.indexOf('build-1')).toBeLessThan(text.indexOf('build-3'));
@@ -188,8 +201,16 @@ describe('readReportFiles', () => {
   test('a directory is its *.json files in name order; other files and subdirectories are left alone', () => {
     const files = readReportFiles([FIXTURES]);
     expect(files.map((f) => f.file.split('/').pop())).toEqual([
-      'bad-item.json', 'bad-newer.json', 'bad-not-report.json', 'bad-truncated.json',
-      'build-1.json', 'build-2.json', 'build-3.json', 'build-4.json', 'build-5.json', 'hostile.json',
+      'bad-item.json',
+      'bad-newer.json',
+      'bad-not-report.json',
+      'bad-truncated.json',
+      'build-1.json',
+      'build-2.json',
+      'build-3.json',
+      'build-4.json',
+      'build-5.json',
+      'hostile.json',
     ]);
     expect(files.every((f) => 'text' in f)).toBe(true);
   });

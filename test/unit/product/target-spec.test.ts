@@ -24,14 +24,30 @@ describe('parseTargetSpec', () => {
     expect(parseTargetSpec(raw)).toEqual(spec);
   });
 
-  test.each(['pid:', 'pid:0', 'pid:-3', 'pid:12x', 'pid:1.5', 'chroot:', 'schroot:', 'session:', 'nspawn:', 'podman:', 'docker:', 'guest', 'lxc:box', 'http:x'])(
-    '%j is a TargetError with a hint',
-    (raw) => {
-      let err: unknown;
-      try { parseTargetSpec(raw); } catch (e) { err = e; }
-      expect(err).toBeInstanceOf(TargetError);
-      expect((err as TargetError).message).not.toContain('\n');
-      expect((err as TargetError).hint).toContain('pid:N');
-    },
-  );
+  test.each([
+    'pid:',
+    'pid:0',
+    'pid:-3',
+    'pid:12x',
+    'pid:1.5',
+    'chroot:',
+    'schroot:',
+    'session:',
+    'nspawn:',
+    'podman:',
+    'docker:',
+    'guest',
+    'lxc:box',
+    'http:x',
+  ])('%j is a TargetError with a hint', (raw) => {
+    let err: unknown;
+    try {
+      parseTargetSpec(raw);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TargetError);
+    expect((err as TargetError).message).not.toContain('\n');
+    expect((err as TargetError).hint).toContain('pid:N');
+  });
 });

@@ -5,7 +5,8 @@ import { describe, expect, test } from 'vitest';
 const CLI = new URL('../../../dist/bundle/ctr-doctor.js', import.meta.url).pathname;
 
 describe.skipIf(!existsSync(CLI))('NODE_DEBUG=ctr-doctor phase timings (built CLI)', () => {
-  const run = (env: Record<string, string>) => spawnSync(process.execPath, [CLI, 'checks', '--json'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [CLI, 'checks', '--json'], { encoding: 'utf8', env: { ...process.env, ...env } });
 
   test('prints the time of each phase on stderr, and stdout stays the report', () => {
     const r = run({ NODE_DEBUG: 'ctr-doctor' });

@@ -14,8 +14,12 @@ function io(width = 80): CliIo & { text: () => string; errors: () => string } {
   const err = new PassThrough();
   let o = '';
   let e = '';
-  out.on('data', (d: Buffer) => { o += d.toString(); });
-  err.on('data', (d: Buffer) => { e += d.toString(); });
+  out.on('data', (d: Buffer) => {
+    o += d.toString();
+  });
+  err.on('data', (d: Buffer) => {
+    e += d.toString();
+  });
   return { out, err, env: {}, isTty: false, stdinIsTty: false, width, color: () => false, text: () => o, errors: () => e };
 }
 
@@ -29,7 +33,12 @@ describe('explain', () => {
         const lines = explainLines(found!, 60, '/usr/share/doc/checks.md');
         for (const l of lines) expect(displayWidth(l), l).toBeLessThanOrEqual(60);
         // The link may wrap at 60 columns: read it back joined.
-        const anchor = /\/usr\/share\/doc\/checks\.md#([a-z0-9.-]+?)(?=[A-Z]|$)/.exec(lines.slice(0, 4).map((l) => l.trim()).join(''))![1]!;
+        const anchor = /\/usr\/share\/doc\/checks\.md#([a-z0-9.-]+?)(?=[A-Z]|$)/.exec(
+          lines
+            .slice(0, 4)
+            .map((l) => l.trim())
+            .join(''),
+        )![1]!;
         expect(md, anchor).toContain(`<a id="${anchor}"></a>`);
       }
     }
@@ -55,16 +64,24 @@ describe('explain', () => {
 
 describe('fix --only FIX-ID (the command each fix in the report shows)', () => {
   test('a fix id selects the checks that offer it and only that fix', async () => {
-    const s = await resolveFixSelection({ only: 'dns.write-resolv-conf', timeout: 2000, strict: false, compareHost: false, verbose: false }, () => {});
+    const s = await resolveFixSelection(
+      { only: 'dns.write-resolv-conf', timeout: 2000, strict: false, compareHost: false, verbose: false },
+      () => {},
+    );
     expect(s.checks.map((c) => c.id).sort()).toEqual(['dns.resolv-conf', 'dns.resolve', 'dns.stub']);
     expect([...s.fixIds]).toEqual(['dns.write-resolv-conf']);
     expect(s.wholeChecks.size).toBe(0);
   });
 
   test('check ids and groups still mean all their fixes; unknown names are a usage error', async () => {
-    const s = await resolveFixSelection({ only: 'dconf,dns.write-resolv-conf', timeout: 2000, strict: false, compareHost: false, verbose: false }, () => {});
+    const s = await resolveFixSelection(
+      { only: 'dconf,dns.write-resolv-conf', timeout: 2000, strict: false, compareHost: false, verbose: false },
+      () => {},
+    );
     expect([...s.wholeChecks]).toEqual(['dconf.runtime-dir']);
-    await expect(resolveFixSelection({ only: 'no.such', timeout: 2000, strict: false, compareHost: false, verbose: false }, () => {})).rejects.toThrow(/unknown check id, group or fix id: no.such/);
+    await expect(
+      resolveFixSelection({ only: 'no.such', timeout: 2000, strict: false, compareHost: false, verbose: false }, () => {}),
+    ).rejects.toThrow(/unknown check id, group or fix id: no.such/);
   });
 });
 

@@ -14,7 +14,13 @@ const GUESTS = [
   ['nspawn:web', 'nspawn', 'running', '4242', 'leader 4242, via machined'],
   ['chroot:/srv/漢字ゲスト', 'chroot', 'running', '77', 'pid 77 🙂 rooted there'],
 ];
-const COLUMNS = [{ head: 'target', min: 16 }, { head: 'kind', min: 4, dropOrder: 1 }, { head: 'state', min: 6 }, { head: 'pid', min: 3, dropOrder: 2 }, { head: 'detail', min: 12, dropOrder: 3 }];
+const COLUMNS = [
+  { head: 'target', min: 16 },
+  { head: 'kind', min: 4, dropOrder: 1 },
+  { head: 'state', min: 6 },
+  { head: 'pid', min: 3, dropOrder: 2 },
+  { head: 'detail', min: 12, dropOrder: 3 },
+];
 
 describe('fitTable', () => {
   test.each([40, 60, 80, 100, 160])('at %i columns no line is wider, and no cell text is lost', (width) => {
@@ -22,7 +28,10 @@ describe('fitTable', () => {
       const table = fitTable({ columns: COLUMNS, rows: GUESTS, width, color });
       for (const line of table.split('\n')) expect(displayWidth(line), line).toBeLessThanOrEqual(width);
       // Wrapped, never cut: the first column, read down, holds every target whole.
-      const firstColumn = table.split('\n').map((l) => l.split(/[│|]/)[1]?.trim() ?? '').join('');
+      const firstColumn = table
+        .split('\n')
+        .map((l) => l.split(/[│|]/)[1]?.trim() ?? '')
+        .join('');
       for (const [target] of GUESTS) expect(firstColumn).toContain(target);
     }
   });

@@ -9,15 +9,43 @@ ajv.addFormat('date-time', /^\d{4}-\d\d-\d\dT/);
 const validate = ajv.compile(fixSchema);
 
 const before = {
-  schemaVersion: 1, tool: { name: 'ctr-doctor', version: '0' }, target: { kind: 'chroot', name: '/r', root: '/r', pid: null },
-  startedAt: new Date(0).toISOString(), durationMs: 0, success: false, summary: { pass: 0, warn: 0, fail: 1, skip: 0, error: 0 },
+  schemaVersion: 1,
+  tool: { name: 'ctr-doctor', version: '0' },
+  target: { kind: 'chroot', name: '/r', root: '/r', pid: null },
+  startedAt: new Date(0).toISOString(),
+  durationMs: 0,
+  success: false,
+  summary: { pass: 0, warn: 0, fail: 1, skip: 0, error: 0 },
   results: [{ id: 'dns.resolv-conf', group: 'dns', title: 't', status: 'fail', summary: 's', durationMs: 1, findings: [], fixes: [] }],
 } as const;
 const run: FixRunResult = {
-  schemaVersion: 1, dryRun: true, before: before as unknown as FixRunResult['before'], declined: [], applied: [], after: null, journal: null, exitCode: 1,
+  schemaVersion: 1,
+  dryRun: true,
+  before: before as unknown as FixRunResult['before'],
+  declined: [],
+  applied: [],
+  after: null,
+  journal: null,
+  exitCode: 1,
   plan: [
-    { fixId: 'dns.write-resolv-conf', title: 'w', safety: 'safe', checkIds: ['dns.resolv-conf'], action: 'apply', steps: [{ kind: 'write', where: 'guest', path: '/etc/resolv.conf', content: '', description: 'd' }] },
-    { fixId: 'dns.link', title: 'l', safety: 'safe', checkIds: ['dns.stub'], action: 'skipped', reason: 'conflicts with dns.write-resolv-conf: both write /etc/resolv.conf', conflictsWith: 'dns.write-resolv-conf', steps: [] },
+    {
+      fixId: 'dns.write-resolv-conf',
+      title: 'w',
+      safety: 'safe',
+      checkIds: ['dns.resolv-conf'],
+      action: 'apply',
+      steps: [{ kind: 'write', where: 'guest', path: '/etc/resolv.conf', content: '', description: 'd' }],
+    },
+    {
+      fixId: 'dns.link',
+      title: 'l',
+      safety: 'safe',
+      checkIds: ['dns.stub'],
+      action: 'skipped',
+      reason: 'conflicts with dns.write-resolv-conf: both write /etc/resolv.conf',
+      conflictsWith: 'dns.write-resolv-conf',
+      steps: [],
+    },
   ],
 };
 

@@ -30,22 +30,54 @@ const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2
 
 function hostileReport(): Report {
   return {
-    schemaVersion: 1, tool: { name: 'ctr-doctor', version: '0.1.0' },
+    schemaVersion: 1,
+    tool: { name: 'ctr-doctor', version: '0.1.0' },
     target: { kind: 'chroot', name: `/srv/${HOSTILE}`, root: `/srv/${HOSTILE}`, pid: 42 },
-    startedAt: '2024-01-02T03:04:05.000Z', durationMs: 10, success: false,
+    startedAt: '2024-01-02T03:04:05.000Z',
+    durationMs: 10,
+    success: false,
     summary: { pass: 1, warn: 1, fail: 1, skip: 2, error: 1 },
     results: [
       { id: 'net.ping', group: 'net', title: 't', status: 'pass', summary: HOSTILE, durationMs: 1, findings: [], fixes: [] },
       { id: 'x11.socket', group: 'x11', title: 't', status: 'skip', summary: HOSTILE, durationMs: 1, findings: [], fixes: [] },
       { id: 'x11.display', group: 'x11', title: 't', status: 'skip', summary: HOSTILE, durationMs: 1, findings: [], fixes: [] },
       { id: 'audio.pulse', group: 'audio', title: 't', status: 'error', summary: HOSTILE, durationMs: 1, findings: [], fixes: [] },
-      { id: 'dns.stub', group: 'dns', title: 't', status: 'warn', summary: HOSTILE, durationMs: 1, findings: [{ code: 'stub-dead', severity: 'warn', message: HOSTILE, evidence: { display: HOSTILE, list: [HOSTILE] } }], fixes: [] },
       {
-        id: 'dns.resolv-conf', group: 'dns', title: 't', status: 'fail', summary: HOSTILE, durationMs: 1,
-        findings: [{ code: 'resolv-conf-empty', severity: 'fail', message: `${HOSTILE} x`, evidence: { path: HOSTILE } }, { code: 'note', severity: 'info', message: `${HOSTILE} y`, evidence: {} }],
+        id: 'dns.stub',
+        group: 'dns',
+        title: 't',
+        status: 'warn',
+        summary: HOSTILE,
+        durationMs: 1,
+        findings: [{ code: 'stub-dead', severity: 'warn', message: HOSTILE, evidence: { display: HOSTILE, list: [HOSTILE] } }],
+        fixes: [],
+      },
+      {
+        id: 'dns.resolv-conf',
+        group: 'dns',
+        title: 't',
+        status: 'fail',
+        summary: HOSTILE,
+        durationMs: 1,
+        findings: [
+          { code: 'resolv-conf-empty', severity: 'fail', message: `${HOSTILE} x`, evidence: { path: HOSTILE } },
+          { code: 'note', severity: 'info', message: `${HOSTILE} y`, evidence: {} },
+        ],
         fixes: [
-          { id: 'dns.write-resolv-conf', title: HOSTILE, safety: 'safe', steps: [{ kind: 'write', where: 'guest', path: `/etc/${HOSTILE}`, content: HOSTILE, description: HOSTILE }] },
-          { id: 'dns.chroot-resolv-conf', title: HOSTILE, safety: 'manual', steps: [{ kind: 'manual', where: 'host', description: HOSTILE, snippet: `cp -L /etc/resolv.conf '/srv/${HOSTILE}'\n${HOSTILE}` }] },
+          {
+            id: 'dns.write-resolv-conf',
+            title: HOSTILE,
+            safety: 'safe',
+            steps: [{ kind: 'write', where: 'guest', path: `/etc/${HOSTILE}`, content: HOSTILE, description: HOSTILE }],
+          },
+          {
+            id: 'dns.chroot-resolv-conf',
+            title: HOSTILE,
+            safety: 'manual',
+            steps: [
+              { kind: 'manual', where: 'host', description: HOSTILE, snippet: `cp -L /etc/resolv.conf '/srv/${HOSTILE}'\n${HOSTILE}` },
+            ],
+          },
         ],
       },
     ],
@@ -56,7 +88,12 @@ function assertEscaped(text: string, color: boolean): void {
   if (!color) expect(text).not.toContain('\u001b');
   const visible = stripOwnEscapes(text);
   const bad = RAW.exec(visible);
-  expect(bad, bad ? `raw U+${bad[0].charCodeAt(0).toString(16)} near ${JSON.stringify(visible.slice(Math.max(0, bad.index - 20), bad.index + 20))}` : '').toBeNull();
+  expect(
+    bad,
+    bad
+      ? `raw U+${bad[0].charCodeAt(0).toString(16)} near ${JSON.stringify(visible.slice(Math.max(0, bad.index - 20), bad.index + 20))}`
+      : '',
+  ).toBeNull();
   expect(text).not.toContain('\u001b]52');
   expect(text).not.toContain('\u001b[31mHOSTILE');
   expect(text).not.toContain('\u001b[2K');
@@ -65,7 +102,15 @@ function assertEscaped(text: string, color: boolean): void {
 describe('hostile guest strings are escaped in every human output', () => {
   test.each([false, true])('the report (colour %s, plain and verbose)', (color) => {
     for (const verbose of [false, true]) {
-      const text = renderReport(hostileReport(), { width: 80, color, verbose, docsUrl: 'file:///d/checks.md', fixCommand, applicableFixes: 1, session: { user: HOSTILE, uid: 1, chosenBy: 'x', envSource: HOSTILE } }).join('\n');
+      const text = renderReport(hostileReport(), {
+        width: 80,
+        color,
+        verbose,
+        docsUrl: 'file:///d/checks.md',
+        fixCommand,
+        applicableFixes: 1,
+        session: { user: HOSTILE, uid: 1, chosenBy: 'x', envSource: HOSTILE },
+      }).join('\n');
       assertEscaped(text, color);
       // What was there is shown, visibly: the admin sees that the guest tried something.
       expect(text).toContain('\\x1b[31mHOSTILE');
@@ -74,17 +119,57 @@ describe('hostile guest strings are escaped in every human output', () => {
   });
 
   test('tables: list/checks cells, the dry-run plan', () => {
-    assertEscaped(fitTable({ columns: [{ head: 'target' }, { head: 'detail', dropOrder: 1 }], rows: [[HOSTILE, `${HOSTILE}\n${HOSTILE}`]], width: 80, color: true }), true);
-    const plan: PlannedFix[] = hostileReport().results[5]!.fixes.map((f) => ({ fixId: f.id, title: f.title, safety: f.safety, checkIds: [HOSTILE], action: 'apply', steps: f.steps }));
+    assertEscaped(
+      fitTable({
+        columns: [{ head: 'target' }, { head: 'detail', dropOrder: 1 }],
+        rows: [[HOSTILE, `${HOSTILE}\n${HOSTILE}`]],
+        width: 80,
+        color: true,
+      }),
+      true,
+    );
+    const plan: PlannedFix[] = hostileReport().results[5]!.fixes.map((f) => ({
+      fixId: f.id,
+      title: f.title,
+      safety: f.safety,
+      checkIds: [HOSTILE],
+      action: 'apply',
+      steps: f.steps,
+    }));
     for (const color of [false, true]) assertEscaped(planTable(plan, 80, color), color);
     // cli-table3 measures non-ASCII text slowly (it compiles its emoji regex per cell): seconds on a loaded machine.
   }, 30_000);
 
   test('fix progress and verdict lines', () => {
-    const fix: PlannedFix = { fixId: 'dns.write-resolv-conf', title: HOSTILE, safety: 'safe', checkIds: ['dns.resolv-conf'], action: 'apply', steps: [] };
+    const fix: PlannedFix = {
+      fixId: 'dns.write-resolv-conf',
+      title: HOSTILE,
+      safety: 'safe',
+      checkIds: ['dns.resolv-conf'],
+      action: 'apply',
+      steps: [],
+    };
     for (const color of [false, true]) {
-      assertEscaped(stepProgressLines(fix, { index: 0, where: 'guest', status: 'failed', message: HOSTILE } as never, 80, color).join('\n'), color);
-      assertEscaped(verdictLinesFitted([{ fixId: 'x', title: HOSTILE, checkIds: [HOSTILE], status: 'failed', steps: [{ index: 0, where: 'guest', status: 'failed', message: HOSTILE }] } as never], 80, color).join('\n'), color);
+      assertEscaped(
+        stepProgressLines(fix, { index: 0, where: 'guest', status: 'failed', message: HOSTILE } as never, 80, color).join('\n'),
+        color,
+      );
+      assertEscaped(
+        verdictLinesFitted(
+          [
+            {
+              fixId: 'x',
+              title: HOSTILE,
+              checkIds: [HOSTILE],
+              status: 'failed',
+              steps: [{ index: 0, where: 'guest', status: 'failed', message: HOSTILE }],
+            } as never,
+          ],
+          80,
+          color,
+        ).join('\n'),
+        color,
+      );
     }
   });
 

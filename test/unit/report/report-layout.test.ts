@@ -16,7 +16,15 @@ const healthy = fixture('healthy-demo');
 function render(report: Report, opts: Partial<LayoutOptions>): string[] {
   const session = { user: 'cloudsdk', uid: 1000, chosenBy: 'from --user', envSource: `process ${report.target.pid}` };
   // As the CLI renders it: with its fix commands and the count of fixes `fix` would apply.
-  return renderReport(report, { width: 80, color: false, verbose: false, session, fixCommand, applicableFixes: applicableFixes(report), ...opts });
+  return renderReport(report, {
+    width: 80,
+    color: false,
+    verbose: false,
+    session,
+    fixCommand,
+    applicableFixes: applicableFixes(report),
+    ...opts,
+  });
 }
 
 /** The report as one line of words, so a summary wrapped over lines is still found. */
@@ -27,10 +35,14 @@ function flat(lines: string[]): string {
 const occurrences = (haystack: string, needle: string) => haystack.split(needle).length - 1;
 
 describe.each([60, 80, 100, 160])('at %i columns', (width) => {
-  describe.each([['broken', broken], ['healthy', healthy]] as const)('%s guest', (_name, report) => {
+  describe.each([
+    ['broken', broken],
+    ['healthy', healthy],
+  ] as const)('%s guest', (_name, report) => {
     test.each([false, true])('colour %s: no line is wider than the terminal', (color) => {
       for (const verbose of [false, true]) {
-        for (const line of render(report, { width, color, verbose })) expect(displayWidth(line), JSON.stringify(line)).toBeLessThanOrEqual(width);
+        for (const line of render(report, { width, color, verbose }))
+          expect(displayWidth(line), JSON.stringify(line)).toBeLessThanOrEqual(width);
       }
     });
 
@@ -61,7 +73,9 @@ describe('report shape', () => {
     const resolv = text.slice(text.indexOf('FAIL dns.resolv-conf'), text.indexOf('FAIL x11.display'));
     expect(resolv.indexOf('fix (safe)')).toBeLessThan(resolv.indexOf('fix (manual)'));
     // A command continued with a backslash-newline reads back as one line.
-    expect(resolv.replace(/\\\n\s*/g, '')).toContain('$ ctr-doctor fix chroot:/tmp/ctr-doctor-demo-Xy12Ab/root --only dns.write-resolv-conf');
+    expect(resolv.replace(/\\\n\s*/g, '')).toContain(
+      '$ ctr-doctor fix chroot:/tmp/ctr-doctor-demo-Xy12Ab/root --only dns.write-resolv-conf',
+    );
     expect(resolv).toContain("cp -L /etc/resolv.conf '/tmp/ctr-doctor-demo-Xy12Ab/root/etc/resolv.conf'");
     expect(text).toMatch(/^5 passed, 0 warnings, 4 failed, 4 skipped in \d+\.\d\d s$/m);
     expect(flat(lines)).toContain('Run `ctr-doctor fix chroot:/tmp/ctr-doctor-demo-Xy12Ab/root` to apply the 2 safe fixes');
@@ -75,7 +89,10 @@ describe('report shape', () => {
   });
 
   test('no fix hint when only manual fixes remain, or inside fix', () => {
-    const manualOnly: Report = { ...broken, results: broken.results.map((r) => ({ ...r, fixes: r.fixes.filter((f) => f.safety === 'manual') })) };
+    const manualOnly: Report = {
+      ...broken,
+      results: broken.results.map((r) => ({ ...r, fixes: r.fixes.filter((f) => f.safety === 'manual') })),
+    };
     expect(render(manualOnly, {}).join('\n')).not.toContain('Run `ctr-doctor fix');
     expect(render(broken, { fixHint: false }).join('\n')).not.toContain('Run `ctr-doctor fix');
   });
@@ -83,7 +100,10 @@ describe('report shape', () => {
   test('--verbose: every check on its own line, problems still only once', () => {
     const lines = render(broken, { verbose: true, width: 100 });
     for (const r of broken.results.filter((x) => x.status === 'pass' || x.status === 'skip')) {
-      expect(lines.some((l) => l.startsWith(`${r.status.toUpperCase()} ${r.id}: `)), r.id).toBe(true);
+      expect(
+        lines.some((l) => l.startsWith(`${r.status.toUpperCase()} ${r.id}: `)),
+        r.id,
+      ).toBe(true);
     }
     expect(occurrences(flat(lines), 'dns.resolv-conf: /etc/resolv.conf is empty')).toBe(1);
   });
@@ -94,7 +114,19 @@ describe('report shape', () => {
     const report: Report = {
       ...healthy,
       summary: { ...healthy.summary, skip: healthy.summary.skip + desktop.length },
-      results: [...healthy.results, ...desktop.map((id) => ({ id, group: id.split('.')[0]!, title: id, status: 'skip' as const, summary: reason, durationMs: 0, findings: [], fixes: [] }))],
+      results: [
+        ...healthy.results,
+        ...desktop.map((id) => ({
+          id,
+          group: id.split('.')[0]!,
+          title: id,
+          status: 'skip' as const,
+          summary: reason,
+          durationMs: 0,
+          findings: [],
+          fixes: [],
+        })),
+      ],
     };
     const lines = render(report, { width: 100 });
     expect(lines.filter((l) => l.includes(reason))).toEqual([`SKIP 5 skipped, ${reason}: x11.display, x11.socket,`]);
@@ -103,18 +135,38 @@ describe('report shape', () => {
   });
 
   test('no desktop session: the header gives the reason once, the desktop checks fold into one skip line', () => {
-    const reason = 'no desktop session runs in chroot /srv/g: no process of a regular user (uid 1000–60000 with a login shell) and no such user in passwd; name the desktop user with --user';
+    const reason =
+      'no desktop session runs in chroot /srv/g: no process of a regular user (uid 1000–60000 with a login shell) and no such user in passwd; name the desktop user with --user';
     const desktop = ['x11.display', 'x11.socket', 'audio.pulse', 'dconf.runtime-dir', 'dbus.session'];
     const report: Report = {
       ...healthy,
       summary: { ...healthy.summary, skip: healthy.summary.skip + desktop.length },
-      results: [...healthy.results, ...desktop.map((id) => ({ id, group: id.split('.')[0]!, title: id, status: 'skip' as const, summary: reason, durationMs: 0, findings: [], fixes: [] }))],
+      results: [
+        ...healthy.results,
+        ...desktop.map((id) => ({
+          id,
+          group: id.split('.')[0]!,
+          title: id,
+          status: 'skip' as const,
+          summary: reason,
+          durationMs: 0,
+          findings: [],
+          fixes: [],
+        })),
+      ],
     };
-    const lines = renderReport(report, { width: 80, color: false, verbose: false, session: { user: 'u', uid: 1000, chosenBy: 'the default', envSource: 'the invoking shell', noSession: reason } });
+    const lines = renderReport(report, {
+      width: 80,
+      color: false,
+      verbose: false,
+      session: { user: 'u', uid: 1000, chosenBy: 'the default', envSource: 'the invoking shell', noSession: reason },
+    });
     const text = flat(lines);
     expect(occurrences(text, reason)).toBe(1);
     expect(text).toContain(`session: none (${reason})`);
-    expect(text).toContain('SKIP 5 skipped, no desktop session (see above): x11.display, x11.socket, audio.pulse, dconf.runtime-dir, dbus.session');
+    expect(text).toContain(
+      'SKIP 5 skipped, no desktop session (see above): x11.display, x11.socket, audio.pulse, dconf.runtime-dir, dbus.session',
+    );
   });
 
   test('a terminal gets coloured symbols, plain output ASCII status words', () => {
@@ -128,7 +180,9 @@ describe('report shape', () => {
 
   test('finding codes link to their docs/checks.md anchors on a colour terminal', () => {
     const text = render(broken, { color: true, docsUrl: 'file:///usr/lib/ctr-doctor/docs/checks.md' }).join('\n');
-    expect(text).toContain('\u001b]8;;file:///usr/lib/ctr-doctor/docs/checks.md#dns.resolv-conf.resolv-conf-empty\u0007resolv-conf-empty\u001b]8;;\u0007');
+    expect(text).toContain(
+      '\u001b]8;;file:///usr/lib/ctr-doctor/docs/checks.md#dns.resolv-conf.resolv-conf-empty\u0007resolv-conf-empty\u001b]8;;\u0007',
+    );
     expect(render(broken, { color: false, docsUrl: 'file:///x' }).join('\n')).toContain('docs: ctr-doctor explain resolv-conf-empty');
   });
 });

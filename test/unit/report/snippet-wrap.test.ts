@@ -17,7 +17,7 @@ const COMMANDS = [
   "cp -L /etc/resolv.conf '/srv/a dir with spaces and a quote '\\''here'\\'' and more words to wrap/etc/resolv.conf'",
   'nsenter -t LEADER_PID -a -S 1000 -G 1000 env -i HOME=/home/u USER=u DISPLAY="$DISPLAY" bash -l',
   'ctr-doctor fix chroot:/srv/averyveryveryveryveryveryveryveryveryverylongdirectorynamewithoutspaces/root --only dns.write-resolv-conf',
-  "sudo -E \"PATH=$PATH\" -u someone COMMAND\\ with\\ escaped\\ spaces\\ that\\ go\\ on\\ and\\ on\\ and\\ on\\ for\\ a\\ while",
+  'sudo -E "PATH=$PATH" -u someone COMMAND\\ with\\ escaped\\ spaces\\ that\\ go\\ on\\ and\\ on\\ and\\ on\\ for\\ a\\ while',
 ];
 
 describe('wrapShellLine', () => {
@@ -26,7 +26,10 @@ describe('wrapShellLine', () => {
       const lines = wrapShellLine(command, width, '    ', '      ');
       for (const l of lines) expect(displayWidth(l), l).toBeLessThanOrEqual(width);
       // Pasted as shown, indentation included: backslash-newline joins the pieces.
-      const pasted = lines.map((l) => l.replace(/^ +/, (m) => m)).join('\n').trim();
+      const pasted = lines
+        .map((l) => l.replace(/^ +/, (m) => m))
+        .join('\n')
+        .trim();
       expect(shellWords(pasted), `${command}\n--- as\n${lines.join('\n')}`).toBe(shellWords(command));
       if (displayWidth(command) + 4 > width) expect(lines.length).toBeGreaterThan(1);
     }
@@ -39,7 +42,13 @@ describe('wrapShellLine', () => {
 
 describe('wrapSnippet', () => {
   test('config lines are recognised and never given backslashes', () => {
-    for (const line of ['[Files]', 'preserve-environment=true', '/run/user/1000/pulse /run/user/1000/pulse none rw,bind 0 0', 'hosts: files dns', '/etc/resolv.conf']) {
+    for (const line of [
+      '[Files]',
+      'preserve-environment=true',
+      '/run/user/1000/pulse /run/user/1000/pulse none rw,bind 0 0',
+      'hosts: files dns',
+      '/etc/resolv.conf',
+    ]) {
       expect(isConfigLine(line), line).toBe(true);
     }
     for (const line of COMMANDS) expect(isConfigLine(line), line).toBe(false);

@@ -12,20 +12,30 @@ import { escapeMountField, parseMountinfo, printMountinfoLine, unescapeMountFiel
 
 const RUNS = { numRuns: 300 };
 const hex = (n: number) => fc.string({ unit: fc.constantFrom(...'0123456789ABCDEFabcdefg'), minLength: n, maxLength: n });
-const udpLine = fc.tuple(fc.nat(99), fc.oneof(hex(8), hex(32), hex(7)), hex(4), fc.string({ maxLength: 20 }))
+const udpLine = fc
+  .tuple(fc.nat(99), fc.oneof(hex(8), hex(32), hex(7)), hex(4), fc.string({ maxLength: 20 }))
   .map(([n, a, p, rest]) => `  ${n}: ${a}:${p} ${rest}`);
 
 describe('/proc/net readers', () => {
   it('never throw, whatever the text', () => {
-    fc.assert(fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.array(udpLine, { maxLength: 8 }).map((l) => l.join('\n'))), (s) => {
-      parseProcNetDevNames(s);
-      hasIpv4DefaultRoute(s);
-      hasIpv6DefaultRoute(s);
-      for (const sock of parseProcNetUdp(s)) {
-        expect(sock.port).toBeGreaterThanOrEqual(0);
-        expect(sock.port).toBeLessThanOrEqual(0xffff);
-      }
-    }), RUNS);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary' }),
+          fc.array(udpLine, { maxLength: 8 }).map((l) => l.join('\n')),
+        ),
+        (s) => {
+          parseProcNetDevNames(s);
+          hasIpv4DefaultRoute(s);
+          hasIpv6DefaultRoute(s);
+          for (const sock of parseProcNetUdp(s)) {
+            expect(sock.port).toBeGreaterThanOrEqual(0);
+            expect(sock.port).toBeLessThanOrEqual(0xffff);
+          }
+        },
+      ),
+      RUNS,
+    );
   });
 
   it('reads an address written by the kernel back as text', () => {
@@ -35,21 +45,33 @@ describe('/proc/net readers', () => {
 
 describe('GLib key files', () => {
   it('never throw and keep every entry inside a group', () => {
-    const line = fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.constantFrom('[a]', '[]', '[b.c]', 'k=v', '=', 'k', '#x', '__proto__=1'));
-    fc.assert(fc.property(fc.array(line, { maxLength: 15 }).map((l) => l.join('\n')), (s) => {
-      const { groups, problems } = parseKeyFile(s);
-      for (const g of groups) for (const e of g.entries) expect(typeof e.value).toBe('string');
-      expect(Array.isArray(problems)).toBe(true);
-    }), RUNS);
+    const line = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 30 }),
+      fc.constantFrom('[a]', '[]', '[b.c]', 'k=v', '=', 'k', '#x', '__proto__=1'),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(line, { maxLength: 15 }).map((l) => l.join('\n')),
+        (s) => {
+          const { groups, problems } = parseKeyFile(s);
+          for (const g of groups) for (const e of g.entries) expect(typeof e.value).toBe('string');
+          expect(Array.isArray(problems)).toBe(true);
+        },
+      ),
+      RUNS,
+    );
   });
 });
 
 describe('octal escapes', () => {
   it('round-trip any string, newlines and backslashes included', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => {
-      expect(unescapeOctal(escapeOctal(s, ' \t\n'))).toBe(s);
-      expect(unescapeMountField(escapeMountField(s))).toBe(s);
-    }), RUNS);
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        expect(unescapeOctal(escapeOctal(s, ' \t\n'))).toBe(s);
+        expect(unescapeMountField(escapeMountField(s))).toBe(s);
+      }),
+      RUNS,
+    );
   });
 
   it('keep a mount point with a backslash and a newline on one mountinfo line', () => {

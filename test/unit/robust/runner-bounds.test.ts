@@ -32,7 +32,12 @@ function check(id: string, run: Check['run'], appliesTo: Check['appliesTo'] = ()
 describe('runOneCheck bounds', () => {
   it('turns a check that never settles into error after its timeout, not later', async () => {
     const started = performance.now();
-    const r = await runOneCheck(check('forever', () => new Promise(() => undefined)), ctx(), 150, true);
+    const r = await runOneCheck(
+      check('forever', () => new Promise(() => undefined)),
+      ctx(),
+      150,
+      true,
+    );
     const took = performance.now() - started;
     expect(r.status).toBe('error');
     expect(r.summary).toBe('timed out after 150 ms');
@@ -41,9 +46,21 @@ describe('runOneCheck bounds', () => {
   });
 
   it('reports a crash as one line, never a stack', async () => {
-    const r = await runOneCheck(check('throws', () => { throw new Error('first line\n    at secret (/x.js:1:1)'); }), ctx(), 1000, true);
+    const r = await runOneCheck(
+      check('throws', () => {
+        throw new Error('first line\n    at secret (/x.js:1:1)');
+      }),
+      ctx(),
+      1000,
+      true,
+    );
     expect(r).toMatchObject({ status: 'error', summary: 'first line' });
-    const rejects = await runOneCheck(check('rejects', () => Promise.reject('a string, not an Error')), ctx(), 1000, true);
+    const rejects = await runOneCheck(
+      check('rejects', () => Promise.reject('a string, not an Error')),
+      ctx(),
+      1000,
+      true,
+    );
     expect(rejects).toMatchObject({ status: 'error', summary: 'a string, not an Error' });
   });
 
@@ -56,7 +73,18 @@ describe('runOneCheck bounds', () => {
   });
 
   it('skips a check whose appliesTo throws, with the reason', async () => {
-    const r = await runOneCheck(check('applies', async () => ({ status: 'pass', summary: '', findings: [], fixes: [] }), () => { throw new Error('no target kind'); }), ctx(), 1000, true);
+    const r = await runOneCheck(
+      check(
+        'applies',
+        async () => ({ status: 'pass', summary: '', findings: [], fixes: [] }),
+        () => {
+          throw new Error('no target kind');
+        },
+      ),
+      ctx(),
+      1000,
+      true,
+    );
     expect(r).toMatchObject({ status: 'skip', summary: 'could not tell whether it applies: no target kind' });
   });
 });
@@ -64,10 +92,17 @@ describe('runOneCheck bounds', () => {
 describe('outcomes a check may not pass on', () => {
   it('keeps summaries and messages on one line, and escapes terminal control codes', async () => {
     const hostile = '/mnt/we\\ird\nname\x1b[2J\u009b';
-    const r = await runOneCheck(check('odd', async () => ({
-      status: 'warn', summary: `left below ${hostile}`, fixes: [],
-      findings: [{ code: 'odd', severity: 'warn', message: `mount ${hostile}`, evidence: { mountPoint: hostile } }],
-    })), ctx(), 1000, true);
+    const r = await runOneCheck(
+      check('odd', async () => ({
+        status: 'warn',
+        summary: `left below ${hostile}`,
+        fixes: [],
+        findings: [{ code: 'odd', severity: 'warn', message: `mount ${hostile}`, evidence: { mountPoint: hostile } }],
+      })),
+      ctx(),
+      1000,
+      true,
+    );
     expect(r.summary).toBe('left below /mnt/we\\ird\\nname\\x1b[2J\\x9b');
     expect(r.findings[0]?.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     expect(r.findings[0]?.evidence.mountPoint).toBe(hostile);
@@ -75,9 +110,19 @@ describe('outcomes a check may not pass on', () => {
   });
 
   it('turns a check that resolves to no outcome into error', async () => {
-    const r = await runOneCheck(check('nothing', async () => undefined as never), ctx(), 1000, true);
+    const r = await runOneCheck(
+      check('nothing', async () => undefined as never),
+      ctx(),
+      1000,
+      true,
+    );
     expect(r).toMatchObject({ status: 'error', summary: 'the check returned no valid outcome (status, summary, findings, fixes)' });
-    const bad = await runOneCheck(check('bad', async () => ({ status: 'great', summary: 'x', findings: [], fixes: [] }) as never), ctx(), 1000, true);
+    const bad = await runOneCheck(
+      check('bad', async () => ({ status: 'great', summary: 'x', findings: [], fixes: [] }) as never),
+      ctx(),
+      1000,
+      true,
+    );
     expect(bad.status).toBe('error');
   });
 });

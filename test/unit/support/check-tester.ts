@@ -24,7 +24,7 @@ export interface CheckCase<F extends FindingSpecs, X extends FixDocs> {
   setup?: (world: CaseWorld) => void | Promise<void>;
   status: Status;
   /** Exactly these finding codes are emitted (order and repeats aside). */
-  codes: readonly (keyof F & string | 'check-could-not-run')[];
+  codes: readonly ((keyof F & string) | 'check-could-not-run')[];
   /** Exactly these fix ids are offered (default: none). */
   fixes?: readonly (keyof X & string)[];
   /** The summary, whole (a string) or matched. */
@@ -36,7 +36,10 @@ export interface CheckCase<F extends FindingSpecs, X extends FixDocs> {
 const unique = (xs: readonly string[]): string[] => [...new Set(xs)].sort();
 
 /** Runs one case and returns the outcome, asserting it against the declarations and the case. */
-export async function runCase<F extends FindingSpecs, X extends FixDocs, Facts>(check: DefinedCheck<F, X, Facts>, c: CheckCase<F, X>): Promise<CheckOutcome> {
+export async function runCase<F extends FindingSpecs, X extends FixDocs, Facts>(
+  check: DefinedCheck<F, X, Facts>,
+  c: CheckCase<F, X>,
+): Promise<CheckOutcome> {
   const target = new FakeTarget(c.target ?? {});
   const host = new FakeHost(c.host ?? {});
   try {
@@ -65,7 +68,10 @@ export async function runCase<F extends FindingSpecs, X extends FixDocs, Facts>(
  * Table tests of one check over FakeTarget and FakeHost: each case is a vitest test named
  * `status codes: name`. An unexpected command or probe fails the case (the fakes throw).
  */
-export function checkTester<F extends FindingSpecs, X extends FixDocs, Facts>(check: DefinedCheck<F, X, Facts>, cases: readonly CheckCase<F, X>[]): void {
+export function checkTester<F extends FindingSpecs, X extends FixDocs, Facts>(
+  check: DefinedCheck<F, X, Facts>,
+  cases: readonly CheckCase<F, X>[],
+): void {
   describe(`${check.id} (checkTester)`, () => {
     it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
       await runCase(check, c);

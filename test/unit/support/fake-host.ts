@@ -3,8 +3,22 @@ import { isUnder, parseMountinfo } from '../../../src/parse/mountinfo.js';
 import { mountHolders } from '../../../src/host/mount-holders.js';
 import { readSchrootChroots, readSchrootSessions, DEFAULT_SCHROOT_PATHS } from '../../../src/host/schroot-state.js';
 import type {
-  Host, HostConnect, HostDeviceNode, HostDnsResult, HostProcess, IpcPlace, MountHolder, HostRunOptions, HostStat, HostX11Socket, NspawnMachine, ProcessFiles, SchrootPaths,
-  ShmCreated, ShmSegmentState, SocketHolder,
+  Host,
+  HostConnect,
+  HostDeviceNode,
+  HostDnsResult,
+  HostProcess,
+  IpcPlace,
+  MountHolder,
+  HostRunOptions,
+  HostStat,
+  HostX11Socket,
+  NspawnMachine,
+  ProcessFiles,
+  SchrootPaths,
+  ShmCreated,
+  ShmSegmentState,
+  SocketHolder,
 } from '../../../src/core/host.js';
 import type { ExecResult } from '../../../src/core/target.js';
 
@@ -66,7 +80,20 @@ export interface FakeHostLog {
 
 /** A full HostProcess from the fields a test cares about. */
 export function hostProcess(p: Partial<HostProcess>): HostProcess {
-  return { pid: 1, ppid: 0, uid: 0, comm: 'sh', cmdline: ['sh'], rootId: null, rootLink: '/', netns: null, mntns: 'mnt:[1]', cwdLink: '/', startTime: 0, ...p };
+  return {
+    pid: 1,
+    ppid: 0,
+    uid: 0,
+    comm: 'sh',
+    cmdline: ['sh'],
+    rootId: null,
+    rootLink: '/',
+    netns: null,
+    mntns: 'mnt:[1]',
+    cwdLink: '/',
+    startTime: 0,
+    ...p,
+  };
 }
 
 const MAX_LINKS = 40;
@@ -130,7 +157,10 @@ export class FakeHost implements Host {
 
   private ino(p: string): number {
     let n = this.inodes.get(p);
-    if (n === undefined) { n = this.inodes.size + 2; this.inodes.set(p, n); }
+    if (n === undefined) {
+      n = this.inodes.size + 2;
+      this.inodes.set(p, n);
+    }
     return n;
   }
 
@@ -143,8 +173,18 @@ export class FakeHost implements Host {
     }
     if (typeof f === 'string') return { ...base, type: 'file', mode: 0o100644, size: Buffer.byteLength(f) };
     if ('symlink' in f) return { ...base, type: 'symlink', mode: 0o120777, size: f.symlink.length };
-    if ('socket' in f) return { ...base, type: 'socket', mode: 0o140000 | (f.mode ?? 0o777), uid: f.uid ?? 0, dev: f.dev ?? 1, ino: f.ino ?? base.ino };
-    return { ...base, type: 'file', mode: 0o100000 | (f.mode ?? 0o644), uid: f.uid ?? 0, gid: f.gid ?? 0, size: Buffer.byteLength(f.content), dev: f.dev ?? 1, ino: f.ino ?? base.ino };
+    if ('socket' in f)
+      return { ...base, type: 'socket', mode: 0o140000 | (f.mode ?? 0o777), uid: f.uid ?? 0, dev: f.dev ?? 1, ino: f.ino ?? base.ino };
+    return {
+      ...base,
+      type: 'file',
+      mode: 0o100000 | (f.mode ?? 0o644),
+      uid: f.uid ?? 0,
+      gid: f.gid ?? 0,
+      size: Buffer.byteLength(f.content),
+      dev: f.dev ?? 1,
+      ino: f.ino ?? base.ino,
+    };
   }
 
   async readFile(p: string, opts?: { maxBytes?: number }): Promise<string | null> {
@@ -193,7 +233,17 @@ export class FakeHost implements Host {
   }
 
   async processFiles(): Promise<ProcessFiles[]> {
-    return (this.scenario.processFiles ?? []).map((f) => ({ pid: 1, comm: 'sh', mntns: 'mnt:[1]', root: '/', cwd: '/', fds: [], maps: [], complete: true, ...f }));
+    return (this.scenario.processFiles ?? []).map((f) => ({
+      pid: 1,
+      comm: 'sh',
+      mntns: 'mnt:[1]',
+      root: '/',
+      cwd: '/',
+      fds: [],
+      maps: [],
+      complete: true,
+      ...f,
+    }));
   }
 
   async ownNetns(): Promise<string | null> {
@@ -256,7 +306,17 @@ export class FakeHost implements Host {
     if (this.scenario.shm?.createError !== undefined) return { ok: false, reason: this.scenario.shm.createError };
     const shmid = this.nextShmid++;
     const list = this.shm.get(place.ns) ?? [];
-    list.push({ shmid, mode: opts.mode, bytes: opts.bytes, creatorPid: 1, lastPid: 0, attaches: 0, uid: owner.uid, gid: owner.gid, attachTime: 0 });
+    list.push({
+      shmid,
+      mode: opts.mode,
+      bytes: opts.bytes,
+      creatorPid: 1,
+      lastPid: 0,
+      attaches: 0,
+      uid: owner.uid,
+      gid: owner.gid,
+      attachTime: 0,
+    });
     this.shm.set(place.ns, list);
     return { ok: true, shmid };
   }

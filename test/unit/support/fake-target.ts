@@ -6,14 +6,28 @@ import path from 'node:path';
 import { GuestFiles } from '../../../src/guest/guest-files.js';
 import { FakeHost } from './fake-host.js';
 import type { CheckContext, CheckOptions } from '../../../src/core/check.js';
-import type { ExecOptions, ExecResult, GuestProcess, GuestRead, GuestSession, GuestStat, GuestUser, Target } from '../../../src/core/target.js';
+import type {
+  ExecOptions,
+  ExecResult,
+  GuestProcess,
+  GuestRead,
+  GuestSession,
+  GuestStat,
+  GuestUser,
+  Target,
+} from '../../../src/core/target.js';
 import type { MountEntry } from '../../../src/parse/mountinfo.js';
 import type { ProbeName, ProbeRequests, ProbeResponses } from '../../../src/core/probe-types.js';
 import type { Host } from '../../../src/core/host.js';
 import type { TargetKind } from '../../../src/core/types.js';
 
 /** A file in the fake guest: text, or a special node. */
-export type FakeFile = string | { symlink: string } | { dir: true; mode?: number } & FakeOwner | { fifo: true } | { content: string | Buffer; mode?: number } & FakeOwner;
+export type FakeFile =
+  | string
+  | { symlink: string }
+  | ({ dir: true; mode?: number } & FakeOwner)
+  | { fifo: true }
+  | ({ content: string | Buffer; mode?: number } & FakeOwner);
 
 /**
  * Who a fake file belongs to, as the check sees it (stat, reads): the real file belongs to
@@ -138,8 +152,9 @@ export class FakeTarget implements Target {
     this.env = scenario.env ?? {};
     this.envSource = scenario.envSource ?? 'scenario';
     this.user = { uid: 1000, gid: 1000, name: 'user', home: '/home/user', groups: [], source: 'default', ...scenario.user };
-    this.session = scenario.session !== undefined ? scenario.session : { pid: this.sessionPid ?? this.pid, uid: this.user.uid, source: 'process' };
-    this.noSessionReason = this.session === null ? scenario.noSessionReason ?? 'no desktop session runs in the fake guest' : null;
+    this.session =
+      scenario.session !== undefined ? scenario.session : { pid: this.sessionPid ?? this.pid, uid: this.user.uid, source: 'process' };
+    this.noSessionReason = this.session === null ? (scenario.noSessionReason ?? 'no desktop session runs in the fake guest') : null;
     if (scenario.nspawn) this.nspawn = scenario.nspawn;
     if (scenario.schroot) this.schroot = scenario.schroot;
   }
@@ -159,8 +174,12 @@ export class FakeTarget implements Target {
     const owner = this.owners.get(st.guestPath);
     return owner ? { ...st, ...owner } : st;
   }
-  readlink(p: string) { return this.files.readlink(p); }
-  readdir(p: string) { return this.files.readdir(p); }
+  readlink(p: string) {
+    return this.files.readlink(p);
+  }
+  readdir(p: string) {
+    return this.files.readdir(p);
+  }
 
   async exec(argv: string[], opts?: ExecOptions): Promise<ExecResult> {
     this.log.exec.push({ argv, opts });
@@ -184,7 +203,9 @@ export class FakeTarget implements Target {
   }
 
   async probe<K extends ProbeName>(name: K, request: ProbeRequests[K], opts?: { asUser?: boolean }): Promise<ProbeResponses[K]> {
-    const scripted = (this.scenario.probes ?? []).find((p) => p.name === name && (!p.match || (p.match as (r: unknown) => boolean)(request))) as FakeProbeOf<K> | undefined;
+    const scripted = (this.scenario.probes ?? []).find(
+      (p) => p.name === name && (!p.match || (p.match as (r: unknown) => boolean)(request)),
+    ) as FakeProbeOf<K> | undefined;
     if (!scripted && name === 'read-file') {
       // Files read as the user are logged apart: probes[] stays the list of network probes.
       this.log.userReads.push({ path: (request as ProbeRequests['read-file']).path, asUser: opts?.asUser ?? false });
@@ -193,7 +214,9 @@ export class FakeTarget implements Target {
     this.log.probes.push({ name, request, asUser: opts?.asUser });
     if (!scripted) throw new Error(`FakeTarget: unexpected probe ${name} ${JSON.stringify(request)}`);
     if (scripted.error) throw new Error(scripted.error);
-    return typeof scripted.response === 'function' ? (scripted.response as (r: ProbeRequests[K]) => ProbeResponses[K])(request) : scripted.response;
+    return typeof scripted.response === 'function'
+      ? (scripted.response as (r: ProbeRequests[K]) => ProbeResponses[K])(request)
+      : scripted.response;
   }
 
   /** The read-file probe, unless scripted: the fake file, refused when its mode bits deny the user (the last component only). */
@@ -207,11 +230,17 @@ export class FakeTarget implements Target {
     return { ok: true, dataBase64: read.bytes.toString('base64'), truncated: read.truncated, uid, gid, mode, size };
   }
 
-  async processes() { return this.scenario.processes ?? []; }
-  async mounts() { return this.scenario.mounts ?? []; }
+  async processes() {
+    return this.scenario.processes ?? [];
+  }
+  async mounts() {
+    return this.scenario.mounts ?? [];
+  }
 
   /** Host path of a guest file, to assert on what a fix wrote. */
-  hostPath(p: string): string { return path.join(this.dir, p); }
+  hostPath(p: string): string {
+    return path.join(this.dir, p);
+  }
 
   dispose(): void {
     rmSync(this.dir, { recursive: true, force: true });
@@ -228,7 +257,9 @@ afterAll(() => {
 });
 
 function answer(commands: FakeCommand[], argv: string[], where: string): ExecResult {
-  const hit = commands.find((c) => (c.prefix ? c.argv.every((a, i) => argv[i] === a) : c.argv.length === argv.length && c.argv.every((a, i) => argv[i] === a)));
+  const hit = commands.find((c) =>
+    c.prefix ? c.argv.every((a, i) => argv[i] === a) : c.argv.length === argv.length && c.argv.every((a, i) => argv[i] === a),
+  );
   if (!hit) throw new Error(`FakeTarget: unexpected ${where} command: ${JSON.stringify(argv)}`);
   return { exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false, ...hit.result };
 }
@@ -238,9 +269,14 @@ function writeFake(root: string, guestPath: string, file: FakeFile): void {
   mkdirSync(path.dirname(host), { recursive: true });
   if (typeof file === 'string') writeFileSync(host, file);
   else if ('symlink' in file) symlinkSync(file.symlink, host);
-  else if ('dir' in file) { mkdirSync(host, { recursive: true }); if (file.mode !== undefined) chmodSync(host, file.mode); }
-  else if ('fifo' in file) execFileSync('mkfifo', [host]);
-  else { writeFileSync(host, file.content); if (file.mode !== undefined) chmodSync(host, file.mode); }
+  else if ('dir' in file) {
+    mkdirSync(host, { recursive: true });
+    if (file.mode !== undefined) chmodSync(host, file.mode);
+  } else if ('fifo' in file) execFileSync('mkfifo', [host]);
+  else {
+    writeFileSync(host, file.content);
+    if (file.mode !== undefined) chmodSync(host, file.mode);
+  }
 }
 
 /** Default options for unit tests: documentation addresses only. */

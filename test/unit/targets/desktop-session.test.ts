@@ -3,9 +3,16 @@ import { desktopSessionApplies } from '../../../src/core/desktop-session.js';
 import { builtinChecks } from '../../../src/checks/index.js';
 import { FakeTarget, fakeContext } from '../support/fake-target.js';
 
-const noSession = new FakeTarget({ kind: 'nspawn', session: null, noSessionReason: 'no desktop session runs in nspawn:b: no process of a regular user' });
+const noSession = new FakeTarget({
+  kind: 'nspawn',
+  session: null,
+  noSessionReason: 'no desktop session runs in nspawn:b: no process of a regular user',
+});
 const withSession = new FakeTarget({ kind: 'nspawn' });
-afterAll(() => { noSession.dispose(); withSession.dispose(); });
+afterAll(() => {
+  noSession.dispose();
+  withSession.dispose();
+});
 
 describe('desktop checks and the session (issue 12 item 3)', () => {
   it('skip with the one reason when no desktop session runs', () => {

@@ -29,10 +29,24 @@ const HOSTILE_ENV = { PATH: `${root}/bin:/usr/bin:/bin`, LD_PRELOAD: `${root}/ev
 
 function target(pid: number | null) {
   return new GuestTarget({
-    kind: pid === null ? 'chroot' : 'pid', name: 'hostile', root: pid === null ? root : `/proc/${pid}/root`, displayRoot: root,
-    pid, netnsPath: pid === null ? null : `/proc/${pid}/ns/net`, sharesNetns: pid === null, ownMountNs: pid !== null, rootViaProcess: false, enterUserns: false,
-    env: HOSTILE_ENV, envSource: 'process 1234', sessionPid: 1234, user: { uid: 1000, gid: 1000, name: 'u', home: '/home/u', groups: [], source: 'default' },
-    session: null, noSessionReason: null, membership: null, pin: null,
+    kind: pid === null ? 'chroot' : 'pid',
+    name: 'hostile',
+    root: pid === null ? root : `/proc/${pid}/root`,
+    displayRoot: root,
+    pid,
+    netnsPath: pid === null ? null : `/proc/${pid}/ns/net`,
+    sharesNetns: pid === null,
+    ownMountNs: pid !== null,
+    rootViaProcess: false,
+    enterUserns: false,
+    env: HOSTILE_ENV,
+    envSource: 'process 1234',
+    sessionPid: 1234,
+    user: { uid: 1000, gid: 1000, name: 'u', home: '/home/u', groups: [], source: 'default' },
+    session: null,
+    noSessionReason: null,
+    membership: null,
+    pin: null,
   });
 }
 

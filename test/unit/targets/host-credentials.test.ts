@@ -5,8 +5,11 @@ import { parseIdMap } from '../../../src/parse/id-map.js';
 const host: HostAccounts = {
   passwd: [{ name: 'alice', uid: 1000, gid: 1000, home: '/home/alice', shell: '/bin/bash' }],
   groups: [
-    { name: 'disk', gid: 6, members: [] }, { name: 'shadow', gid: 42, members: [] }, { name: 'audio', gid: 29, members: ['alice'] },
-    { name: 'alice', gid: 1000, members: [] }, { name: 'docker', gid: 999, members: [] },
+    { name: 'disk', gid: 6, members: [] },
+    { name: 'shadow', gid: 42, members: [] },
+    { name: 'audio', gid: 29, members: ['alice'] },
+    { name: 'alice', gid: 1000, members: [] },
+    { name: 'docker', gid: 999, members: [] },
   ],
 };
 const same = { uid: null, gid: null };
@@ -16,7 +19,7 @@ describe('hostCredentials (M2)', () => {
     expect(hostCredentials({ uid: 1000, gid: 1000, groups: [6, 42, 999, 29] }, same, host)).toEqual({ uid: 1000, gid: 1000, groups: [29] });
   });
 
-  it('a guest primary gid the host account does not have becomes the account\'s own', () => {
+  it("a guest primary gid the host account does not have becomes the account's own", () => {
     expect(hostCredentials({ uid: 1000, gid: 42, groups: [] }, same, host)).toEqual({ uid: 1000, gid: 1000, groups: [] });
   });
 

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { chrootRule, guestMembers, isMember, leaderRule, type OwnFacts, type ProcessFacts } from '../../../src/targets/membership.js';
 
 const own: OwnFacts = { rootId: '8:1', mntns: 'mnt:[1]', userns: 'user:[1]', pidns: 'pid:[1]', cgroup: '/user.slice/session-2.scope' };
-const proc = (pid: number, p: Partial<ProcessFacts>): ProcessFacts => ({ pid, rootId: '8:1', mntns: 'mnt:[1]', userns: 'user:[1]', pidns: 'pid:[1]', cgroup: own.cgroup, ...p });
+const proc = (pid: number, p: Partial<ProcessFacts>): ProcessFacts => ({
+  pid,
+  rootId: '8:1',
+  mntns: 'mnt:[1]',
+  userns: 'user:[1]',
+  pidns: 'pid:[1]',
+  cgroup: own.cgroup,
+  ...p,
+});
 
 describe('chroot membership (audit H4)', () => {
   const rule = chrootRule('8:77', own);
@@ -23,10 +31,10 @@ describe('nspawn and pid membership (issue 12 item 2)', () => {
   it('a guest with its own PID namespace: the PID namespace decides', () => {
     expect(rule.kind).toBe('pidns');
   });
-  it('counts the guest\'s sandboxed service, which has a mount namespace of its own (systemd-resolved)', () => {
+  it("counts the guest's sandboxed service, which has a mount namespace of its own (systemd-resolved)", () => {
     expect(isMember(rule, proc(101, { rootId: '8:50', mntns: 'mnt:[6]', pidns: 'pid:[5]' }))).toBe(true);
   });
-  it('leaves out a host process in another PID namespace, and any process rooted at the host\'s /', () => {
+  it("leaves out a host process in another PID namespace, and any process rooted at the host's /", () => {
     expect(isMember(rule, proc(102, { rootId: '8:51', pidns: 'pid:[7]' }))).toBe(false);
     expect(isMember(rule, proc(103, { pidns: 'pid:[5]' }))).toBe(false);
   });
@@ -36,7 +44,7 @@ describe('nspawn and pid membership (issue 12 item 2)', () => {
     expect(isMember(r, proc(201, { rootId: '8:60', mntns: 'mnt:[9]', cgroup: '/ctd-x/sub' }))).toBe(true);
     expect(isMember(r, proc(202, { rootId: '8:60', mntns: 'mnt:[9]', cgroup: '/ctd-xy' }))).toBe(false);
   });
-  it('neither: the leader\'s mount namespace and root', () => {
+  it("neither: the leader's mount namespace and root", () => {
     const r = leaderRule(proc(300, { rootId: '8:70', mntns: 'mnt:[3]' }), own);
     expect(r.kind).toBe('mntns-root');
     expect(isMember(r, proc(301, { rootId: '8:70', mntns: 'mnt:[3]' }))).toBe(true);

@@ -3,12 +3,22 @@ import { isRealNspawn, scanNspawnProcesses, type NspawnTrust } from '../../../sr
 import { hostProcess } from '../support/fake-host.js';
 
 const trust: NspawnTrust = { exeIds: new Set(['8:4242']), ownCgroup: '/user.slice/session-1.scope', ownRootId: '8:1' };
-const nspawn = (over: Record<string, unknown> = {}) => Object.assign(hostProcess({ pid: 50, ppid: 1, uid: 0, comm: 'systemd-nspawn', cmdline: ['systemd-nspawn', '-D', '/srv/box', '-M', 'box', '-b'] }), { exeId: '8:4242', cgroup: '/machine.slice/systemd-nspawn@box.service', ...over });
-const leader = (over: Record<string, unknown> = {}) => Object.assign(hostProcess({ pid: 51, ppid: 50, uid: 0, comm: 'systemd', rootId: '8:99', rootLink: '/' }), { cgroup: '/machine.slice/systemd-nspawn@box.service/payload', ...over });
+const nspawn = (over: Record<string, unknown> = {}) =>
+  Object.assign(
+    hostProcess({ pid: 50, ppid: 1, uid: 0, comm: 'systemd-nspawn', cmdline: ['systemd-nspawn', '-D', '/srv/box', '-M', 'box', '-b'] }),
+    { exeId: '8:4242', cgroup: '/machine.slice/systemd-nspawn@box.service', ...over },
+  );
+const leader = (over: Record<string, unknown> = {}) =>
+  Object.assign(hostProcess({ pid: 51, ppid: 50, uid: 0, comm: 'systemd', rootId: '8:99', rootLink: '/' }), {
+    cgroup: '/machine.slice/systemd-nspawn@box.service/payload',
+    ...over,
+  });
 
 describe('systemd-nspawn processes (audit H4)', () => {
   it('finds a machine whose nspawn is the real binary, run by root, in machine.slice', () => {
-    expect(scanNspawnProcesses([nspawn(), leader()], trust)).toMatchObject([{ machine: 'box', nspawnPid: 50, leaderPid: 51, via: 'process-scan' }]);
+    expect(scanNspawnProcesses([nspawn(), leader()], trust)).toMatchObject([
+      { machine: 'box', nspawnPid: 50, leaderPid: 51, via: 'process-scan' },
+    ]);
   });
   it.each([
     ['a process that only took the name (another exe)', { exeId: '8:1' }],

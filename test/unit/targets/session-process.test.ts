@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { bestSessionCandidate, type SessionCandidate } from '../../../src/targets/session-process.js';
 
-const proc = (pid: number, uid: number, startTime: number, env: Record<string, string>): SessionCandidate => ({ p: { pid, uid, startTime }, env });
+const proc = (pid: number, uid: number, startTime: number, env: Record<string, string>): SessionCandidate => ({
+  p: { pid, uid, startTime },
+  env,
+});
 
 describe('bestSessionCandidate', () => {
   it('prefers the shell with a display over an older sound server of the same user', () => {

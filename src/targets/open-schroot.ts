@@ -17,7 +17,10 @@ async function openSessionState(session: SchrootSessionState, chroot: SchrootChr
   if (dir === null) {
     throw new TargetError(
       `schroot session ${session.id} is stale and its chroot directory is unknown`,
-      `end it with: schroot -e -c session:${session.id}`,
+      // A pasteable line only for an id no shell would expand (a user may choose a session's name).
+      /^[A-Za-z0-9_.:+@-]+$/.test(session.id)
+        ? `end it with: schroot -e -c session:${session.id}`
+        : 'end it with schroot -e -c session:ID, the id as `schroot --list --all-sessions` prints it',
     );
   }
   const { rule, members } = session.mounted ? await chrootMembers(root, opts) : { rule: null, members: [] };

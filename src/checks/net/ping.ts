@@ -137,6 +137,8 @@ interface Facts {
   guest: PingRun;
   /** ping is not installed in the guest. */
   missing: boolean;
+  /** Why the guest could not be entered at all (a normal user's run: no right to its root or namespaces); null when it was. */
+  unentered?: string | null;
   /** Set when the guest's ping was refused for the user. */
   permission: PermissionFacts | null;
   /** The host's ping in the guest's network namespace, when the guest's could not be used; null when there is none either. */
@@ -198,20 +200,24 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
     'guest',
     await pingWith((argv) => target.exec(argv, { ...asUser, env, timeoutMs: left() + 200 }), options.pingTarget, left),
   );
-  if (guest.result.spawnError && !guest.result.notFound) return cannotRun(`cannot run ping in the guest: ${guest.result.spawnError}`);
+  // Without root the guest cannot be entered (EACCES/EPERM at spawn); the host's ping in its namespace still answers.
+  const spawnError = guest.result.notFound ? undefined : guest.result.spawnError;
+  const unentered = spawnError !== undefined && /\b(EACCES|EPERM)\b/.test(spawnError) ? spawnError : null;
+  if (spawnError !== undefined && unentered === null) return cannotRun(`cannot run ping in the guest: ${spawnError}`);
   const missing = guest.result.notFound;
   const denied = !missing && guest.outcome.error === 'permission';
   const permission = denied ? await permissionFacts(ctx) : null;
   let fallback: PingRun | null = null;
-  if (missing || denied) {
+  if (missing || denied || unentered !== null) {
     // The guest has no usable ping: the host's ping, as root, inside the guest's network namespace.
     const run = await pingWith((argv) => target.execInNetns(argv, { timeoutMs: left() + 200 }), options.pingTarget, left);
     const unusable = run.result.notFound || (run.result.spawnError !== undefined && run.result.exitCode === null);
     if (unusable && missing)
       return cannotRun(`ping is installed neither in the guest nor on the host (${run.result.spawnError ?? 'not found'})`);
+    if (unusable && unentered !== null) return cannotRun(`needs root: run with sudo (cannot enter the guest to ping: ${unentered})`);
     fallback = unusable ? null : pingRun('host-in-netns', run);
   }
-  const deciding = missing || denied ? fallback : guest;
+  const deciding = missing || denied || unentered !== null ? fallback : guest;
   const { kind, root, pid, sharesNetns, netnsPath, nspawn } = target;
   return {
     address: options.pingTarget,
@@ -219,6 +225,7 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
     user: { name: target.user.name, uid: target.user.uid, gid: target.user.gid },
     guest,
     missing,
+    unentered,
     permission,
     host: fallback,
     routes: deciding?.outcome.error === 'no-route' ? await routeFacts(ctx) : null,
@@ -243,7 +250,7 @@ function evidenceOf(run: PingRun): Record<string, unknown> {
 }
 
 /** The ping that decides reachability: the guest's own, or the host's in its namespace when the guest's could not be used. */
-const decidingRun = (f: Facts): PingRun | null => (f.missing || f.permission ? f.host : f.guest);
+const decidingRun = (f: Facts): PingRun | null => (f.missing || f.permission || f.unentered ? f.host : f.guest);
 
 /** One finding for the way the deciding ping ended. */
 function verdict(f: Facts, run: PingRun): Reported<typeof findings> {

@@ -173,6 +173,23 @@ checkTester(check, [
     summary: 'cannot run ping in the guest: the guest vanished',
   },
   {
+    name: "a normal user cannot enter the guest (EACCES at spawn): the host's ping in its namespace decides",
+    target: { commands: [ping({ exitCode: null, spawnError: 'spawn /usr/bin/bash EACCES' })], netnsCommands: [ping({ stdout: OK })] },
+    status: 'pass',
+    codes: ['ping-ok'],
+    assert: (o) => expect(o.findings[0]?.evidence.via).toBe('host-in-netns'),
+  },
+  {
+    name: 'a normal user cannot enter the guest and the host has no ping: needs root',
+    target: {
+      commands: [ping({ exitCode: null, spawnError: 'spawn /usr/bin/bash EACCES' })],
+      netnsCommands: [ping({ exitCode: null, notFound: true, spawnError: 'spawn ping ENOENT' })],
+    },
+    status: 'error',
+    codes: ['check-could-not-run'],
+    summary: /^needs root: run with sudo \(cannot enter the guest to ping: spawn \/usr\/bin\/bash EACCES\)/,
+  },
+  {
     name: 'ICMP not permitted for the user: its own finding and fix; the fallback still finds the route problem',
     target: {
       user: alice,

@@ -7,8 +7,9 @@ import { fixExitCode } from '../../../src/fixes/fix-result.js';
 import type { CommandRunner } from '../../../src/fixes/command-steps.js';
 import type { MountOpResult } from '../../../src/fixes/mount-by-fd.js';
 import type { ExecResult } from '../../../src/core/target.js';
-import type { CheckResult, Fix, FixStep, Report, Status } from '../../../src/core/types.js';
+import type { Fix, FixStep, Report } from '../../../src/core/types.js';
 import { scratch, type Scratch } from './guest-root.js';
+import { report, result } from '../support/report-builders.js';
 
 const ok = (over: Partial<ExecResult> = {}): ExecResult => ({
   exitCode: 0,
@@ -198,26 +199,6 @@ describe('applyFix', () => {
   });
 });
 
-const result = (id: string, status: Status, fixes: Fix[] = []): CheckResult => ({
-  id,
-  group: id.split('.')[0]!,
-  title: id,
-  status,
-  summary: '',
-  durationMs: 0,
-  findings: [],
-  fixes,
-});
-const report = (results: CheckResult[]): Report => ({
-  schemaVersion: 1,
-  tool: { name: 'ctr-doctor', version: '0' },
-  target: { kind: 'chroot', name: '/r', root: '/r', pid: null },
-  startedAt: new Date(0).toISOString(),
-  durationMs: 0,
-  success: false,
-  summary: { pass: 0, warn: 0, fail: 0, skip: 0, error: 0 },
-  results,
-});
 const fix = (id: string, safety: Fix['safety'], where: 'guest' | 'host' = 'guest'): Fix => ({
   id,
   title: id,

@@ -3,28 +3,9 @@ import { findConflicts, normalGuestPath, touchesOf } from '../../../src/fixes/fi
 import { buildPlan } from '../../../src/fixes/fix-plan.js';
 import { writeResolvConfFix } from '../../../src/fixes/plans/resolv-conf-plans.js';
 import { enableGuestResolvedFix } from '../../../src/fixes/plans/dns-stub-plans.js';
-import type { CheckResult, Fix, FixStep, Report, Status } from '../../../src/core/types.js';
+import type { FixStep } from '../../../src/core/types.js';
+import { report, result } from '../support/report-builders.js';
 
-const result = (id: string, status: Status, fixes: Fix[]): CheckResult => ({
-  id,
-  group: id.split('.')[0]!,
-  title: id,
-  status,
-  summary: '',
-  durationMs: 0,
-  findings: [],
-  fixes,
-});
-const report = (results: CheckResult[]): Report => ({
-  schemaVersion: 1,
-  tool: { name: 'ctr-doctor', version: '0' },
-  target: { kind: 'chroot', name: '/r', root: '/r', pid: null },
-  startedAt: new Date(0).toISOString(),
-  durationMs: 0,
-  success: false,
-  summary: { pass: 0, warn: 0, fail: 0, skip: 0, error: 0 },
-  results,
-});
 const answered = { name: 'example.test', asked: [{ server: '192.0.2.53', verdict: 'answer' as const, detail: null }] };
 const write = writeResolvConfFix(['192.0.2.53'], '/etc/resolv.conf', answered, { link: null, manager: null });
 const link = enableGuestResolvedFix({ booted: true, resolvedInstalled: true });

@@ -4,29 +4,10 @@ import { applyAndVerify, recheckIds } from '../../../src/fixes/fix-run.js';
 import { JournalBusyError } from '../../../src/fixes/journal.js';
 import type { CommandRunner } from '../../../src/fixes/command-steps.js';
 import type { PlannedFix } from '../../../src/fixes/fix-plan.js';
-import type { CheckResult, FixStep, Report, Status } from '../../../src/core/types.js';
+import type { FixStep, Status } from '../../../src/core/types.js';
 import { scratch, type Scratch } from './guest-root.js';
+import { report, result } from '../support/report-builders.js';
 
-const result = (id: string, status: Status): CheckResult => ({
-  id,
-  group: id.split('.')[0]!,
-  title: id,
-  status,
-  summary: '',
-  durationMs: 0,
-  findings: [],
-  fixes: [],
-});
-const report = (results: CheckResult[]): Report => ({
-  schemaVersion: 1,
-  tool: { name: 'ctr-doctor', version: '0' },
-  target: { kind: 'chroot', name: '/r', root: '/r', pid: null },
-  startedAt: new Date(0).toISOString(),
-  durationMs: 0,
-  success: false,
-  summary: { pass: 0, warn: 0, fail: 0, skip: 0, error: 0 },
-  results,
-});
 const planned = (fixId: string, checkIds: string[], steps: FixStep[]): PlannedFix => ({
   fixId,
   title: fixId,

@@ -25,6 +25,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { dnsmasqArgv } from './lib/dnsmasq.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : dflt);
@@ -135,23 +136,7 @@ inNs(ns.guest, 'addr', 'add', '198.51.100.2/24', 'dev', `vs${id}`);
 inNs(ns.guest, 'link', 'set', `vs${id}`, 'up');
 inNs(ns.guest, 'route', 'add', 'default', 'via', '198.51.100.1');
 for (const a of ['203.0.113.53/32', '203.0.113.10/32']) inNs(ns.inet, 'addr', 'add', a, 'dev', 'lo');
-daemon([
-  'ip',
-  'netns',
-  'exec',
-  ns.inet,
-  'dnsmasq',
-  '--keep-in-foreground',
-  '--no-resolv',
-  '--no-hosts',
-  '--conf-file=/dev/null',
-  '--user=root',
-  '--bind-interfaces',
-  '--listen-address=203.0.113.53',
-  '--address=/example.com/203.0.113.10',
-  '--local=/#/',
-  '--pid-file=',
-]);
+daemon(dnsmasqArgv(ns.inet));
 
 // PID 1 of the world: when it dies the kernel kills everything left in the namespace. Its root is an
 // overlay copy of the host's `/` without the machine's own container marker (/.dockerenv here), with

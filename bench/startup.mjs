@@ -7,6 +7,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { dnsmasqArgv } from './lib/dnsmasq.mjs';
 
 const CLI = new URL('../dist/bundle/ctr-doctor.js', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -144,23 +145,7 @@ async function healthyWorld() {
     inNs(guest, 'link', 'set', `vb${id}`, 'up');
     inNs(guest, 'route', 'add', 'default', 'via', '198.51.100.1');
     for (const a of ['203.0.113.53/32', '203.0.113.10/32']) inNs(inet, 'addr', 'add', a, 'dev', 'lo');
-    daemon(undo, [
-      'ip',
-      'netns',
-      'exec',
-      inet,
-      'dnsmasq',
-      '--keep-in-foreground',
-      '--no-resolv',
-      '--no-hosts',
-      '--conf-file=/dev/null',
-      '--user=root',
-      '--bind-interfaces',
-      '--listen-address=203.0.113.53',
-      '--address=/example.com/203.0.113.10',
-      '--local=/#/',
-      '--pid-file=',
-    ]);
+    daemon(undo, dnsmasqArgv(inet));
 
     // The desktop lives inside the guest: its X socket, its sound server, its session.
     const inGuest = ['nsenter', `--net=/run/netns/${guest}`, 'chroot', root];

@@ -5,6 +5,7 @@ import { DEFAULT_PATH } from '../../core/target.js';
 import { isBuiltinLocale, isCUtf8, localeAvailable, normaliseLocaleName, parseLocaleList } from '../../parse/locale-name.js';
 import { generateLocaleFix, runWithLocaleFix } from '../../fixes/plans/locale-plans.js';
 import type { TargetKind } from '../../core/types.js';
+import { LOCALE_DIR, localesFromFiles } from './locale-files.js';
 
 /** The variables setlocale(LC_ALL, "") reads, strongest first. */
 const LC_VARS = [
@@ -44,7 +45,7 @@ const findings = {
   },
   'locales-unlisted': {
     severity: 'info',
-    message: "could not list the guest's locales (no locale program, and a locale-archive this cannot read)",
+    message: "could not list the guest's locales: {why}, and the guest's `locale -a` {how}",
     description: "The guest's locales could not be listed.",
   },
   'locale-ok': {
@@ -66,7 +67,12 @@ interface Facts {
   vars: { name: string; value: string }[];
   /** Normalised names the guest has, or null when they could not be listed. */
   available: string[] | null;
-  listedBy: 'locale -a' | '/usr/lib/locale' | null;
+  /** Who answered: the guest's files, or its `locale -a` when they could not. */
+  listedBy: 'locale -a' | typeof LOCALE_DIR | null;
+  /** Why the files could not answer (then `locale -a` was asked), or null. */
+  filesUnusable: string | null;
+  /** How the guest's `locale -a` failed, when it was asked and did not list. */
+  localeA: string | null;
   envSource: string;
   osId: string | null;
   kind: TargetKind;
@@ -74,43 +80,48 @@ interface Facts {
   machine: string | null;
 }
 
-/** Without `locale`, the compiled locales glibc would find: directories under /usr/lib/locale (an archive cannot be read here). */
-async function listFromDirectory(ctx: CheckContext): Promise<string[] | null> {
-  const entries = await ctx.target.readdir('/usr/lib/locale');
-  // A locale-archive holds names a directory listing cannot see: guessing from it would give false alarms.
-  if (entries === null || entries.includes('locale-archive')) return null;
-  return entries.map(normaliseLocaleName);
-}
-
-// What it looks at: the session's LANG/LC_* and what `locale -a` lists inside the guest.
+// What it looks at: the session's LANG/LC_* and the locales the guest has: from its own files (the locale-archive's
+// name table, /usr/lib/locale, locale.alias) as `locale -a` reads them, or from the guest's `locale -a` when they cannot say.
 async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   const denied = await guestUnreadable(ctx);
   if (denied) return denied;
   const { target } = ctx;
   const vars = LC_VARS.map((name) => ({ name, value: target.env[name] ?? '' })).filter((v) => v.value !== '');
-  const [list, osRelease] = await Promise.all([
-    vars.length === 0
-      ? null
-      : target.exec(['locale', '-a'], {
-          env: { PATH: DEFAULT_PATH, LC_ALL: 'C' },
-          timeoutMs: Math.max(300, Math.floor(ctx.options.timeoutMs * 0.7)),
-        }),
+  const [files, osRelease] = await Promise.all([
+    vars.length === 0 ? null : localesFromFiles(target),
     target.readFile('/etc/os-release', { maxBytes: 16 * 1024 }),
   ]);
   let available: string[] | null = null;
   let listedBy: Facts['listedBy'] = null;
-  if (list !== null && list.exitCode === 0) {
-    available = [...parseLocaleList(list.stdout)];
-    listedBy = 'locale -a';
-  } else if (list !== null) {
-    available = await listFromDirectory(ctx);
-    listedBy = available === null ? null : '/usr/lib/locale';
+  let localeA: string | null = null;
+  if (files?.ok) {
+    available = [...new Set(files.names.map(normaliseLocaleName))].sort();
+    listedBy = LOCALE_DIR;
+  } else if (files) {
+    // A guest command only when the files cannot answer (a musl guest, a damaged archive).
+    const list = await target.exec(['locale', '-a'], {
+      env: { PATH: DEFAULT_PATH, LC_ALL: 'C' },
+      timeoutMs: Math.max(300, Math.floor(ctx.options.timeoutMs * 0.7)),
+    });
+    if (list.exitCode === 0) {
+      available = [...parseLocaleList(list.stdout)];
+      listedBy = 'locale -a';
+    } else
+      localeA = list.notFound
+        ? 'is not there'
+        : list.timedOut
+          ? 'timed out'
+          : list.spawnError !== undefined
+            ? `could not start (${list.spawnError})`
+            : `exited ${list.exitCode}`;
   }
   const osId = osRelease.ok ? (/^ID=("?)([\w.-]+)\1\s*$/m.exec(osRelease.text)?.[2] ?? null) : null;
   return {
     vars,
     available,
     listedBy,
+    filesUnusable: files && !files.ok ? files.reason : null,
+    localeA,
     envSource: target.envSource,
     osId,
     kind: target.kind,
@@ -129,7 +140,14 @@ const found = findingBuilder(findings);
 // How it decides: every value must be C/POSIX or a locale the guest lists (after glibc's codeset normalisation).
 function judge(f: Facts) {
   if (f.vars.length === 0) return [found('locale-unset', { envSource: f.envSource })];
-  if (f.available === null) return [found('locales-unlisted', {}, { vars: f.vars })];
+  if (f.available === null)
+    return [
+      found(
+        'locales-unlisted',
+        { why: f.filesUnusable ?? 'its files hold no locale', how: f.localeA ?? 'did not run' },
+        { vars: f.vars, filesUnusable: f.filesUnusable },
+      ),
+    ];
   const have = new Set(f.available);
   // LC_ALL overrides everything else: when it is set and good, the others are never read.
   const lcAll = f.vars.find((v) => v.name === 'LC_ALL');
@@ -139,6 +157,7 @@ function judge(f: Facts) {
     vars: Object.fromEntries(f.vars.map((v) => [v.name, v.value])),
     available: f.available.slice(0, 50),
     listedBy: f.listedBy,
+    ...(f.filesUnusable !== null ? { filesUnusable: f.filesUnusable } : {}),
   };
   if (broken.length === 0) {
     const named = relevant.map((v) => `${v.name}=${v.value}`).join(', ');
@@ -182,7 +201,7 @@ export default defineCheck({
   group: 'locale',
   title: 'Session locale exists in the guest',
   description:
-    'Takes LC_ALL, each LC_* and LANG from the session and looks them up in what `locale -a` lists inside the guest, with glibc\'s codeset normalisation (UTF-8 and utf8 are the same). A missing one makes perl print "Setting locale failed", bash "setlocale: LC_ALL: cannot change locale" and locale "Cannot set LC_CTYPE to default locale"; C.UTF-8 is suggested only when the guest has it.',
+    'Takes LC_ALL, each LC_* and LANG from the session and looks them up in what `locale -a` lists inside the guest (read from the guest\'s own locale-archive name table, /usr/lib/locale and locale.alias as glibc\'s `locale -a` reads them; the guest\'s `locale -a` is run only when those files cannot say), with glibc\'s codeset normalisation (UTF-8 and utf8 are the same). A missing one makes perl print "Setting locale failed", bash "setlocale: LC_ALL: cannot change locale" and locale "Cannot set LC_CTYPE to default locale"; C.UTF-8 is suggested only when the guest has it.',
   findings,
   fixDocs,
   appliesTo: (ctx) => (ctx.target.kind === 'host' ? 'no guest chosen: the session locale is checked inside a guest' : true),

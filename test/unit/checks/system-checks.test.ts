@@ -7,6 +7,7 @@ import { expect } from 'vitest';
 import machineId from '../../../src/checks/dbus/machine-id.js';
 import hostname from '../../../src/checks/hosts/hostname.js';
 import localeLang from '../../../src/checks/locale/lang.js';
+import { buildLocaleArchive } from '../support/locale-archive.js';
 import nssHosts from '../../../src/checks/nss/hosts.js';
 import fsApi from '../../../src/checks/fs/api.js';
 import devPts from '../../../src/checks/dev/pts.js';
@@ -214,6 +215,70 @@ checkTester(localeLang, [
     },
     status: 'pass',
     codes: ['locales-unlisted'],
+    assert: (o) =>
+      expect(o.findings[0]?.message).toBe(
+        "could not list the guest's locales: /usr/lib/locale/locale-archive: 1 bytes, shorter than the 56-byte header, and the guest's `locale -a` is not there",
+      ),
+  },
+  {
+    name: "from the guest's files: the archive's names, a compiled directory, an alias of locale.alias; no command",
+    target: {
+      env: { LANG: 'de_DE.UTF-8', LC_MESSAGES: 'deutsch', LC_TIME: 'en_GB.UTF-8' },
+      files: {
+        '/usr/lib/locale/locale-archive': { content: buildLocaleArchive({ names: ['de_DE.utf8', 'C.utf8'], tail: 4000 }) },
+        '/usr/lib/locale/en_GB.utf8/LC_IDENTIFICATION': 'id',
+        // A directory with translations only, and a file: not locales.
+        '/usr/lib/locale/fr_FR.utf8/LC_MESSAGES/x': 'x',
+        '/usr/lib/locale/README': 'x',
+        '/usr/share/locale/locale.alias': '# aliases\ndeutsch\tde_DE.utf8\nfrancais fr_FR.utf8\n',
+      },
+    },
+    status: 'pass',
+    codes: ['locale-ok'],
+    assert: (o, { target }) => {
+      expect(target.log.exec).toEqual([]);
+      expect(o.findings[0]?.evidence.listedBy).toBe('/usr/lib/locale');
+      expect(o.findings[0]?.evidence.available).toEqual(
+        expect.arrayContaining(['C', 'POSIX', 'de_DE.utf8', 'C.utf8', 'en_GB.utf8', 'deutsch']),
+      );
+      expect(o.findings[0]?.evidence.available).not.toContain('francais');
+    },
+  },
+  {
+    name: "from the guest's files: a LANG the archive lacks",
+    target: {
+      env: { LANG: 'fr_FR.UTF-8' },
+      files: { '/usr/lib/locale/locale-archive': { content: buildLocaleArchive({ names: ['C.utf8'] }) } },
+    },
+    status: 'warn',
+    codes: ['locale-missing'],
+    fixes: ['locale.use-available', 'locale.generate'],
+    assert: (o) => expect(o.findings[0]?.message).toContain('/usr/lib/locale lists C, C.utf8, POSIX'),
+  },
+  {
+    name: 'a damaged archive: locale -a answers, and the evidence says why the files could not',
+    target: {
+      env: { LANG: 'en_US.UTF-8' },
+      files: { '/usr/lib/locale/locale-archive': { content: buildLocaleArchive({ names: ['en_US.utf8'], patch: { 4: 1000 } }) } },
+      commands: [localeA('C\nen_US.utf8\nPOSIX\n')],
+    },
+    status: 'pass',
+    codes: ['locale-ok'],
+    assert: (o) => {
+      expect(o.findings[0]?.evidence.listedBy).toBe('locale -a');
+      expect(String(o.findings[0]?.evidence.filesUnusable)).toMatch(/locale-archive: the name hash table .* ends past the file/);
+    },
+  },
+  {
+    name: 'an archive that is a FIFO: never opened for reading; locale -a answers',
+    target: {
+      env: { LANG: 'en_US.UTF-8' },
+      files: { '/usr/lib/locale/locale-archive': { fifo: true } },
+      commands: [localeA('C\nen_US.utf8\nPOSIX\n')],
+    },
+    status: 'pass',
+    codes: ['locale-ok'],
+    assert: (o) => expect(String(o.findings[0]?.evidence.filesUnusable)).toContain('fifo'),
   },
   {
     name: 'nspawn: --setenv',

@@ -7,6 +7,7 @@ import { buildReport } from '../core/report.js';
 import { runChecks, selectChecks } from '../core/runner.js';
 import type { Report } from '../core/types.js';
 import { HostContext, scanBudgetFrom } from '../host/host-context.js';
+import { beginReadPass } from '../guest/guest-files.js';
 import type { Reporter } from '../report/reporter.js';
 import type { SessionInfo } from '../report/report-layout.js';
 import { applicableFixes, fixCommand } from './fix-command.js';
@@ -119,6 +120,12 @@ export function sessionOf(target: Target): SessionInfo | null {
   };
 }
 
+/** The host path through which `target`'s files are read (GuestTarget's fileRoot: /proc/PID/root for another mount namespace). */
+function fileRootOf(target: Target): string {
+  const { fileRoot } = target as Target & { fileRoot?: unknown };
+  return typeof fileRoot === 'string' ? fileRoot : target.root;
+}
+
 /** Runs the checks on one target and feeds the reporter; returns the report and its exit code. */
 export async function diagnoseTarget(
   target: Target,
@@ -140,11 +147,18 @@ export async function diagnoseTarget(
     fixCommand,
     applicableFixes,
   });
-  const results = await runChecks(checks, ctx, {
-    timeoutMs: options.timeoutMs,
-    isRoot: process.getuid?.() === 0,
-    events: { checkStart: (c) => reporter?.checkStart?.(c), checkEnd: (r) => reporter?.checkEnd?.(r) },
-  });
+  // One pass: the checks share their guest file reads; it ends with them, so that a diagnosis after a fix reads afresh.
+  const endPass = beginReadPass(fileRootOf(target));
+  let results;
+  try {
+    results = await runChecks(checks, ctx, {
+      timeoutMs: options.timeoutMs,
+      isRoot: process.getuid?.() === 0,
+      events: { checkStart: (c) => reporter?.checkStart?.(c), checkEnd: (r) => reporter?.checkEnd?.(r) },
+    });
+  } finally {
+    endPass();
+  }
   timing('checks finished');
   const report = buildReport(target, results, startedAt, strict, hostname());
   await reporter?.end?.(report);

@@ -7,6 +7,8 @@ export const O_PATH = 0o10000000;
 const MAX_SYMLINKS = 40;
 /** A handle on a name itself: never follows it, never opens a device or a FIFO. */
 const PATH_NOFOLLOW = O_PATH | constants.O_NOFOLLOW;
+/** The same, for a component that must be a directory: one open instead of an open and an fstat (ENOTDIR otherwise). */
+const DIR_NOFOLLOW = PATH_NOFOLLOW | constants.O_DIRECTORY;
 
 /** Why a walk inside the root failed. */
 export class InRootError extends Error {
@@ -68,7 +70,11 @@ function errorOf(error: unknown, at: string): InRootError {
  * handle it came from and never above the root. What is found is the object that was walked,
  * whatever is renamed or swapped meanwhile: read it through `handle`, never by its path.
  */
-export async function walkInRoot(root: string, guestPath: string, opts: { followLast?: boolean } = {}): Promise<WalkedPath> {
+export async function walkInRoot(
+  root: string,
+  guestPath: string,
+  opts: { followLast?: boolean; rootHandle?: FileHandle } = {},
+): Promise<WalkedPath> {
   const followLast = opts.followLast ?? true;
   const held: FileHandle[] = [];
   const close = async (): Promise<void> => {
@@ -82,12 +88,15 @@ export async function walkInRoot(root: string, guestPath: string, opts: { follow
   };
 
   try {
-    // The root is chosen by the tool (a directory or /proc/PID/root), so it may be followed.
-    const rootHandle = keep(
-      await open(root, O_PATH | constants.O_DIRECTORY).catch((e: unknown) => {
-        throw errorOf(e, '/');
-      }),
-    );
+    // The root is chosen by the tool (a directory or /proc/PID/root), so it may be followed. A
+    // handle held by the caller (one per diagnosis pass) is used as it is, and left open.
+    const rootHandle =
+      opts.rootHandle ??
+      keep(
+        await open(root, O_PATH | constants.O_DIRECTORY).catch((e: unknown) => {
+          throw errorOf(e, '/');
+        }),
+      );
     const stack: { handle: FileHandle; name: string }[] = [{ handle: rootHandle, name: '' }];
     const symlinks: { link: string; target: string }[] = [];
     const here = (extra: string[] = []): string => '/' + [...stack.slice(1).map((s) => s.name), ...extra].join('/');
@@ -115,6 +124,19 @@ export async function walkInRoot(root: string, guestPath: string, opts: { follow
       const candidate = here([component]);
       let handle: FileHandle;
       try {
+        if (!isLast) {
+          // Most components are plain directories: one open says so. A symlink or a file fails
+          // (ENOTDIR) and takes the general way below, which tells them apart.
+          const dir = await open(atFd(top.handle, component), DIR_NOFOLLOW).catch((e: unknown) => {
+            const code = (e as NodeJS.ErrnoException).code;
+            if (code === 'ENOTDIR' || code === 'ELOOP') return null;
+            throw e;
+          });
+          if (dir !== null) {
+            stack.push({ handle: keep(dir), name: component });
+            continue;
+          }
+        }
         handle = keep(await open(atFd(top.handle, component), PATH_NOFOLLOW));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -184,7 +206,7 @@ export async function walkInRoot(root: string, guestPath: string, opts: { follow
 export async function withWalk<T>(
   root: string,
   guestPath: string,
-  opts: { followLast?: boolean },
+  opts: { followLast?: boolean; rootHandle?: FileHandle },
   use: (walked: WalkedPath) => Promise<T>,
 ): Promise<T> {
   const walked = await walkInRoot(root, guestPath, opts);
@@ -206,10 +228,10 @@ export interface CappedRead {
  * Reads the regular file held by the O_PATH `handle`: it is reopened through /proc/self/fd only
  * when it is one (a device node or FIFO is never opened), then read up to `maxBytes`. The size
  * from fstat is not trusted: /proc and /sys files say 0 or 4096 whatever they hold.
- * Returns null when `handle` is not a regular file.
+ * Returns null when `handle` is not a regular file. `known`: the handle's fstat, when the caller has it.
  */
-export async function readRegularCapped(handle: FileHandle, maxBytes: number): Promise<CappedRead | null> {
-  const before = await handle.stat();
+export async function readRegularCapped(handle: FileHandle, maxBytes: number, known?: Stats): Promise<CappedRead | null> {
+  const before = known ?? (await handle.stat());
   if (!before.isFile()) return null;
   const file = await open(viaFd(handle), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {

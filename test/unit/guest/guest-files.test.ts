@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync, openSync, ftruncateSync, closeSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync, openSync, ftruncateSync, closeSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { GuestFiles } from '../../../src/guest/guest-files.js';
+import { GuestFiles, beginReadPass } from '../../../src/guest/guest-files.js';
 import { resolveInRoot, InRootError } from '../../../src/guest/in-root.js';
 
 let root: string;
@@ -127,5 +127,116 @@ describe('GuestFiles.readFile', () => {
   it('returns binary garbage as bytes without throwing', async () => {
     const r = await files.readFile('/etc/garbage');
     expect(r.ok && r.bytes.length).toBe(5);
+  });
+});
+
+describe('a read pass (beginReadPass)', () => {
+  let passRoot: string;
+  let guest: GuestFiles;
+  /** Replaces /etc/shared by a new file (another inode), as an editor or a fix would. */
+  const swap = (text: string): void => {
+    writeFileSync(path.join(passRoot, 'etc/shared.new'), text);
+    renameSync(path.join(passRoot, 'etc/shared.new'), path.join(passRoot, 'etc/shared'));
+  };
+  const text = async (): Promise<string | null> => {
+    const r = await guest.readFile('/etc/shared');
+    return r.ok ? r.text : null;
+  };
+
+  beforeAll(() => {
+    passRoot = mkdtempSync(path.join(os.tmpdir(), 'ctd-pass-'));
+    mkdirSync(path.join(passRoot, 'etc'));
+    guest = new GuestFiles(passRoot);
+  });
+  afterAll(() => {
+    rmSync(passRoot, { recursive: true, force: true });
+  });
+
+  it('answers a second read of the same path in the same pass from the first', async () => {
+    swap('first\n');
+    const end = beginReadPass(passRoot);
+    try {
+      expect(await text()).toBe('first\n');
+      swap('second\n');
+      // Spelled differently, walked the same: one answer.
+      expect(await text()).toBe('first\n');
+      const again = await guest.readFile('//etc/./shared');
+      expect(again.ok && again.text).toBe('first\n');
+    } finally {
+      end();
+    }
+  });
+
+  it('reads again in a new pass, and sees a file swapped between passes', async () => {
+    swap('before the fix\n');
+    let end = beginReadPass(passRoot);
+    const before = await guest.stat('/etc/shared');
+    expect(await text()).toBe('before the fix\n');
+    end();
+    swap('after the fix\n');
+    end = beginReadPass(passRoot);
+    try {
+      expect(await text()).toBe('after the fix\n');
+      const after = await guest.stat('/etc/shared');
+      expect('ino' in after && 'ino' in before && after.ino !== before.ino).toBe(true);
+    } finally {
+      end();
+    }
+  });
+
+  it('reads afresh outside any pass', async () => {
+    swap('one\n');
+    expect(await text()).toBe('one\n');
+    swap('two\n');
+    expect(await text()).toBe('two\n');
+  });
+
+  it('shares missing files and directory listings too, and hands out copies', async () => {
+    const end = beginReadPass(passRoot);
+    try {
+      expect((await guest.readFile('/etc/absent')).ok).toBe(false);
+      writeFileSync(path.join(passRoot, 'etc/absent'), 'now here\n');
+      expect((await guest.readFile('/etc/absent')).ok).toBe(false);
+      const list = await guest.readdir('/etc');
+      list?.push('mutated');
+      expect(await guest.readdir('/etc')).not.toContain('mutated');
+    } finally {
+      end();
+      rmSync(path.join(passRoot, 'etc/absent'));
+    }
+  });
+
+  it('keeps only its own root: another root in the same run reads its own files', async () => {
+    const other = mkdtempSync(path.join(os.tmpdir(), 'ctd-pass-other-'));
+    mkdirSync(path.join(other, 'etc'));
+    writeFileSync(path.join(other, 'etc/shared'), 'other root\n');
+    swap('this root\n');
+    const endThis = beginReadPass(passRoot);
+    const endOther = beginReadPass(other);
+    try {
+      expect(await text()).toBe('this root\n');
+      const r = await new GuestFiles(other).readFile('/etc/shared');
+      expect(r.ok && r.text).toBe('other root\n');
+    } finally {
+      endThis();
+      endOther();
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('walks inside the held root as before: symlinks re-rooted, loops refused, nothing of the host reached', async () => {
+    const end = beginReadPass(root);
+    try {
+      const r = await files.readFile('/etc/abs-link');
+      expect(r.ok && r.text).toBe('nameserver 203.0.113.53\n');
+      const hostFile = await files.readFile('/etc/host-abs');
+      expect(hostFile.ok).toBe(false);
+      const loop = await files.readFile('/etc/loop-a');
+      expect(!loop.ok && loop.reason).toBe('symlink-loop');
+      const throughLink = await files.readFile('/etc/to-root/etc/rel-link');
+      expect(throughLink.ok && throughLink.text).toBe('nameserver 203.0.113.53\n');
+    } finally {
+      end();
+    }
   });
 });

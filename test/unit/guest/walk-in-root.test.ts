@@ -77,6 +77,38 @@ describe('walkInRoot', () => {
     await w.close();
   });
 
+  it('walks through symlinked and looping directories in the middle of a path (the one-open fast way falls back)', async () => {
+    symlinkSync('/home/u', path.join(root, 'home/abs-u'));
+    symlinkSync('u/d', path.join(root, 'home/rel-d'));
+    symlinkSync('/home/loop2', path.join(root, 'home/loop1'));
+    symlinkSync('/home/loop1', path.join(root, 'home/loop2'));
+    symlinkSync(host, path.join(root, 'home/to-host'));
+    expect(await textOf('/home/abs-u/d/hostname')).toBe('guest\n');
+    expect(await textOf('/home/rel-d/hostname')).toBe('guest\n');
+    expect(await textOf('/home/rel-d/../d/hostname')).toBe('guest\n');
+    await expect(walkInRoot(root, '/home/loop1/hostname')).rejects.toMatchObject({ reason: 'symlink-loop' });
+    const missing = await walkInRoot(root, '/home/to-host/hostname');
+    expect(missing.handle).toBeNull();
+    await missing.close();
+    const through = await walkInRoot(root, '/home/abs-u/d/hostname');
+    expect(through.symlinks).toEqual([{ link: '/home/abs-u', target: '/home/u' }]);
+    expect(through.dirs.map((d) => d.guestPath)).toEqual(['/home', '/home/u', '/home/u/d']);
+    await through.close();
+  });
+
+  it('walks from a root handle the caller holds, and leaves it open', async () => {
+    const held = await open(root, O_PATH);
+    try {
+      const walked = await walkInRoot(root, '/home/u/d/hostname', { rootHandle: held });
+      expect(walked.handle).not.toBeNull();
+      await walked.close();
+      // Still usable: the walk closed only what it opened.
+      expect((await held.stat()).isDirectory()).toBe(true);
+    } finally {
+      await held.close();
+    }
+  });
+
   it('a file below a regular file is "not a directory"', async () => {
     await expect(walkInRoot(root, '/home/u/d/hostname/x')).rejects.toMatchObject({ reason: 'not-a-directory' });
   });

@@ -235,7 +235,8 @@ echo fake-hostname
         expect(r.stdout.trim().split('\n'), `as ${user ? 'the user' : 'root'}`).toEqual(['0', '1', '2']);
         expect(r.stdout).not.toContain('HOST-ONLY');
       }
-      // The tool started by a parent that left a handle of the host's / open (no close-on-exec) as fd 5.
+      // The tool started by a parent that left a handle of the host's / open (no close-on-exec) as fd 40
+      // (Node marks a few low inherited numbers close-on-exec itself at start-up: fd 5 would prove nothing).
       const child = join(w.stateDir, 'exec-with-fd.mjs');
       const dist = fileURLToPath(new URL('../../dist/src/', import.meta.url));
       writeFileSync(
@@ -250,7 +251,7 @@ process.stdout.write(JSON.stringify(r));
       const hostRoot = openSync('/', 'r');
       try {
         const out = spawnSync(process.execPath, [child, script], {
-          stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', hostRoot],
+          stdio: ['ignore', 'pipe', 'pipe', ...Array<'ignore'>(37).fill('ignore'), hostRoot],
           timeout: 30_000,
         });
         const r = JSON.parse(out.stdout.toString() || '{}') as { exitCode: number | null; stdout: string };

@@ -1,6 +1,7 @@
 import type { Target } from '../core/target.js';
 import { DEFAULT_PATH } from '../core/target.js';
 import { parseGetentAhosts } from '../parse/local-addresses.js';
+import { parseGetentFrames } from '../parse/getent-frames.js';
 
 /** What `getent ahosts NAME` said in the guest, and how long it took. */
 export interface GetentAnswer {
@@ -20,7 +21,7 @@ export interface GetentAnswer {
  */
 export async function guestGetaddrinfo(target: Target, name: string, timeoutMs: number): Promise<GetentAnswer> {
   const started = Date.now();
-  const r = await target.exec(['getent', 'ahosts', name], { env: { PATH: DEFAULT_PATH, LC_ALL: 'C' }, timeoutMs });
+  const r = await target.exec(['getent', 'ahosts', name], { env: { ...LOOKUP_ENV }, timeoutMs });
   return {
     name,
     addresses: r.exitCode === 0 ? parseGetentAhosts(r.stdout) : [],
@@ -29,6 +30,83 @@ export async function guestGetaddrinfo(target: Target, name: string, timeoutMs: 
     timedOut: r.timedOut,
     missing: r.notFound,
   };
+}
+
+/**
+ * Our fixed script for several lookups in one guest command: `sh -c SCRIPT sh MARKER NAME…`. The
+ * names are looked up at once, one element of a pipeline each (the lookups overlap, as separate
+ * commands did; a pipeline, not `&`: a shell opens /dev/null for a background job, and a bare
+ * chroot may have none), each timed by the guest's clock and its exit status and exact output (the
+ * `x` keeps trailing newlines from command substitution) printed as one frame (parse/getent-frames.ts)
+ * on descriptor 3, the script's stdout (the pipes between the elements carry nothing); the guest's
+ * programs get no descriptor 3.
+ *
+ * Why this is no weaker than running the guest's getent directly: the guest's sh, date and printf
+ * are guest code run exactly as getent is (the same confined chain, the same user, environment and
+ * descriptors), and no guest data is part of the script: the names and the marker are positional
+ * arguments, never parsed as shell text. A guest that forges frames (it can read the marker in
+ * /proc) can only misreport its own lookups, which it controls anyway through its NSS.
+ */
+const BATCH_SCRIPT = [
+  'm=$1; shift',
+  'exec 3>&1',
+  'one() {',
+  '  s=$(date +%s%N 3>&-)',
+  '  o=$(getent ahosts "$2" 3>&-; r=$?; echo x; exit $r)',
+  '  r=$?',
+  '  e=$(date +%s%N 3>&-)',
+  '  printf \'%s %s %s %s %s\\n%s%s end\\n\' "$m" "$1" "$r" "$s" "$e" "${o%x}" "$m" >&3',
+  '}',
+  'all() {',
+  '  i=$1; shift',
+  '  if [ $# -gt 1 ]; then k=$1; shift; one "$i" "$k" | all $((i + 1)) "$@"; else one "$i" "$1"; fi',
+  '}',
+  'all 1 "$@"',
+].join('\n');
+
+/** The guest command of a batch: our fixed script, then the marker and the names as its positional arguments. */
+export function batchArgv(marker: string, names: readonly string[]): string[] {
+  return ['sh', '-c', BATCH_SCRIPT, 'sh', marker, ...names];
+}
+
+/** The environment of every lookup: our PATH, the C locale. */
+export const LOOKUP_ENV: Readonly<Record<string, string>> = { PATH: DEFAULT_PATH, LC_ALL: 'C' };
+
+/**
+ * `getent ahosts` of each name (duplicates asked once), in ONE guest command: the per-guest cost
+ * of a command (the confined chain, a fork of the CLI) is paid once instead of once per name.
+ * When the guest has no usable sh or its output is not our frames, each name is asked alone.
+ * Answers come back in the order of `names`; `elapsedMs` is the lookup's own time in the guest.
+ */
+export async function guestGetaddrinfoAll(target: Target, names: readonly string[], timeoutMs: number): Promise<GetentAnswer[]> {
+  const unique = [...new Set(names)];
+  if (unique.length < 2) return Promise.all(names.map((n) => guestGetaddrinfo(target, n, timeoutMs)));
+  const marker = `ctd-${globalThis.crypto.randomUUID()}`;
+  const started = Date.now();
+  const r = await target.exec(batchArgv(marker, unique), { env: { ...LOOKUP_ENV }, timeoutMs });
+  const elapsedMs = Date.now() - started;
+  const parsed = r.notFound || r.spawnError !== undefined ? null : parseGetentFrames(r.stdout, marker, unique.length);
+  // Every frame, or the ones printed before the timeout stopped the rest: anything else is asked again, one name at a time.
+  const usable = parsed?.ok === true && (r.timedOut || parsed.frames.size === unique.length);
+  if (!usable) return Promise.all(names.map((n) => guestGetaddrinfo(target, n, timeoutMs)));
+  const byName = new Map(
+    unique.map((name, i): [string, GetentAnswer] => {
+      const frame = parsed.frames.get(i + 1);
+      if (!frame) return [name, { name, addresses: [], exitCode: null, elapsedMs, timedOut: true, missing: false }];
+      return [
+        name,
+        {
+          name,
+          addresses: frame.exitCode === 0 ? parseGetentAhosts(frame.stdout) : [],
+          exitCode: frame.exitCode,
+          elapsedMs: frame.elapsedMs,
+          timedOut: false,
+          missing: frame.exitCode === 127,
+        },
+      ];
+    }),
+  );
+  return names.map((n) => byName.get(n)!);
 }
 
 /** Modules glibc 2.34 and later carry inside libc: present even with no libnss_X.so.2. */

@@ -4,7 +4,7 @@ import { guestUnreadable } from '../guest-access.js';
 import { hostsAddressesOf, isLoopbackAddress, parseEtcHosts } from '../../parse/etc-hosts.js';
 import { parseNsswitch } from '../../parse/nsswitch.js';
 import { parseFibTrieLocal, parseIfInet6 } from '../../parse/local-addresses.js';
-import { guestGetaddrinfo, guestNssModules, type GetentAnswer } from '../nss-lookup.js';
+import { guestGetaddrinfoAll, guestNssModules, type GetentAnswer } from '../nss-lookup.js';
 import { addHostsLinesFix, hostnameAdviceFix } from '../../fixes/plans/hosts-plans.js';
 import type { TargetKind } from '../../core/types.js';
 
@@ -71,7 +71,7 @@ interface Facts {
   myhostname: { listed: boolean; installed: boolean };
   own: GetentAnswer | null;
   localhost: GetentAnswer;
-  /** A numeric address, which getaddrinfo answers without NSS: what starting a command in the guest costs. */
+  /** A numeric address, which getaddrinfo answers without NSS: what a lookup costs before NSS (starting getent, or the command). */
   baselineMs: number;
   localAddresses: string[];
   kind: TargetKind;
@@ -94,12 +94,12 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
     target.readProcNet('if_inet6'),
   ]);
   const hostsDb = nss.ok ? parseNsswitch(nss.text).get('hosts') : undefined;
-  const [own, localhost, baseline, modules] = await Promise.all([
-    name === null ? Promise.resolve(null) : guestGetaddrinfo(target, name, timeoutMs),
-    guestGetaddrinfo(target, 'localhost', timeoutMs),
-    guestGetaddrinfo(target, '127.0.0.1', timeoutMs),
+  // The three lookups in one guest command (a numeric address first: what the lookup itself costs, NSS aside).
+  const [answers, modules] = await Promise.all([
+    guestGetaddrinfoAll(target, ['127.0.0.1', 'localhost', ...(name === null ? [] : [name])], timeoutMs),
     guestNssModules(target, ['myhostname']),
   ]);
+  const [baseline, localhost, own = null] = answers as [GetentAnswer, GetentAnswer, GetentAnswer?];
   return {
     name,
     hosts: { present: hosts.ok, text: hosts.ok ? hosts.text : '' },

@@ -18,6 +18,7 @@ import { checkTester } from '../support/check-tester.js';
 import type { FakeCommand, FakeProbe } from '../support/fake-target.js';
 import type { ApiFsResponse, FsInfo, NodeInfo } from '../../../src/core/api-fs-types.js';
 import type { CheckOutcome } from '../../../src/core/types.js';
+import type { ExecResult } from '../../../src/core/target.js';
 
 const snippets = (o: CheckOutcome) => o.fixes.flatMap((f) => f.steps.map((s) => ('snippet' in s ? (s.snippet ?? '') : '')));
 const writes = (o: CheckOutcome) => o.fixes.flatMap((f) => f.steps.flatMap((s) => (s.kind === 'write' ? [s] : [])));
@@ -89,6 +90,32 @@ const getent = (name: string, stdout: string, exitCode = 0): FakeCommand => ({
   result: { stdout, exitCode },
 });
 const uname = (name: string): FakeCommand => ({ argv: ['uname', '-n'], result: { stdout: `${name}\n` } });
+/**
+ * The guest's sh running our batched lookup script: the frames it would print, built from the
+ * argv it is given (marker, then names) and the getent answers scripted for each name.
+ * `ms` gives a name's lookup time in the guest (default 2 ms); `only` prints only those frames (a timeout cut the rest).
+ */
+const batch = (
+  answers: FakeCommand[],
+  o: { ms?: Record<string, number>; only?: string[]; result?: Partial<ExecResult> } = {},
+): FakeCommand => ({
+  argv: ['sh', '-c'],
+  prefix: true,
+  result: o.result ?? {},
+  respond: (argv) => {
+    const [marker = '', ...names] = argv.slice(4);
+    const frames = names.map((name, i) => {
+      const a = answers.find((c) => c.argv[2] === name);
+      if (!a || (o.only && !o.only.includes(name))) return '';
+      const start = 1_700_000_000_000_000_000n + BigInt(i);
+      const end = start + BigInt((o.ms?.[name] ?? 2) * 1_000_000);
+      return `${marker} ${i + 1} ${a.result.exitCode ?? 0} ${start} ${end}\n${a.result.stdout ?? ''}${marker} end\n`;
+    });
+    return { stdout: frames.reverse().join('') };
+  },
+});
+/** The guest's commands for hosts.hostname: its uname, and the lookups in one batch only (a lone getent would be unexpected). */
+const viaSh = (name: string, ...answers: FakeCommand[]): FakeCommand[] => [uname(name), batch([BASE, ...answers])];
 const LOCALHOST = getent('localhost', '127.0.0.1       STREAM localhost\n::1 STREAM\n');
 const BASE = getent('127.0.0.1', '127.0.0.1       STREAM 127.0.0.1\n');
 const HOSTS = '127.0.0.1 localhost\n::1 localhost\n';
@@ -98,7 +125,7 @@ checkTester(hostname, [
     name: 'both resolve locally',
     target: {
       files: { '/etc/hosts': `${HOSTS}127.0.1.1 box\n` },
-      commands: [BASE, uname('box'), LOCALHOST, getent('box', '127.0.1.1 STREAM box\n')],
+      commands: viaSh('box', LOCALHOST, getent('box', '127.0.1.1 STREAM box\n')),
     },
     status: 'pass',
     codes: ['hostname-resolves'],
@@ -107,7 +134,7 @@ checkTester(hostname, [
     name: 'the hostname is missing from /etc/hosts and myhostname is not listed: the line is added',
     target: {
       files: { '/etc/hosts': HOSTS, '/etc/nsswitch.conf': 'hosts: files dns\n' },
-      commands: [BASE, uname('guestbox'), LOCALHOST, getent('guestbox', '', 2)],
+      commands: viaSh('guestbox', LOCALHOST, getent('guestbox', '', 2)),
     },
     status: 'warn',
     codes: ['hostname-unresolvable'],
@@ -119,7 +146,7 @@ checkTester(hostname, [
   },
   {
     name: 'an empty /etc/hosts: localhost too',
-    target: { files: { '/etc/hosts': '' }, commands: [BASE, uname('box'), getent('localhost', '', 2), getent('box', '', 2)] },
+    target: { files: { '/etc/hosts': '' }, commands: viaSh('box', getent('localhost', '', 2), getent('box', '', 2)) },
     status: 'fail',
     codes: ['localhost-unresolvable', 'hostname-unresolvable'],
     fixes: ['hosts.add-lines'],
@@ -127,7 +154,7 @@ checkTester(hostname, [
   },
   {
     name: "a hostname that resolves to someone else's address",
-    target: { files: { '/etc/hosts': HOSTS }, commands: [BASE, uname('box'), LOCALHOST, getent('box', '192.0.2.77 STREAM box\n')] },
+    target: { files: { '/etc/hosts': HOSTS }, commands: viaSh('box', LOCALHOST, getent('box', '192.0.2.77 STREAM box\n')) },
     status: 'warn',
     codes: ['hostname-not-local'],
   },
@@ -135,7 +162,7 @@ checkTester(hostname, [
     name: 'localhost pointing elsewhere',
     target: {
       files: { '/etc/hosts': '192.0.2.1 localhost\n' },
-      commands: [BASE, uname('box'), getent('localhost', '192.0.2.1 STREAM localhost\n'), getent('box', '127.0.1.1 STREAM\n')],
+      commands: viaSh('box', getent('localhost', '192.0.2.1 STREAM localhost\n'), getent('box', '127.0.1.1 STREAM\n')),
     },
     status: 'fail',
     codes: ['localhost-not-loopback'],
@@ -146,7 +173,7 @@ checkTester(hostname, [
       kind: 'nspawn',
       nspawn: { machine: 'box', nspawnPid: 1, argv: [] },
       files: { '/etc/hosts': HOSTS },
-      commands: [BASE, uname('box'), LOCALHOST, getent('box', '', 2)],
+      commands: viaSh('box', LOCALHOST, getent('box', '', 2)),
     },
     status: 'warn',
     codes: ['hostname-unresolvable'],
@@ -155,9 +182,93 @@ checkTester(hostname, [
   },
   {
     name: 'no getent in the guest',
-    target: { commands: [BASE, uname('box'), { argv: ['getent'], prefix: true, result: { exitCode: 127, notFound: true } }] },
+    target: { commands: [uname('box'), batch(['127.0.0.1', 'localhost', 'box'].map((n) => getent(n, '', 127)))] },
     status: 'pass',
     codes: ['getent-missing'],
+  },
+  {
+    name: 'the three lookups are one guest command, the names as arguments after the fixed script',
+    target: {
+      files: { '/etc/hosts': `${HOSTS}127.0.1.1 box\n` },
+      commands: viaSh('box', LOCALHOST, getent('box', '127.0.1.1 STREAM box\n')),
+    },
+    status: 'pass',
+    codes: ['hostname-resolves'],
+    assert: (o, { target }) => {
+      const lookups = target.log.exec.filter((e) => e.argv[0] !== 'uname');
+      expect(lookups).toHaveLength(1);
+      const argv = lookups[0]!.argv;
+      expect(argv.slice(5)).toEqual(['127.0.0.1', 'localhost', 'box']);
+      // No guest data in the script text: it is the same whatever the names.
+      expect(argv[2]).not.toContain('box');
+      expect(argv[4]).toMatch(/^ctd-[0-9a-f-]{36}$/);
+      expect(o.findings[0]?.evidence.elapsedMs).toBe(2);
+    },
+  },
+  {
+    name: 'a hostname that is localhost: asked once',
+    target: { files: { '/etc/hosts': HOSTS }, commands: [uname('localhost'), batch([BASE, LOCALHOST])] },
+    status: 'pass',
+    codes: ['hostname-resolves'],
+    assert: (_o, { target }) => expect(target.log.exec[1]?.argv.slice(5)).toEqual(['127.0.0.1', 'localhost']),
+  },
+  {
+    name: 'no sh in the guest: one getent per name, as before',
+    target: {
+      files: { '/etc/hosts': `${HOSTS}127.0.1.1 box\n` },
+      commands: [
+        uname('box'),
+        { argv: ['sh'], prefix: true, result: { exitCode: 127, notFound: true } },
+        BASE,
+        LOCALHOST,
+        getent('box', '127.0.1.1 STREAM box\n'),
+      ],
+    },
+    status: 'pass',
+    codes: ['hostname-resolves'],
+    assert: (_o, { target }) => expect(target.log.exec.filter((e) => e.argv[0] === 'getent')).toHaveLength(3),
+  },
+  {
+    name: 'output that is not our frames (a date without %N): one getent per name',
+    target: {
+      files: { '/etc/hosts': HOSTS },
+      commands: [
+        uname('box'),
+        { argv: ['sh', '-c'], prefix: true, result: { stdout: 'ctd-x 1 0 %N %N\n' } },
+        BASE,
+        LOCALHOST,
+        getent('box', '', 2),
+      ],
+    },
+    status: 'warn',
+    codes: ['hostname-unresolvable'],
+    fixes: ['hosts.add-lines'],
+    assert: (_o, { target }) => expect(target.log.exec.filter((e) => e.argv[0] === 'getent')).toHaveLength(3),
+  },
+  {
+    name: "the batch timed out after two frames: the hostname's lookup is the one that timed out",
+    target: {
+      files: { '/etc/hosts': HOSTS },
+      commands: [
+        uname('box'),
+        batch([BASE, LOCALHOST, getent('box', '')], { only: ['127.0.0.1', 'localhost'], result: { timedOut: true, exitCode: null } }),
+      ],
+    },
+    status: 'warn',
+    codes: ['hostname-unresolvable'],
+    fixes: ['hosts.add-lines'],
+    assert: (o) => expect(o.summary).toMatch(/getent ahosts box timed out after \d+ ms/),
+  },
+  {
+    name: "a lookup slow in the guest (by the guest's clock, less the numeric address's)",
+    target: {
+      files: { '/etc/hosts': `${HOSTS}127.0.1.1 box\n` },
+      commands: [uname('box'), batch([BASE, LOCALHOST, getent('box', '127.0.1.1 STREAM box\n')], { ms: { '127.0.0.1': 40, box: 1600 } })],
+    },
+    status: 'warn',
+    codes: ['hostname-slow'],
+
+    assert: (o) => expect(o.summary).toContain('box resolves in the guest, but the lookup took 1600 ms'),
   },
 ]);
 

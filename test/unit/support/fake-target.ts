@@ -44,6 +44,8 @@ export interface FakeCommand {
   /** Match only the first N args (the rest may vary). */
   prefix?: boolean;
   result: Partial<ExecResult>;
+  /** Computes the result from the argv it was given (laid over `result`): for commands whose arguments are chosen at run time. */
+  respond?: (argv: string[]) => Partial<ExecResult>;
 }
 
 /** A scripted probe: matched by name and, optionally, a predicate on the request. */
@@ -261,7 +263,7 @@ function answer(commands: FakeCommand[], argv: string[], where: string): ExecRes
     c.prefix ? c.argv.every((a, i) => argv[i] === a) : c.argv.length === argv.length && c.argv.every((a, i) => argv[i] === a),
   );
   if (!hit) throw new Error(`FakeTarget: unexpected ${where} command: ${JSON.stringify(argv)}`);
-  return { exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false, ...hit.result };
+  return { exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false, ...hit.result, ...hit.respond?.(argv) };
 }
 
 function writeFake(root: string, guestPath: string, file: FakeFile): void {

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 import { startProcessScan } from '../src/host/proc-scan-worker.js';
+import { requireWithCodeCache } from './code-cache.js';
 
 type Cli = typeof import('../src/cli/main.js');
 
@@ -27,15 +28,21 @@ const NO_SCAN = new Set([
 /** Set to true by scripts/bundle.mjs when it builds dist/bundle/ctr-doctor.js. */
 declare const CTR_DOCTOR_BUNDLE: boolean | undefined;
 
-/** In dist/bundle the CLI is one CommonJS file beside this one; in dist/bin, the compiled modules. */
+/**
+ * In dist/bundle the CLI is one CommonJS file beside this one; in dist/bin, the compiled modules.
+ * Node 22.1+ keeps compiled code between runs itself (enableCompileCache); on Node 20 the bundle
+ * is compiled with the code cache the build left beside it (bin/code-cache.ts).
+ */
 async function loadCli(): Promise<Cli> {
-  if (typeof CTR_DOCTOR_BUNDLE !== 'undefined' && CTR_DOCTOR_BUNDLE) return createRequire(import.meta.url)('./cli.js') as Cli;
+  const require = createRequire(import.meta.url);
+  const nodeCache = (require('node:module') as { enableCompileCache?: () => unknown }).enableCompileCache;
+  nodeCache?.();
+  if (typeof CTR_DOCTOR_BUNDLE !== 'undefined' && CTR_DOCTOR_BUNDLE)
+    return (nodeCache ? require('./cli.js') : requireWithCodeCache(require.resolve('./cli.js'))) as Cli;
   return import('../src/cli/main.js');
 }
 
 async function run(argv: string[]): Promise<void> {
-  // Node 22+ keeps compiled code between runs; Node 20 has no such cache.
-  (createRequire(import.meta.url)('node:module') as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   const { main } = await loadCli();
   process.exitCode = await main(argv);
   // The report is out; anything still holding the event loop is left over from a check that timed out.

@@ -6,6 +6,7 @@
 // - ctr-doctor.js: the bin, tiny, so that `--version` answers before anything else loads;
 // - cli.js: everything else the CLI runs (a lazily imported command is inlined, run on first use);
 // - probe-main.js: the probe child started in a guest's network namespace.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
@@ -76,6 +77,25 @@ const lazyPackages = {
   },
 };
 
+/**
+ * The CLI's own import() calls (plugins) go through `__ctrImport`: under the code cache (see
+ * bin/code-cache.ts) a deserialised function's import() has no loader on Node 20 ("A dynamic
+ * import callback was not specified"), so the bin hands one in from outside the cached code.
+ * Under a plain require (Node 22+) it is import() itself.
+ */
+const HOST_IMPORT = 'const __ctrImport = typeof __ctrHostImport === "function" ? __ctrHostImport : (s) => import(s);';
+const hostImport = {
+  name: 'host-import',
+  setup(b) {
+    b.onLoad({ filter: /\/dist\/src\/.*\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      // A dynamic import() of a computed specifier (static ones are bundled); not `import()` in a comment.
+      const replaced = text.replace(/(?<![\w$.])import\((?!\s*['"`)])/g, '__ctrImport(');
+      return replaced === text ? undefined : { contents: replaced, loader: 'js' };
+    });
+  },
+};
+
 await Promise.all([
   build({
     ...common,
@@ -83,7 +103,13 @@ await Promise.all([
     define: { ...common.define, CTR_DOCTOR_BUNDLE: 'true' },
     plugins: [cliExternal],
   }),
-  build({ ...common, entryPoints: { cli: 'dist/src/cli/main.js', 'probe-main': 'dist/src/guest/probe-main.js' }, plugins: [lazyPackages] }),
+  build({
+    ...common,
+    entryPoints: { cli: 'dist/src/cli/main.js' },
+    banner: { js: `${common.banner.js}\n${HOST_IMPORT}` },
+    plugins: [lazyPackages, hostImport],
+  }),
+  build({ ...common, entryPoints: { 'probe-main': 'dist/src/guest/probe-main.js' }, plugins: [lazyPackages] }),
 ]);
 
 // The bin starts node with V8 flags of its own, which a `#!/usr/bin/env node` line cannot pass
@@ -97,3 +123,22 @@ const NODE_FLAGS = '--max-semi-space-size=4';
 const bin = readFileSync(BIN, 'utf8');
 if (!bin.startsWith('#!/usr/bin/env node\n')) throw new Error(`${BIN} does not start with the expected #! line`);
 writeFileSync(BIN, `#!/bin/sh\n':' //; exec node ${NODE_FLAGS} "$0" "$@"\n${bin.slice(bin.indexOf('\n') + 1)}`);
+
+// V8's code cache of cli.js (bin/code-cache.ts), made by this node under the bin's flags (V8
+// refuses data made under other flags). Warmed by `checks --json`: the option parsing and every
+// check module's loading go into it too. Node 22.1+ does not use it (its own compile cache does).
+const warm = `
+const { writeCodeCache } = await import(${JSON.stringify(new URL('../dist/bin/code-cache.js', import.meta.url).href)});
+const sink = { write: () => true };
+const io = { out: sink, err: sink, env: {}, isTty: false, stdinIsTty: false, width: 80, color: () => false };
+const bytes = await writeCodeCache(${JSON.stringify(new URL('../dist/bundle/cli.js', import.meta.url).pathname)}, async (cli) => {
+  await cli.main(['checks', '--json'], io);
+});
+process.stdout.write(String(bytes));
+process.exit(0);
+`;
+const made = spawnSync(process.execPath, [...NODE_FLAGS.split(' '), '--input-type=module', '-e', warm], {
+  encoding: 'utf8',
+  env: { PATH: process.env.PATH },
+});
+if (made.status !== 0) throw new Error(`the code cache of cli.js could not be made: ${made.stderr}`);

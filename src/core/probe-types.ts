@@ -211,6 +211,17 @@ export type X11MitShmResponse =
     }
   | Extract<X11SetupResponse, { ok: false }>;
 
+/** Make and remove a directory of a random name in a guest directory, with the probe child's rights (the desktop user's: `asUser`). */
+export interface DirWriteRequest {
+  /** Guest path of the directory, walked inside the root. */
+  path: string;
+}
+
+export type DirWriteResponse =
+  | { ok: true; guestPath: string }
+  /** `walk`: the directory could not be reached (or is none); `mkdir`: creating failed; `rmdir`: made but not removed. */
+  | { ok: false; stage: 'walk' | 'mkdir' | 'rmdir'; errno: string; message: string };
+
 /** Request type for each probe name. */
 export interface ProbeRequests {
   'dns-query': DnsQueryRequest;
@@ -224,6 +235,7 @@ export interface ProbeRequests {
   'wayland-registry': WaylandRegistryRequest;
   'pipewire-core': PipewireCoreRequest;
   'x11-mitshm': X11MitShmRequest;
+  'dir-write': DirWriteRequest;
 }
 
 /** Response type for each probe name. */
@@ -239,6 +251,7 @@ export interface ProbeResponses {
   'wayland-registry': WaylandRegistryResponse;
   'pipewire-core': PipewireCoreResponse;
   'x11-mitshm': X11MitShmResponse;
+  'dir-write': DirWriteResponse;
 }
 
 export type ProbeName = keyof ProbeRequests;

@@ -26,6 +26,7 @@ import { InRootError, viaFd, walkInRoot } from './walk-in-root.js';
 import type { ApiFsRequest } from '../core/api-fs-types.js';
 import type {
   DbusHelloRequest,
+  DirWriteRequest,
   PipewireCoreRequest,
   ReadFileRequest,
   WaylandRegistryRequest,
@@ -48,6 +49,7 @@ const PROBE_NAMES: readonly ProbeName[] = [
   'wayland-registry',
   'pipewire-core',
   'x11-mitshm',
+  'dir-write',
 ];
 const NO_SOCKET: PreparedSocket = {
   target: { kind: 'unusable', errno: 'EINVAL', message: 'the request names no socket' },
@@ -110,6 +112,10 @@ async function loadRunner(name: ProbeName): Promise<ProbeRunner> {
     case 'read-file': {
       const { probeReadFile } = await import('./probes/read-file.js');
       return (request, _socket, root) => probeReadFile(request as ReadFileRequest, root);
+    }
+    case 'dir-write': {
+      const { probeDirWrite } = await import('./probes/dir-write.js');
+      return (request, _socket, root) => probeDirWrite(request as DirWriteRequest, root);
     }
     case 'api-fs': {
       const { probeApiFs } = await import('./probes/api-fs.js');

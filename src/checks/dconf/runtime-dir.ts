@@ -70,7 +70,7 @@ const findings = {
   'write-test-unavailable': {
     severity: 'info',
     message: 'could not test writing to {dir} as {user}: {reason}',
-    description: 'The guest has no sh or mktemp to test writing as the user.',
+    description: "The write test as the user could not run (the user's probe child could not start).",
   },
   'runtime-dir-ok': {
     severity: 'info',
@@ -95,9 +95,6 @@ function dconfComplaint(stderr: string): string | null {
   return line.slice(at).trim();
 }
 
-// Creates and removes a directory as the user: what dconf does first, and it leaves nothing behind.
-const WRITE_TEST = 'd=$(mktemp -d "$1/.ctr-doctor-XXXXXX") && rmdir "$d"';
-
 /** The directory as the guest shows it, or what is wrong with its path. */
 type Seen = { present: false; error: string } | { present: true; guestPath: string; type: string; uid: number; mode: number };
 
@@ -113,8 +110,8 @@ interface Facts {
   place: RuntimeDirPlace;
   /** Its parent is a directory of root's that nobody else may change. */
   parentRootOwned: boolean;
-  /** The write test as the user, for a directory: ran (with its exit and stderr) or could not run (why). */
-  write: { ran: true; exitCode: number | null; stderr: string } | { ran: false; reason: string } | null;
+  /** The write test as the user, for a directory: ran (made and removed a directory, or the error) or could not run (why). */
+  write: { ran: true; ok: boolean; error: string } | { ran: false; reason: string } | null;
   /** dconf's own directory is there but not a directory of the user's (a file, a dangling link, another owner's). */
   ownInTheWay: boolean;
   /** What dconf printed, run as the user: only when something looked wrong. Null when not run. */
@@ -166,13 +163,17 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   let write: Facts['write'] = null;
   let ownInTheWay = false;
   if (seen.present && seen.type === 'directory') {
-    const [w, own] = await Promise.all([target.exec(['sh', '-c', WRITE_TEST, 'sh', dir], userOpts), target.stat(`${dir}/dconf`)]);
-    write =
-      w.notFound || w.spawnError !== undefined
-        ? { ran: false, reason: w.spawnError ?? 'sh or mktemp is missing in the guest' }
-        : { ran: true, exitCode: w.exitCode, stderr: w.stderr.trim().slice(0, 500) };
+    // What dconf does first, by the user's probe child (no guest program): a directory made and removed as the user.
+    const [w, own] = await Promise.all([
+      target.probe('dir-write', { path: dir }, { asUser: true, timeoutMs }).then(
+        (r): NonNullable<Facts['write']> => ({ ran: true, ok: r.ok, error: r.ok ? '' : r.message.slice(0, 500) }),
+        (e: unknown): NonNullable<Facts['write']> => ({ ran: false, reason: (e as Error).message }),
+      ),
+      target.stat(`${dir}/dconf`),
+    ]);
+    write = w;
     ownInTheWay = !('error' in own && own.error === 'missing') && !('type' in own && own.type === 'directory' && own.uid === user.uid);
-    if (dconf === null && (!write.ran || write.exitCode !== 0 || ownInTheWay)) dconf = await askDconf();
+    if (dconf === null && (!write.ran || !write.ok || ownInTheWay)) dconf = await askDconf();
   }
   return {
     user: { uid: user.uid, gid: user.gid, name: user.name },
@@ -269,8 +270,8 @@ function judge(f: Facts) {
     );
   const { write } = f;
   if (write !== null && !write.ran) out.push(found('write-test-unavailable', { dir, user: user.name, reason: write.reason }, ev));
-  else if (write !== null && write.exitCode !== 0)
-    out.push(found('runtime-dir-not-writable', { ...who, dir, dconf: quote }, { ...ev, stderr: write.stderr }));
+  else if (write !== null && !write.ok)
+    out.push(found('runtime-dir-not-writable', { ...who, dir, dconf: quote }, { ...ev, error: write.error }));
   // dconf's own directory in the way: dconf says so even when the rest is right.
   const complaint = f.dconf?.complaint ?? null;
   if (f.ownInTheWay && !out.some((x) => findings[x.code].severity === 'fail') && complaint !== null)

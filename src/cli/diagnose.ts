@@ -160,7 +160,7 @@ export async function diagnoseTarget(
     endPass();
   }
   timing('checks finished');
-  const report = buildReport(target, results, startedAt, strict, hostname());
+  const report = buildReport(target, results, startedAt, strict, hostname(), host.hostScans());
   await reporter?.end?.(report);
   return { report, exitCode: exitCodeFor(report.summary, strict) };
 }

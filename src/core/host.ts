@@ -94,15 +94,31 @@ export interface HostDnsResult {
   answers: HostDnsAnswer[];
 }
 
-/** One reason a mount cannot be unmounted: a process that uses a path on it. */
+/** One reason a mount cannot be unmounted: a process that holds something on it. */
 export interface MountHolder {
   pid: number;
   comm: string;
   how: 'root' | 'cwd' | 'fd' | 'map';
-  /** The path the process holds. */
+  /** The path the process holds, as the kernel names it: for showing only (a guest names its files as it likes). */
   path: string;
-  /** The mount point the path lies on (the deepest one that contains it). */
+  /** The mount it lies on, by id: what decides. */
+  mountId: number;
+  /** That mount's mount point. */
   mountPoint: string;
+}
+
+/** What a scan for the holders of some mounts found, and how far it got within its budget. */
+export interface MountHolderScan {
+  holders: MountHolder[];
+  /** Every process was read before the budget ran out (unreadable ones aside). */
+  finished: boolean;
+  /** Processes read (ruled out or not), of `total` in the process table when it began. */
+  read: number;
+  total: number;
+  /** Processes whose root, cwd, fds or maps could not be read (not root): their holds are unknown. */
+  unreadable: number;
+  elapsedMs: number;
+  budgetMs: number;
 }
 
 /** One `umount` to run: a mount that is not inside another one being removed, with its submounts. */
@@ -217,7 +233,10 @@ export interface Host {
 
   // Processes and namespaces.
   processes(): Promise<HostProcess[]>;
-  /** Every process's root, cwd, open files and mappings. */
+  /**
+   * Every process's root, cwd, open files and mappings, as paths: a costly read of the whole host
+   * (kept for plugins). To know who holds a mount, use {@link scanMountHolders}.
+   */
   processFiles(): Promise<ProcessFiles[]>;
   /** ctr-doctor's own namespaces, e.g. `net:[4026531840]`. */
   ownNetns(): Promise<string | null>;
@@ -226,9 +245,16 @@ export interface Host {
   resolvedProcesses(): Promise<HostProcess[]>;
   /**
    * Who keeps mount `mountId` (or a mount below it in the mount tree) busy, read afresh (for a fix, after
-   * the diagnosis), matched by the mount id of what each process holds, never by path (audit H5/H3).
+   * the diagnosis), matched by the mount id of what each process holds, never by path (audit H5/H3);
+   * within the process scan's budget (CTR_DOCTOR_SCAN_BUDGET_MS), off the main thread.
    */
-  mountHolders(mountId: number): Promise<MountHolder[]>;
+  mountHolders(mountId: number): Promise<MountHolderScan>;
+  /**
+   * Who holds these mounts (by mount id, each exactly: pass a subtree's ids), for a diagnosis: a shared
+   * host scan of the run (once per set of ids), off the main thread, within the holder budget
+   * (CTR_DOCTOR_HOLDERS_BUDGET_MS); a busy host's answer may be partial, and says so (`finished`).
+   */
+  scanMountHolders(mountIds: readonly number[]): Promise<MountHolderScan>;
 
   /**
    * Who holds these sockets open, by socket inode (`socket:[N]` in /proc/PID/fd). Processes whose

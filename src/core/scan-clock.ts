@@ -33,6 +33,20 @@ export async function asScan<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** One shared host scan of a run, as the report's optional `hostScans` shows it. */
+export interface HostScanRecord {
+  /** `processes`, `mount holders`, `nspawn machines`… */
+  name: string;
+  /** Wall time from its start to its answer. */
+  durationMs: number;
+  /** Its budget; null for a scan that has none of its own (it derives from another one). */
+  budgetMs: number | null;
+  /** False when it stopped at its budget or failed: the checks that used it said so. */
+  complete: boolean;
+  /** What it found or how far it got (`10004 processes`, `read 1800 of 10004 processes`). */
+  detail: string;
+}
+
 /** Thrown by a host scan that ran out of its budget: the checks that needed it say so, word for word. */
 export class HostScanIncomplete extends Error {
   constructor(

@@ -1,3 +1,5 @@
+import type { HostScanRecord } from './scan-clock.js';
+
 /** The outcome of one check. `error` means the check itself could not run; it never means "broken". */
 export type Status = 'pass' | 'warn' | 'fail' | 'skip' | 'error';
 
@@ -158,4 +160,6 @@ export interface Report {
   success: boolean;
   summary: Record<Status, number>;
   results: CheckResult[];
+  /** The shared host scans of the run (process table, mount holders…) with their budgets; absent in older reports. */
+  hostScans?: HostScanRecord[];
 }

@@ -1,17 +1,18 @@
 import { lstat, open, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { O_PATH, readRegularCapped } from '../guest/walk-in-root.js';
 import type { Stats } from 'node:fs';
-import { listHostProcesses, ownNamespace, processOwnersKnown, ProcEntry } from './procfs.js';
+import { listHostProcesses, ownNamespace, processMntnsKnown, processOwnersKnown, ProcEntry } from './procfs.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { asScan } from '../core/scan-clock.js';
+import { asScan, type HostScanRecord } from '../core/scan-clock.js';
 import { timing } from '../core/timing.js';
 import { parseMountinfo } from '../parse/mountinfo.js';
 import { listSchrootSessions, readSchrootChroots, readSchrootSessions, DEFAULT_SCHROOT_PATHS } from './schroot-state.js';
 import { machinectlMachines, scanNspawnProcesses } from './nspawn-machines.js';
 import { queryHostNameservers } from './host-dns-query.js';
 import { offRootMount, readProcessFiles } from './mount-holders.js';
-import { mountHoldersById } from './mount-holders-by-id.js';
-import { PROC_CAPS } from './proc-read.js';
+import { holderScanInput, mountSubtree } from './mount-holders-by-id.js';
+import { scanMountHolders } from './holder-scan.js';
+import { PROC_CAPS, identityOf } from './proc-read.js';
 import { connectSocket } from '../guest/probes/socket-connect.js';
 import { runCommand } from './run-command.js';
 import { hostProgram } from './host-programs.js';
@@ -26,7 +27,7 @@ import type {
   HostDnsResult,
   HostProcess,
   IpcPlace,
-  MountHolder,
+  MountHolderScan,
   ShmCreated,
   SocketHolder,
   HostRunOptions,
@@ -85,28 +86,61 @@ async function readCapped(path: string, maxBytes: number): Promise<string | null
   }
 }
 
-/** A shared host scan: once per run, timed on its own clock (not the asking check's), shown by NODE_DEBUG=ctr-doctor. */
-function scan<T>(name: string, load: () => Promise<T>, size: (v: T) => string): () => Promise<T> {
+/** How a scan is shown: its budget, and from its value whether it is complete and what it found. */
+interface ScanShown<T> {
+  budgetMs: number | null;
+  detail: (v: T) => string;
+  complete?: (v: T) => boolean;
+}
+
+/**
+ * A shared host scan: once per run, timed on its own clock (not the asking check's), shown by
+ * NODE_DEBUG=ctr-doctor and recorded in `records` (the report's hostScans).
+ */
+function scan<T>(name: string, records: HostScanRecord[], load: () => Promise<T>, shown: ScanShown<T>): () => Promise<T> {
   return once(() =>
     asScan(async () => {
       const started = performance.now();
+      const record = (complete: boolean, detail: string): void => {
+        const durationMs = Math.round(performance.now() - started);
+        records.push({ name, durationMs, budgetMs: shown.budgetMs, complete, detail });
+        timing(`host scan ${name}: ${detail} in ${durationMs} ms`);
+      };
       try {
         const value = await load();
-        timing(`host scan ${name}: ${size(value)} in ${Math.round(performance.now() - started)} ms`);
+        record(shown.complete?.(value) ?? true, shown.detail(value));
         return value;
       } catch (error) {
-        timing(`host scan ${name} failed after ${Math.round(performance.now() - started)} ms: ${(error as Error).message}`);
+        record(false, `failed: ${(error as Error).message}`);
         throw error;
       }
     }),
   );
 }
 
-/** The budget of each host scan: CTR_DOCTOR_SCAN_BUDGET_MS, else 20 s. */
-export function scanBudgetFrom(env: Readonly<Record<string, string | undefined>>): number {
-  const n = Number(env.CTR_DOCTOR_SCAN_BUDGET_MS);
-  return Number.isFinite(n) && n > 0 ? n : 20_000;
+/** A positive number of milliseconds from the environment, else `dflt`. */
+function msFrom(value: string | undefined, dflt: number): number {
+  const n = Number(value);
+  return value !== undefined && value !== '' && Number.isFinite(n) && n > 0 ? n : dflt;
 }
+
+/** The budget of the process-table scan every check relies on (and of a fix's holder scan): CTR_DOCTOR_SCAN_BUDGET_MS, else 20 s. */
+export function scanBudgetFrom(env: Readonly<Record<string, string | undefined>>): number {
+  return msFrom(env.CTR_DOCTOR_SCAN_BUDGET_MS, 20_000);
+}
+
+/**
+ * The budget of the diagnosis's holder scan (who keeps a leftover mount busy): CTR_DOCTOR_HOLDERS_BUDGET_MS,
+ * else {@link DEFAULT_HOLDERS_BUDGET_MS}. Only names are at stake (a fix asks again when umount says
+ * "target is busy"), so it is short: a quiet host's few hundred processes take a few ms, a busy host's
+ * answer is partial and says so.
+ */
+export function holdersBudgetFrom(env: Readonly<Record<string, string | undefined>>): number {
+  return msFrom(env.CTR_DOCTOR_HOLDERS_BUDGET_MS, DEFAULT_HOLDERS_BUDGET_MS);
+}
+
+/** See {@link holdersBudgetFrom}: about 1,700 processes of reads on this 2-core machine, hidden behind the other checks. */
+export const DEFAULT_HOLDERS_BUDGET_MS = 100;
 
 /**
  * systemd-resolved, by its comm. Its unit always drops root (User=systemd-resolve, or a dynamic
@@ -144,47 +178,56 @@ export class HostContext implements Host {
   readonly schrootPaths: SchrootPaths;
   /** How long one host scan may take before the checks that need it say it did not finish. */
   readonly scanBudgetMs: number;
+  /** The budget of the diagnosis's holder scan (see {@link holdersBudgetFrom}). */
+  readonly holdersBudgetMs: number;
+  /** The host scans made so far, in the order they ended. */
+  private readonly records: HostScanRecord[] = [];
+  private readonly holderScans = new Map<string, () => Promise<MountHolderScan>>();
 
   constructor(opts: {
     invokingEnv: Record<string, string | undefined>;
     schrootPaths?: SchrootPaths;
     timeoutMs?: number;
     scanBudgetMs?: number;
+    holdersBudgetMs?: number;
   }) {
     this.invokingEnv = opts.invokingEnv;
     this.schrootPaths = opts.schrootPaths ?? DEFAULT_SCHROOT_PATHS;
     this.scanBudgetMs = opts.scanBudgetMs ?? scanBudgetFrom(opts.invokingEnv);
+    this.holdersBudgetMs = opts.holdersBudgetMs ?? holdersBudgetFrom(opts.invokingEnv);
     const timeoutMs = opts.timeoutMs ?? 2000;
-    this.processes = scan(
-      'processes',
-      () => listHostProcesses(this.scanBudgetMs),
-      (v) => `${v.length} processes`,
-    );
+    this.processes = scan('processes', this.records, () => listHostProcesses(this.scanBudgetMs), {
+      budgetMs: this.scanBudgetMs,
+      detail: (v) => `${v.length} processes`,
+    });
     this.nspawnMachines = scan(
       'nspawn machines',
+      this.records,
       async () => {
         const [viaMachined, processes] = await Promise.all([machinectlMachines(timeoutMs), this.processes()]);
         const scanned = scanNspawnProcesses(processes);
         const known = new Set(viaMachined.map((m) => m.machine));
         return [...viaMachined, ...scanned.filter((m) => !known.has(m.machine))];
       },
-      (v) => `${v.length} machines`,
+      { budgetMs: null, detail: (v) => `${v.length} machines` },
     );
     this.schrootListedSessions = once(() => listSchrootSessions(timeoutMs));
     this.processFiles = scan(
       'open files',
+      this.records,
       async () => readProcessFiles(await this.processes(), '/proc', await this.ownMntns(), offRootMount(await this.mountinfo())),
-      (v) => `${v.length} processes`,
+      { budgetMs: null, detail: (v) => `${v.length} processes` },
     );
     this.resolvedProcesses = scan(
       'systemd-resolved processes',
+      this.records,
       async () => {
         const all = await this.processes();
         // The owners rule out root's processes for free once the scan thread has sent them.
         await processOwnersKnown();
         return filterInChunks(all, isResolved);
       },
-      (v) => `${v.length} found`,
+      { budgetMs: null, detail: (v) => `${v.length} found` },
     );
   }
 
@@ -244,10 +287,49 @@ export class HostContext implements Host {
 
   readonly resolvedProcesses: () => Promise<HostProcess[]>;
 
-  async mountHolders(mountId: number): Promise<MountHolder[]> {
+  async mountHolders(mountId: number): Promise<MountHolderScan> {
     // Read afresh, not the run's memoised view: a fix asks after the diagnosis, when things moved.
     const mounts = parseMountinfo((await this.readFile('/proc/self/mountinfo', { maxBytes: 64 * 1024 * 1024 })) ?? '');
-    return mountHoldersById(await listHostProcesses(), mounts, mountId, await ownNamespace('mnt'));
+    const processes = await listHostProcesses(this.scanBudgetMs);
+    const input = holderScanInput(processes, mounts, mountSubtree(mounts, mountId), {
+      ownMntns: await ownNamespace('mnt'),
+      ownRootId: identityOf('/'),
+      budgetMs: this.scanBudgetMs,
+    });
+    return scanMountHolders(input);
+  }
+
+  scanMountHolders(mountIds: readonly number[]): Promise<MountHolderScan> {
+    const ids = [...new Set(mountIds)].sort((a, b) => a - b);
+    const key = ids.join(',');
+    let run = this.holderScans.get(key);
+    if (!run) {
+      run = scan(
+        'mount holders',
+        this.records,
+        async () => {
+          const [processes, mounts, ownMntns] = await Promise.all([this.processes(), this.mountinfo(), this.ownMntns()]);
+          // The scan thread's mount namespaces rule out other namespaces' processes without a read (it sends them before it takes this scan).
+          await processMntnsKnown();
+          const opts = { ownMntns, ownRootId: identityOf('/'), budgetMs: this.holdersBudgetMs };
+          return scanMountHolders(holderScanInput(processes, mounts, new Set(ids), opts));
+        },
+        {
+          budgetMs: this.holdersBudgetMs,
+          complete: (v) => v.finished,
+          detail: (v) =>
+            `${v.holders.length} holder(s) of ${ids.length} mount(s); read ${v.read} of ${v.total} processes in ${v.elapsedMs} ms` +
+            (v.unreadable > 0 ? ` (${v.unreadable} unreadable)` : ''),
+        },
+      );
+      this.holderScans.set(key, run);
+    }
+    return run();
+  }
+
+  /** The host scans this run made so far (the report's hostScans). */
+  hostScans(): HostScanRecord[] {
+    return this.records.map((r) => ({ ...r }));
   }
 
   async socketHolders(inodes: readonly number[], prefer: readonly string[] = []): Promise<SocketHolder[]> {

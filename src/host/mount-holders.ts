@@ -2,9 +2,9 @@ import { readdirSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { linkOrNull, streamLinesSync } from './proc-read.js';
 import { isUnder, type MountEntry } from '../parse/mountinfo.js';
-import type { HostProcess, MountHolder, ProcessFiles } from '../core/host.js';
+import type { HostProcess, ProcessFiles } from '../core/host.js';
 
-export type { MountHolder, ProcessFiles } from '../core/host.js';
+export type { ProcessFiles } from '../core/host.js';
 
 // The kernel appends this to links whose file was unlinked; the file still pins its mount.
 const DELETED = ' (deleted)';
@@ -102,34 +102,4 @@ export function mountContaining(mounts: readonly MountEntry[], path: string): Mo
     if (!best || m.mountPoint.length > best.mountPoint.length || (m.mountPoint === best.mountPoint && m.id > best.id)) best = m;
   }
   return best;
-}
-
-/**
- * The processes that keep any of `mounts` busy, through their root, cwd, an open file or a mapping.
- * Only processes in `mntns` count: a process in another mount namespace holds that namespace's copies.
- */
-export function mountHolders(
-  files: readonly ProcessFiles[],
-  mounts: readonly MountEntry[],
-  mntns: string | null,
-  selfPid = process.pid,
-): MountHolder[] {
-  const holders: MountHolder[] = [];
-  if (mounts.length === 0) return holders;
-  for (const f of files) {
-    if (f.pid === selfPid || (mntns !== null && f.mntns !== null && f.mntns !== mntns)) continue;
-    const seen = new Set<string>();
-    const note = (how: MountHolder['how'], path: string | null): void => {
-      if (path === null) return;
-      const m = mountContaining(mounts, path);
-      if (!m || seen.has(`${how}:${m.mountPoint}`)) return;
-      seen.add(`${how}:${m.mountPoint}`);
-      holders.push({ pid: f.pid, comm: f.comm, how, path, mountPoint: m.mountPoint });
-    };
-    note('root', f.root);
-    note('cwd', f.cwd);
-    for (const p of f.fds) note('fd', p);
-    for (const p of f.maps) note('map', p);
-  }
-  return holders;
 }

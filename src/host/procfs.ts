@@ -112,6 +112,16 @@ export class ProcEntry implements HostProcess {
     return this.memo(`ns/${kind}`, () => linkOrNull(`/proc/${this.pid}/ns/${kind}`));
   }
 
+  /** Records a namespace id the scan thread already read. */
+  knowNamespace(kind: NsKind, id: string): void {
+    this.cache.set(`ns/${kind}`, id);
+  }
+
+  /** A namespace id when it is known without a read (from the scan thread), else undefined. */
+  knownNamespace(kind: NsKind): string | null | undefined {
+    return this.cache.get(`ns/${kind}`) as string | null | undefined;
+  }
+
   /** Records the owner of /proc/PID, when the scan already read it. */
   knowOwner(uid: number): void {
     this.cache.set('owner', uid);
@@ -169,10 +179,17 @@ export function listPids(): number[] {
 
 /** Resolves once the owners the scan thread sends after its rows are recorded (at once when there is no such scan). */
 let ownersArrived: Promise<void> = Promise.resolve();
+/** Resolves once the mount namespaces the scan thread sends after the owners are recorded. */
+let mntnsArrived: Promise<void> = Promise.resolve();
 
 /** Waits for the scan thread's owners of /proc/PID, so that filtering by owner reads nothing more. */
 export function processOwnersKnown(): Promise<void> {
   return ownersArrived;
+}
+
+/** Waits for the scan thread's mount namespaces, so that filtering by mount namespace reads nothing more. */
+export function processMntnsKnown(): Promise<void> {
+  return mntnsArrived;
 }
 
 /**
@@ -201,6 +218,12 @@ export async function listHostProcesses(budgetMs = Infinity): Promise<HostProces
         if (owners?.length === all.length)
           owners.forEach((uid, i) => {
             all[i]!.knowOwner(uid);
+          });
+      });
+      mntnsArrived = early.mntns.then((mntns) => {
+        if (mntns?.length === all.length)
+          mntns.forEach((ns, i) => {
+            if (!Number.isNaN(ns)) all[i]!.knowNamespace('mnt', `mnt:[${ns}]`);
           });
       });
       return all;

@@ -42,6 +42,23 @@ export const reportSchema = {
       properties: Object.fromEntries(['pass', 'warn', 'fail', 'skip', 'error'].map((k) => [k, { type: 'integer', minimum: 0 }])),
     },
     results: { type: 'array', items: { $ref: '#/$defs/result' } },
+    hostScans: {
+      description:
+        "The run's shared host scans (optional: older reports lack it), in the order they ended: each ran once for every check, on a budget of its own.",
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'durationMs', 'budgetMs', 'complete', 'detail'],
+        properties: {
+          name: { type: 'string', description: 'processes, mount holders, nspawn machines, systemd-resolved processes…' },
+          durationMs: { type: 'integer', minimum: 0, description: 'wall time from its start to its answer' },
+          budgetMs: { type: ['number', 'null'], description: 'its budget; null when it has none of its own' },
+          complete: { type: 'boolean', description: 'false when it stopped at its budget or failed (the checks that used it say so)' },
+          detail: { type: 'string', description: 'what it found, or how far it got' },
+        },
+      },
+    },
   },
   $defs: {
     result: {

@@ -2,12 +2,11 @@ import path from 'node:path';
 import { defineCheck, type CheckContext, type Reported } from '../../core/check.js';
 import { findingBuilder, renderMessage } from '../../core/findings.js';
 import { apiMountRoots, guestRootUse, type GuestRootUse } from '../../host/guest-mount-roots.js';
-import { mountHolders } from '../../host/mount-holders.js';
 import { sessionRoot } from '../../parse/schroot-config.js';
 import { unmountUnits } from '../../host/unmount-order.js';
 import { isUnder, type MountEntry } from '../../parse/mountinfo.js';
 import { lazyUnmountFix, stopHoldersFix, umountCommands, unmountLeftoversFix } from '../../fixes/plans/mount-plans.js';
-import type { MountHolder, ProcessFiles } from '../../core/host.js';
+import type { MountHolder, MountHolderScan } from '../../core/host.js';
 
 const findings = {
   'leftover-mounts': {
@@ -42,6 +41,13 @@ const findings = {
     message: "some processes' open files could not be read; run as root to name every process that holds a mount",
     description: "Some processes' open files could not be read (not root), so a busy mount may go unnamed.",
   },
+  'holders-unknown': {
+    severity: 'info',
+    message:
+      'who holds the mounts below {root} ({names}) is known only in part: the host scan read {read} of {total} processes within its budget of {budgetMs} ms, so holders among the rest go unnamed here; fix names them if umount says "target is busy"',
+    description:
+      'A busy host: the scan for processes holding the leftover mounts stopped at its budget (CTR_DOCTOR_HOLDERS_BUDGET_MS) before reading every process. The holders it found are still named.',
+  },
 } as const;
 
 const fixDocs = {
@@ -59,6 +65,9 @@ interface RootFacts {
   pids: number[];
 }
 
+/** No process is rooted there and no open session owns it: its mounts are left over. */
+const isUnused = (r: RootFacts): boolean => r.pids.length === 0 && r.use.session === null;
+
 interface Facts {
   /** No guest chosen: every guest root of the host was looked at. */
   hostWide: boolean;
@@ -67,9 +76,8 @@ interface Facts {
   examined: number;
   hostMounts: MountEntry[];
   roots: RootFacts[];
-  /** Every process's open files; read only when some root has nobody using it, else null. */
-  files: ProcessFiles[] | null;
-  ownMntns: string | null;
+  /** Who holds the mounts of the roots nobody uses (one host scan for all of them); null when every root is in use. */
+  holders: MountHolderScan | null;
 }
 
 /** No guest chosen (the bare host, or ctr-doctor's own environment): look at every guest root in our mount table. */
@@ -88,7 +96,7 @@ function rootsToExamine(hostWide: boolean, root: string, hostMounts: readonly Mo
 }
 
 // What it looks at: the host's mount table below each guest root, who is rooted there, open sessions,
-// and (only when something is left over) every process's open files, to name what keeps a mount busy.
+// and (only when something is left over) a host scan for the holders of exactly those mounts, by mount id.
 async function gather(ctx: CheckContext): Promise<Facts> {
   const { host, target } = ctx;
   const [hostMounts, processes, sessions, ownMntns] = await Promise.all([
@@ -100,20 +108,27 @@ async function gather(ctx: CheckContext): Promise<Facts> {
   const hostWide = isHostWide(ctx);
   const sessionRoots = new Map(sessions.filter((s) => s.mounted).map((s) => [sessionRoot(s), s.id] as const));
   const names = rootsToExamine(hostWide, target.root, hostMounts);
-  const guestPids = hostWide || names.length === 0 ? [] : (await target.processes()).map((p) => p.pid);
-  const roots = names
+  const byHost = names
     .map((root) => ({ root, use: guestRootUse(root, hostMounts, processes, sessionRoots, ownMntns) }))
-    .filter(({ use }) => use.mounts.length > 0)
-    .map(({ root, use }) => ({ use, pids: [...new Set([...use.rootedPids, ...(root === target.root ? guestPids : [])])] }));
-  const unused = roots.some((r) => r.pids.length === 0 && r.use.session === null);
+    .filter(({ use }) => use.mounts.length > 0);
+  // The holder scan of the roots no host process uses starts before the guest's own processes are
+  // asked (they can only make a root used): it runs on the host-scan thread meanwhile.
+  const candidates = byHost.filter(({ use }) => use.rootedPids.length === 0 && use.session === null).flatMap(({ use }) => use.mounts);
+  const scanning = candidates.length > 0 ? host.scanMountHolders(candidates.map((m) => m.id)) : null;
+  // Awaited below only if a root stays unused; a failure then is the check's error.
+  scanning?.catch(() => undefined);
+  const guestPids = hostWide || byHost.length === 0 ? [] : (await target.processes()).map((p) => p.pid);
+  const roots = byHost.map(({ root, use }) => ({
+    use,
+    pids: [...new Set([...use.rootedPids, ...(root === target.root ? guestPids : [])])],
+  }));
   return {
     hostWide,
     root: target.root,
     examined: names.length,
     hostMounts,
     roots,
-    files: unused ? await host.processFiles() : null,
-    ownMntns,
+    holders: roots.some(isUnused) ? await scanning : null,
   };
 }
 
@@ -135,12 +150,13 @@ const describeMount = (m: MountEntry) => ({
 /** A left-over root's mounts split into what can go now and what a process holds. */
 function leftoverPlan(use: GuestRootUse, holders: readonly MountHolder[]) {
   const units = unmountUnits(use.mounts);
-  const holdersOf = (u: (typeof units)[number]) => holders.filter((h) => u.members.some((m) => m.mountPoint === h.mountPoint));
+  const holdersOf = (u: (typeof units)[number]) => holders.filter((h) => u.members.some((m) => m.id === h.mountId));
   const busy = units.filter((u) => holdersOf(u).length > 0);
   return { units, busy, free: units.filter((u) => !busy.includes(u)), holdersOf, busyHolders: busy.flatMap(holdersOf) };
 }
 
-const holdersOfRoot = (f: Facts, use: GuestRootUse): MountHolder[] => mountHolders(f.files ?? [], use.mounts, f.ownMntns);
+const holdersOfRoot = (f: Facts, use: GuestRootUse): MountHolder[] =>
+  (f.holders?.holders ?? []).filter((h) => use.mounts.some((m) => m.id === h.mountId));
 
 /** Findings for one root whose mounts nobody uses: left over, shared with the host, busy. */
 function judgeLeftover(f: Facts, use: GuestRootUse): Reported<typeof findings>[] {
@@ -153,6 +169,23 @@ function judgeLeftover(f: Facts, use: GuestRootUse): Reported<typeof findings>[]
       { root: use.root, mounts: use.mounts.map(describeMount), commands: plan.units.map((u) => umountCommands(u)) },
     ),
   ];
+  const scan = f.holders;
+  if (scan && !scan.finished)
+    out.push(
+      found(
+        'holders-unknown',
+        { root: use.root, names: names.join(', '), read: scan.read, total: scan.total, budgetMs: scan.budgetMs },
+        {
+          root: use.root,
+          mounts: use.mounts.map((m) => m.mountPoint),
+          read: scan.read,
+          total: scan.total,
+          elapsedMs: scan.elapsedMs,
+          budgetMs: scan.budgetMs,
+          holdersFound: holdersOfRoot(f, use).length,
+        },
+      ),
+    );
   const shared = use.mounts.filter((m) => peersOutside(m, use.root, f.hostMounts).length > 0);
   if (shared.length > 0) {
     const peers = [...new Set(shared.flatMap((m) => peersOutside(m, use.root, f.hostMounts).map((p) => p.mountPoint)))].slice(0, 6);
@@ -186,7 +219,7 @@ function judgeLeftover(f: Facts, use: GuestRootUse): Reported<typeof findings>[]
 // How it decides: a root with mounts but no process rooted in it and no open session is left over.
 function judge(f: Facts) {
   const out: Reported<typeof findings>[] = [];
-  const unreadable = (f.files ?? []).filter((p) => !p.complete).length;
+  const unreadable = f.holders?.unreadable ?? 0;
   for (const { use, pids } of f.roots) {
     const base = { count: use.mounts.length, root: use.root };
     if (pids.length > 0) out.push(found('mounts-in-use', { ...base, pids: pids.length }, { root: use.root, pids: pids.slice(0, 20) }));
@@ -205,15 +238,13 @@ function judge(f: Facts) {
 
 // What it offers: unmount what nobody holds; for held mounts, who to stop, and a lazy unmount as the unsafe way.
 function offer(f: Facts) {
-  return f.roots
-    .filter((r) => r.pids.length === 0 && r.use.session === null)
-    .flatMap(({ use }) => {
-      const plan = leftoverPlan(use, holdersOfRoot(f, use));
-      return [
-        plan.free.length > 0 ? unmountLeftoversFix(use.root, plan.free) : null,
-        ...(plan.busy.length > 0 ? [stopHoldersFix(use.root, plan.busyHolders), lazyUnmountFix(use.root, plan.busy)] : []),
-      ];
-    });
+  return f.roots.filter(isUnused).flatMap(({ use }) => {
+    const plan = leftoverPlan(use, holdersOfRoot(f, use));
+    return [
+      plan.free.length > 0 ? unmountLeftoversFix(use.root, plan.free) : null,
+      ...(plan.busy.length > 0 ? [stopHoldersFix(use.root, plan.busyHolders), lazyUnmountFix(use.root, plan.busy)] : []),
+    ];
+  });
 }
 
 export default defineCheck({

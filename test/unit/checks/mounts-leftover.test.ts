@@ -72,9 +72,9 @@ checkTester(check, [
     name: 'a process keeps a mount busy: it is named, its tree left out of the safe plan, lazy unmount only as unsafe',
     target: bareHost,
     host: host({
-      processFiles: [
-        { pid: 4242, comm: 'bash', cwd: '/srv/my guest/dev/shm/x' },
-        { pid: 77, comm: 'less', fds: ['/srv/my guest/dev/pts/3 (deleted)'] },
+      holders: [
+        { pid: 4242, comm: 'bash', how: 'cwd', path: '/srv/my guest/dev/shm/x', mountId: 42 },
+        { pid: 77, comm: 'less', how: 'fd', path: '/srv/my guest/dev/pts/3 (deleted)', mountId: 43 },
       ],
     }),
     status: 'warn',
@@ -97,18 +97,52 @@ checkTester(check, [
     target: bareHost,
     host: host({
       lines: [...HOST, '40 27 0:40 / /srv/g/proc rw - proc proc rw'],
-      processFiles: [{ pid: 9, comm: 'top', cwd: '/srv/g/proc/1' }],
+      holders: [{ pid: 9, comm: 'top', how: 'cwd', path: '/srv/g/proc/1', mountId: 40 }],
     }),
     status: 'warn',
     codes: ['leftover-mounts', 'leftover-mount-busy'],
     fixes: ['mounts.stop-holders', 'mounts.lazy-unmount'],
   },
   {
-    name: 'holders in another mount namespace hold their own copies',
+    name: 'a holder is matched to its mount by id, not by the path it shows (a guest names its files as it likes)',
     target: bareHost,
-    host: host({ processFiles: [{ pid: 9, comm: 'x', mntns: 'mnt:[2]', cwd: '/srv/my guest/dev/shm' }] }),
+    host: host({ holders: [{ pid: 9, comm: 'x', how: 'fd', path: '/srv/my guest/proc/looks-like-proc', mountId: 42 }] }),
     status: 'warn',
-    codes: ['leftover-mounts', 'leftover-mounts-shared'],
+    codes: ['leftover-mounts', 'leftover-mounts-shared', 'leftover-mount-busy'],
+    fixes: ['mounts.unmount-leftovers', 'mounts.stop-holders', 'mounts.lazy-unmount'],
+    // Mount 42 is dev/shm, in the /dev tree: that tree is busy; proc (whose path the holder shows) is not.
+    assert: (o) => {
+      expect(finding(o, 'leftover-mount-busy')?.evidence.mountPoint).toBe('/srv/my guest/dev');
+      expect(umounts(o, 'mounts.unmount-leftovers').map((st) => st.path)).toEqual(['/srv/my guest/sys', '/srv/my guest/proc']);
+    },
+  },
+  {
+    name: 'a busy host: the holder scan stopped at its budget; the one holder it found is named, and the rest are said to be unknown',
+    target: bareHost,
+    host: host({
+      holders: [{ pid: 4242, comm: 'bash', how: 'cwd', path: '/srv/my guest/dev/shm', mountId: 42 }],
+      holderScan: { finished: false, read: 1800, total: 10004, elapsedMs: 100, budgetMs: 100 },
+    }),
+    status: 'warn',
+    codes: ['leftover-mounts', 'leftover-mounts-shared', 'holders-unknown', 'leftover-mount-busy'],
+    fixes: ['mounts.unmount-leftovers', 'mounts.stop-holders', 'mounts.lazy-unmount'],
+    assert: (o) => {
+      expect(finding(o, 'holders-unknown')?.message).toBe(
+        'who holds the mounts below /srv/my guest (sys, dev, proc) is known only in part: the host scan read 1800 of 10004 processes within its budget of 100 ms, so holders among the rest go unnamed here; fix names them if umount says "target is busy"',
+      );
+      expect(finding(o, 'holders-unknown')?.evidence).toMatchObject({ read: 1800, total: 10004, elapsedMs: 100, holdersFound: 1 });
+      expect(finding(o, 'leftover-mount-busy')?.evidence.pids).toEqual([4242]);
+    },
+  },
+  {
+    name: 'a busy host, nothing found before the budget: every mount goes in the safe plan (umount itself says if one is busy)',
+    target: bareHost,
+    host: host({
+      lines: [...HOST, '40 27 0:40 / /srv/g/proc rw - proc proc rw'],
+      holderScan: { finished: false, read: 0, total: 10004, elapsedMs: 100 },
+    }),
+    status: 'warn',
+    codes: ['leftover-mounts', 'holders-unknown'],
     fixes: ['mounts.unmount-leftovers'],
   },
   {
@@ -116,10 +150,7 @@ checkTester(check, [
     target: bareHost,
     host: host({
       lines: [...HOST, '40 27 0:40 / /srv/g/proc rw - proc proc rw'],
-      processFiles: [
-        { pid: 9, complete: false },
-        { pid: 10, complete: false },
-      ],
+      holderScan: { unreadable: 2 },
     }),
     status: 'warn',
     codes: ['leftover-mounts', 'holders-incomplete'],

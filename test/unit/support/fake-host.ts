@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { isUnder, parseMountinfo } from '../../../src/parse/mountinfo.js';
-import { mountHolders } from '../../../src/host/mount-holders.js';
+import { parseMountinfo } from '../../../src/parse/mountinfo.js';
+import { mountSubtree } from '../../../src/host/mount-holders-by-id.js';
 import { readSchrootChroots, readSchrootSessions, DEFAULT_SCHROOT_PATHS } from '../../../src/host/schroot-state.js';
 import type {
   Host,
@@ -10,6 +10,7 @@ import type {
   HostProcess,
   IpcPlace,
   MountHolder,
+  MountHolderScan,
   HostRunOptions,
   HostStat,
   HostX11Socket,
@@ -46,6 +47,10 @@ export interface FakeHostScenario {
   mountinfo?: string;
   processes?: Partial<HostProcess>[];
   processFiles?: Partial<ProcessFiles>[];
+  /** Who holds which mount, by mount id (its mount point comes from `mountinfo`): what scanMountHolders and mountHolders find. */
+  holders?: (Partial<Omit<MountHolder, 'mountId' | 'mountPoint'>> & { mountId: number })[];
+  /** How far the holder scan got (default: finished, every process read, none unreadable). */
+  holderScan?: Partial<Omit<MountHolderScan, 'holders'>>;
   ownNetns?: string | null;
   ownMntns?: string | null;
   schrootPaths?: SchrootPaths;
@@ -258,12 +263,22 @@ export class FakeHost implements Host {
     return (await this.processes()).filter((p) => p.comm === 'systemd-resolve');
   }
 
-  async mountHolders(mountId: number): Promise<MountHolder[]> {
-    // The fake has no descriptors: the subtree of the mount by id, its holders by the scripted paths.
-    const all = await this.mountinfo();
-    const top = all.find((m) => m.id === mountId);
-    const mounts = top === undefined ? [] : all.filter((m) => isUnder(m.mountPoint, top.mountPoint));
-    return mountHolders(await this.processFiles(), mounts, await this.ownMntns());
+  /** The scripted holders of exactly these mounts, with the scripted scan's reach. */
+  private async holdersOf(ids: ReadonlySet<number>, budgetMs: number): Promise<MountHolderScan> {
+    const points = new Map((await this.mountinfo()).map((m) => [m.id, m.mountPoint]));
+    const total = this.scenario.processes?.length ?? 0;
+    const holders = (this.scenario.holders ?? [])
+      .filter((h) => ids.has(h.mountId))
+      .map((h) => ({ pid: 1, comm: 'sh', how: 'fd' as const, path: '?', ...h, mountPoint: points.get(h.mountId) ?? '?' }));
+    return { holders, finished: true, read: total, total, unreadable: 0, elapsedMs: 1, budgetMs, ...this.scenario.holderScan };
+  }
+
+  async mountHolders(mountId: number): Promise<MountHolderScan> {
+    return this.holdersOf(mountSubtree(await this.mountinfo(), mountId), 20_000);
+  }
+
+  async scanMountHolders(mountIds: readonly number[]): Promise<MountHolderScan> {
+    return this.holdersOf(new Set(mountIds), 100);
   }
 
   async mountinfo() {

@@ -1,5 +1,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ChildProcess } from 'node:child_process';
+
+/** What is tracked of a child: a ChildProcess, or a command the host spawner started for us (same shape). */
+export interface TrackedChild {
+  readonly pid?: number | undefined;
+  readonly exitCode: number | null;
+  readonly signalCode: NodeJS.Signals | null;
+  kill(signal?: NodeJS.Signals): boolean;
+  ref(): void;
+  once(event: 'exit' | 'error', listener: () => void): unknown;
+}
 
 /**
  * Child processes started on behalf of checks (guest commands, probes) that have not exited.
@@ -7,17 +16,17 @@ import type { ChildProcess } from 'node:child_process';
  * past `--timeout`, so the runner kills whatever its run left once every check has an outcome.
  * Runs may overlap (`check --all` probes guests concurrently): each run kills only its own.
  */
-const live = new Map<ChildProcess, { group: boolean }>();
+const live = new Map<TrackedChild, { group: boolean }>();
 /** Killed but not yet reaped: waited for by {@link endLiveChildren}. */
-const dying = new Set<ChildProcess>();
-const runScope = new AsyncLocalStorage<Set<ChildProcess>>();
+const dying = new Set<TrackedChild>();
+const runScope = new AsyncLocalStorage<Set<TrackedChild>>();
 
 /**
  * Remembers `child` until it exits; `group`: it leads its own process group, killed whole;
  * `unscoped`: it serves several runs (a probe child shared by `check --all`'s guests), so no run
  * ends it, only {@link endLiveChildren}. Returns it, for chaining.
  */
-export function trackChild<T extends ChildProcess>(child: T, opts: { group?: boolean; unscoped?: boolean } = {}): T {
+export function trackChild<T extends TrackedChild>(child: T, opts: { group?: boolean; unscoped?: boolean } = {}): T {
   if (child.exitCode !== null || child.signalCode !== null) return child;
   live.set(child, { group: opts.group ?? false });
   const scope = opts.unscoped ? undefined : runScope.getStore();

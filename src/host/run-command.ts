@@ -2,6 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { ExecResult } from '../core/target.js';
 import { trackChild } from '../core/live-children.js';
 import { HOST_ENV, hostProgram } from './host-programs.js';
+import { hostSpawner, RemoteChild } from './host-spawner.js';
+
+/** A command started here (a ChildProcess) or by the host spawner (a RemoteChild). */
+type Started = ChildProcess | RemoteChild;
 
 /** Options for running a host command. Its environment is always {@link HOST_ENV}: nothing a caller or a guest passes. */
 export interface RunOptions {
@@ -59,24 +63,37 @@ export function runCommand(argv: string[], opts: RunOptions = {}): Promise<ExecR
   const file = hostProgram(name);
   if (file === null)
     return refused(`${name}: command not found${name.includes('/') ? ' (a host program is named by an absolute path)' : ''}`, true);
-  let child: ChildProcess;
-  try {
-    child = spawn(file, args, {
-      env: { ...HOST_ENV },
-      cwd: opts.cwd,
-      detached: true,
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(opts.passFds ?? [])],
-    });
-  } catch (error) {
-    // Arguments spawn refuses outright (a NUL byte in them).
-    return refused((error as Error).message);
+  // A NUL byte is refused below, by spawn, with its own message; descriptors to pass can only be passed from here.
+  const spawner =
+    (opts.passFds ?? []).length === 0 && ![file, ...args, opts.cwd ?? ''].some((a) => a.includes('\0')) ? hostSpawner() : null;
+  let child: Started;
+  if (spawner) {
+    // The spawner is another process: our /proc/self is its /proc/OUR_PID.
+    const cwd = opts.cwd?.replace(/^\/proc\/self\//, `/proc/${process.pid}/`);
+    child = spawner.spawn(file, args, { cwd, input: opts.input ?? null });
+  } else {
+    try {
+      child = spawn(file, args, {
+        env: { ...HOST_ENV },
+        cwd: opts.cwd,
+        detached: true,
+        stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(opts.passFds ?? [])],
+      });
+    } catch (error) {
+      // Arguments spawn refuses outright (a NUL byte in them).
+      return refused((error as Error).message);
+    }
   }
   trackChild(child, { group: true });
   return collect(child, file, opts);
 }
 
 /** SIGKILLs the process group led by `child` (it was spawned detached). */
-export function killGroup(child: ChildProcess): void {
+export function killGroup(child: Started): void {
+  if (child instanceof RemoteChild) {
+    child.killGroup();
+    return;
+  }
   if (child.pid === undefined) return;
   try {
     process.kill(-child.pid, 'SIGKILL');
@@ -86,7 +103,7 @@ export function killGroup(child: ChildProcess): void {
 }
 
 /** True while the process group led by `child` still has a member (its leader has exited). */
-function groupHasMembers(child: ChildProcess): boolean {
+function groupHasMembers(child: Started): boolean {
   if (child.pid === undefined) return false;
   try {
     process.kill(-child.pid, 0);
@@ -96,7 +113,7 @@ function groupHasMembers(child: ChildProcess): boolean {
   }
 }
 
-function collect(child: ChildProcess, file: string, opts: RunOptions): Promise<ExecResult> {
+function collect(child: Started, file: string, opts: RunOptions): Promise<ExecResult> {
   return new Promise((resolve) => {
     const stdout = new CappedOutput();
     const stderr = new CappedOutput();
@@ -151,7 +168,7 @@ function collect(child: ChildProcess, file: string, opts: RunOptions): Promise<E
       // A command that never started emits no 'close' of its own.
       if (child.pid === undefined) finish();
     });
-    child.on('exit', (code) => {
+    child.on('exit', (code: number | null) => {
       exitCode = code;
       // Whatever it left in its group goes with it: a step that leaves something running has not finished.
       leftRunning = !timedOut && groupHasMembers(child);

@@ -9,6 +9,7 @@ import { hostTool } from '../host/host-programs.js';
 import { boundingSetOf } from '../host/capabilities.js';
 import { guestCgroupJoin } from '../host/guest-cgroup.js';
 import { inheritableFds } from '../host/inherited-fds.js';
+import { commandsInheritOnlyStdio } from '../host/host-spawner.js';
 import { hostCredentials, readHostAccounts, readIdMaps, type HostAccounts, type IdMaps } from './host-credentials.js';
 import type { ProbeCredentials } from '../core/probe-types.js';
 import { runProbe, shareProbeChildren, warmProbeChild, type ProbePlace } from '../guest/probe-client.js';
@@ -176,7 +177,9 @@ export class GuestTarget implements Target {
         notFound: false,
         spawnError: `uid ${opts.user.uid} has no host uid`,
       };
-    const built = 'error' in place ? place : guestArgv({ ...place, closeFds: inheritableFds() }, argv, env, user, opts.cwd);
+    // Started by the host spawner, the chain inherits nothing to close (the spawner closed it): no stage 0 for that.
+    const closeFds = commandsInheritOnlyStdio() ? [] : inheritableFds();
+    const built = 'error' in place ? place : guestArgv({ ...place, closeFds }, argv, env, user, opts.cwd);
     if ('error' in built) return { exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: false, spawnError: built.error };
     let rootFd: number;
     try {

@@ -243,9 +243,13 @@ echo fake-hostname
         child,
         `import { openTarget } from '${dist}targets/open-target.js';
 import { HostContext } from '${dist}host/host-context.js';
+import { useHostSpawner } from '${dist}host/host-spawner.js';
 const { target } = await openTarget('pid:${confinedPid}', { host: new HostContext({ invokingEnv: {} }) });
 const r = await target.exec(['sh', '-c', process.argv[2]], { timeoutMs: 10000 });
-process.stdout.write(JSON.stringify(r));
+// check --all's way: the chain is started by the host spawner, with no stage 0 to close anything.
+useHostSpawner();
+const s = await target.exec(['sh', '-c', process.argv[2]], { timeoutMs: 10000 });
+process.stdout.write(JSON.stringify([r, s]));
 `,
       );
       const hostRoot = openSync('/', 'r');
@@ -254,10 +258,13 @@ process.stdout.write(JSON.stringify(r));
           stdio: ['ignore', 'pipe', 'pipe', ...Array<'ignore'>(37).fill('ignore'), hostRoot],
           timeout: 30_000,
         });
-        const r = JSON.parse(out.stdout.toString() || '{}') as { exitCode: number | null; stdout: string };
-        expect(r.exitCode, out.stderr.toString()).toBe(0);
-        expect(r.stdout.trim().split('\n')).toEqual(['0', '1', '2']);
-        expect(r.stdout).not.toContain('HOST-ONLY');
+        const runs = JSON.parse(out.stdout.toString() || '[]') as { exitCode: number | null; stdout: string }[];
+        expect(runs, out.stderr.toString()).toHaveLength(2);
+        for (const r of runs) {
+          expect(r.exitCode, out.stderr.toString()).toBe(0);
+          expect(r.stdout.trim().split('\n')).toEqual(['0', '1', '2']);
+          expect(r.stdout).not.toContain('HOST-ONLY');
+        }
       } finally {
         closeSync(hostRoot);
       }

@@ -4,6 +4,7 @@ import { checkOptionsFrom, diagnoseTarget, hostWideChecks, newHostContext, resol
 import { openSpec, openTarget } from '../../targets/open-target.js';
 import { discoverGuests } from '../../targets/discover.js';
 import { shareProbesAmong } from '../../targets/guest-target.js';
+import { useHostSpawner } from '../../host/host-spawner.js';
 import { parseTargetSpec } from '../../targets/target-spec.js';
 import { isMachineFormat, pickReporter, resolveFormat } from '../../report/pick-reporter.js';
 import { junitXml } from '../../report/junit-reporter.js';
@@ -119,6 +120,8 @@ function bufferedStreams(streams: ReportStreams): { streams: ReportStreams; flus
  * discovery order whatever order they finish in.
  */
 async function runAll({ args, io, format, streams, options, checks, host }: CheckRun): Promise<number> {
+  // Many guests, many commands: each is forked off a small spawner instead of off this big process.
+  useHostSpawner();
   const guests = (await discoverGuests(host)).filter((g) => g.kind !== 'leftover');
   timing(`--all: ${guests.length} guests`);
   const settled = new Array<{ report: Report; exitCode: number } | { skipped: string }>(guests.length);

@@ -1,9 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { killLiveChildren, withChildScope } from '../../../src/core/live-children.js';
 import path from 'node:path';
 import { runCommand } from '../../../src/host/run-command.js';
 import { HOST_PATH } from '../../../src/host/host-programs.js';
+import { stopHostSpawnerForTests, useHostSpawner } from '../../../src/host/host-spawner.js';
 
 /** Running, not a zombie (an orphan is reaped whenever this machine's init gets to it). */
 function alive(pid: number): boolean {
@@ -14,7 +18,15 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('runCommand', () => {
+// Every case twice: spawned by this process, and by the host spawner (check --all): the same answers.
+describe.each(['here', 'through the host spawner'])('runCommand, spawned %s', (mode) => {
+  beforeAll(() => {
+    if (mode !== 'here') useHostSpawner();
+  });
+  afterAll(() => {
+    stopHostSpawnerForTests();
+  });
+
   it('returns the exit code and both outputs; a non-zero exit is an answer, not an exception', async () => {
     const r = await runCommand(['sh', '-c', 'echo out; echo err >&2; exit 3']);
     expect(r).toMatchObject({ exitCode: 3, stdout: 'out\n', stderr: 'err\n', timedOut: false, notFound: false });
@@ -168,5 +180,81 @@ describe('runCommand', () => {
 
   it('runs in `cwd`', async () => {
     expect((await runCommand(['pwd'], { cwd: '/tmp' })).stdout).toBe('/tmp\n');
+  });
+});
+
+describe('the host spawner (check --all)', () => {
+  const repo = fileURLToPath(new URL('../../../', import.meta.url));
+  const dist = (m: string) => JSON.stringify(path.join(repo, 'dist/src', m));
+
+  beforeAll(() => {
+    useHostSpawner();
+  });
+  afterAll(() => {
+    stopHostSpawnerForTests();
+  });
+
+  it('starts commands itself, not off this process, and in our descriptor when cwd is /proc/self/fd/N', async () => {
+    const ppid = Number((await runCommand(['sh', '-c', 'echo $PPID'])).stdout);
+    expect(ppid).not.toBe(process.pid);
+    expect(readFileSync(`/proc/${ppid}/comm`, 'utf8').trim()).toBe('ctr-doctor-spaw');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ctd-cwdfd-'));
+    const fd = openSync(dir, 0o10000000 | 0o200000);
+    try {
+      expect((await runCommand(['pwd', '-P'], { cwd: `/proc/self/fd/${fd}` })).stdout).toBe(`${dir}\n`);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('what it starts inherits only stdin, stdout and stderr, whatever our parent left open; and it does not keep node alive', () => {
+    const script = `import { useHostSpawner, commandsInheritOnlyStdio } from ${dist('host/host-spawner.js')};
+import { runCommand } from ${dist('host/run-command.js')};
+useHostSpawner();
+const r = await runCommand(['sh', '-c', 'ls /proc/$$/fd']);
+console.log(JSON.stringify({ fds: r.stdout.trim().split('\\n'), inheritsOnlyStdio: commandsInheritOnlyStdio() }));`;
+    const leaked = openSync('/dev/null', 'r');
+    const started = performance.now();
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe', ...Array<'ignore'>(37).fill('ignore'), leaked],
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    closeSync(leaked);
+    expect(out.stderr).toBe('');
+    expect(JSON.parse(out.stdout)).toEqual({ fds: ['0', '1', '2'], inheritsOnlyStdio: true });
+    // The idle spawner holds no reference: node ends on its own (the spawner follows when its stdin closes).
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it('a run killing its children kills the ones the spawner started', async () => {
+    const started = performance.now();
+    const r = await withChildScope(async () => {
+      const pending = runCommand(['sleep', '30'], { timeoutMs: 20_000 });
+      await new Promise((res) => setTimeout(res, 200));
+      expect(killLiveChildren()).toBe(1);
+      return pending;
+    });
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(r.exitCode).toBeNull();
+  });
+
+  it('a spawner that dies takes its commands with it, reported; the next command gets a fresh spawner', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ctd-spawner-'));
+    const pidFile = path.join(dir, 'pid');
+    try {
+      const pending = runCommand(['sh', '-c', 'echo $PPID > "$1"; exec sleep 30', 'sh', pidFile], { timeoutMs: 20_000 });
+      while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8') === '') await new Promise((res) => setTimeout(res, 20));
+      const spawnerPid = Number(readFileSync(pidFile, 'utf8'));
+      process.kill(spawnerPid, 'SIGKILL');
+      const r = await pending;
+      expect(r.exitCode).toBeNull();
+      const again = await runCommand(['sh', '-c', 'echo $PPID']);
+      expect(again.exitCode).toBe(0);
+      expect(Number(again.stdout)).not.toBe(spawnerPid);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

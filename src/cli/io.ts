@@ -1,3 +1,5 @@
+import { isatty } from 'node:tty';
+
 /** The process's streams and environment, injected so commands can be tested without globals. */
 export interface CliIo {
   out: NodeJS.WritableStream;
@@ -21,8 +23,8 @@ export function processIo(): CliIo {
     err: process.stderr,
     env: process.env,
     isTty,
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- undefined on a pipe
-    stdinIsTty: Boolean(process.stdin.isTTY),
+    // Asked of the descriptor: process.stdin would build its stream now (about 8 ms), and only `fix` reads it.
+    stdinIsTty: isatty(0),
     width: terminalWidth(process.env.COLUMNS, isTty ? process.stdout.columns : undefined),
     color: (flag) => flag && isTty && process.env.NO_COLOR === undefined,
   };

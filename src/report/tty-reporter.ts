@@ -1,4 +1,3 @@
-import { Listr } from 'listr2';
 import { renderReport } from './report-layout.js';
 import { layoutOptions } from './text-reporter.js';
 import { escapeTerminal, truncateToWidth } from './terminal-text.js';
@@ -21,23 +20,29 @@ export function ttyReporter(streams: ReportStreams): Reporter {
       meta = m;
       // --format tty into a pipe: no live view (listr2 would fall back to printing every line), just the report.
       if (!(streams.out as { isTTY?: boolean }).isTTY) return;
-      const listr = new Listr(
-        m.checks.map((check) => ({
-          title: title(check.id),
-          task: async (_ctx: unknown, task: { title: string; skip: (m?: string) => void }) => {
-            const result = early.get(check.id) ?? (await new Promise<CheckResult>((resolve) => waiting.set(check.id, resolve)));
-            task.title = title(`${check.id}: ${result.summary}`);
-            if (result.status === 'skip') task.skip(title(`${check.id}: ${result.summary}`));
-            if (result.status === 'fail' || result.status === 'error') throw new Error(title(`${check.id}: ${result.summary}`));
-          },
-        })),
-        {
-          concurrent: true,
-          exitOnError: false,
-          rendererOptions: { clearOutput: true, formatOutput: 'truncate', collapseErrors: true, showErrorMessage: true },
-        },
-      );
-      list = listr.run().catch(() => undefined);
+      // listr2 (and colorette, which looks at the terminal as it loads) only for a live view: a run
+      // with another format never loads it. Results that come first wait in `early`.
+      list = import('listr2')
+        .then(({ Listr }) => {
+          const listr = new Listr(
+            m.checks.map((check) => ({
+              title: title(check.id),
+              task: async (_ctx: unknown, task: { title: string; skip: (m?: string) => void }) => {
+                const result = early.get(check.id) ?? (await new Promise<CheckResult>((resolve) => waiting.set(check.id, resolve)));
+                task.title = title(`${check.id}: ${result.summary}`);
+                if (result.status === 'skip') task.skip(title(`${check.id}: ${result.summary}`));
+                if (result.status === 'fail' || result.status === 'error') throw new Error(title(`${check.id}: ${result.summary}`));
+              },
+            })),
+            {
+              concurrent: true,
+              exitOnError: false,
+              rendererOptions: { clearOutput: true, formatOutput: 'truncate', collapseErrors: true, showErrorMessage: true },
+            },
+          );
+          return listr.run();
+        })
+        .catch(() => undefined);
     },
     checkEnd(result) {
       const resolve = waiting.get(result.id);

@@ -3,7 +3,13 @@
 // as root, the wall time of a full check of a healthy desktop guest in an isolated world
 // (netns + dnsmasq + whole-root overlay chroot with the user's session, Xvfb and pulseaudio
 // inside; every check passes or does not apply; target: at most 0.5 s).
-// Usage: npm run build && node bench/startup.mjs [--runs N] [--json] | [--world]
+// Usage: npm run build && node bench/startup.mjs [--runs N] [--json] [--baseline PATH] [--isolated] | [--world]
+// --baseline PATH: another build's bin (a dist/bundle/ctr-doctor.js inside a tree with node_modules:
+//   the probe child loads the `x11` package at run time), its full check run in turn with ours.
+// --isolated: everything in a PID and mount namespace of its own, so that the processes of other
+//   work on a shared machine (another benchmark's 10,000) are not scanned by the checks.
+// The full check's phases (NODE_DEBUG=ctr-doctor) are medians too: what stands between it and
+// `node -e 0` plus 100 ms.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +19,16 @@ const CLI = new URL('../dist/bundle/ctr-doctor.js', import.meta.url).pathname;
 const argv = process.argv.slice(2);
 const RUNS = Number(argv[argv.indexOf('--runs') + 1]) || 15;
 const asJson = argv.includes('--json');
+const baseline = argv.includes('--baseline') ? argv[argv.indexOf('--baseline') + 1] : null;
+
+if (argv.includes('--isolated') && process.env.CTD_BENCH_ISOLATED === undefined) {
+  const rest = argv.filter((a) => a !== '--isolated');
+  const r = spawnSync('unshare', ['-p', '-f', '-m', '--mount-proc', process.execPath, new URL(import.meta.url).pathname, ...rest], {
+    stdio: 'inherit',
+    env: { ...process.env, CTD_BENCH_ISOLATED: '1' },
+  });
+  process.exit(r.status ?? 1);
+}
 
 /** Median wall time in ms of running argv `runs` times (after one warm-up run). */
 function median(cmd, args, runs, opts = {}) {
@@ -237,30 +253,54 @@ try {
     f.helpMs = median(process.execPath, [CLI, '--help'], Math.min(RUNS, 7), { env });
     f.versionRatio = f.versionMs / f.nodeMs;
     if (world) {
-      let last;
-      const args = [
-        `--net=${world.netns}`,
-        process.execPath,
-        CLI,
-        `chroot:${world.root}`,
-        '--json',
-        '--ping-target',
-        '203.0.113.10',
-        '--dns-name',
-        'example.com',
-      ];
-      f.fullCheckMs = median('nsenter', args, RUNS, {
-        env: { ...env, NO_COLOR: '1' },
-        check: (r) => {
-          last = r;
-        },
-      });
-      const report = JSON.parse(last.stdout.toString());
+      // The bin as a user runs it (its first line execs node with its V8 flags), ours and the baseline in turn.
+      const bins = [CLI, ...(baseline ? [baseline] : [])];
+      const runs = bins.map(() => ({ wall: [], phases: {}, last: null }));
+      for (let i = 0; i <= RUNS; i++) {
+        for (const [j, bin] of bins.entries()) {
+          const args = [
+            `--net=${world.netns}`,
+            bin,
+            `chroot:${world.root}`,
+            '--json',
+            '--ping-target',
+            '203.0.113.10',
+            '--dns-name',
+            'example.com',
+          ];
+          const t0 = process.hrtime.bigint();
+          const r = spawnSync('nsenter', args, {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: { ...env, NO_COLOR: '1', NODE_DEBUG: 'ctr-doctor' },
+          });
+          const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+          if (r.error) throw r.error;
+          if (i === 0) continue;
+          runs[j].wall.push(ms);
+          runs[j].last = r;
+          for (const [, at, phase] of r.stderr.toString().matchAll(/^ctr-doctor \+(\d+) ms (main|target opened|checks finished|done)$/gm))
+            (runs[j].phases[phase] ??= []).push(Number(at));
+        }
+      }
+      const mid = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+      const [ours, base] = runs.map((r) => ({
+        ms: mid(r.wall),
+        phases: Object.fromEntries(Object.entries(r.phases).map(([k, v]) => [k, mid(v)])),
+        report: JSON.parse(r.last.stdout.toString()),
+      }));
+      f.fullCheckMs = ours.ms;
+      f.fullCheckPhases = ours.phases;
+      const report = ours.report;
       f.fullCheckSummary = report.summary;
       f.fullCheckSlowest = [...report.results]
         .sort((a, b) => b.durationMs - a.durationMs)
         .slice(0, 3)
         .map((r) => `${r.id} ${r.durationMs} ms`);
+      if (base) {
+        f.baselineFullCheckMs = base.ms;
+        f.baselinePhases = base.phases;
+        f.baselineSummary = base.report.summary;
+      }
     } else {
       f.fullCheckMs = null;
       f.fullCheckSkipped = 'needs root (netns, overlay, chroot)';
@@ -284,6 +324,16 @@ if (asJson) {
         `full check, healthy guest ${f.fullCheckMs.toFixed(0)} ms wall (median of ${RUNS}; target ≤ 500 ms); ${JSON.stringify(f.fullCheckSummary)}`,
       );
       console.log(`  slowest checks: ${f.fullCheckSlowest.join(', ')}`);
+      const ph = (p) =>
+        `main +${p.main}, target opened +${p['target opened']}, checks finished +${p['checks finished']}, done +${p.done} ms`;
+      console.log(`  phases (NODE_DEBUG, ms since the process started): ${ph(f.fullCheckPhases)}`);
+      console.log(
+        `  against node -e 0 + 100 ms = ${(f.nodeMs + 100).toFixed(0)} ms: ${(f.fullCheckMs - f.nodeMs - 100).toFixed(0)} ms over; node's own start ${f.nodeMs.toFixed(0)}, then ${(f.fullCheckPhases.main - f.nodeMs).toFixed(0)} to main (bundle, builtins), ${f.fullCheckPhases['target opened'] - f.fullCheckPhases.main} to the opened target, ${f.fullCheckPhases['checks finished'] - f.fullCheckPhases['target opened']} of checks, ${(f.fullCheckMs - f.fullCheckPhases.done).toFixed(0)} from done to exit (nsenter and node included)`,
+      );
+      if (f.baselineFullCheckMs !== undefined)
+        console.log(
+          `  baseline ${baseline}: ${f.baselineFullCheckMs.toFixed(0)} ms wall; ${ph(f.baselinePhases)}; ${JSON.stringify(f.baselineSummary)}`,
+        );
     } else {
       console.log(`full check: skipped (${f.fullCheckSkipped})`);
     }

@@ -144,7 +144,8 @@ export const DEFAULT_HOLDERS_BUDGET_MS = 100;
 
 /**
  * systemd-resolved, by its comm. Its unit always drops root (User=systemd-resolve, or a dynamic
- * user), so the owner of /proc/PID, one stat, rules out root's processes before their stat is read.
+ * user), so the owner of /proc/PID rules out root's processes; the scan thread sends the owners, and
+ * the stat lines (comm) of the others, so that nothing is read here.
  */
 function isResolved(p: HostProcess): boolean {
   if (p instanceof ProcEntry && p.ownerUid === 0) return false;
@@ -204,7 +205,13 @@ export class HostContext implements Host {
       'nspawn machines',
       this.records,
       async () => {
-        const [viaMachined, processes] = await Promise.all([machinectlMachines(timeoutMs), this.processes()]);
+        // The scan thread's stat lines of processes rooted elsewhere (the candidates) come with the owners: no read of them here.
+        const withStats = async (): Promise<HostProcess[]> => {
+          const all = await this.processes();
+          await processOwnersKnown();
+          return all;
+        };
+        const [viaMachined, processes] = await Promise.all([machinectlMachines(timeoutMs), withStats()]);
         const scanned = scanNspawnProcesses(processes);
         const known = new Set(viaMachined.map((m) => m.machine));
         return [...viaMachined, ...scanned.filter((m) => !known.has(m.machine))];

@@ -12,6 +12,8 @@ const SLOT = Symbol.for('ctr-doctor.process-scan');
 export type ScanRows = Float64Array;
 /** The owners of /proc/PID (their euids), in the order of the rows: sent after them (-1: gone). */
 export type ScanOwners = Float64Array;
+/** /proc/PID/stat of the processes not run by root or rooted elsewhere (null for the others), sent with the owners. */
+export type ScanStats = (string | null)[];
 /** The inode of each process's mount namespace (`mnt:[N]`; NaN: unreadable), in the order of the rows: sent after the owners. */
 export type ScanMntns = Float64Array;
 
@@ -49,9 +51,17 @@ if (workerData && workerData.scan) {
   const listed = Array.from({ length: n }, (_, i) => out[i * 3]);
   parentPort.postMessage({ rows: out }, [out.buffer]);
   // The owners come second, the mount namespaces third: opening a target waits for the rows only.
+  // With the owners, /proc/PID/stat (comm, ppid…) of the candidates of the host's other scans only:
+  // processes not run by root (systemd-resolved drops root) and those rooted elsewhere (machine leaders).
+  const self = fs.statSync('/');
   const owners = new Float64Array(n);
-  for (let i = 0; i < n; i++) owners[i] = fs.statSync('/proc/' + listed[i], { throwIfNoEntry: false })?.uid ?? -1;
-  parentPort.postMessage({ owners }, [owners.buffer]);
+  const stats = new Array(n).fill(null);
+  for (let i = 0; i < n; i++) {
+    owners[i] = fs.statSync('/proc/' + listed[i], { throwIfNoEntry: false })?.uid ?? -1;
+    const elsewhere = rows[i * 3 + 1] !== self.dev || rows[i * 3 + 2] !== self.ino;
+    if (owners[i] !== 0 || elsewhere) try { stats[i] = fs.readFileSync('/proc/' + listed[i] + '/stat', 'utf8').slice(0, 4096); } catch {}
+  }
+  parentPort.postMessage({ owners, stats }, [owners.buffer]);
   const mntns = new Float64Array(n).fill(NaN);
   for (let i = 0; i < n; i++) {
     // The link reads mnt:[INODE].
@@ -132,6 +142,7 @@ export function runOnScanThread<I, M>(
 interface ProcessScan {
   rows: Promise<ScanRows | null>;
   owners: Promise<ScanOwners | null>;
+  stats: Promise<ScanStats | null>;
   mntns: Promise<ScanMntns | null>;
 }
 type Slot = { [SLOT]?: ProcessScan };
@@ -143,12 +154,16 @@ export function startProcessScan(): void {
   let gotRows: (rows: ScanRows | null) => void = () => undefined;
   let gotOwners: (owners: ScanOwners | null) => void = () => undefined;
   let gotMntns: (mntns: ScanMntns | null) => void = () => undefined;
+  let gotStats: (stats: ScanStats | null) => void = () => undefined;
   const scan: ProcessScan = {
     rows: new Promise<ScanRows | null>((resolve) => {
       gotRows = resolve;
     }),
     owners: new Promise<ScanOwners | null>((resolve) => {
       gotOwners = resolve;
+    }),
+    stats: new Promise<ScanStats | null>((resolve) => {
+      gotStats = resolve;
     }),
     mntns: new Promise<ScanMntns | null>((resolve) => {
       gotMntns = resolve;
@@ -158,6 +173,7 @@ export function startProcessScan(): void {
   const failed = (): void => {
     gotRows(null);
     gotOwners(null);
+    gotStats(null);
     gotMntns(null);
   };
   const worker = newScanThread(true);
@@ -165,9 +181,10 @@ export function startProcessScan(): void {
     failed();
     return;
   }
-  worker.on('message', (message: { rows?: ScanRows; owners?: ScanOwners; mntns?: ScanMntns }) => {
+  worker.on('message', (message: { rows?: ScanRows; owners?: ScanOwners; stats?: ScanStats; mntns?: ScanMntns }) => {
     if (message.rows) gotRows(message.rows);
     if (message.owners) gotOwners(message.owners);
+    if (message.stats) gotStats(message.stats);
     if (message.mntns) gotMntns(message.mntns);
   });
   worker.once('error', failed);
@@ -181,6 +198,7 @@ export function startProcessScan(): void {
 export function takeProcessScan(): ProcessScan | null {
   const slot = globalThis as Slot;
   const scan = slot[SLOT] ?? null;
-  if (scan) slot[SLOT] = { rows: Promise.resolve(null), owners: Promise.resolve(null), mntns: Promise.resolve(null) };
+  if (scan)
+    slot[SLOT] = { rows: Promise.resolve(null), owners: Promise.resolve(null), stats: Promise.resolve(null), mntns: Promise.resolve(null) };
   return scan;
 }

@@ -112,6 +112,11 @@ export class ProcEntry implements HostProcess {
     return this.memo(`ns/${kind}`, () => linkOrNull(`/proc/${this.pid}/ns/${kind}`));
   }
 
+  /** Records /proc/PID/stat as the scan thread read it (comm, state, ppid, start time). */
+  knowStat(text: string): void {
+    this.statCache ??= parseStat(text);
+  }
+
   /** Records a namespace id the scan thread already read. */
   knowNamespace(kind: NsKind, id: string): void {
     this.cache.set(`ns/${kind}`, id);
@@ -177,7 +182,7 @@ export function listPids(): number[] {
   }
 }
 
-/** Resolves once the owners the scan thread sends after its rows are recorded (at once when there is no such scan). */
+/** Resolves once the owners (and the stat lines of non-root or elsewhere-rooted processes) the scan thread sends after its rows are recorded (at once when there is no such scan). */
 let ownersArrived: Promise<void> = Promise.resolve();
 /** Resolves once the mount namespaces the scan thread sends after the owners are recorded. */
 let mntnsArrived: Promise<void> = Promise.resolve();
@@ -214,10 +219,14 @@ export async function listHostProcesses(budgetMs = Infinity): Promise<HostProces
         all.push(new ProcEntry(rows[i]!, Number.isNaN(rows[i + 1]!) ? null : `${rows[i + 1]}:${rows[i + 2]}`, ownRoot));
       }
       // The thread goes on with the owners of /proc/PID; until they come, an owner asked for is read here.
-      ownersArrived = early.owners.then((owners) => {
+      ownersArrived = Promise.all([early.owners, early.stats]).then(([owners, stats]) => {
         if (owners?.length === all.length)
           owners.forEach((uid, i) => {
             all[i]!.knowOwner(uid);
+          });
+        if (stats?.length === all.length)
+          stats.forEach((text, i) => {
+            if (text !== null) all[i]!.knowStat(text);
           });
       });
       mntnsArrived = early.mntns.then((mntns) => {

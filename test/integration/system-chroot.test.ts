@@ -377,7 +377,8 @@ describeIntegration('system checks on chroot guests', () => {
       expect(r.status).toBe('warn');
       expect(codes(r)).toEqual(['locale-missing', 'locale-missing']);
       expect(r.findings.map((f) => f.message).join('\n')).toContain('bash: warning: setlocale: LC_ALL: cannot change locale (de_DE.UTF-8)');
-      expect(r.summary).toContain('locale -a lists C, C.utf8, POSIX');
+      // Read from the guest's own files now (issue 14): the same list, named by where it came from.
+      expect(r.summary).toContain('/usr/lib/locale lists C, C.utf8, POSIX');
       const snippet = r.fixes.flatMap((f) => f.steps.map((s) => ('snippet' in s ? s.snippet : ''))).join('\n');
       expect(snippet).toContain('env LANG=C.UTF-8 LC_ALL= chroot');
       expect(snippet).toContain('apt-get install -y locales');

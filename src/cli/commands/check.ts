@@ -115,6 +115,23 @@ function bufferedStreams(streams: ReportStreams): { streams: ReportStreams; flus
 }
 
 /**
+ * Writes `JSON.stringify(items, null, 2)` and a newline, one item at a time: with many guests the
+ * whole array as one string (and its copy as bytes) was the run's peak of memory, at its very end.
+ */
+function writeJsonArray(io: CliIo, items: readonly unknown[]): void {
+  if (items.length === 0) {
+    io.out.write('[]\n');
+    return;
+  }
+  // JSON text has no raw newline inside a string, so indenting every line by two spaces nests it exactly as stringify would.
+  items.forEach((item, i) => {
+    io.out.write(
+      `${i === 0 ? '[\n' : ''}  ${JSON.stringify(item, null, 2).replaceAll('\n', '\n  ')}${i === items.length - 1 ? '\n]\n' : ',\n'}`,
+    );
+  });
+}
+
+/**
  * `--all`: every guest `list` finds; JSON becomes an array of reports. The guests share one host
  * context (every host scan is made once), are diagnosed a few at a time, and are reported in
  * discovery order whatever order they finish in.
@@ -124,7 +141,7 @@ async function runAll({ args, io, format, streams, options, checks, host }: Chec
   useHostSpawner();
   const guests = (await discoverGuests(host)).filter((g) => g.kind !== 'leftover');
   timing(`--all: ${guests.length} guests`);
-  const settled = new Array<{ report: Report; exitCode: number } | { skipped: string }>(guests.length);
+  const settled = new Array<{ report: Report | null; exitCode: number } | { skipped: string }>(guests.length);
   const flushers = new Array<() => void>(guests.length);
   let printed = 0;
   const printReady = (): void => {
@@ -162,13 +179,16 @@ async function runAll({ args, io, format, streams, options, checks, host }: Chec
     // A report's durationMs is its own guest's: its opening, then its checks.
     const startedAt = new Date(Date.now() - o.openMs);
     const reporter = isMachineFormat(format) ? null : pickReporter(format === 'tty' ? 'text' : format, buffered.streams);
-    settled[i] = await diagnoseTarget(o.target, host, checks, options, args.strict, reporter, { spec: guests[i]!.target, startedAt });
+    const done = await diagnoseTarget(o.target, host, checks, options, args.strict, reporter, { spec: guests[i]!.target, startedAt });
+    // Nothing of a diagnosed guest is kept but what is still to be written: its report, for the formats printed at the end.
+    opened[i] = null;
+    settled[i] = reporter ? { report: null, exitCode: done.exitCode } : done;
     printReady();
   });
-  const done = settled.filter((s): s is { report: Report; exitCode: number } => !('skipped' in s));
-  const reports = done.map((d) => d.report);
+  const done = settled.filter((s): s is { report: Report | null; exitCode: number } => !('skipped' in s));
+  const reports = done.flatMap((d) => (d.report ? [d.report] : []));
   if (guests.length === 0) io.err.write('ctr-doctor: no guests found on this host\n');
-  if (format === 'json') io.out.write(JSON.stringify(reports, null, 2) + '\n');
+  if (format === 'json') writeJsonArray(io, reports);
   if (format === 'junit') io.out.write(junitXml(reports));
   if (format === 'prometheus') io.out.write(prometheusText(reports));
   return combineExitCodes(done.map((d) => d.exitCode));

@@ -45,8 +45,19 @@ async function loadCli(): Promise<Cli> {
 async function run(argv: string[]): Promise<void> {
   const { main } = await loadCli();
   process.exitCode = await main(argv);
-  // The report is out; anything still holding the event loop is left over from a check that timed out.
+  // The report is out and our children are reaped (main waits for them): what still holds the event
+  // loop (the host-scan thread, a check that timed out) has nothing more to say. Waiting for it to
+  // let go cost every run 100 ms; the streams are flushed first (synchronous for files, pipes and
+  // terminals on Linux, the callback covers the rest), with the old 100 ms as a last resort.
   setTimeout(() => process.exit(), 100).unref();
+  const flushed = (stream: NodeJS.WriteStream) =>
+    new Promise<void>((resolve) => {
+      stream.write('', () => {
+        resolve();
+      });
+    });
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit();
 }
 
 if (process.argv.length === 3 && process.argv[2] === '--version') {

@@ -14,7 +14,7 @@ export type ScanRows = Float64Array;
 export type ScanOwners = Float64Array;
 /** /proc/PID/stat of the processes not run by root or rooted elsewhere (null for the others), sent with the owners. */
 export type ScanStats = (string | null)[];
-/** The inode of each process's mount namespace (`mnt:[N]`; NaN: unreadable), in the order of the rows: sent after the owners. */
+/** The inode of each process's mount namespace (`mnt:[N]`; NaN: unreadable), in the order of the rows: sent when asked for ({@link askProcessMntns}). */
 export type ScanMntns = Float64Array;
 
 // Plain CommonJS for an eval'd worker: nothing to resolve, nothing to bundle. After the process scan
@@ -23,7 +23,18 @@ export type ScanMntns = Float64Array;
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
+let listed = null;
 parentPort.on('message', (m) => {
+  if (m && m.kind === 'mntns') {
+    // Asked for only by a scan that filters by mount namespace (the holder scan): the link of each listed process.
+    const mntns = new Float64Array(listed ? listed.length : 0).fill(NaN);
+    for (let i = 0; i < mntns.length; i++) {
+      // The link reads mnt:[INODE].
+      try { const l = fs.readlinkSync('/proc/' + listed[i] + '/ns/mnt'); if (l.startsWith('mnt:[')) mntns[i] = Number(l.slice(5, -1)); } catch {}
+    }
+    parentPort.postMessage({ mntns }, [mntns.buffer]);
+    return;
+  }
   if (!m || m.kind !== 'run') return;
   try {
     // Our own function's source (runOnScanThread), never data from a guest.
@@ -48,9 +59,9 @@ if (workerData && workerData.scan) {
     n++;
   }
   const out = rows.slice(0, n * 3);
-  const listed = Array.from({ length: n }, (_, i) => out[i * 3]);
+  listed = Array.from({ length: n }, (_, i) => out[i * 3]);
   parentPort.postMessage({ rows: out }, [out.buffer]);
-  // The owners come second, the mount namespaces third: opening a target waits for the rows only.
+  // The owners come second (opening a target waits for the rows only); the mount namespaces when asked for.
   // With the owners, /proc/PID/stat (comm, ppid…) of the candidates of the host's other scans only:
   // processes not run by root (systemd-resolved drops root) and those rooted elsewhere (machine leaders).
   const self = fs.statSync('/');
@@ -62,12 +73,6 @@ if (workerData && workerData.scan) {
     if (owners[i] !== 0 || elsewhere) try { stats[i] = fs.readFileSync('/proc/' + listed[i] + '/stat', 'utf8').slice(0, 4096); } catch {}
   }
   parentPort.postMessage({ owners, stats }, [owners.buffer]);
-  const mntns = new Float64Array(n).fill(NaN);
-  for (let i = 0; i < n; i++) {
-    // The link reads mnt:[INODE].
-    try { const l = fs.readlinkSync('/proc/' + listed[i] + '/ns/mnt'); if (l.startsWith('mnt:[')) mntns[i] = Number(l.slice(5, -1)); } catch {}
-  }
-  parentPort.postMessage({ mntns }, [mntns.buffer]);
 }
 `;
 
@@ -92,6 +97,16 @@ function newScanThread(scan: boolean): Worker | null {
   worker.once('exit', forget);
   slot[THREAD] = worker;
   return worker;
+}
+
+let mntnsAsked = false;
+
+/** Asks the process scan's thread for the mount namespaces of the processes it listed (once; they arrive as its `mntns`). */
+export function askProcessMntns(): void {
+  const worker = (globalThis as ThreadSlot)[THREAD];
+  if (mntnsAsked || !worker) return;
+  mntnsAsked = true;
+  worker.postMessage({ kind: 'mntns' });
 }
 
 let nextRunId = 1;

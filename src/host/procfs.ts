@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { HostScanIncomplete } from '../core/scan-clock.js';
-import { takeProcessScan } from './proc-scan-worker.js';
+import { askProcessMntns, takeProcessScan } from './proc-scan-worker.js';
 import { PROC_CAPS, identityOf, linkOrNull, readCappedSync, readCappedText, statOrNull } from './proc-read.js';
 import type { HostProcess } from '../core/host.js';
 
@@ -192,8 +192,12 @@ export function processOwnersKnown(): Promise<void> {
   return ownersArrived;
 }
 
-/** Waits for the scan thread's mount namespaces, so that filtering by mount namespace reads nothing more. */
+/**
+ * Asks the scan thread for the mount namespaces of the processes it listed, and waits for them, so that
+ * filtering by mount namespace reads nothing more here (only the holder scan needs them: not read otherwise).
+ */
 export function processMntnsKnown(): Promise<void> {
+  askProcessMntns();
   return mntnsArrived;
 }
 

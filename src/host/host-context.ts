@@ -1,7 +1,7 @@
 import { lstat, open, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { O_PATH, readRegularCapped } from '../guest/walk-in-root.js';
 import type { Stats } from 'node:fs';
-import { listHostProcesses, ownNamespace, processMntnsKnown, processOwnersKnown, ProcEntry } from './procfs.js';
+import { listHostProcesses, ownNamespace, processMntnsKnown, processOwnersKnown, processStatsKnown, ProcEntry } from './procfs.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { asScan, type HostScanRecord } from '../core/scan-clock.js';
 import { timing } from '../core/timing.js';
@@ -205,10 +205,10 @@ export class HostContext implements Host {
       'nspawn machines',
       this.records,
       async () => {
-        // The scan thread's stat lines of processes rooted elsewhere (the candidates) come with the owners: no read of them here.
+        // The scan thread reads the stat lines of the processes rooted elsewhere (the candidates): none read here.
         const withStats = async (): Promise<HostProcess[]> => {
           const all = await this.processes();
-          await processOwnersKnown();
+          await processStatsKnown('elsewhere');
           return all;
         };
         const [viaMachined, processes] = await Promise.all([machinectlMachines(timeoutMs), withStats()]);
@@ -230,8 +230,9 @@ export class HostContext implements Host {
       this.records,
       async () => {
         const all = await this.processes();
-        // The owners rule out root's processes for free once the scan thread has sent them.
+        // The owners rule out root's processes for free once the scan thread has sent them; the others' comm it reads too.
         await processOwnersKnown();
+        await processStatsKnown('non-root');
         return filterInChunks(all, isResolved);
       },
       { budgetMs: null, detail: (v) => `${v.length} found` },

@@ -12,9 +12,11 @@ const SLOT = Symbol.for('ctr-doctor.process-scan');
 export type ScanRows = Float64Array;
 /** The owners of /proc/PID (their euids), in the order of the rows: sent after them (-1: gone). */
 export type ScanOwners = Float64Array;
-/** /proc/PID/stat of the processes not run by root or rooted elsewhere (null for the others), sent with the owners. */
+/** What a later scan may ask the process scan's thread for, about the processes it listed (in their order). */
+export type ScanQuestion = 'mntns' | 'stats-non-root' | 'stats-elsewhere';
+/** /proc/PID/stat of the processes asked about (not run by root, or rooted elsewhere), null for the others. */
 export type ScanStats = (string | null)[];
-/** The inode of each process's mount namespace (`mnt:[N]`; NaN: unreadable), in the order of the rows: sent when asked for ({@link askProcessMntns}). */
+/** The inode of each process's mount namespace (`mnt:[N]`; NaN: unreadable). */
 export type ScanMntns = Float64Array;
 
 // Plain CommonJS for an eval'd worker: nothing to resolve, nothing to bundle. After the process scan
@@ -23,16 +25,36 @@ export type ScanMntns = Float64Array;
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
+// What the scan listed, kept for the reads other scans ask for later (only when asked: most runs need none).
 let listed = null;
+let rows = null;
+let owners = null;
+const statLine = (pid) => { try { return fs.readFileSync('/proc/' + pid + '/stat', 'utf8').slice(0, 4096); } catch { return null; } };
 parentPort.on('message', (m) => {
-  if (m && m.kind === 'mntns') {
-    // Asked for only by a scan that filters by mount namespace (the holder scan): the link of each listed process.
-    const mntns = new Float64Array(listed ? listed.length : 0).fill(NaN);
-    for (let i = 0; i < mntns.length; i++) {
-      // The link reads mnt:[INODE].
-      try { const l = fs.readlinkSync('/proc/' + listed[i] + '/ns/mnt'); if (l.startsWith('mnt:[')) mntns[i] = Number(l.slice(5, -1)); } catch {}
+  if (m && m.kind === 'ask') {
+    // A thread that made no process scan (a fresh one after a stuck scan) has nothing to tell.
+    if (!listed) {
+      parentPort.postMessage({ answer: m.what, value: null });
+      return;
     }
-    parentPort.postMessage({ mntns }, [mntns.buffer]);
+    const n = listed.length;
+    if (m.what === 'mntns') {
+      const mntns = new Float64Array(n).fill(NaN);
+      for (let i = 0; i < n; i++) {
+        // The link reads mnt:[INODE].
+        try { const l = fs.readlinkSync('/proc/' + listed[i] + '/ns/mnt'); if (l.startsWith('mnt:[')) mntns[i] = Number(l.slice(5, -1)); } catch {}
+      }
+      parentPort.postMessage({ answer: m.what, value: mntns }, [mntns.buffer]);
+    } else {
+      // /proc/PID/stat (comm, ppid…) of the candidates only: processes not run by root, or rooted elsewhere.
+      const self = fs.statSync('/');
+      const stats = new Array(n).fill(null);
+      for (let i = 0; i < n; i++) {
+        const pick = m.what === 'stats-non-root' ? owners[i] !== 0 : rows[i * 3 + 1] !== self.dev || rows[i * 3 + 2] !== self.ino;
+        if (pick) stats[i] = statLine(listed[i]);
+      }
+      parentPort.postMessage({ answer: m.what, value: stats });
+    }
     return;
   }
   if (!m || m.kind !== 'run') return;
@@ -46,7 +68,7 @@ parentPort.on('message', (m) => {
 });
 if (workerData && workerData.scan) {
   const pids = fs.readdirSync('/proc').filter((e) => /^\\d+$/.test(e));
-  const rows = new Float64Array(pids.length * 3);
+  rows = new Float64Array(pids.length * 3);
   let n = 0;
   for (const p of pids) {
     let s = null;
@@ -61,24 +83,29 @@ if (workerData && workerData.scan) {
   const out = rows.slice(0, n * 3);
   listed = Array.from({ length: n }, (_, i) => out[i * 3]);
   parentPort.postMessage({ rows: out }, [out.buffer]);
-  // The owners come second (opening a target waits for the rows only); the mount namespaces when asked for.
-  // With the owners, /proc/PID/stat (comm, ppid…) of the candidates of the host's other scans only:
-  // processes not run by root (systemd-resolved drops root) and those rooted elsewhere (machine leaders).
-  const self = fs.statSync('/');
-  const owners = new Float64Array(n);
-  const stats = new Array(n).fill(null);
-  for (let i = 0; i < n; i++) {
-    owners[i] = fs.statSync('/proc/' + listed[i], { throwIfNoEntry: false })?.uid ?? -1;
-    const elsewhere = rows[i * 3 + 1] !== self.dev || rows[i * 3 + 2] !== self.ino;
-    if (owners[i] !== 0 || elsewhere) try { stats[i] = fs.readFileSync('/proc/' + listed[i] + '/stat', 'utf8').slice(0, 4096); } catch {}
-  }
-  parentPort.postMessage({ owners, stats }, [owners.buffer]);
+  // The owners come second: opening a target waits for the rows only.
+  owners = new Float64Array(n);
+  for (let i = 0; i < n; i++) owners[i] = fs.statSync('/proc/' + listed[i], { throwIfNoEntry: false })?.uid ?? -1;
+  rows = rows.slice(0, n * 3);
+  parentPort.postMessage({ owners: owners.slice() });
 }
 `;
 
 /** The host-scan thread of this process, shared by the bin and the CLI (bundled apart) through a process-wide slot. */
 const THREAD = Symbol.for('ctr-doctor.scan-thread');
 type ThreadSlot = { [THREAD]?: Worker | null };
+
+/**
+ * The thread keeps the process alive only while a request to it is pending: an idle one never holds
+ * the exit (a `message` listener on a Worker refs it again, so every listener change ends in `unref`).
+ */
+const pending = new WeakMap<Worker, number>();
+function hold(worker: Worker, by: 1 | -1): void {
+  const n = Math.max(0, (pending.get(worker) ?? 0) + by);
+  pending.set(worker, n);
+  if (n > 0) worker.ref();
+  else worker.unref();
+}
 
 /** Starts a host-scan thread; null when threads cannot be made. */
 function newScanThread(scan: boolean): Worker | null {
@@ -99,14 +126,31 @@ function newScanThread(scan: boolean): Worker | null {
   return worker;
 }
 
-let mntnsAsked = false;
-
-/** Asks the process scan's thread for the mount namespaces of the processes it listed (once; they arrive as its `mntns`). */
-export function askProcessMntns(): void {
+/**
+ * Asks the process scan's thread about the processes it listed (in its rows' order): their mount
+ * namespaces, or the stat lines of some. Null when that thread is gone (then read them here).
+ */
+export function askProcessScan(what: 'mntns'): Promise<ScanMntns | null>;
+export function askProcessScan(what: 'stats-non-root' | 'stats-elsewhere'): Promise<ScanStats | null>;
+export function askProcessScan(what: ScanQuestion): Promise<ScanMntns | ScanStats | null> {
   const worker = (globalThis as ThreadSlot)[THREAD];
-  if (mntnsAsked || !worker) return;
-  mntnsAsked = true;
-  worker.postMessage({ kind: 'mntns' });
+  if (!worker) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const listen = (message: { answer?: ScanQuestion; value?: ScanMntns | ScanStats }): void => {
+      if (message.answer === what) done(message.value ?? null);
+    };
+    const done = (value: ScanMntns | ScanStats | null): void => {
+      worker.off('message', listen);
+      worker.off('exit', gone);
+      hold(worker, -1);
+      resolve(value);
+    };
+    const gone = (): void => done(null);
+    worker.on('message', listen);
+    worker.once('exit', gone);
+    hold(worker, 1);
+    worker.postMessage({ kind: 'ask', what });
+  });
 }
 
 let nextRunId = 1;
@@ -138,12 +182,17 @@ export function runOnScanThread<I, M>(
     stop();
     onError('the host-scan thread ended');
   };
+  let stopped = false;
   const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
     worker.off('message', listen);
     worker.off('exit', died);
+    hold(worker, -1);
   };
   worker.on('message', listen);
   worker.once('exit', died);
+  hold(worker, 1);
   worker.postMessage({ kind: 'run', id, source: fn.toString(), input });
   return {
     abandon: () => {
@@ -157,8 +206,6 @@ export function runOnScanThread<I, M>(
 interface ProcessScan {
   rows: Promise<ScanRows | null>;
   owners: Promise<ScanOwners | null>;
-  stats: Promise<ScanStats | null>;
-  mntns: Promise<ScanMntns | null>;
 }
 type Slot = { [SLOT]?: ProcessScan };
 
@@ -168,8 +215,7 @@ export function startProcessScan(): void {
   if (slot[SLOT]) return;
   let gotRows: (rows: ScanRows | null) => void = () => undefined;
   let gotOwners: (owners: ScanOwners | null) => void = () => undefined;
-  let gotMntns: (mntns: ScanMntns | null) => void = () => undefined;
-  let gotStats: (stats: ScanStats | null) => void = () => undefined;
+
   const scan: ProcessScan = {
     rows: new Promise<ScanRows | null>((resolve) => {
       gotRows = resolve;
@@ -177,31 +223,22 @@ export function startProcessScan(): void {
     owners: new Promise<ScanOwners | null>((resolve) => {
       gotOwners = resolve;
     }),
-    stats: new Promise<ScanStats | null>((resolve) => {
-      gotStats = resolve;
-    }),
-    mntns: new Promise<ScanMntns | null>((resolve) => {
-      gotMntns = resolve;
-    }),
   };
   slot[SLOT] = scan;
   const failed = (): void => {
     gotRows(null);
     gotOwners(null);
-    gotStats(null);
-    gotMntns(null);
   };
   const worker = newScanThread(true);
   if (!worker) {
     failed();
     return;
   }
-  worker.on('message', (message: { rows?: ScanRows; owners?: ScanOwners; stats?: ScanStats; mntns?: ScanMntns }) => {
+  worker.on('message', (message: { rows?: ScanRows; owners?: ScanOwners }) => {
     if (message.rows) gotRows(message.rows);
     if (message.owners) gotOwners(message.owners);
-    if (message.stats) gotStats(message.stats);
-    if (message.mntns) gotMntns(message.mntns);
   });
+  worker.unref();
   worker.once('error', failed);
   worker.once('exit', failed);
 }
@@ -213,7 +250,6 @@ export function startProcessScan(): void {
 export function takeProcessScan(): ProcessScan | null {
   const slot = globalThis as Slot;
   const scan = slot[SLOT] ?? null;
-  if (scan)
-    slot[SLOT] = { rows: Promise.resolve(null), owners: Promise.resolve(null), stats: Promise.resolve(null), mntns: Promise.resolve(null) };
+  if (scan) slot[SLOT] = { rows: Promise.resolve(null), owners: Promise.resolve(null) };
   return scan;
 }

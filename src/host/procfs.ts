@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { HostScanIncomplete } from '../core/scan-clock.js';
-import { askProcessMntns, takeProcessScan } from './proc-scan-worker.js';
+import { askProcessScan, takeProcessScan, type ScanQuestion } from './proc-scan-worker.js';
 import { PROC_CAPS, identityOf, linkOrNull, readCappedSync, readCappedText, statOrNull } from './proc-read.js';
 import type { HostProcess } from '../core/host.js';
 
@@ -182,14 +182,30 @@ export function listPids(): number[] {
   }
 }
 
-/** Resolves once the owners (and the stat lines of non-root or elsewhere-rooted processes) the scan thread sends after its rows are recorded (at once when there is no such scan). */
+/** Resolves once the owners the scan thread sends after its rows are recorded (at once when there is no such scan). */
 let ownersArrived: Promise<void> = Promise.resolve();
-/** Resolves once the mount namespaces the scan thread sends after the owners are recorded. */
-let mntnsArrived: Promise<void> = Promise.resolve();
+/** The processes the scan thread listed (in its order), which it can be asked about; null after an inline scan. */
+let listedByThread: ProcEntry[] | null = null;
+/** The questions asked of the scan thread, each once. */
+const asked = new Map<ScanQuestion, Promise<void>>();
 
 /** Waits for the scan thread's owners of /proc/PID, so that filtering by owner reads nothing more. */
 export function processOwnersKnown(): Promise<void> {
   return ownersArrived;
+}
+
+/** Asks the scan thread once, and records its answer in the processes it listed. */
+function askOnce(what: ScanQuestion, record: (p: ProcEntry, value: number | string | null) => void): Promise<void> {
+  const all = listedByThread;
+  if (!all) return Promise.resolve();
+  let answer = asked.get(what);
+  if (!answer) {
+    answer = (what === 'mntns' ? askProcessScan(what) : askProcessScan(what)).then((values) => {
+      if (values?.length === all.length) all.forEach((p, i) => record(p, values[i] ?? null));
+    });
+    asked.set(what, answer);
+  }
+  return answer;
 }
 
 /**
@@ -197,8 +213,19 @@ export function processOwnersKnown(): Promise<void> {
  * filtering by mount namespace reads nothing more here (only the holder scan needs them: not read otherwise).
  */
 export function processMntnsKnown(): Promise<void> {
-  askProcessMntns();
-  return mntnsArrived;
+  return askOnce('mntns', (p, ns) => {
+    if (typeof ns === 'number' && !Number.isNaN(ns)) p.knowNamespace('mnt', `mnt:[${ns}]`);
+  });
+}
+
+/**
+ * Asks the scan thread for /proc/PID/stat (comm, ppid…) of the processes not run by root (systemd-resolved's
+ * candidates) or of those rooted elsewhere (machine leaders'), so that filtering them reads nothing here.
+ */
+export function processStatsKnown(which: 'non-root' | 'elsewhere'): Promise<void> {
+  return askOnce(which === 'non-root' ? 'stats-non-root' : 'stats-elsewhere', (p, text) => {
+    if (typeof text === 'string') p.knowStat(text);
+  });
 }
 
 /**
@@ -223,22 +250,15 @@ export async function listHostProcesses(budgetMs = Infinity): Promise<HostProces
         all.push(new ProcEntry(rows[i]!, Number.isNaN(rows[i + 1]!) ? null : `${rows[i + 1]}:${rows[i + 2]}`, ownRoot));
       }
       // The thread goes on with the owners of /proc/PID; until they come, an owner asked for is read here.
-      ownersArrived = Promise.all([early.owners, early.stats]).then(([owners, stats]) => {
+      ownersArrived = early.owners.then((owners) => {
         if (owners?.length === all.length)
           owners.forEach((uid, i) => {
             all[i]!.knowOwner(uid);
           });
-        if (stats?.length === all.length)
-          stats.forEach((text, i) => {
-            if (text !== null) all[i]!.knowStat(text);
-          });
       });
-      mntnsArrived = early.mntns.then((mntns) => {
-        if (mntns?.length === all.length)
-          mntns.forEach((ns, i) => {
-            if (!Number.isNaN(ns)) all[i]!.knowNamespace('mnt', `mnt:[${ns}]`);
-          });
-      });
+      // Later scans may ask the scan thread about these very processes (in this order).
+      listedByThread = all;
+      asked.clear();
       return all;
     }
   }

@@ -5,6 +5,7 @@ import { openSpec, openTarget } from '../../targets/open-target.js';
 import { discoverGuests } from '../../targets/discover.js';
 import { shareProbesAmong } from '../../targets/guest-target.js';
 import { useHostSpawner } from '../../host/host-spawner.js';
+import { letRunsOverlap } from '../../core/live-children.js';
 import { parseTargetSpec } from '../../targets/target-spec.js';
 import { isMachineFormat, pickReporter, resolveFormat } from '../../report/pick-reporter.js';
 import { junitXml } from '../../report/junit-reporter.js';
@@ -144,6 +145,8 @@ function writeJsonArray(io: CliIo, items: readonly unknown[]): void {
 async function runAll({ args, io, format, streams, options, checks, host }: CheckRun): Promise<number> {
   // Many guests, many commands: each is forked off a small spawner instead of off this big process.
   useHostSpawner();
+  // Guests are diagnosed a few at once: each run must end only its own children.
+  letRunsOverlap();
   const guests = (await discoverGuests(host)).filter((g) => g.kind !== 'leftover');
   timing(`--all: ${guests.length} guests`);
   const settled = new Array<{ report: Report | null; exitCode: number } | { skipped: string }>(guests.length);

@@ -251,12 +251,14 @@ export function holderScanMain(input: HolderScanInput, fs: HolderScanFs, emit: (
 /** `MAJOR:MINOR` of a mount as maps writes it (`%02x:%02x`). */
 export const mapDevOf = (m: MountEntry): string => `${m.major.toString(16).padStart(2, '0')}:${m.minor.toString(16).padStart(2, '0')}`;
 
-/** A process's mount namespace when known without a read (a lazily read process answers only what the scan thread sent). */
+/** A process's mount namespace when known without a read (a lazily read process: only when another scan read it already). */
 const knownMntns = (p: HostProcess): string | null | undefined => (p instanceof ProcEntry ? p.knownNamespace('mnt') : p.mntns);
 
 /**
- * The scan's input for these mounts (by id) of `mounts`, over `processes`: those the process scan
- * already placed in another mount namespace are left out (they hold that namespace's copies).
+ * The scan's input for these mounts (by id) of `mounts`, over `processes`: those already known to be
+ * in another mount namespace are left out (they hold that namespace's copies; the scan reads the
+ * namespace link of the others first). Processes rooted at our own `/` come first: a host's
+ * containers (rooted elsewhere, mostly in other namespaces) then do not eat the budget before them.
  */
 export function holderScanInput(
   processes: readonly HostProcess[],
@@ -264,14 +266,17 @@ export function holderScanInput(
   mountIds: ReadonlySet<number>,
   opts: { ownMntns: string | null; ownRootId: string | null; budgetMs: number; procRoot?: string; selfPid?: number },
 ): HolderScanInput {
-  const ns = processes.map(knownMntns);
-  const ours = processes.filter((_, i) => opts.ownMntns === null || ns[i] == null || ns[i] === opts.ownMntns);
-  const oursNs = ours.map(knownMntns);
+  const atOwnRoot = (p: HostProcess): boolean => opts.ownRootId !== null && p.rootId === opts.ownRootId;
+  const ours = processes.filter((p) => {
+    const ns = knownMntns(p);
+    return opts.ownMntns === null || ns == null || ns === opts.ownMntns;
+  });
+  const ordered = [...ours.filter(atOwnRoot), ...ours.filter((p) => !atOwnRoot(p))];
   return {
     procRoot: opts.procRoot ?? '/proc',
-    pids: ours.map((p) => p.pid),
-    ownRoot: ours.map((p) => (opts.ownRootId !== null && p.rootId === opts.ownRootId ? 1 : 0)),
-    ownMntnsKnown: oursNs.map((n) => (opts.ownMntns !== null && n === opts.ownMntns ? 1 : 0)),
+    pids: ordered.map((p) => p.pid),
+    ownRoot: ordered.map((p) => (atOwnRoot(p) ? 1 : 0)),
+    ownMntnsKnown: ordered.map((p) => (opts.ownMntns !== null && knownMntns(p) === opts.ownMntns ? 1 : 0)),
     mounts: mounts.filter((m) => mountIds.has(m.id)).map((m) => ({ id: m.id, mountPoint: m.mountPoint, mapDev: mapDevOf(m) })),
     ownMntns: opts.ownMntns,
     selfPid: opts.selfPid ?? process.pid,

@@ -13,11 +13,9 @@ export type ScanRows = Float64Array;
 /** The owners of /proc/PID (their euids), in the order of the rows: sent after them (-1: gone). */
 export type ScanOwners = Float64Array;
 /** What a later scan may ask the process scan's thread for, about the processes it listed (in their order). */
-export type ScanQuestion = 'mntns' | 'stats-non-root' | 'stats-elsewhere';
+export type ScanQuestion = 'stats-non-root' | 'stats-elsewhere';
 /** /proc/PID/stat of the processes asked about (not run by root, or rooted elsewhere), null for the others. */
 export type ScanStats = (string | null)[];
-/** The inode of each process's mount namespace (`mnt:[N]`; NaN: unreadable). */
-export type ScanMntns = Float64Array;
 
 // Plain CommonJS for an eval'd worker: nothing to resolve, nothing to bundle. After the process scan
 // (workerData.scan) it stays, idle, for later scans of the run (runOnScanThread): a second thread would
@@ -37,24 +35,15 @@ parentPort.on('message', (m) => {
       parentPort.postMessage({ answer: m.what, value: null });
       return;
     }
+    // /proc/PID/stat (comm, ppid…) of the candidates only: processes not run by root, or rooted elsewhere.
     const n = listed.length;
-    if (m.what === 'mntns') {
-      const mntns = new Float64Array(n).fill(NaN);
-      for (let i = 0; i < n; i++) {
-        // The link reads mnt:[INODE].
-        try { const l = fs.readlinkSync('/proc/' + listed[i] + '/ns/mnt'); if (l.startsWith('mnt:[')) mntns[i] = Number(l.slice(5, -1)); } catch {}
-      }
-      parentPort.postMessage({ answer: m.what, value: mntns }, [mntns.buffer]);
-    } else {
-      // /proc/PID/stat (comm, ppid…) of the candidates only: processes not run by root, or rooted elsewhere.
-      const self = fs.statSync('/');
-      const stats = new Array(n).fill(null);
-      for (let i = 0; i < n; i++) {
-        const pick = m.what === 'stats-non-root' ? owners[i] !== 0 : rows[i * 3 + 1] !== self.dev || rows[i * 3 + 2] !== self.ino;
-        if (pick) stats[i] = statLine(listed[i]);
-      }
-      parentPort.postMessage({ answer: m.what, value: stats });
+    const self = fs.statSync('/');
+    const stats = new Array(n).fill(null);
+    for (let i = 0; i < n; i++) {
+      const pick = m.what === 'stats-non-root' ? owners[i] !== 0 : rows[i * 3 + 1] !== self.dev || rows[i * 3 + 2] !== self.ino;
+      if (pick) stats[i] = statLine(listed[i]);
     }
+    parentPort.postMessage({ answer: m.what, value: stats });
     return;
   }
   if (!m || m.kind !== 'run') return;
@@ -130,16 +119,14 @@ function newScanThread(scan: boolean): Worker | null {
  * Asks the process scan's thread about the processes it listed (in its rows' order): their mount
  * namespaces, or the stat lines of some. Null when that thread is gone (then read them here).
  */
-export function askProcessScan(what: 'mntns'): Promise<ScanMntns | null>;
-export function askProcessScan(what: 'stats-non-root' | 'stats-elsewhere'): Promise<ScanStats | null>;
-export function askProcessScan(what: ScanQuestion): Promise<ScanMntns | ScanStats | null> {
+export function askProcessScan(what: ScanQuestion): Promise<ScanStats | null> {
   const worker = (globalThis as ThreadSlot)[THREAD];
   if (!worker) return Promise.resolve(null);
   return new Promise((resolve) => {
-    const listen = (message: { answer?: ScanQuestion; value?: ScanMntns | ScanStats }): void => {
+    const listen = (message: { answer?: ScanQuestion; value?: ScanStats }): void => {
       if (message.answer === what) done(message.value ?? null);
     };
-    const done = (value: ScanMntns | ScanStats | null): void => {
+    const done = (value: ScanStats | null): void => {
       worker.off('message', listen);
       worker.off('exit', gone);
       hold(worker, -1);

@@ -117,12 +117,7 @@ export class ProcEntry implements HostProcess {
     this.statCache ??= parseStat(text);
   }
 
-  /** Records a namespace id the scan thread already read. */
-  knowNamespace(kind: NsKind, id: string): void {
-    this.cache.set(`ns/${kind}`, id);
-  }
-
-  /** A namespace id when it is known without a read (from the scan thread), else undefined. */
+  /** A namespace id when it was read already (asked for by another scan), else undefined: never reads. */
   knownNamespace(kind: NsKind): string | null | undefined {
     return this.cache.get(`ns/${kind}`) as string | null | undefined;
   }
@@ -195,27 +190,17 @@ export function processOwnersKnown(): Promise<void> {
 }
 
 /** Asks the scan thread once, and records its answer in the processes it listed. */
-function askOnce(what: ScanQuestion, record: (p: ProcEntry, value: number | string | null) => void): Promise<void> {
+function askOnce(what: ScanQuestion, record: (p: ProcEntry, value: string | null) => void): Promise<void> {
   const all = listedByThread;
   if (!all) return Promise.resolve();
   let answer = asked.get(what);
   if (!answer) {
-    answer = (what === 'mntns' ? askProcessScan(what) : askProcessScan(what)).then((values) => {
+    answer = askProcessScan(what).then((values) => {
       if (values?.length === all.length) all.forEach((p, i) => record(p, values[i] ?? null));
     });
     asked.set(what, answer);
   }
   return answer;
-}
-
-/**
- * Asks the scan thread for the mount namespaces of the processes it listed, and waits for them, so that
- * filtering by mount namespace reads nothing more here (only the holder scan needs them: not read otherwise).
- */
-export function processMntnsKnown(): Promise<void> {
-  return askOnce('mntns', (p, ns) => {
-    if (typeof ns === 'number' && !Number.isNaN(ns)) p.knowNamespace('mnt', `mnt:[${ns}]`);
-  });
 }
 
 /**

@@ -167,15 +167,20 @@ describe('holderScanMain: the holders of some mounts, by the mount id the kernel
     expect(done).toMatchObject({ read: 1, unreadable: 1 });
   });
 
-  it('leaves out, unread, processes the process scan already placed in another mount namespace', () => {
+  it('leaves out, unread, processes already known to be in another mount namespace; those rooted at our root come first', () => {
     const input = holderScanInput(
-      [hostProcess({ pid: 20, mntns: OWN }), hostProcess({ pid: 21, mntns: 'mnt:[4026532000]' }), hostProcess({ pid: 22, mntns: null })],
+      [
+        hostProcess({ pid: 20, mntns: OWN, rootId: '9:9' }),
+        hostProcess({ pid: 21, mntns: 'mnt:[4026532000]' }),
+        hostProcess({ pid: 22, mntns: null, rootId: '1:2' }),
+      ],
       MOUNTS,
       new Set([40]),
-      { ownMntns: OWN, ownRootId: null, budgetMs: 100 },
+      { ownMntns: OWN, ownRootId: '1:2', budgetMs: 100 },
     );
-    expect(input.pids).toEqual([20, 22]);
-    expect(input.ownMntnsKnown).toEqual([1, 0]);
+    expect(input.pids).toEqual([22, 20]);
+    expect(input.ownRoot).toEqual([1, 0]);
+    expect(input.ownMntnsKnown).toEqual([0, 1]);
     expect(input.mounts).toEqual([{ id: 40, mountPoint: '/srv/g/proc', mapDev: '00:28' }]);
   });
 

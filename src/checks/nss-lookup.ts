@@ -36,12 +36,12 @@ export async function guestGetaddrinfo(target: Target, name: string, timeoutMs: 
  * Our fixed script for several lookups in one guest command: `sh -c SCRIPT sh MARKER NAME…`. The
  * names are looked up at once, one element of a pipeline each (the lookups overlap, as separate
  * commands did; a pipeline, not `&`: a shell opens /dev/null for a background job, and a bare
- * chroot may have none), each timed by the guest's clock and its exit status and exact output (the
- * `x` keeps trailing newlines from command substitution) printed as one frame (parse/getent-frames.ts)
+ * chroot may have none), each timed by the guest's clock (/proc/uptime read by the shell, else date) and its exit status and exact output (the
+ * `x` keeps trailing newlines from command substitution) printed as one frame of tagged lines (parse/getent-frames.ts)
  * on descriptor 3, the script's stdout (the pipes between the elements carry nothing); the guest's
  * programs get no descriptor 3.
  *
- * Why this is no weaker than running the guest's getent directly: the guest's sh, date and printf
+ * Why this is no weaker than running the guest's getent directly: the guest's sh (and date, when it has no /proc)
  * are guest code run exactly as getent is (the same confined chain, the same user, environment and
  * descriptors), and no guest data is part of the script: the names and the marker are positional
  * arguments, never parsed as shell text. A guest that forges frames (it can read the marker in
@@ -50,12 +50,32 @@ export async function guestGetaddrinfo(target: Target, name: string, timeoutMs: 
 const BATCH_SCRIPT = [
   'm=$1; shift',
   'exec 3>&1',
+  "nl='",
+  "'",
+  // The clock: /proc/uptime read by the shell itself (no program; 10 ms steps are plenty for a 1 s
+  // threshold), else date. Chosen once, so both readings of a lookup come from the same clock.
+  'u=',
+  '{ read u _ </proc/uptime; } 2>&-',
+  'case $u in',
+  '  [0-9]*.[0-9][0-9]) clock() { read u _ </proc/uptime; t=${u%.*}${u#*.}0000000; } ;;',
+  '  *) clock() { t=$(date +%s%N 3>&-); } ;;',
+  'esac',
   'one() {',
-  '  s=$(date +%s%N 3>&-)',
+  '  clock; s=$t',
   '  o=$(getent ahosts "$2" 3>&-; r=$?; echo x; exit $r)',
   '  r=$?',
-  '  e=$(date +%s%N 3>&-)',
-  '  printf \'%s %s %s %s %s\\n%s%s end\\n\' "$m" "$1" "$r" "$s" "$e" "${o%x}" "$m" >&3',
+  '  clock; e=$t',
+  '  o=${o%x}',
+  // Every line of a frame is tagged and printed alone: lookups running at once may interleave
+  // whole lines (bash's printf writes line by line), never mix inside one.
+  '  printf \'%s %s H %s %s %s\\n\' "$m" "$1" "$r" "$s" "$e" >&3',
+  '  while [ -n "$o" ]; do',
+  '    case $o in',
+  '      *"$nl"*) printf \'%s %s L %s\\n\' "$m" "$1" "${o%%"$nl"*}" >&3; o=${o#*"$nl"} ;;',
+  '      *) printf \'%s %s P %s\\n\' "$m" "$1" "$o" >&3; o= ;;',
+  '    esac',
+  '  done',
+  '  printf \'%s %s E\\n\' "$m" "$1" >&3',
   '}',
   'all() {',
   '  i=$1; shift',

@@ -1,8 +1,10 @@
 /**
- * The frames of the batched lookup script (checks/nss-lookup.ts): for each key, a header line
- * `MARK INDEX EXIT START_NS END_NS`, the lookup's output byte for byte, and `MARK end` on a line
- * of its own after it. Frames may come in any order (the lookups run at once); each is printed
- * with one write, so frames do not mix unless one is larger than a pipe's atomic write.
+ * The frames of the batched lookup script (checks/nss-lookup.ts). Every line names its marker and
+ * its key's index, so lines of lookups that ran at once may come interleaved:
+ *   `MARK INDEX H EXIT START_NS END_NS`  the header, first;
+ *   `MARK INDEX L TEXT`                   a line of the lookup's output (it ended with a newline);
+ *   `MARK INDEX P TEXT`                   its last piece, when that had no newline;
+ *   `MARK INDEX E`                        the end of the frame.
  */
 
 /** One key's answer, as its frame says. */
@@ -20,41 +22,61 @@ export type GetentFrames = { ok: true; frames: Map<number, GetentFrame> } | { ok
 
 const NANOS = /^\d{1,20}$/;
 
+/** A frame being read: its header's facts, its output so far, whether its last piece came. */
+interface OpenFrame {
+  exitCode: number;
+  elapsedMs: number;
+  stdout: string;
+  partial: boolean;
+  ended: boolean;
+}
+
 /**
- * Reads the script's output. `keys` is how many keys it was given; a missing frame is not an
- * error (the script was stopped by its timeout before that lookup printed), anything else that
- * is not a whole frame is: stray text, a frame cut short, an index twice or out of range, a clock
- * that gave no nanoseconds (a `date` without `%N`).
+ * Reads the script's output. `keys` is how many keys it was given. A frame that is missing or not
+ * ended is left out, not an error (the timeout stopped that lookup before it printed all of it);
+ * anything else is: stray text, a line cut short, an index out of range, a second header, output
+ * before a header or after the end, a clock that gave no nanoseconds (a `date` without `%N`).
  */
 export function parseGetentFrames(text: string, marker: string, keys: number): GetentFrames {
-  const frames = new Map<number, GetentFrame>();
-  const end = `${marker} end\n`;
-  let at = 0;
-  while (at < text.length) {
-    const lineEnd = text.indexOf('\n', at);
-    if (lineEnd === -1) return { ok: false, why: 'a frame was cut short' };
-    const words = text.slice(at, lineEnd).split(' ');
-    if (words.length !== 5 || words[0] !== marker) return { ok: false, why: `not a frame header at byte ${at}` };
-    const [, indexText = '', exitText = '', startText = '', endText = ''] = words;
+  const open = new Map<number, OpenFrame>();
+  if (text === '') return { ok: true, frames: new Map() };
+  if (!text.endsWith('\n')) return { ok: false, why: 'a line was cut short' };
+  const prefix = `${marker} `;
+  const lines = text.slice(0, -1).split('\n');
+  for (const [n, line] of lines.entries()) {
+    if (!line.startsWith(prefix)) return { ok: false, why: `line ${n + 1} is not a frame line` };
+    const rest = line.slice(prefix.length);
+    const space = rest.indexOf(' ');
+    const indexText = space === -1 ? rest : rest.slice(0, space);
     const index = Number(indexText);
-    if (!/^\d+$/.test(indexText) || index < 1 || index > keys || frames.has(index))
-      return { ok: false, why: `frame index ${indexText.slice(0, 20)} is not one of ${keys} keys, once each` };
-    if (!/^\d{1,3}$/.test(exitText)) return { ok: false, why: `frame ${index} has exit status ${exitText.slice(0, 20)}` };
-    if (!NANOS.test(startText) || !NANOS.test(endText)) return { ok: false, why: `frame ${index} has no nanosecond clock readings` };
-    const bodyStart = lineEnd + 1;
-    const stop = text.indexOf(end, bodyStart);
-    if (stop === -1) return { ok: false, why: `frame ${index} does not end` };
-    const stdout = text.slice(bodyStart, stop);
-    // A marker inside a body: two frames mixed.
-    if (stdout.includes(marker)) return { ok: false, why: `frame ${index} holds another frame's marker` };
-    const elapsedNs = BigInt(endText) - BigInt(startText);
-    frames.set(index, {
-      index,
-      exitCode: Number(exitText),
-      stdout,
-      elapsedMs: elapsedNs < 0n ? 0 : Number(elapsedNs / 1_000_000n),
-    });
-    at = stop + end.length;
+    if (!/^\d+$/.test(indexText) || index < 1 || index > keys)
+      return { ok: false, why: `frame index ${indexText.slice(0, 20)} is not one of ${keys} keys` };
+    const kind = rest.slice(space + 1, space + 2);
+    const payload = rest.slice(space + 3);
+    const frame = open.get(index);
+    if (kind === 'H') {
+      if (frame) return { ok: false, why: `frame ${index} has two headers` };
+      const words = payload.split(' ');
+      const [exitText = '', startText = '', endText = ''] = words;
+      if (words.length !== 3 || rest.slice(space + 2, space + 3) !== ' ')
+        return { ok: false, why: `frame ${index} has a malformed header` };
+      if (!/^\d{1,3}$/.test(exitText)) return { ok: false, why: `frame ${index} has exit status ${exitText.slice(0, 20)}` };
+      if (!NANOS.test(startText) || !NANOS.test(endText)) return { ok: false, why: `frame ${index} has no nanosecond clock readings` };
+      const elapsedNs = BigInt(endText) - BigInt(startText);
+      const elapsedMs = elapsedNs < 0n ? 0 : Number(elapsedNs / 1_000_000n);
+      open.set(index, { exitCode: Number(exitText), elapsedMs, stdout: '', partial: false, ended: false });
+      continue;
+    }
+    if (!frame) return { ok: false, why: `frame ${index} has output before its header` };
+    if (frame.ended) return { ok: false, why: `frame ${index} goes on after its end` };
+    if (kind === 'E' && space + 2 === rest.length) frame.ended = true;
+    else if ((kind === 'L' || kind === 'P') && rest.slice(space + 2, space + 3) === ' ') {
+      if (frame.partial) return { ok: false, why: `frame ${index} goes on after its last piece` };
+      frame.stdout += kind === 'L' ? `${payload}\n` : payload;
+      frame.partial = kind === 'P';
+    } else return { ok: false, why: `line ${n + 1} of frame ${index} is not a frame line` };
   }
+  const frames = new Map<number, GetentFrame>();
+  for (const [index, f] of open) if (f.ended) frames.set(index, { index, exitCode: f.exitCode, stdout: f.stdout, elapsedMs: f.elapsedMs });
   return { ok: true, frames };
 }

@@ -92,6 +92,19 @@ for (const world of guestWorlds())
       }
     }, 120_000);
 
+    test('with bash as the shell (Fedora, Arch): its printf writes line by line, and the frames still parse', async () => {
+      const names = ['127.0.0.1', 'localhost', 'ctd-two', 'ctd-lookups', 'ctd-absent.invalid'];
+      const { target } = await open();
+      const marker = `ctd-${randomUUID()}`;
+      const r = await target.exec(['bash', ...batchArgv(marker, names).slice(1)], { env: { ...LOOKUP_ENV }, timeoutMs: 10_000 });
+      const frames = parseGetentFrames(r.stdout, marker, names.length);
+      expect(frames.ok, r.stdout + r.stderr).toBe(true);
+      expect(frames.ok && frames.frames.size).toBe(names.length);
+      const two = frames.ok ? frames.frames.get(3) : undefined;
+      expect(two?.stdout).toContain('198.51.100.7');
+      expect(frames.ok && frames.frames.get(5)?.exitCode).toBe(2);
+    }, 120_000);
+
     test('hosts.hostname passes with its three lookups in one guest command', async () => {
       const { target, commands } = await open();
       const out = await hostname.run({ target, host: new HostContext({ invokingEnv: {} }), options: OPTIONS });

@@ -109,7 +109,11 @@ const batch = (
       if (!a || (o.only && !o.only.includes(name))) return '';
       const start = 1_700_000_000_000_000_000n + BigInt(i);
       const end = start + BigInt((o.ms?.[name] ?? 2) * 1_000_000);
-      return `${marker} ${i + 1} ${a.result.exitCode ?? 0} ${start} ${end}\n${a.result.stdout ?? ''}${marker} end\n`;
+      const tag = `${marker} ${i + 1}`;
+      const pieces = (a.result.stdout ?? '').split('\n');
+      const last = pieces.pop() ?? '';
+      const body = [...pieces.map((l) => `${tag} L ${l}\n`), last === '' ? '' : `${tag} P ${last}\n`].join('');
+      return `${tag} H ${a.result.exitCode ?? 0} ${start} ${end}\n${body}${tag} E\n`;
     });
     return { stdout: frames.reverse().join('') };
   },
@@ -234,7 +238,7 @@ checkTester(hostname, [
       files: { '/etc/hosts': HOSTS },
       commands: [
         uname('box'),
-        { argv: ['sh', '-c'], prefix: true, result: { stdout: 'ctd-x 1 0 %N %N\n' } },
+        { argv: ['sh', '-c'], prefix: true, result: { stdout: 'ctd-x 1 H 0 %N %N\nctd-x 1 E\n' } },
         BASE,
         LOCALHOST,
         getent('box', '', 2),

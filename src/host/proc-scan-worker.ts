@@ -17,6 +17,9 @@ export type ScanQuestion = 'stats-non-root' | 'stats-elsewhere';
 /** /proc/PID/stat of the processes asked about (not run by root, or rooted elsewhere), null for the others. */
 export type ScanStats = (string | null)[];
 
+/** How long the host-scan thread waits, idle, for another scan of the run before it is ended (a later one starts a fresh thread). */
+const IDLE_MS = 1000;
+
 // Plain CommonJS for an eval'd worker: nothing to resolve, nothing to bundle. After the process scan
 // (workerData.scan) it stays, idle, for later scans of the run (runOnScanThread): a second thread would
 // cost another ~45 ms of start-up and ~10 MB.
@@ -28,7 +31,8 @@ let listed = null;
 let rows = null;
 let owners = null;
 const statLine = (pid) => { try { return fs.readFileSync('/proc/' + pid + '/stat', 'utf8').slice(0, 4096); } catch { return null; } };
-parentPort.on('message', (m) => {
+parentPort.on('message', (m) => answer(m));
+function answer(m) {
   if (m && m.kind === 'ask') {
     // A thread that made no process scan (a fresh one after a stuck scan) has nothing to tell.
     if (!listed) {
@@ -54,7 +58,7 @@ parentPort.on('message', (m) => {
   } catch (e) {
     parentPort.postMessage({ id: m.id, error: String((e && e.message) || e) });
   }
-});
+}
 if (workerData && workerData.scan) {
   const pids = fs.readdirSync('/proc').filter((e) => /^\\d+$/.test(e));
   rows = new Float64Array(pids.length * 3);
@@ -89,11 +93,38 @@ type ThreadSlot = { [THREAD]?: Worker | null };
  * the exit (a `message` listener on a Worker refs it again, so every listener change ends in `unref`).
  */
 const pending = new WeakMap<Worker, number>();
+const idleTimers = new WeakMap<Worker, NodeJS.Timeout>();
 function hold(worker: Worker, by: 1 | -1): void {
   const n = Math.max(0, (pending.get(worker) ?? 0) + by);
   pending.set(worker, n);
+  clearTimeout(idleTimers.get(worker));
   if (n > 0) worker.ref();
-  else worker.unref();
+  else idle(worker);
+}
+
+/** Keeps the host-scan thread (and so the process) alive until `answer` settles: someone awaits a message from it. */
+export function awaitingScanThread(answer: Promise<unknown>): void {
+  const worker = (globalThis as ThreadSlot)[THREAD];
+  if (!worker) return;
+  hold(worker, 1);
+  void answer.finally(() => hold(worker, -1));
+}
+
+/**
+ * An idle thread is ended after {@link IDLE_MS} (its heap is some 10 MB of a run's peak RSS): by this
+ * thread, which first forgets it, so that no request can go to a thread on its way out.
+ */
+function idle(worker: Worker): void {
+  worker.unref();
+  clearTimeout(idleTimers.get(worker));
+  const timer = setTimeout(() => {
+    if ((pending.get(worker) ?? 0) > 0) return;
+    const slot = globalThis as ThreadSlot;
+    if (slot[THREAD] === worker) slot[THREAD] = null;
+    void worker.terminate();
+  }, IDLE_MS);
+  timer.unref();
+  idleTimers.set(worker, timer);
 }
 
 /** Starts a host-scan thread; null when threads cannot be made. */
@@ -223,7 +254,11 @@ export function startProcessScan(): void {
   }
   worker.on('message', (message: { rows?: ScanRows; owners?: ScanOwners }) => {
     if (message.rows) gotRows(message.rows);
-    if (message.owners) gotOwners(message.owners);
+    if (message.owners) {
+      gotOwners(message.owners);
+      // The scan is done: from now on the thread only waits for other scans' requests.
+      idle(worker);
+    }
   });
   worker.unref();
   worker.once('error', failed);

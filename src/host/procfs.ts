@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { HostScanIncomplete } from '../core/scan-clock.js';
-import { askProcessScan, takeProcessScan, type ScanQuestion } from './proc-scan-worker.js';
+import { askProcessScan, awaitingScanThread, takeProcessScan, type ScanQuestion } from './proc-scan-worker.js';
 import { PROC_CAPS, identityOf, linkOrNull, readCappedSync, readCappedText, statOrNull } from './proc-read.js';
 import type { HostProcess } from '../core/host.js';
 
@@ -84,6 +84,11 @@ export class ProcEntry implements HostProcess {
       const r = readCappedSync(`/proc/${this.pid}/cmdline`, PROC_CAPS.cmdline);
       return r ? splitArgv(r.bytes) : [];
     });
+  }
+
+  /** The root is ctr-doctor's own `/` (known from the scan, no read). */
+  get rootedAtOwnRoot(): boolean {
+    return this.rootId !== null && this.rootId === this.ownRootId;
   }
 
   get rootLink(): string | null {
@@ -179,6 +184,7 @@ export function listPids(): number[] {
 
 /** Resolves once the owners the scan thread sends after its rows are recorded (at once when there is no such scan). */
 let ownersArrived: Promise<void> = Promise.resolve();
+let ownersDone = true;
 /** The processes the scan thread listed (in its order), which it can be asked about; null after an inline scan. */
 let listedByThread: ProcEntry[] | null = null;
 /** The questions asked of the scan thread, each once. */
@@ -186,6 +192,8 @@ const asked = new Map<ScanQuestion, Promise<void>>();
 
 /** Waits for the scan thread's owners of /proc/PID, so that filtering by owner reads nothing more. */
 export function processOwnersKnown(): Promise<void> {
+  // A pending message alone does not keep the process alive: the thread must, until it comes.
+  if (!ownersDone) awaitingScanThread(ownersArrived);
   return ownersArrived;
 }
 
@@ -207,11 +215,20 @@ function askOnce(what: ScanQuestion, record: (p: ProcEntry, value: string | null
  * Asks the scan thread for /proc/PID/stat (comm, ppid…) of the processes not run by root (systemd-resolved's
  * candidates) or of those rooted elsewhere (machine leaders'), so that filtering them reads nothing here.
  */
-export function processStatsKnown(which: 'non-root' | 'elsewhere'): Promise<void> {
+export async function processStatsKnown(which: 'non-root' | 'elsewhere'): Promise<void> {
+  const all = listedByThread;
+  if (!all) return;
+  await processOwnersKnown();
+  // A few candidates are read here at once: asking would wait behind whatever the thread is doing.
+  const candidate = which === 'non-root' ? (p: ProcEntry) => p.ownerUid !== 0 : (p: ProcEntry) => !p.rootedAtOwnRoot;
+  if (all.filter(candidate).length <= FEW_CANDIDATES) return;
   return askOnce(which === 'non-root' ? 'stats-non-root' : 'stats-elsewhere', (p, text) => {
     if (typeof text === 'string') p.knowStat(text);
   });
 }
+
+/** Up to how many candidates {@link processStatsKnown} reads on this thread instead of asking the scan thread. */
+const FEW_CANDIDATES = 64;
 
 /**
  * Every process on the host, with only the cheapest read done (a stat of /proc/PID/root). Reads
@@ -235,7 +252,9 @@ export async function listHostProcesses(budgetMs = Infinity): Promise<HostProces
         all.push(new ProcEntry(rows[i]!, Number.isNaN(rows[i + 1]!) ? null : `${rows[i + 1]}:${rows[i + 2]}`, ownRoot));
       }
       // The thread goes on with the owners of /proc/PID; until they come, an owner asked for is read here.
+      ownersDone = false;
       ownersArrived = early.owners.then((owners) => {
+        ownersDone = true;
         if (owners?.length === all.length)
           owners.forEach((uid, i) => {
             all[i]!.knowOwner(uid);

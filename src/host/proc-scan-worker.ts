@@ -18,7 +18,7 @@ export type ScanQuestion = 'stats-non-root' | 'stats-elsewhere';
 export type ScanStats = (string | null)[];
 
 /** How long the host-scan thread waits, idle, for another scan of the run before it is ended (a later one starts a fresh thread). */
-const IDLE_MS = 1000;
+const IDLE_MS = 250;
 
 // Plain CommonJS for an eval'd worker: nothing to resolve, nothing to bundle. After the process scan
 // (workerData.scan) it stays, idle, for later scans of the run (runOnScanThread): a second thread would

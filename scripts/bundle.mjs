@@ -122,7 +122,12 @@ const BIN = 'dist/bundle/ctr-doctor.js';
 const NODE_FLAGS = '--max-semi-space-size=4';
 const bin = readFileSync(BIN, 'utf8');
 if (!bin.startsWith('#!/usr/bin/env node\n')) throw new Error(`${BIN} does not start with the expected #! line`);
-writeFileSync(BIN, `#!/bin/sh\n':' //; exec node ${NODE_FLAGS} "$0" "$@"\n${bin.slice(bin.indexOf('\n') + 1)}`);
+// Two malloc arenas, not one per thread (8 × cores by default): the libuv pool and the host-scan
+// thread otherwise each grow an arena of their own, about 3-4 MB of `check --all`'s peak RSS over 48
+// guests (bench/scale.mjs). A MALLOC_ARENA_MAX of the user's own is kept. Our children get fixed
+// environments, so it reaches no other program.
+const SHELL_LINE = `':' //; export MALLOC_ARENA_MAX="\${MALLOC_ARENA_MAX:-2}"; exec node ${NODE_FLAGS} "$0" "$@"`;
+writeFileSync(BIN, `#!/bin/sh\n${SHELL_LINE}\n${bin.slice(bin.indexOf('\n') + 1)}`);
 
 // V8's code cache of cli.js (bin/code-cache.ts), made by this node under the bin's flags (V8
 // refuses data made under other flags). Warmed by `checks --json`: the option parsing and every

@@ -162,6 +162,15 @@ for (let i = 0; i < 250 && holderPid === null; i++) {
   if (kid && readFileSync(`/proc/${kid}/comm`, 'utf8').trim() === 'sleep') holderPid = Number(kid);
 }
 if (holderPid === null) throw new Error('the world namespace did not start');
+// The world's PID 1 by its pid: killing `unshare` (its parent) leaves it running, and with it every process of the world.
+undo.push(() => {
+  try {
+    process.kill(holderPid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+  waitGone(holderPid);
+});
 /** nsenter into the world (its PID and mount namespaces and its root), optionally a network namespace of ours. */
 const inWorld = (nsName) => [
   'nsenter',

@@ -95,14 +95,18 @@ export function holderScanMain(input: HolderScanInput, fs: HolderScanFs, emit: (
     }
   };
   const onSomeMount = (p: string): boolean => p.startsWith('/') && (!prefilter || points.some((mp) => p.startsWith(mp)));
-  /** The `mnt_id:` of an fdinfo file (its first lines), or the errno. */
-  const fdinfoMount = (path: string): number | string => {
-    let fd: number;
+  /** A descriptor of `path`, or the errno that refused it. */
+  const openOrErrno = (path: string, flags: string | number): number | string => {
     try {
-      fd = fs.openSync(path, 'r');
+      return fs.openSync(path, flags);
     } catch (e) {
       return code(e);
     }
+  };
+  /** The `mnt_id:` of an fdinfo file (its first lines), or the errno. */
+  const fdinfoMount = (path: string): number | string => {
+    const fd = openOrErrno(path, 'r');
+    if (typeof fd === 'string') return fd;
     try {
       const n = fs.readSync(fd, buf, 0, 512, null);
       const m = /(?:^|\n)mnt_id:\s*(\d+)/.exec(buf.toString('latin1', 0, n));
@@ -115,12 +119,8 @@ export function holderScanMain(input: HolderScanInput, fs: HolderScanFs, emit: (
   };
   /** The mount id of what a /proc magic link leads to, through an O_PATH handle of it; or the errno. */
   const handleMount = (path: string): number | string => {
-    let fd: number;
-    try {
-      fd = fs.openSync(path, O_PATH);
-    } catch (e) {
-      return code(e);
-    }
+    const fd = openOrErrno(path, O_PATH);
+    if (typeof fd === 'string') return fd;
     try {
       return fdinfoMount(`/proc/self/fdinfo/${fd}`);
     } finally {
@@ -129,12 +129,8 @@ export function holderScanMain(input: HolderScanInput, fs: HolderScanFs, emit: (
   };
   /** Each line of a file, read in chunks; a chunk naming none of the devices is not split at all. Returns the errno or null. */
   const mapsLines = (path: string, onLine: (line: string) => void): string | null => {
-    let fd: number;
-    try {
-      fd = fs.openSync(path, 'r');
-    } catch (e) {
-      return code(e);
-    }
+    const fd = openOrErrno(path, 'r');
+    if (typeof fd === 'string') return fd;
     try {
       let rest = '';
       let total = 0;

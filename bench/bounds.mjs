@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dnsmasqArgv } from './lib/dnsmasq.mjs';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const CLI = join(REPO, 'dist/bundle/ctr-doctor.js');
@@ -84,23 +85,7 @@ async function buildWorld() {
   inNs(NS.guest, ['ip', 'route', 'add', 'default', 'via', '198.51.100.1']);
   for (const a of ['203.0.113.53', '203.0.113.10', ...FAULTY_DNS.map((_, i) => `203.0.113.${90 + i}`)])
     inNs(NS.inet, ['ip', 'addr', 'add', `${a}/32`, 'dev', 'lo']);
-  await daemon([
-    'ip',
-    'netns',
-    'exec',
-    NS.inet,
-    'dnsmasq',
-    '--keep-in-foreground',
-    '--no-resolv',
-    '--no-hosts',
-    '--conf-file=/dev/null',
-    '--user=root',
-    '--bind-interfaces',
-    '--listen-address=203.0.113.53',
-    '--address=/example.test/203.0.113.10',
-    '--local=/#/',
-    '--pid-file=',
-  ]);
+  await daemon(dnsmasqArgv(NS.inet, 'example.test'));
   for (const [i, mode] of FAULTY_DNS.entries()) {
     await daemon(
       [

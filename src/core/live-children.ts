@@ -87,29 +87,27 @@ export function killLiveChildren(): number {
   return killed;
 }
 
+/** Resolves once `child` has exited, or at once if it already has; a child that never started emits only 'error'. */
+export function childExited(child: Pick<TrackedChild, 'exitCode' | 'signalCode' | 'once'>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    child.once('exit', resolve);
+    child.once('error', resolve);
+  });
+}
+
 /**
  * Kills every child still running and waits until each has exited (at most `limitMs`), so that
  * nothing of ours outlives the CLI, not even for a moment.
  */
 export async function endLiveChildren(limitMs = 2000): Promise<void> {
   const children = [...live.keys(), ...dying];
-  const exited = children.map(
-    (child) =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => {
-          resolve();
-        });
-        child.once('error', () => {
-          resolve();
-        });
-        // Pooled children are unref'd: without this the loop could empty, and the process end, before they are reaped.
-        child.ref();
-      }),
-  );
+  const exited = children.map((child) => {
+    const gone = childExited(child);
+    // Pooled children are unref'd: without this the loop could empty, and the process end, before they are reaped.
+    child.ref();
+    return gone;
+  });
   killLiveChildren();
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([

@@ -52,6 +52,11 @@ export interface ExecResult {
   spawnError?: string;
 }
 
+/** The answer for a command that was never started: `spawnError` says why; `notFound` when there is no such program. */
+export function notStarted(spawnError: string, notFound = false): ExecResult {
+  return { exitCode: null, stdout: '', stderr: '', timedOut: false, notFound, spawnError };
+}
+
 /** How to run a command inside the guest. */
 export interface ExecOptions {
   /** Run as this uid/gid; default root. */

@@ -1,6 +1,14 @@
 import path from 'node:path';
 import { DEFAULT_PATH } from '../guest/guest-env.js';
-import { mountInGuest, unmountByFd, type MountHost, type MountOpResult, type MountSource, type UnmountRequest } from './mount-by-fd.js';
+import {
+  mountInGuest,
+  runHostProgram,
+  unmountByFd,
+  type MountHost,
+  type MountOpResult,
+  type MountSource,
+  type UnmountRequest,
+} from './mount-by-fd.js';
 import type { ExecResult, Target } from '../core/target.js';
 import type { ExecStep, MountStep, UmountStep } from '../core/types.js';
 import type { ChangeLog } from './journal.js';
@@ -35,17 +43,7 @@ export function realCommandRunner(
   return {
     host: (argv, timeoutMs) => {
       const [name = '', ...args] = argv;
-      const file = host.program(name);
-      if (file === null)
-        return Promise.resolve({
-          exitCode: null,
-          stdout: '',
-          stderr: '',
-          timedOut: false,
-          notFound: true,
-          spawnError: `${name}: command not found`,
-        });
-      return host.run([file, ...args], { timeoutMs });
+      return runHostProgram(host, name, args, { timeoutMs });
     },
     guest: (argv, timeoutMs) => target.exec(argv, { env: { PATH: DEFAULT_PATH, HOME: '/root', LC_ALL: 'C' }, timeoutMs }),
     unmount: (request, timeoutMs, beforeChange) => unmountByFd(host, request, timeoutMs, beforeChange),

@@ -6,8 +6,8 @@
 import { constants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Host } from '../core/host.js';
-import type { ExecResult } from '../core/target.js';
+import type { Host, HostRunOptions } from '../core/host.js';
+import { notStarted, type ExecResult } from '../core/target.js';
 import { parseMountinfo, type MountEntry } from '../parse/mountinfo.js';
 import { O_PATH, atFd, walkInRoot, type WalkedPath } from '../guest/walk-in-root.js';
 
@@ -33,19 +33,15 @@ async function mountTable(): Promise<MountEntry[]> {
 /** The part of the Host port these operations use: host programs by name, run with descriptors passed. */
 export type MountHost = Pick<Host, 'run' | 'program'>;
 
-/** Runs host `tool` (found in the host's PATH, through the Host port) with `fds` as its fd 3, 4, … */
+/** Runs host program `name` (found in the host's PATH, through the Host port); "command not found" when it has none. */
+export function runHostProgram(host: MountHost, name: string, args: readonly string[], opts: HostRunOptions): Promise<ExecResult> {
+  const file = host.program(name);
+  return file === null ? Promise.resolve(notStarted(`${name}: command not found`, true)) : host.run([file, ...args], opts);
+}
+
+/** Runs host `tool` with `fds` as its fd 3, 4, … */
 function runWithFds(host: MountHost, tool: string, args: string[], fds: FileHandle[], timeoutMs: number): Promise<ExecResult> {
-  const file = host.program(tool);
-  if (file === null)
-    return Promise.resolve({
-      exitCode: null,
-      stdout: '',
-      stderr: '',
-      timedOut: false,
-      notFound: true,
-      spawnError: `${tool}: command not found`,
-    });
-  return host.run([file, ...args], { timeoutMs, passFds: fds.map((f) => f.fd) });
+  return runHostProgram(host, tool, args, { timeoutMs, passFds: fds.map((f) => f.fd) });
 }
 
 function describeRun(what: string, r: ExecResult): string {

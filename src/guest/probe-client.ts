@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { trackChild } from '../core/live-children.js';
+import { childExited, trackChild } from '../core/live-children.js';
 import { HOST_ENV, hostTool } from '../host/host-programs.js';
 import type { ProbeCredentials, ProbeName, ProbeRequests } from '../core/probe-types.js';
 import type { ProbeReply, ProbeServeRequest } from './probe-protocol.js';
@@ -88,23 +88,11 @@ export function pooledProbeChildCount(): number {
 export async function endProbeChildren(): Promise<void> {
   const children = [...pool.values()].map((entry) => entry.child);
   await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) {
-            resolve();
-            return;
-          }
-          child.once('exit', () => {
-            resolve();
-          });
-          // A child that never started emits only 'error'.
-          child.once('error', () => {
-            resolve();
-          });
-          child.kill('SIGKILL');
-        }),
-    ),
+    children.map((child) => {
+      const gone = childExited(child);
+      child.kill('SIGKILL');
+      return gone;
+    }),
   );
 }
 

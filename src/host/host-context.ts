@@ -41,7 +41,7 @@ import type {
 } from '../core/host.js';
 import type { MountEntry } from '../parse/mountinfo.js';
 import type { SchrootChroot } from '../parse/schroot-config.js';
-import type { ExecResult } from '../core/target.js';
+import { notStarted, type ExecResult } from '../core/target.js';
 
 /** Memoises an async loader so concurrent checks share one read. */
 function once<T>(load: () => Promise<T>): () => Promise<T> {
@@ -371,16 +371,7 @@ export class HostContext implements Host {
   run(argv: readonly string[], opts: HostRunOptions = {}): Promise<ExecResult> {
     const file = argv[0];
     // Host programs by absolute path only: neither PATH nor a guest can choose what runs.
-    if (file === undefined || !file.startsWith('/')) {
-      return Promise.resolve({
-        exitCode: null,
-        stdout: '',
-        stderr: '',
-        timedOut: false,
-        notFound: true,
-        spawnError: `not an absolute path: ${String(file)}`,
-      });
-    }
+    if (file === undefined || !file.startsWith('/')) return Promise.resolve(notStarted(`not an absolute path: ${String(file)}`, true));
     return runCommand([...argv], opts);
   }
 

@@ -21,7 +21,7 @@ import type { GuestSession } from './session-user.js';
 import { mountsUnder, parseMountinfo, type MountEntry } from '../parse/mountinfo.js';
 import type { ProbeName, ProbeRequests, ProbeResponses } from '../core/probe-types.js';
 import type { TargetKind } from '../core/types.js';
-import type { ExecOptions, ExecResult, GuestProcess, GuestUser, Target } from '../core/target.js';
+import { notStarted, type ExecOptions, type ExecResult, type GuestProcess, type GuestUser, type Target } from '../core/target.js';
 
 /** Everything needed to build a Target once a guest has been found. */
 export interface GuestDescription {
@@ -168,19 +168,11 @@ export class GuestTarget implements Target {
     const confined = this.desc.enterUserns || this.desc.ownMountNs;
     const user =
       opts.user === undefined || opts.user.uid === 0 || confined ? opts.user : ((await this.credentialsFor(opts.user)) ?? undefined);
-    if (opts.user !== undefined && user === undefined)
-      return {
-        exitCode: null,
-        stdout: '',
-        stderr: '',
-        timedOut: false,
-        notFound: false,
-        spawnError: `uid ${opts.user.uid} has no host uid`,
-      };
+    if (opts.user !== undefined && user === undefined) return notStarted(`uid ${opts.user.uid} has no host uid`);
     // Started by the host spawner, the chain inherits nothing to close (the spawner closed it): no stage 0 for that.
     const closeFds = commandsInheritOnlyStdio() ? [] : inheritableFds();
     const built = 'error' in place ? place : guestArgv({ ...place, closeFds }, argv, env, user, opts.cwd);
-    if ('error' in built) return { exitCode: null, stdout: '', stderr: '', timedOut: false, notFound: false, spawnError: built.error };
+    if ('error' in built) return notStarted(built.error);
     let rootFd: number;
     try {
       // Opened here (libuv sets O_CLOEXEC), with all of root's rights: the chain starts in it (cwd), and
@@ -188,14 +180,7 @@ export class GuestTarget implements Target {
       // guest program inherits only stdin, stdout and stderr (C2/M1: no handle it could climb out through).
       rootFd = openSync(this.desc.root, O_PATH | constants.O_DIRECTORY);
     } catch (error) {
-      return {
-        exitCode: null,
-        stdout: '',
-        stderr: '',
-        timedOut: false,
-        notFound: false,
-        spawnError: `cannot open the guest root ${this.desc.root}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-      };
+      return notStarted(`cannot open the guest root ${this.desc.root}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
     try {
       return await runCommand(built.argv, { timeoutMs: opts.timeoutMs, input: opts.input, cwd: `/proc/self/fd/${rootFd}` });

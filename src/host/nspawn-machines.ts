@@ -1,3 +1,4 @@
+import { lstat } from 'node:fs/promises';
 import { parseNspawnArgs } from '../parse/nspawn-args.js';
 import { readProcessSync } from './procfs.js';
 import type { HostProcess, NspawnMachine } from '../core/host.js';
@@ -69,8 +70,24 @@ export function scanNspawnProcesses(processes: readonly HostProcess[], trust: Ns
   return machines.sort((a, b) => a.machine.localeCompare(b.machine));
 }
 
-/** Asks machined, when it runs; empty when machinectl is missing or cannot reach the bus. */
-export async function machinectlMachines(timeoutMs: number): Promise<NspawnMachine[]> {
+/** Where machinectl reaches machined: the system bus, and machined's own varlink directory (systemd ≥ 256). */
+export const MACHINED_SOCKETS: readonly string[] = ['/run/dbus/system_bus_socket', '/run/systemd/machine'];
+
+/**
+ * Asks machined, when it runs; empty when machinectl is missing or cannot reach it. Without any of
+ * `sockets` machinectl could only fail, so it is not started (one program fewer before `--all`
+ * knows its guests).
+ */
+export async function machinectlMachines(timeoutMs: number, sockets: readonly string[] = MACHINED_SOCKETS): Promise<NspawnMachine[]> {
+  const present = await Promise.all(
+    sockets.map((p) =>
+      lstat(p).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  if (!present.includes(true)) return [];
   const list = await runCommand(['machinectl', 'list', '--no-legend', '--no-pager'], { timeoutMs });
   if (list.exitCode !== 0) return [];
   const machines: NspawnMachine[] = [];

@@ -5,7 +5,8 @@
 // loader at all, and wraps no builtin in an ESM facade. That is most of ctr-doctor's start-up.
 // - ctr-doctor.js: the bin, tiny, so that `--version` answers before anything else loads;
 // - cli.js: everything else the CLI runs (a lazily imported command is inlined, run on first use);
-// - probe-main.js: the probe child started in a guest's network namespace.
+// - probe-main.js: the probe child started in a guest's network namespace;
+// - guest-files-server.js: the child that reads guest files for `check --all` (src/guest/guest-files-client.ts).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
@@ -110,6 +111,7 @@ await Promise.all([
     plugins: [lazyPackages, hostImport],
   }),
   build({ ...common, entryPoints: { 'probe-main': 'dist/src/guest/probe-main.js' }, plugins: [lazyPackages] }),
+  build({ ...common, entryPoints: { 'guest-files-server': 'dist/src/guest/guest-files-server.js' } }),
 ]);
 
 // The bin starts node with V8 flags of its own, which a `#!/usr/bin/env node` line cannot pass

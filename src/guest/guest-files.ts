@@ -1,55 +1,14 @@
-import { open, readdir as fsReaddir, readlink as fsReadlink, stat as fsStat, type FileHandle } from 'node:fs/promises';
-import { constants, type Stats } from 'node:fs';
-import { hostPathOf } from './in-root.js';
-import { InRootError, O_PATH, atFd, readRegularCapped, viaFd, withWalk, type WalkedPath } from './walk-in-root.js';
-import type { GuestPathError, GuestRead, GuestStat } from '../core/target.js';
+import { open, stat as fsStat, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { hostPathOf } from './walk-steps.js';
+import { O_PATH, runStepsAsync } from './walk-in-root.js';
+import { fileOpSteps, withText, type Failure, type FileOp, type RawRead } from './guest-file-ops.js';
+import { askGuestFilesServer } from './guest-files-client.js';
+import type { GuestRead, GuestStat } from '../core/target.js';
 import { timing } from '../core/timing.js';
 
 /** Reads are capped so a 1 GB file or /dev/zero cannot exhaust memory. */
 export const DEFAULT_READ_CAP = 1024 * 1024;
-
-function typeOf(stats: Stats): GuestStat['type'] {
-  if (stats.isFile()) return 'file';
-  if (stats.isDirectory()) return 'directory';
-  if (stats.isSymbolicLink()) return 'symlink';
-  if (stats.isSocket()) return 'socket';
-  if (stats.isFIFO()) return 'fifo';
-  if (stats.isCharacterDevice()) return 'char';
-  if (stats.isBlockDevice()) return 'block';
-  return 'unknown';
-}
-
-function toGuestStat(guestPath: string, hostPath: string, stats: Stats): GuestStat {
-  return {
-    guestPath,
-    hostPath,
-    type: typeOf(stats),
-    mode: stats.mode & 0o7777,
-    uid: stats.uid,
-    gid: stats.gid,
-    size: stats.size,
-    dev: stats.dev,
-    ino: stats.ino,
-  };
-}
-
-type Failure = { error: GuestPathError; message: string };
-
-function failureOf(error: unknown, guestPath: string): Failure {
-  if (error instanceof InRootError) {
-    const map: Record<InRootError['reason'], GuestPathError> = {
-      'symlink-loop': 'symlink-loop',
-      'not-a-directory': 'missing',
-      permission: 'permission',
-      io: 'io',
-    };
-    return { error: map[error.reason], message: error.message };
-  }
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM') return { error: 'permission', message: `${guestPath}: permission denied` };
-  if (code === 'ENOENT') return { error: 'missing', message: `${guestPath}: no such file` };
-  return { error: 'io', message: `${guestPath}: ${(error as Error).message}` };
-}
 
 /** A read bigger than this is not kept by a pass: several checks reading one huge guest file must not multiply the CLI's memory. */
 const MEMO_MAX_BYTES = 64 * 1024;
@@ -134,19 +93,31 @@ function memoKey(kind: string, guestPath: string, extra: string | number | boole
     .join('/')}`;
 }
 
+/** What an operation answers when the server had no answer for it (`lost` says why). */
+function lostAnswer(op: FileOp, lost: string): unknown {
+  if (op.op === 'stat') return { error: 'io', message: lost } satisfies Failure;
+  if (op.op === 'read') return { ok: false, reason: 'io', message: lost } satisfies RawRead;
+  return null;
+}
+
 /** File access inside one guest root. Every path is walked inside the root, and used through the handle the walk found. */
 export class GuestFiles {
   constructor(readonly root: string) {}
 
-  /** `read()` once per pass for `key` (a fresh read outside a pass), with the pass's held root; `keep`: whether the answer may be shared. */
+  /**
+   * `op` once per pass for `key` (a fresh one outside a pass), walked from the pass's held root:
+   * in the guest-files server when it is in use (check --all), else here; `keep`: whether the
+   * answer may be shared.
+   */
   private async inPass<T>(
     key: string,
-    read: (rootHandle: FileHandle | undefined) => Promise<T>,
+    op: FileOp,
     keep: (value: T) => boolean,
     copy: (value: T) => T,
+    shape: (answer: unknown) => T = (answer) => answer as T,
   ): Promise<T> {
     const pass = passes.get(this.root);
-    if (!pass) return read(undefined);
+    if (!pass) return shape(await this.outsidePass(op));
     const memo = pass.memo.get(key) as Promise<T> | undefined;
     if (memo) {
       pass.shared++;
@@ -155,11 +126,24 @@ export class GuestFiles {
     pass.walks++;
     const reading = (async () => {
       const handle = await pass.acquire();
-      try {
-        return await read(handle ?? undefined);
-      } finally {
-        if (handle) pass.release();
+      if (handle === null) return shape(await this.outsidePass(op));
+      let released = false;
+      // The held root stays open until the server is done with its number (or is dead): see ReadPass.acquire.
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        pass.release();
+      };
+      const asked = askGuestFilesServer(op, `/proc/${process.pid}/fd/${handle.fd}`, this.root, release);
+      if (asked === null) {
+        try {
+          return shape(await this.runHere(op, handle));
+        } finally {
+          release();
+        }
       }
+      const result = await asked;
+      return shape('answer' in result ? result.answer : lostAnswer(op, result.lost));
     })();
     pass.memo.set(key, reading);
     const value = await reading;
@@ -167,12 +151,26 @@ export class GuestFiles {
     return copy(value);
   }
 
+  /** `op` outside a pass (opening a target): walked from the root itself, in the server when it is in use. */
+  private async outsidePass(op: FileOp): Promise<unknown> {
+    const asked = askGuestFilesServer(op, this.root, this.root, () => undefined);
+    if (asked === null) return this.runHere(op, undefined);
+    const result = await asked;
+    return 'answer' in result ? result.answer : lostAnswer(op, result.lost);
+  }
+
+  /** Runs `op` on this thread, with the promise fs API. */
+  private runHere(op: FileOp, rootHandle: FileHandle | undefined): Promise<unknown> {
+    return runStepsAsync(fileOpSteps<FileHandle>(op, this.root, this.root, rootHandle));
+  }
+
   stat(guestPath: string, opts: { followLast?: boolean } = {}): Promise<GuestStat | Failure> {
+    const followLast = opts.followLast ?? true;
     return this.inPass(
-      memoKey('stat', guestPath, opts.followLast ?? true),
-      (rootHandle) => this.statNow(guestPath, { ...opts, rootHandle }),
+      memoKey('stat', guestPath, followLast),
+      { op: 'stat', guestPath, followLast },
       () => true,
-      (v) => ({ ...v }),
+      (v: GuestStat | Failure) => ({ ...v }),
     );
   }
 
@@ -180,88 +178,29 @@ export class GuestFiles {
     const maxBytes = opts.maxBytes ?? DEFAULT_READ_CAP;
     return this.inPass(
       memoKey('read', guestPath, maxBytes),
-      (rootHandle) => this.readFileNow(guestPath, maxBytes, rootHandle),
-      (r) => !r.ok || r.bytes.length <= MEMO_MAX_BYTES,
+      { op: 'read', guestPath, maxBytes },
+      (r: GuestRead) => !r.ok || r.bytes.length <= MEMO_MAX_BYTES,
       (r) => (r.ok ? { ...r, stat: { ...r.stat } } : { ...r }),
+      (answer) => withText(answer as RawRead),
     );
   }
 
   readlink(guestPath: string): Promise<string | null> {
     return this.inPass(
       memoKey('readlink', guestPath, ''),
-      (rootHandle) => this.readlinkNow(guestPath, rootHandle),
+      { op: 'readlink', guestPath },
       () => true,
-      (v) => v,
+      (v: string | null) => v,
     );
   }
 
   readdir(guestPath: string): Promise<string[] | null> {
     return this.inPass(
       memoKey('readdir', guestPath, ''),
-      (rootHandle) => this.readdirNow(guestPath, rootHandle),
-      (v) => v === null || v.length <= 4096,
+      { op: 'readdir', guestPath },
+      (v: string[] | null) => v === null || v.length <= 4096,
       (v) => (v === null ? null : [...v]),
     );
-  }
-
-  private async statNow(guestPath: string, opts: { followLast?: boolean; rootHandle?: FileHandle }): Promise<GuestStat | Failure> {
-    try {
-      return await withWalk(
-        this.root,
-        guestPath,
-        opts,
-        async (walked) => found(guestPath, walked) ?? toGuestStat(walked.guestPath, hostPathOf(this.root, walked.guestPath), walked.stats!),
-      );
-    } catch (error) {
-      return failureOf(error, guestPath);
-    }
-  }
-
-  private async readFileNow(guestPath: string, maxBytes: number, rootHandle: FileHandle | undefined): Promise<GuestRead> {
-    try {
-      return await withWalk(this.root, guestPath, { rootHandle }, async (walked): Promise<GuestRead> => {
-        const missing = found(guestPath, walked);
-        if (missing) return { ok: false, reason: missing.error, message: missing.message };
-        const type = typeOf(walked.stats!);
-        if (type !== 'file') return { ok: false, reason: 'not-a-file', message: `${guestPath} is a ${type}, not a regular file` };
-        // Read through the handle the walk found: a parent swapped for a symlink meanwhile cannot lead out.
-        const read = await readRegularCapped(walked.handle!, maxBytes, walked.stats!);
-        if (read === null) return { ok: false, reason: 'not-a-file', message: `${guestPath} is not a regular file` };
-        const { bytes, truncated, stats } = read;
-        return {
-          ok: true,
-          bytes,
-          text: bytes.toString('utf8'),
-          truncated,
-          stat: toGuestStat(walked.guestPath, hostPathOf(this.root, walked.guestPath), stats),
-        };
-      });
-    } catch (error) {
-      const failure = failureOf(error, guestPath);
-      return { ok: false, reason: failure.error, message: failure.message };
-    }
-  }
-
-  private async readlinkNow(guestPath: string, rootHandle: FileHandle | undefined): Promise<string | null> {
-    try {
-      return await withWalk(this.root, guestPath, { followLast: false, rootHandle }, async (walked) => {
-        if (!walked.stats?.isSymbolicLink() || !walked.parent) return null;
-        return fsReadlink(atFd(walked.parent, walked.name));
-      });
-    } catch {
-      return null;
-    }
-  }
-
-  private async readdirNow(guestPath: string, rootHandle: FileHandle | undefined): Promise<string[] | null> {
-    try {
-      return await withWalk(this.root, guestPath, { rootHandle }, async (walked) => {
-        if (!walked.stats?.isDirectory() || !walked.handle) return null;
-        return (await fsReaddir(viaFd(walked.handle))).sort();
-      });
-    } catch {
-      return null;
-    }
   }
 
   /** True when the root itself is still there (a vanished process makes /proc/PID/root fail). */
@@ -271,16 +210,4 @@ export class GuestFiles {
       () => false,
     );
   }
-}
-
-/** Why nothing was found at `guestPath`, or null when the walk found something. */
-function found(guestPath: string, walked: WalkedPath): Failure | null {
-  if (walked.stats !== null) return null;
-  const dangling = walked.symlinks.length > 0;
-  return {
-    error: dangling ? 'dangling-symlink' : 'missing',
-    message: dangling
-      ? `${guestPath} is a symlink to ${walked.guestPath}, which does not exist in the guest`
-      : `${guestPath} does not exist in the guest`,
-  };
 }

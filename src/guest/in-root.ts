@@ -1,8 +1,10 @@
 import type { Stats } from 'node:fs';
-import path from 'node:path';
-import { InRootError, walkInRoot } from './walk-in-root.js';
+import { InRootError, runStepsAsync, walkInRoot } from './walk-in-root.js';
+import { hostPathOf } from './walk-steps.js';
+import { fileOpSteps, type FileOp, type Resolved } from './guest-file-ops.js';
+import { askGuestFilesServer } from './guest-files-client.js';
 
-export { InRootError };
+export { InRootError, hostPathOf };
 
 /** A guest path resolved inside its root, with every symlink followed the way the guest would. */
 export interface InRootPath {
@@ -16,12 +18,6 @@ export interface InRootPath {
   symlinks: { link: string; target: string }[];
 }
 
-/** Joins a root and a normalised guest path without ever leaving the root. */
-export function hostPathOf(root: string, guestPath: string): string {
-  const clean = path.posix.normalize('/' + guestPath);
-  return root === '/' ? clean : path.posix.join(root, clean);
-}
-
 /**
  * Resolves `guestPath` inside `root` like the kernel would after chroot(root):
  * absolute symlinks restart at the root, `..` never climbs above it, loops are an error.
@@ -33,4 +29,23 @@ export async function resolveInRoot(root: string, guestPath: string, opts: { fol
   const walked = await walkInRoot(root, guestPath, opts);
   await walked.close();
   return { guestPath: walked.guestPath, hostPath: hostPathOf(root, walked.guestPath), stats: walked.stats, symlinks: walked.symlinks };
+}
+
+/**
+ * Where `guestPath` leads inside `root` (like {@link resolveInRoot}, the last symlink followed):
+ * the guest path only, walked by the guest-files server when it is in use (check --all), else
+ * here. Throws an {@link InRootError} when the path cannot be walked.
+ */
+export async function resolveGuestPath(root: string, guestPath: string): Promise<string> {
+  const op: FileOp = { op: 'resolve', guestPath };
+  const asked = askGuestFilesServer(op, root, root, () => undefined);
+  const result = asked ? await asked : null;
+  const resolved: Resolved =
+    result === null
+      ? ((await runStepsAsync(fileOpSteps(op, root, root))) as Resolved)
+      : 'answer' in result
+        ? (result.answer as Resolved)
+        : { reason: 'io', message: result.lost };
+  if ('reason' in resolved) throw new InRootError(resolved.reason, resolved.message);
+  return resolved.guestPath;
 }

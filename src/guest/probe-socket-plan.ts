@@ -1,4 +1,4 @@
-import { InRootError, hostPathOf, resolveInRoot } from './in-root.js';
+import { InRootError, hostPathOf, resolveGuestPath } from './in-root.js';
 import type { ProbeName, ProbeRequests } from '../core/probe-types.js';
 import type { SocketTarget } from './probes/socket-connect.js';
 
@@ -26,8 +26,8 @@ const ERRNO_OF_REASON: Record<InRootError['reason'], string> = {
  */
 async function prepareGuestPath(root: string, guestPath: string): Promise<PreparedSocket> {
   try {
-    const resolved = await resolveInRoot(root, guestPath);
-    return { target: { kind: 'path', path: hostPathOf('.', resolved.guestPath) }, guestPath: resolved.guestPath };
+    const resolved = await resolveGuestPath(root, guestPath);
+    return { target: { kind: 'path', path: hostPathOf('.', resolved) }, guestPath: resolved };
   } catch (error) {
     const errno = error instanceof InRootError ? ERRNO_OF_REASON[error.reason] : 'EIO';
     return { target: { kind: 'unusable', errno, message: (error as Error).message }, guestPath: null };

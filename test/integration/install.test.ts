@@ -56,6 +56,8 @@ describeIntegration.skipIf(requireTool('npm', 'unshare') !== null)('npm pack + n
     for (const p of [
       'dist/src/index.js',
       'dist/src/index.d.ts',
+      // check --all's guest-files server, started beside the CLI's bundle.
+      'dist/bundle/guest-files-server.js',
       'docs/checks.md',
       'examples/plugin-hostname/index.mjs',
       'man/ctr-doctor.1',

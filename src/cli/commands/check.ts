@@ -6,6 +6,7 @@ import { discoverGuests } from '../../targets/discover.js';
 import { shareProbesAmong } from '../../targets/guest-target.js';
 import { useHostSpawner } from '../../host/host-spawner.js';
 import { letRunsOverlap } from '../../core/live-children.js';
+import { useGuestFilesServer } from '../../guest/guest-files-client.js';
 import { parseTargetSpec } from '../../targets/target-spec.js';
 import { isMachineFormat, pickReporter, resolveFormat } from '../../report/pick-reporter.js';
 import { junitXml } from '../../report/junit-reporter.js';
@@ -145,6 +146,8 @@ function writeJsonArray(io: CliIo, items: readonly unknown[]): void {
 async function runAll({ args, io, format, streams, options, checks, host }: CheckRun): Promise<number> {
   // Many guests, many commands: each is forked off a small spawner instead of off this big process.
   useHostSpawner();
+  // Many guests, thousands of guest file walks: made with synchronous calls in a child of their own.
+  useGuestFilesServer();
   // Guests are diagnosed a few at once: each run must end only its own children.
   letRunsOverlap();
   const guests = (await discoverGuests(host)).filter((g) => g.kind !== 'leftover');

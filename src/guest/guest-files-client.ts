@@ -1,0 +1,268 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FileOp } from './guest-file-ops.js';
+import type { ServerRequest } from './guest-files-server.js';
+import { timing } from '../core/timing.js';
+
+/**
+ * The CLI's side of the guest-files server (guest-files-server.ts), used by `check --all` (see
+ * {@link useGuestFilesServer}). Requests travel in batches, one batch in flight at a time (what is
+ * asked meanwhile goes in the next); the server answers each request on its own, in order, so the oldest unanswered request is the one it is
+ * working on. That one gets a deadline ({@link deadlineMs}): past it the server is killed (a hung
+ * mount), the request answers as lost, the requests behind it go to a fresh server, and its
+ * guest's later requests to a server of that guest's own, so that one hostile guest cannot stall
+ * the others again.
+ */
+
+/** How long the server may work on one request (normal ones take µs to a few ms). */
+export function deadlineMs(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.CTR_DOCTOR_FILES_DEADLINE_MS);
+  return Number.isFinite(n) && n > 0 ? n : 1000;
+}
+
+/** How long a server may take to start (a node, on a loaded host) before its requests answer as lost. */
+const START_LIMIT_MS = 10_000;
+
+/** What an asked operation comes back as: its answer, or why there is none. */
+export type Asked = { answer: unknown } | { lost: string };
+
+interface Pending {
+  request: ServerRequest;
+  resolve: (asked: Asked) => void;
+  /** Lets go of what the request uses (the pass's root handle): once answered, or once the server that had it is dead. */
+  release: () => void;
+}
+
+interface Server {
+  key: string;
+  child: ChildProcess;
+  /** Sent and unanswered, oldest first: the first is being worked on. */
+  inFlight: Pending[];
+  /** Not yet sent (the next flush sends them in one message). */
+  queued: Pending[];
+  /** When the server started on inFlight[0]. */
+  headSince: number;
+  timer: NodeJS.Timeout | null;
+  flushing: boolean;
+  /** When it said it is up (null: not yet): no deadline runs before, a loaded host may take long to start a node. */
+  readyAt: number | null;
+  startedAt: number;
+  dead: boolean;
+}
+
+const servers = new Map<string, Server>();
+/** Guest roots a request of which got stuck: their requests go to a server of their own. */
+const suspect = new Set<string>();
+let enabled = false;
+let nextId = 1;
+let cachedPath: string | null | undefined;
+
+/** The server's program: beside this file (dist/bundle, dist/src/guest), or under vitest the build's copy. */
+function serverPath(): string | null {
+  if (cachedPath !== undefined) return cachedPath;
+  const candidates = ['./guest-files-server.js', '../../dist/src/guest/guest-files-server.js'].map((rel) => new URL(rel, import.meta.url));
+  cachedPath = candidates.map((url) => fileURLToPath(url)).find((file) => existsSync(file)) ?? null;
+  return cachedPath;
+}
+
+/**
+ * GuestFiles' reads inside a diagnosis pass go to the guest-files server from now on (check
+ * --all: many guests, thousands of walks). Starts it at once, so that it is up by the first read.
+ * A single check keeps reading on the main thread: the server's start-up (~40 ms of CPU) is more
+ * than its reads cost there.
+ */
+export function useGuestFilesServer(): void {
+  if (serverPath() === null) return;
+  if (!enabled) process.once('exit', killServers);
+  enabled = true;
+  serverFor('');
+}
+
+/** At exit: a server still working (a request cut off by a check's timeout, on a hung mount) must not outlive the CLI. */
+function killServers(): void {
+  for (const server of servers.values()) if (server.child.exitCode === null) server.child.kill('SIGKILL');
+}
+
+/** The process ids of the running servers (for tests and diagnostics). */
+export function guestFilesServerPids(): number[] {
+  return [...servers.values()].flatMap((s) => (s.child.pid === undefined ? [] : [s.child.pid]));
+}
+
+/** Whether reads go to the server (see {@link useGuestFilesServer}). */
+export function guestFilesServerInUse(): boolean {
+  return enabled;
+}
+
+function serverFor(key: string): Server | null {
+  const existing = servers.get(key);
+  if (existing && !existing.dead) return existing;
+  const main = serverPath();
+  if (main === null) return null;
+  let child: ChildProcess;
+  try {
+    const env: NodeJS.ProcessEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+    if (process.env.CTR_DOCTOR_TEST_HANG_PATH !== undefined) env.CTR_DOCTOR_TEST_HANG_PATH = process.env.CTR_DOCTOR_TEST_HANG_PATH;
+    child = spawn(process.execPath, [main], { cwd: '/', env, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
+  } catch {
+    return null;
+  }
+  const server: Server = {
+    key,
+    child,
+    inFlight: [],
+    queued: [],
+    headSince: 0,
+    timer: null,
+    flushing: false,
+    dead: false,
+    readyAt: null,
+    startedAt: performance.now(),
+  };
+  servers.set(key, server);
+  idle(server);
+  child.on('message', (message: { id: number; answer: unknown } | { ready: true }) => {
+    if ('ready' in message) {
+      server.readyAt = server.headSince = performance.now();
+      return;
+    }
+    const head = server.inFlight[0];
+    if (server.dead || head?.request.id !== message.id) return;
+    server.inFlight.shift();
+    server.headSince = performance.now();
+    head.release();
+    head.resolve({ answer: message.answer });
+    if (server.inFlight.length > 0) return;
+    // Everything asked while that batch was worked on goes in the next one.
+    if (server.queued.length > 0) flush(server);
+    else idle(server);
+  });
+  child.on('error', () => {
+    retire(server, 'the guest-files server could not start');
+  });
+  child.on('exit', (code, signal) => {
+    retire(server, `the guest-files server ended (${signal ? `killed by ${signal}` : `exit code ${String(code)}`})`);
+  });
+  return server;
+}
+
+/** An idle server keeps nothing alive: the CLI may exit whenever it has nothing more to ask. */
+function idle(server: Server): void {
+  server.child.unref();
+  server.child.channel?.unref();
+  if (server.timer) clearTimeout(server.timer);
+  server.timer = null;
+}
+
+/**
+ * Asks `op` on a guest path of `shownRoot` (walked from `walkRoot`, a handle the caller holds
+ * until `release` is called). Null when no server can serve it (then read in this thread).
+ */
+export function askGuestFilesServer(op: FileOp, walkRoot: string, shownRoot: string, release: () => void): Promise<Asked> | null {
+  if (!enabled) return null;
+  const server = serverFor(suspect.has(shownRoot) ? shownRoot : '');
+  if (server === null) return null;
+  return new Promise<Asked>((resolve) => {
+    enqueue(server, { request: { id: nextId++, op, walkRoot, shownRoot }, resolve, release });
+  });
+}
+
+function enqueue(server: Server, pending: Pending): void {
+  server.queued.push(pending);
+  server.child.ref();
+  server.child.channel?.ref();
+  // One batch at a time: with one in flight, this request waits for the next (sent when that one is answered).
+  if (server.flushing || server.inFlight.length > 0) return;
+  server.flushing = true;
+  // Everything asked in this turn of the loop goes in one message.
+  setImmediate(() => {
+    flush(server);
+  });
+}
+
+function flush(server: Server): void {
+  server.flushing = false;
+  if (server.dead || server.queued.length === 0) return;
+  const batch = server.queued.splice(0);
+  if (server.inFlight.length === 0) server.headSince = performance.now();
+  server.inFlight.push(...batch);
+  server.child.send(
+    batch.map((p) => p.request),
+    (error) => {
+      if (error) retire(server, `the guest-files server could not be asked: ${error.message}`);
+    },
+  );
+  watch(server);
+}
+
+/** Arms the deadline of the request the server works on. */
+function watch(server: Server): void {
+  if (server.timer || server.dead) return;
+  const limit = deadlineMs();
+  const wait = server.readyAt === null ? limit : Math.max(1, server.headSince + limit - performance.now());
+  server.timer = setTimeout(() => {
+    server.timer = null;
+    if (server.dead || server.inFlight.length === 0) return;
+    if (server.readyAt === null) {
+      if (performance.now() - server.startedAt < START_LIMIT_MS) watch(server);
+      else retire(server, `the guest-files server did not start in ${START_LIMIT_MS} ms`);
+      return;
+    }
+    if (performance.now() - server.headSince < limit) {
+      watch(server);
+      return;
+    }
+    const head = server.inFlight[0]!;
+    // After one more poll of the pipe: an answer that came in while this thread was busy is not a hang.
+    setImmediate(() => {
+      if (server.dead || server.inFlight[0] !== head) {
+        watch(server);
+        return;
+      }
+      abandon(server, head, limit);
+    });
+  }, wait);
+}
+
+/** The server is stuck on `head`: kill it, answer `head` as lost, and send the requests behind it elsewhere. */
+function abandon(server: Server, head: Pending, limit: number): void {
+  const { op, shownRoot } = head.request;
+  timing(`guest files: ${op.op} ${op.guestPath} in ${shownRoot} had no answer in ${limit} ms; its server is killed`);
+  suspect.add(shownRoot);
+  server.inFlight.shift();
+  // The handle it walked from stays open until that server is dead: its number must not be reused under it.
+  server.child.once('exit', () => {
+    head.release();
+  });
+  head.resolve({ lost: `${op.guestPath}: no answer in ${limit} ms (a hung file system in the guest?)` });
+  retire(server, null);
+}
+
+/**
+ * Ends `server` (killed when still running): its unanswered requests are sent again to a fresh
+ * server, except when `why` says it failed by itself (then they answer as lost, with `why`).
+ */
+function retire(server: Server, why: string | null): void {
+  if (server.dead) return;
+  server.dead = true;
+  if (servers.get(server.key) === server) servers.delete(server.key);
+  idle(server);
+  if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
+  const left = [...server.inFlight.splice(0), ...server.queued.splice(0)];
+  for (const p of left) {
+    const next = why === null ? serverFor(suspect.has(p.request.shownRoot) ? p.request.shownRoot : '') : null;
+    if (next) enqueue(next, p);
+    else {
+      p.release();
+      p.resolve({ lost: `${p.request.op.guestPath}: ${why ?? 'the guest-files server could not be started again'}` });
+    }
+  }
+}
+
+/** Ends every server (for tests; the CLI's exit ends them too: they go when their IPC channel closes). */
+export function endGuestFilesServers(): void {
+  if (enabled) process.off('exit', killServers);
+  enabled = false;
+  for (const server of [...servers.values()]) retire(server, 'the guest-files server was ended');
+  suspect.clear();
+}

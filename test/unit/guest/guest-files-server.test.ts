@@ -1,0 +1,265 @@
+// The guest-files server (check --all's guest reads with synchronous calls in a child process):
+// the same answers as the main thread's walk, the deadline policy for a request that never
+// answers (a hung mount), the pass's root handle kept open under it, and a CLI that still exits.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { GuestFiles, beginReadPass } from '../../../src/guest/guest-files.js';
+import {
+  endGuestFilesServers,
+  guestFilesServerInUse,
+  guestFilesServerPids,
+  useGuestFilesServer,
+} from '../../../src/guest/guest-files-client.js';
+import { resolveGuestPath, InRootError } from '../../../src/guest/in-root.js';
+import { walkInRoot, walkInRootSync } from '../../../src/guest/walk-in-root.js';
+import { closeAll, runStepsSync } from '../../../src/guest/walk-steps.js';
+import * as fs from 'node:fs';
+
+let base: string;
+let root: string;
+let other: string;
+
+/** Paths that take every way of the walk: plain, links (absolute, relative, out of the root), loops, FIFO, device, missing. */
+const PATHS = [
+  '/etc/hosts',
+  '/etc/abs-link',
+  '/etc/rel-link',
+  '/etc/host-abs',
+  '/etc/host-dotdot',
+  '/etc/loop-a',
+  '/etc/dangling',
+  '/etc/to-root',
+  '/etc/to-root/etc/hosts',
+  '/etc/fifo',
+  '/etc/zero-link',
+  '/etc/big',
+  '/etc/hosts/below-a-file',
+  '/../../etc/./hosts',
+  '/missing/deeper',
+  '/',
+  '/etc',
+];
+
+beforeAll(() => {
+  base = mkdtempSync(path.join(os.tmpdir(), 'ctd-fsrv-'));
+  root = path.join(base, 'root');
+  other = path.join(base, 'other');
+  const outside = path.join(base, 'outside');
+  mkdirSync(path.join(root, 'etc'), { recursive: true });
+  mkdirSync(path.join(root, 'run/x'), { recursive: true });
+  mkdirSync(path.join(other, 'etc'), { recursive: true });
+  mkdirSync(outside);
+  writeFileSync(path.join(outside, 'secret'), 'HOST\n');
+  writeFileSync(path.join(root, 'etc/hosts'), '127.0.0.1 localhost\n');
+  writeFileSync(path.join(root, 'run/x/target'), 'target\n');
+  writeFileSync(path.join(other, 'etc/hosts'), 'other\n');
+  symlinkSync('/run/x/target', path.join(root, 'etc/abs-link'));
+  symlinkSync('../run/x/target', path.join(root, 'etc/rel-link'));
+  symlinkSync(path.join(outside, 'secret'), path.join(root, 'etc/host-abs'));
+  symlinkSync('../../../../../../../..' + path.join(outside, 'secret'), path.join(root, 'etc/host-dotdot'));
+  symlinkSync('/etc/loop-b', path.join(root, 'etc/loop-a'));
+  symlinkSync('/etc/loop-a', path.join(root, 'etc/loop-b'));
+  symlinkSync('/nowhere', path.join(root, 'etc/dangling'));
+  symlinkSync('/', path.join(root, 'etc/to-root'));
+  symlinkSync('/dev/zero', path.join(root, 'etc/zero-link'));
+  execFileSync('mkfifo', [path.join(root, 'etc/fifo')]);
+  execFileSync('mkfifo', [path.join(root, 'hang')]);
+  const fd = openSync(path.join(root, 'etc/big'), 'w');
+  ftruncateSync(fd, 3 * 1024 * 1024);
+  closeSync(fd);
+});
+
+afterAll(() => {
+  endGuestFilesServers();
+  rmSync(base, { recursive: true, force: true });
+});
+
+/** Every operation on every path, in one pass (the pass's held root, as a diagnosis reads). */
+async function everything(): Promise<unknown[]> {
+  const end = beginReadPass(root);
+  const files = new GuestFiles(root);
+  try {
+    return await Promise.all(
+      PATHS.flatMap((p) => [
+        files.stat(p),
+        files.stat(p, { followLast: false }),
+        files.readFile(p, { maxBytes: 4096 }),
+        files.readlink(p),
+        files.readdir(p),
+        resolveGuestPath(root, p).catch((e: unknown) => (e instanceof InRootError ? `${e.reason}: ${e.message}` : e)),
+      ]),
+    );
+  } finally {
+    end();
+  }
+}
+
+/** Whether a process is still there (a zombie counts as gone). */
+function running(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** The descriptors of this process that hold `dir`. */
+function fdsOn(dir: string): string[] {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === dir;
+    } catch {
+      return false;
+    }
+  });
+}
+
+describe('guest-files server', () => {
+  it('walks like the main thread: the synchronous driver finds what the async one finds', async () => {
+    for (const p of PATHS)
+      for (const followLast of [true, false]) {
+        const sync = (() => {
+          try {
+            const w = walkInRootSync(root, p, { followLast });
+            runStepsSync(closeAll(w.held), fs);
+            return {
+              guestPath: w.guestPath,
+              ino: w.stats?.ino ?? null,
+              name: w.name,
+              symlinks: w.symlinks,
+              dirs: w.dirs.map((d) => d.guestPath),
+            };
+          } catch (e) {
+            return String(e);
+          }
+        })();
+        const async = await walkInRoot(root, p, { followLast }).then(
+          async (w) => {
+            await w.close();
+            return {
+              guestPath: w.guestPath,
+              ino: w.stats?.ino ?? null,
+              name: w.name,
+              symlinks: w.symlinks,
+              dirs: w.dirs.map((d) => d.guestPath),
+            };
+          },
+          (e: unknown) => String(e),
+        );
+        expect(sync, `${p} followLast=${String(followLast)}`).toEqual(async);
+      }
+  });
+
+  it('answers every operation exactly as this thread does, hostile paths included, and never opens the FIFO', async () => {
+    expect(guestFilesServerInUse()).toBe(false);
+    const here = await everything();
+    useGuestFilesServer();
+    expect(guestFilesServerInUse()).toBe(true);
+    const there = await everything();
+    expect(there).toEqual(here);
+    expect(guestFilesServerPids().length).toBe(1);
+    // The links out of the root found nothing of the host's; the FIFO and the device were refused, not read.
+    const texts = there.filter(
+      (v): v is { ok: true; text: string } => typeof v === 'object' && v !== null && (v as { ok?: boolean }).ok === true,
+    );
+    expect(texts.map((t) => t.text).join('')).not.toContain('HOST');
+    expect(there).toContainEqual({ ok: false, reason: 'not-a-file', message: '/etc/fifo is a fifo, not a regular file' });
+    expect(there).toContainEqual(expect.objectContaining({ ok: true, truncated: true }));
+  });
+
+  it('a request that never answers: lost after the deadline, its server killed, the requests behind it answered', async () => {
+    endGuestFilesServers();
+    process.env.CTR_DOCTOR_TEST_HANG_PATH = '/hang';
+    process.env.CTR_DOCTOR_FILES_DEADLINE_MS = '300';
+    try {
+      useGuestFilesServer();
+      const [stuckPid] = guestFilesServerPids();
+      const endRoot = beginReadPass(root);
+      const endOther = beginReadPass(other);
+      const files = new GuestFiles(root);
+      const started = performance.now();
+      const hung = files.readFile('/hang');
+      const behind = files.readFile('/etc/hosts');
+      const otherGuest = new GuestFiles(other).readFile('/etc/hosts');
+      expect(await hung).toEqual({ ok: false, reason: 'io', message: '/hang: no answer in 300 ms (a hung file system in the guest?)' });
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect(await behind).toMatchObject({ ok: true, text: '127.0.0.1 localhost\n' });
+      expect(await otherGuest).toMatchObject({ ok: true, text: 'other\n' });
+      // The pass ends while the stuck server may still use its root's descriptor: that one stays open until it is dead.
+      endRoot();
+      endOther();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(running(stuckPid!)).toBe(false);
+      expect(fdsOn(root)).toEqual([]);
+      // That guest now has a server of its own: the next hang there stalls no other guest.
+      const pids = guestFilesServerPids();
+      expect(pids).not.toContain(stuckPid);
+      const end2 = beginReadPass(other);
+      expect(await new GuestFiles(other).readFile('/etc/hosts')).toMatchObject({ ok: true });
+      end2();
+    } finally {
+      delete process.env.CTR_DOCTOR_TEST_HANG_PATH;
+      delete process.env.CTR_DOCTOR_FILES_DEADLINE_MS;
+      endGuestFilesServers();
+    }
+  });
+
+  it('holds the pass root open while a request is in the server, even when the pass ends first', async () => {
+    process.env.CTR_DOCTOR_TEST_HANG_PATH = '/hang';
+    process.env.CTR_DOCTOR_FILES_DEADLINE_MS = '400';
+    try {
+      useGuestFilesServer();
+      const end = beginReadPass(root);
+      const hung = new GuestFiles(root).readFile('/hang');
+      await new Promise((r) => setTimeout(r, 100));
+      end();
+      // Ended, but the server still walks from that descriptor number: it must not be closed (and reused) under it.
+      expect(fdsOn(root).length).toBe(1);
+      expect(await hung).toMatchObject({ ok: false, reason: 'io' });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(fdsOn(root)).toEqual([]);
+    } finally {
+      delete process.env.CTR_DOCTOR_TEST_HANG_PATH;
+      delete process.env.CTR_DOCTOR_FILES_DEADLINE_MS;
+      endGuestFilesServers();
+    }
+  });
+
+  it('a process with a server stuck in a blocking open still exits at once, with its exit code, and leaves no server behind', () => {
+    const dist = (rel: string) => pathToFileURL(path.resolve(__dirname, '../../../dist/src/guest', rel)).href;
+    const script = `
+      const { GuestFiles, beginReadPass } = await import(${JSON.stringify(dist('guest-files.js'))});
+      const client = await import(${JSON.stringify(dist('guest-files-client.js'))});
+      client.useGuestFilesServer();
+      beginReadPass(${JSON.stringify(root)});
+      void new GuestFiles(${JSON.stringify(root)}).readFile('/hang');
+      setTimeout(() => { process.stdout.write(client.guestFilesServerPids().join(' ')); process.exit(5); }, 300);
+    `;
+    const started = Date.now();
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH, CTR_DOCTOR_TEST_HANG_PATH: '/hang', CTR_DOCTOR_FILES_DEADLINE_MS: '60000' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status, r.stderr).toBe(5);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const pid = Number(r.stdout.trim());
+    expect(pid).toBeGreaterThan(0);
+    expect(running(pid)).toBe(false);
+  });
+});

@@ -10,11 +10,9 @@ const SLOT = Symbol.for('ctr-doctor.process-scan');
 
 /** Rows of the scan, three numbers a process: pid, the root's dev and ino (NaN when unreadable). */
 export type ScanRows = Float64Array;
-/** The owners of /proc/PID (their euids), in the order of the rows: sent after them (-1: gone). */
-export type ScanOwners = Float64Array;
-/** What a later scan may ask the process scan's thread for, about the processes it listed (in their order). */
-export type ScanQuestion = 'stats-non-root' | 'stats-elsewhere';
-/** /proc/PID/stat of the processes asked about (not run by root, or rooted elsewhere), null for the others. */
+/** The pids the scan thread listed in /proc, sent before it stats their roots (in the rows' order; vanished ones are left out of the rows). */
+export type ScanPids = Int32Array;
+/** /proc/PID/stat of the processes asked about, in their order; null for one that is gone. */
 export type ScanStats = (string | null)[];
 
 /** How long the host-scan thread waits, idle, for another scan of the run before it is ended (a later one starts a fresh thread). */
@@ -26,28 +24,12 @@ const IDLE_MS = 250;
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
-// What the scan listed, kept for the reads other scans ask for later (only when asked: most runs need none).
-let listed = null;
-let rows = null;
-let owners = null;
 const statLine = (pid) => { try { return fs.readFileSync('/proc/' + pid + '/stat', 'utf8').slice(0, 4096); } catch { return null; } };
 parentPort.on('message', (m) => answer(m));
 function answer(m) {
   if (m && m.kind === 'ask') {
-    // A thread that made no process scan (a fresh one after a stuck scan) has nothing to tell.
-    if (!listed) {
-      parentPort.postMessage({ answer: m.what, value: null });
-      return;
-    }
-    // /proc/PID/stat (comm, ppid…) of the candidates only: processes not run by root, or rooted elsewhere.
-    const n = listed.length;
-    const self = fs.statSync('/');
-    const stats = new Array(n).fill(null);
-    for (let i = 0; i < n; i++) {
-      const pick = m.what === 'stats-non-root' ? owners[i] !== 0 : rows[i * 3 + 1] !== self.dev || rows[i * 3 + 2] !== self.ino;
-      if (pick) stats[i] = statLine(listed[i]);
-    }
-    parentPort.postMessage({ answer: m.what, value: stats });
+    // /proc/PID/stat (comm, ppid…) of the processes the main thread picked (not run by root, or rooted elsewhere).
+    parentPort.postMessage({ answer: m.id, value: m.pids.map(statLine) });
     return;
   }
   if (!m || m.kind !== 'run') return;
@@ -60,27 +42,23 @@ function answer(m) {
   }
 }
 if (workerData && workerData.scan) {
-  const pids = fs.readdirSync('/proc').filter((e) => /^\\d+$/.test(e));
-  rows = new Float64Array(pids.length * 3);
+  const pids = Int32Array.from(fs.readdirSync('/proc').filter((e) => /^\\d+$/.test(e)), Number);
+  // The pids first: the main thread reads their owners (procfs only) while this thread stats their roots.
+  parentPort.postMessage({ pids: pids.slice() });
+  const rows = new Float64Array(pids.length * 3);
   let n = 0;
   for (const p of pids) {
     let s = null;
     try { s = fs.statSync('/proc/' + p + '/root'); } catch {}
     // Unreadable: a process that vanished since readdir has no /proc entry any more.
     if (!s && !fs.existsSync('/proc/' + p)) continue;
-    rows[n * 3] = Number(p);
+    rows[n * 3] = p;
     rows[n * 3 + 1] = s ? s.dev : NaN;
     rows[n * 3 + 2] = s ? s.ino : NaN;
     n++;
   }
   const out = rows.slice(0, n * 3);
-  listed = Array.from({ length: n }, (_, i) => out[i * 3]);
   parentPort.postMessage({ rows: out }, [out.buffer]);
-  // The owners come second: opening a target waits for the rows only.
-  owners = new Float64Array(n);
-  for (let i = 0; i < n; i++) owners[i] = fs.statSync('/proc/' + listed[i], { throwIfNoEntry: false })?.uid ?? -1;
-  rows = rows.slice(0, n * 3);
-  parentPort.postMessage({ owners: owners.slice() });
 }
 `;
 
@@ -100,14 +78,6 @@ function hold(worker: Worker, by: 1 | -1): void {
   clearTimeout(idleTimers.get(worker));
   if (n > 0) worker.ref();
   else idle(worker);
-}
-
-/** Keeps the host-scan thread (and so the process) alive until `answer` settles: someone awaits a message from it. */
-export function awaitingScanThread(answer: Promise<unknown>): void {
-  const worker = (globalThis as ThreadSlot)[THREAD];
-  if (!worker) return;
-  hold(worker, 1);
-  void answer.finally(() => hold(worker, -1));
 }
 
 /**
@@ -146,16 +116,19 @@ function newScanThread(scan: boolean): Worker | null {
   return worker;
 }
 
+let nextAskId = 1;
+
 /**
- * Asks the process scan's thread about the processes it listed (in its rows' order): their mount
- * namespaces, or the stat lines of some. Null when that thread is gone (then read them here).
+ * Asks the host-scan thread for /proc/PID/stat of `pids` (read off this thread: their comm, ppid…).
+ * Null when that thread is gone (then read them here).
  */
-export function askProcessScan(what: ScanQuestion): Promise<ScanStats | null> {
+export function askStatLines(pids: readonly number[]): Promise<ScanStats | null> {
   const worker = (globalThis as ThreadSlot)[THREAD];
   if (!worker) return Promise.resolve(null);
+  const id = nextAskId++;
   return new Promise((resolve) => {
-    const listen = (message: { answer?: ScanQuestion; value?: ScanStats }): void => {
-      if (message.answer === what) done(message.value ?? null);
+    const listen = (message: { answer?: number; value?: ScanStats }): void => {
+      if (message.answer === id) done(message.value ?? null);
     };
     const done = (value: ScanStats | null): void => {
       worker.off('message', listen);
@@ -167,7 +140,7 @@ export function askProcessScan(what: ScanQuestion): Promise<ScanStats | null> {
     worker.on('message', listen);
     worker.once('exit', gone);
     hold(worker, 1);
-    worker.postMessage({ kind: 'ask', what });
+    worker.postMessage({ kind: 'ask', id, pids: [...pids] });
   });
 }
 
@@ -220,10 +193,10 @@ export function runOnScanThread<I, M>(
   };
 }
 
-/** What the scan thread sends, each in a message of its own. */
+/** What the scan thread sends, each in a message of its own: the pids it listed, then their rows. */
 interface ProcessScan {
+  pids: Promise<ScanPids | null>;
   rows: Promise<ScanRows | null>;
-  owners: Promise<ScanOwners | null>;
 }
 type Slot = { [SLOT]?: ProcessScan };
 
@@ -231,31 +204,31 @@ type Slot = { [SLOT]?: ProcessScan };
 export function startProcessScan(): void {
   const slot = globalThis as Slot;
   if (slot[SLOT]) return;
+  let gotPids: (pids: ScanPids | null) => void = () => undefined;
   let gotRows: (rows: ScanRows | null) => void = () => undefined;
-  let gotOwners: (owners: ScanOwners | null) => void = () => undefined;
 
   const scan: ProcessScan = {
+    pids: new Promise<ScanPids | null>((resolve) => {
+      gotPids = resolve;
+    }),
     rows: new Promise<ScanRows | null>((resolve) => {
       gotRows = resolve;
-    }),
-    owners: new Promise<ScanOwners | null>((resolve) => {
-      gotOwners = resolve;
     }),
   };
   slot[SLOT] = scan;
   const failed = (): void => {
+    gotPids(null);
     gotRows(null);
-    gotOwners(null);
   };
   const worker = newScanThread(true);
   if (!worker) {
     failed();
     return;
   }
-  worker.on('message', (message: { rows?: ScanRows; owners?: ScanOwners }) => {
-    if (message.rows) gotRows(message.rows);
-    if (message.owners) {
-      gotOwners(message.owners);
+  worker.on('message', (message: { pids?: ScanPids; rows?: ScanRows }) => {
+    if (message.pids) gotPids(message.pids);
+    if (message.rows) {
+      gotRows(message.rows);
       // The scan is done: from now on the thread only waits for other scans' requests.
       idle(worker);
     }
@@ -267,11 +240,11 @@ export function startProcessScan(): void {
 
 /**
  * The scan started by {@link startProcessScan}, taken once (a later scan in the same run must be
- * fresh): its rows, and the owners and mount namespaces that follow them; null when none was started.
+ * fresh): its pids and rows; null when none was started.
  */
 export function takeProcessScan(): ProcessScan | null {
   const slot = globalThis as Slot;
   const scan = slot[SLOT] ?? null;
-  if (scan) slot[SLOT] = { rows: Promise.resolve(null), owners: Promise.resolve(null) };
+  if (scan) slot[SLOT] = { pids: Promise.resolve(null), rows: Promise.resolve(null) };
   return scan;
 }

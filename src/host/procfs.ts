@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { HostScanIncomplete } from '../core/scan-clock.js';
-import { askProcessScan, awaitingScanThread, takeProcessScan, type ScanQuestion } from './proc-scan-worker.js';
+import { askStatLines, takeProcessScan, type ScanPids } from './proc-scan-worker.js';
 import { PROC_CAPS, identityOf, linkOrNull, readCappedSync, readCappedText, statOrNull } from './proc-read.js';
 import type { HostProcess } from '../core/host.js';
 
@@ -29,7 +29,10 @@ type NsKind = 'mnt' | 'net' | 'pid' | 'user' | 'uts' | 'ipc' | 'cgroup';
 /** One process, read lazily: each field costs its own /proc read, once. */
 export class ProcEntry implements HostProcess {
   private statCache?: ReturnType<typeof parseStat> | null;
-  private readonly cache = new Map<string, unknown>();
+  /** Made at the first read: a scan of 10,000 processes reads most of them no further. */
+  private cache?: Map<string, unknown>;
+  /** The owner of /proc/PID, a field of its own: the scan records it for every process. */
+  private owner?: number;
 
   /** `ownRootId` lets a process rooted at our own `/` skip the readlink of its root. */
   constructor(
@@ -39,6 +42,7 @@ export class ProcEntry implements HostProcess {
   ) {}
 
   private memo<T>(key: string, read: () => T): T {
+    this.cache ??= new Map();
     if (this.cache.has(key)) return this.cache.get(key) as T;
     const value = read();
     this.cache.set(key, value);
@@ -124,17 +128,17 @@ export class ProcEntry implements HostProcess {
 
   /** A namespace id when it was read already (asked for by another scan), else undefined: never reads. */
   knownNamespace(kind: NsKind): string | null | undefined {
-    return this.cache.get(`ns/${kind}`) as string | null | undefined;
+    return this.cache?.get(`ns/${kind}`) as string | null | undefined;
   }
 
   /** Records the owner of /proc/PID, when the scan already read it. */
   knowOwner(uid: number): void {
-    this.cache.set('owner', uid);
+    this.owner ??= uid;
   }
 
   /** The owner of /proc/PID: the effective uid, for one stat (the cheapest thing to know after the root). */
   get ownerUid(): number {
-    return this.memo('owner', () => statOrNull(`/proc/${this.pid}`)?.uid ?? -1);
+    return (this.owner ??= statOrNull(`/proc/${this.pid}`)?.uid ?? -1);
   }
 
   /** dev:ino of the executable, to tell the real binary from one that only has its name. */
@@ -182,33 +186,49 @@ export function listPids(): number[] {
   }
 }
 
-/** Resolves once the owners the scan thread sends after its rows are recorded (at once when there is no such scan). */
+/** Resolves once the owners read while the scan thread stats the roots are recorded (at once when there is no such scan). */
 let ownersArrived: Promise<void> = Promise.resolve();
-let ownersDone = true;
-/** The processes the scan thread listed (in its order), which it can be asked about; null after an inline scan. */
+/** The processes the scan thread listed, which it can be asked about; null after an inline scan. */
 let listedByThread: ProcEntry[] | null = null;
-/** The questions asked of the scan thread, each once. */
-const asked = new Map<ScanQuestion, Promise<void>>();
+/** The stat lines asked of the scan thread, once for each kind of candidate. */
+const asked = new Map<'non-root' | 'elsewhere', Promise<void>>();
 
-/** Waits for the scan thread's owners of /proc/PID, so that filtering by owner reads nothing more. */
+/** Waits for the owners of /proc/PID of the scan thread's processes, so that filtering by owner reads nothing more. */
 export function processOwnersKnown(): Promise<void> {
-  // A pending message alone does not keep the process alive: the thread must, until it comes.
-  if (!ownersDone) awaitingScanThread(ownersArrived);
   return ownersArrived;
 }
 
-/** Asks the scan thread once, and records its answer in the processes it listed. */
-function askOnce(what: ScanQuestion, record: (p: ProcEntry, value: string | null) => void): Promise<void> {
-  const all = listedByThread;
-  if (!all) return Promise.resolve();
-  let answer = asked.get(what);
-  if (!answer) {
-    answer = askProcessScan(what).then((values) => {
-      if (values?.length === all.length) all.forEach((p, i) => record(p, values[i] ?? null));
-    });
-    asked.set(what, answer);
+/** How long this thread reads owners before the event loop turns (the scan thread's rows and other work come in between). */
+const OWNER_SLICE_MS = 5;
+
+/**
+ * The owners (euids) of /proc/PID for `pids`, -1 for a vanished one, read on this thread in slices:
+ * a stat of a procfs directory calls no other filesystem, so it cannot hang here as a root's stat could.
+ */
+async function ownersOf(pids: ScanPids): Promise<Float64Array> {
+  const owners = new Float64Array(pids.length);
+  let sliceStart = performance.now();
+  for (let i = 0; i < pids.length; i++) {
+    if (i % 64 === 63 && performance.now() - sliceStart > OWNER_SLICE_MS) {
+      await yieldToLoop();
+      sliceStart = performance.now();
+    }
+    owners[i] = statOrNull(`/proc/${pids[i]}`)?.uid ?? -1;
   }
-  return answer;
+  return owners;
+}
+
+/**
+ * Records `owners` (parallel to `pids`) in `all`, the processes of the rows: the same order, with
+ * those that vanished before their root's stat left out.
+ */
+function recordOwners(all: readonly ProcEntry[], pids: ScanPids, owners: Float64Array): void {
+  let j = 0;
+  for (const p of all) {
+    while (j < pids.length && pids[j] !== p.pid) j++;
+    if (j === pids.length) return;
+    p.knowOwner(owners[j]!);
+  }
 }
 
 /**
@@ -219,12 +239,21 @@ export async function processStatsKnown(which: 'non-root' | 'elsewhere'): Promis
   const all = listedByThread;
   if (!all) return;
   await processOwnersKnown();
+  const candidates = all.filter(which === 'non-root' ? (p: ProcEntry) => p.ownerUid !== 0 : (p: ProcEntry) => !p.rootedAtOwnRoot);
   // A few candidates are read here at once: asking would wait behind whatever the thread is doing.
-  const candidate = which === 'non-root' ? (p: ProcEntry) => p.ownerUid !== 0 : (p: ProcEntry) => !p.rootedAtOwnRoot;
-  if (all.filter(candidate).length <= FEW_CANDIDATES) return;
-  return askOnce(which === 'non-root' ? 'stats-non-root' : 'stats-elsewhere', (p, text) => {
-    if (typeof text === 'string') p.knowStat(text);
-  });
+  if (candidates.length <= FEW_CANDIDATES) return;
+  let answer = asked.get(which);
+  if (!answer) {
+    answer = askStatLines(candidates.map((p) => p.pid)).then((lines) => {
+      if (lines?.length === candidates.length)
+        candidates.forEach((p, i) => {
+          const text = lines[i];
+          if (typeof text === 'string') p.knowStat(text);
+        });
+    });
+    asked.set(which, answer);
+  }
+  return answer;
 }
 
 /** Up to how many candidates {@link processStatsKnown} reads on this thread instead of asking the scan thread. */
@@ -243,24 +272,26 @@ export async function listHostProcesses(budgetMs = Infinity): Promise<HostProces
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), budgetMs === Infinity ? 2 ** 31 - 1 : budgetMs);
     });
+    // This thread only waits for the rows: it reads the owners meanwhile (the scan thread sends the pids first).
+    const owners = early.pids.then((pids) => (pids ? ownersOf(pids).then((o) => ({ pids, owners: o })) : null));
     const rows = await Promise.race([early.rows, late]);
     clearTimeout(timer);
     if (rows === 'late') throw new HostScanIncomplete('processes', budgetMs, 'the scan thread did not answer');
     if (rows !== null) {
       const all: ProcEntry[] = [];
+      // Most processes are rooted at our own `/`: they share its id string instead of making one each.
+      const [ownDev, ownIno] = (ownRoot ?? '').split(':').map(Number);
       for (let i = 0; i < rows.length; i += 3) {
-        all.push(new ProcEntry(rows[i]!, Number.isNaN(rows[i + 1]!) ? null : `${rows[i + 1]}:${rows[i + 2]}`, ownRoot));
+        const dev = rows[i + 1]!;
+        const ino = rows[i + 2]!;
+        const id = Number.isNaN(dev) ? null : dev === ownDev && ino === ownIno ? ownRoot : `${dev}:${ino}`;
+        all.push(new ProcEntry(rows[i]!, id, ownRoot));
       }
-      // The thread goes on with the owners of /proc/PID; until they come, an owner asked for is read here.
-      ownersDone = false;
-      ownersArrived = early.owners.then((owners) => {
-        ownersDone = true;
-        if (owners?.length === all.length)
-          owners.forEach((uid, i) => {
-            all[i]!.knowOwner(uid);
-          });
+      // Until the owners are in, an owner asked for is read on demand.
+      ownersArrived = owners.then((o) => {
+        if (o) recordOwners(all, o.pids, o.owners);
       });
-      // Later scans may ask the scan thread about these very processes (in this order).
+      // Later scans may ask the scan thread about these very processes.
       listedByThread = all;
       asked.clear();
       return all;

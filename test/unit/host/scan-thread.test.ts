@@ -1,5 +1,9 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { runOnScanThread } from '../../../src/host/proc-scan-worker.js';
+import { askStatLines, runOnScanThread, startProcessScan } from '../../../src/host/proc-scan-worker.js';
+import { listHostProcesses, processOwnersKnown, ProcEntry } from '../../../src/host/procfs.js';
+import { identityOf } from '../../../src/host/proc-read.js';
 
 /** Runs `fn` on the host-scan thread; resolves with its messages up to the one `last` accepts, or the error. */
 function onThread<I, M>(fn: (input: I, fs: typeof import('node:fs'), emit: (m: M) => void) => void, input: I, last: (m: M) => boolean) {
@@ -36,5 +40,32 @@ describe('runOnScanThread: a self-contained function run off the main thread', (
     };
     const r = await onThread(boom, null, () => true);
     expect(r).toEqual({ messages: [], error: 'boom' });
+  });
+});
+
+describe('the process scan: roots on the scan thread, owners on this one meanwhile', () => {
+  it("lists every process with its root's dev:ino, and records the owners read while the thread stats the roots", async () => {
+    // A child that is gone before its owner is asked for: a lazy read would find nothing (-1).
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await once(child, 'spawn');
+    startProcessScan();
+    const all = await listHostProcesses();
+    expect(all.find((p) => p.pid === process.pid)?.rootId).toBe(identityOf('/'));
+    const entry = all.find((p) => p.pid === child.pid);
+    expect(entry?.rootId).toBe(identityOf('/'));
+    await processOwnersKnown();
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    expect(entry).toBeInstanceOf(ProcEntry);
+    expect((entry as ProcEntry).ownerUid).toBe(process.geteuid?.());
+  });
+
+  it('answers /proc/PID/stat of the pids it is asked about, null for one that is gone', async () => {
+    // A thread is there (an idle one ends after a while): any run starts one.
+    const ping = (_input: null, _fs: typeof import('node:fs'), emit: (m: number) => void): void => emit(1);
+    await onThread(ping, null, () => true);
+    const lines = await askStatLines([process.pid, 2 ** 30]);
+    expect(lines?.[0]).toMatch(new RegExp(`^${process.pid} \\(`));
+    expect(lines?.[1]).toBeNull();
   });
 });

@@ -49,8 +49,10 @@ function resultOf(input: HolderScanInput, messages: readonly HolderScanMessage[]
  * `input.budgetMs`: a busy host's 10,000 processes take about 0.6 s of reads, so a budget smaller than
  * that returns what was found so far and says how far it got (finished: false).
  */
-export function scanMountHolders(input: HolderScanInput): Promise<MountHolderScan> {
+export function scanMountHolders(asked: HolderScanInput): Promise<MountHolderScan> {
   const started = performance.now();
+  // The budget counts from now, also when the scan thread is still busy with the process scan's owners.
+  const input: HolderScanInput = { ...asked, askedAt: performance.timeOrigin + started };
   return new Promise((resolve) => {
     const messages: HolderScanMessage[] = [];
     let timer: NodeJS.Timeout | undefined;

@@ -36,8 +36,13 @@ export interface HolderScanInput {
   /** Our mount namespace (`mnt:[N]`): a process in another one holds that namespace's copies, so it is not read further. */
   ownMntns: string | null;
   selfPid: number;
-  /** Milliseconds of reading, counted from the scan's start; Infinity for none. */
+  /** Milliseconds of reading, counted from the scan's start (or from `askedAt`); Infinity for none. */
   budgetMs: number;
+  /**
+   * When the scan was asked for (`performance.timeOrigin + performance.now()`, the same clock on every
+   * thread): the budget then counts from here, so that time spent waiting for a busy scan thread comes out of it.
+   */
+  askedAt?: number;
   /** How many mappings of one process are looked at (a hostile process can map a file a million times). */
   maxRanges: number;
 }
@@ -74,7 +79,9 @@ export type HolderScanFs = Pick<typeof import('node:fs'), 'openSync' | 'readSync
  */
 export function holderScanMain(input: HolderScanInput, fs: HolderScanFs, emit: (m: HolderScanMessage) => void): void {
   const started = performance.now();
-  const deadline = started + input.budgetMs;
+  // The budget runs from when the scan was asked for: waiting in the scan thread's queue comes out of it.
+  const waited = input.askedAt === undefined ? 0 : Math.max(0, performance.timeOrigin + started - input.askedAt);
+  const deadline = started + input.budgetMs - waited;
   const O_PATH = 0o10000000;
   const ids = new Set(input.mounts.map((m) => m.id));
   const points = [...new Set(input.mounts.map((m) => m.mountPoint))];
@@ -241,7 +248,7 @@ export function holderScanMain(input: HolderScanInput, fs: HolderScanFs, emit: (
       emit({ kind: 'holders', holders: found.map((h) => ({ ...h, comm })) });
     }
   }
-  emit({ kind: 'done', read, total, unreadable, elapsedMs: Math.round(performance.now() - started), stoppedAtBudget });
+  emit({ kind: 'done', read, total, unreadable, elapsedMs: Math.round(performance.now() - started + waited), stoppedAtBudget });
 }
 
 /** `MAJOR:MINOR` of a mount as maps writes it (`%02x:%02x`). */

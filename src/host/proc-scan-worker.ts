@@ -10,8 +10,8 @@ const SLOT = Symbol.for('ctr-doctor.process-scan');
 
 /** Rows of the scan, three numbers a process: pid, the root's dev and ino (NaN when unreadable). */
 export type ScanRows = Float64Array;
-/** The pids the scan thread listed in /proc, sent before it stats their roots (in the rows' order; vanished ones are left out of the rows). */
-export type ScanPids = Int32Array;
+/** The owners of /proc/PID (their euids), in the order of the rows: sent after them (-1: gone). */
+export type ScanOwners = Float64Array;
 /** /proc/PID/stat of the processes asked about, in their order; null for one that is gone. */
 export type ScanStats = (string | null)[];
 
@@ -42,9 +42,7 @@ function answer(m) {
   }
 }
 if (workerData && workerData.scan) {
-  const pids = Int32Array.from(fs.readdirSync('/proc').filter((e) => /^\\d+$/.test(e)), Number);
-  // The pids first: the main thread reads their owners (procfs only) while this thread stats their roots.
-  parentPort.postMessage({ pids: pids.slice() });
+  const pids = fs.readdirSync('/proc').filter((e) => /^\\d+$/.test(e));
   const rows = new Float64Array(pids.length * 3);
   let n = 0;
   for (const p of pids) {
@@ -52,13 +50,18 @@ if (workerData && workerData.scan) {
     try { s = fs.statSync('/proc/' + p + '/root'); } catch {}
     // Unreadable: a process that vanished since readdir has no /proc entry any more.
     if (!s && !fs.existsSync('/proc/' + p)) continue;
-    rows[n * 3] = p;
+    rows[n * 3] = Number(p);
     rows[n * 3 + 1] = s ? s.dev : NaN;
     rows[n * 3 + 2] = s ? s.ino : NaN;
     n++;
   }
   const out = rows.slice(0, n * 3);
   parentPort.postMessage({ rows: out }, [out.buffer]);
+  // The owners come second: opening a target waits for the rows only. (Read on the main thread while it
+  // waits for the rows, they cost the rows more than they save: the two threads share the machine's cores.)
+  const owners = new Float64Array(n);
+  for (let i = 0; i < n; i++) owners[i] = fs.statSync('/proc/' + rows[i * 3], { throwIfNoEntry: false })?.uid ?? -1;
+  parentPort.postMessage({ owners }, [owners.buffer]);
 }
 `;
 
@@ -78,6 +81,14 @@ function hold(worker: Worker, by: 1 | -1): void {
   clearTimeout(idleTimers.get(worker));
   if (n > 0) worker.ref();
   else idle(worker);
+}
+
+/** Keeps the host-scan thread (and so the process) alive until `answer` settles: someone awaits a message from it. */
+export function awaitingScanThread(answer: Promise<unknown>): void {
+  const worker = (globalThis as ThreadSlot)[THREAD];
+  if (!worker) return;
+  hold(worker, 1);
+  void answer.finally(() => hold(worker, -1));
 }
 
 /**
@@ -193,10 +204,10 @@ export function runOnScanThread<I, M>(
   };
 }
 
-/** What the scan thread sends, each in a message of its own: the pids it listed, then their rows. */
+/** What the scan thread sends, each in a message of its own: the rows, then the owners. */
 interface ProcessScan {
-  pids: Promise<ScanPids | null>;
   rows: Promise<ScanRows | null>;
+  owners: Promise<ScanOwners | null>;
 }
 type Slot = { [SLOT]?: ProcessScan };
 
@@ -204,31 +215,31 @@ type Slot = { [SLOT]?: ProcessScan };
 export function startProcessScan(): void {
   const slot = globalThis as Slot;
   if (slot[SLOT]) return;
-  let gotPids: (pids: ScanPids | null) => void = () => undefined;
   let gotRows: (rows: ScanRows | null) => void = () => undefined;
+  let gotOwners: (owners: ScanOwners | null) => void = () => undefined;
 
   const scan: ProcessScan = {
-    pids: new Promise<ScanPids | null>((resolve) => {
-      gotPids = resolve;
-    }),
     rows: new Promise<ScanRows | null>((resolve) => {
       gotRows = resolve;
+    }),
+    owners: new Promise<ScanOwners | null>((resolve) => {
+      gotOwners = resolve;
     }),
   };
   slot[SLOT] = scan;
   const failed = (): void => {
-    gotPids(null);
     gotRows(null);
+    gotOwners(null);
   };
   const worker = newScanThread(true);
   if (!worker) {
     failed();
     return;
   }
-  worker.on('message', (message: { pids?: ScanPids; rows?: ScanRows }) => {
-    if (message.pids) gotPids(message.pids);
-    if (message.rows) {
-      gotRows(message.rows);
+  worker.on('message', (message: { rows?: ScanRows; owners?: ScanOwners }) => {
+    if (message.rows) gotRows(message.rows);
+    if (message.owners) {
+      gotOwners(message.owners);
       // The scan is done: from now on the thread only waits for other scans' requests.
       idle(worker);
     }
@@ -240,11 +251,11 @@ export function startProcessScan(): void {
 
 /**
  * The scan started by {@link startProcessScan}, taken once (a later scan in the same run must be
- * fresh): its pids and rows; null when none was started.
+ * fresh): its rows, and the owners that follow them; null when none was started.
  */
 export function takeProcessScan(): ProcessScan | null {
   const slot = globalThis as Slot;
   const scan = slot[SLOT] ?? null;
-  if (scan) slot[SLOT] = { pids: Promise.resolve(null), rows: Promise.resolve(null) };
+  if (scan) slot[SLOT] = { rows: Promise.resolve(null), owners: Promise.resolve(null) };
   return scan;
 }

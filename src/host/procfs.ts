@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { HostScanIncomplete } from '../core/scan-clock.js';
-import { askStatLines, takeProcessScan, type ScanPids } from './proc-scan-worker.js';
+import { askStatLines, awaitingScanThread, takeProcessScan } from './proc-scan-worker.js';
 import { PROC_CAPS, identityOf, linkOrNull, readCappedSync, readCappedText, statOrNull } from './proc-read.js';
 import type { HostProcess } from '../core/host.js';
 
@@ -186,49 +186,19 @@ export function listPids(): number[] {
   }
 }
 
-/** Resolves once the owners read while the scan thread stats the roots are recorded (at once when there is no such scan). */
+/** Resolves once the owners the scan thread sends after its rows are recorded (at once when there is no such scan). */
 let ownersArrived: Promise<void> = Promise.resolve();
+let ownersDone = true;
 /** The processes the scan thread listed, which it can be asked about; null after an inline scan. */
 let listedByThread: ProcEntry[] | null = null;
 /** The stat lines asked of the scan thread, once for each kind of candidate. */
 const asked = new Map<'non-root' | 'elsewhere', Promise<void>>();
 
-/** Waits for the owners of /proc/PID of the scan thread's processes, so that filtering by owner reads nothing more. */
+/** Waits for the scan thread's owners of /proc/PID, so that filtering by owner reads nothing more. */
 export function processOwnersKnown(): Promise<void> {
+  // A pending message alone does not keep the process alive: the thread must, until it comes.
+  if (!ownersDone) awaitingScanThread(ownersArrived);
   return ownersArrived;
-}
-
-/** How long this thread reads owners before the event loop turns (the scan thread's rows and other work come in between). */
-const OWNER_SLICE_MS = 5;
-
-/**
- * The owners (euids) of /proc/PID for `pids`, -1 for a vanished one, read on this thread in slices:
- * a stat of a procfs directory calls no other filesystem, so it cannot hang here as a root's stat could.
- */
-async function ownersOf(pids: ScanPids): Promise<Float64Array> {
-  const owners = new Float64Array(pids.length);
-  let sliceStart = performance.now();
-  for (let i = 0; i < pids.length; i++) {
-    if (i % 64 === 63 && performance.now() - sliceStart > OWNER_SLICE_MS) {
-      await yieldToLoop();
-      sliceStart = performance.now();
-    }
-    owners[i] = statOrNull(`/proc/${pids[i]}`)?.uid ?? -1;
-  }
-  return owners;
-}
-
-/**
- * Records `owners` (parallel to `pids`) in `all`, the processes of the rows: the same order, with
- * those that vanished before their root's stat left out.
- */
-function recordOwners(all: readonly ProcEntry[], pids: ScanPids, owners: Float64Array): void {
-  let j = 0;
-  for (const p of all) {
-    while (j < pids.length && pids[j] !== p.pid) j++;
-    if (j === pids.length) return;
-    p.knowOwner(owners[j]!);
-  }
 }
 
 /**
@@ -272,8 +242,6 @@ export async function listHostProcesses(budgetMs = Infinity): Promise<HostProces
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), budgetMs === Infinity ? 2 ** 31 - 1 : budgetMs);
     });
-    // This thread only waits for the rows: it reads the owners meanwhile (the scan thread sends the pids first).
-    const owners = early.pids.then((pids) => (pids ? ownersOf(pids).then((o) => ({ pids, owners: o })) : null));
     const rows = await Promise.race([early.rows, late]);
     clearTimeout(timer);
     if (rows === 'late') throw new HostScanIncomplete('processes', budgetMs, 'the scan thread did not answer');
@@ -287,9 +255,14 @@ export async function listHostProcesses(budgetMs = Infinity): Promise<HostProces
         const id = Number.isNaN(dev) ? null : dev === ownDev && ino === ownIno ? ownRoot : `${dev}:${ino}`;
         all.push(new ProcEntry(rows[i]!, id, ownRoot));
       }
-      // Until the owners are in, an owner asked for is read on demand.
-      ownersArrived = owners.then((o) => {
-        if (o) recordOwners(all, o.pids, o.owners);
+      // The thread goes on with the owners of /proc/PID; until they come, an owner asked for is read here.
+      ownersDone = false;
+      ownersArrived = early.owners.then((owners) => {
+        ownersDone = true;
+        if (owners?.length === all.length)
+          owners.forEach((uid, i) => {
+            all[i]!.knowOwner(uid);
+          });
       });
       // Later scans may ask the scan thread about these very processes.
       listedByThread = all;

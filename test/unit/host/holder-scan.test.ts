@@ -161,6 +161,16 @@ describe('holderScanMain: the holders of some mounts, by the mount id the kernel
     expect(log).toEqual([]);
   });
 
+  it('counts its budget from when it was asked for: time spent waiting for the scan thread comes out of it', () => {
+    const now = performance.timeOrigin + performance.now();
+    const waitedLong = run({ ...proc(15, {}), ...proc(16, {}) }, [15, 16], { budgetMs: 50, askedAt: now - 60 });
+    expect(waitedLong.done).toMatchObject({ read: 0, total: 2, stoppedAtBudget: true });
+    expect(waitedLong.done?.kind === 'done' && waitedLong.done.elapsedMs).toBeGreaterThanOrEqual(60);
+    expect(waitedLong.log).toEqual([]);
+    const askedNow = run({ ...proc(15, {}), ...proc(16, {}) }, [15, 16], { budgetMs: 60_000, askedAt: now });
+    expect(askedNow.done).toMatchObject({ read: 2, total: 2, stoppedAtBudget: false });
+  });
+
   it('counts a process whose fds it may not read as unreadable (not root)', () => {
     const tree = { ...proc(17, {}), '/proc/17/fd': { error: 'EACCES' } as Node };
     const { done } = run(tree, [17]);

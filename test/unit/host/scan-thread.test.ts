@@ -43,8 +43,8 @@ describe('runOnScanThread: a self-contained function run off the main thread', (
   });
 });
 
-describe('the process scan: roots on the scan thread, owners on this one meanwhile', () => {
-  it("lists every process with its root's dev:ino, and records the owners read while the thread stats the roots", async () => {
+describe('the process scan on the scan thread: roots, then owners', () => {
+  it("lists every process with its root's dev:ino, and records the owners the thread sends after the rows", async () => {
     // A child that is gone before its owner is asked for: a lazy read would find nothing (-1).
     const child = spawn('sleep', ['30'], { stdio: 'ignore' });
     await once(child, 'spawn');

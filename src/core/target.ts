@@ -70,6 +70,8 @@ export interface ExecOptions {
   input?: string;
   /** Working directory inside the guest; default `/`. */
   cwd?: string;
+  /** Sees stdout as it comes, chunk by chunk (a batch of commands answers each as soon as its frame is out); the result still has all of it. */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 /** A process seen in the guest. */

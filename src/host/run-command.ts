@@ -14,6 +14,8 @@ export interface RunOptions {
   cwd?: string;
   /** Descriptors the command gets as fd 3, 4… (a guest root opened before any privilege is dropped). */
   passFds?: number[];
+  /** Sees each stdout chunk kept (within the cap) as it comes. */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 /** Output kept per stream; a command printing more is killed (a diagnosis never needs that much). */
@@ -159,6 +161,7 @@ function collect(child: Started, file: string, opts: RunOptions): Promise<ExecRe
 
     child.stdout?.on('data', (chunk: Buffer) => {
       if (!stdout.add(chunk)) killGroup(child);
+      else opts.onStdout?.(chunk);
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       if (!stderr.add(chunk)) killGroup(child);

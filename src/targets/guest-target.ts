@@ -1,5 +1,4 @@
-import { closeSync, constants, openSync } from 'node:fs';
-import { readlink } from 'node:fs/promises';
+import { closeSync, constants, openSync, readlinkSync } from 'node:fs';
 import { hostname as ownHostname } from 'node:os';
 import { GuestFiles } from '../guest/guest-files.js';
 import { guestArgv, netnsArgv, utsArgv, type GuestPlacement } from '../guest/guest-argv.js';
@@ -65,6 +64,15 @@ function readProcText(path: string, max: number): string | null {
   const r = readCappedText(path, max);
   if (r === null) return null;
   return r.truncated ? r.text.slice(0, r.text.lastIndexOf('\n') + 1) : r.text;
+}
+
+/** A namespace link of /proc, or null when it cannot be read. */
+function nsLink(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null;
+  }
 }
 
 /** Strips a guest root prefix from a host mount point. */
@@ -183,7 +191,12 @@ export class GuestTarget implements Target {
       return notStarted(`cannot open the guest root ${this.desc.root}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
     try {
-      return await runCommand(built.argv, { timeoutMs: opts.timeoutMs, input: opts.input, cwd: `/proc/self/fd/${rootFd}` });
+      return await runCommand(built.argv, {
+        timeoutMs: opts.timeoutMs,
+        input: opts.input,
+        cwd: `/proc/self/fd/${rootFd}`,
+        ...(opts.onStdout ? { onStdout: opts.onStdout } : {}),
+      });
     } finally {
       closeSync(rootFd);
     }
@@ -209,11 +222,10 @@ export class GuestTarget implements Target {
   }
 
   async hostname(): Promise<string | null> {
-    // A guest in our UTS namespace (a chroot, a schroot session) has our hostname: no command needed.
-    const [ours, theirs] = await Promise.all([
-      readlink('/proc/self/ns/uts').catch(() => null),
-      this.pid === null ? null : readlink(`/proc/${this.pid}/ns/uts`).catch(() => null),
-    ]);
+    // A guest in our UTS namespace (a chroot, a schroot session) has our hostname: no command needed. The links are
+    // read at once (procfs, no disk): the name comes within the turn the checks start in, and so do its lookups.
+    const ours = nsLink('/proc/self/ns/uts');
+    const theirs = this.pid === null ? null : nsLink(`/proc/${this.pid}/ns/uts`);
     if (this.pid === null || (ours !== null && ours === theirs)) return ownHostname();
     // The host's uname in the guest's UTS namespace only: no guest program runs for this.
     const uname = await runCommand(utsArgv(this.pid, [hostTool('uname'), '-n']), { timeoutMs: 1000 });

@@ -1,4 +1,4 @@
-import { cannotRun, defineCheck, skip, type CheckContext, type Reported } from '../../core/check.js';
+import { cannotRun, defineCheck, skip, type CheckContext, type EarlyOutcome, type Reported } from '../../core/check.js';
 import { findingBuilder } from '../../core/findings.js';
 import type { HostDnsResult } from '../../core/host.js';
 import type { DnsQueryResponse, DnsVerdict } from '../../core/probe-types.js';
@@ -14,6 +14,7 @@ import { askFromGuest, hostCandidates } from './asked-servers.js';
 import { isProbeTimeout, planQueries, queryBudget, settleBy, type QueryPlan } from './dns-query-plan.js';
 import { hostsRoute } from './glibc-route.js';
 import { gatherResolvedFacts, STUB_ADDRESS, type ResolvedFacts } from './resolved-facts.js';
+import { asDesktopUser, withCommandSlot, type CommandSlot } from '../command-batch.js';
 
 /** More nameservers than anyone lists on purpose; the rest are not asked. */
 const MAX_SERVERS = 8;
@@ -211,13 +212,17 @@ function errnoText(detail: string | null): string {
  * glibc's second opinion: getaddrinfo through the guest's nsswitch.conf, /etc/hosts and resolv.conf.
  * The guest's own `timeout` bounds it: killing the nsenter in front of it would leave getent running.
  */
-async function askGlibc(ctx: CheckContext, deadline: number): Promise<ExecResult> {
+async function askGlibc(ctx: CheckContext, slot: CommandSlot, deadline: number): Promise<ExecResult> {
   const { target, host } = ctx;
-  const asUser = target.user.uid === 0 ? {} : { user: { uid: target.user.uid, gid: target.user.gid, groups: target.user.groups } };
-  const opts = () => ({ ...asUser, env: { PATH: DEFAULT_PATH, LC_ALL: 'C' }, timeoutMs: Math.max(100, deadline - host.now()) });
+  const opts = () => ({
+    ...asDesktopUser(target),
+    env: { PATH: DEFAULT_PATH, LC_ALL: 'C' },
+    timeoutMs: Math.max(100, deadline - host.now()),
+  });
   const seconds = Math.max(0.1, (deadline - host.now() - 200) / 1000).toFixed(1);
   const getent = ['getent', 'ahosts', ctx.options.dnsName];
-  const bounded = await target.exec(['timeout', '-k', '0.1', seconds, ...getent], opts());
+  // Through the slot: with the diagnosis's other guest commands in one chain.
+  const bounded = await slot.exec(['timeout', '-k', '0.1', seconds, ...getent], opts());
   if (bounded.exitCode === 124) return { ...bounded, exitCode: null, timedOut: true };
   // `timeout` says "failed to run command 'getent'" when getent is missing; otherwise timeout itself is.
   if (bounded.notFound && !/getent/.test(bounded.stderr)) return target.exec(getent, opts());
@@ -226,17 +231,26 @@ async function askGlibc(ctx: CheckContext, deadline: number): Promise<ExecResult
 
 // What it looks at: every nameserver of the guest's resolv.conf, asked from its namespace; glibc in the guest; resolved
 // and nsswitch.conf; with --compare-host the host's own servers; and, when none works, the host's servers from the guest.
-async function gather(ctx: CheckContext) {
+function gather(ctx: CheckContext) {
+  // The slot is taken now, in the turn every check starts in (glibc's getent is asked after resolv.conf is read).
+  return withCommandSlot(ctx.target, (slot) => gatherWith(ctx, slot));
+}
+
+async function gatherWith(ctx: CheckContext, slot: CommandSlot) {
   const { target, host, options } = ctx;
   // Room after the deadline for the last reads and for a busy event loop, inside the runner's limit.
   const deadline = host.now() + options.timeoutMs - Math.max(250, options.timeoutMs * 0.2);
+  // glibc is asked first, before resolv.conf is read (it reads it itself): its getent then joins the other checks'
+  // guest commands in one chain. When the check ends early, its answer is not waited for.
+  const asked = askGlibc(ctx, slot, deadline);
+  const early = (outcome: EarlyOutcome): EarlyOutcome => (asked.catch(() => undefined), outcome);
   const read = await target.readFile('/etc/resolv.conf');
   const conf = read.ok ? parseResolvConf(read.text) : null;
-  if (!conf || conf.nameservers.length === 0) return skip("no nameserver in the guest's /etc/resolv.conf: see dns.resolv-conf");
+  if (!conf || conf.nameservers.length === 0) return early(skip("no nameserver in the guest's /etc/resolv.conf: see dns.resolv-conf"));
   try {
     buildDnsQuery(0, options.dnsName, 'A');
   } catch {
-    return cannotRun(`--dns-name "${options.dnsName}" is not a name DNS can carry`);
+    return early(cannotRun(`--dns-name "${options.dnsName}" is not a name DNS can carry`));
   }
   const plan = planQueries(conf.options, queryBudget(options.timeoutMs));
   const transport = conf.options.useVc ? ('tcp' as const) : ('fallback' as const);
@@ -257,7 +271,7 @@ async function gather(ctx: CheckContext) {
     );
 
   // Everything at once: the servers, glibc's second opinion and the host (when asked) share one budget.
-  const glibc = settleBy(askGlibc(ctx, deadline), settle, () => glibcLate(options.timeoutMs));
+  const glibc = settleBy(asked, settle, () => glibcLate(options.timeoutMs));
   const compared = options.compareHost
     ? settleBy(host.askHostNameservers(options.dnsName, plan.attemptMs), settle, () => null)
     : Promise.resolve(null);

@@ -5,6 +5,7 @@ import { hostsAddressesOf, isLoopbackAddress, parseEtcHosts } from '../../parse/
 import { parseNsswitch } from '../../parse/nsswitch.js';
 import { parseFibTrieLocal, parseIfInet6 } from '../../parse/local-addresses.js';
 import { guestGetaddrinfoAll, guestNssModules, type GetentAnswer } from '../nss-lookup.js';
+import { asDesktopUser, withCommandSlot, type CommandSlot } from '../command-batch.js';
 import { addHostsLinesFix, hostnameAdviceFix } from '../../fixes/plans/hosts-plans.js';
 import type { TargetKind } from '../../core/types.js';
 
@@ -80,25 +81,38 @@ interface Facts {
 }
 
 // What it looks at: the name from the guest's UTS namespace, then both lookups through its own NSS, timed.
-async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
-  const denied = await guestUnreadable(ctx);
-  if (denied) return denied;
+function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
+  // The slot is taken now, in the turn every check starts in: the lookups share the diagnosis's one guest chain.
+  return withCommandSlot(ctx.target, (slot) => gatherWith(ctx, slot));
+}
+
+async function gatherWith(ctx: CheckContext, slot: CommandSlot): Promise<Facts | EarlyOutcome> {
   const { target } = ctx;
   // The name first (a command for a guest in its own UTS namespace), then three lookups at once: all within the check's time.
   const timeoutMs = Math.max(300, Math.floor(ctx.options.timeoutMs * 0.7));
-  const [name, hosts, nss, fib, inet6] = await Promise.all([
-    target.hostname(),
+  // Asked as soon as the name is known, before the files are read: the other checks' guest commands wait for these to share a chain.
+  // A numeric address first: what the lookup itself costs, NSS aside. As the desktop user, like net.ping's and dns.resolve's
+  // commands, so that all share one chain: what the user's programs resolve.
+  const looked = target.hostname().then(async (name) => ({
+    name,
+    answers: await guestGetaddrinfoAll(
+      slot,
+      ['127.0.0.1', 'localhost', ...(name === null ? [] : [name])],
+      timeoutMs,
+      asDesktopUser(target),
+    ),
+  }));
+  const denied = await guestUnreadable(ctx);
+  if (denied) return looked.then(() => denied);
+  const [{ name, answers }, hosts, nss, fib, inet6, modules] = await Promise.all([
+    looked,
     target.readFile('/etc/hosts'),
     target.readFile('/etc/nsswitch.conf'),
     target.readProcNet('fib_trie'),
     target.readProcNet('if_inet6'),
-  ]);
-  const hostsDb = nss.ok ? parseNsswitch(nss.text).get('hosts') : undefined;
-  // The three lookups in one guest command (a numeric address first: what the lookup itself costs, NSS aside).
-  const [answers, modules] = await Promise.all([
-    guestGetaddrinfoAll(target, ['127.0.0.1', 'localhost', ...(name === null ? [] : [name])], timeoutMs),
     guestNssModules(target, ['myhostname']),
   ]);
+  const hostsDb = nss.ok ? parseNsswitch(nss.text).get('hosts') : undefined;
   const [baseline, localhost, own = null] = answers as [GetentAnswer, GetentAnswer, GetentAnswer?];
   return {
     name,

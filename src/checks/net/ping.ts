@@ -5,6 +5,7 @@ import { parsePing, type PingOutcome } from '../../parse/ping-output.js';
 import { hasIpv4DefaultRoute, hasIpv6DefaultRoute, parseProcNetDevNames } from '../../parse/proc-net.js';
 import { noUplinkFixes, pingPermissionFix } from '../../fixes/plans/net-plans.js';
 import { DEFAULT_PATH, type ExecResult, type Target } from '../../core/target.js';
+import { asDesktopUser, withCommandSlot, type CommandSlot } from '../command-batch.js';
 
 const findings = {
   'ping-ok': {
@@ -190,15 +191,20 @@ async function routeFacts(ctx: CheckContext): Promise<RouteFacts> {
 
 // What it looks at: the guest's own ping run as the desktop user in the guest; when it is missing or refused,
 // why it was refused and the host's ping (as root) inside the guest's network namespace; for "no route", the routes.
-async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
+function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
+  // The slot is taken now, in the turn every check starts in: the ping shares the diagnosis's one guest chain.
+  return withCommandSlot(ctx.target, (slot) => gatherWith(ctx, slot));
+}
+
+async function gatherWith(ctx: CheckContext, slot: CommandSlot): Promise<Facts | EarlyOutcome> {
   const { target, options, host } = ctx;
   const started = host.now();
   const left = () => Math.max(300, options.timeoutMs - RESERVE_MS - (host.now() - started));
-  const asUser = target.user.uid === 0 ? {} : { user: { uid: target.user.uid, gid: target.user.gid, groups: target.user.groups } };
   const env = { PATH: DEFAULT_PATH, LC_ALL: 'C' };
+  // The first ping through the slot (with the diagnosis's other guest lookups); a retry with plain options alone.
   const guest = pingRun(
     'guest',
-    await pingWith((argv) => target.exec(argv, { ...asUser, env, timeoutMs: left() + 200 }), options.pingTarget, left),
+    await pingWith((argv) => slot.exec(argv, { ...asDesktopUser(target), env, timeoutMs: left() + 200 }), options.pingTarget, left),
   );
   // Without root the guest cannot be entered (EACCES/EPERM at spawn); the host's ping in its namespace still answers.
   const spawnError = guest.result.notFound ? undefined : guest.result.spawnError;

@@ -90,10 +90,17 @@ const getent = (name: string, stdout: string, exitCode = 0): FakeCommand => ({
   result: { stdout, exitCode },
 });
 const uname = (name: string): FakeCommand => ({ argv: ['uname', '-n'], result: { stdout: `${name}\n` } });
+/** The getent lookups of a batch's argv: each command's words after its word count. */
+const lookupsOf = (argv: readonly string[]): string[][] => {
+  const out: string[][] = [];
+  for (let i = 5; i < argv.length; i += 1 + Number(argv[i])) out.push(argv.slice(i + 1, i + 1 + Number(argv[i])));
+  return out;
+};
 /**
- * The guest's sh running our batched lookup script: the frames it would print, built from the
- * argv it is given (marker, then names) and the getent answers scripted for each name.
- * `ms` gives a name's lookup time in the guest (default 2 ms); `only` prints only those frames (a timeout cut the rest).
+ * The guest's sh running our command batch (checks/batch-script.ts): the frames it would print,
+ * built from the argv it is given (marker, then each command's word count and words) and the getent
+ * answers scripted for each name. `ms` gives a name's lookup time in the guest (default 2 ms);
+ * `only` prints only those frames (a timeout cut the rest).
  */
 const batch = (
   answers: FakeCommand[],
@@ -103,17 +110,18 @@ const batch = (
   prefix: true,
   result: o.result ?? {},
   respond: (argv) => {
-    const [marker = '', ...names] = argv.slice(4);
-    const frames = names.map((name, i) => {
-      const a = answers.find((c) => c.argv[2] === name);
+    const marker = argv[4] ?? '';
+    const frames = lookupsOf(argv).map((words, i) => {
+      const name = words[2] ?? '';
+      const a = answers.find((c) => words[0] === 'getent' && c.argv[2] === name);
       if (!a || (o.only && !o.only.includes(name))) return '';
       const start = 1_700_000_000_000_000_000n + BigInt(i);
       const end = start + BigInt((o.ms?.[name] ?? 2) * 1_000_000);
       const tag = `${marker} ${i + 1}`;
       const pieces = (a.result.stdout ?? '').split('\n');
       const last = pieces.pop() ?? '';
-      const body = [...pieces.map((l) => `${tag} L ${l}\n`), last === '' ? '' : `${tag} P ${last}\n`].join('');
-      return `${tag} H ${a.result.exitCode ?? 0} ${start} ${end}\n${body}${tag} E\n`;
+      const body = [...pieces.map((l) => `${tag} O ${l}\n`), last === '' ? '' : `${tag} o ${last}\n`].join('');
+      return `${body}${tag} X ${a.result.exitCode ?? 0} ${start} ${end}\n`;
     });
     return { stdout: frames.reverse().join('') };
   },
@@ -185,10 +193,17 @@ checkTester(hostname, [
     assert: (o) => expect(snippets(o).join('\n')).toContain('[Exec]\nHostname=box'),
   },
   {
-    name: 'no getent in the guest',
-    target: { commands: [uname('box'), batch(['127.0.0.1', 'localhost', 'box'].map((n) => getent(n, '', 127)))] },
+    name: 'no getent in the guest: each lookup that the batch says is missing is asked alone, for its own answer',
+    target: {
+      commands: [
+        uname('box'),
+        batch(['127.0.0.1', 'localhost', 'box'].map((n) => getent(n, '', 127))),
+        { argv: ['getent'], prefix: true, result: { exitCode: 127, notFound: true } },
+      ],
+    },
     status: 'pass',
     codes: ['getent-missing'],
+    assert: (_o, { target }) => expect(target.log.exec.filter((e) => e.argv[0] === 'getent')).toHaveLength(3),
   },
   {
     name: 'the three lookups are one guest command, the names as arguments after the fixed script',
@@ -202,7 +217,21 @@ checkTester(hostname, [
       const lookups = target.log.exec.filter((e) => e.argv[0] !== 'uname');
       expect(lookups).toHaveLength(1);
       const argv = lookups[0]!.argv;
-      expect(argv.slice(5)).toEqual(['127.0.0.1', 'localhost', 'box']);
+      expect(lookupsOf(argv)).toEqual(['127.0.0.1', 'localhost', 'box'].map((n) => ['getent', 'ahosts', n]));
+      expect(argv.slice(5)).toEqual([
+        '3',
+        'getent',
+        'ahosts',
+        '127.0.0.1',
+        '3',
+        'getent',
+        'ahosts',
+        'localhost',
+        '3',
+        'getent',
+        'ahosts',
+        'box',
+      ]);
       // No guest data in the script text: it is the same whatever the names.
       expect(argv[2]).not.toContain('box');
       expect(argv[4]).toMatch(/^ctd-[0-9a-f-]{36}$/);
@@ -214,7 +243,7 @@ checkTester(hostname, [
     target: { files: { '/etc/hosts': HOSTS }, commands: [uname('localhost'), batch([BASE, LOCALHOST])] },
     status: 'pass',
     codes: ['hostname-resolves'],
-    assert: (_o, { target }) => expect(target.log.exec[1]?.argv.slice(5)).toEqual(['127.0.0.1', 'localhost']),
+    assert: (_o, { target }) => expect(lookupsOf(target.log.exec[1]?.argv ?? []).map((w) => w[2])).toEqual(['127.0.0.1', 'localhost']),
   },
   {
     name: 'no sh in the guest: one getent per name, as before',

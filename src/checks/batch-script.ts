@@ -1,0 +1,68 @@
+/**
+ * Our fixed script that runs several guest commands in ONE confined guest command (see
+ * command-batch.ts): `sh -c SCRIPT sh MARKER N1 WORD… N2 WORD…`, each command given as its word
+ * count and its words, all positional arguments, never part of the script's text.
+ *
+ * - The commands run at once, one element of a pipeline each (as separate commands did; a pipeline,
+ *   not `&`: a shell opens /dev/null for a background job, and a bare chroot may have none).
+ * - Each runs through `exec` in a subshell: a program found on PATH, never one of our functions or
+ *   a shell builtin. Its words reach it through `eval` of text made of our quotes and digits only
+ *   (`"${1}" "${2}"`), so they are expanded once, as words, never parsed as shell text.
+ * - It gets the script's stdin and a stdout and stderr of its own (command substitutions), and no
+ *   other descriptor: the frame descriptor 3 and the saved stdin 4 are closed for it.
+ * - Its stderr, stdout, exit status and the guest's clock around it are printed as one frame of
+ *   tagged lines (parse/command-frames.ts) on descriptor 3, the script's stdout, once it ended; the
+ *   `x` appended to each capture keeps trailing newlines a command substitution would strip.
+ *   Frame lines of commands running at once may interleave, each line is printed alone.
+ * - The clock: /proc/uptime read by the shell (10 ms steps), else `date +%s%N`.
+ *
+ * Why this is no weaker than running each program alone: sh is guest code run exactly as the
+ * programs are (the same confined chain, user, environment and descriptors). A guest program can
+ * forge frames (it can read the marker in /proc and write to its shell's descriptors) only about
+ * commands whose programs and answers are the same guest's anyway; the reader is strict and capped.
+ */
+const SCRIPT = [
+  'm=$1; shift',
+  'exec 3>&1 4<&0',
+  "nl='",
+  "'",
+  'u=',
+  '{ read u _ </proc/uptime; } 2>&-',
+  'case $u in',
+  '  [0-9]*.[0-9][0-9]) ctd_clock() { read u _ </proc/uptime; t=${u%.*}${u#*.}0000000; } ;;',
+  '  *) ctd_clock() { t=$(date +%s%N 3>&- 4<&-); } ;;',
+  'esac',
+  // ctd_put INDEX KIND LAST TEXT: TEXT as frame lines tagged KIND, its last piece without a newline tagged LAST.
+  'ctd_put() {',
+  '  p=$4',
+  '  while [ -n "$p" ]; do',
+  '    case $p in',
+  '      *"$nl"*) printf \'%s %s %s %s\\n\' "$m" "$1" "$2" "${p%%"$nl"*}" >&3; p=${p#*"$nl"} ;;',
+  '      *) printf \'%s %s %s %s\\n\' "$m" "$1" "$3" "$p" >&3; p= ;;',
+  '    esac',
+  '  done',
+  '}',
+  // ctd_one INDEX COUNT WORD…: runs the first COUNT words, prints its frame.
+  'ctd_one() {',
+  '  i=$1; n=$2; shift 2',
+  '  c=; k=1',
+  '  while [ "$k" -le "$n" ]; do c="$c \\"\\${$k}\\""; k=$((k + 1)); done',
+  '  ctd_clock; s=$t',
+  '  o=$( { e=$( (eval "exec$c") 2>&1 1>&5 5>&- 3>&- <&4 4<&-; r=$?; echo x; exit $r); r=$?; } 5>&1',
+  '    ctd_put "$i" R r "${e%x}"; ctd_clock; printf \'\\n%s %sx\' "$r" "$t")',
+  '  o=${o%x}; z=${o##*"$nl"}; o=${o%"$nl"*}',
+  '  ctd_put "$i" O o "$o"',
+  '  printf \'%s %s X %s %s %s\\n\' "$m" "$i" "${z% *}" "$s" "${z#* }" >&3',
+  '}',
+  // ctd_all INDEX COUNT WORD… [COUNT WORD…]…: every command at once, one pipeline element each.
+  'ctd_all() {',
+  '  i=$1; n=$2; shift 2',
+  '  if [ "$#" -gt "$n" ]; then ctd_one "$i" "$n" "$@" | { shift "$n"; ctd_all $((i + 1)) "$@"; }; else ctd_one "$i" "$n" "$@"; fi',
+  '}',
+  'ctd_all 1 "$@"',
+].join('\n');
+
+/** The guest command of a batch: our fixed script, then the marker and each command's word count and words. */
+export function batchArgv(marker: string, commands: readonly (readonly string[])[]): string[] {
+  return ['sh', '-c', SCRIPT, 'sh', marker, ...commands.flatMap((argv) => [String(argv.length), ...argv])];
+}

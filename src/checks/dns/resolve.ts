@@ -1,4 +1,4 @@
-import { cannotRun, defineCheck, skip, type CheckContext, type EarlyOutcome, type Reported } from '../../core/check.js';
+import { cannotRun, defineCheck, skip, type CheckContext, type Reported } from '../../core/check.js';
 import { findingBuilder } from '../../core/findings.js';
 import type { HostDnsResult } from '../../core/host.js';
 import type { DnsQueryResponse, DnsVerdict } from '../../core/probe-types.js';
@@ -243,14 +243,15 @@ async function gatherWith(ctx: CheckContext, slot: CommandSlot) {
   // glibc is asked first, before resolv.conf is read (it reads it itself): its getent then joins the other checks'
   // guest commands in one chain. When the check ends early, its answer is not waited for.
   const asked = askGlibc(ctx, slot, deadline);
-  const early = (outcome: EarlyOutcome): EarlyOutcome => (asked.catch(() => undefined), outcome);
+  // Handled from the start (its failure is settleBy's to report below, or nobody's after an early end).
+  void asked.catch(() => undefined);
   const read = await target.readFile('/etc/resolv.conf');
   const conf = read.ok ? parseResolvConf(read.text) : null;
-  if (!conf || conf.nameservers.length === 0) return early(skip("no nameserver in the guest's /etc/resolv.conf: see dns.resolv-conf"));
+  if (!conf || conf.nameservers.length === 0) return skip("no nameserver in the guest's /etc/resolv.conf: see dns.resolv-conf");
   try {
     buildDnsQuery(0, options.dnsName, 'A');
   } catch {
-    return early(cannotRun(`--dns-name "${options.dnsName}" is not a name DNS can carry`));
+    return cannotRun(`--dns-name "${options.dnsName}" is not a name DNS can carry`);
   }
   const plan = planQueries(conf.options, queryBudget(options.timeoutMs));
   const transport = conf.options.useVc ? ('tcp' as const) : ('fallback' as const);

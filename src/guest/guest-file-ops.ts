@@ -1,6 +1,17 @@
 import type { Stats } from 'node:fs';
 import type { GuestPathError, GuestRead, GuestStat } from '../core/target.js';
-import { InRootError, closeAll, hostPathOf, readRegularSteps, walkSteps, withWalkSteps, type Steps, type Walked } from './walk-steps.js';
+import {
+  InRootError,
+  O_PATH,
+  closeAll,
+  closeQuietly,
+  hostPathOf,
+  readRegularSteps,
+  walkSteps,
+  withWalkSteps,
+  type Steps,
+  type Walked,
+} from './walk-steps.js';
 
 /**
  * GuestFiles' four operations as steps over any handle type: run by the async driver on the main
@@ -21,7 +32,14 @@ export type FileOp =
   | { op: 'readlink'; guestPath: string }
   | { op: 'readdir'; guestPath: string }
   /** where the path leads, every symlink followed (resolveGuestPath in in-root.ts) */
-  | { op: 'resolve'; guestPath: string };
+  | { op: 'resolve'; guestPath: string }
+  /** the text of a host file chosen by the tool (capped-read.ts), or null */
+  | { op: 'host-read'; path: string; maxBytes: number };
+
+/** The path an operation is about, for the lines that say it had no answer. */
+export function pathOf(op: FileOp): string {
+  return op.op === 'host-read' ? op.path : op.guestPath;
+}
 
 /** A resolve's answer: the path as the guest sees it, or why it cannot be walked (an InRootError's fields). */
 export type Resolved = { guestPath: string } | { reason: InRootError['reason']; message: string };
@@ -85,6 +103,7 @@ function found<H>(guestPath: string, walked: Walked<H>): Failure | null {
  * is the root as reports show it (GuestStat.hostPath). Never throws: a failure is an answer.
  */
 export function* fileOpSteps<H>(op: FileOp, walkRoot: string, shownRoot: string, rootHandle?: H): Steps<H, unknown> {
+  if (op.op === 'host-read') return yield* hostReadSteps<H>(op.path, op.maxBytes);
   const { guestPath } = op;
   const opts = rootHandle === undefined ? {} : { rootHandle };
   switch (op.op) {
@@ -140,6 +159,28 @@ export function* fileOpSteps<H>(op: FileOp, walkRoot: string, shownRoot: string,
         const e = error as InRootError;
         return { reason: e.reason, message: e.message } satisfies Resolved;
       }
+  }
+}
+
+/**
+ * The text of at most `maxBytes` of the host file `path` (chosen by the tool, so followed); a FIFO
+ * or a device is never opened, and the size from stat is not trusted (/proc and /sys files say 0
+ * or 4096 whatever they hold: audit L2). Null when it cannot be read.
+ */
+function* hostReadSteps<H>(path: string, maxBytes: number): Steps<H, string | null> {
+  let handle: H;
+  try {
+    handle = (yield { op: 'open', dir: null, name: path, flags: O_PATH }) as H;
+  } catch {
+    return null;
+  }
+  try {
+    const read = yield* readRegularSteps(handle, maxBytes);
+    return read === null ? null : read.bytes.toString('utf8');
+  } catch {
+    return null;
+  } finally {
+    yield* closeQuietly(handle);
   }
 }
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { FileOp } from './guest-file-ops.js';
+import { pathOf, type FileOp } from './guest-file-ops.js';
 import type { ServerRequest } from './guest-files-server.js';
 import { timing } from '../core/timing.js';
 
@@ -227,14 +227,14 @@ function watch(server: Server): void {
 /** The server is stuck on `head`: kill it, answer `head` as lost, and send the requests behind it elsewhere. */
 function abandon(server: Server, head: Pending, limit: number): void {
   const { op, shownRoot } = head.request;
-  timing(`guest files: ${op.op} ${op.guestPath} in ${shownRoot} had no answer in ${limit} ms; its server is killed`);
+  timing(`guest files: ${op.op} ${pathOf(op)} in ${shownRoot || 'the host'} had no answer in ${limit} ms; its server is killed`);
   suspect.add(shownRoot);
   server.inFlight.shift();
   // The handle it walked from stays open until that server is dead: its number must not be reused under it.
   server.child.once('exit', () => {
     head.release();
   });
-  head.resolve({ lost: `${op.guestPath}: no answer in ${limit} ms (a hung file system in the guest?)` });
+  head.resolve({ lost: `${pathOf(op)}: no answer in ${limit} ms (a hung file system${shownRoot ? ' in the guest' : ''}?)` });
   retire(server, null);
 }
 
@@ -254,7 +254,7 @@ function retire(server: Server, why: string | null): void {
     if (next) enqueue(next, p);
     else {
       p.release();
-      p.resolve({ lost: `${p.request.op.guestPath}: ${why ?? 'the guest-files server could not be started again'}` });
+      p.resolve({ lost: `${pathOf(p.request.op)}: ${why ?? 'the guest-files server could not be started again'}` });
     }
   }
 }

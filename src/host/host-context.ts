@@ -1,5 +1,5 @@
-import { lstat, open, readdir, readlink, realpath, stat } from 'node:fs/promises';
-import { O_PATH, readRegularCapped } from '../guest/walk-in-root.js';
+import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
+import { readFileCapped } from '../guest/capped-read.js';
 import type { Stats } from 'node:fs';
 import { listHostProcesses, ownNamespace, processOwnersKnown, processStatsKnown, ProcEntry } from './procfs.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -67,23 +67,6 @@ function typeOf(s: Stats): HostStat['type'] {
 
 function hostStat(s: Stats): HostStat {
   return { type: typeOf(s), mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, dev: s.dev, ino: s.ino };
-}
-
-/**
- * Reads at most `maxBytes` of a regular file; a FIFO or a device is never opened. The size from
- * stat is not trusted: /proc and /sys files say 0 or 4096 whatever they hold (audit L2).
- */
-async function readCapped(path: string, maxBytes: number): Promise<string | null> {
-  const handle = await open(path, O_PATH).catch(() => null);
-  if (!handle) return null;
-  try {
-    const read = await readRegularCapped(handle, maxBytes);
-    return read === null ? null : read.bytes.toString('utf8');
-  } catch {
-    return null;
-  } finally {
-    await handle.close();
-  }
 }
 
 /** How a scan is shown: its budget, and from its value whether it is complete and what it found. */
@@ -240,7 +223,7 @@ export class HostContext implements Host {
   }
 
   readFile(path: string, opts?: { maxBytes?: number }): Promise<string | null> {
-    return readCapped(path, opts?.maxBytes ?? DEFAULT_MAX_BYTES);
+    return readFileCapped(path, opts?.maxBytes ?? DEFAULT_MAX_BYTES);
   }
 
   stat(path: string): Promise<HostStat | null> {

@@ -26,6 +26,7 @@ import {
   useGuestFilesServer,
 } from '../../../src/guest/guest-files-client.js';
 import { resolveGuestPath, InRootError } from '../../../src/guest/in-root.js';
+import { readFileCapped } from '../../../src/guest/capped-read.js';
 import { walkInRoot, walkInRootSync } from '../../../src/guest/walk-in-root.js';
 import { closeAll, runStepsSync } from '../../../src/guest/walk-steps.js';
 import * as fs from 'node:fs';
@@ -180,6 +181,25 @@ describe('guest-files server', () => {
     expect(texts.map((t) => t.text).join('')).not.toContain('HOST');
     expect(there).toContainEqual({ ok: false, reason: 'not-a-file', message: '/etc/fifo is a fifo, not a regular file' });
     expect(there).toContainEqual(expect.objectContaining({ ok: true, truncated: true }));
+  });
+
+  it('reads host files as this thread does: capped, FIFOs and devices refused, /proc/self about the CLI itself', async () => {
+    const reads = () =>
+      Promise.all([
+        readFileCapped(path.join(root, 'etc/hosts'), 1024),
+        readFileCapped(path.join(root, 'etc/hosts'), 4),
+        readFileCapped(path.join(root, 'etc/fifo'), 1024),
+        readFileCapped('/dev/zero', 1024),
+        readFileCapped(path.join(root, 'nope'), 1024),
+        readFileCapped(path.join(root, 'etc'), 1024),
+      ]);
+    endGuestFilesServers();
+    const here = await reads();
+    useGuestFilesServer();
+    expect(await reads()).toEqual(here);
+    expect(here).toEqual(['127.0.0.1 localhost\n', '127.', null, null, null, null]);
+    // Ours, even with the server in use: its /proc/self would be the server's.
+    expect(await readFileCapped('/proc/self/status', 64 * 1024)).toMatch(new RegExp(`^Pid:\\s+${process.pid}$`, 'm'));
   });
 
   it('a request that never answers: lost after the deadline, its server killed, the requests behind it answered', async () => {

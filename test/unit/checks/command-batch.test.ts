@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { commandSlot, HOLD_MS, withCommandSlot } from '../../../src/checks/command-batch.js';
 import { batchArgv } from '../../../src/checks/batch-script.js';
@@ -182,21 +183,37 @@ describe('one guest chain for the commands asked at the same moment', () => {
 
 /** Runs a batch through a real shell of this machine, the frames read as the collector reads them. */
 async function runScript(
-  shell: string,
+  shell: readonly string[],
   commands: string[][],
 ): Promise<{ frames: Map<number, CommandFrame>; broken: string | null; code: number | null }> {
   const marker = `ctd-${globalThis.crypto.randomUUID()}`;
   const frames = new Map<number, CommandFrame>();
   const reader = new CommandFrameReader(marker, commands.length, (f) => frames.set(f.index, f));
   const argv = batchArgv(marker, commands);
-  const child = spawn(shell, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' } });
+  const child = spawn(shell[0]!, [...shell.slice(1), ...argv.slice(1)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
+  });
   child.stdout.on('data', (c: Buffer) => reader.push(c));
   const code = await new Promise<number | null>((r) => child.on('close', r));
   reader.end();
   return { frames, broken: reader.broken, code };
 }
 
-describe.each(['/bin/sh', '/bin/bash'])('the batch script run by %s', (shell) => {
+/** BusyBox ash is the sh of Alpine guests (scripts/test-packages.txt installs it). */
+const busybox = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p));
+const shells: [string, string[] | null][] = [
+  ['dash (/bin/sh)', ['/bin/sh']],
+  ['bash', ['/bin/bash']],
+  ['BusyBox ash', busybox ? [busybox, 'sh'] : null],
+];
+
+describe.each(shells)('the batch script run by %s', (_name, found) => {
+  if (found === null) {
+    test.skip('busybox is not installed here (apt-get install busybox)', () => undefined);
+    return;
+  }
+  const shell = found;
   test('exit status, stdout and stderr apart, trailing newlines and last pieces kept, words never parsed as shell text', async () => {
     const evil = ['$(touch /tmp/ctd-batch-pwned)', '"; echo x', "'", '`id`', '*', '\\n', ' two  spaces ', ''];
     const { frames, broken } = await runScript(shell, [

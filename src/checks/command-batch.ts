@@ -1,4 +1,5 @@
 import type { ExecOptions, ExecResult, Target } from '../core/target.js';
+import { timing } from '../core/timing.js';
 import { CommandFrameReader, type CommandFrame } from '../parse/command-frames.js';
 import { batchArgv } from './batch-script.js';
 
@@ -225,11 +226,15 @@ async function together(target: Target, group: Member[]): Promise<void> {
       );
   const onFrame = (f: CommandFrame): void => {
     const m = group[f.index - 1]!;
+    timing(
+      `guest batch: command ${f.index} (${m.argv[0]}) exit ${f.exitCode} in ${f.elapsedMs} ms by the guest clock, ${Math.round(now() - started)} ms after the batch started`,
+    );
     // A program missing or not executable: asked alone, so that its status and message are the guest's own, as before.
     if (f.exitCode === 126 || f.exitCode === 127) finish(m, null);
     else finish(m, { exitCode: f.exitCode, stdout: f.stdout, stderr: f.stderr, timedOut: false, notFound: false, elapsedMs: f.elapsedMs });
   };
   const reader = new CommandFrameReader(marker, group.length, onFrame);
+  const started = now();
   const output = { streamed: false };
   const last = Math.max(...group.map((m) => m.deadline));
   const first = group[0]!.opts;
@@ -259,6 +264,9 @@ async function together(target: Target, group: Member[]): Promise<void> {
     }
     return;
   }
+  timing(
+    `guest batch of ${group.length} commands in one chain: ended after ${Math.round(now() - started)} ms${reader.broken === null ? '' : `, not our frames (${reader.broken})`}`,
+  );
   // A target that hands over the output only at the end (a test's fake) is read now.
   if (!output.streamed && r.stdout !== '') reader.push(Buffer.from(r.stdout));
   reader.end();

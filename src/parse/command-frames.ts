@@ -7,7 +7,7 @@
  *   `MARK INDEX O TEXT` / `o TEXT`       the same for its stdout;
  *   `MARK INDEX X EXIT START_NS END_NS`  the end: its exit status and the guest's clock around it.
  * The output is the guest's and hostile: anything else ends the reading (each command is then asked
- * alone), and a frame may hold at most `maxFrameBytes` of output.
+ * alone), and a frame may hold at most `maxFrameBytes` of output. The reasons never quote guest text.
  */
 
 /** One command's answer, as its frame says. */
@@ -97,7 +97,7 @@ export class CommandFrameReader {
     const indexText = space === -1 ? rest : rest.slice(0, space);
     const index = Number(indexText);
     if (!/^\d{1,6}$/.test(indexText) || index < 1 || index > this.commands)
-      return this.fail(`frame index ${indexText.slice(0, 20)} is not one of ${this.commands} commands`);
+      return this.fail(`a frame index is not one of ${this.commands} commands`);
     if (this.ended.has(index)) return this.fail(`frame ${index} goes on after its end`);
     const kind = rest.slice(space + 1, space + 2);
     const after = rest.slice(space + 2, space + 3);
@@ -128,7 +128,7 @@ export class CommandFrameReader {
     const words = payload.split(' ');
     const [exitText = '', startText = '', endText = ''] = words;
     if (words.length !== 3) return this.fail(`frame ${index} has a malformed end`);
-    if (!/^\d{1,3}$/.test(exitText) || Number(exitText) > 255) return this.fail(`frame ${index} has exit status ${exitText.slice(0, 20)}`);
+    if (!/^\d{1,3}$/.test(exitText) || Number(exitText) > 255) return this.fail(`frame ${index} has an exit status that is not 0-255`);
     if (!NANOS.test(startText) || !NANOS.test(endText)) return this.fail(`frame ${index} has no nanosecond clock readings`);
     const elapsedNs = BigInt(endText) - BigInt(startText);
     this.open.delete(index);

@@ -58,6 +58,8 @@ describe('command frames', () => {
       [`ctd-other 1 X 0 1 2\n`, /not a frame line/],
       [`${M} 4 X 0 1 2\n`, /not one of 3/],
       [`${M} 0 X 0 1 2\n`, /not one of 3/],
+      [`${M} \u001b]0;pwned\u0007 X 0 1 2\n`, /not one of 3/],
+      [`${M} 1 X \u001b[31m 1 2\n`, /exit status/],
       [`${M} 1 X 0 1 2\n${M} 1 O again\n`, /after its end/],
       [`${M} 1 X 0 1 2\n${M} 1 X 0 1 2\n`, /after its end/],
       [`${M} 1 o a\n${M} 1 O b\n`, /last piece/],
@@ -73,6 +75,8 @@ describe('command frames', () => {
       // A good frame after the bad line: it is not read any more.
       const r = read(`${text}${M} 3 X 0 1 2\n`);
       expect(r.broken, text).toMatch(why);
+      // Why is ours to show (NODE_DEBUG): it never quotes the guest's text.
+      expect(r.broken).not.toMatch(/[\u0000-\u001f\u007f-\u009f]|pwned/);
       expect(
         r.frames.filter((f) => f.index === 3),
         text,

@@ -15,10 +15,17 @@ import { timing } from '../core/timing.js';
  * the others again.
  */
 
-/** How long the server may work on one request (normal ones take µs to a few ms). */
+/** The run's --timeout (see {@link useGuestFilesServer}): a request may take half of it. */
+let checkTimeoutMs = 2000;
+
+/**
+ * How long the server may work on one request (normal ones take µs to a few ms): half a check's
+ * --timeout, at least 1 s, so that the check still ends with the read's own line; or
+ * CTR_DOCTOR_FILES_DEADLINE_MS.
+ */
 export function deadlineMs(env: NodeJS.ProcessEnv = process.env): number {
   const n = Number(env.CTR_DOCTOR_FILES_DEADLINE_MS);
-  return Number.isFinite(n) && n > 0 ? n : 1000;
+  return Number.isFinite(n) && n > 0 ? n : Math.max(1000, checkTimeoutMs / 2);
 }
 
 /** How long a server may take to start (a node, on a loaded host) before its requests answer as lost. */
@@ -70,9 +77,10 @@ function serverPath(): string | null {
  * GuestFiles' reads inside a diagnosis pass go to the guest-files server from now on (check
  * --all: many guests, thousands of walks). Starts it at once, so that it is up by the first read.
  * A single check keeps reading on the main thread: the server's start-up (~40 ms of CPU) is more
- * than its reads cost there.
+ * than its reads cost there. `timeoutMs`: the run's --timeout (a request's deadline is half of it).
  */
-export function useGuestFilesServer(): void {
+export function useGuestFilesServer(timeoutMs?: number): void {
+  if (timeoutMs !== undefined) checkTimeoutMs = timeoutMs;
   if (serverPath() === null) return;
   if (!enabled) process.once('exit', killServers);
   enabled = true;

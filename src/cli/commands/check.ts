@@ -147,7 +147,7 @@ async function runAll({ args, io, format, streams, options, checks, host }: Chec
   // Many guests, many commands: each is forked off a small spawner instead of off this big process.
   useHostSpawner();
   // Many guests, thousands of guest file walks: made with synchronous calls in a child of their own.
-  useGuestFilesServer();
+  useGuestFilesServer(options.timeoutMs);
   // Guests are diagnosed a few at once: each run must end only its own children.
   letRunsOverlap();
   const guests = (await discoverGuests(host)).filter((g) => g.kind !== 'leftover');

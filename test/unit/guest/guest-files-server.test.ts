@@ -21,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { GuestFiles, beginReadPass } from '../../../src/guest/guest-files.js';
 import {
   endGuestFilesServers,
+  deadlineMs,
   guestFilesServerInUse,
   guestFilesServerPids,
   useGuestFilesServer,
@@ -281,5 +282,16 @@ describe('guest-files server', () => {
     const pid = Number(r.stdout.trim());
     expect(pid).toBeGreaterThan(0);
     expect(running(pid)).toBe(false);
+  });
+
+  it("gives a request half of the run's --timeout, at least 1 s, unless CTR_DOCTOR_FILES_DEADLINE_MS says otherwise", () => {
+    expect(deadlineMs({})).toBe(1000);
+    useGuestFilesServer(10_000);
+    expect(deadlineMs({})).toBe(5000);
+    expect(deadlineMs({ CTR_DOCTOR_FILES_DEADLINE_MS: '250' })).toBe(250);
+    useGuestFilesServer(500);
+    expect(deadlineMs({})).toBe(1000);
+    useGuestFilesServer(2000);
+    endGuestFilesServers();
   });
 });

@@ -40,7 +40,8 @@ export interface HolderScanInput {
   budgetMs: number;
   /**
    * When the scan was asked for (`performance.timeOrigin + performance.now()`, the same clock on every
-   * thread): the budget then counts from here, so that time spent waiting for a busy scan thread comes out of it.
+   * thread): the budget then counts from here, so that time spent waiting for a busy scan thread comes out
+   * of it (a quarter of the budget is always left for reading).
    */
   askedAt?: number;
   /** How many mappings of one process are looked at (a hostile process can map a file a million times). */
@@ -79,9 +80,10 @@ export type HolderScanFs = Pick<typeof import('node:fs'), 'openSync' | 'readSync
  */
 export function holderScanMain(input: HolderScanInput, fs: HolderScanFs, emit: (m: HolderScanMessage) => void): void {
   const started = performance.now();
-  // The budget runs from when the scan was asked for: waiting in the scan thread's queue comes out of it.
+  // The budget runs from when the scan was asked for: waiting in the scan thread's queue comes out of it,
+  // down to a quarter of the budget of reading (a loaded machine still gets some holders named).
   const waited = input.askedAt === undefined ? 0 : Math.max(0, performance.timeOrigin + started - input.askedAt);
-  const deadline = started + input.budgetMs - waited;
+  const deadline = started + Math.max(input.budgetMs / 4, input.budgetMs - waited);
   const O_PATH = 0o10000000;
   const ids = new Set(input.mounts.map((m) => m.id));
   const points = [...new Set(input.mounts.map((m) => m.mountPoint))];

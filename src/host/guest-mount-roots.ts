@@ -49,6 +49,13 @@ export interface GuestRootUse {
   session: string | null;
 }
 
+/** Host mounts strictly below `root`, deepest first (the order to unmount them in). */
+export function mountsBelow(root: string, hostMounts: readonly MountEntry[]): MountEntry[] {
+  return mountsUnder(hostMounts, root).filter(
+    (m) => m.mountPoint !== root && path.posix.normalize(m.mountPoint) !== path.posix.normalize(root),
+  );
+}
+
 /** How `root` is used right now; `sessionRoots` maps open sessions' mount locations to their ids. */
 export function guestRootUse(
   root: string,
@@ -57,9 +64,7 @@ export function guestRootUse(
   sessionRoots: ReadonlyMap<string, string>,
   ownMntns: string | null,
 ): GuestRootUse {
-  const mounts = mountsUnder(hostMounts, root).filter(
-    (m) => m.mountPoint !== root && path.posix.normalize(m.mountPoint) !== path.posix.normalize(root),
-  );
+  const mounts = mountsBelow(root, hostMounts);
   const rootedPids = processes
     .filter(
       (p) =>

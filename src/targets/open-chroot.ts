@@ -1,7 +1,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { identityOf } from '../host/proc-read.js';
-import { guestRootUse } from '../host/guest-mount-roots.js';
+import { mountsBelow } from '../host/guest-mount-roots.js';
 import { buildGuest, definedOnly, ownFacts } from './build-guest.js';
 import { chrootRule, guestMembers, type MembershipRule, type ProcessFacts } from './membership.js';
 import { TargetError } from './target-error.js';
@@ -21,14 +21,14 @@ export async function chrootMembers(dir: string, opts: OpenOptions): Promise<{ r
 /**
  * A root nobody runs in, with mounts below it: mounts.leftover will ask who holds them, and that scan
  * (the same mounts, so the same shared scan) starts now on the host-scan thread, while the target
- * opens and the other checks start, instead of after them.
+ * opens and the other checks start, instead of after them. (A process rooted below the root makes the
+ * check ask for nothing: the scan then only used the other core for its budget.)
  */
 async function startHolderScan(dir: string, host: HostContext): Promise<void> {
   try {
-    const [mounts, processes, ownMntns] = await Promise.all([host.mountinfo(), host.processes(), host.ownMntns()]);
-    const use = guestRootUse(dir, mounts, processes, new Map(), ownMntns);
+    const below = mountsBelow(dir, await host.mountinfo());
     // Its failure is the check's to report, when it asks.
-    if (use.mounts.length > 0 && use.rootedPids.length === 0) host.scanMountHolders(use.mounts.map((m) => m.id)).catch(() => undefined);
+    if (below.length > 0) host.scanMountHolders(below.map((m) => m.id)).catch(() => undefined);
   } catch {
     // The check makes the same reads and reports what fails.
   }
@@ -43,7 +43,8 @@ export async function openChroot(dirArg: string, opts: OpenOptions): Promise<Gue
   if (!info.isDirectory()) throw new TargetError(`${dirArg} is not a directory`, "give the guest's root directory");
   if (dir === '/') throw new TargetError('/ is the host itself, not a chroot', 'use `self` to check the environment ctr-doctor runs in');
   const { rule, members } = await chrootMembers(dir, opts);
-  if (members.length === 0) await startHolderScan(dir, opts.host);
+  // Not awaited: what it reads and sends fills the waits of opening the target.
+  if (members.length === 0) void startHolderScan(dir, opts.host);
   return buildGuest(
     {
       kind: 'chroot',

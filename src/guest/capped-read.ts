@@ -1,5 +1,5 @@
 import { fileOpSteps, type FileOp } from './guest-file-ops.js';
-import { askGuestFilesServer } from './guest-files-client.js';
+import { askOrHere } from './guest-files-client.js';
 import { runStepsAsync } from './walk-in-root.js';
 
 /**
@@ -11,8 +11,6 @@ import { runStepsAsync } from './walk-in-root.js';
 export async function readFileCapped(path: string, maxBytes: number): Promise<string | null> {
   const op: FileOp = { op: 'host-read', path, maxBytes };
   const ours = !path.startsWith('/') || /^\/proc\/(self|thread-self)(\/|$)|^\/dev\/(fd|stdin|stdout|stderr)(\/|$)/.test(path);
-  const asked = ours ? null : askGuestFilesServer(op, '/', '', () => undefined);
-  if (asked === null) return (await runStepsAsync(fileOpSteps(op, '/', ''))) as string | null;
-  const result = await asked;
-  return 'answer' in result ? (result.answer as string | null) : null;
+  const here = () => runStepsAsync(fileOpSteps(op, '/', ''));
+  return (await (ours ? here() : askOrHere(op, '/', '', here))) as string | null;
 }

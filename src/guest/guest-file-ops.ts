@@ -184,6 +184,20 @@ function* hostReadSteps<H>(path: string, maxBytes: number): Steps<H, string | nu
   }
 }
 
+/** What `op` answers when the guest-files server had no answer for it (`lost` says why): an `io` failure. */
+export function lostAnswer(op: FileOp, lost: string): unknown {
+  switch (op.op) {
+    case 'stat':
+      return { error: 'io', message: lost } satisfies Failure;
+    case 'read':
+      return { ok: false, reason: 'io', message: lost } satisfies RawRead;
+    case 'resolve':
+      return { reason: 'io', message: lost } satisfies Resolved;
+    default:
+      return null;
+  }
+}
+
 /** A {@link RawRead} as GuestFiles answers it: with the text of its bytes. */
 export function withText(read: RawRead): GuestRead {
   return read.ok ? { ...read, text: read.bytes.toString('utf8') } : read;

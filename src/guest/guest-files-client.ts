@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { pathOf, type FileOp } from './guest-file-ops.js';
+import { lostAnswer, pathOf, type FileOp } from './guest-file-ops.js';
 import type { ServerRequest } from './guest-files-server.js';
 import { timing } from '../core/timing.js';
 
@@ -31,8 +31,8 @@ export function deadlineMs(env: NodeJS.ProcessEnv = process.env): number {
 /** How long a server may take to start (a node, on a loaded host) before its requests answer as lost. */
 const START_LIMIT_MS = 10_000;
 
-/** What an asked operation comes back as: its answer, or why there is none. */
-export type Asked = { answer: unknown } | { lost: string };
+/** What an asked operation comes back as: its answer, why there is none, or that it is to be made here (no server could start). */
+export type Asked = { answer: unknown } | { lost: string } | { here: true };
 
 interface Pending {
   request: ServerRequest;
@@ -145,8 +145,8 @@ function serverFor(key: string): Server | null {
     if (server.queued.length > 0) flush(server);
     else idle(server);
   });
-  child.on('error', () => {
-    retire(server, 'the guest-files server could not start');
+  child.on('error', (error) => {
+    retire(server, `the guest-files server could not start: ${error.message}`);
   });
   child.on('exit', (code, signal) => {
     retire(server, `the guest-files server ended (${signal ? `killed by ${signal}` : `exit code ${String(code)}`})`);
@@ -166,7 +166,7 @@ function idle(server: Server): void {
  * Asks `op` on a guest path of `shownRoot` (walked from `walkRoot`, a handle the caller holds
  * until `release` is called). Null when no server can serve it (then read in this thread).
  */
-export function askGuestFilesServer(op: FileOp, walkRoot: string, shownRoot: string, release: () => void): Promise<Asked> | null {
+function askGuestFilesServer(op: FileOp, walkRoot: string, shownRoot: string, release: () => void): Promise<Asked> | null {
   if (!enabled) return null;
   const server = serverFor(suspect.has(shownRoot) ? shownRoot : '');
   if (server === null) return null;
@@ -248,22 +248,56 @@ function abandon(server: Server, head: Pending, limit: number): void {
 
 /**
  * Ends `server` (killed when still running): its unanswered requests are sent again to a fresh
- * server, except when `why` says it failed by itself (then they answer as lost, with `why`).
+ * server, except when `why` says it failed by itself (then they answer as lost, with `why`). A
+ * server that never came up (it cannot be spawned, or died loading: a broken install) ends the
+ * use of servers for the run: its requests, and every later one, are made on the main thread.
  */
-function retire(server: Server, why: string | null): void {
+function retire(server: Server, why: string | null, ending = false): void {
   if (server.dead) return;
   server.dead = true;
   if (servers.get(server.key) === server) servers.delete(server.key);
   idle(server);
   if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
+  const neverUp = why !== null && !ending && server.readyAt === null;
+  if (neverUp) {
+    timing(`guest files: ${why}; reading on the main thread`);
+    enabled = false;
+  }
   const left = [...server.inFlight.splice(0), ...server.queued.splice(0)];
   for (const p of left) {
     const next = why === null ? serverFor(suspect.has(p.request.shownRoot) ? p.request.shownRoot : '') : null;
     if (next) enqueue(next, p);
+    // Not released: the caller makes it here, with the handle it still holds.
+    else if (neverUp || why === null) p.resolve({ here: true });
     else {
       p.release();
-      p.resolve({ lost: `${pathOf(p.request.op)}: ${why ?? 'the guest-files server could not be started again'}` });
+      p.resolve({ lost: `${pathOf(p.request.op)}: ${why}` });
     }
+  }
+}
+
+/**
+ * `op`'s answer: from the server when it is in use (walked from `walkRoot`, held by the caller
+ * until `release` is called), else, or when no server could start, from `here` on this thread.
+ * A request the server had no answer for answers as an `io` failure (lostAnswer).
+ */
+export async function askOrHere(
+  op: FileOp,
+  walkRoot: string,
+  shownRoot: string,
+  here: () => Promise<unknown>,
+  release: () => void = () => undefined,
+): Promise<unknown> {
+  const asked = askGuestFilesServer(op, walkRoot, shownRoot, release);
+  if (asked !== null) {
+    const result = await asked;
+    if ('answer' in result) return result.answer;
+    if ('lost' in result) return lostAnswer(op, result.lost);
+  }
+  try {
+    return await here();
+  } finally {
+    release();
   }
 }
 
@@ -271,6 +305,6 @@ function retire(server: Server, why: string | null): void {
 export function endGuestFilesServers(): void {
   if (enabled) process.off('exit', killServers);
   enabled = false;
-  for (const server of [...servers.values()]) retire(server, 'the guest-files server was ended');
+  for (const server of [...servers.values()]) retire(server, 'the guest-files server was ended', true);
   suspect.clear();
 }

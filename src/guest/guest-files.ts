@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { hostPathOf } from './walk-steps.js';
 import { O_PATH, runStepsAsync } from './walk-in-root.js';
 import { fileOpSteps, withText, type Failure, type FileOp, type RawRead } from './guest-file-ops.js';
-import { askGuestFilesServer } from './guest-files-client.js';
+import { askOrHere } from './guest-files-client.js';
 import type { GuestRead, GuestStat } from '../core/target.js';
 import { timing } from '../core/timing.js';
 
@@ -93,13 +93,6 @@ function memoKey(kind: string, guestPath: string, extra: string | number | boole
     .join('/')}`;
 }
 
-/** What an operation answers when the server had no answer for it (`lost` says why). */
-function lostAnswer(op: FileOp, lost: string): unknown {
-  if (op.op === 'stat') return { error: 'io', message: lost } satisfies Failure;
-  if (op.op === 'read') return { ok: false, reason: 'io', message: lost } satisfies RawRead;
-  return null;
-}
-
 /** File access inside one guest root. Every path is walked inside the root, and used through the handle the walk found. */
 export class GuestFiles {
   constructor(readonly root: string) {}
@@ -134,16 +127,8 @@ export class GuestFiles {
         released = true;
         pass.release();
       };
-      const asked = askGuestFilesServer(op, `/proc/${process.pid}/fd/${handle.fd}`, this.root, release);
-      if (asked === null) {
-        try {
-          return shape(await this.runHere(op, handle));
-        } finally {
-          release();
-        }
-      }
-      const result = await asked;
-      return shape('answer' in result ? result.answer : lostAnswer(op, result.lost));
+      const walkRoot = `/proc/${process.pid}/fd/${handle.fd}`;
+      return shape(await askOrHere(op, walkRoot, this.root, () => this.runHere(op, handle), release));
     })();
     pass.memo.set(key, reading);
     const value = await reading;
@@ -152,11 +137,8 @@ export class GuestFiles {
   }
 
   /** `op` outside a pass (opening a target): walked from the root itself, in the server when it is in use. */
-  private async outsidePass(op: FileOp): Promise<unknown> {
-    const asked = askGuestFilesServer(op, this.root, this.root, () => undefined);
-    if (asked === null) return this.runHere(op, undefined);
-    const result = await asked;
-    return 'answer' in result ? result.answer : lostAnswer(op, result.lost);
+  private outsidePass(op: FileOp): Promise<unknown> {
+    return askOrHere(op, this.root, this.root, () => this.runHere(op, undefined));
   }
 
   /** Runs `op` on this thread, with the promise fs API. */

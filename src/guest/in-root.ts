@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import { InRootError, runStepsAsync, walkInRoot } from './walk-in-root.js';
 import { hostPathOf } from './walk-steps.js';
 import { fileOpSteps, type FileOp, type Resolved } from './guest-file-ops.js';
-import { askGuestFilesServer } from './guest-files-client.js';
+import { askOrHere } from './guest-files-client.js';
 
 export { InRootError, hostPathOf };
 
@@ -38,14 +38,7 @@ export async function resolveInRoot(root: string, guestPath: string, opts: { fol
  */
 export async function resolveGuestPath(root: string, guestPath: string): Promise<string> {
   const op: FileOp = { op: 'resolve', guestPath };
-  const asked = askGuestFilesServer(op, root, root, () => undefined);
-  const result = asked ? await asked : null;
-  const resolved: Resolved =
-    result === null
-      ? ((await runStepsAsync(fileOpSteps(op, root, root))) as Resolved)
-      : 'answer' in result
-        ? (result.answer as Resolved)
-        : { reason: 'io', message: result.lost };
+  const resolved = (await askOrHere(op, root, root, () => runStepsAsync(fileOpSteps(op, root, root)))) as Resolved;
   if ('reason' in resolved) throw new InRootError(resolved.reason, resolved.message);
   return resolved.guestPath;
 }

@@ -203,6 +203,24 @@ describe('guest-files server', () => {
     expect(await readFileCapped('/proc/self/status', 64 * 1024)).toMatch(new RegExp(`^Pid:\\s+${process.pid}$`, 'm'));
   });
 
+  it('a server that never comes up (killed while it loads): its reads and all later ones are made on this thread', async () => {
+    endGuestFilesServers();
+    useGuestFilesServer();
+    const [pid] = guestFilesServerPids();
+    process.kill(pid!, 'SIGKILL');
+    const end = beginReadPass(root);
+    const files = new GuestFiles(root);
+    try {
+      expect(await files.readFile('/etc/abs-link')).toMatchObject({ ok: true, text: 'target\n' });
+      expect(guestFilesServerInUse()).toBe(false);
+      expect(await files.stat('/etc/hosts')).toMatchObject({ type: 'file', guestPath: '/etc/hosts' });
+      expect(guestFilesServerPids()).toEqual([]);
+    } finally {
+      end();
+      endGuestFilesServers();
+    }
+  });
+
   it('a request that never answers: lost after the deadline, its server killed, the requests behind it answered', async () => {
     endGuestFilesServers();
     process.env.CTR_DOCTOR_TEST_HANG_PATH = '/hang';

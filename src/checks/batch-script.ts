@@ -6,8 +6,9 @@
  * - The commands run at once, one element of a pipeline each (as separate commands did; a pipeline,
  *   not `&`: a shell opens /dev/null for a background job, and a bare chroot may have none).
  * - Each runs through `exec` in a subshell: a program found on PATH, never one of our functions or
- *   a shell builtin. Its words reach it through `eval` of text made of our quotes and digits only
- *   (`"${1}" "${2}"`), so they are expanded once, as words, never parsed as shell text.
+ *   a shell builtin. Its words reach it through the pipeline's `eval` of text made of our function
+ *   name, quotes and digits only (`ctd_one 1 "${2}" "${3}"`), so they are expanded once, as words,
+ *   never parsed as shell text.
  * - It gets the script's stdin and a stdout and stderr of its own (command substitutions), and no
  *   other descriptor: the frame descriptor 3 and the saved stdin 4 are closed for it.
  * - Its stderr, stdout, exit status and the guest's clock around it are printed as one frame of
@@ -42,24 +43,27 @@ const SCRIPT = [
   '    esac',
   '  done',
   '}',
-  // ctd_one INDEX COUNT WORD…: runs the first COUNT words, prints its frame.
+  // ctd_one INDEX WORD…: runs WORD… (`exec "$@"`: a program, never a function or builtin), prints its frame.
   'ctd_one() {',
-  '  i=$1; n=$2; shift 2',
-  '  c=; k=1',
-  '  while [ "$k" -le "$n" ]; do c="$c \\"\\${$k}\\""; k=$((k + 1)); done',
+  '  i=$1; shift',
   '  ctd_clock; s=$t',
-  '  o=$( { e=$( (eval "exec$c") 2>&1 1>&5 5>&- 3>&- <&4 4<&-; r=$?; echo x; exit $r); r=$?; } 5>&1',
+  '  o=$( { e=$( (exec "$@") 2>&1 1>&5 5>&- 3>&- <&4 4<&-; r=$?; echo x; exit $r); r=$?; } 5>&1',
   '    ctd_put "$i" R r "${e%x}"; ctd_clock; printf \'\\n%s %sx\' "$r" "$t")',
   '  o=${o%x}; z=${o##*"$nl"}; o=${o%"$nl"*}',
   '  ctd_put "$i" O o "$o"',
   '  printf \'%s %s X %s %s %s\\n\' "$m" "$i" "${z% *}" "$s" "${z#* }" >&3',
   '}',
-  // ctd_all INDEX COUNT WORD… [COUNT WORD…]…: every command at once, one pipeline element each.
-  'ctd_all() {',
-  '  i=$1; n=$2; shift 2',
-  '  if [ "$#" -gt "$n" ]; then ctd_one "$i" "$n" "$@" | { shift "$n"; ctd_all $((i + 1)) "$@"; }; else ctd_one "$i" "$n" "$@"; fi',
-  '}',
-  'ctd_all 1 "$@"',
+  // One flat pipeline, `ctd_one 1 "${2}" "${3}" | ctd_one 2 "${5}" …`, made of our text and digits only: the shell
+  // forks every element itself, so the last command starts as soon as the first (a pipeline of pipelines forks in turn).
+  'pl=; i=1; k=1',
+  'while [ "$k" -le "$#" ]; do',
+  '  eval "n=\\${$k}"',
+  '  case $n in ""|*[!0-9]*) exit 2 ;; esac',
+  '  c=; j=0',
+  '  while [ "$j" -lt "$n" ]; do k=$((k + 1)); j=$((j + 1)); c="$c \\"\\${$k}\\""; done',
+  '  pl="$pl${pl:+ | }ctd_one $i$c"; i=$((i + 1)); k=$((k + 1))',
+  'done',
+  'eval "$pl"',
 ].join('\n');
 
 /** The guest command of a batch: our fixed script, then the marker and each command's word count and words. */

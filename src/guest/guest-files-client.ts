@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { lostAnswer, pathOf, type FileOp } from './guest-file-ops.js';
 import type { ServerRequest } from './guest-files-server.js';
 import { timing } from '../core/timing.js';
+import { trackChild } from '../core/live-children.js';
 
 /**
  * The CLI's side of the guest-files server (guest-files-server.ts), used by `check --all` (see
@@ -112,6 +113,8 @@ function serverFor(key: string): Server | null {
     const env: NodeJS.ProcessEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
     if (process.env.CTR_DOCTOR_TEST_HANG_PATH !== undefined) env.CTR_DOCTOR_TEST_HANG_PATH = process.env.CTR_DOCTOR_TEST_HANG_PATH;
     child = spawn(process.execPath, [main], { cwd: '/', env, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
+    // It serves every guest of the run: only the CLI's end stops it, and waits for it (nothing of ours outlives the CLI).
+    trackChild(child, { unscoped: true });
   } catch {
     return null;
   }

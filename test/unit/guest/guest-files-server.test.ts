@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GuestFiles, beginReadPass } from '../../../src/guest/guest-files.js';
+import { endLiveChildren } from '../../../src/core/live-children.js';
 import {
   endGuestFilesServers,
   deadlineMs,
@@ -219,6 +220,22 @@ describe('guest-files server', () => {
       end();
       endGuestFilesServers();
     }
+  });
+
+  it("the CLI's end ends the server and waits for it: nothing of it is left, not even a zombie", async () => {
+    endGuestFilesServers();
+    useGuestFilesServer();
+    const [pid] = guestFilesServerPids();
+    const end = beginReadPass(root);
+    try {
+      expect(await new GuestFiles(root).readFile('/etc/hosts')).toMatchObject({ ok: true });
+    } finally {
+      end();
+    }
+    expect(fs.existsSync(`/proc/${pid}`)).toBe(true);
+    await endLiveChildren();
+    expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
+    endGuestFilesServers();
   });
 
   it('a request that never answers: lost after the deadline, its server killed, the requests behind it answered', async () => {

@@ -44,7 +44,7 @@ export async function openChroot(dirArg: string, opts: OpenOptions): Promise<Gue
   if (dir === '/') throw new TargetError('/ is the host itself, not a chroot', 'use `self` to check the environment ctr-doctor runs in');
   const { rule, members } = await chrootMembers(dir, opts);
   // Not awaited: what it reads and sends fills the waits of opening the target.
-  if (members.length === 0) void startHolderScan(dir, opts.host);
+  if (members.length === 0 && opts.prefetchMountHolders === true) void startHolderScan(dir, opts.host);
   return buildGuest(
     {
       kind: 'chroot',

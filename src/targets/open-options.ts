@@ -7,4 +7,6 @@ export interface OpenOptions {
   user?: string;
   /** `--env-from PID`. */
   envFrom?: number;
+  /** mounts.leftover will run: a chroot root nobody runs in starts its holder scan while it opens. */
+  prefetchMountHolders?: boolean;
 }

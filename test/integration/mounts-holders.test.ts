@@ -95,6 +95,13 @@ describeIntegration('mounts.leftover: holders by mount id, on a budget of their 
     expect(rep.hostScans?.filter((s) => s.name === 'mount holders')).toHaveLength(1);
   });
 
+  test('without mounts.leftover among the checks, opening the root starts no holder scan', async () => {
+    const r = await runTool(['check', `chroot:${at.root}`, '--only', 'fs.api', '--json'], { netns: w.net.guestNsPath });
+    const rep = r.json as Report;
+    expect(rep.results.map((x) => x.id)).toEqual(['fs.api']);
+    expect(rep.hostScans?.map((s) => s.name)).not.toContain('mount holders');
+  });
+
   test('a tiny holder budget: the check says how far the scan got (holders-unknown), never error', async () => {
     const { rep, res } = await leftoverResult(w, at.root, { CTR_DOCTOR_HOLDERS_BUDGET_MS: '0.001' });
     expect(res.status).toBe('warn');

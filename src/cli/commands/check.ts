@@ -54,7 +54,8 @@ export async function runCheckCommand(args: ArgumentsCamelCase<CheckArgs> | Chec
   if (args.all) return runAll({ args, io, format, streams, options, checks, host });
 
   timing('checks resolved');
-  const opened = await openTarget(args.target, { host, user: args.user, envFrom: args.envFrom });
+  const prefetchMountHolders = checks.some((c) => c.id === 'mounts.leftover');
+  const opened = await openTarget(args.target, { host, user: args.user, envFrom: args.envFrom, prefetchMountHolders });
   timing('target opened');
   let selected = checks;
   if (opened.kind === 'host') {

@@ -43,10 +43,12 @@ for (let i = 0; i < rounds && hit === null; i++) {
   mkdirSync(mnt);
   sh('mount', '-t', 'tmpfs', 'ctd-users', mnt);
   const swapper = spawn(process.execPath, ['-e', SWAP, mnt, victim, String(i % 12)], { stdio: 'ignore' });
+  // Listened for at once: a step slower than the swapper's whole life must not miss its exit (and hang the script).
+  const swapped = new Promise((r) => swapper.once('exit', r));
   await new Promise((r) => setTimeout(r, 30));
   const out = await runUmountStep({ kind: 'umount', where: 'host', path: mnt, recursive: false, makeRslave: false, lazy: false, description: 'x' }, { fixId: 't', step: 0 }, runner, log);
   statuses[out.status] = (statuses[out.status] ?? 0) + 1;
-  await new Promise((r) => swapper.once('exit', r));
+  await swapped;
   if (!mounted(victim)) { hit = i; sh('mount', '-t', 'tmpfs', 'ctd-victim', victim); }
   if (mounted(mnt)) sh('umount', '-l', mnt);
   sh('rm', '-rf', mnt);

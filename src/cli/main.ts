@@ -7,6 +7,7 @@ import { TOOL_VERSION } from '../core/version.js';
 import { EXIT } from '../core/exit-code.js';
 import { timing } from '../core/timing.js';
 import { endLiveChildren } from '../core/live-children.js';
+import { removeLeftShmSegments } from '../host/sysv-shm.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 
 const EPILOG = 'Exit codes: 0 healthy, 1 a check failed, 2 bad usage or target, 3 a check could not run.';
@@ -242,7 +243,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       return EXIT.ok;
     }
     await parser.parseAsync();
-    // Nothing of ours outlives the CLI: the probe children of the last run are ended and waited for.
+    // Nothing of ours outlives the CLI: a SysV segment a cut-off x11.mitshm left is removed, the probe children of the last run are ended and waited for.
+    await removeLeftShmSegments();
     await endLiveChildren();
     timing('done');
     return code;

@@ -18,6 +18,14 @@ const TIMEOUT_MS = 3000;
 /** A /proc/sysvipc/shm bigger than this is cut (one line per segment). */
 const MAX_TABLE_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Segments made here and not removed yet, by namespace and shmid. A check cut off by its timeout
+ * (or a run's end killing its `ipcrm`) leaves its segment: {@link removeLeftShmSegments} removes
+ * those at the CLI's end, so that no segment of ours outlives a run.
+ */
+const made = new Map<string, { place: IpcPlace; shmid: number }>();
+const madeKey = (place: IpcPlace, shmid: number): string => `${place.ns} ${shmid}`;
+
 /** Where a command runs: our own IPC namespace, or the one `handle` holds (passed to nsenter as fd 3). */
 type Entered = { own: true } | { own: false; handle: FileHandle } | { reason: string };
 
@@ -80,7 +88,10 @@ export async function createShmSegment(
       : [hostTool('setpriv'), `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', ...ipcmk],
   );
   const shmid = r.exitCode === 0 ? parseIpcmkShmid(r.stdout) : null;
-  if (shmid !== null) return { ok: true, shmid };
+  if (shmid !== null) {
+    made.set(madeKey(place, shmid), { place, shmid });
+    return { ok: true, shmid };
+  }
   return { ok: false, reason: r.spawnError ?? (firstLine(r.stderr) || `ipcmk exited with ${String(r.exitCode)}`) };
 }
 
@@ -111,5 +122,16 @@ export async function removeShmSegment(place: IpcPlace, shmid: number): Promise<
   const entered = await enter(place);
   if ('reason' in entered) return false;
   const r = await runIn(entered, after([hostTool('ipcrm'), '-m', String(Math.trunc(shmid))]));
+  if (r.exitCode === 0) made.delete(madeKey(place, shmid));
   return r.exitCode === 0;
+}
+
+/**
+ * Removes every segment made here that its check did not remove (see {@link made}); one that
+ * cannot be removed now (its namespace's process is gone, and the namespace with it) is let go.
+ */
+export async function removeLeftShmSegments(): Promise<void> {
+  const left = [...made.values()];
+  made.clear();
+  await Promise.all(left.map(({ place, shmid }) => removeShmSegment(place, shmid).catch(() => false)));
 }

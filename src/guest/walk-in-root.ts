@@ -3,11 +3,13 @@ import * as fs from 'node:fs';
 import {
   InRootError,
   O_PATH,
+  callFor,
   closeAll,
   readRegularSteps,
   runStepsSync,
   walkSteps,
   type CappedRead,
+  type StepCalls,
   type Steps,
   type Walked,
 } from './walk-steps.js';
@@ -29,6 +31,17 @@ export interface WalkedPath extends Omit<Walked<FileHandle>, 'held'> {
   close(): Promise<void>;
 }
 
+/** The promise fs API's call for each kind of step, on FileHandles. */
+const ASYNC_CALLS: StepCalls<FileHandle> = {
+  open: (dir, name, flags) => open(dir === null ? name : atFd(dir, name), flags),
+  reopen: (handle, flags) => open(viaFd(handle), flags),
+  fstat: (handle) => handle.stat(),
+  readlink: (dir, name) => readlink(atFd(dir, name)),
+  read: async (handle, buffer) => (await handle.read(buffer, 0, buffer.length, null)).bytesRead,
+  readdir: (handle) => readdir(viaFd(handle)),
+  close: (handle) => handle.close(),
+};
+
 /**
  * Runs `steps` with the promise fs API on FileHandles: the driver for callers that keep handles
  * (fixes, probes, mount-by-fd). Every step is a threadpool round trip; the guest-files server runs
@@ -37,32 +50,9 @@ export interface WalkedPath extends Omit<Walked<FileHandle>, 'held'> {
 export async function runStepsAsync<R>(steps: Steps<FileHandle, R>): Promise<R> {
   let next = steps.next();
   while (!next.done) {
-    const s = next.value;
     let answer: unknown;
     try {
-      switch (s.op) {
-        case 'open':
-          answer = await open(s.dir === null ? s.name : atFd(s.dir, s.name), s.flags);
-          break;
-        case 'reopen':
-          answer = await open(viaFd(s.handle), s.flags);
-          break;
-        case 'fstat':
-          answer = await s.handle.stat();
-          break;
-        case 'readlink':
-          answer = await readlink(atFd(s.dir, s.name));
-          break;
-        case 'read':
-          answer = (await s.handle.read(s.buffer, 0, s.buffer.length, null)).bytesRead;
-          break;
-        case 'readdir':
-          answer = await readdir(viaFd(s.handle));
-          break;
-        case 'close':
-          await s.handle.close();
-          break;
-      }
+      answer = await callFor(next.value, ASYNC_CALLS);
     } catch (error) {
       next = steps.throw(error);
       continue;

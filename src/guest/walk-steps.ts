@@ -314,37 +314,54 @@ export interface SyncFs {
   closeSync(fd: number): void;
 }
 
+/** One driver's call for each kind of step, over handles `H` (an async driver's calls return promises). */
+export interface StepCalls<H> {
+  open(dir: H | null, name: string, flags: number): unknown;
+  reopen(handle: H, flags: number): unknown;
+  fstat(handle: H): unknown;
+  readlink(dir: H, name: string): unknown;
+  read(handle: H, buffer: Buffer): unknown;
+  readdir(handle: H): unknown;
+  close(handle: H): unknown;
+}
+
+/** Makes step `s` with `calls`: what its call returns (the answer, or a promise of it). */
+export function callFor<H>(s: Step<H>, calls: StepCalls<H>): unknown {
+  switch (s.op) {
+    case 'open':
+      return calls.open(s.dir, s.name, s.flags);
+    case 'reopen':
+      return calls.reopen(s.handle, s.flags);
+    case 'fstat':
+      return calls.fstat(s.handle);
+    case 'readlink':
+      return calls.readlink(s.dir, s.name);
+    case 'read':
+      return calls.read(s.handle, s.buffer);
+    case 'readdir':
+      return calls.readdir(s.handle);
+    case 'close':
+      return calls.close(s.handle);
+  }
+}
+
 /** Runs `steps` with synchronous system calls on descriptor numbers (never on the CLI's main thread: see guest-files-server.ts). */
 export function runStepsSync<R>(steps: Steps<number, R>, fs: SyncFs): R {
   const at = (dir: number, name: string): string => `/proc/self/fd/${dir}/${name}`;
+  const calls: StepCalls<number> = {
+    open: (dir, name, flags) => fs.openSync(dir === null ? name : at(dir, name), flags),
+    reopen: (handle, flags) => fs.openSync(`/proc/self/fd/${handle}`, flags),
+    fstat: (handle) => fs.fstatSync(handle),
+    readlink: (dir, name) => fs.readlinkSync(at(dir, name)),
+    read: (handle, buffer) => fs.readSync(handle, buffer, 0, buffer.length, null),
+    readdir: (handle) => fs.readdirSync(`/proc/self/fd/${handle}`),
+    close: (handle) => fs.closeSync(handle),
+  };
   let next = steps.next();
   while (!next.done) {
-    const s = next.value;
     let answer: unknown;
     try {
-      switch (s.op) {
-        case 'open':
-          answer = fs.openSync(s.dir === null ? s.name : at(s.dir, s.name), s.flags);
-          break;
-        case 'reopen':
-          answer = fs.openSync(`/proc/self/fd/${s.handle}`, s.flags);
-          break;
-        case 'fstat':
-          answer = fs.fstatSync(s.handle);
-          break;
-        case 'readlink':
-          answer = fs.readlinkSync(at(s.dir, s.name));
-          break;
-        case 'read':
-          answer = fs.readSync(s.handle, s.buffer, 0, s.buffer.length, null);
-          break;
-        case 'readdir':
-          answer = fs.readdirSync(`/proc/self/fd/${s.handle}`);
-          break;
-        case 'close':
-          fs.closeSync(s.handle);
-          break;
-      }
+      answer = callFor(next.value, calls);
     } catch (error) {
       next = steps.throw(error);
       continue;

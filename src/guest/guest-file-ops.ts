@@ -12,6 +12,7 @@ import {
   type Steps,
   type Walked,
 } from './walk-steps.js';
+import { fileTypeOf } from './file-type.js';
 
 /**
  * GuestFiles' four operations as steps over any handle type: run by the async driver on the main
@@ -44,22 +45,11 @@ export function pathOf(op: FileOp): string {
 /** A resolve's answer: the path as the guest sees it, or why it cannot be walked (an InRootError's fields). */
 export type Resolved = { guestPath: string } | { reason: InRootError['reason']; message: string };
 
-function typeOf(stats: Stats): GuestStat['type'] {
-  if (stats.isFile()) return 'file';
-  if (stats.isDirectory()) return 'directory';
-  if (stats.isSymbolicLink()) return 'symlink';
-  if (stats.isSocket()) return 'socket';
-  if (stats.isFIFO()) return 'fifo';
-  if (stats.isCharacterDevice()) return 'char';
-  if (stats.isBlockDevice()) return 'block';
-  return 'unknown';
-}
-
 function toGuestStat(guestPath: string, hostPath: string, stats: Stats): GuestStat {
   return {
     guestPath,
     hostPath,
-    type: typeOf(stats),
+    type: fileTypeOf(stats),
     mode: stats.mode & 0o7777,
     uid: stats.uid,
     gid: stats.gid,
@@ -120,7 +110,7 @@ export function* fileOpSteps<H>(op: FileOp, walkRoot: string, shownRoot: string,
         return yield* withWalkSteps<H, RawRead>(walkRoot, guestPath, opts, function* (walked) {
           const missing = found(guestPath, walked);
           if (missing) return { ok: false, reason: missing.error, message: missing.message };
-          const type = typeOf(walked.stats!);
+          const type = fileTypeOf(walked.stats!);
           if (type !== 'file') return { ok: false, reason: 'not-a-file', message: `${guestPath} is a ${type}, not a regular file` };
           // Read through the handle the walk found: a parent swapped for a symlink meanwhile cannot lead out.
           const read = yield* readRegularSteps(walked.handle!, op.maxBytes, walked.stats!);

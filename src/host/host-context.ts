@@ -42,6 +42,7 @@ import type {
 import type { MountEntry } from '../parse/mountinfo.js';
 import type { SchrootChroot } from '../parse/schroot-config.js';
 import { notStarted, type ExecResult } from '../core/target.js';
+import { fileTypeOf } from '../guest/file-type.js';
 
 /** Memoises an async loader so concurrent checks share one read. */
 function once<T>(load: () => Promise<T>): () => Promise<T> {
@@ -54,19 +55,8 @@ const DEFAULT_MAX_BYTES = 1024 * 1024;
 /** Text cut at a cap loses its last, partial line rather than parsing half of it. */
 const wholeLines = (text: string): string => (text.endsWith('\n') || text === '' ? text : text.slice(0, text.lastIndexOf('\n') + 1));
 
-function typeOf(s: Stats): HostStat['type'] {
-  if (s.isFile()) return 'file';
-  if (s.isDirectory()) return 'directory';
-  if (s.isSymbolicLink()) return 'symlink';
-  if (s.isSocket()) return 'socket';
-  if (s.isFIFO()) return 'fifo';
-  if (s.isCharacterDevice()) return 'char';
-  if (s.isBlockDevice()) return 'block';
-  return 'unknown';
-}
-
 function hostStat(s: Stats): HostStat {
-  return { type: typeOf(s), mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, dev: s.dev, ino: s.ino };
+  return { type: fileTypeOf(s), mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, dev: s.dev, ino: s.ino };
 }
 
 /** How a scan is shown: its budget, and from its value whether it is complete and what it found. */

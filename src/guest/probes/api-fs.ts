@@ -9,6 +9,7 @@ import { open, readFile, readlink, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { atFd, viaFd, walkInRoot, type WalkedPath } from '../walk-in-root.js';
 import type { ApiFsRequest, ApiFsResponse, FsInfo, NodeInfo, PtyInfo, ShmInfo } from '../../core/api-fs-types.js';
+import { fileTypeOf } from '../file-type.js';
 
 /** The guest root when none is named: the probe child's working directory. */
 const CWD_ROOT = '.';
@@ -17,17 +18,6 @@ function errnoOf(error: unknown): string {
   const e = error as NodeJS.ErrnoException & { reason?: string };
   if (e.code) return e.code;
   return e.reason === 'permission' ? 'EACCES' : e.reason === 'symlink-loop' ? 'ELOOP' : e.reason === 'not-a-directory' ? 'ENOTDIR' : 'EIO';
-}
-
-function typeOf(s: Stats): NodeInfo['type'] {
-  if (s.isCharacterDevice()) return 'char';
-  if (s.isBlockDevice()) return 'block';
-  if (s.isFile()) return 'file';
-  if (s.isDirectory()) return 'directory';
-  if (s.isSymbolicLink()) return 'symlink';
-  if (s.isSocket()) return 'socket';
-  if (s.isFIFO()) return 'fifo';
-  return 'unknown';
 }
 
 // glibc's major()/minor() for a 64-bit dev_t.
@@ -115,7 +105,7 @@ function nodeInfo(root: string, guestPath: string): Promise<NodeInfo> {
       const dev = s.isCharacterDevice() || s.isBlockDevice();
       const base = {
         path: guestPath,
-        type: typeOf(s),
+        type: fileTypeOf(s),
         major: dev ? major(s.rdev) : null,
         minor: dev ? minor(s.rdev) : null,
         mode: s.mode & 0o7777,

@@ -4,7 +4,7 @@
  * every lookup and open is checked by the kernel as that user. Every path is walked inside the
  * root one directory handle at a time (walkInRoot) and used through the handle it found.
  */
-import { constants, statfsSync, type Stats } from 'node:fs';
+import { constants, statfsSync } from 'node:fs';
 import { open, readFile, readlink, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { atFd, viaFd, walkInRoot, type WalkedPath } from '../walk-in-root.js';

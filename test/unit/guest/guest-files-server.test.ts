@@ -132,6 +132,15 @@ function fdsOn(dir: string): string[] {
   });
 }
 
+/** What a walk found, whichever driver made it (handles left out: numbers or FileHandles). */
+const found = (w: { guestPath: string; stats: fs.Stats | null; name: string; symlinks: unknown[]; dirs: { guestPath: string }[] }) => ({
+  guestPath: w.guestPath,
+  ino: w.stats?.ino ?? null,
+  name: w.name,
+  symlinks: w.symlinks,
+  dirs: w.dirs.map((d) => d.guestPath),
+});
+
 describe('guest-files server', () => {
   it('walks like the main thread: the synchronous driver finds what the async one finds', async () => {
     for (const p of PATHS)
@@ -140,13 +149,7 @@ describe('guest-files server', () => {
           try {
             const w = walkInRootSync(root, p, { followLast });
             runStepsSync(closeAll(w.held), fs);
-            return {
-              guestPath: w.guestPath,
-              ino: w.stats?.ino ?? null,
-              name: w.name,
-              symlinks: w.symlinks,
-              dirs: w.dirs.map((d) => d.guestPath),
-            };
+            return found(w);
           } catch (e) {
             return String(e);
           }
@@ -154,13 +157,7 @@ describe('guest-files server', () => {
         const async = await walkInRoot(root, p, { followLast }).then(
           async (w) => {
             await w.close();
-            return {
-              guestPath: w.guestPath,
-              ino: w.stats?.ino ?? null,
-              name: w.name,
-              symlinks: w.symlinks,
-              dirs: w.dirs.map((d) => d.guestPath),
-            };
+            return found(w);
           },
           (e: unknown) => String(e),
         );

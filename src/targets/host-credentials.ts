@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import * as fs from 'node:fs';
+import { fileOpSteps } from '../guest/guest-file-ops.js';
+import { runStepsSync } from '../guest/walk-steps.js';
 import { idOutside, parseIdMap, type IdMapRange } from '../parse/id-map.js';
 import { parseGroup, parsePasswd, type GroupEntry, type PasswdEntry } from '../parse/passwd.js';
 import type { ProbeCredentials } from '../core/probe-types.js';
@@ -18,29 +20,30 @@ export interface IdMaps {
 /** The gid of the host's `nogroup` (Debian) / `nobody` group: what an unknown account gets. */
 const OVERFLOW_GID = 65534;
 const ACCOUNT_FILE_CAP = 4 * 1024 * 1024;
+const ID_MAP_CAP = 64 * 1024;
 
-async function readCapped(file: string): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text.slice(0, ACCOUNT_FILE_CAP);
+/**
+ * The text of the host file `file` (chosen by the tool; never a FIFO or a device), capped; null when
+ * unreadable. Read synchronously: the user's probe child waits for these few small local files, and
+ * behind a check pass's flood of threadpool reads they took 20-50 ms to come back.
+ */
+function readHostText(file: string, maxBytes: number): string | null {
+  return runStepsSync(fileOpSteps<number>({ op: 'host-read', path: file, maxBytes }, '/', ''), fs) as string | null;
 }
 
 /** Reads the host's /etc/passwd and /etc/group (host files, chosen by the host's admin). */
 export async function readHostAccounts(): Promise<HostAccounts> {
-  const [passwd, groups] = await Promise.all([readCapped('/etc/passwd'), readCapped('/etc/group')]);
-  return { passwd: parsePasswd(passwd), groups: parseGroup(groups) };
+  const [passwd, groups] = ['/etc/passwd', '/etc/group'].map((f) => readHostText(f, ACCOUNT_FILE_CAP) ?? '');
+  return { passwd: parsePasswd(passwd!), groups: parseGroup(groups!) };
 }
 
 /** Reads /proc/PID/{uid,gid}_map; null maps when the guest shares our user namespace. */
 export async function readIdMaps(pid: number | null, ownUserns: boolean): Promise<IdMaps> {
   if (pid === null || ownUserns) return { uid: null, gid: null };
-  const [uid, gid] = await Promise.all(
-    ['uid_map', 'gid_map'].map((f) =>
-      readFile(`/proc/${pid}/${f}`, 'utf8').then(
-        (t) => parseIdMap(t.slice(0, 64 * 1024)),
-        () => [],
-      ),
-    ),
-  );
+  const [uid, gid] = ['uid_map', 'gid_map'].map((f) => {
+    const text = readHostText(`/proc/${pid}/${f}`, ID_MAP_CAP);
+    return text === null ? [] : parseIdMap(text);
+  });
   return { uid: uid!, gid: gid! };
 }
 

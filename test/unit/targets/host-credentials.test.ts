@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { hostCredentials, type HostAccounts } from '../../../src/targets/host-credentials.js';
+import { hostCredentials, readHostAccounts, readIdMaps, type HostAccounts } from '../../../src/targets/host-credentials.js';
 import { parseIdMap } from '../../../src/parse/id-map.js';
 
 const host: HostAccounts = {
@@ -32,5 +33,21 @@ describe('hostCredentials (M2)', () => {
   it('a uid with no host account gets no groups, and not a gid the host gives to a group', () => {
     expect(hostCredentials({ uid: 2000, gid: 6, groups: [6, 29] }, same, host)).toEqual({ uid: 2000, gid: 65534, groups: [] });
     expect(hostCredentials({ uid: 2000, gid: 2000, groups: [] }, same, host)).toEqual({ uid: 2000, gid: 2000, groups: [] });
+  });
+});
+
+describe('the host files hostCredentials reads', () => {
+  it("reads a process's id maps from /proc (ours: the whole range maps to itself), and none for a process that is gone", async () => {
+    const own = await readIdMaps(process.pid, false);
+    expect(own.uid).toEqual(parseIdMap(readFileSync('/proc/self/uid_map', 'utf8')));
+    expect(own.uid!.length).toBeGreaterThan(0);
+    expect(await readIdMaps(2 ** 30, false)).toEqual({ uid: [], gid: [] });
+    expect(await readIdMaps(process.pid, true)).toEqual({ uid: null, gid: null });
+  });
+
+  it("reads the host's own passwd and group", async () => {
+    const accounts = await readHostAccounts();
+    expect(accounts.passwd.find((p) => p.uid === 0)?.name).toBe('root');
+    expect(accounts.groups.find((g) => g.gid === 0)?.name).toBe('root');
   });
 });

@@ -213,7 +213,9 @@ export interface Host {
   readonly invokingEnv: Readonly<Record<string, string | undefined>>;
   readonly schrootPaths: SchrootPaths;
 
-  // Files, as the host sees them. Null means missing or unreadable.
+  // Files, as the host sees them. Null means missing or unreadable. stat, lstat, realpath and readlink
+  // answer as the run first saw the path (read once per run, shared by its checks and guests; the
+  // answers are frozen); readFile and readdir read afresh.
   /** A host file's text, capped at `maxBytes` (default 1 MiB). */
   readFile(path: string, opts?: { maxBytes?: number }): Promise<string | null>;
   /** Follows symlinks. */

@@ -1,27 +1,21 @@
-import { open } from 'node:fs/promises';
 import { capabilitiesOf } from '../guest/guest-argv.js';
+import { PROC_CAPS, readCappedText } from './proc-read.js';
 
-/** /proc/PID/status is about 1.5 KiB; more than this is not a status file. */
-const STATUS_CAP_BYTES = 16 * 1024;
+/** The text of /proc/PID/status (about 1.5 KiB, capped), or null when it cannot be read. */
+function statusOf(pid: number | 'self'): string | null {
+  // Read synchronously, like the rest of /proc: well under a millisecond, where a promise-based read waits in libuv's pool.
+  return readCappedText(`/proc/${pid}/status`, PROC_CAPS.status)?.text ?? null;
+}
 
-/** Reads at most `max` bytes of a /proc file (whose st_size is 0), or null when it cannot be read. */
-async function readCapped(file: string, max: number): Promise<string | null> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-    const buf = Buffer.alloc(max);
-    let used = 0;
-    while (used < max) {
-      const { bytesRead } = await handle.read(buf, used, max - used, null);
-      if (bytesRead === 0) break;
-      used += bytesRead;
-    }
-    return buf.subarray(0, used).toString('utf8');
-  } catch {
-    return null;
-  } finally {
-    await handle?.close().catch(() => undefined);
+let ownBounding: string[] | null | undefined;
+
+/** Our own bounding set, read once: it can only shrink (PR_CAPBSET_DROP), and ctr-doctor never drops a capability. */
+function ownBoundingSet(): string[] | null {
+  if (ownBounding === undefined) {
+    const text = statusOf('self');
+    ownBounding = text === null ? null : capabilitiesOf(text);
   }
+  return ownBounding;
 }
 
 /**
@@ -29,11 +23,8 @@ async function readCapped(file: string, max: number): Promise<string | null> {
  * ones we have ourselves; null when its status cannot be read.
  */
 export async function boundingSetOf(pid: number | 'self'): Promise<string[] | null> {
-  const [theirs, ours] = await Promise.all([
-    readCapped(`/proc/${pid}/status`, STATUS_CAP_BYTES),
-    pid === 'self' ? null : readCapped('/proc/self/status', STATUS_CAP_BYTES),
-  ]);
+  const theirs = statusOf(pid);
   if (theirs === null) return null;
-  const own = ours === null ? undefined : (capabilitiesOf(ours) ?? undefined);
+  const own = pid === 'self' ? undefined : (ownBoundingSet() ?? undefined);
   return capabilitiesOf(theirs, 'CapBnd', own);
 }

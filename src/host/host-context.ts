@@ -55,8 +55,9 @@ const DEFAULT_MAX_BYTES = 1024 * 1024;
 /** Text cut at a cap loses its last, partial line rather than parsing half of it. */
 const wholeLines = (text: string): string => (text.endsWith('\n') || text === '' ? text : text.slice(0, text.lastIndexOf('\n') + 1));
 
-function hostStat(s: Stats): HostStat {
-  return { type: fileTypeOf(s), mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, dev: s.dev, ino: s.ino };
+/** One answer serves every check that asks (see HostContext's metadata): frozen, so that none can change another's. */
+function sharedStat(s: Stats): HostStat {
+  return Object.freeze({ type: fileTypeOf(s), mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, dev: s.dev, ino: s.ino });
 }
 
 /** How a scan is shown: its budget, and from its value whether it is complete and what it found. */
@@ -216,20 +217,37 @@ export class HostContext implements Host {
     return readFileCapped(path, opts?.maxBytes ?? DEFAULT_MAX_BYTES);
   }
 
+  /**
+   * Host metadata (stat, lstat, realpath, readlink) read once per path for the run: `check --all`'s guests
+   * ask for the same host sockets, /etc/resolv.conf and /proc/self/ns links, each guest again. A run
+   * changes nothing on the host (a fix's re-check opens a new HostContext), so its first answer stands.
+   */
+  private readonly metadata = new Map<string, Promise<unknown>>();
+
+  private readOnce<T>(op: string, path: string, read: () => Promise<T>): Promise<T> {
+    const key = `${op}\0${path}`;
+    let answer = this.metadata.get(key) as Promise<T> | undefined;
+    if (answer === undefined) {
+      answer = read();
+      this.metadata.set(key, answer);
+    }
+    return answer;
+  }
+
   stat(path: string): Promise<HostStat | null> {
-    return stat(path).then(hostStat, () => null);
+    return this.readOnce('stat', path, () => stat(path).then(sharedStat, () => null));
   }
 
   lstat(path: string): Promise<HostStat | null> {
-    return lstat(path).then(hostStat, () => null);
+    return this.readOnce('lstat', path, () => lstat(path).then(sharedStat, () => null));
   }
 
   realpath(path: string): Promise<string | null> {
-    return realpath(path).catch(() => null);
+    return this.readOnce('realpath', path, () => realpath(path).catch(() => null));
   }
 
   readlink(path: string): Promise<string | null> {
-    return readlink(path).catch(() => null);
+    return this.readOnce('readlink', path, () => readlink(path).catch(() => null));
   }
 
   readdir(path: string): Promise<string[] | null> {

@@ -125,9 +125,13 @@ export function printMountinfoLine(e: MountEntry): string {
 }
 
 function normalize(p: string): string {
+  // Most paths are already normal: returned as they are, no regex and no new string (isUnder runs per mount, per guest).
+  if (!p.includes('//') && (p.length <= 1 || p.charCodeAt(p.length - 1) !== SLASH)) return p;
   const collapsed = p.replace(/\/+/g, '/');
   return collapsed.length > 1 ? collapsed.replace(/\/$/, '') : collapsed;
 }
+
+const SLASH = 0x2f;
 
 /**
  * Whether `path` is `dir` or below it, comparing whole components: `/a/b` is under `/a`, `/ab` is not.
@@ -137,7 +141,7 @@ export function isUnder(path: string, dir: string): boolean {
   const p = normalize(path);
   const d = normalize(dir);
   if (d === '/') return p.startsWith('/');
-  return p === d || p.startsWith(d + '/');
+  return p === d || (p.length > d.length && p.charCodeAt(d.length) === SLASH && p.startsWith(d));
 }
 
 function depth(p: string): number {

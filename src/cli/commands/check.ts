@@ -126,16 +126,15 @@ function bufferedStreams(streams: ReportStreams): { streams: ReportStreams; flus
  * Writes `JSON.stringify(items, null, 2)` and a newline, one item at a time: with many guests the
  * whole array as one string (and its copy as bytes) was the run's peak of memory, at its very end.
  */
-function writeJsonArray(io: CliIo, items: readonly unknown[]): void {
+export function writeJsonArray(io: Pick<CliIo, 'out'>, items: readonly unknown[]): void {
   if (items.length === 0) {
     io.out.write('[]\n');
     return;
   }
-  // JSON text has no raw newline inside a string, so indenting every line by two spaces nests it exactly as stringify would.
+  // `[item]` stringified is "[\n" + the item nested one level, as in the whole array + "\n]": that middle is cut out, not re-indented.
   items.forEach((item, i) => {
-    io.out.write(
-      `${i === 0 ? '[\n' : ''}  ${JSON.stringify(item, null, 2).replaceAll('\n', '\n  ')}${i === items.length - 1 ? '\n]\n' : ',\n'}`,
-    );
+    const nested = JSON.stringify([item], null, 2);
+    io.out.write(`${i === 0 ? '[\n' : ''}${nested.slice(2, -2)}${i === items.length - 1 ? '\n]\n' : ',\n'}`);
   });
 }
 

@@ -96,8 +96,31 @@ describe('isUnder and mountsUnder', () => {
     ['/anything', '/', true],
     ['/', '/a', false],
     ['relative', '/', false],
+    ['/a/b/', '/a/b', true],
+    ['/a//', '/a', true],
+    ['/', '/', true],
+    ['/a', '/a/b', false],
   ])('isUnder(%j, %j) is %s', (p, d, want) => {
     expect(isUnder(p, d)).toBe(want);
+  });
+
+  it('answers as collapsing slashes and dropping a trailing one, then comparing whole components, would', () => {
+    // The slow, obvious definition: isUnder's fast path for paths already normal must agree with it everywhere.
+    const normal = (x: string) => {
+      const c = x.replace(/\/+/g, '/');
+      return c.length > 1 ? c.replace(/\/$/, '') : c;
+    };
+    const reference = (x: string, dir: string) => {
+      const [p, d] = [normal(x), normal(dir)];
+      return d === '/' ? p.startsWith('/') : p === d || p.startsWith(`${d}/`);
+    };
+    const pathArb = fc.string({ maxLength: 10, unit: fc.constantFrom('a', 'b', '/') });
+    fc.assert(
+      fc.property(pathArb, pathArb, (x, dir) => {
+        expect(isUnder(x, dir)).toBe(reference(x, dir));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('orders mounts deepest first, newest first at equal depth', () => {

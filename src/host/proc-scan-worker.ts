@@ -1,10 +1,11 @@
 import { Worker } from 'node:worker_threads';
+import { statRoots } from './root-stat-scan.js';
 
 /**
- * The host scan (a stat of /proc/PID/root for every process) run on a worker thread, started by
- * the bin before the CLI's modules load: on a busy host it is done, on the other core, by the
- * time a target is opened. The result is handed over through a process-wide slot, since the bin
- * and the CLI are bundled apart.
+ * The host scan (a stat of /proc/PID/root for every process), started by the bin before the CLI's
+ * modules load: by the host's `stat` programs as root (root-stat-scan.ts), else on a worker thread;
+ * on a busy host it is done, on the other core, by the time a target is opened. The result is handed
+ * over through a process-wide slot, since the bin and the CLI are bundled apart.
  */
 const SLOT = Symbol.for('ctr-doctor.process-scan');
 
@@ -32,6 +33,10 @@ function answer(m) {
     parentPort.postMessage({ answer: m.id, value: m.pids.map(statLine) });
     return;
   }
+  // The rows came from elsewhere (the bin's stat programs): the owners of those pids, in their order.
+  if (m && m.kind === 'owners') return sendOwners(m.pids);
+  // They could not: the whole scan here after all.
+  if (m && m.kind === 'scan') return scanAll();
   if (!m || m.kind !== 'run') return;
   try {
     // Our own function's source (runOnScanThread), never data from a guest.
@@ -41,7 +46,8 @@ function answer(m) {
     parentPort.postMessage({ id: m.id, error: String((e && e.message) || e) });
   }
 }
-if (workerData && workerData.scan) {
+// The process scan: every process's root (rows), then the owners of /proc/PID in the same order.
+function scanAll() {
   const pids = fs.readdirSync('/proc').filter((e) => /^\\d+$/.test(e));
   const rows = new Float64Array(pids.length * 3);
   let n = 0;
@@ -56,13 +62,18 @@ if (workerData && workerData.scan) {
     n++;
   }
   const out = rows.slice(0, n * 3);
+  const listed = out.filter((_, i) => i % 3 === 0);
   parentPort.postMessage({ rows: out }, [out.buffer]);
   // The owners come second: opening a target waits for the rows only. (Read on the main thread while it
   // waits for the rows, they cost the rows more than they save: the two threads share the machine's cores.)
-  const owners = new Float64Array(n);
-  for (let i = 0; i < n; i++) owners[i] = fs.statSync('/proc/' + rows[i * 3], { throwIfNoEntry: false })?.uid ?? -1;
+  sendOwners(listed);
+}
+function sendOwners(pids) {
+  const owners = new Float64Array(pids.length);
+  for (let i = 0; i < pids.length; i++) owners[i] = fs.statSync('/proc/' + pids[i], { throwIfNoEntry: false })?.uid ?? -1;
   parentPort.postMessage({ owners }, [owners.buffer]);
 }
+if (workerData && workerData.scan) scanAll();
 `;
 
 /** The host-scan thread of this process, shared by the bin and the CLI (bundled apart) through a process-wide slot. */
@@ -211,8 +222,12 @@ interface ProcessScan {
 }
 type Slot = { [SLOT]?: ProcessScan };
 
-/** Starts the scan on a worker thread (once); failures resolve to null, and the scan is then made inline. */
-export function startProcessScan(): void {
+/**
+ * Starts the scan (once): the roots by the host's `stat` programs when we are root (root-stat-scan.ts),
+ * else on the host-scan thread, which also reads the owners after them and stays for later scans.
+ * Failures resolve to null, and the scan is then made inline. `programs`: for tests, other programs than sh and stat.
+ */
+export function startProcessScan(programs?: Parameters<typeof statRoots>[0]): void {
   const slot = globalThis as Slot;
   if (slot[SLOT]) return;
   let gotRows: (rows: ScanRows | null) => void = () => undefined;
@@ -227,15 +242,18 @@ export function startProcessScan(): void {
     }),
   };
   slot[SLOT] = scan;
+  const byPrograms = process.geteuid?.() === 0 ? statRoots(programs) : null;
+  const worker = newScanThread(byPrograms === null);
+  if (!worker) {
+    // No thread: the programs' rows if any, and the owners read when asked for.
+    void (byPrograms ?? Promise.resolve(null)).then(gotRows);
+    gotOwners(null);
+    return;
+  }
   const failed = (): void => {
     gotRows(null);
     gotOwners(null);
   };
-  const worker = newScanThread(true);
-  if (!worker) {
-    failed();
-    return;
-  }
   worker.on('message', (message: { rows?: ScanRows; owners?: ScanOwners }) => {
     if (message.rows) gotRows(message.rows);
     if (message.owners) {
@@ -247,6 +265,15 @@ export function startProcessScan(): void {
   worker.unref();
   worker.once('error', failed);
   worker.once('exit', failed);
+  void byPrograms?.then((rows) => {
+    if (rows === null) {
+      // The programs could not say: the thread makes the whole scan after all.
+      worker.postMessage({ kind: 'scan' });
+      return;
+    }
+    gotRows(rows);
+    worker.postMessage({ kind: 'owners', pids: rows.filter((_, i) => i % 3 === 0) });
+  });
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   type Walked,
 } from './walk-steps.js';
 import { fileTypeOf } from './file-type.js';
+import type { DirCache } from './dir-cache.js';
 
 /**
  * GuestFiles' four operations as steps over any handle type: run by the async driver on the main
@@ -89,13 +90,14 @@ function found<H>(guestPath: string, walked: Walked<H>): Failure | null {
 }
 
 /**
- * The steps of `op` on a guest path walked inside `walkRoot` (or from `rootHandle`); `shownRoot`
- * is the root as reports show it (GuestStat.hostPath). Never throws: a failure is an answer.
+ * The steps of `op` on a guest path walked inside `walkRoot` (or from `rootHandle`, with its pass's
+ * `cache` of steps); `shownRoot` is the root as reports show it (GuestStat.hostPath). Never
+ * throws: a failure is an answer.
  */
-export function* fileOpSteps<H>(op: FileOp, walkRoot: string, shownRoot: string, rootHandle?: H): Steps<H, unknown> {
+export function* fileOpSteps<H>(op: FileOp, walkRoot: string, shownRoot: string, rootHandle?: H, cache?: DirCache<H>): Steps<H, unknown> {
   if (op.op === 'host-read') return yield* hostReadSteps<H>(op.path, op.maxBytes);
   const { guestPath } = op;
-  const opts = rootHandle === undefined ? {} : { rootHandle };
+  const opts = rootHandle === undefined ? {} : cache === undefined ? { rootHandle } : { rootHandle, cache };
   switch (op.op) {
     case 'stat':
       try {

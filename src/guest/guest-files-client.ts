@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { lostAnswer, pathOf, type FileOp } from './guest-file-ops.js';
-import type { ServerRequest } from './guest-files-server.js';
+import type { ServerMessage, ServerRequest } from './guest-files-server.js';
 import { timing } from '../core/timing.js';
 import { trackChild } from '../core/live-children.js';
 
@@ -167,15 +167,34 @@ function idle(server: Server): void {
 
 /**
  * Asks `op` on a guest path of `shownRoot` (walked from `walkRoot`, a handle the caller holds
- * until `release` is called). Null when no server can serve it (then read in this thread).
+ * until `release` is called; of diagnosis pass `pass`, when it is one's). Null when no server can
+ * serve it (then read in this thread).
  */
-function askGuestFilesServer(op: FileOp, walkRoot: string, shownRoot: string, release: () => void): Promise<Asked> | null {
+function askGuestFilesServer(op: FileOp, walkRoot: string, shownRoot: string, release: () => void, pass?: number): Promise<Asked> | null {
   if (!enabled) return null;
   const server = serverFor(suspect.has(shownRoot) ? shownRoot : '');
   if (server === null) return null;
+  const request: ServerRequest =
+    pass === undefined ? { id: nextId++, op, walkRoot, shownRoot } : { id: nextId++, op, walkRoot, shownRoot, pass };
   return new Promise<Asked>((resolve) => {
-    enqueue(server, { request: { id: nextId++, op, walkRoot, shownRoot }, resolve, release });
+    enqueue(server, { request, resolve, release });
   });
+}
+
+/**
+ * Tells every server that diagnosis pass `pass` has ended, so that they close the root and the
+ * directories they hold for it. Call it once none of the pass's requests is unanswered (its root
+ * handle is about to be closed): a later pass may reuse that descriptor number for another root.
+ */
+export function endGuestFilesPass(pass: number): void {
+  const message: ServerMessage = { endPass: pass };
+  for (const server of servers.values()) {
+    if (server.dead || !server.child.connected) continue;
+    // Nothing waits for it: an idle server is not kept up by it.
+    server.child.send(message, (error) => {
+      if (error) retire(server, `the guest-files server could not be told: ${error.message}`);
+    });
+  }
 }
 
 function enqueue(server: Server, pending: Pending): void {
@@ -281,8 +300,9 @@ function retire(server: Server, why: string | null, ending = false): void {
 
 /**
  * `op`'s answer: from the server when it is in use (walked from `walkRoot`, held by the caller
- * until `release` is called), else, or when no server could start, from `here` on this thread.
- * A request the server had no answer for answers as an `io` failure (lostAnswer).
+ * until `release` is called; `pass`: the diagnosis pass it is of, see {@link endGuestFilesPass}),
+ * else, or when no server could start, from `here` on this thread. A request the server had no
+ * answer for answers as an `io` failure (lostAnswer).
  */
 export async function askOrHere(
   op: FileOp,
@@ -290,8 +310,9 @@ export async function askOrHere(
   shownRoot: string,
   here: () => Promise<unknown>,
   release: () => void = () => undefined,
+  pass?: number,
 ): Promise<unknown> {
-  const asked = askGuestFilesServer(op, walkRoot, shownRoot, release);
+  const asked = askGuestFilesServer(op, walkRoot, shownRoot, release, pass);
   if (asked !== null) {
     const result = await asked;
     if ('answer' in result) return result.answer;

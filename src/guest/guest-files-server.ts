@@ -6,10 +6,14 @@
  * cannot be left behind (Node joins every thread at exit, process.exit() too), a process can be
  * killed. It walks from the CLI's held root handle (/proc/CLI-PID/fd/N, the very directory), runs
  * no program, and answers each request on its own, in order (guest-files-client.ts relies on it).
+ * A request of a diagnosis pass (its `pass` id) walks from the root this server opened once for
+ * that pass, through the pass's cache of directories (dir-cache.ts), until the CLI says the pass
+ * has ended; a pass's handles never serve another pass (the CLI's fd N may stand for another root later).
  */
 import * as fs from 'node:fs';
 import { fileOpSteps, type FileOp } from './guest-file-ops.js';
-import { runStepsSync } from './walk-steps.js';
+import { O_PATH, runStepsSync } from './walk-steps.js';
+import { DirCache, HandleBudget } from './dir-cache.js';
 
 /** One request: `op` on a guest path, walked from `walkRoot`; `shownRoot` is the root as reports show it. */
 export interface ServerRequest {
@@ -17,22 +21,77 @@ export interface ServerRequest {
   op: FileOp;
   walkRoot: string;
   shownRoot: string;
+  /** The diagnosis pass it belongs to (unique in the CLI's run), whose root `walkRoot` is held until the pass ends. */
+  pass?: number;
 }
+
+/** What the CLI sends: a batch of requests, or the end of a pass (none of its requests is left unanswered by then). */
+export type ServerMessage = ServerRequest[] | { endPass: number };
+
+/** Descriptors all passes' caches may hold at once (24 guests' passes take a few dozen each). */
+const SERVER_CACHED_HANDLES = 4096;
+
+/** A pass's root, opened once, and its cached directories. */
+interface PassHandles {
+  walkRoot: string;
+  root: number;
+  cache: DirCache<number>;
+}
+
+const passes = new Map<number, PassHandles>();
+/** Passes the CLI said have ended: a stray request of one walks on its own, nothing is kept for it. */
+const ended = new Set<number>();
+const budget = new HandleBudget(SERVER_CACHED_HANDLES);
 
 /** A test's stand-in for a hung mount (CTR_DOCTOR_TEST_HANG_PATH, set by tests only): a read of this guest path (a FIFO) blocks. */
 const hangPath = process.env.CTR_DOCTOR_TEST_HANG_PATH;
+
+/** The held root and cache of `request`'s pass (opened on its first request), or null: the request walks from `walkRoot` alone. */
+function passOf(request: ServerRequest): PassHandles | null {
+  const { pass, walkRoot } = request;
+  if (pass === undefined || ended.has(pass)) return null;
+  const known = passes.get(pass);
+  if (known !== undefined) return known.walkRoot === walkRoot ? known : null;
+  let root: number;
+  try {
+    root = fs.openSync(walkRoot, O_PATH | fs.constants.O_DIRECTORY);
+  } catch {
+    // The walk opens it again and says why it cannot.
+    return null;
+  }
+  const handles: PassHandles = { walkRoot, root, cache: new DirCache(root, undefined, budget) };
+  passes.set(pass, handles);
+  return handles;
+}
+
+/** Closes what pass `id` held here. */
+function endPass(id: number): void {
+  ended.add(id);
+  const handles = passes.get(id);
+  if (handles === undefined) return;
+  passes.delete(id);
+  for (const fd of [...handles.cache.end(), handles.root]) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // Only looked through.
+    }
+  }
+}
 
 function serve(request: ServerRequest): void {
   if (hangPath !== undefined && request.op.op === 'read' && request.op.guestPath === hangPath)
     // Blocks until a writer comes (none will): the request never answers, as on a hung mount.
     fs.openSync(`${request.walkRoot}${hangPath}`, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  const answer = runStepsSync(fileOpSteps<number>(request.op, request.walkRoot, request.shownRoot), fs);
+  const pass = passOf(request);
+  const answer = runStepsSync(fileOpSteps<number>(request.op, request.walkRoot, request.shownRoot, pass?.root, pass?.cache), fs);
   process.send!({ id: request.id, answer });
 }
 
 if (process.send) {
-  process.on('message', (batch: ServerRequest[]) => {
-    for (const request of batch) serve(request);
+  process.on('message', (message: ServerMessage) => {
+    if (Array.isArray(message)) for (const request of message) serve(request);
+    else endPass(message.endPass);
   });
   // The CLI is gone (or has let us go): nothing more will be asked.
   process.on('disconnect', () => process.exit(0));

@@ -2,8 +2,8 @@ import { open, stat as fsStat, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { hostPathOf } from './walk-steps.js';
 import { O_PATH, runStepsAsync } from './walk-in-root.js';
-import { fileOpSteps, withText, type Failure, type FileOp, type RawRead } from './guest-file-ops.js';
-import { askOrHere } from './guest-files-client.js';
+import { fileOpSteps, withText, type Failure, type FileOp, type RawRead, type Resolved } from './guest-file-ops.js';
+import { askOrHere, endGuestFilesPass } from './guest-files-client.js';
 import type { GuestRead, GuestStat } from '../core/target.js';
 import { timing } from '../core/timing.js';
 
@@ -13,6 +13,9 @@ export const DEFAULT_READ_CAP = 1024 * 1024;
 /** A read bigger than this is not kept by a pass: several checks reading one huge guest file must not multiply the CLI's memory. */
 const MEMO_MAX_BYTES = 64 * 1024;
 
+/** Passes of this run, numbered: the guest-files server keeps a pass's directories by its number (never a descriptor's, which is reused). */
+let lastPassId = 0;
+
 /**
  * One diagnosis pass over a guest root: the root held open (one open for all of the pass's walks,
  * and the same directory for all of them) and what was read in it, by the path as the walk sees it.
@@ -20,6 +23,7 @@ const MEMO_MAX_BYTES = 64 * 1024;
  */
 class ReadPass {
   readonly memo = new Map<string, Promise<unknown>>();
+  readonly id = ++lastPassId;
   /** Walks using the held root now: it is closed only when none is left (a descriptor number must never be reused under a walk). */
   private users = 0;
   private ended = false;
@@ -56,7 +60,10 @@ class ReadPass {
   private async closeHandle(): Promise<void> {
     const h = await this.handle;
     this.handle = null;
-    await h?.close().catch(() => undefined);
+    if (h === null) return;
+    // No walk of this pass is left anywhere: the server lets go of what it holds for it before the number is reused.
+    endGuestFilesPass(this.id);
+    await h.close().catch(() => undefined);
   }
 }
 
@@ -128,7 +135,7 @@ export class GuestFiles {
         pass.release();
       };
       const walkRoot = `/proc/${process.pid}/fd/${handle.fd}`;
-      return shape(await askOrHere(op, walkRoot, this.root, () => this.runHere(op, handle), release));
+      return shape(await askOrHere(op, walkRoot, this.root, () => this.runHere(op, handle), release, pass.id));
     })();
     pass.memo.set(key, reading);
     const value = await reading;
@@ -182,6 +189,16 @@ export class GuestFiles {
       { op: 'readdir', guestPath },
       (v: string[] | null) => v === null || v.length <= 4096,
       (v) => (v === null ? null : [...v]),
+    );
+  }
+
+  /** Where `guestPath` leads, every symlink followed (a socket a probe is to reach): its guest path, or why it cannot be walked. */
+  resolve(guestPath: string): Promise<Resolved> {
+    return this.inPass(
+      memoKey('resolve', guestPath, ''),
+      { op: 'resolve', guestPath },
+      () => true,
+      (v: Resolved) => ({ ...v }),
     );
   }
 

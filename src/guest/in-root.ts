@@ -1,8 +1,7 @@
 import type { Stats } from 'node:fs';
-import { InRootError, runStepsAsync, walkInRoot } from './walk-in-root.js';
+import { InRootError, walkInRoot } from './walk-in-root.js';
 import { hostPathOf } from './walk-steps.js';
-import { fileOpSteps, type FileOp, type Resolved } from './guest-file-ops.js';
-import { askOrHere } from './guest-files-client.js';
+import { GuestFiles } from './guest-files.js';
 
 export { InRootError, hostPathOf };
 
@@ -34,11 +33,11 @@ export async function resolveInRoot(root: string, guestPath: string, opts: { fol
 /**
  * Where `guestPath` leads inside `root` (like {@link resolveInRoot}, the last symlink followed):
  * the guest path only, walked by the guest-files server when it is in use (check --all), else
- * here. Throws an {@link InRootError} when the path cannot be walked.
+ * here; inside a diagnosis pass over `root`, once per pass (see GuestFiles). Throws an
+ * {@link InRootError} when the path cannot be walked.
  */
 export async function resolveGuestPath(root: string, guestPath: string): Promise<string> {
-  const op: FileOp = { op: 'resolve', guestPath };
-  const resolved = (await askOrHere(op, root, root, () => runStepsAsync(fileOpSteps(op, root, root)))) as Resolved;
+  const resolved = await new GuestFiles(root).resolve(guestPath);
   if ('reason' in resolved) throw new InRootError(resolved.reason, resolved.message);
   return resolved.guestPath;
 }

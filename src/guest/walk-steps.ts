@@ -1,5 +1,6 @@
 import { constants, type Stats } from 'node:fs';
 import path from 'node:path';
+import type { DirCache } from './dir-cache.js';
 
 /**
  * The descriptor walk inside a guest root, written once as a generator of file-system steps: a
@@ -73,7 +74,7 @@ export interface Walked<H> {
   symlinks: { link: string; target: string }[];
   /** The directories held on the way below the root, outermost first (for owner checks along the path). */
   dirs: { guestPath: string; handle: H }[];
-  /** Every handle the walk opened and still holds (a root handle given to it is not among them). */
+  /** Every handle the walk opened and still holds (a root handle given to it, and a pass's cached directories, are not among them). */
   held: H[];
 }
 
@@ -119,24 +120,41 @@ function* unless<H, T>(step: Step<H>, codes: string[]): Steps<H, T | null> {
   }
 }
 
+/** How a walk starts: whether a last symlink is followed, a root handle the caller holds, and that root's pass cache. */
+export interface WalkOptions<H> {
+  followLast?: boolean;
+  rootHandle?: H;
+  /** The pass's cached steps (see dir-cache.ts); used only with the very `rootHandle` it was made for. */
+  cache?: DirCache<H>;
+}
+
 /**
  * Walks `guestPath` inside `root` like the kernel would after chroot(root), holding a handle on
  * every directory it passes: each component is opened with O_PATH|O_NOFOLLOW inside the handle
  * of the one before (openat), symlinks are read and walked again from the root (absolute) or from
  * where they sit (relative), `..` goes back to the handle it came from and never above the root.
  * What is found is the object that was walked, whatever is renamed or swapped meanwhile: read it
- * through `handle`, never by its path. On failure every handle it opened is closed and an
- * {@link InRootError} is thrown.
+ * through `handle`, never by its path. With a pass's `cache`, a step this pass already took from
+ * the root or a cached directory (a directory opened, a symlink read) is taken again from the
+ * cache, and the directories it opens are kept there. On failure every handle it opened is
+ * closed and an {@link InRootError} is thrown.
  */
-export function* walkSteps<H>(root: string, guestPath: string, opts: { followLast?: boolean; rootHandle?: H } = {}): Steps<H, Walked<H>> {
+export function* walkSteps<H>(root: string, guestPath: string, opts: WalkOptions<H> = {}): Steps<H, Walked<H>> {
   const followLast = opts.followLast ?? true;
+  const cache = opts.cache !== undefined && opts.rootHandle !== undefined && opts.cache.root === opts.rootHandle ? opts.cache : null;
   const held: H[] = [];
   const keep = (h: H): H => (held.push(h), h);
+  /** Lets go of `h`: closed when the walk holds it (never the root or a cached directory). */
   function* drop(h: H): Steps<H, void> {
     const i = held.indexOf(h);
-    if (i >= 0) held.splice(i, 1);
+    if (i < 0) return;
+    held.splice(i, 1);
     yield* closeQuietly(h);
   }
+  /** Hands `h` (held) over to the cache for the rest of the pass, when it takes it. */
+  const cacheDir = (dir: H, name: string, h: H): void => {
+    if (cache?.keepDir(dir, name, h)) held.splice(held.indexOf(h), 1);
+  };
 
   try {
     // The root is chosen by the tool (a directory or /proc/PID/root), so it may be followed. A
@@ -154,6 +172,14 @@ export function* walkSteps<H>(root: string, guestPath: string, opts: { followLas
     const here = (extra: string[] = []): string => '/' + [...stack.slice(1).map((s) => s.name), ...extra].join('/');
     let pending = splitComponents(guestPath);
     let leaf: { handle: H; stats: Stats; name: string } | null = null;
+    /** Goes on at symlink `link`'s `target`: what is left to walk afterwards (an absolute target restarts at the guest's root, never the host's). */
+    function* followSymlink(link: string, target: string, rest: string[]): Steps<H, string[]> {
+      if (symlinks.length >= MAX_SYMLINKS)
+        throw new InRootError('symlink-loop', `${guestPath}: too many levels of symbolic links (a loop)`);
+      symlinks.push({ link, target });
+      if (target.startsWith('/')) while (stack.length > 1) yield* drop(stack.pop()!.handle);
+      return [...splitComponents(target), ...rest];
+    }
     const dirsOf = (): Walked<H>['dirs'] =>
       stack.slice(1).map((s, i) => ({
         guestPath:
@@ -174,6 +200,19 @@ export function* walkSteps<H>(root: string, guestPath: string, opts: { followLas
       const top = stack[stack.length - 1]!;
       const isLast = pending.length === 0;
       const candidate = here([component]);
+      const cached = cache?.lookup(top.handle, component);
+      if (cached !== undefined && 'dir' in cached) {
+        if (!isLast) {
+          stack.push({ handle: cached.dir, name: component });
+          continue;
+        }
+        leaf = { handle: cached.dir, stats: yield* run<H, Stats>({ op: 'fstat', handle: cached.dir }), name: component };
+        continue;
+      }
+      if (cached !== undefined && (!isLast || followLast)) {
+        pending = yield* followSymlink(candidate, cached.link, pending);
+        continue;
+      }
       let handle: H;
       try {
         if (!isLast) {
@@ -182,6 +221,7 @@ export function* walkSteps<H>(root: string, guestPath: string, opts: { followLas
           const dir = yield* unless<H, H>({ op: 'open', dir: top.handle, name: component, flags: DIR_NOFOLLOW }, ['ENOTDIR', 'ELOOP']);
           if (dir !== null) {
             stack.push({ handle: keep(dir), name: component });
+            cacheDir(top.handle, component, dir);
             continue;
           }
         }
@@ -207,10 +247,8 @@ export function* walkSteps<H>(root: string, guestPath: string, opts: { followLas
           throw errorOf(e, candidate);
         }
         yield* drop(handle);
-        symlinks.push({ link: candidate, target });
-        // An absolute target restarts at the guest's root, never the host's.
-        if (target.startsWith('/')) while (stack.length > 1) yield* drop(stack.pop()!.handle);
-        pending = [...splitComponents(target), ...pending];
+        cache?.keepLink(top.handle, component, target);
+        pending = yield* followSymlink(candidate, target, pending);
         continue;
       }
       if (stats.isDirectory() && !isLast) {
@@ -218,6 +256,7 @@ export function* walkSteps<H>(root: string, guestPath: string, opts: { followLas
         continue;
       }
       if (!isLast) throw new InRootError('not-a-directory', `${candidate}: not a directory`);
+      if (stats.isDirectory()) cacheDir(top.handle, component, handle);
       leaf = { handle, stats, name: component };
     }
 
@@ -249,7 +288,7 @@ export function* walkSteps<H>(root: string, guestPath: string, opts: { followLas
 export function* withWalkSteps<H, R>(
   root: string,
   guestPath: string,
-  opts: { followLast?: boolean; rootHandle?: H },
+  opts: WalkOptions<H>,
   use: (walked: Walked<H>) => Steps<H, R>,
 ): Steps<H, R> {
   const walked = yield* walkSteps<H>(root, guestPath, opts);

@@ -10,6 +10,7 @@ import {
   openSync,
   readdirSync,
   readlinkSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -314,6 +315,59 @@ describe('guest-files server', () => {
     const pid = Number(r.stdout.trim());
     expect(pid).toBeGreaterThan(0);
     expect(running(pid)).toBe(false);
+  });
+
+  it("reuses a pass's directories for its later walks, closes them when the pass ends, and never serves another pass from them", async () => {
+    endGuestFilesServers();
+    useGuestFilesServer();
+    const [pid] = guestFilesServerPids();
+    /** The server's descriptors on `dir` or below it. */
+    const serverFdsUnder = (dir: string): string[] =>
+      readdirSync(`/proc/${pid!}/fd`).flatMap((fd) => {
+        try {
+          const target = readlinkSync(`/proc/${pid!}/fd/${fd}`);
+          return target === dir || target.startsWith(dir + '/') ? [target] : [];
+        } catch {
+          return [];
+        }
+      });
+    const gone = async (dir: string): Promise<string[]> => {
+      for (let i = 0; i < 100 && serverFdsUnder(dir).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      return serverFdsUnder(dir);
+    };
+    mkdirSync(path.join(root, 'srv/a'), { recursive: true });
+    writeFileSync(path.join(root, 'srv/a/one'), 'one\n');
+    try {
+      const endA = beginReadPass(root);
+      const a = new GuestFiles(root);
+      expect(await a.readFile('/srv/a/one')).toMatchObject({ ok: true, text: 'one\n' });
+      const rootFdA = fdsOn(root);
+      expect(rootFdA.length).toBe(1);
+      // Held for the pass: its root (opened once) and the directories on the way.
+      expect(serverFdsUnder(root).sort()).toEqual([root, path.join(root, 'srv'), path.join(root, 'srv/a')]);
+      renameSync(path.join(root, 'srv/a'), path.join(root, 'srv/old'));
+      mkdirSync(path.join(root, 'srv/a'));
+      writeFileSync(path.join(root, 'srv/a/two'), 'new\n');
+      writeFileSync(path.join(root, 'srv/old/two'), 'old\n');
+      // A later walk of the same pass goes through the directory the pass walked (one guest for the pass).
+      expect(await a.readFile('/srv/a/two')).toMatchObject({ ok: true, text: 'old\n' });
+      endA();
+      expect(await gone(root)).toEqual([]);
+      // The next pass on another root gets the same descriptor number in this process: nothing of the pass before answers it.
+      const endOther = beginReadPass(other);
+      expect(await new GuestFiles(other).readFile('/etc/hosts')).toMatchObject({ ok: true, text: 'other\n' });
+      expect(fdsOn(other)).toEqual(rootFdA);
+      endOther();
+      expect(await gone(other)).toEqual([]);
+      // And the next pass on this root walks what is there now.
+      const endB = beginReadPass(root);
+      expect(await new GuestFiles(root).readFile('/srv/a/two')).toMatchObject({ ok: true, text: 'new\n' });
+      endB();
+      expect(await gone(root)).toEqual([]);
+    } finally {
+      rmSync(path.join(root, 'srv'), { recursive: true, force: true });
+      endGuestFilesServers();
+    }
   });
 
   it("gives a request half of the run's --timeout, at least 1 s, unless CTR_DOCTOR_FILES_DEADLINE_MS says otherwise", () => {

@@ -15,7 +15,13 @@
  *   tagged lines (parse/command-frames.ts) on descriptor 3, the script's stdout, once it ended; the
  *   `x` appended to each capture keeps trailing newlines a command substitution would strip.
  *   Frame lines of commands running at once may interleave, each line is printed alone.
- * - The clock: /proc/uptime read by the shell (10 ms steps), else `date +%s%N`.
+ * - The clock: /proc/uptime read by the shell (10 ms steps), else `date +%s%N`: once just before the
+ *   commands start (their common start), then once as each ends.
+ * - Four processes a command (its pipeline element, the two command substitutions, the subshell
+ *   that execs the program), and no fewer: each capture needs a reader that is not the program; a
+ *   command substitution keeps trailing newlines only up to a terminator written after the program
+ *   ended, by its waiter; and every way sh has to start a process blocks the process that starts it
+ *   (but `&`, which needs /dev/null), so that the waiter cannot be a reader too.
  *
  * Why this is no weaker than running each program alone: sh is guest code run exactly as the
  * programs are (the same confined chain, user, environment and descriptors). A guest program can
@@ -27,12 +33,6 @@ const SCRIPT = [
   'exec 3>&1 4<&0',
   "nl='",
   "'",
-  'u=',
-  '{ read u _ </proc/uptime; } 2>&-',
-  'case $u in',
-  '  [0-9]*.[0-9][0-9]) ctd_clock() { read u _ </proc/uptime; t=${u%.*}${u#*.}0000000; } ;;',
-  '  *) ctd_clock() { t=$(date +%s%N 3>&- 4<&-); } ;;',
-  'esac',
   // ctd_put INDEX KIND LAST TEXT: TEXT as frame lines tagged KIND, its last piece without a newline tagged LAST.
   'ctd_put() {',
   '  p=$4',
@@ -46,7 +46,6 @@ const SCRIPT = [
   // ctd_one INDEX WORD…: runs WORD… (`exec "$@"`: a program, never a function or builtin), prints its frame.
   'ctd_one() {',
   '  i=$1; shift',
-  '  ctd_clock; s=$t',
   '  o=$( { e=$( (exec "$@") 2>&1 1>&5 5>&- 3>&- <&4 4<&-; r=$?; echo x; exit $r); r=$?; } 5>&1',
   '    ctd_put "$i" R r "${e%x}"; ctd_clock; printf \'\\n%s %sx\' "$r" "$t")',
   '  o=${o%x}; z=${o##*"$nl"}; o=${o%"$nl"*}',
@@ -63,6 +62,15 @@ const SCRIPT = [
   '  while [ "$j" -lt "$n" ]; do k=$((k + 1)); j=$((j + 1)); c="$c \\"\\${$k}\\""; done',
   '  pl="$pl${pl:+ | }ctd_one $i$c"; i=$((i + 1)); k=$((k + 1))',
   'done',
+  // The clock, read once here for the start of every command (all start now): /proc/uptime read by the shell (10 ms
+  // steps), else `date +%s%N` (a fork and an exec each time, so once here rather than once a command).
+  'u=',
+  '{ read u _ </proc/uptime; } 2>&-',
+  'case $u in',
+  '  [0-9]*.[0-9][0-9]) ctd_clock() { read u _ </proc/uptime; t=${u%.*}${u#*.}0000000; }; t=${u%.*}${u#*.}0000000 ;;',
+  '  *) ctd_clock() { t=$(date +%s%N 3>&- 4<&-); }; ctd_clock ;;',
+  'esac',
+  's=$t',
   'eval "$pl"',
 ].join('\n');
 

@@ -1,5 +1,7 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { commandSlot, HOLD_MS, withCommandSlot } from '../../../src/checks/command-batch.js';
 import { batchArgv } from '../../../src/checks/batch-script.js';
@@ -185,20 +187,37 @@ describe('one guest chain for the commands asked at the same moment', () => {
 async function runScript(
   shell: readonly string[],
   commands: string[][],
-): Promise<{ frames: Map<number, CommandFrame>; broken: string | null; code: number | null }> {
+  opts: { path?: string; wrap?: readonly string[] } = {},
+): Promise<{ frames: Map<number, CommandFrame>; broken: string | null; code: number | null; ends: string[][] }> {
   const marker = `ctd-${globalThis.crypto.randomUUID()}`;
   const frames = new Map<number, CommandFrame>();
   const reader = new CommandFrameReader(marker, commands.length, (f) => frames.set(f.index, f));
   const argv = batchArgv(marker, commands);
-  const child = spawn(shell[0]!, [...shell.slice(1), ...argv.slice(1)], {
+  const full = [...(opts.wrap ?? []), ...shell, ...argv.slice(1)];
+  const child = spawn(full[0]!, full.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
+    env: { PATH: opts.path ?? '/usr/bin:/bin', LC_ALL: 'C' },
   });
-  child.stdout.on('data', (c: Buffer) => reader.push(c));
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+    reader.push(c);
+  });
   const code = await new Promise<number | null>((r) => child.on('close', r));
   reader.end();
-  return { frames, broken: reader.broken, code };
+  // Each frame's end line, split: marker, index, X, exit status, start and end readings of the guest clock.
+  const ends = out
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter((w) => w[2] === 'X');
+  return { frames, broken: reader.broken, code, ends };
 }
+
+/** A private mount namespace to run a shell in (root's, else an unprivileged user's), or null where there is none. */
+const privateMounts: string[] | null = (() => {
+  const wrap = process.getuid?.() === 0 ? ['unshare', '-m', '--propagation', 'private'] : ['unshare', '-r', '-m'];
+  return spawnSync(wrap[0]!, [...wrap.slice(1), 'true']).status === 0 ? wrap : null;
+})();
 
 /** BusyBox ash is the sh of Alpine guests (scripts/test-packages.txt installs it). */
 const busybox = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p));
@@ -258,4 +277,43 @@ describe.each(shells)('the batch script run by %s', (_name, found) => {
     expect(frames.get(1)?.exitCode).toBe(127);
     expect(frames.get(2)?.stdout).toBe('p');
   });
+
+  test("one clock reading, taken just before the commands start, is each command's start; its end is read when it ended", async () => {
+    const { frames, broken, ends } = await runScript(shell, [['sleep', '0.3'], ['true'], ['sleep', '0.1']]);
+    // Marker, index, X, exit status, start reading, end reading: one start for all.
+    expect(broken).toBeNull();
+    expect(ends).toHaveLength(3);
+    expect(new Set(ends.map((w) => w[4])).size).toBe(1);
+    expect(frames.get(1)!.elapsedMs).toBeGreaterThanOrEqual(250);
+    expect(frames.get(2)!.elapsedMs).toBeLessThan(250);
+    expect(frames.get(3)!.elapsedMs).toBeGreaterThanOrEqual(50);
+    expect(frames.get(3)!.elapsedMs).toBeLessThan(frames.get(1)!.elapsedMs);
+  });
+
+  // Needs a private mount namespace (unshare -m as root, unshare -r -m with user namespaces): skipped, and listed so, without.
+  test.skipIf(privateMounts === null)(
+    'without a readable /proc/uptime the clock is `date`, run once for the start and once for each end',
+    async () => {
+      const date = ['/usr/bin/date', '/bin/date'].find((p) => existsSync(p))!;
+      const dir = mkdtempSync(join(tmpdir(), 'ctd-batch-clock-'));
+      try {
+        // A `date` that logs each run, first on PATH; /proc/uptime covered (in the namespace only) by a file that is no clock.
+        writeFileSync(join(dir, 'date'), `#!/bin/sh\necho run >> '${dir}/log'\nexec ${date} "$@"\n`);
+        chmodSync(join(dir, 'date'), 0o755);
+        writeFileSync(join(dir, 'uptime'), 'no clock here\n');
+        const wrap = [...(privateMounts ?? []), '/bin/sh', '-c', 'mount --bind "$0" /proc/uptime && exec "$@"', join(dir, 'uptime')];
+        const { frames, broken, ends } = await runScript(shell, [['sleep', '0.2'], ['true'], ['true']], {
+          path: `${dir}:/usr/bin:/bin`,
+          wrap,
+        });
+        expect(broken).toBeNull();
+        expect([...frames.keys()].sort()).toEqual([1, 2, 3]);
+        expect(frames.get(1)!.elapsedMs).toBeGreaterThanOrEqual(150);
+        expect(new Set(ends.map((w) => w[4])).size).toBe(1);
+        expect(readFileSync(join(dir, 'log'), 'utf8').split('\n').filter(Boolean)).toHaveLength(1 + 3);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -1,5 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 /** What is tracked of a child: a ChildProcess, or a command the host spawner started for us (same shape). */
 export interface TrackedChild {
   readonly pid?: number | undefined;
@@ -11,6 +9,19 @@ export interface TrackedChild {
 }
 
 /**
+ * The children one run started (a guest's commands and probes: its Target's), for that run's end
+ * to kill what a timed-out check left. Passed explicitly, not kept in an AsyncLocalStorage: on
+ * Node 20 that turns on promise hooks for the whole process, and every promise of every guest of
+ * `check --all` paid for them (some 8% of the CLI's CPU).
+ */
+export type ChildScope = Set<TrackedChild>;
+
+/** A new, empty {@link ChildScope}. */
+export function newChildScope(): ChildScope {
+  return new Set();
+}
+
+/**
  * Child processes started on behalf of checks (guest commands, probes) that have not exited.
  * A check cut off by its timeout leaves its children running; they would keep the run alive
  * past `--timeout`, so the runner kills whatever its run left once every check has an outcome.
@@ -19,17 +30,20 @@ export interface TrackedChild {
 const live = new Map<TrackedChild, { group: boolean }>();
 /** Killed but not yet reaped: waited for by {@link endLiveChildren}. */
 const dying = new Set<TrackedChild>();
-const runScope = new AsyncLocalStorage<Set<TrackedChild>>();
 
 /**
  * Remembers `child` until it exits; `group`: it leads its own process group, killed whole;
- * `unscoped`: it serves several runs (a probe child shared by `check --all`'s guests), so no run
- * ends it, only {@link endLiveChildren}. Returns it, for chaining.
+ * `scope`: the run it belongs to (see {@link killLiveChildren}). Without one (`unscoped` says so
+ * outright) it serves several runs (the host spawner, a probe child shared by `check --all`'s guests,
+ * a shared host scan's command): no overlapping run ends it, only {@link endLiveChildren}. Returns it.
  */
-export function trackChild<T extends TrackedChild>(child: T, opts: { group?: boolean; unscoped?: boolean } = {}): T {
+export function trackChild<T extends TrackedChild>(
+  child: T,
+  opts: { group?: boolean; scope?: ChildScope | undefined; unscoped?: true } = {},
+): T {
   if (child.exitCode !== null || child.signalCode !== null) return child;
   live.set(child, { group: opts.group ?? false });
-  const scope = opts.unscoped ? undefined : runScope.getStore();
+  const scope = opts.unscoped ? undefined : opts.scope;
   scope?.add(child);
   const forget = (): void => {
     live.delete(child);
@@ -44,18 +58,11 @@ export function trackChild<T extends TrackedChild>(child: T, opts: { group?: boo
 let overlapping = false;
 
 /**
- * Runs of this process may overlap from now on (`check --all`): each run's children are then kept
- * apart (see {@link withChildScope}). Opt-in because the scope is an AsyncLocalStorage, which on
- * Node 20 turns on promise hooks for the whole process (every promise pays for them, 30-50% more
- * CPU per guest file read); one run at a time needs no scope, its end kills whatever is left.
+ * Runs of this process may overlap from now on (`check --all`): the end of one then kills only the
+ * children of its own scope (see {@link killLiveChildren}); one run at a time kills whatever is left.
  */
 export function letRunsOverlap(): void {
   overlapping = true;
-}
-
-/** Runs `work` so that {@link killLiveChildren} called inside it ends only the children it started (once runs may overlap). */
-export function withChildScope<T>(work: () => Promise<T>): Promise<T> {
-  return overlapping ? runScope.run(new Set(), work) : work();
 }
 
 /** How many tracked children are still running. */
@@ -65,12 +72,14 @@ export function liveChildCount(): number {
 
 /**
  * SIGKILLs the tracked children still running (they belong to checks that already timed out),
- * with its group when it leads one: this run's inside {@link withChildScope}, else all of them.
+ * with its group when it leads one. A run's end passes its scope (null: it has none): once runs
+ * overlap, only that scope's children are killed (none for null); one run at a time, or with no
+ * argument at all (the CLI's end), all of them.
  */
-export function killLiveChildren(): number {
-  const scope = runScope.getStore();
+export function killLiveChildren(scope?: ChildScope | null): number {
+  const own = scope !== undefined && overlapping;
   let killed = 0;
-  for (const child of [...(scope ?? live.keys())]) {
+  for (const child of own ? [...(scope ?? [])] : [...live.keys()]) {
     const group = live.get(child)?.group ?? false;
     live.delete(child);
     scope?.delete(child);

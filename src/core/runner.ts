@@ -1,6 +1,6 @@
 import type { Check, CheckContext } from './check.js';
 import type { CheckOutcome, CheckResult } from './types.js';
-import { killLiveChildren, withChildScope } from './live-children.js';
+import { killLiveChildren } from './live-children.js';
 import { timing } from './timing.js';
 import { scanBusyMs } from './scan-clock.js';
 
@@ -121,15 +121,7 @@ function warmProbes(checks: Check[], ctx: CheckContext): void {
 }
 
 /** Runs every check concurrently; results keep the registry's order. */
-export function runChecks(
-  checks: Check[],
-  ctx: CheckContext,
-  opts: { timeoutMs: number; isRoot: boolean; events?: RunEvents },
-): Promise<CheckResult[]> {
-  return withChildScope(() => runChecksInScope(checks, ctx, opts));
-}
-
-async function runChecksInScope(
+export async function runChecks(
   checks: Check[],
   ctx: CheckContext,
   opts: { timeoutMs: number; isRoot: boolean; events?: RunEvents },
@@ -145,7 +137,7 @@ async function runChecksInScope(
     }),
   );
   // Every check has an outcome now: a command or probe of this run still running belongs to one that timed out.
-  killLiveChildren();
+  killLiveChildren(ctx.target.childScope ?? null);
   return results;
 }
 

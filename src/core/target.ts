@@ -1,3 +1,4 @@
+import type { ChildScope } from './live-children.js';
 import type { TargetKind } from './types.js';
 import type { MountEntry } from '../parse/mountinfo.js';
 import type { ProbeName, ProbeRequests, ProbeResponses } from './probe-types.js';
@@ -156,6 +157,12 @@ export interface Target {
    * its pid since the target was opened (audit M1). Optional: a guest with no process has nothing to pin.
    */
   verifyIdentity?(): void;
+  /**
+   * The children this target's commands and probes start (see core/live-children.ts): what a run's
+   * end kills of what its timed-out checks left, without touching another guest's (`check --all`).
+   * Optional: without one, overlapping runs leave such children to the CLI's end.
+   */
+  readonly childScope?: ChildScope;
 }
 
 /** The desktop session of a guest: whose it is and how that was decided (issue 12 item 3). */

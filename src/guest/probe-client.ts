@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { childExited, trackChild } from '../core/live-children.js';
+import { childExited, trackChild, type ChildScope } from '../core/live-children.js';
 import { HOST_ENV, hostTool } from '../host/host-programs.js';
 import type { ProbeCredentials, ProbeName, ProbeRequests } from '../core/probe-types.js';
 import type { ProbeReply, ProbeServeRequest } from './probe-protocol.js';
@@ -13,6 +13,8 @@ export interface ProbePlace {
   /** `/proc/PID/ns/net` or `/run/netns/X`; null to stay in our own namespace. */
   netnsPath: string | null;
   credentials: ProbeCredentials | null;
+  /** The run of the guest whose place this is: a child serving only its root ends with that run. */
+  scope?: ChildScope | undefined;
 }
 
 /** Grace on top of the probe's own timeout for the child's start-up and the reply's way back. */
@@ -231,7 +233,7 @@ function spawnPooled(key: string, roots: string[], fds: number[], place: ProbePl
     env: childEnv(),
   }) as unknown as ChildProcessWithoutNullStreams;
   // A child shared by several guests' runs outlives each of them: the CLI ends it when it exits.
-  const child = trackChild(spawned, { unscoped: roots.length > 1 });
+  const child = trackChild(spawned, roots.length > 1 ? { unscoped: true } : { scope: place.scope });
   const entry: PooledChild = { child, key, roots, pending: new Map(), partial: '', stderr: '', stray: null, killedFor: null };
   // An idle child must not keep the CLI alive: a pending request's own timer does that.
   child.unref();

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ExecResult } from '../core/target.js';
-import { trackChild } from '../core/live-children.js';
+import { trackChild, type ChildScope } from '../core/live-children.js';
 import { HOST_ENV, hostProgram } from './host-programs.js';
 import { hostSpawner, RemoteChild } from './host-spawner.js';
 
@@ -16,6 +16,8 @@ export interface RunOptions {
   passFds?: number[];
   /** Sees each stdout chunk kept (within the cap) as it comes. */
   onStdout?: (chunk: Buffer) => void;
+  /** The run the command belongs to (a guest's Target's scope): its end kills the command if still running. */
+  scope?: ChildScope | undefined;
 }
 
 /** Output kept per stream; a command printing more is killed (a diagnosis never needs that much). */
@@ -86,7 +88,7 @@ export function runCommand(argv: string[], opts: RunOptions = {}): Promise<ExecR
       return refused((error as Error).message);
     }
   }
-  trackChild(child, { group: true });
+  trackChild(child, { group: true, scope: opts.scope });
   return collect(child, file, opts);
 }
 

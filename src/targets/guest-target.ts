@@ -11,6 +11,7 @@ import { inheritableFds } from '../host/inherited-fds.js';
 import { commandsInheritOnlyStdio } from '../host/host-spawner.js';
 import { hostCredentials, readHostAccounts, readIdMaps, type HostAccounts, type IdMaps } from './host-credentials.js';
 import type { ProbeCredentials } from '../core/probe-types.js';
+import { newChildScope, type ChildScope } from '../core/live-children.js';
 import { runProbe, shareProbeChildren, warmProbeChild, type ProbePlace } from '../guest/probe-client.js';
 import { listHostProcesses, type HostProcess } from '../host/procfs.js';
 import { PROC_CAPS, readCappedText } from '../host/proc-read.js';
@@ -100,6 +101,8 @@ export class GuestTarget implements Target {
   readonly schroot?: Target['schroot'];
   readonly nspawn?: Target['nspawn'];
   private readonly files: GuestFiles;
+  /** Its commands and probe children, for the end of its run (see Target.childScope). */
+  readonly childScope: ChildScope = newChildScope();
   private processCache?: Promise<GuestProcess[]>;
   private mountCache?: Promise<MountEntry[]>;
   private placementCache?: Promise<GuestPlacement | { error: string }>;
@@ -195,6 +198,7 @@ export class GuestTarget implements Target {
         timeoutMs: opts.timeoutMs,
         input: opts.input,
         cwd: `/proc/self/fd/${rootFd}`,
+        scope: this.childScope,
         ...(opts.onStdout ? { onStdout: opts.onStdout } : {}),
       });
     } finally {
@@ -204,7 +208,10 @@ export class GuestTarget implements Target {
 
   async execInNetns(argv: string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
     const [name, ...args] = argv;
-    return runCommand(netnsArgv(this.netnsPath, name === undefined ? [] : [hostTool(name), ...args]), { timeoutMs: opts.timeoutMs });
+    return runCommand(netnsArgv(this.netnsPath, name === undefined ? [] : [hostTool(name), ...args]), {
+      timeoutMs: opts.timeoutMs,
+      scope: this.childScope,
+    });
   }
 
   async readProcNet(name: string): Promise<string | null> {
@@ -228,7 +235,7 @@ export class GuestTarget implements Target {
     const theirs = this.pid === null ? null : nsLink(`/proc/${this.pid}/ns/uts`);
     if (this.pid === null || (ours !== null && ours === theirs)) return ownHostname();
     // The host's uname in the guest's UTS namespace only: no guest program runs for this.
-    const uname = await runCommand(utsArgv(this.pid, [hostTool('uname'), '-n']), { timeoutMs: 1000 });
+    const uname = await runCommand(utsArgv(this.pid, [hostTool('uname'), '-n']), { timeoutMs: 1000, scope: this.childScope });
     return uname.exitCode === 0 && uname.stdout.trim() !== '' ? uname.stdout.trim() : null;
   }
 
@@ -244,7 +251,7 @@ export class GuestTarget implements Target {
 
   /** Where a probe runs; a root desktop user shares the root child. The user's child runs in the host's user namespace: host ids. */
   private async probePlace(asUser: boolean): Promise<ProbePlace> {
-    const place = { rootHostPath: this.desc.root, netnsPath: this.netnsPath };
+    const place = { rootHostPath: this.desc.root, netnsPath: this.netnsPath, scope: this.childScope };
     if (!asUser || this.user.uid === 0) return { ...place, credentials: null };
     const credentials = await this.credentialsFor(this.user);
     if (credentials === null || credentials.uid === 0)

@@ -4,8 +4,9 @@ import {
   killLiveChildren,
   letRunsOverlap,
   liveChildCount,
+  newChildScope,
   trackChild,
-  withChildScope,
+  type ChildScope,
   type TrackedChild,
 } from '../../../src/core/live-children.js';
 
@@ -24,43 +25,67 @@ class FakeChild extends EventEmitter implements TrackedChild {
   ref(): void {}
 }
 
-const started = (): FakeChild => trackChild(new FakeChild());
+const started = (scope?: ChildScope): FakeChild => trackChild(new FakeChild(), { scope });
 
 // In this order: runs may overlap only from letRunsOverlap() on, for the rest of the process.
 describe('live children', () => {
-  it('one run at a time: its end kills whatever is left, without a scope (no AsyncLocalStorage)', async () => {
+  it("one run at a time: its end kills whatever is left, its scope's or not", () => {
     const before = started();
-    const inside = await withChildScope(async () => {
-      const mine = started();
-      expect(killLiveChildren()).toBe(2);
-      return mine;
-    });
-    expect([before.killed, inside.killed]).toEqual([true, true]);
+    const scope = newChildScope();
+    const mine = started(scope);
+    expect(killLiveChildren(scope)).toBe(2);
+    expect([before.killed, mine.killed]).toEqual([true, true]);
     expect(liveChildCount()).toBe(0);
   });
 
-  it('overlapping runs (check --all): each kills only the children it started', async () => {
+  it('overlapping runs (check --all): each kills only the children of its own scope', async () => {
     letRunsOverlap();
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => {
       release = r;
     });
     let other: FakeChild | undefined;
-    const slow = withChildScope(async () => {
-      other = started();
+    const slow = (async () => {
+      const scope = newChildScope();
+      other = started(scope);
       await gate;
-      return killLiveChildren();
-    });
-    const fast = await withChildScope(async () => {
-      const mine = started();
+      return killLiveChildren(scope);
+    })();
+    const fast = await (async () => {
+      const scope = newChildScope();
+      const mine = started(scope);
       await new Promise((r) => setTimeout(r, 10));
-      expect(killLiveChildren()).toBe(1);
+      expect(killLiveChildren(scope)).toBe(1);
       return mine;
-    });
+    })();
     expect(fast.killed).toBe(true);
     expect(other?.killed).toBe(false);
     release();
     expect(await slow).toBe(1);
     expect(other?.killed).toBe(true);
+  });
+
+  it('overlapping runs: a child of no scope (shared by runs) and a run of no scope are left to the end, which kills all', () => {
+    const shared = trackChild(new FakeChild(), { unscoped: true });
+    const scope = newChildScope();
+    // unscoped wins over a scope given with it: a shared child is no one run's.
+    const alsoShared = trackChild(new FakeChild(), { unscoped: true, scope } as { unscoped: true; scope: ChildScope });
+    const mine = started(scope);
+    expect(killLiveChildren(null)).toBe(0);
+    expect(killLiveChildren(scope)).toBe(1);
+    expect([shared.killed, alsoShared.killed, mine.killed]).toEqual([false, false, true]);
+    expect(killLiveChildren()).toBe(2);
+    expect([shared.killed, alsoShared.killed]).toEqual([true, true]);
+    expect(liveChildCount()).toBe(0);
+  });
+
+  it('a child that exits leaves its scope, so that a later end does not count it', () => {
+    const scope = newChildScope();
+    const child = started(scope);
+    expect(scope.has(child)).toBe(true);
+    child.exitCode = 0;
+    child.emit('exit', 0, null);
+    expect(scope.size).toBe(0);
+    expect(killLiveChildren(scope)).toBe(0);
   });
 });

@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { killLiveChildren, letRunsOverlap, withChildScope } from '../../../src/core/live-children.js';
+import { killLiveChildren, letRunsOverlap, newChildScope } from '../../../src/core/live-children.js';
 import path from 'node:path';
 import { runCommand } from '../../../src/host/run-command.js';
 import { HOST_PATH } from '../../../src/host/host-programs.js';
@@ -231,12 +231,13 @@ console.log(JSON.stringify({ fds: r.stdout.trim().split('\\n'), inheritsOnlyStdi
   it('a run killing its children kills the ones the spawner started, not the spawner', async () => {
     letRunsOverlap();
     const started = performance.now();
-    const r = await withChildScope(async () => {
-      const pending = runCommand(['sleep', '30'], { timeoutMs: 20_000 });
+    const scope = newChildScope();
+    const r = await (async () => {
+      const pending = runCommand(['sleep', '30'], { timeoutMs: 20_000, scope });
       await new Promise((res) => setTimeout(res, 200));
-      expect(killLiveChildren()).toBe(1);
+      expect(killLiveChildren(scope)).toBe(1);
       return pending;
-    });
+    })();
     expect(performance.now() - started).toBeLessThan(2000);
     expect(r.exitCode).toBeNull();
   });

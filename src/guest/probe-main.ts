@@ -22,7 +22,8 @@ import type {
 } from '../core/probe-types.js';
 import type { ProbeEnvelope, ProbeReply, ProbeServeReply, ProbeServeRequest } from './probe-protocol.js';
 import { prepareProbeSocket, type PreparedSocket } from './probe-socket-plan.js';
-import { InRootError, viaFd, walkInRoot } from './walk-in-root.js';
+import { InRootError, viaFd } from './walk-in-root.js';
+import { ProbeRoot } from './probe-root.js';
 import type { ApiFsRequest } from '../core/api-fs-types.js';
 import type {
   DbusHelloRequest,
@@ -57,7 +58,7 @@ const NO_SOCKET: PreparedSocket = {
 };
 
 /** A loaded probe: runs a request against its socket as finally reachable (null for socketless probes), inside guest root `root`. */
-type ProbeRunner = (request: unknown, socket: PreparedSocket | null, root: string) => Promise<unknown>;
+type ProbeRunner = (request: unknown, socket: PreparedSocket | null, root: ProbeRoot) => Promise<unknown>;
 
 // Libraries must never write into the reply channel: their console output goes to stderr.
 console.log = console.error.bind(console);
@@ -159,11 +160,9 @@ function dropCredentials(credentials: ProbeCredentials): void {
   }
 }
 
-/** The guest root, held from start-up (as root, before any drop) so every walk starts at the very same directory. */
-let guestRoot = '.';
-
-function holdGuestRoot(): void {
-  guestRoot = `/proc/self/fd/${openSync('.', O_PATH | constants.O_DIRECTORY)}`;
+/** Holds the working directory (the guest root, as root, before any drop) so every walk starts at the very same directory: its descriptor. */
+function holdGuestRoot(): number {
+  return openSync('.', O_PATH | constants.O_DIRECTORY);
 }
 
 /** The first descriptor of `--roots=N`: the parent hands the guest roots over as fds 3…3+N-1. */
@@ -172,16 +171,14 @@ const FIRST_ROOT_FD = 3;
 const MAX_ROOTS = 1024;
 
 /**
- * The guest roots this child serves: with `--roots=N`, the N directories the parent opened (as
- * root, O_PATH) and handed over as descriptors 3…; without it, the working directory, held now.
- * Either way every walk starts at a directory fixed before any privilege is dropped.
+ * The guest roots this child serves, as descriptors held for its life: with `--roots=N`, the N
+ * directories the parent opened (as root, O_PATH) and handed over as descriptors 3…; without it,
+ * the working directory, held now. Either way every walk starts at a directory fixed before any
+ * privilege is dropped, and no walk opens it again.
  */
-function heldRoots(argv: string[]): string[] {
+function heldRoots(argv: string[]): number[] {
   const arg = argv.find((a) => a.startsWith('--roots='));
-  if (!arg) {
-    holdGuestRoot();
-    return [guestRoot];
-  }
+  if (!arg) return [holdGuestRoot()];
   const n = Number(arg.slice('--roots='.length));
   if (!Number.isInteger(n) || n < 1 || n > MAX_ROOTS)
     throw new Error(`--roots: expected 1 to ${MAX_ROOTS}, not ${arg.slice('--roots='.length)}`);
@@ -189,7 +186,7 @@ function heldRoots(argv: string[]): string[] {
     const fd = FIRST_ROOT_FD + i;
     // Each must be the directory handed over, not something else left at that number.
     if (!fstatSync(fd).isDirectory()) throw new Error(`--roots: descriptor ${fd} is not a directory`);
-    return `/proc/self/fd/${fd}`;
+    return fd;
   });
 }
 
@@ -207,7 +204,7 @@ const ERRNO_OF_REASON: Record<InRootError['reason'], string> = {
  * absolute symlink can lead the connect out of the guest, and no path is too long for sun_path.
  * `release` closes the descriptors.
  */
-async function reachable(socket: PreparedSocket, root: string): Promise<{ socket: PreparedSocket; release: () => Promise<void> }> {
+async function reachable(socket: PreparedSocket, root: ProbeRoot): Promise<{ socket: PreparedSocket; release: () => Promise<void> }> {
   const { target } = socket;
   const none = async (): Promise<void> => undefined;
   if (target.kind !== 'path') return { socket, release: none };
@@ -218,7 +215,7 @@ async function reachable(socket: PreparedSocket, root: string): Promise<{ socket
   });
   let walked;
   try {
-    walked = await walkInRoot(root, guestPath);
+    walked = await root.walk(guestPath);
   } catch (error) {
     const errno = error instanceof InRootError ? ERRNO_OF_REASON[error.reason] : ((error as NodeJS.ErrnoException).code ?? 'EIO');
     return unusable(errno, `connect to ${target.path}: ${(error as Error).message}`);
@@ -237,14 +234,22 @@ async function reachable(socket: PreparedSocket, root: string): Promise<{ socket
   };
 }
 
-/** Runs one probe on its (already resolved) socket, inside guest root `root`. */
-async function runWith(runner: ProbeRunner, request: unknown, prepared: PreparedSocket | null, root: string): Promise<unknown> {
-  if (!prepared) return runner(request, null, root);
-  const { socket, release } = await reachable(prepared, root);
+/**
+ * Runs one probe on its (already resolved) socket, inside the guest root held as `rootFd`: its walks
+ * share one request's cache of directories, closed once it is answered.
+ */
+async function runWith(runner: ProbeRunner, request: unknown, prepared: PreparedSocket | null, rootFd: number): Promise<unknown> {
+  const root = new ProbeRoot(rootFd);
   try {
-    return await runner(request, socket, root);
+    if (!prepared) return await runner(request, null, root);
+    const { socket, release } = await reachable(prepared, root);
+    try {
+      return await runner(request, socket, root);
+    } finally {
+      await release();
+    }
   } finally {
-    await release();
+    root.end();
   }
 }
 
@@ -266,7 +271,7 @@ async function serve(): Promise<void> {
     return runner;
   };
   let startupError: string | null = null;
-  let roots: string[] = [];
+  let roots: number[] = [];
   try {
     const credentials = parseCredentials(process.argv.slice(2));
     roots = heldRoots(process.argv.slice(2));
@@ -331,10 +336,10 @@ async function once(): Promise<void> {
     checkEnvelope(envelope);
     const runner = await loadRunner(envelope.name);
     // Resolved as root, inside the root ('.'), so absolute symlinks stay in the guest; walked again to connect.
-    holdGuestRoot();
-    const socket = await prepareProbeSocket(guestRoot, envelope.name, envelope.request);
+    const rootFd = holdGuestRoot();
+    const socket = await prepareProbeSocket(`/proc/self/fd/${rootFd}`, envelope.name, envelope.request);
     if (envelope.credentials) dropCredentials(envelope.credentials);
-    send({ ok: true, response: await runWith(runner, envelope.request, socket, guestRoot) } as ProbeReply);
+    send({ ok: true, response: await runWith(runner, envelope.request, socket, rootFd) } as ProbeReply);
   } catch (error) {
     send({ ok: false, error: messageOf(error) });
   }

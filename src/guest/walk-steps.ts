@@ -35,8 +35,8 @@ export type Step<H> =
   | { op: 'read'; handle: H; buffer: Buffer }
   /** the names in the directory `handle` holds → string[] */
   | { op: 'readdir'; handle: H }
-  /** close(2) → void */
-  | { op: 'close'; handle: H };
+  /** close(2) → void; `oPath`: an O_PATH handle, whose close does no I/O (a driver may make it at once) */
+  | { op: 'close'; handle: H; oPath?: boolean };
 
 /** A generator of steps over handles `H`, returning `R`. */
 export type Steps<H, R> = Generator<Step<H>, R, unknown>;
@@ -83,16 +83,16 @@ function* run<H, T>(step: Step<H>): Steps<H, T> {
   return (yield step) as T;
 }
 
-/** Closes `handle`, whatever the answer. */
+/** Closes the O_PATH `handle` (a walk's), whatever the answer. */
 export function* closeQuietly<H>(handle: H): Steps<H, void> {
   try {
-    yield* run<H, undefined>({ op: 'close', handle });
+    yield* run<H, undefined>({ op: 'close', handle, oPath: true });
   } catch {
     // Nothing to do about a failed close of a handle we only looked through.
   }
 }
 
-/** Closes every handle in `held` (emptying it). */
+/** Closes every O_PATH handle in `held` (emptying it). */
 export function* closeAll<H>(held: H[]): Steps<H, void> {
   for (const h of held.splice(0)) yield* closeQuietly(h);
 }
@@ -361,7 +361,7 @@ export interface StepCalls<H> {
   readlink(dir: H, name: string): unknown;
   read(handle: H, buffer: Buffer): unknown;
   readdir(handle: H): unknown;
-  close(handle: H): unknown;
+  close(handle: H, oPath: boolean): unknown;
 }
 
 /** Makes step `s` with `calls`: what its call returns (the answer, or a promise of it). */
@@ -380,7 +380,7 @@ export function callFor<H>(s: Step<H>, calls: StepCalls<H>): unknown {
     case 'readdir':
       return calls.readdir(s.handle);
     case 'close':
-      return calls.close(s.handle);
+      return calls.close(s.handle, s.oPath === true);
   }
 }
 

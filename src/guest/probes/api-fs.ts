@@ -2,17 +2,15 @@
  * The `api-fs` probe: what the guest's API filesystems and basic device nodes look like to the
  * desktop user. Runs in the probe child (on a guest root it holds, dropped to the user when asked), so
  * every lookup and open is checked by the kernel as that user. Every path is walked inside the
- * root one directory handle at a time (walkInRoot) and used through the handle it found.
+ * root one directory handle at a time (ProbeRoot.walk) and used through the handle it found.
  */
 import { constants, statfsSync } from 'node:fs';
 import { open, readFile, readlink, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { atFd, viaFd, walkInRoot, type WalkedPath } from '../walk-in-root.js';
+import { atFd, viaFd, type WalkedPath } from '../walk-in-root.js';
+import type { ProbeRoot } from '../probe-root.js';
 import type { ApiFsRequest, ApiFsResponse, FsInfo, NodeInfo, PtyInfo, ShmInfo } from '../../core/api-fs-types.js';
 import { fileTypeOf } from '../file-type.js';
-
-/** The guest root when none is named: the probe child's working directory. */
-const CWD_ROOT = '.';
 
 function errnoOf(error: unknown): string {
   const e = error as NodeJS.ErrnoException & { reason?: string };
@@ -26,15 +24,15 @@ const minor = (rdev: number): number => Number((BigInt(rdev) & 0xffn) | ((BigInt
 
 /** Walks `guestPath`, hands the walk to `use`, always closes it; a walk that throws becomes `onError`. */
 async function walked<T>(
-  root: string,
+  root: ProbeRoot,
   guestPath: string,
   followLast: boolean,
-  use: (w: WalkedPath) => Promise<T>,
+  use: (w: WalkedPath<number>) => Promise<T>,
   onError: (errno: string) => T,
 ): Promise<T> {
-  let w: WalkedPath;
+  let w: WalkedPath<number>;
   try {
-    w = await walkInRoot(root, guestPath, { followLast });
+    w = await root.walk(guestPath, { followLast });
   } catch (error) {
     return onError(errnoOf(error));
   }
@@ -47,7 +45,7 @@ async function walked<T>(
   }
 }
 
-function fsInfo(root: string, guestPath: string): Promise<FsInfo> {
+function fsInfo(root: ProbeRoot, guestPath: string): Promise<FsInfo> {
   const failed = (errno: string): FsInfo => ({
     path: guestPath,
     resolved: null,
@@ -83,7 +81,7 @@ function fsInfo(root: string, guestPath: string): Promise<FsInfo> {
 }
 
 /** Looks at the node itself (a symlink is reported, not followed), then opens a char device read-write through its handle. */
-function nodeInfo(root: string, guestPath: string): Promise<NodeInfo> {
+function nodeInfo(root: ProbeRoot, guestPath: string): Promise<NodeInfo> {
   const failed = (errno: string): NodeInfo => ({
     path: guestPath,
     type: 'missing',
@@ -128,7 +126,7 @@ function nodeInfo(root: string, guestPath: string): Promise<NodeInfo> {
 }
 
 /** Opens the pty master and finds its slave through fdinfo's tty-index (Node has no ioctl for TIOCGPTN). */
-function ptyInfo(root: string, ptmxPath: string, ptsDir: string): Promise<PtyInfo> {
+function ptyInfo(root: ProbeRoot, ptmxPath: string, ptsDir: string): Promise<PtyInfo> {
   const failed = (errno: string): PtyInfo => ({ ok: false, errno, index: null, slave: null });
   return walked(
     root,
@@ -170,7 +168,7 @@ function ptyInfo(root: string, ptmxPath: string, ptsDir: string): Promise<PtyInf
 }
 
 /** What a browser does first in /dev/shm: create a file, size it, write into it, remove it. */
-function shmInfo(root: string, dir: string, bytes: number): Promise<ShmInfo> {
+function shmInfo(root: ProbeRoot, dir: string, bytes: number): Promise<ShmInfo> {
   return walked(
     root,
     dir,
@@ -202,7 +200,7 @@ function shmInfo(root: string, dir: string, bytes: number): Promise<ShmInfo> {
 }
 
 /** readlink /proc/self/exe through the guest's /proc (rustup and others need it). */
-function selfExe(root: string): Promise<{ readable: boolean; errno: string | null }> {
+function selfExe(root: ProbeRoot): Promise<{ readable: boolean; errno: string | null }> {
   return walked(
     root,
     '/proc/self/exe',
@@ -216,8 +214,8 @@ function selfExe(root: string): Promise<{ readable: boolean; errno: string | nul
   );
 }
 
-/** Runs the requested looks inside `root` (a held guest root, default the working directory); never throws. */
-export async function probeApiFs(request: ApiFsRequest, root = CWD_ROOT): Promise<ApiFsResponse> {
+/** Runs the requested looks inside `root` (a guest root the child holds, for this request); never throws. */
+export async function probeApiFs(request: ApiFsRequest, root: ProbeRoot): Promise<ApiFsResponse> {
   const [filesystems, nodes, exe, pty, shm] = await Promise.all([
     // The request arrives over the wire: a field may be missing whatever its type says.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition

@@ -1,13 +1,14 @@
 /**
  * The `dir-write` probe: can this child (dropped to the desktop user) create a directory in a guest
  * directory? What dconf does first in its runtime directory. The directory is walked inside the
- * root one handle at a time (walkInRoot, O_NOFOLLOW at every step, symlinks re-walked inside the
+ * root one handle at a time (ProbeRoot.walk, O_NOFOLLOW at every step, symlinks re-walked inside the
  * root), and a directory of a random name is made and removed relative to the handle the walk ended
  * on: no path string the guest could swap meanwhile is used, and nothing is left behind. No program runs.
  */
 import { mkdir, rmdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { atFd, walkInRoot, type WalkedPath } from '../walk-in-root.js';
+import { atFd, type WalkedPath } from '../walk-in-root.js';
+import type { ProbeRoot } from '../probe-root.js';
 import type { DirWriteRequest, DirWriteResponse } from '../../core/probe-types.js';
 
 function errnoOf(error: unknown): string {
@@ -24,14 +25,14 @@ const failed = (stage: 'walk' | 'mkdir' | 'rmdir', errno: string, message: strin
 });
 
 /** Makes and removes `<path>/.ctr-doctor-RANDOM` inside guest root `root`, with this child's rights. */
-export async function probeDirWrite(request: DirWriteRequest, root: string): Promise<DirWriteResponse> {
+export async function probeDirWrite(request: DirWriteRequest, root: ProbeRoot): Promise<DirWriteResponse> {
   // The request arrives over the wire, whatever its type says.
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
   if (typeof request?.path !== 'string' || !request.path.startsWith('/'))
     return failed('walk', 'EINVAL', 'dir-write needs an absolute guest path');
-  let walked: WalkedPath;
+  let walked: WalkedPath<number>;
   try {
-    walked = await walkInRoot(root, request.path);
+    walked = await root.walk(request.path);
   } catch (error) {
     return failed('walk', errnoOf(error), (error as Error).message);
   }

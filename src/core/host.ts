@@ -218,6 +218,12 @@ export interface Host {
   // answers are frozen); readFile and readdir read afresh.
   /** A host file's text, capped at `maxBytes` (default 1 MiB). */
   readFile(path: string, opts?: { maxBytes?: number }): Promise<string | null>;
+  /**
+   * {@link readFile}, as the run first read the file: once per path (and cap) for the run, shared by
+   * every check and guest. For host facts a diagnosis does not change (/etc/group, /proc/devices,
+   * /proc/sys limits), never for a process's /proc files or anything a check waits to see change.
+   */
+  readFileOnce(path: string, opts?: { maxBytes?: number }): Promise<string | null>;
   /** Follows symlinks. */
   stat(path: string): Promise<HostStat | null>;
   /** Does not follow the last symlink. */

@@ -217,10 +217,16 @@ export class HostContext implements Host {
     return readFileCapped(path, opts?.maxBytes ?? DEFAULT_MAX_BYTES);
   }
 
+  readFileOnce(path: string, opts?: { maxBytes?: number }): Promise<string | null> {
+    const maxBytes = opts?.maxBytes ?? DEFAULT_MAX_BYTES;
+    return this.readOnce(`read ${maxBytes}`, path, () => readFileCapped(path, maxBytes));
+  }
+
   /**
-   * Host metadata (stat, lstat, realpath, readlink) read once per path for the run: `check --all`'s guests
-   * ask for the same host sockets, /etc/resolv.conf and /proc/self/ns links, each guest again. A run
-   * changes nothing on the host (a fix's re-check opens a new HostContext), so its first answer stands.
+   * Host metadata (stat, lstat, realpath, readlink) and the files of readFileOnce, read once per path for
+   * the run: `check --all`'s guests ask for the same host sockets, /etc/resolv.conf, /etc/group and
+   * /proc/self/ns links, each guest again. A run changes nothing on the host (a fix's re-check opens a
+   * new HostContext), so its first answer stands.
    */
   private readonly metadata = new Map<string, Promise<unknown>>();
 

@@ -18,8 +18,8 @@ export async function readProcessIdMaps(host: Host, pid: number): Promise<Proces
     host.readFile(`/proc/${pid}/uid_map`),
     host.readFile(`/proc/${pid}/gid_map`),
     host.readFile(`/proc/${pid}/status`),
-    host.readFile('/proc/sys/kernel/overflowuid'),
-    host.readFile('/proc/sys/kernel/overflowgid'),
+    host.readFileOnce('/proc/sys/kernel/overflowuid'),
+    host.readFileOnce('/proc/sys/kernel/overflowgid'),
   ]);
   if (uid === null || gid === null || status === null) return null;
   const groups = (/^Groups:[ \t]*(.*)$/m.exec(status)?.[1] ?? '')

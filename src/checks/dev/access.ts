@@ -187,8 +187,8 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   }
   const [guestGroupFile, hostGroupFile, procDevices, fstab] = await Promise.all([
     target.readFile('/etc/group'),
-    host.readFile('/etc/group'),
-    host.readFile('/proc/devices', { maxBytes: 64 * 1024 }),
+    host.readFileOnce('/etc/group'),
+    host.readFileOnce('/proc/devices', { maxBytes: 64 * 1024 }),
     targetSchrootFstab(ctx),
   ]);
   const charMajors = parseProcDevices(procDevices ?? '');

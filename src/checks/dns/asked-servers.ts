@@ -16,7 +16,7 @@ export function isLoopbackAddress(address: string): boolean {
 /** The host's nameservers a guest could use (resolved's upstream list, else /etc/resolv.conf), read through the Host port. */
 export async function hostCandidates(host: Host, sharesNetns: boolean): Promise<{ addresses: string[]; source: string }> {
   for (const source of ['/run/systemd/resolve/resolv.conf', '/etc/resolv.conf']) {
-    const text = await host.readFile(source, { maxBytes: 64 * 1024 });
+    const text = await host.readFileOnce(source, { maxBytes: 64 * 1024 });
     if (text === null) continue;
     // A loopback server only works in the namespace it listens in.
     const addresses = parseResolvConf(text)

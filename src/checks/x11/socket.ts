@@ -242,7 +242,7 @@ async function gather(ctx: CheckContext): Promise<Facts | EarlyOutcome> {
   const needsHostAccount = !listensAbstract && (verdict === 'bad-cookie' || verdict === 'no-cookie');
   // The host account of the user's uid: a guest's passwd must not choose who gets the display (L5).
   const hostAccount = needsHostAccount
-    ? (parsePasswd((await host.readFile('/etc/passwd')) ?? '').find((p) => p.uid === target.user.uid)?.name ?? null)
+    ? (parsePasswd((await host.readFileOnce('/etc/passwd')) ?? '').find((p) => p.uid === target.user.uid)?.name ?? null)
     : null;
   return {
     ...facts,

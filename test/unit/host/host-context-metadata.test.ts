@@ -60,6 +60,20 @@ describe("HostContext's metadata, read once per run", () => {
     expect((await new HostContext({ invokingEnv: {} }).stat(file))?.type).toBe('file');
   });
 
+  it('readFileOnce answers as the run first read the file, per cap; readFile and a new context read afresh', async () => {
+    const file = path.join(dir, 'group');
+    writeFileSync(file, 'root:x:0:\nvideo:x:44:alice\n');
+    const run = new HostContext({ invokingEnv: {} });
+    expect(await run.readFileOnce(file)).toBe('root:x:0:\nvideo:x:44:alice\n');
+    expect(await run.readFileOnce(file, { maxBytes: 4 })).toBe('root');
+    writeFileSync(file, 'changed\n');
+    expect(await run.readFileOnce(file)).toBe('root:x:0:\nvideo:x:44:alice\n');
+    expect(await run.readFileOnce(file, { maxBytes: 4 })).toBe('root');
+    expect(await run.readFile(file)).toBe('changed\n');
+    expect(await new HostContext({ invokingEnv: {} }).readFileOnce(file)).toBe('changed\n');
+    expect(await run.readFileOnce(path.join(dir, 'missing'))).toBeNull();
+  });
+
   it('reads files and directories afresh (a fix reads the mount table again in the same run)', async () => {
     const file = path.join(dir, 'text');
     writeFileSync(file, 'one');

@@ -192,6 +192,11 @@ export class FakeHost implements Host {
     };
   }
 
+  /** The fake host never changes under a check: the same as {@link readFile}. */
+  readFileOnce(p: string, opts?: { maxBytes?: number }): Promise<string | null> {
+    return this.readFile(p, opts);
+  }
+
   async readFile(p: string, opts?: { maxBytes?: number }): Promise<string | null> {
     const at = this.resolve(p, true);
     const f = at === null ? undefined : this.files.get(at);

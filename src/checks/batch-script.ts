@@ -5,8 +5,10 @@
  *
  * - The commands run at once, one element of a pipeline each (as separate commands did; a pipeline,
  *   not `&`: a shell opens /dev/null for a background job, and a bare chroot may have none).
- * - Each runs through `exec` in a subshell: a program found on PATH, never one of our functions or
- *   a shell builtin. Its words reach it through the pipeline's `eval` of text made of our function
+ * - Each runs as a program found on PATH, never one of our functions or a shell builtin: a name the
+ *   shell finds with an empty PATH (`command -v`: a builtin, function or keyword) through `exec` in a
+ *   subshell, any other as a simple command (the same PATH search; dash starts it by vfork, not a
+ *   copy of itself that then execs; argv[0] stays the name, as with `exec`). Its words reach it through the pipeline's `eval` of text made of our function
  *   name, quotes and digits only (`ctd_one 1 "${2}" "${3}"`), so they are expanded once, as words,
  *   never parsed as shell text.
  * - It gets the script's stdin and a stdout and stderr of its own (command substitutions), and no
@@ -17,8 +19,8 @@
  *   Frame lines of commands running at once may interleave, each line is printed alone.
  * - The clock: /proc/uptime read by the shell (10 ms steps), else `date +%s%N`: once just before the
  *   commands start (their common start), then once as each ends.
- * - Four processes a command (its pipeline element, the two command substitutions, the subshell
- *   that execs the program), and no fewer: each capture needs a reader that is not the program; a
+ * - Four processes a command (its pipeline element, the two command substitutions, the program),
+ *   and no fewer: each capture needs a reader that is not the program; a
  *   command substitution keeps trailing newlines only up to a terminator written after the program
  *   ended, by its waiter; and every way sh has to start a process blocks the process that starts it
  *   (but `&`, which needs /dev/null), so that the waiter cannot be a reader too.
@@ -43,10 +45,14 @@ const SCRIPT = [
   '    esac',
   '  done',
   '}',
-  // ctd_one INDEX WORD…: runs WORD… (`exec "$@"`: a program, never a function or builtin), prints its frame.
+  // ctd_one INDEX WORD…: runs WORD… (a program, never a function or builtin), prints its frame.
   'ctd_one() {',
   '  i=$1; shift',
-  '  o=$( { e=$( (exec "$@") 2>&1 1>&5 5>&- 3>&- <&4 4<&-; r=$?; echo x; exit $r); r=$?; } 5>&1',
+  // A name the shell knows without PATH (a builtin, a function, a keyword; it says so on the script's stderr) through
+  // `exec`; any other name as a simple command, which finds it on PATH as `exec` would, and which dash starts by vfork.
+  // The descriptors are set for good (`exec`) in this command substitution of its own: none to save and restore.
+  '  o=$( { e=$( PATH=/ctd-none command -v "$1" >&2; k=$?; exec 2>&1 1>&5 5>&- 3>&- <&4 4<&-',
+  '    if [ "$k" = 0 ]; then (exec "$@"); else "$@"; fi; r=$?; echo x >&2; exit $r); r=$?; } 5>&1',
   '    ctd_put "$i" R r "${e%x}"; ctd_clock; printf \'\\n%s %sx\' "$r" "$t")',
   '  o=${o%x}; z=${o##*"$nl"}; o=${o%"$nl"*}',
   '  ctd_put "$i" O o "$o"',

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -276,6 +276,35 @@ describe.each(shells)('the batch script run by %s', (_name, found) => {
     ]);
     expect(frames.get(1)?.exitCode).toBe(127);
     expect(frames.get(2)?.stdout).toBe('p');
+  });
+
+  test("a builtin's name runs the program of that name on PATH; any other name is found by the shell's own PATH search, as exec finds it", async () => {
+    const dirs = [1, 2, 3].map((i) => mkdtempSync(join(tmpdir(), `ctd-batch-path${i}-`)));
+    try {
+      const [d1, d2, d3] = dirs as [string, string, string];
+      const script = (path: string, text: string) => {
+        writeFileSync(path, `#!/bin/sh\necho ${text}\n`);
+        chmodSync(path, 0o755);
+      };
+      script(join(d1, 'printf'), 'the-program');
+      // A directory and a file that is not executable come first on PATH: exec goes past both, and so does the search.
+      mkdirSync(join(d1, 'ctd-prog'));
+      writeFileSync(join(d2, 'ctd-prog'), '#!/bin/sh\necho not-executable\n');
+      script(join(d3, 'ctd-prog'), 'the-third');
+      const { frames, broken } = await runScript(
+        shell,
+        [['printf', 'the-builtin'], ['ctd-prog'], ['cat', '/proc/self/cmdline'], ['ctd-absent']],
+        { path: `${d1}:${d2}:${d3}:/usr/bin:/bin` },
+      );
+      expect(broken).toBeNull();
+      expect(frames.get(1)).toMatchObject({ exitCode: 0, stdout: 'the-program\n' });
+      expect(frames.get(2)).toMatchObject({ exitCode: 0, stdout: 'the-third\n' });
+      // argv[0] is the name, as exec gives it, not the path the search found (the shells drop the NUL bytes).
+      expect(frames.get(3)?.stdout.replace(/\0/g, '')).toBe('cat/proc/self/cmdline');
+      expect(frames.get(4)?.exitCode).toBe(127);
+    } finally {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
   });
 
   test("one clock reading, taken just before the commands start, is each command's start; its end is read when it ended", async () => {

@@ -1,5 +1,3 @@
-import { splitLines } from './text-lines.js';
-
 /** The range of regular (human) accounts from login.defs. */
 export interface UidRange {
   uidMin: number;
@@ -12,10 +10,10 @@ export const DEFAULT_UID_RANGE: UidRange = { uidMin: 1000, uidMax: 60000 };
 /** UID_MIN and UID_MAX from `/etc/login.defs` text (`KEY value`, `#` comments); defaults for what is missing or malformed. Never throws. */
 export function parseLoginDefs(text: string): UidRange {
   const values = new Map<string, string>();
-  for (const { text: line } of splitLines(text)) {
-    const m = /^\s*([A-Z_]+)\s+(\S+)/.exec(line);
-    if (m && !line.trimStart().startsWith('#')) values.set(m[1]!, m[2]!);
-  }
+  // `KEY value` at the start of a line (after blanks), found in the whole text: no array of lines, no object per
+  // line (a Debian login.defs is 300 lines, mostly comments, read for every guest). A comment starts with '#',
+  // which is no KEY character, so it never matches; blanks are whitespace other than the newline.
+  for (const m of text.matchAll(/(?<=^|\n)[^\S\n]*([A-Z_]+)[^\S\n]+(\S+)/g)) values.set(m[1]!, m[2]!);
   const num = (key: string, dflt: number): number => {
     const v = values.get(key);
     return v !== undefined && /^\d+$/.test(v) ? Number(v) : dflt;

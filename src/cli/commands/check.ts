@@ -96,13 +96,16 @@ interface CheckRun {
  */
 const ALL_CONCURRENCY = Math.max(2, Math.min(4, availableParallelism() + 1));
 
-/** Runs `work(0…count-1)`, {@link ALL_CONCURRENCY} at a time. */
-async function inParallel(count: number, work: (i: number) => Promise<void>): Promise<void> {
+/** How many guests are opened at once: opening is a few small reads a guest, bound by their latency, not by CPU. */
+const OPEN_CONCURRENCY = 16;
+
+/** Runs `work(0…count-1)`, `atOnce` at a time. */
+async function inParallel(count: number, work: (i: number) => Promise<void>, atOnce: number = ALL_CONCURRENCY): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) await work(next++);
   };
-  await Promise.all(Array.from({ length: Math.min(ALL_CONCURRENCY, count) }, worker));
+  await Promise.all(Array.from({ length: Math.min(atOnce, count) }, worker));
 }
 
 /** Streams that keep what a guest's reporter writes until the guests before it are out. */
@@ -178,7 +181,7 @@ async function runAll({ args, io, format, streams, options, checks, host }: Chec
       opened[i] = null;
       settled[i] = { skipped: error.message };
     }
-  });
+  }, OPEN_CONCURRENCY);
   await shareProbesAmong(opened.flatMap((o) => (o ? [o.target] : [])));
   timing('--all: guests opened');
   printReady();

@@ -3,11 +3,18 @@
 // No top-level await: the shipped bin is CommonJS (no ESM loader to start), see scripts/bundle.mjs.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 
 import { startProcessScan } from '../src/host/proc-scan-worker.js';
 import { requireWithCodeCache } from './code-cache.js';
 
 type Cli = typeof import('../src/cli/main.js');
+
+// A run lasts well under a second or two: TurboFan's compiles (on a background thread, taking the other core
+// from the scans and children) cost more CPU than they save (bench/scale.mjs). Set before the CLI is compiled,
+// so that the code cache was made under the same flags (scripts/bundle.mjs). Here, not on node's command line:
+// a V8 that no longer knows the flag ignores it instead of refusing to start.
+setFlagsFromString('--no-turbofan');
 
 /** Commands that never look at the host's processes. */
 // `demo` builds its guest after start-up: a scan taken now would not see the guest's process.

@@ -135,6 +135,8 @@ writeFileSync(BIN, `#!/bin/sh\n${SHELL_LINE}\n${bin.slice(bin.indexOf('\n') + 1)
 // refuses data made under other flags). Warmed by `checks --json`: the option parsing and every
 // check module's loading go into it too. Node 22.1+ does not use it (its own compile cache does).
 const warm = `
+// The bin's runtime V8 flag (bin/ctr-doctor.ts), set before cli.js is compiled, as there.
+(await import('node:v8')).setFlagsFromString('--no-turbofan');
 const { writeCodeCache } = await import(${JSON.stringify(new URL('../dist/bin/code-cache.js', import.meta.url).href)});
 const sink = { write: () => true };
 const io = { out: sink, err: sink, env: {}, isTty: false, stdinIsTty: false, width: 80, color: () => false };

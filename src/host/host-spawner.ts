@@ -15,6 +15,8 @@ import { HOST_ENV } from './host-programs.js';
  */
 const SPAWNER_SOURCE = `'use strict';
 process.title = 'ctr-doctor-spawner';
+// Short-lived: TurboFan's compiles cost more CPU than they save (an unknown flag is ignored).
+require('node:v8').setFlagsFromString('--no-turbofan');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 for (const name of fs.readdirSync('/proc/self/fd')) {

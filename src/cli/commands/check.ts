@@ -171,17 +171,21 @@ async function runAll({ args, io, format, streams, options, checks, host }: Chec
   };
   // Every guest is opened first, so that their probe children can be shared (one per netns and user, not two per guest).
   const opened = new Array<{ target: Target; openMs: number } | null>(guests.length);
-  await inParallel(guests.length, async (i) => {
-    const began = performance.now();
-    try {
-      const o = await openSpec(parseTargetSpec(guests[i]!.target), { host, user: args.user, envFrom: args.envFrom });
-      opened[i] = { target: o.target, openMs: performance.now() - began };
-    } catch (error) {
-      if (!(error instanceof TargetError)) throw error;
-      opened[i] = null;
-      settled[i] = { skipped: error.message };
-    }
-  }, OPEN_CONCURRENCY);
+  await inParallel(
+    guests.length,
+    async (i) => {
+      const began = performance.now();
+      try {
+        const o = await openSpec(parseTargetSpec(guests[i]!.target), { host, user: args.user, envFrom: args.envFrom });
+        opened[i] = { target: o.target, openMs: performance.now() - began };
+      } catch (error) {
+        if (!(error instanceof TargetError)) throw error;
+        opened[i] = null;
+        settled[i] = { skipped: error.message };
+      }
+    },
+    OPEN_CONCURRENCY,
+  );
   await shareProbesAmong(opened.flatMap((o) => (o ? [o.target] : [])));
   timing('--all: guests opened');
   printReady();

@@ -113,8 +113,37 @@ async function readUpstream(ctx: CheckContext): Promise<ResolvedUpstream> {
   };
 }
 
-/** Gathers {@link ResolvedFacts}: a handful of /proc reads, no command and no packet. */
-export async function gatherResolvedFacts(ctx: CheckContext): Promise<ResolvedFacts> {
+/** Facts gathered so far, by guest and host: dns.stub and dns.resolve ask for the same ones in one run. */
+const gathered = new WeakMap<CheckContext['target'], WeakMap<CheckContext['host'], Promise<ResolvedFacts>>>();
+
+/** Freezes `value` and everything in it: one guest's facts are shared by two checks, neither may change the other's. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * Gathers {@link ResolvedFacts}: a handful of /proc reads, no command and no packet; once per guest and
+ * host context (its checks of one run share them, frozen). A fix's re-check opens both afresh.
+ */
+export function gatherResolvedFacts(ctx: CheckContext): Promise<ResolvedFacts> {
+  let byHost = gathered.get(ctx.target);
+  if (byHost === undefined) {
+    byHost = new WeakMap();
+    gathered.set(ctx.target, byHost);
+  }
+  let facts = byHost.get(ctx.host);
+  if (facts === undefined) {
+    facts = gatherAfresh(ctx).then(deepFreeze);
+    byHost.set(ctx.host, facts);
+  }
+  return facts;
+}
+
+async function gatherAfresh(ctx: CheckContext): Promise<ResolvedFacts> {
   const { target, host } = ctx;
   const [procs, resolved, ownNetns, nsswitchRead, inode] = await Promise.all([
     host.processes(),

@@ -12,6 +12,7 @@ import { runChecks } from '../../../src/core/runner.js';
 import { runCommand } from '../../../src/host/run-command.js';
 import type { ExecResult } from '../../../src/core/target.js';
 import { FakeTarget, fakeContext } from '../support/fake-target.js';
+import { alive } from '../support/alive.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ctd-scopes-'));
 const targets = [new FakeTarget({}), new FakeTarget({})].map((t) => Object.assign(t, { childScope: newChildScope() }));
@@ -19,15 +20,6 @@ afterAll(() => {
   for (const t of targets) rmSync(t.root, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
 });
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 function check(id: string, run: Check['run']): Check {
   return defineCheck({ id: `scopes.${id}`, group: 'scopes', title: id, description: id, findings: {}, appliesTo: () => true, run });

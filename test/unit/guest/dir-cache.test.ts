@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DirCache, HandleBudget } from '../../../src/guest/dir-cache.js';
 import { O_PATH, closeAll, readRegularSteps, runStepsSync, walkSteps, type SyncFs, type Walked } from '../../../src/guest/walk-steps.js';
+import { makeHostileLinks } from '../support/hostile-links.js';
 
 let base: string;
 let root: string;
@@ -50,14 +51,7 @@ beforeAll(() => {
   writeFileSync(path.join(root, 'run/x/target'), 'target\n');
   // Merged /usr: the walk through /lib is a symlink every time.
   symlinkSync('usr/lib', path.join(root, 'lib'));
-  symlinkSync('/run/x/target', path.join(root, 'etc/abs-link'));
-  symlinkSync('../run/x/target', path.join(root, 'etc/rel-link'));
-  symlinkSync(path.join(outside, 'secret'), path.join(root, 'etc/host-abs'));
-  symlinkSync('../../../../../../../..' + path.join(outside, 'secret'), path.join(root, 'etc/host-dotdot'));
-  symlinkSync('/etc/loop-b', path.join(root, 'etc/loop-a'));
-  symlinkSync('/etc/loop-a', path.join(root, 'etc/loop-b'));
-  symlinkSync('/nowhere', path.join(root, 'etc/dangling'));
-  symlinkSync('/', path.join(root, 'etc/to-root'));
+  makeHostileLinks(root, outside);
 });
 
 afterAll(() => rmSync(base, { recursive: true, force: true }));

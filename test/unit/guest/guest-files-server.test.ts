@@ -33,6 +33,7 @@ import { readFileCapped } from '../../../src/guest/capped-read.js';
 import { walkInRoot, walkInRootSync } from '../../../src/guest/walk-in-root.js';
 import { closeAll, runStepsSync } from '../../../src/guest/walk-steps.js';
 import * as fs from 'node:fs';
+import { makeHostileLinks } from '../support/hostile-links.js';
 
 let base: string;
 let root: string;
@@ -72,14 +73,7 @@ beforeAll(() => {
   writeFileSync(path.join(root, 'etc/hosts'), '127.0.0.1 localhost\n');
   writeFileSync(path.join(root, 'run/x/target'), 'target\n');
   writeFileSync(path.join(other, 'etc/hosts'), 'other\n');
-  symlinkSync('/run/x/target', path.join(root, 'etc/abs-link'));
-  symlinkSync('../run/x/target', path.join(root, 'etc/rel-link'));
-  symlinkSync(path.join(outside, 'secret'), path.join(root, 'etc/host-abs'));
-  symlinkSync('../../../../../../../..' + path.join(outside, 'secret'), path.join(root, 'etc/host-dotdot'));
-  symlinkSync('/etc/loop-b', path.join(root, 'etc/loop-a'));
-  symlinkSync('/etc/loop-a', path.join(root, 'etc/loop-b'));
-  symlinkSync('/nowhere', path.join(root, 'etc/dangling'));
-  symlinkSync('/', path.join(root, 'etc/to-root'));
+  makeHostileLinks(root, outside);
   symlinkSync('/dev/zero', path.join(root, 'etc/zero-link'));
   execFileSync('mkfifo', [path.join(root, 'etc/fifo')]);
   execFileSync('mkfifo', [path.join(root, 'hang')]);

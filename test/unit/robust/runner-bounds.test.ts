@@ -11,19 +11,11 @@ import { killLiveChildren, liveChildCount } from '../../../src/core/live-childre
 import { describeCrash, printable, runChecks, runOneCheck } from '../../../src/core/runner.js';
 import { runCommand } from '../../../src/host/run-command.js';
 import { FakeTarget, fakeContext } from '../support/fake-target.js';
+import { alive } from '../support/alive.js';
 
 const target = new FakeTarget({});
 const ctx = () => fakeContext(target);
 afterAll(() => rmSync(target.root, { recursive: true, force: true }));
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 function check(id: string, run: Check['run'], appliesTo: Check['appliesTo'] = () => true): Check {
   return defineCheck({ id: `robust.${id}`, group: 'robust', title: id, description: id, findings: {}, appliesTo, run });

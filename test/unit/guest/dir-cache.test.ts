@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DirCache, HandleBudget } from '../../../src/guest/dir-cache.js';
 import { O_PATH, closeAll, readRegularSteps, runStepsSync, walkSteps, type SyncFs, type Walked } from '../../../src/guest/walk-steps.js';
-import { makeHostileLinks } from '../support/hostile-links.js';
+import { makeHostileRoot } from '../support/hostile-links.js';
 
 let base: string;
 let root: string;
@@ -39,19 +39,11 @@ const PATHS = [
 
 beforeAll(() => {
   base = mkdtempSync(path.join(os.tmpdir(), 'ctd-dircache-'));
-  root = path.join(base, 'root');
-  const outside = path.join(base, 'outside');
-  mkdirSync(path.join(root, 'etc'), { recursive: true });
+  ({ root } = makeHostileRoot(base));
   mkdirSync(path.join(root, 'usr/lib/x'), { recursive: true });
-  mkdirSync(path.join(root, 'run/x'), { recursive: true });
-  mkdirSync(outside);
-  writeFileSync(path.join(outside, 'secret'), 'HOST\n');
-  writeFileSync(path.join(root, 'etc/hosts'), '127.0.0.1 localhost\n');
   writeFileSync(path.join(root, 'usr/lib/x/libc'), 'libc\n');
-  writeFileSync(path.join(root, 'run/x/target'), 'target\n');
   // Merged /usr: the walk through /lib is a symlink every time.
   symlinkSync('usr/lib', path.join(root, 'lib'));
-  makeHostileLinks(root, outside);
 });
 
 afterAll(() => rmSync(base, { recursive: true, force: true }));

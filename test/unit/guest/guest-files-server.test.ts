@@ -33,7 +33,7 @@ import { readFileCapped } from '../../../src/guest/capped-read.js';
 import { walkInRoot, walkInRootSync } from '../../../src/guest/walk-in-root.js';
 import { closeAll, runStepsSync } from '../../../src/guest/walk-steps.js';
 import * as fs from 'node:fs';
-import { makeHostileLinks } from '../support/hostile-links.js';
+import { makeHostileRoot } from '../support/hostile-links.js';
 
 let base: string;
 let root: string;
@@ -62,18 +62,10 @@ const PATHS = [
 
 beforeAll(() => {
   base = mkdtempSync(path.join(os.tmpdir(), 'ctd-fsrv-'));
-  root = path.join(base, 'root');
+  ({ root } = makeHostileRoot(base));
   other = path.join(base, 'other');
-  const outside = path.join(base, 'outside');
-  mkdirSync(path.join(root, 'etc'), { recursive: true });
-  mkdirSync(path.join(root, 'run/x'), { recursive: true });
   mkdirSync(path.join(other, 'etc'), { recursive: true });
-  mkdirSync(outside);
-  writeFileSync(path.join(outside, 'secret'), 'HOST\n');
-  writeFileSync(path.join(root, 'etc/hosts'), '127.0.0.1 localhost\n');
-  writeFileSync(path.join(root, 'run/x/target'), 'target\n');
   writeFileSync(path.join(other, 'etc/hosts'), 'other\n');
-  makeHostileLinks(root, outside);
   symlinkSync('/dev/zero', path.join(root, 'etc/zero-link'));
   execFileSync('mkfifo', [path.join(root, 'etc/fifo')]);
   execFileSync('mkfifo', [path.join(root, 'hang')]);

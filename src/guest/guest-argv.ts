@@ -7,6 +7,11 @@ export interface GuestPlacement {
   root: string;
   /** A process inside the guest whose namespaces to enter, or null for a guest with no process. */
   pid: number | null;
+  /**
+   * True when `pid` is in every namespace of ours that stage 1 would enter (a plain chroot's process,
+   * see sharesEveryNamespace): entering them changes nothing, so stage 1 is left out.
+   */
+  sharesNamespaces?: boolean;
   /** The network namespace to enter for a guest with no process (null: ours). */
   netnsPath: string | null;
   /** Also enter the user namespace (rootless podman, bwrap). */
@@ -49,7 +54,8 @@ export type GuestArgv = { argv: string[] } | { error: string };
  * 0. when there is a cgroup to join or a stray descriptor to close, host bash does it (see STAGE0);
  * 1. host nsenter into all of the guest's namespaces (mnt, uts, ipc, net, pid, cgroup; user when it
  *    differs), keeping the host root for now (`--root=/`) and the guest root as working directory
- *    (`--wd=.`; both opened before entering), so the next stages are host binaries;
+ *    (`--wd=.`; both opened before entering), so the next stages are host binaries; left out when
+ *    the guest's process is in all of ours (`sharesNamespaces`: it would enter nothing new);
  * 2. host setpriv: the guest's capability bounding set, no inheritable or ambient capabilities, and
  *    no-new-privs for a root command, or the user's gid and groups for a user's;
  * 3. host env: exactly `env` (the caller filtered it: guestCommandEnv);
@@ -67,7 +73,7 @@ export function guestArgv(
   if (argv.length === 0) return { error: 'empty command' };
   if (!cwd.startsWith('/')) return { error: `the working directory ${cwd} is not absolute` };
   const enter =
-    place.pid !== null
+    place.pid !== null && place.sharesNamespaces !== true
       ? [
           hostTool('nsenter'),
           '-t',

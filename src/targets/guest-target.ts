@@ -6,6 +6,7 @@ import { guestCommandEnv } from '../guest/guest-env.js';
 import { runCommand } from '../host/run-command.js';
 import { hostTool } from '../host/host-programs.js';
 import { boundingSetOf } from '../host/capabilities.js';
+import { sharesEveryNamespace } from '../host/pid-namespace.js';
 import { guestCgroupJoin } from '../host/guest-cgroup.js';
 import { inheritableFds } from '../host/inherited-fds.js';
 import { commandsInheritOnlyStdio } from '../host/host-spawner.js';
@@ -161,6 +162,8 @@ export class GuestTarget implements Target {
       return {
         root: this.desc.root,
         pid: this.pid,
+        // Read once, with the bounding set: entering namespaces that are ours would change nothing.
+        sharesNamespaces: this.pid !== null && !this.desc.enterUserns && sharesEveryNamespace(this.pid),
         netnsPath: this.netnsPath,
         enterUserns: this.desc.enterUserns,
         boundingSet,

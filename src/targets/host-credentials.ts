@@ -33,8 +33,22 @@ function readHostText(file: string, maxBytes: number): string | null {
 
 /** Reads the host's /etc/passwd and /etc/group (host files, chosen by the host's admin). */
 export async function readHostAccounts(): Promise<HostAccounts> {
-  const [passwd, groups] = ['/etc/passwd', '/etc/group'].map((f) => readHostText(f, ACCOUNT_FILE_CAP) ?? '');
-  return { passwd: parsePasswd(passwd!), groups: parseGroup(groups!) };
+  const [passwd, group] = ['/etc/passwd', '/etc/group'].map((f) => readHostText(f, ACCOUNT_FILE_CAP) ?? '') as [string, string];
+  // Read afresh for every guest (a fix may add an account), parsed again only when the text changed.
+  if (lastAccounts?.passwd !== passwd || lastAccounts.group !== group)
+    lastAccounts = { passwd, group, parsed: deepFreeze({ passwd: parsePasswd(passwd), groups: parseGroup(group) }) };
+  return lastAccounts.parsed;
+}
+
+/** The texts last read by readHostAccounts and what they parsed to (frozen: shared by every guest of a run). */
+let lastAccounts: { passwd: string; group: string; parsed: HostAccounts } | null = null;
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /** Reads /proc/PID/{uid,gid}_map; null maps when the guest shares our user namespace. */

@@ -94,6 +94,19 @@ describe('guestArgv (C2): every stage before the guest command is a host program
     expect(stages(argvOf(guestArgv(chroot, ['true'], {})))[0]).toEqual(['/usr/bin/setpriv', '--nnp', '--inh-caps=-all', '--']);
   });
 
+  it("a process guest in all of our namespaces (a plain chroot's process): no namespace stage, but its bounding set, env and chroot", () => {
+    const shared: GuestPlacement = { ...nspawn, root: '/srv/guest', netnsPath: null, sharesNamespaces: true };
+    const argv = argvOf(guestArgv(shared, ['true'], { PATH: DEFAULT_PATH }));
+    expect(stages(argv).map((s) => s[0])).toEqual(['/usr/bin/setpriv', '/usr/bin/env', '/usr/bin/nsenter']);
+    expect(stages(argv)[0]).toContain('--bounding-set=-all,+chown,+kill,+setuid,+setgid,+sys_chroot,+net_bind_service');
+    expect(argv).not.toContain('-t');
+    // A network namespace that is not ours is still entered, whatever the flag says.
+    const withNetns = argvOf(guestArgv({ ...shared, netnsPath: '/proc/42/ns/net' }, ['true'], {}));
+    expect(withNetns.slice(0, 3)).toEqual(['/usr/bin/nsenter', '--net=/proc/42/ns/net', '--']);
+    // Without the flag the process's namespaces are entered, as before.
+    expect(argvOf(guestArgv({ ...shared, sharesNamespaces: false }, ['true'], {})).slice(0, 3)).toEqual(['/usr/bin/nsenter', '-t', '42']);
+  });
+
   it('refuses a root command in a guest whose bounding set cannot chroot, an empty argv and a relative cwd', () => {
     expect(guestArgv({ ...nspawn, boundingSet: ['chown'] }, ['true'], {})).toEqual({
       error: expect.stringMatching(/lacks CAP_SYS_CHROOT/),

@@ -50,4 +50,13 @@ describe('the host files hostCredentials reads', () => {
     expect(accounts.passwd.find((p) => p.uid === 0)?.name).toBe('root');
     expect(accounts.groups.find((g) => g.gid === 0)?.name).toBe('root');
   });
+
+  it('parses the same files once: every guest of a run shares one frozen answer', async () => {
+    const first = await readHostAccounts();
+    const again = await readHostAccounts();
+    expect(again).toBe(first);
+    expect(Object.isFrozen(first.passwd)).toBe(true);
+    expect(Object.isFrozen(first.passwd[0])).toBe(true);
+    expect(() => (first.passwd as unknown[]).push({})).toThrow(TypeError);
+  });
 });

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 
 import { startProcessScan } from '../src/host/proc-scan-worker.js';
+import { asksCheckAll, prestartSpawner } from '../src/host/spawner-process.js';
 import { requireWithCodeCache } from './code-cache.js';
 
 type Cli = typeof import('../src/cli/main.js');
@@ -76,5 +77,7 @@ if (process.argv.length === 3 && process.argv[2] === '--version') {
   // Commands that open targets need the host's process table: its scan starts on another thread
   // now, while the CLI's modules load (see src/host/proc-scan-worker.ts).
   if (!NO_SCAN.has(process.argv[2] ?? '')) startProcessScan();
+  // `check --all` starts its commands in a spawner process (src/host/host-spawner.ts): started now, it boots while the CLI loads.
+  if (asksCheckAll(process.argv.slice(2))) prestartSpawner();
   void run(process.argv.slice(2));
 }

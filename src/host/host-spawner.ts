@@ -1,65 +1,7 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { trackChild } from '../core/live-children.js';
-import { HOST_ENV } from './host-programs.js';
-
-/**
- * A small long-lived Node process that starts host commands for the CLI (`check --all`).
- * Why: Node forks on Linux, and a fork of the CLI (90 MB and more with many guests) blocks its
- * main thread until the child has exec'd; under load that wait was half of `--all`'s main thread.
- * The spawner is a fixed program of ours (this source, run by our own node with HOST_ENV), never
- * anything a guest chose. At start it closes every descriptor above 2 it inherited without
- * close-on-exec (ones the CLI's own parent left open), so what it starts inherits only its pipes.
- * It only relays: spawn (detached, HOST_ENV), output chunks, exit and close; the CLI keeps the
- * timeouts, caps and kills (it kills process groups by pid itself).
- */
-const SPAWNER_SOURCE = `'use strict';
-process.title = 'ctr-doctor-spawner';
-// Short-lived: TurboFan's compiles cost more CPU than they save (an unknown flag is ignored).
-require('node:v8').setFlagsFromString('--no-turbofan');
-const { spawn } = require('node:child_process');
-const fs = require('node:fs');
-for (const name of fs.readdirSync('/proc/self/fd')) {
-  const fd = Number(name);
-  if (!(fd > 2)) continue;
-  try {
-    const m = /^flags:\\s*([0-7]+)/m.exec(fs.readFileSync('/proc/self/fdinfo/' + fd, 'utf8'));
-    if (m && (parseInt(m[1], 8) & 0o2000000) === 0) fs.closeSync(fd);
-  } catch {}
-}
-const env = { ...process.env };
-const children = new Map();
-const send = (m) => process.stdout.write(JSON.stringify(m) + '\\n');
-function start(m) {
-  let child;
-  try {
-    child = spawn(m.f, m.a, { env, cwd: m.c === null ? undefined : m.c, detached: true, stdio: [m.n === null ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-  } catch (e) {
-    send({ i: m.i, t: String(e && e.message) });
-    return;
-  }
-  children.set(m.i, child);
-  if (child.pid !== undefined) send({ i: m.i, p: child.pid });
-  child.stdout.on('data', (d) => send({ i: m.i, o: d.toString('base64') }));
-  child.stderr.on('data', (d) => send({ i: m.i, e: d.toString('base64') }));
-  child.on('error', (e) => send({ i: m.i, r: [e.code === undefined ? null : String(e.code), String(e.message)] }));
-  child.on('exit', (code, signal) => send({ i: m.i, x: [code, signal] }));
-  child.on('close', () => { children.delete(m.i); send({ i: m.i, d: 1 }); });
-  if (m.n !== null) { child.stdin.on('error', () => {}); child.stdin.end(m.n); }
-}
-let buffered = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => {
-  buffered += chunk;
-  for (let nl = buffered.indexOf('\\n'); nl >= 0; nl = buffered.indexOf('\\n')) {
-    const m = JSON.parse(buffered.slice(0, nl));
-    buffered = buffered.slice(nl + 1);
-    if (m.k) { const c = children.get(m.i); if (c) { c.stdout.destroy(); c.stderr.destroy(); } }
-    else start(m);
-  }
-});
-process.stdin.on('end', () => process.exit(0));
-`;
+import { spawnSpawnerProcess, takePrestartedSpawner } from './spawner-process.js';
 
 /** What the spawner says about one command (see SPAWNER_SOURCE). */
 interface SpawnerEvent {
@@ -174,11 +116,8 @@ class HostSpawner {
   dead = false;
 
   constructor() {
-    this.child = spawn(process.execPath, ['--max-semi-space-size=1', '-e', SPAWNER_SOURCE], {
-      cwd: '/',
-      env: { ...HOST_ENV },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    // Started by the bin while the CLI loaded, when it saw `check --all` (see spawner-process.ts), else now.
+    this.child = takePrestartedSpawner() ?? spawnSpawnerProcess();
     // It serves every run of the process: only the CLI's end (endLiveChildren) stops it.
     trackChild(this.child, { unscoped: true });
     this.child.unref();

@@ -9,7 +9,10 @@ const layers = {
   // The host's command runner: absolute host programs, a fixed environment. Below guest, which enters guests with host programs.
   'host-exec': { files: '^src/host/(run-command|host-programs|host-spawner|spawner-process)\\.ts$', may: ['core'] },
   guest: { files: '^src/guest/', may: ['core', 'parse', 'host-exec'] },
-  host: { files: '^src/host/(?!(run-command|host-programs|host-spawner|spawner-process)\\.ts$)', may: ['core', 'parse', 'guest', 'host-exec'] },
+  host: {
+    files: '^src/host/(?!(run-command|host-programs|host-spawner|spawner-process)\\.ts$)',
+    may: ['core', 'parse', 'guest', 'host-exec'],
+  },
   targets: { files: '^src/targets/', may: ['core', 'parse', 'guest', 'host', 'host-exec'] },
   fixes: { files: '^src/fixes/', may: ['core', 'parse', 'guest'] },
   checks: { files: '^src/checks/', may: ['core', 'parse', 'fixes', 'host'] },

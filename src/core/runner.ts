@@ -36,24 +36,17 @@ export function printable(text: string): string {
   });
 }
 
-/** The outcome with its summary and finding messages made {@link printable}; evidence keeps the raw data. */
-function printableOutcome(value: unknown): CheckOutcome {
-  // A plugin may resolve to anything: only a real outcome is passed on.
-  const outcome = value as CheckOutcome;
+/** Whether `value` has the shape of an outcome (a plugin may resolve to anything: only a real outcome is passed on). */
+function isOutcome(value: unknown): value is CheckOutcome {
   const maybe = value as Partial<CheckOutcome> | null;
-  const shaped =
+  return (
     maybe !== null &&
     typeof maybe === 'object' &&
     STATUSES.has(maybe.status) &&
     typeof maybe.summary === 'string' &&
     Array.isArray(maybe.findings) &&
-    Array.isArray(maybe.fixes);
-  if (!shaped) return errorOutcome('the check returned no valid outcome (status, summary, findings, fixes)');
-  return {
-    ...outcome,
-    summary: printable(outcome.summary),
-    findings: outcome.findings.map((f) => ({ ...f, message: printable(f.message) })),
-  };
+    Array.isArray(maybe.fixes)
+  );
 }
 
 function errorOutcome(summary: string): CheckOutcome {
@@ -63,15 +56,13 @@ function errorOutcome(summary: string): CheckOutcome {
 /** Runs one check, bounded by `timeoutMs`; a crash or a timeout becomes status `error`. */
 export async function runOneCheck(check: Check, ctx: CheckContext, timeoutMs: number, isRoot: boolean): Promise<CheckResult> {
   const started = performance.now();
-  const base = { id: check.id, group: check.group, title: check.title };
-  let outcome: CheckOutcome;
-  const applies = (() => {
-    try {
-      return check.appliesTo(ctx);
-    } catch (error) {
-      return `could not tell whether it applies: ${describeCrash(error, isRoot)}`;
-    }
-  })();
+  let outcome: unknown;
+  let applies: true | string;
+  try {
+    applies = check.appliesTo(ctx);
+  } catch (error) {
+    applies = `could not tell whether it applies: ${describeCrash(error, isRoot)}`;
+  }
   if (applies !== true) {
     outcome = { status: 'skip', summary: applies, findings: [], fixes: [] };
   } else {
@@ -103,7 +94,17 @@ export async function runOneCheck(check: Check, ctx: CheckContext, timeoutMs: nu
       clearTimeout(timer);
     }
   }
-  return { ...base, ...printableOutcome(outcome), durationMs: Math.round(performance.now() - started) };
+  const shaped = isOutcome(outcome) ? outcome : errorOutcome('the check returned no valid outcome (status, summary, findings, fixes)');
+  // One object, in the order the report has always had: the check's names, the outcome's own fields, the duration.
+  return {
+    id: check.id,
+    group: check.group,
+    title: check.title,
+    ...shaped,
+    summary: printable(shaped.summary),
+    findings: shaped.findings.map((f) => ({ ...f, message: printable(f.message) })),
+    durationMs: Math.round(performance.now() - started),
+  };
 }
 
 /** Starts the probe children the applicable checks declare, before any check waits on one. */

@@ -48,6 +48,8 @@ interface PooledChild {
   key: string;
   /** The guest roots it holds, as descriptors 3…; a request names one by index. */
   roots: string[];
+  /** Each root's index in `roots`. */
+  indexOf: Map<string, number>;
   pending: Map<number, Pending>;
   /** Incomplete last line of stdout. */
   partial: string;
@@ -60,8 +62,16 @@ interface PooledChild {
 
 /** Children of this run by key; a child leaves the pool when it exits (the next probe respawns). */
 const pool = new Map<string, PooledChild>();
+/** Guest roots that may share one child (a sharing group): its roots in order, and the key of its child once made. */
+interface SharingGroup {
+  roots: string[];
+  members: Set<string>;
+  /** The key of the child holding exactly `roots`; null after they change (a new child is then due). */
+  key: string | null;
+}
+
 /** Guest roots that may share one child, by (netns, credentials): see {@link shareProbeChildren}. */
-const sharing = new Map<string, string[]>();
+const sharing = new Map<string, SharingGroup>();
 /** Sharing groups whose shared child died: from then on each root gets a child of its own. */
 const unshared = new Set<string>();
 let nextId = 1;
@@ -122,21 +132,34 @@ function groupOf(place: ProbePlace): string {
 export function shareProbeChildren(places: ProbePlace[]): void {
   for (const place of places) {
     const group = groupOf(place);
-    const roots = sharing.get(group) ?? [];
-    if (!roots.includes(place.rootHostPath)) roots.push(place.rootHostPath);
-    sharing.set(group, roots);
+    const shared = sharing.get(group) ?? { roots: [], members: new Set<string>(), key: null };
+    if (!shared.members.has(place.rootHostPath)) {
+      shared.roots.push(place.rootHostPath);
+      shared.members.add(place.rootHostPath);
+      shared.key = null;
+    }
+    sharing.set(group, shared);
   }
 }
 
-/** Which child serves `place`: its key and the roots it holds. */
-function servingOf(place: ProbePlace): { key: string; roots: string[] } {
+/** Takes `root` out of its sharing group (it could not be opened): the group's next child holds the others. */
+function leaveSharing(group: string, root: string): void {
+  const shared = sharing.get(group);
+  if (!shared?.members.delete(root)) return;
+  shared.roots.splice(shared.roots.indexOf(root), 1);
+  shared.key = null;
+}
+
+/** Which child serves `place`: its key and the roots it holds (the group's own list: copy it before changing the group). */
+function servingOf(place: ProbePlace): { key: string; roots: readonly string[] } {
   const group = groupOf(place);
-  const roots = sharing.get(group);
-  if (roots && roots.length > 1 && roots.includes(place.rootHostPath) && !unshared.has(group)) {
-    // The roots are part of the key: roots shared after a child started get the next child.
-    return { key: JSON.stringify(['shared', group, roots]), roots: [...roots] };
+  const shared = sharing.get(group);
+  if (shared && shared.roots.length > 1 && shared.members.has(place.rootHostPath) && !unshared.has(group)) {
+    // The roots are part of the key: roots shared after a child started get the next child. Made once per set of roots.
+    shared.key ??= JSON.stringify(['shared', group, shared.roots]);
+    return { key: shared.key, roots: shared.roots };
   }
-  return { key: JSON.stringify([place.rootHostPath, place.netnsPath, place.credentials]), roots: [place.rootHostPath] };
+  return { key: JSON.stringify([place.rootHostPath, group]), roots: [place.rootHostPath] };
 }
 
 /** A reply line, or null when it is not one. */
@@ -144,9 +167,10 @@ function parseReply(line: string): { id: number; reply: ProbeReply } | null {
   try {
     const value = JSON.parse(line) as { id?: unknown; ok?: unknown; response?: unknown; error?: unknown } | null;
     if (typeof value?.id !== 'number') return null;
-    const { id, ...rest } = value as { id: number; ok?: unknown; response?: unknown; error?: unknown };
-    if (rest.ok === true && typeof rest.response === 'object' && rest.response !== null) return { id, reply: rest as ProbeReply };
-    if (rest.ok === false && typeof rest.error === 'string') return { id, reply: rest as ProbeReply };
+    const { id, ok, response, error } = value as { id: number; ok?: unknown; response?: unknown; error?: unknown };
+    // Only the fields of a reply are passed on, made afresh (no copy of whatever else the line had).
+    if (ok === true && typeof response === 'object' && response !== null) return { id, reply: { ok, response } as ProbeReply };
+    if (ok === false && typeof error === 'string') return { id, reply: { ok, error } };
   } catch {
     // Not JSON: remembered to explain the child's death, if it dies.
   }
@@ -234,7 +258,8 @@ function spawnPooled(key: string, roots: string[], fds: number[], place: ProbePl
   }) as unknown as ChildProcessWithoutNullStreams;
   // A child shared by several guests' runs outlives each of them: the CLI ends it when it exits.
   const child = trackChild(spawned, roots.length > 1 ? { unscoped: true } : { scope: place.scope });
-  const entry: PooledChild = { child, key, roots, pending: new Map(), partial: '', stderr: '', stray: null, killedFor: null };
+  const indexOf = new Map(roots.map((root, i) => [root, i]));
+  const entry: PooledChild = { child, key, roots, indexOf, pending: new Map(), partial: '', stderr: '', stray: null, killedFor: null };
   // An idle child must not keep the CLI alive: a pending request's own timer does that.
   child.unref();
   for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void }).unref?.();
@@ -273,18 +298,18 @@ function childFor(place: ProbePlace, main: string, name: ProbeName): PooledChild
   if (existing && !isGone(existing)) return existing;
   const fds: number[] = [];
   const held: string[] = [];
+  const wanted = [...serving.roots];
   try {
-    for (const root of serving.roots) {
+    for (const root of wanted) {
       try {
         fds.push(openSync(root, O_PATH | constants.O_DIRECTORY));
         held.push(root);
       } catch (error) {
         if (root === place.rootHostPath) return { error: rootError(name, root, error) };
-        const group = sharing.get(groupOf(place));
-        group?.splice(group.indexOf(root), 1);
+        leaveSharing(groupOf(place), root);
       }
     }
-    if (held.length !== serving.roots.length) {
+    if (held.length !== wanted.length) {
       serving = servingOf(place);
       const again = pool.get(serving.key);
       if (again && !isGone(again)) return again;
@@ -309,7 +334,7 @@ function dispatch(id: number, p: Pending): string | null {
     return `cannot start probe ${p.name}: ${(error as Error).message}`;
   }
   if ('error' in entry) return entry.error;
-  const message: ProbeServeRequest = { ...p.message, root: entry.roots.indexOf(p.place.rootHostPath) };
+  const message: ProbeServeRequest = { ...p.message, root: entry.indexOf.get(p.place.rootHostPath) ?? -1 };
   const line = JSON.stringify(message) + '\n';
   entry.pending.set(id, p);
   p.holder = entry;

@@ -1,5 +1,3 @@
-import { splitLines } from './text-lines.js';
-
 /** One account from `/etc/passwd`. */
 export interface PasswdEntry {
   name: string;
@@ -18,33 +16,49 @@ export interface GroupEntry {
 }
 
 const ID = /^\d+$/;
+const CR = 13;
 
-// NIS compat lines (`+`, `-name`) and comments are not accounts.
+// NIS compat lines (`+`, `-name`) and comments are not accounts. One pass, no array of lines or
+// of intermediate copies: every guest of `check --all` has these files read (and the host's).
 function records(text: string, fields: number): string[][] {
-  return splitLines(text)
-    .map((l) => l.text.replace(/\r$/, ''))
-    .filter((t) => t !== '' && !t.startsWith('#') && !t.startsWith('+') && !t.startsWith('-'))
-    .map((t) => t.split(':'))
-    .filter((f) => f.length === fields && f[0] !== '');
+  const out: string[][] = [];
+  for (let start = 0; start < text.length;) {
+    const end = text.indexOf('\n', start);
+    const stop = end === -1 ? text.length : end;
+    const t = text.slice(start, text.charCodeAt(stop - 1) === CR && stop > start ? stop - 1 : stop);
+    start = stop + 1;
+    if (t === '' || t.startsWith('#') || t.startsWith('+') || t.startsWith('-')) continue;
+    const f = t.split(':');
+    if (f.length === fields && f[0] !== '') out.push(f);
+  }
+  return out;
 }
 
 /** Parse passwd text, skipping malformed lines. Never throws. */
 export function parsePasswd(text: string): PasswdEntry[] {
-  return records(text, 7)
-    .filter((f) => ID.test(f[2] ?? '') && ID.test(f[3] ?? ''))
-    .map(([name = '', , uid, gid, , home = '', shell = '']) => ({ name, uid: Number(uid), gid: Number(gid), home, shell }));
+  const out: PasswdEntry[] = [];
+  for (const f of records(text, 7)) {
+    const uid = f[2]!;
+    const gid = f[3]!;
+    if (ID.test(uid) && ID.test(gid)) out.push({ name: f[0]!, uid: Number(uid), gid: Number(gid), home: f[5]!, shell: f[6]! });
+  }
+  return out;
 }
 
 /** Parse group text, skipping malformed lines. Never throws. */
 export function parseGroup(text: string): GroupEntry[] {
-  return records(text, 4)
-    .filter((f) => ID.test(f[2] ?? ''))
-    .map(([name = '', , gid, members = '']) => ({
-      name,
-      gid: Number(gid),
-      members: members
-        .split(',')
-        .map((m) => m.trim())
-        .filter((m) => m !== ''),
-    }));
+  const out: GroupEntry[] = [];
+  for (const f of records(text, 4)) {
+    const gid = f[2]!;
+    if (!ID.test(gid)) continue;
+    const members: string[] = [];
+    if (f[3] !== '') {
+      for (const m of f[3]!.split(',')) {
+        const name = m.trim();
+        if (name !== '') members.push(name);
+      }
+    }
+    out.push({ name: f[0]!, gid: Number(gid), members });
+  }
+  return out;
 }

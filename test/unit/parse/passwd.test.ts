@@ -61,4 +61,37 @@ describe('passwd properties', () => {
       { numRuns: 300 },
     );
   });
+
+  it('reads what the line-by-line reading of the format reads, \r\n line ends and NIS lines included', () => {
+    // The format read the plain way (split into lines, then fields), against the one-pass parser.
+    const fields = (text: string, n: number) =>
+      text
+        .split('\n')
+        .map((l) => l.replace(/\r$/, ''))
+        .filter((t) => t !== '' && !/^[#+-]/.test(t))
+        .map((t) => t.split(':'))
+        .filter((f) => f.length === n && f[0] !== '');
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(':', '1', 'a', '\n', '\r', ',', ' ', '#', '+', '-') }), (s) => {
+        expect(parsePasswd(s)).toEqual(
+          fields(s, 7)
+            .filter((f) => /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!))
+            .map((f) => ({ name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5], shell: f[6] })),
+        );
+        expect(parseGroup(s)).toEqual(
+          fields(s, 4)
+            .filter((f) => /^\d+$/.test(f[2]!))
+            .map((f) => ({
+              name: f[0],
+              gid: Number(f[2]),
+              members: f[3]!
+                .split(',')
+                .map((m) => m.trim())
+                .filter((m) => m !== ''),
+            })),
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
 });

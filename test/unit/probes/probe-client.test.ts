@@ -4,7 +4,7 @@
  * Builds only the probe files first (tsconfig.probe.json), since the full build may be mid-edit.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, rename, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -375,6 +375,50 @@ describe('probe children shared by guests (check --all)', () => {
     // From then on these guests do not share.
     expect(pooledProbeChildCount()).toBe(2);
   });
+});
+
+describe('sharing groups as they change', () => {
+  // Each test its own sharing group (the module's groups outlive a test): our own netns, by a path no other test names.
+  const inGroup = (root: string, netnsPath: string) => ({ rootHostPath: root, netnsPath, credentials: null });
+  it.runIf(isRoot)(
+    'a shared root that cannot be opened leaves its group: the other roots keep one child, it gets its own error',
+    async () => {
+      const [a, b, gone] = [await guestRoot(), await guestRoot(), await guestRoot()];
+      const here = (root: string) => inGroup(root, `/proc/${process.pid}/ns/net`);
+      for (const root of [a, b]) await listen({ path: path.join(root, 'run/s.sock') }, (c) => c.end());
+      shareProbeChildren([here(a), here(gone), here(b)]);
+      await rm(gone, { recursive: true });
+      for (const root of [a, b]) {
+        expect(await runProbe(here(root), 'unix-connect', { path: '/run/s.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS)).toMatchObject({
+          ok: true,
+          response: { ok: true },
+        });
+      }
+      expect(pooledProbeChildCount()).toBe(1);
+      const refused = await runProbe(here(gone), 'unix-connect', { path: '/run/s.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS);
+      expect(refused).toMatchObject({ ok: false });
+      expect(refused.ok ? '' : refused.error).toContain(gone);
+      expect(pooledProbeChildCount()).toBe(1);
+    },
+  );
+
+  it.runIf(isRoot)(
+    "a root shared after the group's child started is served by a next child that holds every root of the group",
+    async () => {
+      const [a, b] = [await guestRoot(), await guestRoot()];
+      const here = (root: string) => inGroup(root, `/proc/${process.pid}/task/${process.pid}/ns/net`);
+      for (const root of [a, b]) await listen({ path: path.join(root, 'run/s.sock') }, (c) => c.end());
+      const ask = (root: string) => runProbe(here(root), 'unix-connect', { path: '/run/s.sock', timeoutMs: 1000 }, CHILD_BUDGET_MS);
+      shareProbeChildren([here(a)]);
+      expect(await ask(a)).toMatchObject({ ok: true, response: { ok: true } });
+      expect(pooledProbeChildCount()).toBe(1);
+      shareProbeChildren([here(a), here(b)]);
+      // Both now go to the group's new child (the first one held a only).
+      expect(await ask(b)).toMatchObject({ ok: true, response: { ok: true } });
+      expect(await ask(a)).toMatchObject({ ok: true, response: { ok: true } });
+      expect(pooledProbeChildCount()).toBe(2);
+    },
+  );
 });
 
 describe('probe-main one-envelope mode (no --serve)', () => {

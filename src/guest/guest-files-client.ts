@@ -1,19 +1,31 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync, readSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { lostAnswer, pathOf, type FileOp } from './guest-file-ops.js';
-import type { ServerMessage, ServerRequest } from './guest-files-server.js';
+import type { ServerMessage, ServerReply, ServerRequest } from './guest-files-server.js';
+import {
+  PROGRESS_BYTES,
+  PROGRESS_CELL,
+  decodeProgress,
+  doneBefore,
+  judgeLate,
+  monotonicMs,
+  type Progress,
+} from './guest-files-progress.js';
 import { timing } from '../core/timing.js';
 import { trackChild } from '../core/live-children.js';
 
 /**
  * The CLI's side of the guest-files server (guest-files-server.ts), used by `check --all` (see
  * {@link useGuestFilesServer}). Requests travel in batches, one batch in flight at a time (what is
- * asked meanwhile goes in the next); the server answers each request on its own, in order, so the oldest unanswered request is the one it is
- * working on. That one gets a deadline ({@link deadlineMs}): past it the server is killed (a hung
- * mount), the request answers as lost, the requests behind it go to a fresh server, and its
- * guest's later requests to a server of that guest's own, so that one hostile guest cannot stall
- * the others again.
+ * asked meanwhile goes in the next); the server answers a batch in order, in one message, and
+ * writes in its progress cell (guest-files-progress.ts) which request it is on and since when, so
+ * that the CLI is not woken once a request. The request it is on gets a deadline ({@link deadlineMs},
+ * read from the cell when it fires): past it the server is killed (a hung mount), that request
+ * answers as lost, the others of the batch (those done before it but not sent, and those behind
+ * it) go to a fresh server, and its guest's later requests to a server of that guest's own, so
+ * that one hostile guest cannot stall the others again. Without a cell (no unnamed file could be
+ * made) the server answers each request on its own, and the oldest unanswered one is the one it is on.
  */
 
 /** The run's --timeout (see {@link useGuestFilesServer}): a request may take half of it. */
@@ -49,11 +61,13 @@ interface Server {
   inFlight: Pending[];
   /** Not yet sent (the next flush sends them in one message). */
   queued: Pending[];
-  /** When the server started on inFlight[0]. */
+  /** The earliest the server can have started on inFlight[0] (when it was sent, or the answer before it came; monotonicMs). */
   headSince: number;
+  /** The progress cell's descriptor here (null: none, the server answers each request on its own). */
+  cell: number | null;
   timer: NodeJS.Timeout | null;
   flushing: boolean;
-  /** When it said it is up (null: not yet): no deadline runs before, a loaded host may take long to start a node. */
+  /** When it said it is up (null: not yet; monotonicMs): no deadline runs before, a loaded host may take long to start a node. */
   readyAt: number | null;
   startedAt: number;
   dead: boolean;
@@ -103,19 +117,67 @@ export function guestFilesServerInUse(): boolean {
   return enabled;
 }
 
+/** Linux's O_TMPFILE (absent from fs.constants): an unnamed file in a directory, gone when its last descriptor closes. */
+const O_TMPFILE = 0o20200000;
+
+/** A progress cell: an unnamed file (in /dev/shm, else /tmp) of PROGRESS_BYTES zeros, or null. */
+function progressCell(): number | null {
+  for (const dir of ['/dev/shm', '/tmp']) {
+    let fd: number;
+    try {
+      fd = openSync(dir, O_TMPFILE | constants.O_RDWR, 0o600);
+    } catch {
+      // No such directory, or a file system without O_TMPFILE.
+      continue;
+    }
+    try {
+      // Its bytes exist from now on: the server's writes never need room (a full /dev/shm fails here, not there).
+      if (writeSync(fd, new Uint8Array(PROGRESS_BYTES), 0, PROGRESS_BYTES, 0) === PROGRESS_BYTES) return fd;
+    } catch {
+      // Tried in the next place.
+    }
+    closeSync(fd);
+  }
+  return null;
+}
+
+const cellRead = new Float64Array(PROGRESS_BYTES / 8);
+const cellReadBytes = new Uint8Array(cellRead.buffer);
+
+/** What `server`'s cell says now (a read torn by the server's write is made again, a few times), or null without a cell. */
+function readCell(server: Server): Progress {
+  if (server.cell === null) return null;
+  let read: Progress = null;
+  for (let i = 0; i < 3; i++) {
+    try {
+      if (readSync(server.cell, cellReadBytes, 0, PROGRESS_BYTES, 0) !== PROGRESS_BYTES) return null;
+    } catch {
+      return null;
+    }
+    read = decodeProgress(cellRead);
+    if (read !== 'torn') return read;
+  }
+  return read;
+}
+
 function serverFor(key: string): Server | null {
   const existing = servers.get(key);
   if (existing && !existing.dead) return existing;
   const main = serverPath();
   if (main === null) return null;
   let child: ChildProcess;
+  const cell = progressCell();
   try {
     const env: NodeJS.ProcessEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
     if (process.env.CTR_DOCTOR_TEST_HANG_PATH !== undefined) env.CTR_DOCTOR_TEST_HANG_PATH = process.env.CTR_DOCTOR_TEST_HANG_PATH;
-    child = spawn(process.execPath, [main], { cwd: '/', env, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
+    // The cell is its descriptor 4 (after the IPC channel's 3); nothing else of ours reaches it.
+    if (cell !== null) env[PROGRESS_CELL] = '4';
+    const stdio: StdioOptions = cell === null ? ['ignore', 'ignore', 'ignore', 'ipc'] : ['ignore', 'ignore', 'ignore', 'ipc', cell];
+    child = spawn(process.execPath, [main], { cwd: '/', env, stdio, serialization: 'advanced' });
     // It serves every guest of the run: only the CLI's end stops it, and waits for it (nothing of ours outlives the CLI).
     trackChild(child, { unscoped: true });
   } catch {
+    if (cell !== null) closeSync(cell);
     return null;
   }
   const server: Server = {
@@ -124,25 +186,27 @@ function serverFor(key: string): Server | null {
     inFlight: [],
     queued: [],
     headSince: 0,
+    cell,
     timer: null,
     flushing: false,
     dead: false,
     readyAt: null,
-    startedAt: performance.now(),
+    startedAt: monotonicMs(),
   };
   servers.set(key, server);
   idle(server);
-  child.on('message', (message: { id: number; answer: unknown } | { ready: true }) => {
+  child.on('message', (message: ServerReply) => {
     if ('ready' in message) {
-      server.readyAt = server.headSince = performance.now();
+      server.readyAt = server.headSince = monotonicMs();
       return;
     }
-    const head = server.inFlight[0];
-    if (server.dead || head?.request.id !== message.id) return;
-    server.inFlight.shift();
-    server.headSince = performance.now();
-    head.release();
-    head.resolve({ answer: message.answer });
+    if (server.dead || server.inFlight[0]?.request.id !== message.first) return;
+    const answered = server.inFlight.splice(0, message.answers.length);
+    server.headSince = monotonicMs();
+    answered.forEach((p, i) => {
+      p.release();
+      p.resolve({ answer: message.answers[i] });
+    });
     if (server.inFlight.length > 0) return;
     // Everything asked while that batch was worked on goes in the next one.
     if (server.queued.length > 0) flush(server);
@@ -152,7 +216,14 @@ function serverFor(key: string): Server | null {
     retire(server, `the guest-files server could not start: ${error.message}`);
   });
   child.on('exit', (code, signal) => {
-    retire(server, `the guest-files server ended (${signal ? `killed by ${signal}` : `exit code ${String(code)}`})`);
+    // Those it had made (their answers unsent) are asked again, as they would have been answered before it ended.
+    const made = server.dead
+      ? 0
+      : doneBefore(
+          server.inFlight.map((p) => p.request.id),
+          readCell(server),
+        );
+    retire(server, `the guest-files server ended (${signal ? `killed by ${signal}` : `exit code ${String(code)}`})`, false, made);
   });
   return server;
 }
@@ -214,7 +285,7 @@ function flush(server: Server): void {
   server.flushing = false;
   if (server.dead || server.queued.length === 0) return;
   const batch = server.queued.splice(0);
-  if (server.inFlight.length === 0) server.headSince = performance.now();
+  if (server.inFlight.length === 0) server.headSince = monotonicMs();
   server.inFlight.push(...batch);
   server.child.send(
     batch.map((p) => p.request),
@@ -227,39 +298,64 @@ function flush(server: Server): void {
 
 /** Arms the deadline of the request the server works on. */
 function watch(server: Server): void {
-  if (server.timer || server.dead) return;
+  if (server.timer || server.dead || server.inFlight.length === 0) return;
   const limit = deadlineMs();
-  const wait = server.readyAt === null ? limit : Math.max(1, server.headSince + limit - performance.now());
-  server.timer = setTimeout(() => {
-    server.timer = null;
-    if (server.dead || server.inFlight.length === 0) return;
-    if (server.readyAt === null) {
-      if (performance.now() - server.startedAt < START_LIMIT_MS) watch(server);
-      else retire(server, `the guest-files server did not start in ${START_LIMIT_MS} ms`);
-      return;
-    }
-    if (performance.now() - server.headSince < limit) {
-      watch(server);
-      return;
-    }
-    const head = server.inFlight[0]!;
-    // After one more poll of the pipe: an answer that came in while this thread was busy is not a hang.
-    setImmediate(() => {
-      if (server.dead || server.inFlight[0] !== head) {
-        watch(server);
-        return;
-      }
-      abandon(server, head, limit);
-    });
-  }, wait);
+  arm(server, server.readyAt === null ? limit : server.headSince + limit - monotonicMs());
 }
 
-/** The server is stuck on `head`: kill it, answer `head` as lost, and send the requests behind it elsewhere. */
+function arm(server: Server, wait: number): void {
+  if (server.timer) clearTimeout(server.timer);
+  server.timer = setTimeout(
+    () => {
+      server.timer = null;
+      late(server, false);
+    },
+    Math.max(1, wait),
+  );
+}
+
+/** A deadline fired: is the request the server is on (the cell says which) past it? `polled`: the pipe was polled since. */
+function late(server: Server, polled: boolean): void {
+  if (server.dead || server.inFlight.length === 0) return;
+  if (server.readyAt === null) {
+    if (monotonicMs() - server.startedAt < START_LIMIT_MS) arm(server, deadlineMs());
+    else retire(server, `the guest-files server did not start in ${START_LIMIT_MS} ms`);
+    return;
+  }
+  const limit = deadlineMs();
+  const ids = server.inFlight.map((p) => p.request.id);
+  const verdict = judgeLate(ids, server.headSince, readCell(server), monotonicMs(), limit);
+  if ('wait' in verdict) {
+    arm(server, verdict.wait);
+    return;
+  }
+  if (!polled) {
+    const head = server.inFlight[0];
+    // After one more poll of the pipe: answers that came in while this thread was busy are not a hang.
+    setImmediate(() => {
+      if (server.dead || server.inFlight[0] !== head) watch(server);
+      else late(server, true);
+    });
+    return;
+  }
+  if ('hung' in verdict) abandon(server, server.inFlight[verdict.hung]!, limit);
+  // Done, but its answers never came: asked again elsewhere, none of them is lost.
+  else retire(server, null);
+}
+
+/**
+ * The server is stuck on `head`: kill it, answer `head` as lost, and send the others of its batch
+ * (done before it but not sent, or behind it) elsewhere.
+ */
 function abandon(server: Server, head: Pending, limit: number): void {
   const { op, shownRoot } = head.request;
-  timing(`guest files: ${op.op} ${pathOf(op)} in ${shownRoot || 'the host'} had no answer in ${limit} ms; its server is killed`);
+  const at = server.inFlight.indexOf(head);
+  timing(
+    `guest files: ${op.op} ${pathOf(op)} in ${shownRoot || 'the host'} had no answer in ${limit} ms ` +
+      `(request ${at + 1} of ${server.inFlight.length} unanswered); its server is killed`,
+  );
   suspect.add(shownRoot);
-  server.inFlight.shift();
+  server.inFlight.splice(at, 1);
   // The handle it walked from stays open until that server is dead: its number must not be reused under it.
   server.child.once('exit', () => {
     head.release();
@@ -270,27 +366,31 @@ function abandon(server: Server, head: Pending, limit: number): void {
 
 /**
  * Ends `server` (killed when still running): its unanswered requests are sent again to a fresh
- * server, except when `why` says it failed by itself (then they answer as lost, with `why`). A
+ * server, except when `why` says it failed by itself (then they answer as lost, with `why`, but the
+ * first `made`: the server had made them, their answers unsent when it ended, they are asked again). A
  * server that never came up (it cannot be spawned, or died loading: a broken install) ends the
  * use of servers for the run: its requests, and every later one, are made on the main thread.
  */
-function retire(server: Server, why: string | null, ending = false): void {
+function retire(server: Server, why: string | null, ending = false, made = 0): void {
   if (server.dead) return;
   server.dead = true;
   if (servers.get(server.key) === server) servers.delete(server.key);
   idle(server);
   if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
+  if (server.cell !== null) closeSync(server.cell);
+  server.cell = null;
   const neverUp = why !== null && !ending && server.readyAt === null;
   if (neverUp) {
     timing(`guest files: ${why}; reading on the main thread`);
     enabled = false;
   }
   const left = [...server.inFlight.splice(0), ...server.queued.splice(0)];
-  for (const p of left) {
-    const next = why === null ? serverFor(suspect.has(p.request.shownRoot) ? p.request.shownRoot : '') : null;
+  for (const [i, p] of left.entries()) {
+    const askAgain = why === null || (i < made && !neverUp);
+    const next = askAgain ? serverFor(suspect.has(p.request.shownRoot) ? p.request.shownRoot : '') : null;
     if (next) enqueue(next, p);
     // Not released: the caller makes it here, with the handle it still holds.
-    else if (neverUp || why === null) p.resolve({ here: true });
+    else if (neverUp || askAgain) p.resolve({ here: true });
     else {
       p.release();
       p.resolve({ lost: `${pathOf(p.request.op)}: ${why}` });

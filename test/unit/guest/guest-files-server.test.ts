@@ -259,6 +259,72 @@ describe('guest-files server', () => {
     }
   });
 
+  it('a batch hung in its middle: the requests before the hung one answer for real, only it is lost, those behind it too', async () => {
+    endGuestFilesServers();
+    process.env.CTR_DOCTOR_TEST_HANG_PATH = '/hang';
+    process.env.CTR_DOCTOR_FILES_DEADLINE_MS = '300';
+    let end: (() => void) | undefined;
+    try {
+      useGuestFilesServer();
+      const [stuckPid] = guestFilesServerPids();
+      // It answers batches in one message and shows its progress in an unnamed file (its descriptor 4).
+      await new Promise((r) => setTimeout(r, 100));
+      expect(readlinkSync(`/proc/${stuckPid!}/fd/4`)).toMatch(/^\/(dev\/shm|tmp)\/#\d+ \(deleted\)$/);
+      end = beginReadPass(root);
+      const files = new GuestFiles(root);
+      const started = performance.now();
+      // One turn of the loop: one batch, the hung read third.
+      const before = [files.readFile('/etc/hosts'), files.stat('/etc/abs-link')];
+      const hung = files.readFile('/hang');
+      const behind = [files.readFile('/etc/rel-link'), files.readdir('/etc')];
+      const answered = await Promise.all([...before, hung, ...behind]);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect(answered[0]).toMatchObject({ ok: true, text: '127.0.0.1 localhost\n' });
+      expect(answered[1]).toMatchObject({ type: 'file', guestPath: '/run/x/target' });
+      expect(answered[2]).toEqual({ ok: false, reason: 'io', message: '/hang: no answer in 300 ms (a hung file system in the guest?)' });
+      expect(answered[3]).toMatchObject({ ok: true, text: 'target\n' });
+      expect(answered[4]).toEqual(expect.arrayContaining(['hosts', 'abs-link']));
+      end();
+      end = undefined;
+      await new Promise((r) => setTimeout(r, 200));
+      expect(running(stuckPid!)).toBe(false);
+      expect(guestFilesServerPids()).not.toContain(stuckPid);
+    } finally {
+      end?.();
+      delete process.env.CTR_DOCTOR_TEST_HANG_PATH;
+      delete process.env.CTR_DOCTOR_FILES_DEADLINE_MS;
+      endGuestFilesServers();
+    }
+  });
+
+  it('a server that dies in the middle of a batch: what it had made answers for real, the rest as lost with why, as before', async () => {
+    endGuestFilesServers();
+    process.env.CTR_DOCTOR_TEST_HANG_PATH = '/hang';
+    process.env.CTR_DOCTOR_FILES_DEADLINE_MS = '60000';
+    let end: (() => void) | undefined;
+    try {
+      useGuestFilesServer();
+      const [pid] = guestFilesServerPids();
+      end = beginReadPass(root);
+      const files = new GuestFiles(root);
+      const answers = Promise.all([files.readFile('/etc/hosts'), files.readFile('/hang'), files.readFile('/etc/rel-link')]);
+      // Stuck on the FIFO (its answers so far unsent); then killed, by something else than the deadline.
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(pid!, 'SIGKILL');
+      const [first, hung, behind] = await answers;
+      expect(first).toMatchObject({ ok: true, text: '127.0.0.1 localhost\n' });
+      const lost = { ok: false, reason: 'io', message: '/hang: the guest-files server ended (killed by SIGKILL)' };
+      expect(hung).toEqual(lost);
+      expect(behind).toEqual({ ...lost, message: '/etc/rel-link: the guest-files server ended (killed by SIGKILL)' });
+    } finally {
+      end?.();
+      delete process.env.CTR_DOCTOR_TEST_HANG_PATH;
+      delete process.env.CTR_DOCTOR_FILES_DEADLINE_MS;
+      endGuestFilesServers();
+    }
+  });
+
   it('holds the pass root open while a request is in the server, even when the pass ends first', async () => {
     process.env.CTR_DOCTOR_TEST_HANG_PATH = '/hang';
     process.env.CTR_DOCTOR_FILES_DEADLINE_MS = '400';

@@ -252,8 +252,19 @@ export class GuestTarget implements Target {
     return hostCredentials(user, maps, accounts);
   }
 
-  /** Where a probe runs; a root desktop user shares the root child. The user's child runs in the host's user namespace: host ids. */
-  private async probePlace(asUser: boolean): Promise<ProbePlace> {
+  /**
+   * Where a probe runs; a root desktop user shares the root child. The user's child runs in the host's user namespace: host ids.
+   * One place each for the target's life (its credentials come from the accounts it read once): the same object for every probe.
+   */
+  private probePlace(asUser: boolean): Promise<ProbePlace> {
+    const i = asUser ? 1 : 0;
+    this.placeCache[i] ??= this.makeProbePlace(asUser);
+    return this.placeCache[i];
+  }
+
+  private readonly placeCache: [Promise<ProbePlace>?, Promise<ProbePlace>?] = [];
+
+  private async makeProbePlace(asUser: boolean): Promise<ProbePlace> {
     const place = { rootHostPath: this.desc.root, netnsPath: this.netnsPath, scope: this.childScope };
     if (!asUser || this.user.uid === 0) return { ...place, credentials: null };
     const credentials = await this.credentialsFor(this.user);

@@ -80,3 +80,17 @@ describe('C1: no runCommand argv[0] is resolved through a guest environment', ()
     expect(operands.some((a) => a.includes(`${root}/bin`))).toBe(false);
   });
 });
+
+describe('probe places', () => {
+  it("are made once per target: every probe gets the same place, the user's with its host credentials", async () => {
+    const t = target(null);
+    const [root1, user1] = await t.probePlaces();
+    const [root2, user2] = await t.probePlaces();
+    expect(root2).toBe(root1);
+    expect(user2).toBe(user1);
+    expect(root1!.credentials).toBeNull();
+    expect(user1!.credentials?.uid).toBe(1000);
+    // Another target (its own scope and root) gets places of its own.
+    expect((await target(null).probePlaces())[0]).not.toBe(root1);
+  });
+});

@@ -298,6 +298,28 @@ describe('guest-files server', () => {
     }
   });
 
+  it('a batch of fast requests that takes longer than the deadline in all loses none: each request has its own', async () => {
+    endGuestFilesServers();
+    process.env.CTR_DOCTOR_FILES_DEADLINE_MS = '200';
+    let end: (() => void) | undefined;
+    try {
+      useGuestFilesServer();
+      await new Promise((r) => setTimeout(r, 200));
+      end = beginReadPass(root);
+      const files = new GuestFiles(root);
+      const started = performance.now();
+      // One turn of the loop: one batch of distinct paths (a pass walks each path once).
+      const answers = await Promise.all(Array.from({ length: 12_000 }, (_, i) => files.readFile(`/etc/nope-${i}`)));
+      // Else the test proves nothing: the batch as a whole outlasted the deadline.
+      expect(performance.now() - started).toBeGreaterThan(200);
+      expect(answers.filter((a) => a.ok || a.reason !== 'missing')).toEqual([]);
+    } finally {
+      end?.();
+      delete process.env.CTR_DOCTOR_FILES_DEADLINE_MS;
+      endGuestFilesServers();
+    }
+  });
+
   it('a server that dies in the middle of a batch: what it had made answers for real, the rest as lost with why, as before', async () => {
     endGuestFilesServers();
     process.env.CTR_DOCTOR_TEST_HANG_PATH = '/hang';

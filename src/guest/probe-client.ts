@@ -58,6 +58,8 @@ interface PooledChild {
   stray: string | null;
   /** Why it was killed by us, when it was. */
   killedFor: string | null;
+  /** Request lines of this turn not written yet (see {@link dispatch}). */
+  outbox: string[];
 }
 
 /** Children of this run by key; a child leaves the pool when it exits (the next probe respawns). */
@@ -259,7 +261,18 @@ function spawnPooled(key: string, roots: string[], fds: number[], place: ProbePl
   // A child shared by several guests' runs outlives each of them: the CLI ends it when it exits.
   const child = trackChild(spawned, roots.length > 1 ? { unscoped: true } : { scope: place.scope });
   const indexOf = new Map(roots.map((root, i) => [root, i]));
-  const entry: PooledChild = { child, key, roots, indexOf, pending: new Map(), partial: '', stderr: '', stray: null, killedFor: null };
+  const entry: PooledChild = {
+    child,
+    key,
+    roots,
+    indexOf,
+    pending: new Map(),
+    partial: '',
+    stderr: '',
+    stray: null,
+    killedFor: null,
+    outbox: [],
+  };
   // An idle child must not keep the CLI alive: a pending request's own timer does that.
   child.unref();
   for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void }).unref?.();
@@ -338,8 +351,15 @@ function dispatch(id: number, p: Pending): string | null {
   const line = JSON.stringify(message) + '\n';
   entry.pending.set(id, p);
   p.holder = entry;
-  entry.child.stdin.write(line);
+  // The requests of one turn (a guest's checks ask together) go out in one write, not a stream write and syscall each.
+  if (entry.outbox.push(line) === 1) process.nextTick(flushOutbox, entry);
   return null;
+}
+
+function flushOutbox(entry: PooledChild): void {
+  const text = entry.outbox.join('');
+  entry.outbox = [];
+  entry.child.stdin.write(text);
 }
 
 /**

@@ -41,15 +41,36 @@ export function placeholdersOf(template: string): string[] {
   return [...template.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '');
 }
 
+/** A template cut at its placeholders: literal text at even indices, placeholder names at odd ones. */
+const compiled = new Map<string, readonly string[]>();
+/** Templates are declared constants (a few hundred); the bound only keeps a misuse from growing it without end. */
+const MAX_COMPILED = 4096;
+
+function partsOf(template: string): readonly string[] {
+  let parts = compiled.get(template);
+  if (parts === undefined) {
+    // split() with the capturing group keeps each name between the literal pieces.
+    parts = template.split(PLACEHOLDER);
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
+    compiled.set(template, parts);
+  }
+  return parts;
+}
+
 /** Fills a template; a placeholder without data is an error (a check's bug, reported as `error`). */
 export function renderMessage(template: string, data: Readonly<Record<string, unknown>>): string {
-  return template.replace(PLACEHOLDER, (_all, name: string) => {
+  // Cut once per template, not scanned with a regex at every finding (every check of every guest renders some).
+  const parts = partsOf(template);
+  let out = parts[0] ?? '';
+  for (let i = 1; i < parts.length; i += 2) {
+    const name = parts[i]!;
     const value = data[name];
     if (value === undefined || value === null) throw new DeclarationError(`no data for {${name}} in "${template}"`);
-    if (typeof value === 'string') return value;
-    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-    return JSON.stringify(value);
-  });
+    out +=
+      typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+    out += parts[i + 1] ?? '';
+  }
+  return out;
 }
 
 /** A check broke its own declarations (an undeclared code or fix id, a wrong severity, missing data). */

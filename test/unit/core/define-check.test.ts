@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defineCheck, skip, cannotRun, type CheckContext } from '../../../src/core/check.js';
 import { findingBuilder, renderMessage, placeholdersOf } from '../../../src/core/findings.js';
@@ -135,6 +136,37 @@ describe('templates', () => {
   it('names its placeholders and fills them', () => {
     expect(placeholdersOf('{a} and {b} but not { c }')).toEqual(['a', 'b']);
     expect(renderMessage('{n} file(s) in {dir}', { n: 3, dir: '/tmp' })).toBe('3 file(s) in /tmp');
+  });
+
+  it('fills any template as a regex replace of each placeholder would, and names the first one without data', () => {
+    // The plain reading of the template rules, against the cut-once templates.
+    const reference = (template: string, data: Record<string, unknown>): string =>
+      template.replace(/\{([A-Za-z][A-Za-z0-9]*)\}/g, (_all, name: string) => {
+        const value = data[name];
+        if (value === undefined || value === null) throw new Error(`no data for {${name}} in "${template}"`);
+        return typeof value === 'string'
+          ? value
+          : typeof value === 'number' || typeof value === 'boolean'
+            ? String(value)
+            : JSON.stringify(value);
+      });
+    const outcome = (f: () => string) => {
+      try {
+        return { text: f() };
+      } catch (error) {
+        return { error: (error as Error).message };
+      }
+    };
+    const piece = fc.constantFrom('{a}', '{b1}', '{c}', '{', '}', '{ a }', '{1x}', 'x', ' ', '$&', '$1', '{{a}}');
+    const value = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }));
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 8 }), fc.dictionary(fc.constantFrom('a', 'b1', 'c'), value), (pieces, data) => {
+        const template = pieces.join('');
+        // Twice: the second fill uses the template as cut by the first.
+        for (let i = 0; i < 2; i++) expect(outcome(() => renderMessage(template, data))).toEqual(outcome(() => reference(template, data)));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -114,6 +114,14 @@ async function readUpstream(ctx: CheckContext): Promise<ResolvedUpstream> {
 }
 
 /** Facts gathered so far, by guest and host: dns.stub and dns.resolve ask for the same ones in one run. */
+/** How much of nsswitch.conf is read for its hosts line. */
+const NSSWITCH_CAP = 64 * 1024;
+
+/** The text of a read's first `cap` bytes: what a read capped at `cap` gives (its bytes decoded). */
+export function firstBytes(read: { text: string; bytes: Buffer }, cap: number): string {
+  return read.bytes.length > cap ? read.bytes.subarray(0, cap).toString('utf8') : read.text;
+}
+
 const gathered = new WeakMap<CheckContext['target'], WeakMap<CheckContext['host'], Promise<ResolvedFacts>>>();
 
 /** Freezes `value` and everything in it: one guest's facts are shared by two checks, neither may change the other's. */
@@ -149,7 +157,8 @@ async function gatherAfresh(ctx: CheckContext): Promise<ResolvedFacts> {
     host.processes(),
     host.resolvedProcesses(),
     host.ownNetns(),
-    target.readFile('/etc/nsswitch.conf', { maxBytes: 64 * 1024 }),
+    // At the default cap: the very read nss.hosts and hosts.hostname make (one guest walk for the three).
+    target.readFile('/etc/nsswitch.conf'),
     stubInode(ctx),
   ]);
   const netns = target.pid !== null ? (procs.find((p) => p.pid === target.pid)?.netns ?? null) : ownNetns;
@@ -168,6 +177,6 @@ async function gatherAfresh(ctx: CheckContext): Promise<ResolvedFacts> {
     holder,
     udpRead: inode !== undefined,
     upstream: guest.length > 0 ? await readUpstream(ctx) : { servers: [], noneKnown: false, read: false },
-    nsswitch: nsswitchRead.ok ? nsswitchHosts(nsswitchRead.text) : null,
+    nsswitch: nsswitchRead.ok ? nsswitchHosts(firstBytes(nsswitchRead, NSSWITCH_CAP)) : null,
   };
 }

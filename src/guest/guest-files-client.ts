@@ -52,6 +52,8 @@ interface Pending {
   resolve: (asked: Asked) => void;
   /** Lets go of what the request uses (the pass's root handle): once answered, or once the server that had it is dead. */
   release: () => void;
+  /** Made by a server that then failed before sending its answer, and asked again: not a second time (its answer may be what fails). */
+  madeBefore?: true;
 }
 
 interface Server {
@@ -216,14 +218,7 @@ function serverFor(key: string): Server | null {
     retire(server, `the guest-files server could not start: ${error.message}`);
   });
   child.on('exit', (code, signal) => {
-    // Those it had made (their answers unsent) are asked again, as they would have been answered before it ended.
-    const made = server.dead
-      ? 0
-      : doneBefore(
-          server.inFlight.map((p) => p.request.id),
-          readCell(server),
-        );
-    retire(server, `the guest-files server ended (${signal ? `killed by ${signal}` : `exit code ${String(code)}`})`, false, made);
+    retire(server, `the guest-files server ended (${signal ? `killed by ${signal}` : `exit code ${String(code)}`})`);
   });
   return server;
 }
@@ -366,14 +361,21 @@ function abandon(server: Server, head: Pending, limit: number): void {
 
 /**
  * Ends `server` (killed when still running): its unanswered requests are sent again to a fresh
- * server, except when `why` says it failed by itself (then they answer as lost, with `why`, but the
- * first `made`: the server had made them, their answers unsent when it ended, they are asked again). A
+ * server, except when `why` says it failed by itself (then they answer as lost, with `why`, but
+ * those its cell says it had made, their answers unsent: they are asked again, as they had been
+ * answered before it failed when it answered each on its own). A
  * server that never came up (it cannot be spawned, or died loading: a broken install) ends the
  * use of servers for the run: its requests, and every later one, are made on the main thread.
  */
-function retire(server: Server, why: string | null, ending = false, made = 0): void {
+function retire(server: Server, why: string | null, ending = false): void {
   if (server.dead) return;
   server.dead = true;
+  const made = ending
+    ? 0
+    : doneBefore(
+        server.inFlight.map((p) => p.request.id),
+        readCell(server),
+      );
   if (servers.get(server.key) === server) servers.delete(server.key);
   idle(server);
   if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
@@ -386,14 +388,17 @@ function retire(server: Server, why: string | null, ending = false, made = 0): v
   }
   const left = [...server.inFlight.splice(0), ...server.queued.splice(0)];
   for (const [i, p] of left.entries()) {
-    const askAgain = why === null || (i < made && !neverUp);
+    // Made, its answer unsent: asked again once (a server that fails again on it fails on its answer, as on a hang).
+    const again = i < made && !neverUp && p.madeBefore === undefined;
+    if (i < made) p.madeBefore = true;
+    const askAgain = again || (why === null && i >= made);
     const next = askAgain ? serverFor(suspect.has(p.request.shownRoot) ? p.request.shownRoot : '') : null;
     if (next) enqueue(next, p);
     // Not released: the caller makes it here, with the handle it still holds.
     else if (neverUp || askAgain) p.resolve({ here: true });
     else {
       p.release();
-      p.resolve({ lost: `${pathOf(p.request.op)}: ${why}` });
+      p.resolve({ lost: `${pathOf(p.request.op)}: ${why ?? 'the guest-files server made it twice and never sent its answer'}` });
     }
   }
 }

@@ -287,7 +287,9 @@ describe('guest-files server', () => {
       expect(answered[4]).toEqual(expect.arrayContaining(['hosts', 'abs-link']));
       end();
       end = undefined;
-      await new Promise((r) => setTimeout(r, 200));
+      // The pass's root stays open until the stuck server is dead (its number must not be reused under it), then closes.
+      for (let i = 0; i < 150 && fdsOn(root).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(fdsOn(root)).toEqual([]);
       expect(running(stuckPid!)).toBe(false);
       expect(guestFilesServerPids()).not.toContain(stuckPid);
     } finally {

@@ -166,12 +166,16 @@ export async function buildGuest(basics: GuestBasics, opts: OpenOptions): Promis
     // Only a process's owner is a session user; one taken from passwd is the default, as before.
     const fromProcess = choice.session !== null && choice.session.pid !== null ? choice.session.uid : undefined;
     const fromPasswd = choice.session?.source === 'passwd' ? choice.session.uid : undefined;
-    user = await resolveGuestUser(files, {
-      option: opts.user,
-      sudoUid: opts.host.invokingEnv.SUDO_UID,
-      ...(fromProcess !== undefined ? { sessionUid: fromProcess } : {}),
-      ...(fromPasswd !== undefined ? { defaultUid: fromPasswd } : {}),
-    });
+    user = await resolveGuestUser(
+      files,
+      {
+        option: opts.user,
+        sudoUid: opts.host.invokingEnv.SUDO_UID,
+        ...(fromProcess !== undefined ? { sessionUid: fromProcess } : {}),
+        ...(fromPasswd !== undefined ? { defaultUid: fromPasswd } : {}),
+      },
+      passwd,
+    );
   } catch (error) {
     throw new TargetError((error as Error).message, "give --user a name from the guest's /etc/passwd, or a numeric uid");
   }

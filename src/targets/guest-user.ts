@@ -1,4 +1,4 @@
-import { parseGroup, parsePasswd } from '../parse/passwd.js';
+import { parseGroup, parsePasswd, type PasswdEntry } from '../parse/passwd.js';
 import type { GuestFiles } from '../guest/guest-files.js';
 import type { GuestUser } from '../core/target.js';
 
@@ -11,11 +11,13 @@ export interface UserHints {
   defaultUid?: number;
 }
 
-/** Picks the desktop user inside the guest: `--user`, then SUDO_UID, then the session process's owner, then 1000. */
-export async function resolveGuestUser(files: GuestFiles, hints: UserHints): Promise<GuestUser> {
-  const passwdRead = await files.readFile('/etc/passwd');
-  const groupRead = await files.readFile('/etc/group');
-  const passwd = passwdRead.ok ? parsePasswd(passwdRead.text) : [];
+/**
+ * Picks the desktop user inside the guest: `--user`, then SUDO_UID, then the session process's owner, then 1000.
+ * `passwd`: the guest's /etc/passwd as the caller already parsed it (read here when not given).
+ */
+export async function resolveGuestUser(files: GuestFiles, hints: UserHints, passwd?: readonly PasswdEntry[]): Promise<GuestUser> {
+  const [passwdRead, groupRead] = await Promise.all([passwd ? null : files.readFile('/etc/passwd'), files.readFile('/etc/group')]);
+  passwd ??= passwdRead?.ok ? parsePasswd(passwdRead.text) : [];
   const groups = groupRead.ok ? parseGroup(groupRead.text) : [];
 
   let source: GuestUser['source'] = 'default';

@@ -128,6 +128,37 @@ const found = (w: { guestPath: string; stats: fs.Stats | null; name: string; sym
   dirs: w.dirs.map((d) => d.guestPath),
 });
 
+/** A started server for one test: its pid, and passes that are ended with it (ending one earlier is fine: an end is idempotent). */
+interface TestServer {
+  pid: number | undefined;
+  beginPass: (root: string) => () => void;
+}
+
+/** Runs `body` with a fresh guest-files server under the test variables asked for, then ends its passes, the servers and the variables, whatever happened. */
+async function withServers(env: { hang?: boolean; deadlineMs?: number }, body: (server: TestServer) => Promise<void>): Promise<void> {
+  endGuestFilesServers();
+  if (env.hang) process.env.CTR_DOCTOR_TEST_HANG_PATH = '/hang';
+  if (env.deadlineMs !== undefined) process.env.CTR_DOCTOR_FILES_DEADLINE_MS = String(env.deadlineMs);
+  const ends: (() => void)[] = [];
+  try {
+    useGuestFilesServer();
+    const [pid] = guestFilesServerPids();
+    await body({
+      pid,
+      beginPass: (at) => {
+        const end = beginReadPass(at);
+        ends.push(end);
+        return end;
+      },
+    });
+  } finally {
+    for (const end of ends) end();
+    delete process.env.CTR_DOCTOR_TEST_HANG_PATH;
+    delete process.env.CTR_DOCTOR_FILES_DEADLINE_MS;
+    endGuestFilesServers();
+  }
+}
+
 describe('guest-files server', () => {
   it('walks like the main thread: the synchronous driver finds what the async one finds', async () => {
     for (const p of PATHS)
@@ -223,12 +254,7 @@ describe('guest-files server', () => {
   });
 
   it('a request that never answers: lost after the deadline, its server killed, the requests behind it answered', async () => {
-    endGuestFilesServers();
-    process.env.CTR_DOCTOR_TEST_HANG_PATH = '/hang';
-    process.env.CTR_DOCTOR_FILES_DEADLINE_MS = '300';
-    try {
-      useGuestFilesServer();
-      const [stuckPid] = guestFilesServerPids();
+    await withServers({ hang: true, deadlineMs: 300 }, async ({ pid: stuckPid }) => {
       const endRoot = beginReadPass(root);
       const endOther = beginReadPass(other);
       const files = new GuestFiles(root);
@@ -252,25 +278,15 @@ describe('guest-files server', () => {
       const end2 = beginReadPass(other);
       expect(await new GuestFiles(other).readFile('/etc/hosts')).toMatchObject({ ok: true });
       end2();
-    } finally {
-      delete process.env.CTR_DOCTOR_TEST_HANG_PATH;
-      delete process.env.CTR_DOCTOR_FILES_DEADLINE_MS;
-      endGuestFilesServers();
-    }
+    });
   });
 
   it('a batch hung in its middle: the requests before the hung one answer for real, only it is lost, those behind it too', async () => {
-    endGuestFilesServers();
-    process.env.CTR_DOCTOR_TEST_HANG_PATH = '/hang';
-    process.env.CTR_DOCTOR_FILES_DEADLINE_MS = '300';
-    let end: (() => void) | undefined;
-    try {
-      useGuestFilesServer();
-      const [stuckPid] = guestFilesServerPids();
+    await withServers({ hang: true, deadlineMs: 300 }, async ({ pid: stuckPid, beginPass }) => {
       // It answers batches in one message and shows its progress in an unnamed file (its descriptor 4).
       await new Promise((r) => setTimeout(r, 100));
       expect(readlinkSync(`/proc/${stuckPid!}/fd/4`)).toMatch(/^\/(dev\/shm|tmp)\/#\d+ \(deleted\)$/);
-      end = beginReadPass(root);
+      const end = beginPass(root);
       const files = new GuestFiles(root);
       const started = performance.now();
       // One turn of the loop: one batch, the hung read third.
@@ -286,26 +302,17 @@ describe('guest-files server', () => {
       expect(answered[3]).toMatchObject({ ok: true, text: 'target\n' });
       expect(answered[4]).toEqual(expect.arrayContaining(['hosts', 'abs-link']));
       end();
-      end = undefined;
       // The pass's root stays open until the stuck server is dead (its number must not be reused under it), then closes.
       for (let i = 0; i < 150 && fdsOn(root).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
       expect(fdsOn(root)).toEqual([]);
       expect(running(stuckPid!)).toBe(false);
       expect(guestFilesServerPids()).not.toContain(stuckPid);
-    } finally {
-      end?.();
-      delete process.env.CTR_DOCTOR_TEST_HANG_PATH;
-      delete process.env.CTR_DOCTOR_FILES_DEADLINE_MS;
-      endGuestFilesServers();
-    }
+    });
   });
 
   it('a batch of fast requests that takes longer than the deadline in all loses none: each request has its own', async () => {
-    endGuestFilesServers();
-    let end: (() => void) | undefined;
-    try {
-      useGuestFilesServer();
-      end = beginReadPass(root);
+    await withServers({}, async ({ beginPass }) => {
+      beginPass(root);
       const files = new GuestFiles(root);
       /** One turn of the loop: one batch of `n` distinct paths (a pass walks each path once); its answers and how long it took. */
       const batch = async (tag: string, n: number) => {
@@ -322,22 +329,12 @@ describe('guest-files server', () => {
       // Else the test proves nothing: the batch as a whole outlasted the deadline.
       expect(long.ms).toBeGreaterThan(deadline);
       expect(long.answers.filter((a) => a.ok || a.reason !== 'missing')).toEqual([]);
-    } finally {
-      end?.();
-      delete process.env.CTR_DOCTOR_FILES_DEADLINE_MS;
-      endGuestFilesServers();
-    }
+    });
   });
 
   it('a server that dies in the middle of a batch: what it had made answers for real, the rest as lost with why, as before', async () => {
-    endGuestFilesServers();
-    process.env.CTR_DOCTOR_TEST_HANG_PATH = '/hang';
-    process.env.CTR_DOCTOR_FILES_DEADLINE_MS = '60000';
-    let end: (() => void) | undefined;
-    try {
-      useGuestFilesServer();
-      const [pid] = guestFilesServerPids();
-      end = beginReadPass(root);
+    await withServers({ hang: true, deadlineMs: 60000 }, async ({ pid, beginPass }) => {
+      beginPass(root);
       const files = new GuestFiles(root);
       const answers = Promise.all([files.readFile('/etc/hosts'), files.readFile('/hang'), files.readFile('/etc/rel-link')]);
       // Stuck on the FIFO (its answers so far unsent); then killed, by something else than the deadline.
@@ -348,20 +345,12 @@ describe('guest-files server', () => {
       const lost = { ok: false, reason: 'io', message: '/hang: the guest-files server ended (killed by SIGKILL)' };
       expect(hung).toEqual(lost);
       expect(behind).toEqual({ ...lost, message: '/etc/rel-link: the guest-files server ended (killed by SIGKILL)' });
-    } finally {
-      end?.();
-      delete process.env.CTR_DOCTOR_TEST_HANG_PATH;
-      delete process.env.CTR_DOCTOR_FILES_DEADLINE_MS;
-      endGuestFilesServers();
-    }
+    });
   });
 
   it('holds the pass root open while a request is in the server, even when the pass ends first', async () => {
-    process.env.CTR_DOCTOR_TEST_HANG_PATH = '/hang';
-    process.env.CTR_DOCTOR_FILES_DEADLINE_MS = '400';
-    try {
-      useGuestFilesServer();
-      const end = beginReadPass(root);
+    await withServers({ hang: true, deadlineMs: 400 }, async ({ beginPass }) => {
+      const end = beginPass(root);
       const hung = new GuestFiles(root).readFile('/hang');
       await new Promise((r) => setTimeout(r, 100));
       end();
@@ -370,11 +359,7 @@ describe('guest-files server', () => {
       expect(await hung).toMatchObject({ ok: false, reason: 'io' });
       await new Promise((r) => setTimeout(r, 200));
       expect(fdsOn(root)).toEqual([]);
-    } finally {
-      delete process.env.CTR_DOCTOR_TEST_HANG_PATH;
-      delete process.env.CTR_DOCTOR_FILES_DEADLINE_MS;
-      endGuestFilesServers();
-    }
+    });
   });
 
   it('a process with a server stuck in a blocking open still exits at once, with its exit code, and leaves no server behind', () => {

@@ -333,7 +333,6 @@ function measureTogether(cases) {
 
 /** The figures of one case's runs (see measureTogether). */
 function summarize(label, { times, baseTimes, last, peak, basePeak }) {
-  const baseline = BASELINE;
   times.sort((a, b) => a - b);
   baseTimes.sort((a, b) => a - b);
   let reports = [];
@@ -372,7 +371,7 @@ function summarize(label, { times, baseTimes, last, peak, basePeak }) {
         : [],
     reportDurationMs: reports.map((rep) => rep.durationMs),
     stderr: last.stderr.toString().split('\n').filter(Boolean).slice(0, 3),
-    ...(baseline
+    ...(BASELINE
       ? {
           baseline: {
             medianMs: Math.round(baseTimes[Math.floor(baseTimes.length / 2)]),

@@ -108,8 +108,7 @@ function serve(request: ServerRequest): unknown {
     // Blocks until a writer comes (none will): the request never answers, as on a hung mount.
     fs.openSync(`${request.walkRoot}${hangPath}`, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   const pass = passOf(request);
-  const answer = runStepsSync(fileOpSteps<number>(request.op, request.walkRoot, request.shownRoot, pass?.root, pass?.cache), fs);
-  return answer;
+  return runStepsSync(fileOpSteps<number>(request.op, request.walkRoot, request.shownRoot, pass?.root, pass?.cache), fs);
 }
 
 /** Answers `batch`: in one message when the CLI can see the progress (the cell), else each request as soon as it is made. */

@@ -17,8 +17,10 @@ const ENTERED_NAMESPACES = ['mnt', 'uts', 'ipc', 'net', 'pid', 'cgroup', 'user']
  * any link that cannot be read counts as different.
  */
 export function sharesEveryNamespace(pid: number): boolean {
-  return ENTERED_NAMESPACES.every((ns) => {
-    const ours = linkOrNull(`/proc/self/ns/${ns}`);
-    return ours !== null && ours === linkOrNull(`/proc/${pid}/ns/${ns}`);
-  });
+  // Ours, read once: ctr-doctor never changes its own namespaces.
+  ownLinks ??= ENTERED_NAMESPACES.map((ns) => linkOrNull(`/proc/self/ns/${ns}`));
+  const ours = ownLinks;
+  return ENTERED_NAMESPACES.every((ns, i) => ours[i] !== null && ours[i] === linkOrNull(`/proc/${pid}/ns/${ns}`));
 }
+
+let ownLinks: (string | null)[] | undefined;

@@ -1,3 +1,5 @@
+import { eachLine } from './text-lines.js';
+
 /** One account from `/etc/passwd`. */
 export interface PasswdEntry {
   name: string;
@@ -16,17 +18,13 @@ export interface GroupEntry {
 }
 
 const ID = /^\d+$/;
-const CR = 13;
 
 // NIS compat lines (`+`, `-name`) and comments are not accounts. One pass, no array of lines or
 // of intermediate copies: every guest of `check --all` has these files read (and the host's).
 function records(text: string, fields: number): string[][] {
   const out: string[][] = [];
-  for (let start = 0; start < text.length;) {
-    const end = text.indexOf('\n', start);
-    const stop = end === -1 ? text.length : end;
-    const t = text.slice(start, text.charCodeAt(stop - 1) === CR && stop > start ? stop - 1 : stop);
-    start = stop + 1;
+  for (const { text: raw } of eachLine(text)) {
+    const t = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (t === '' || t.startsWith('#') || t.startsWith('+') || t.startsWith('-')) continue;
     const f = t.split(':');
     if (f.length === fields && f[0] !== '') out.push(f);

@@ -4,6 +4,7 @@ import { runStepsSync } from '../guest/walk-steps.js';
 import { idOutside, parseIdMap, type IdMapRange } from '../parse/id-map.js';
 import { parseGroup, parsePasswd, type GroupEntry, type PasswdEntry } from '../parse/passwd.js';
 import type { ProbeCredentials } from '../core/probe-types.js';
+import { deepFreeze } from '../core/deep-freeze.js';
 
 /** The host's own accounts (its /etc/passwd and /etc/group), which say what groups a host uid really has. */
 export interface HostAccounts {
@@ -42,14 +43,6 @@ export async function readHostAccounts(): Promise<HostAccounts> {
 
 /** The texts last read by readHostAccounts and what they parsed to (frozen: shared by every guest of a run). */
 let lastAccounts: { passwd: string; group: string; parsed: HostAccounts } | null = null;
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
 /** Reads /proc/PID/{uid,gid}_map; null maps when the guest shares our user namespace. */
 export async function readIdMaps(pid: number | null, ownUserns: boolean): Promise<IdMaps> {

@@ -6,6 +6,7 @@
  * through the Target and Host ports; everything here is a fact, judged by the dns.* checks.
  */
 import type { CheckContext } from '../../core/check.js';
+import { deepFreeze } from '../../core/deep-freeze.js';
 import type { HostProcess } from '../../core/host.js';
 import { parseNsswitch, type NssService } from '../../parse/nsswitch.js';
 import { parseProcNetUdp } from '../../parse/proc-net.js';
@@ -113,7 +114,6 @@ async function readUpstream(ctx: CheckContext): Promise<ResolvedUpstream> {
   };
 }
 
-/** Facts gathered so far, by guest and host: dns.stub and dns.resolve ask for the same ones in one run. */
 /** How much of nsswitch.conf is read for its hosts line. */
 const NSSWITCH_CAP = 64 * 1024;
 
@@ -122,16 +122,8 @@ export function firstBytes(read: { text: string; bytes: Buffer }, cap: number): 
   return read.bytes.length > cap ? read.bytes.subarray(0, cap).toString('utf8') : read.text;
 }
 
+/** Facts gathered so far, by guest and host: dns.stub and dns.resolve ask for the same ones in one run. */
 const gathered = new WeakMap<CheckContext['target'], WeakMap<CheckContext['host'], Promise<ResolvedFacts>>>();
-
-/** Freezes `value` and everything in it: one guest's facts are shared by two checks, neither may change the other's. */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
 /**
  * Gathers {@link ResolvedFacts}: a handful of /proc reads, no command and no packet; once per guest and
